@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/lakelink/lakelink/core/emulator"
+)
+
+// oauthAppFlags collects repeated --oauth-app flags.
+type oauthAppFlags []emulator.OAuthApp
+
+func (f *oauthAppFlags) String() string { return "" }
+
+func (f *oauthAppFlags) Set(s string) error {
+	app, err := emulator.ParseOAuthApp(s)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, app)
+	return nil
+}
+
+func runEmulator(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+	var (
+		cfg                            emulator.Config
+		apps                           oauthAppFlags
+		workspacePort, appPort, pgPort int
+		verbose                        bool
+	)
+	fs.StringVar(&cfg.StateDir, "state-dir", "", "directory for emulator.json and the Lakebase CA file (default: a temporary directory, removed on exit)")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", time.Hour, "lifetime of access tokens and Lakebase credentials")
+	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "proxy Lakebase sessions to this running PostgreSQL server (a role that may create roles and databases) instead of starting a throwaway cluster")
+	fs.BoolVar(&cfg.Interactive, "interactive", false, "show a consent page with an Allow button at the authorize endpoint instead of signing in at once")
+	fs.StringVar(&cfg.UserEmail, "user", "dev.user@example.com", "email of the user the authorize endpoint signs in")
+	fs.Var(&apps, "oauth-app", "register an OAuth client: CLIENT_ID=REDIRECT_URI[,REDIRECT_URI...] (repeatable)")
+	fs.IntVar(&workspacePort, "workspace-port", 0, "workspace port on 127.0.0.1 (default: a free port)")
+	fs.IntVar(&appPort, "app-port", 0, "app port on 127.0.0.1 (default: a free port)")
+	fs.IntVar(&pgPort, "lakebase-port", 0, "Lakebase gateway port on 127.0.0.1 (default: a free port)")
+	fs.BoolVar(&verbose, "v", false, "log every request and session to stderr (never tokens or secrets)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: lakelink emulator [flags]\n\n"+
+			"Runs a local Databricks workspace (OAuth and REST), a Databricks App and a Lakebase\n"+
+			"endpoint on 127.0.0.1 until interrupted. Once ready it writes DIR/emulator.json,\n"+
+			"which tells tests where everything is and who may use it.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if exit, stop := parseFlags(fs, args, stderr); stop {
+		return exit
+	}
+	cfg.OAuthApps = apps
+	cfg.WorkspaceAddr, cfg.AppAddr, cfg.LakebaseAddr = loopback(workspacePort), loopback(appPort), loopback(pgPort)
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	em, err := emulator.Start(startCtx, cfg)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(stderr, "lakelink emulator:", err)
+		return 1
+	}
+	printSummary(stdout, em.Info(), cfg.StateDir)
+	<-ctx.Done()
+	fmt.Fprintln(stderr, "lakelink emulator: stopping")
+	if err := em.Close(); err != nil {
+		fmt.Fprintln(stderr, "lakelink emulator: while stopping:", err)
+		return 1
+	}
+	return 0
+}
+
+func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+func printSummary(w io.Writer, info emulator.Info, stateDir string) {
+	lb := info.Lakebase
+	state := "a temporary directory"
+	if stateDir != "" {
+		state = stateDir
+	}
+	fmt.Fprintf(w, `lakelink emulator is ready (emulator.json in %s)
+
+  Workspace  %s
+  App        %s  (%s: /api/whoami, /api/echo, /api/genie)
+  Lakebase   %s:%d  (instance %s, endpoint %s; TLS CA %s)
+  Admin      %s/stats
+
+Service principal, as Databricks injects it into an app:
+  export DATABRICKS_HOST=%s
+  export DATABRICKS_CLIENT_ID=%s
+  export DATABRICKS_CLIENT_SECRET=%s
+
+Lakebase connection string:
+  Host=%s;Server=%s;Port=%d;Database=%s;User=%s;AuthScheme=OAuthClient;OAuthClientId=%s;OAuthClientSecret=%s;Instance=%s;SSLMode=verify-full;SSLServerCert=%s
+
+Users sign in as %s. Press Ctrl-C to stop.
+`, state, info.WorkspaceURL, info.AppURL, info.AppName, lb.Host, lb.Port, lb.Instance, lb.Endpoint, lb.CAFile,
+		info.AdminURL, info.WorkspaceURL, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientSecret,
+		info.WorkspaceURL, lb.Host, lb.Port, lb.Database, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientID,
+		info.ServicePrincipal.ClientSecret, lb.Instance, lb.CAFile, info.User.Email)
+}

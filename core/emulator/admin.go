@@ -1,0 +1,246 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Endpoint names, used by /_emulator/stats and /_emulator/faults.
+const (
+	epDatabricksConfig    = "databricks-config"
+	epOAuthMetadata       = "oauth-metadata"
+	epJWKS                = "jwks"
+	epAuthorize           = "authorize"
+	epToken               = "token"
+	epSCIMMe              = "scim-me"
+	epDatabaseCredentials = "database-credentials"
+	epPostgresCredentials = "postgres-credentials"
+	epDatabaseInstances   = "database-instances"
+	epPostgresEndpoints   = "postgres-endpoints"
+	epApps                = "apps"
+	epApp                 = "app" // the app's /api/ routes
+	epGateway             = "gateway"
+)
+
+var httpEndpoints = []string{epDatabricksConfig, epOAuthMetadata, epJWKS, epAuthorize, epToken, epSCIMMe,
+	epDatabaseCredentials, epPostgresCredentials, epDatabaseInstances, epPostgresEndpoints, epApps, epApp}
+
+// Stats counts what the emulator has served since it started.
+type Stats struct {
+	// Calls counts requests per endpoint (see the ep* names), gateway
+	// connections included.
+	Calls map[string]int `json:"calls"`
+	// Grants counts token requests per grant_type, failed ones included.
+	Grants map[string]int `json:"grants"`
+	// TokensIssued counts access tokens issued by the token endpoint.
+	TokensIssued int `json:"tokens_issued"`
+	// RefreshTokensRedeemed counts refresh tokens exchanged successfully;
+	// RefreshTokensReused counts attempts to use one a second time.
+	RefreshTokensRedeemed int `json:"refresh_tokens_redeemed"`
+	RefreshTokensReused   int `json:"refresh_tokens_reused"`
+	// CredentialsIssued counts Lakebase credentials from either API.
+	CredentialsIssued int `json:"credentials_issued"`
+	GatewayLogins     struct {
+		Accepted int `json:"accepted"`
+		Refused  int `json:"refused"`
+	} `json:"gateway_logins"`
+}
+
+type stats struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+func newStats() *stats {
+	return &stats{s: Stats{Calls: map[string]int{}, Grants: map[string]int{}}}
+}
+
+// update applies f to the counters under the lock.
+func (st *stats) update(f func(*Stats)) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f(&st.s)
+}
+
+func (st *stats) snapshot() Stats {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.s
+	s.Calls, s.Grants = maps.Clone(st.s.Calls), maps.Clone(st.s.Grants)
+	return s
+}
+
+// Fault kinds.
+const (
+	faultServerError = "500"       // respond 500 with a Databricks error body
+	faultRateLimit   = "429"       // respond 429 with Retry-After
+	faultHang        = "hang"      // wait Duration (or until the client leaves), then serve normally
+	faultMalformed   = "malformed" // respond 200 with a body that is not valid JSON
+	faultDrop        = "drop"      // gateway only: close the connection at once
+)
+
+// Fault makes the next Count calls of Endpoint misbehave.
+type Fault struct {
+	Endpoint string `json:"endpoint"`
+	Kind     string `json:"kind"`
+	Count    int    `json:"count"` // default 1
+	// RetryAfterSeconds is the Retry-After of a 429 (default 1).
+	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+	// Duration is how long a hang lasts, as a Go duration ("2s").
+	Duration string `json:"duration,omitempty"`
+	hang     time.Duration
+}
+
+func (f *Fault) validate() error {
+	isGateway := f.Endpoint == epGateway
+	if !isGateway && !slices.Contains(httpEndpoints, f.Endpoint) {
+		return fmt.Errorf("unknown endpoint %q; known: %s, %s", f.Endpoint, strings.Join(httpEndpoints, ", "), epGateway)
+	}
+	switch {
+	case isGateway && f.Kind != faultDrop:
+		return fmt.Errorf("kind %q: the gateway supports only %q", f.Kind, faultDrop)
+	case !isGateway && !slices.Contains([]string{faultServerError, faultRateLimit, faultHang, faultMalformed}, f.Kind):
+		return fmt.Errorf("kind %q: want one of 500, 429, hang, malformed", f.Kind)
+	}
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	if f.Count < 0 {
+		return fmt.Errorf("count %d: must be positive", f.Count)
+	}
+	if f.Kind == faultRateLimit && f.RetryAfterSeconds <= 0 {
+		f.RetryAfterSeconds = 1
+	}
+	if f.Kind == faultHang {
+		d, err := time.ParseDuration(f.Duration)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("duration %q: a hang needs a positive Go duration such as \"2s\"", f.Duration)
+		}
+		f.hang = d
+	}
+	return nil
+}
+
+// faults holds the armed faults, consumed in order per endpoint.
+type faults struct {
+	mu      sync.Mutex
+	pending map[string][]*Fault
+}
+
+func newFaults() *faults { return &faults{pending: map[string][]*Fault{}} }
+
+func (fs *faults) add(f *Fault) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.pending[f.Endpoint] = append(fs.pending[f.Endpoint], f)
+}
+
+// take consumes one use of the first armed fault of endpoint, if any.
+func (fs *faults) take(endpoint string) *Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	queue := fs.pending[endpoint]
+	if len(queue) == 0 {
+		return nil
+	}
+	f := *queue[0]
+	if queue[0].Count--; queue[0].Count == 0 {
+		fs.pending[endpoint] = queue[1:]
+	}
+	return &f
+}
+
+func (fs *faults) list() []Fault {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	out := []Fault{}
+	for _, ep := range slices.Sorted(maps.Keys(fs.pending)) {
+		for _, f := range fs.pending[ep] {
+			out = append(out, *f)
+		}
+	}
+	return out
+}
+
+func (fs *faults) clear() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	clear(fs.pending)
+}
+
+// route wraps an HTTP handler as a named endpoint: counted in stats, and
+// subject to armed faults.
+func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.stats.update(func(s *Stats) { s.Calls[name]++ })
+		f := e.faults.take(name)
+		if f == nil {
+			h(w, r)
+			return
+		}
+		e.log.Info("fault injected", "endpoint", name, "kind", f.Kind)
+		switch f.Kind {
+		case faultServerError:
+			writeAPIError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "Injected fault: internal error")
+		case faultRateLimit:
+			w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfterSeconds))
+			writeAPIError(w, http.StatusTooManyRequests, "REQUEST_LIMIT_EXCEEDED", "Injected fault: too many requests")
+		case faultMalformed:
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"access_token": "trunc`))
+		case faultHang:
+			select {
+			case <-time.After(f.hang):
+				h(w, r)
+			case <-r.Context().Done():
+			}
+		}
+	})
+}
+
+// adminHandler serves /_emulator/stats and /_emulator/faults to loopback
+// clients only.
+func (e *Emulator) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, e.stats.snapshot())
+	})
+	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, e.faults.list())
+	})
+	mux.HandleFunc("DELETE /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+		e.faults.clear()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Fault
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "fault: "+err.Error())
+			return
+		}
+		if err := f.validate(); err != nil {
+			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "fault: "+err.Error())
+			return
+		}
+		e.faults.add(&f)
+		writeJSON(w, http.StatusCreated, f)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED", "the emulator's admin endpoints answer loopback clients only")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,164 @@
+package emulator
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Principal kinds, as carried in a token's principal_type claim.
+const (
+	kindUser             = "user"
+	kindServicePrincipal = "service_principal"
+)
+
+// knownScopes are the OAuth scopes the workspace advertises and grants.
+// The names are Databricks' own (all-apis for every REST API, offline_access
+// for a refresh token, and the fine-grained scopes Apps' user authorization
+// uses).
+var knownScopes = []string{
+	"all-apis", "offline_access", "sql", "files", "file.files", "dashboards.genie",
+	"iam.current-user:read", "iam.access-control:read", "serving.serving-endpoints",
+	"vectorsearch.vector-search-indexes", "vectorsearch.vector-search-endpoints",
+}
+
+// principal is a workspace identity: a user or a service principal.
+type principal struct {
+	Name        string // what tokens carry as sub: a user's email, a service principal's application id
+	ID          int64  // the SCIM id
+	DisplayName string
+	Kind        string
+	// CanUseApp is the CAN USE permission on the emulated app.
+	CanUseApp bool
+	// CanConnectLakebase allows minting credentials for the Lakebase instance
+	// and endpoint.
+	CanConnectLakebase bool
+}
+
+// oauthClient is a registered OAuth client: the databricks-cli public client,
+// a service principal's OAuth secret, or a custom app integration.
+type oauthClient struct {
+	ID     string
+	Secret string // empty for a public client, which must use PKCE
+	// ServicePrincipal is whom client_credentials authenticates; nil for
+	// clients that only sign users in.
+	ServicePrincipal *principal
+	RedirectURIs     []string
+	// LoopbackRedirects accepts what databricks-cli uses: http://localhost
+	// on ports 8020-8040 and http://127.0.0.1 on any port.
+	LoopbackRedirects bool
+	Scopes            []string // the scopes this client may be granted
+}
+
+// OAuthApp registers an extra OAuth client (a custom app integration) with
+// the emulated workspace, for testing one's own authorization-code flow.
+type OAuthApp struct {
+	ClientID string
+	// ClientSecret makes it a confidential client; empty means a public one.
+	ClientSecret string
+	// RedirectURIs are matched exactly.
+	RedirectURIs []string
+}
+
+// ParseOAuthApp parses the --oauth-app flag form CLIENT_ID=URI[,URI...].
+func ParseOAuthApp(s string) (OAuthApp, error) {
+	id, uris, ok := strings.Cut(s, "=")
+	if !ok || id == "" || uris == "" {
+		return OAuthApp{}, fmt.Errorf("oauth app %q: want CLIENT_ID=REDIRECT_URI[,REDIRECT_URI...]", s)
+	}
+	app := OAuthApp{ClientID: id}
+	for _, u := range strings.Split(uris, ",") {
+		parsed, err := url.Parse(u)
+		if err != nil || parsed.Scheme == "" || parsed.Host == "" {
+			return OAuthApp{}, fmt.Errorf("oauth app %q: redirect URI %q is not an absolute URL", id, u)
+		}
+		app.RedirectURIs = append(app.RedirectURIs, u)
+	}
+	return app, nil
+}
+
+// directory holds the workspace's principals and OAuth clients. It is built
+// once at start and read-only afterwards.
+type directory struct {
+	user             *principal
+	servicePrincipal *principal
+	outsider         *principal
+	clients          map[string]*oauthClient
+}
+
+func newDirectory(userEmail string, apps []OAuthApp) *directory {
+	servicePrincipalScopes := slices.DeleteFunc(slices.Clone(knownScopes), func(s string) bool { return s == "offline_access" })
+	d := &directory{
+		user: &principal{Name: userEmail, ID: 1001, DisplayName: "Demo User", Kind: kindUser,
+			CanUseApp: true, CanConnectLakebase: true},
+		servicePrincipal: &principal{Name: newApplicationID(), ID: 2001, DisplayName: "lakelink-demo-sp",
+			Kind: kindServicePrincipal, CanUseApp: true, CanConnectLakebase: true},
+		outsider: &principal{Name: newApplicationID(), ID: 2002, DisplayName: "lakelink-outsider-sp",
+			Kind: kindServicePrincipal},
+		clients: map[string]*oauthClient{},
+	}
+	d.clients["databricks-cli"] = &oauthClient{ID: "databricks-cli", LoopbackRedirects: true, Scopes: knownScopes}
+	for _, sp := range []*principal{d.servicePrincipal, d.outsider} {
+		d.clients[sp.Name] = &oauthClient{ID: sp.Name, Secret: "dose" + randomHex(32), ServicePrincipal: sp,
+			Scopes: servicePrincipalScopes}
+	}
+	for _, app := range apps {
+		d.clients[app.ClientID] = &oauthClient{ID: app.ClientID, Secret: app.ClientSecret,
+			RedirectURIs: app.RedirectURIs, Scopes: knownScopes}
+	}
+	return d
+}
+
+// principalByName finds a principal by the name tokens carry.
+func (d *directory) principalByName(name string) *principal {
+	for _, p := range []*principal{d.user, d.servicePrincipal, d.outsider} {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// redirectAllowed reports whether uri is registered for the client.
+func (c *oauthClient) redirectAllowed(uri string) bool {
+	if slices.Contains(c.RedirectURIs, uri) {
+		return true
+	}
+	if !c.LoopbackRedirects {
+		return false
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || u.User != nil {
+		return false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return false
+	}
+	switch u.Hostname() {
+	case "127.0.0.1":
+		return true
+	case "localhost":
+		return port >= 8020 && port <= 8040
+	}
+	return false
+}
+
+// checkScopes returns the first requested scope the client may not have.
+func (c *oauthClient) checkScopes(requested []string) (denied string, ok bool) {
+	for _, s := range requested {
+		if !slices.Contains(c.Scopes, s) {
+			return s, false
+		}
+	}
+	return "", true
+}
+
+// newApplicationID returns a UUID-shaped id, like a service principal's
+// application id.
+func newApplicationID() string {
+	h := randomHex(16)
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
+}
