@@ -1,0 +1,212 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pgConnect opens a pgx connection to e's gateway as user with password;
+// extra holds more key=value settings (sslmode at least).
+func pgConnect(e *Emulator, user, password, extra string) (*pgx.Conn, error) {
+	lb := e.Info().Lakebase
+	dsn := fmt.Sprintf("host=%s port=%d dbname=%s user='%s' password='%s' connect_timeout=10 %s",
+		lb.Host, lb.Port, lb.Database, user, password, extra)
+	return pgx.Connect(context.Background(), dsn)
+}
+
+// pgLogin connects, checks the session runs as user, and closes.
+func pgLogin(t *testing.T, e *Emulator, user, password, extra string) {
+	t.Helper()
+	conn, err := pgConnect(e, user, password, extra)
+	if err != nil {
+		t.Fatalf("login as %s: %v", user, err)
+	}
+	defer conn.Close(context.Background())
+	var current string
+	if err := conn.QueryRow(context.Background(), "SELECT current_user").Scan(&current); err != nil {
+		t.Fatal(err)
+	}
+	if current != user {
+		t.Errorf("current_user = %q, want %q", current, user)
+	}
+}
+
+// wantLoginError fails unless connecting fails with SQLSTATE code and a
+// message holding every one of substrings.
+func wantLoginError(t *testing.T, e *Emulator, user, password, extra, code string, substrings ...string) {
+	t.Helper()
+	conn, err := pgConnect(e, user, password, extra)
+	if err == nil {
+		conn.Close(context.Background())
+		t.Fatalf("login as %s succeeded, want SQLSTATE %s", user, code)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != code {
+		t.Fatalf("login error %v, want SQLSTATE %s", err, code)
+	}
+	for _, s := range substrings {
+		if !strings.Contains(pgErr.Message, s) {
+			t.Errorf("message %q does not mention %q", pgErr.Message, s)
+		}
+	}
+}
+
+// credential mints a Lakebase Provisioned credential over REST.
+func credential(t *testing.T, e *Emulator, accessToken string) string {
+	t.Helper()
+	r := do(t, "POST", e.Info().WorkspaceURL+"/api/2.0/database/credentials", accessToken,
+		strings.NewReader(`{"instance_names": ["`+e.Info().Lakebase.Instance+`"], "request_id": "r1"}`))
+	wantStatus(t, r, 200)
+	return r.body["token"].(string)
+}
+
+// userToken signs a user access token directly, as the authorize flow would.
+func userToken(t *testing.T, e *Emulator, scope string) string {
+	t.Helper()
+	now := time.Now()
+	tok, err := e.signer.sign(&Claims{Issuer: e.Info().WorkspaceURL + "/oidc", Subject: e.dir.user.Name, ClientID: "databricks-cli",
+		Scope: scope, Kind: kindUser, IssuedAt: now.Unix(), Expiry: now.Add(time.Hour).Unix(), ID: randomID(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestGatewayAcceptsCredentialsAndTokens(t *testing.T) {
+	info := shared.Info()
+	sp := info.ServicePrincipal.ClientID
+	access := m2mToken(t, shared, info.ServicePrincipal, "all-apis")
+	before := shared.stats.snapshot().GatewayLogins.Accepted
+
+	t.Run("provisioned credential", func(t *testing.T) {
+		pgLogin(t, shared, sp, credential(t, shared, access), "sslmode=require")
+	})
+	t.Run("autoscaling credential, verify-full", func(t *testing.T) {
+		r := do(t, "POST", info.WorkspaceURL+"/api/2.0/postgres/credentials", access,
+			strings.NewReader(`{"endpoint": "`+info.Lakebase.Endpoint+`"}`))
+		wantStatus(t, r, 200)
+		pgLogin(t, shared, sp, r.body["token"].(string), "sslmode=verify-full sslrootcert="+info.Lakebase.CAFile)
+	})
+	t.Run("workspace access token", func(t *testing.T) {
+		pgLogin(t, shared, sp, access, "sslmode=require")
+	})
+	t.Run("user credential, role with an @", func(t *testing.T) {
+		pgLogin(t, shared, info.User.Email, credential(t, shared, userToken(t, shared, "all-apis")), "sslmode=require")
+	})
+	if got := shared.stats.snapshot().GatewayLogins.Accepted - before; got != 4 {
+		t.Errorf("accepted logins: %d, want 4", got)
+	}
+}
+
+func TestGatewaySessionIsARealPostgresSession(t *testing.T) {
+	info := shared.Info()
+	sp := info.ServicePrincipal.ClientID
+	password := credential(t, shared, m2mToken(t, shared, info.ServicePrincipal, "all-apis"))
+	conn, err := pgConnect(shared, sp, password, "sslmode=require application_name=gateway-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	ctx := context.Background()
+	var app, db string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('application_name'), current_database()").Scan(&app, &db); err != nil {
+		t.Fatal(err)
+	}
+	if app != "gateway-test" || db != "databricks_postgres" {
+		t.Errorf("application_name %q, database %q", app, db)
+	}
+	// The role may create in the default database's public schema.
+	if _, err := conn.Exec(ctx, "CREATE TEMP TABLE t (n int); CREATE TABLE IF NOT EXISTS gateway_test (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	var sum int
+	if err := conn.QueryRow(ctx, "SELECT sum(n) FROM generate_series(1, $1::int) AS n", 100).Scan(&sum); err != nil || sum != 5050 {
+		t.Fatalf("sum = %d, %v", sum, err)
+	}
+	// Cancel requests reach the backend through the gateway.
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := conn.Exec(ctx, "SELECT pg_sleep(10)")
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := conn.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	err = <-done
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "57014" || time.Since(start) > 5*time.Second {
+		t.Fatalf("cancelled query: %v after %v, want SQLSTATE 57014 (query_canceled) promptly", err, time.Since(start))
+	}
+}
+
+func TestGatewayRefusals(t *testing.T) {
+	info := shared.Info()
+	sp := info.ServicePrincipal.ClientID
+	access := m2mToken(t, shared, info.ServicePrincipal, "all-apis")
+	password := credential(t, shared, access)
+	before := shared.stats.snapshot().GatewayLogins.Refused
+
+	wantLoginError(t, shared, sp, password, "sslmode=disable", "28000", "TLS required")
+	wantLoginError(t, shared, "someone@example.com", password, "sslmode=require", "28P01",
+		"user someone@example.com is not the token's principal ("+sp+")")
+	wantLoginError(t, shared, sp, password[:len(password)-4]+"AAAA", "sslmode=require", "28P01", "bad signature")
+	wantLoginError(t, shared, sp, "hunter2", "sslmode=require", "28P01", "not a Databricks OAuth token")
+	outsider := m2mToken(t, shared, info.Outsider, "all-apis")
+	wantLoginError(t, shared, info.Outsider.ClientID, outsider, "sslmode=require", "28P01", "may not connect")
+
+	now := time.Now()
+	elsewhere, _ := shared.signer.sign(&Claims{Subject: sp, Audience: "lakebase", Kind: kindServicePrincipal,
+		Target: "instance/another", IssuedAt: now.Unix(), Expiry: now.Add(time.Hour).Unix()})
+	wantLoginError(t, shared, sp, elsewhere, "sslmode=require", "28P01", "minted for instance/another")
+
+	if got := shared.stats.snapshot().GatewayLogins.Refused - before; got != 5 {
+		t.Errorf("refused logins: %d, want 5 (the no-TLS attempt is refused before login)", got)
+	}
+}
+
+// TestGatewayChecksExpiryAtLoginOnly: as on Lakebase, a session opened with
+// a credential outlives it; a new login with it is refused.
+func TestGatewayChecksExpiryAtLoginOnly(t *testing.T) {
+	e := startEmulator(t, Config{TokenTTL: 2 * time.Second})
+	sp := e.Info().ServicePrincipal
+	password := credential(t, e, m2mToken(t, e, sp, "all-apis"))
+	conn, err := pgConnect(e, sp.ClientID, password, "sslmode=require")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	time.Sleep(2500 * time.Millisecond)
+	var one int
+	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
+		t.Fatalf("a session opened before expiry fails after it: %v", err)
+	}
+	wantLoginError(t, e, sp.ClientID, password, "sslmode=require", "28P01", "expired at")
+}
+
+// TestGatewayWithPsql logs in with the real psql client, as users do.
+func TestGatewayWithPsql(t *testing.T) {
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Fatal("psql is not installed: `make test` installs PostgreSQL with its client")
+	}
+	info := shared.Info()
+	password := credential(t, shared, m2mToken(t, shared, info.ServicePrincipal, "all-apis"))
+	cmd := exec.Command(psql, "-X", "-A", "-t", "-c", "SELECT current_user",
+		fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=verify-full sslrootcert=%s",
+			info.Lakebase.Host, info.Lakebase.Port, info.Lakebase.Database, info.ServicePrincipal.ClientID, info.Lakebase.CAFile))
+	cmd.Env = append(cmd.Environ(), "PGPASSWORD="+password)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != info.ServicePrincipal.ClientID {
+		t.Fatalf("psql: %v: %s", err, out)
+	}
+}
