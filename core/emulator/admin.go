@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net"
@@ -26,7 +25,7 @@ const (
 	epDatabaseInstances   = "database-instances"
 	epPostgresEndpoints   = "postgres-endpoints"
 	epApps                = "apps"
-	epApp                 = "app" // the app's /api/ routes
+	epApp                 = "app" // the app's token-authenticated /api/ routes
 	epGateway             = "gateway"
 )
 
@@ -38,7 +37,8 @@ type Stats struct {
 	// Calls counts requests per endpoint (see the ep* names), gateway
 	// connections included.
 	Calls map[string]int `json:"calls"`
-	// Grants counts token requests per grant_type, failed ones included.
+	// Grants counts token requests per grant_type, failed ones included
+	// (but not those an injected fault answered).
 	Grants map[string]int `json:"grants"`
 	// TokensIssued counts access tokens issued by the token endpoint.
 	TokensIssued int `json:"tokens_issued"`
@@ -222,17 +222,15 @@ func (e *Emulator) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("POST /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Fault
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "fault: "+err.Error())
+		if !decodeBody(w, r, &f, true) {
 			return
 		}
 		if err := f.validate(); err != nil {
 			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "fault: "+err.Error())
 			return
 		}
-		e.faults.add(&f)
+		armed := f // the store's copy changes as calls consume it
+		e.faults.add(&armed)
 		writeJSON(w, http.StatusCreated, f)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

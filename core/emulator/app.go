@@ -2,19 +2,40 @@ package emulator
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
+// sessionCookie carries a browser's session with the app after sign-in.
+const sessionCookie = "lakelink-app-session"
+
+// appSessions are the Apps platform's browser sign-ins: logins under way
+// (keyed by OAuth state) and signed-in sessions (keyed by cookie).
+type appSessions struct {
+	mu       sync.Mutex
+	logins   map[string]pendingLogin
+	sessions map[string]caller
+}
+
+type pendingLogin struct {
+	verifier string
+	path     string // where the browser was going
+}
+
 // appHandler is the emulated Databricks App behind its platform proxy. The
-// proxy admits /api/ routes with a bearer token whose principal has CAN USE
-// on the app, strips the Authorization header and injects the X-Forwarded-*
-// identity headers, as Databricks Apps do; other routes send browsers to
-// the workspace's login.
+// proxy admits /api/ routes with a bearer token (or a browser session) whose
+// principal has CAN USE on the app, strips the Authorization header and
+// injects the X-Forwarded-* headers, as Databricks Apps do. Other routes
+// need a browser session: without one the proxy sends the browser to the
+// workspace's login and back to /.auth/callback.
 func (e *Emulator) appHandler() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("/api/whoami", func(w http.ResponseWriter, r *http.Request) {
@@ -43,16 +64,16 @@ func (e *Emulator) appHandler() http.Handler {
 	// routeScopes are the user-authorization scopes a route needs.
 	routeScopes := map[string]string{"/api/genie": "dashboards.genie"}
 
-	proxy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") {
-			e.redirectToLogin(w, r)
-			return
-		}
-		c, status, message := e.authenticateBearer(r)
-		if status != 0 {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			writeAPIError(w, status, "UNAUTHENTICATED", message)
-			return
+	apiProxy := e.route(epApp, func(w http.ResponseWriter, r *http.Request) {
+		c, ok := e.sessionCaller(r)
+		if !ok {
+			var status int
+			var message string
+			if c, status, message = e.authenticateBearer(r); status != 0 {
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+				writeAPIError(w, status, "UNAUTHENTICATED", message)
+				return
+			}
 		}
 		p := c.principal
 		if !p.CanUseApp {
@@ -65,28 +86,142 @@ func (e *Emulator) appHandler() http.Handler {
 				fmt.Sprintf("The access token is missing the scope %s required by %s (it has: %s)", need, r.URL.Path, c.claims.Scope))
 			return
 		}
-		r.Header.Del("Authorization")
-		r.Header.Set("X-Forwarded-User", strconv.FormatInt(p.ID, 10)+"@"+workspaceID)
-		r.Header.Set("X-Forwarded-Email", p.Name)
-		r.Header.Set("X-Forwarded-Preferred-Username", p.Name)
-		r.Header.Set("X-Request-Id", newApplicationID())
+		forwardIdentity(r, c)
 		api.ServeHTTP(w, r)
 	})
-	return e.logRequests("app", e.route(epApp, proxy))
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiProxy)
+	mux.HandleFunc("/.auth/callback", e.handleAppCallback)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := e.sessionCaller(r)
+		if !ok {
+			e.redirectToLogin(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		appPage.Execute(w, map[string]string{"App": appName, "User": c.principal.Name, "Path": r.URL.Path})
+	})
+	return e.logRequests("app", mux)
+}
+
+// forwardIdentity replaces whatever X-Forwarded-* headers the client sent
+// with the platform's own, and drops the Authorization header. For a user,
+// the user's token is forwarded as X-Forwarded-Access-Token (Apps' user
+// authorization).
+func forwardIdentity(r *http.Request, c caller) {
+	for name := range r.Header {
+		if strings.HasPrefix(name, "X-Forwarded-") {
+			r.Header.Del(name)
+		}
+	}
+	bearer := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	r.Header.Del("Authorization")
+	p := c.principal
+	r.Header.Set("X-Forwarded-User", strconv.FormatInt(p.ID, 10)+"@"+workspaceID)
+	r.Header.Set("X-Forwarded-Email", p.Name)
+	r.Header.Set("X-Forwarded-Preferred-Username", p.Name)
+	r.Header.Set("X-Request-Id", newApplicationID())
+	if p.Kind == kindUser && bearer != "" {
+		r.Header.Set("X-Forwarded-Access-Token", bearer)
+	}
+}
+
+// sessionCaller returns the signed-in browser session of r, if it has a
+// live one.
+func (e *Emulator) sessionCaller(r *http.Request) (caller, bool) {
+	cookie, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return caller{}, false
+	}
+	e.appSessions.mu.Lock()
+	defer e.appSessions.mu.Unlock()
+	c, ok := e.appSessions.sessions[cookie.Value]
+	if ok && time.Now().After(c.claims.ExpiresAt()) {
+		delete(e.appSessions.sessions, cookie.Value)
+		return caller{}, false
+	}
+	return c, ok
 }
 
 // redirectToLogin sends a browser to the workspace's authorize endpoint, as
-// the Apps platform does for any route that is not token-authenticated.
+// the Apps platform does, remembering where it was going.
 func (e *Emulator) redirectToLogin(w http.ResponseWriter, r *http.Request) {
-	challenge := sha256.Sum256([]byte(randomID(32)))
+	state, verifier := randomID(16), randomID(32)
+	path := r.URL.RequestURI()
+	if strings.HasPrefix(path, "//") { // would leave the app: //host/...
+		path = "/"
+	}
+	e.appSessions.mu.Lock()
+	e.appSessions.logins[state] = pendingLogin{verifier: verifier, path: path}
+	e.appSessions.mu.Unlock()
+	challenge := sha256.Sum256([]byte(verifier))
 	q := url.Values{
 		"client_id":             {appName},
 		"redirect_uri":          {e.info.AppURL + "/.auth/callback"},
 		"response_type":         {"code"},
 		"scope":                 {"all-apis offline_access"},
-		"state":                 {r.URL.Path},
+		"state":                 {state},
 		"code_challenge":        {b64.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},
 	}
 	http.Redirect(w, r, e.info.WorkspaceURL+"/oidc/v1/authorize?"+q.Encode(), http.StatusFound)
 }
+
+// handleAppCallback completes the browser sign-in: it redeems the code at
+// the workspace's token endpoint as the app's OAuth client, starts a
+// session and returns the browser where it was going.
+func (e *Emulator) handleAppCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	e.appSessions.mu.Lock()
+	login, ok := e.appSessions.logins[q.Get("state")]
+	delete(e.appSessions.logins, q.Get("state"))
+	e.appSessions.mu.Unlock()
+	switch {
+	case !ok:
+		showAuthorizeError(w, "This sign-in is unknown or was already completed. Open the app again.")
+		return
+	case q.Get("error") != "":
+		showAuthorizeError(w, "Sign-in failed: "+q.Get("error")+": "+q.Get("error_description"))
+		return
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")},
+		"redirect_uri": {e.info.AppURL + "/.auth/callback"}, "code_verifier": {login.verifier}}
+	req, _ := http.NewRequestWithContext(r.Context(), "POST", e.info.WorkspaceURL+"/oidc/v1/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(appName, e.dir.clients[appName].Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		showAuthorizeError(w, "Sign-in failed: the workspace did not answer: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		Error       string `json:"error_description"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	claims, err := e.signer.verify(tok.AccessToken, time.Now())
+	if resp.StatusCode != http.StatusOK || err != nil {
+		showAuthorizeError(w, fmt.Sprintf("Sign-in failed: the token exchange answered %d: %s", resp.StatusCode, tok.Error))
+		return
+	}
+	c := caller{claims: claims, principal: e.dir.principalByName(claims.Subject)}
+	if c.principal == nil || !c.principal.CanUseApp {
+		showAuthorizeError(w, claims.Subject+" does not have CAN USE permission on app "+appName+".")
+		return
+	}
+	id := randomID(32)
+	e.appSessions.mu.Lock()
+	e.appSessions.sessions[id] = c
+	e.appSessions.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, login.path, http.StatusFound)
+}
+
+var appPage = template.Must(template.New("app").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>{{.App}}</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">
+<h1>{{.App}}</h1><p>Signed in as <b id="user">{{.User}}</b> (page {{.Path}}).</p>
+<p>API routes: <a href="/api/whoami">/api/whoami</a>, <a href="/api/echo">/api/echo</a>, <a href="/api/genie">/api/genie</a>.</p>
+</body></html>
+`))

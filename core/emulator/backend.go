@@ -2,6 +2,9 @@ package emulator
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -69,19 +72,21 @@ func createDatabase(ctx context.Context, adminURL string) error {
 	return err
 }
 
-// roles gives each principal a PostgreSQL role on first use, with a password
-// only the gateway knows, so the gateway can log in to the backend as it.
+// roles gives each principal a PostgreSQL role on first use, so that the
+// gateway can log in to the backend as it. The role's password is derived
+// from the backend's administrator URL, so that emulators sharing one
+// backend agree on it.
 type roles struct {
-	mu        sync.Mutex
-	passwords map[string]string
+	mu    sync.Mutex
+	ready map[string]bool
 }
 
 // backendConfig returns the configuration with which the gateway opens a
-// backend session as principal name on database db, creating the role on
-// first use with rights on databricks_postgres.
+// backend session as principal name on database db, preparing the role on
+// first use.
 func (e *Emulator) backendConfig(ctx context.Context, name, db string) (*pgconn.Config, error) {
-	password, err := e.ensureRole(ctx, name)
-	if err != nil {
+	password := e.rolePassword(name)
+	if err := e.ensureRole(ctx, name, password); err != nil {
 		return nil, err
 	}
 	cfg := e.admin.Config().ConnConfig.Config.Copy()
@@ -90,23 +95,30 @@ func (e *Emulator) backendConfig(ctx context.Context, name, db string) (*pgconn.
 	return cfg, nil
 }
 
-func (e *Emulator) ensureRole(ctx context.Context, name string) (string, error) {
+func (e *Emulator) rolePassword(name string) string {
+	mac := hmac.New(sha256.New, []byte(e.backendURL))
+	mac.Write([]byte(name))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// ensureRole creates the role, or resets its password, with rights on
+// databricks_postgres and its public schema.
+func (e *Emulator) ensureRole(ctx context.Context, name, password string) error {
 	r := &e.roles
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if p, ok := r.passwords[name]; ok {
-		return p, nil
+	if r.ready[name] {
+		return nil
 	}
-	password := randomHex(24)
 	role := pgx.Identifier{name}.Sanitize()
 	conn, err := e.admin.Acquire(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer conn.Release()
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", name).Scan(&exists); err != nil {
-		return "", err
+		return err
 	}
 	verb := "CREATE"
 	if exists {
@@ -124,12 +136,12 @@ func (e *Emulator) ensureRole(ctx context.Context, name string) (string, error) 
 			if errors.As(err, &pgErr) && pgErr.Code == "42710" { // created concurrently by another emulator
 				continue
 			}
-			return "", fmt.Errorf("preparing role %s: %w", role, err)
+			return fmt.Errorf("preparing role %s: %w", role, err)
 		}
 	}
-	if r.passwords == nil {
-		r.passwords = map[string]string{}
+	if r.ready == nil {
+		r.ready = map[string]bool{}
 	}
-	r.passwords[name] = password
-	return password, nil
+	r.ready[name] = true
+	return nil
 }

@@ -112,31 +112,37 @@ type UserInfo struct {
 
 // Emulator is a running emulator. Close stops it.
 type Emulator struct {
-	cfg        Config
-	log        *slog.Logger
-	info       Info
-	dir        *directory
-	signer     *signer
-	stats      *stats
-	faults     *faults
-	grants     *grantStore
-	servers    []*http.Server
-	gateway    *gateway
+	cfg    Config
+	log    *slog.Logger
+	info   Info
+	dir    *directory
+	signer *signer
+	stats  *stats
+	faults *faults
+
+	grants      *grantStore // the OAuth server's codes and refresh tokens
+	codeTTL     time.Duration
+	appSessions appSessions
+
+	servers []*http.Server
+	gateway *gateway
+
 	cluster    *cluster // nil when Config.PostgresURL names a server
 	admin      *pgxpool.Pool
 	backendURL string // the backend's databricks_postgres as its administrator
-	roles      roles
-	tempDir    string // the state dir, when we made it
-	codeTTL    time.Duration
-	closeMu    sync.Mutex
-	closed     bool
 	pgMajor    int
+	roles      roles
+
+	tempDir string // the state dir, when we made it
+	closeMu sync.Mutex
+	closed  bool
 }
 
 // Start starts every part, writes emulator.json once all are ready, and
 // returns. The context bounds start-up only.
 func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
-	e := &Emulator{cfg: cfg, stats: newStats(), faults: newFaults(), grants: newGrantStore(), codeTTL: 60 * time.Second}
+	e := &Emulator{cfg: cfg, stats: newStats(), faults: newFaults(), grants: newGrantStore(), codeTTL: 60 * time.Second,
+		appSessions: appSessions{logins: map[string]pendingLogin{}, sessions: map[string]caller{}}}
 	defer func() {
 		if err != nil {
 			e.Close()

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,4 +212,26 @@ func TestGatewayWithPsql(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != info.ServicePrincipal.ClientID {
 		t.Fatalf("psql: %v: %s", err, out)
 	}
+}
+
+// TestGatewaySurvivesGarbage sends what is not PostgreSQL; the gateway
+// answers or hangs up, and keeps serving.
+func TestGatewaySurvivesGarbage(t *testing.T) {
+	lb := shared.Info().Lakebase
+	for _, garbage := range []string{"GET / HTTP/1.1\r\n\r\n", "\x00\x00\x00\x08\x04\xd2\x16\x2fthis is no TLS handshake", "\x00\x00\x00\x02", "\x16\x03\x01\x00\x05hello"} {
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(lb.Host, strconv.Itoa(lb.Port)), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		conn.Write([]byte(garbage))
+		// EOF or a reset are both hanging up; only a timeout is not.
+		var netErr net.Error
+		if _, err := io.ReadAll(conn); errors.As(err, &netErr) && netErr.Timeout() {
+			t.Errorf("after %q the gateway neither answered nor hung up", garbage)
+		}
+		conn.Close()
+	}
+	sp := shared.Info().ServicePrincipal
+	pgLogin(t, shared, sp.ClientID, m2mToken(t, shared, sp, "all-apis"), "sslmode=require")
 }

@@ -118,7 +118,7 @@ func (e *Emulator) handleMe(w http.ResponseWriter, r *http.Request, c caller) {
 // handleDatabaseCredential is Lakebase Provisioned's credential API.
 func (e *Emulator) handleDatabaseCredential(w http.ResponseWriter, r *http.Request, c caller) {
 	var req database.GenerateDatabaseCredentialRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeBody(w, r, &req, false) {
 		return
 	}
 	if len(req.InstanceNames) == 0 && len(req.Claims) == 0 {
@@ -147,7 +147,7 @@ func (e *Emulator) handleDatabaseCredential(w http.ResponseWriter, r *http.Reque
 // token TTL.
 func (e *Emulator) handlePostgresCredential(w http.ResponseWriter, r *http.Request, c caller) {
 	var req postgres.GenerateDatabaseCredentialRequest
-	if !decodeBody(w, r, &req) {
+	if !decodeBody(w, r, &req, false) {
 		return
 	}
 	if req.Endpoint == "" {
@@ -159,14 +159,17 @@ func (e *Emulator) handlePostgresCredential(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	ttl := e.cfg.TokenTTL
-	var requested time.Duration
-	switch {
-	case req.Ttl != nil:
-		requested = req.Ttl.AsDuration()
-	case req.ExpireTime != nil:
-		requested = time.Until(req.ExpireTime.AsTime()).Round(time.Second)
-	}
-	if requested != 0 {
+	if req.Ttl != nil || req.ExpireTime != nil {
+		if req.Ttl != nil && req.ExpireTime != nil {
+			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "give ttl or expire_time, not both")
+			return
+		}
+		var requested time.Duration
+		if req.Ttl != nil {
+			requested = req.Ttl.AsDuration()
+		} else {
+			requested = time.Until(req.ExpireTime.AsTime()).Round(time.Second)
+		}
 		if requested < 5*time.Minute || requested > time.Hour {
 			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE",
 				fmt.Sprintf("credential lifetime %s is out of range: it must be between 300 and 3600 seconds", requested))
@@ -265,9 +268,18 @@ func (e *Emulator) handleGetApp(w http.ResponseWriter, r *http.Request, c caller
 	})
 }
 
-// decodeBody decodes a JSON request body into v, answering 400 on failure.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(v); err != nil {
+// decodeBody decodes a request body holding one JSON value into v,
+// answering 400 on failure; strict refuses fields v does not have.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, strict bool) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("data after the JSON value")
+	}
+	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not parse request body as JSON: "+err.Error())
 		return false
 	}
