@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func buildCLI(t *testing.T) string {
 func TestEmulatorCommand(t *testing.T) {
 	bin := buildCLI(t)
 	state := t.TempDir()
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr lockedBuffer
 	cmd := exec.Command(bin, "emulator", "--state-dir", state, "--token-ttl", "90s")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -98,6 +99,24 @@ func TestEmulatorCommand(t *testing.T) {
 	if _, err := http.Get(info.WorkspaceURL); err == nil {
 		t.Errorf("workspace still answers after exit")
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to read while a process writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // backendDataDir asks the emulator's PostgreSQL where its data lives.

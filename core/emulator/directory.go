@@ -71,8 +71,8 @@ func ParseOAuthApp(s string) (OAuthApp, error) {
 	app := OAuthApp{ClientID: id}
 	for _, u := range strings.Split(uris, ",") {
 		parsed, err := url.Parse(u)
-		if err != nil || parsed.Scheme == "" || parsed.Host == "" {
-			return OAuthApp{}, fmt.Errorf("oauth app %q: redirect URI %q is not an absolute URL", id, u)
+		if err != nil || parsed.Scheme == "" || parsed.Host == "" || parsed.Fragment != "" {
+			return OAuthApp{}, fmt.Errorf("oauth app %q: redirect URI %q is not an absolute URL without a fragment", id, u)
 		}
 		app.RedirectURIs = append(app.RedirectURIs, u)
 	}
@@ -134,7 +134,7 @@ func (c *oauthClient) redirectAllowed(uri string) bool {
 		return false
 	}
 	port, err := strconv.Atoi(u.Port())
-	if err != nil {
+	if err != nil || port < 1 || port > 65535 {
 		return false
 	}
 	switch u.Hostname() {

@@ -172,6 +172,7 @@ func (e *Emulator) issueCode(w http.ResponseWriter, r *http.Request, req *authRe
 // refresh_token grants, with errors in RFC 6749 5.2 form.
 func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
 		writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST")
 		return
 	}
@@ -187,9 +188,10 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		who     *principal
-		scopes  []string
-		refresh bool
+		who    *principal
+		scopes []string // the access token's
+		// keep is the grant a new refresh token stands for; nil: no refresh token.
+		keep []string
 	)
 	switch grant {
 	case "client_credentials":
@@ -212,14 +214,16 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		who, scopes = code.user, code.scopes
-		refresh = slices.Contains(scopes, "offline_access")
+		if slices.Contains(scopes, "offline_access") {
+			keep = scopes
+		}
 	case "refresh_token":
-		g, oerr := e.redeemRefreshToken(r, client)
+		g, narrowed, oerr := e.redeemRefreshToken(r, client)
 		if oerr != nil {
 			oerr.write(w)
 			return
 		}
-		who, scopes, refresh = g.principal, g.scopes, true
+		who, scopes, keep = g.principal, narrowed, g.scopes
 	case "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is missing")
 		return
@@ -237,10 +241,10 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{"access_token": access, "token_type": "Bearer",
 		"expires_in": int64(e.cfg.TokenTTL / time.Second), "scope": strings.Join(scopes, " ")}
-	if refresh {
+	if keep != nil {
 		rt := "doau" + randomHex(32)
 		e.grants.mu.Lock()
-		e.grants.refreshs[rt] = &refreshGrant{client: client, principal: who, scopes: scopes}
+		e.grants.refreshs[rt] = &refreshGrant{client: client, principal: who, scopes: keep}
 		e.grants.mu.Unlock()
 		resp["refresh_token"] = rt
 	}
@@ -309,32 +313,35 @@ func (e *Emulator) redeemCode(r *http.Request, client *oauthClient) (*authCode, 
 	return c, nil
 }
 
-// redeemRefreshToken consumes a refresh token. The description of an
-// unusable one is Databricks' own, which databricks-sdk-go recognises.
-func (e *Emulator) redeemRefreshToken(r *http.Request, client *oauthClient) (*refreshGrant, *oauthError) {
+// redeemRefreshToken consumes a refresh token and returns its grant and the
+// scopes of the access token to issue: those asked for, which may narrow
+// the grant but not widen it, or else the grant's. The grant itself stays
+// whole for the next refresh token (RFC 6749 section 6). The description of
+// an unusable token is Databricks' own, which databricks-sdk-go recognises.
+func (e *Emulator) redeemRefreshToken(r *http.Request, client *oauthClient) (*refreshGrant, []string, *oauthError) {
 	invalid := &oauthError{http.StatusBadRequest, "invalid_grant", "Refresh token is invalid"}
 	e.grants.mu.Lock()
 	defer e.grants.mu.Unlock()
 	g := e.grants.refreshs[r.PostForm.Get("refresh_token")]
 	switch {
 	case g == nil || g.client != client:
-		return nil, invalid
+		return nil, nil, invalid
 	case g.used:
 		e.stats.update(func(s *Stats) { s.RefreshTokensReused++ })
-		return nil, invalid
+		return nil, nil, invalid
 	}
-	next := *g
+	scopes := g.scopes
 	if requested := strings.Fields(r.PostForm.Get("scope")); len(requested) > 0 {
-		for _, s := range requested { // a refresh may narrow the grant, never widen it
+		for _, s := range requested {
 			if !slices.Contains(g.scopes, s) {
-				return nil, &oauthError{http.StatusBadRequest, "invalid_scope", "scope " + strconv.Quote(s) + " was not granted originally"}
+				return nil, nil, &oauthError{http.StatusBadRequest, "invalid_scope", "scope " + strconv.Quote(s) + " was not granted originally"}
 			}
 		}
-		next.scopes = requested
+		scopes = requested
 	}
 	g.used = true
 	e.stats.update(func(s *Stats) { s.RefreshTokensRedeemed++ })
-	return &next, nil
+	return g, scopes, nil
 }
 
 var (
