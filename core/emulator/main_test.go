@@ -77,15 +77,7 @@ func do(t *testing.T, method, rawURL, bearer string, body io.Reader, header ...s
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	json.Unmarshal(raw, &r.body)
-	return r
+	return send(t, req)
 }
 
 // postForm posts a form to the token endpoint, with HTTP Basic when user is
@@ -97,6 +89,12 @@ func postForm(t *testing.T, e *Emulator, form url.Values, user, password string)
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
+	return send(t, req)
+}
+
+// send sends req without following redirects.
+func send(t *testing.T, req *http.Request) response {
+	t.Helper()
 	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatal(err)
