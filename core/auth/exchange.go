@@ -1,0 +1,283 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// Endpoints are an OAuth 2.0 server's authorize and token endpoints, as its
+// RFC 8414 metadata document publishes them.
+type Endpoints struct {
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
+	TokenEndpoint         string `json:"token_endpoint"`
+}
+
+// OAuthError is an error response of a token endpoint (RFC 6749 section
+// 5.2), with advice on what to do about it.
+type OAuthError struct {
+	Status      int
+	Code        string // invalid_grant, invalid_client, ...
+	Description string
+	Advice      string
+}
+
+func (e *OAuthError) Error() string {
+	msg := fmt.Sprintf("token endpoint: %s", e.Code)
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if e.Advice != "" {
+		msg += " (" + e.Advice + ")"
+	}
+	return msg
+}
+
+// advice says what a user can do about an OAuth error code.
+func advice(code string) string {
+	switch code {
+	case "invalid_grant":
+		return "the refresh token or authorization code is no longer valid: refresh tokens work once and codes expire; log in again with `lakelink login`"
+	case "invalid_client":
+		return "the client was not recognised or its secret is wrong: check OAuthClientId and OAuthClientSecret"
+	case "invalid_scope":
+		return "a requested scope is not allowed for this client: check Scope"
+	case "unauthorized_client":
+		return "this client may not use this grant: check AuthScheme and OAuthClientId"
+	}
+	return ""
+}
+
+// transientError marks a failure worth retrying: a network error, a 5xx, a
+// 429 or a garbled response.
+type transientError struct {
+	err        error
+	retryAfter time.Duration
+}
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// httpDoer is the part of http.Client the OAuth calls use.
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// retry runs call until it succeeds, fails for good, or the context ends.
+// Transient failures are retried with exponential backoff and full jitter
+// (100 ms doubling, at most 5 s apart), or after the server's Retry-After.
+func retry[T any](ctx context.Context, log *logger, what string, call func(context.Context) (T, error)) (T, error) {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		v, err := call(ctx)
+		var transient *transientError
+		if err == nil || !errors.As(err, &transient) {
+			return v, err
+		}
+		wait := rand.N(backoff) + time.Millisecond
+		if transient.retryAfter > 0 {
+			wait = transient.retryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return v, fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, transient.err)
+		}
+		log.info("retrying", "what", what, "attempt", attempt, "wait", wait, "error", transient.err.Error())
+		select {
+		case <-ctx.Done():
+			return v, fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, transient.err)
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+var discoveryCache sync.Map // metadata URL -> *Endpoints
+
+// discover fetches the endpoints from an RFC 8414 metadata document, once
+// per process.
+func discover(ctx context.Context, client httpDoer, log *logger, metadataURL string) (*Endpoints, error) {
+	if ep, ok := discoveryCache.Load(metadataURL); ok {
+		return ep.(*Endpoints), nil
+	}
+	ep, err := retry(ctx, log, "OAuth discovery", func(ctx context.Context) (*Endpoints, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "application/json")
+		log.request(req)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, &transientError{err: err}
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		log.response(resp, body)
+		if err != nil {
+			return nil, &transientError{err: err}
+		}
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return nil, &transientError{err: fmt.Errorf("%s answered %s", metadataURL, resp.Status), retryAfter: retryAfter(resp)}
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s answered %s: is this a Databricks workspace URL (or an OAuth server's metadata URL)?", metadataURL, resp.Status)
+		}
+		var ep Endpoints
+		if err := json.Unmarshal(body, &ep); err != nil {
+			return nil, &transientError{err: fmt.Errorf("%s: metadata is not JSON: %v", metadataURL, err)}
+		}
+		if ep.TokenEndpoint == "" || ep.AuthorizationEndpoint == "" {
+			return nil, fmt.Errorf("%s: metadata lacks token_endpoint or authorization_endpoint", metadataURL)
+		}
+		return &ep, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	discoveryCache.Store(metadataURL, ep)
+	return ep, nil
+}
+
+// clientAuth is how a client authenticates at the token endpoint.
+type clientAuth struct {
+	id, secret string
+	basic      bool // HTTP Basic (client_secret_basic), as Databricks expects for secrets
+}
+
+// exchange posts a grant to the token endpoint, retrying transient
+// failures, and parses the response.
+func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string, form url.Values, ca clientAuth) (*oauth2.Token, error) {
+	grant := form.Get("grant_type")
+	return retry(ctx, log, "token request ("+grant+")", func(ctx context.Context) (*oauth2.Token, error) {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		if ca.basic {
+			f.Del("client_id")
+		} else if ca.id != "" {
+			f.Set("client_id", ca.id)
+			if ca.secret != "" {
+				f.Set("client_secret", ca.secret)
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(f.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		if ca.basic {
+			req.SetBasicAuth(url.QueryEscape(ca.id), url.QueryEscape(ca.secret))
+		}
+		log.request(req)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, &transientError{err: err}
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		log.response(resp, body)
+		if err != nil {
+			return nil, &transientError{err: err}
+		}
+		return parseTokenResponse(resp.StatusCode, resp.Header, body)
+	})
+}
+
+// parseTokenResponse turns a token endpoint's answer into a token, an
+// *OAuthError, or a transient error worth retrying.
+func parseTokenResponse(status int, header http.Header, body []byte) (*oauth2.Token, error) {
+	if status >= 500 || status == http.StatusTooManyRequests {
+		return nil, &transientError{err: fmt.Errorf("token endpoint answered %d %s", status, http.StatusText(status)),
+			retryAfter: retryAfter(&http.Response{Header: header})}
+	}
+	if ct, _, _ := mime.ParseMediaType(header.Get("Content-Type")); status == http.StatusOK && ct != "" && ct != "application/json" {
+		return nil, &transientError{err: fmt.Errorf("token endpoint answered with %s, not JSON", ct)}
+	}
+	var r struct {
+		AccessToken      string          `json:"access_token"`
+		TokenType        string          `json:"token_type"`
+		RefreshToken     string          `json:"refresh_token"`
+		ExpiresIn        json.RawMessage `json:"expires_in"`
+		Scope            string          `json:"scope"`
+		Error            string          `json:"error"`
+		ErrorDescription string          `json:"error_description"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		if status != http.StatusOK {
+			return nil, &OAuthError{Status: status, Code: "http_" + strconv.Itoa(status), Description: "the response is not an OAuth error document"}
+		}
+		return nil, &transientError{err: errors.New("token endpoint answered with malformed JSON")}
+	}
+	if r.Error != "" || status != http.StatusOK {
+		code := r.Error
+		if code == "" {
+			code = "http_" + strconv.Itoa(status)
+		}
+		return nil, &OAuthError{Status: status, Code: code, Description: r.ErrorDescription, Advice: advice(code)}
+	}
+	if r.AccessToken == "" {
+		return nil, errors.New("token endpoint answered without an access_token")
+	}
+	if r.TokenType != "" && !strings.EqualFold(r.TokenType, "Bearer") {
+		return nil, fmt.Errorf("token endpoint answered with token_type %q; lakelink uses Bearer tokens", r.TokenType)
+	}
+	tok := &oauth2.Token{AccessToken: r.AccessToken, TokenType: "Bearer", RefreshToken: r.RefreshToken}
+	if len(r.ExpiresIn) > 0 && string(r.ExpiresIn) != "null" {
+		// Some servers send expires_in as a string; RFC 6749 says number.
+		secs, err := strconv.ParseInt(strings.Trim(string(r.ExpiresIn), `"`), 10, 64)
+		if err != nil || secs < 0 {
+			return nil, fmt.Errorf("token endpoint answered with an invalid expires_in")
+		}
+		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+		tok.ExpiresIn = secs
+	}
+	return tok.WithExtra(map[string]any{"scope": r.Scope}), nil
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(resp *http.Response) time.Duration {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// Discover returns the OAuth endpoints of the options' workspace (or
+// DiscoveryURL).
+func Discover(ctx context.Context, o *connstr.Options) (*Endpoints, string, error) {
+	metadata, err := metadataURL(o)
+	if err != nil {
+		return nil, "", err
+	}
+	log, err := newLogger(o)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout(o))
+	defer cancel()
+	ep, err := discover(ctx, httpClient, log, metadata)
+	return ep, metadata, err
+}

@@ -1,0 +1,183 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// helperEnv carries a connection string to a child process, which prints
+// a token for it (see helperProcess).
+const helperEnv = "LAKELINK_TEST_TOKEN_FOR"
+
+func helperProcess() int {
+	o, err := connstr.Parse(os.Getenv(helperEnv))
+	if err == nil {
+		var src *Source
+		if src, err = NewTokenSource(o); err == nil {
+			tok, err := src.Token()
+			if err == nil {
+				fmt.Println(tok.AccessToken)
+				return 0
+			}
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	fmt.Fprintln(os.Stderr, err)
+	return 1
+}
+
+// TestTwoProcessesRefreshOnce: two processes find the same stored token
+// expired at once. Under the store's file lock, one redeems the rotating
+// refresh token and the other finds the renewed entry: the refresh token is
+// used exactly once and both end with a valid token.
+func TestTwoProcessesRefreshOnce(t *testing.T) {
+	e := shortLived(t, 30*time.Second)
+	ctx := context.Background()
+	o := parse(t, "Host=%s", e.Info().WorkspaceURL)
+	a, _ := GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "", "")
+	tokens, err := GetOAuthAccessToken(ctx, o, followAuthorize(t, a.URL).Query().Get("code"), AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	location := tokenStore(t)
+	store, _ := OpenStore(location)
+	key := StoreKey(e.Info().WorkspaceURL, DefaultClientID, DefaultUserScopes)
+	expired := &StoredToken{AccessToken: tokens.OAuthAccessToken, RefreshToken: tokens.OAuthRefreshToken,
+		Expiry: time.Now().Add(-time.Minute), UpdatedAt: time.Now().Add(-time.Hour)}
+	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return expired, nil }); err != nil {
+		t.Fatal(err)
+	}
+	before := stats(t, e)
+
+	conn := fmt.Sprintf("Host=%s;AuthScheme=OAuthPKCE;InitiateOAuth=REFRESH;OAuthSettingsLocation=%s", e.Info().WorkspaceURL, location)
+	var wg sync.WaitGroup
+	outputs := make([]string, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"="+conn)
+			out, err := cmd.Output()
+			outputs[i], errs[i] = strings.TrimSpace(string(out)), err
+			if exitErr, ok := err.(*exec.ExitError); ok {
+				errs[i] = fmt.Errorf("%v: %s", err, exitErr.Stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v", i, errs[i])
+		}
+		if status, body := appGet(t, e, "/api/whoami", outputs[i]); status != 200 {
+			t.Errorf("process %d's token: %d %s", i, status, body)
+		}
+	}
+	after := stats(t, e)
+	if d := after.RefreshTokensRedeemed - before.RefreshTokensRedeemed; d != 1 {
+		t.Errorf("refresh tokens redeemed: %d, want exactly 1", d)
+	}
+	if d := after.RefreshTokensReused - before.RefreshTokensReused; d != 0 {
+		t.Errorf("refresh tokens reused: %d, want 0", d)
+	}
+	if outputs[0] != outputs[1] {
+		t.Error("the processes ended with different tokens: both refreshed")
+	}
+}
+
+// TestSecretsNeverReachLogsOrErrors runs every flow at Verbosity 5 with a
+// Logfile, and failing ones too, and looks for every secret involved.
+func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
+	ctx := context.Background()
+	logfile := t.TempDir() + "/lakelink.log"
+	info := shared.Info()
+	logged := fmt.Sprintf(";Logfile=%s;Verbosity=5", logfile)
+	var secrets []string
+	var errs []error
+	keep := func(s ...string) { secrets = append(secrets, s...) }
+	keep(info.ServicePrincipal.ClientSecret)
+
+	src, err := NewTokenSource(parse(t, "%s%s", m2m(shared), logged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep(tok.AccessToken)
+
+	o := parse(t, "Host=%s%s", info.WorkspaceURL, logged)
+	a, err := GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "sql offline_access", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := followAuthorize(t, a.URL).Query().Get("code")
+	keep(a.PKCEVerifier, code)
+	tokens, err := GetOAuthAccessToken(ctx, o, code, AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep(tokens.OAuthAccessToken, tokens.OAuthRefreshToken)
+	refreshed, err := RefreshOAuthAccessToken(ctx, o, tokens.OAuthRefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep(refreshed.OAuthAccessToken, refreshed.OAuthRefreshToken)
+	_, err = RefreshOAuthAccessToken(ctx, o, tokens.OAuthRefreshToken) // spent
+	errs = append(errs, err)
+
+	stored, _ := NewTokenSource(parse(t, "Host=%s;AuthScheme=OAuthPKCE;InitiateOAuth=REFRESH;OAuthRefreshToken=%s;OAuthSettingsLocation=%s%s",
+		info.WorkspaceURL, refreshed.OAuthRefreshToken, tokenStore(t), logged))
+	storedTok, err := stored.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep(storedTok.AccessToken)
+
+	wrong := "wrong-secret-0123456789"
+	keep(wrong)
+	bad, _ := NewTokenSource(parse(t, "Host=%s;OAuthClientId=%s;OAuthClientSecret=%s%s", info.WorkspaceURL, info.ServicePrincipal.ClientID, wrong, logged))
+	_, err = bad.Token()
+	errs = append(errs, err)
+	_, err = connstr.Parse("OAuthClientSecret=" + wrong + ";Port=abc")
+	errs = append(errs, err)
+
+	log, err := os.ReadFile(logfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "http request") || !strings.Contains(string(log), "body=") {
+		t.Fatalf("the log at Verbosity 5 lacks requests and bodies:\n%s", log)
+	}
+	for _, s := range secrets {
+		if s == "" {
+			t.Fatal("a secret under test is empty")
+		}
+		if strings.Contains(string(log), s) {
+			t.Errorf("the log holds a secret (%d characters)", len(s))
+		}
+		for _, err := range errs {
+			if err == nil {
+				t.Fatal("an error case succeeded")
+			}
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("an error holds a secret: %v", err)
+			}
+		}
+		if strings.Contains(src.String(), s) {
+			t.Errorf("a source's String holds a secret")
+		}
+	}
+}

@@ -1,0 +1,267 @@
+// Package auth obtains Databricks OAuth tokens the way a situation needs,
+// all driven by one connection string (see package connstr):
+//
+//   - AuthScheme=Databricks: databricks-sdk-go's unified auth (profiles in
+//     ~/.databrickscfg, DATABRICKS_* variables, including those Databricks
+//     injects into an App, the databricks CLI, Azure and GCP);
+//   - AuthScheme=OAuthClient: a service principal's client id and secret
+//     (client credentials grant);
+//   - AuthScheme=OAuthPKCE: a user login (authorization code with PKCE) with
+//     any scopes, stored and refreshed per InitiateOAuth;
+//   - AuthScheme=Token: a bearer token given as is;
+//   - AuthScheme=Auto (the default): Password when a password is given,
+//     OAuthClient when a client secret is, else Databricks.
+//
+// NewTokenSource returns a *Source, an oauth2.TokenSource shared by every
+// caller in the process that asks for the same identity: one cached token,
+// renewed ahead of expiry, one renewal in flight at a time.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// DefaultTimeout bounds a token request, retries included, when the
+// connection string gives no Timeout.
+const DefaultTimeout = 60 * time.Second
+
+// Source is the token source of one identity. It is safe for concurrent
+// use and implements oauth2.TokenSource.
+type Source struct {
+	identity    string // who and where, for messages; never a secret
+	refreshable bool
+	log         *logger
+	// fetch gets a new token; current is the cached one (maybe nil).
+	fetch func(ctx context.Context, current *oauth2.Token) (*oauth2.Token, error)
+
+	mu      sync.Mutex // held while fetching: one renewal at a time
+	tok     *oauth2.Token
+	fetched time.Time
+}
+
+// Token returns a valid access token, renewing it when it is near expiry.
+func (s *Source) Token() (*oauth2.Token, error) { return s.TokenContext(context.Background()) }
+
+// TokenContext is Token with a context bounding the renewal.
+func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.tok != nil && !needsRenewal(s.tok.Expiry, s.fetched, now) {
+		return publicCopy(s.tok), nil
+	}
+	tok, err := s.fetch(ctx, s.tok)
+	if err != nil {
+		if s.tok != nil && s.tok.Expiry.After(now) { // renewing early failed; the token still works
+			s.log.info("early renewal failed; using the current token", "identity", s.identity, "error", err.Error())
+			return publicCopy(s.tok), nil
+		}
+		s.log.error("no token", "identity", s.identity, "error", err.Error())
+		return nil, err
+	}
+	s.tok, s.fetched = tok, now
+	s.log.info("token obtained", "identity", s.identity, "expires", tok.Expiry.Format(time.RFC3339))
+	return publicCopy(tok), nil
+}
+
+// Renew drops the cached token and fetches a new one, for callers that saw
+// it refused (a 401, or a Lakebase login refused with 28P01).
+func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
+	s.mu.Lock()
+	s.tok = nil
+	s.mu.Unlock()
+	return s.TokenContext(ctx)
+}
+
+// CanRefresh reports whether an expired token can be renewed without the
+// user: true for client credentials, refresh tokens and the SDK's chain,
+// false for a token given as is.
+func (s *Source) CanRefresh() bool { return s.refreshable }
+
+// String names the identity, never a secret.
+func (s *Source) String() string { return s.identity }
+
+// needsRenewal reports whether a token fetched at fetched and expiring at
+// expiry should be renewed at now: within a quarter of its lifetime of
+// expiry, at most 5 minutes before. A zero expiry never needs renewal.
+func needsRenewal(expiry, fetched, now time.Time) bool {
+	if expiry.IsZero() {
+		return false
+	}
+	early := min(5*time.Minute, expiry.Sub(fetched)/4)
+	return !now.Before(expiry.Add(-early))
+}
+
+// publicCopy returns the token without its refresh token, which stays with
+// the source.
+func publicCopy(t *oauth2.Token) *oauth2.Token {
+	c := *t
+	c.RefreshToken = ""
+	return &c
+}
+
+// registry shares one Source per identity across the process.
+var registry = struct {
+	sync.Mutex
+	sources map[string]*Source
+}{sources: map[string]*Source{}}
+
+// NewTokenSource returns the token source for the identity the options
+// describe, shared with every earlier caller that described the same one.
+// It validates the options but does not contact any server.
+func NewTokenSource(o *connstr.Options) (*Source, error) {
+	scheme := EffectiveScheme(o)
+	key := identityKey(scheme, o)
+	registry.Lock()
+	defer registry.Unlock()
+	if s, ok := registry.sources[key]; ok {
+		return s, nil
+	}
+	log, err := newLogger(o)
+	if err != nil {
+		return nil, err
+	}
+	var s *Source
+	switch scheme {
+	case connstr.AuthPassword:
+		return nil, errors.New("AuthScheme=Password: a Postgres password is not a Databricks token; " +
+			"give OAuthClientId and OAuthClientSecret, or use AuthScheme=OAuthPKCE or Databricks, to call Databricks")
+	case connstr.AuthToken:
+		s, err = staticSource(o)
+	case connstr.AuthOAuthClient:
+		s, err = clientCredentialsSource(o)
+	case connstr.AuthOAuthPKCE:
+		s, err = userSource(o)
+	default:
+		s, err = sdkSource(o)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.log = log
+	registry.sources[key] = s
+	return s, nil
+}
+
+// EffectiveScheme resolves AuthScheme=Auto (or none): Password when a
+// password is given, OAuthClient when a client secret is, else Databricks.
+func EffectiveScheme(o *connstr.Options) connstr.AuthScheme {
+	switch {
+	case o.AuthScheme != "" && o.AuthScheme != connstr.AuthAuto:
+		return o.AuthScheme
+	case o.Password != "":
+		return connstr.AuthPassword
+	case o.OAuthClientSecret != "":
+		return connstr.AuthOAuthClient
+	}
+	return connstr.AuthDatabricks
+}
+
+// identityKey tells identities apart. Secrets enter it hashed, so that a
+// wrong secret never shares the token a right one got.
+func identityKey(scheme connstr.AuthScheme, o *connstr.Options) string {
+	h := sha256.New()
+	for _, secret := range []string{o.OAuthClientSecret, o.Token, o.OAuthAccessToken, o.OAuthRefreshToken, o.OAuthVerifier} {
+		h.Write([]byte(secret))
+		h.Write([]byte{0})
+	}
+	return strings.Join([]string{string(scheme), o.Host, o.DiscoveryURL, o.Profile, o.ConfigFile, o.OAuthClientID,
+		strings.Join(o.Scopes(), " "), string(o.InitiateOAuth), o.OAuthSettingsLocation, o.CallbackURL,
+		hex.EncodeToString(h.Sum(nil))}, "\x00")
+}
+
+// timeout is the options' Timeout, or DefaultTimeout.
+func timeout(o *connstr.Options) time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
+}
+
+// httpClient is what the OAuth calls use: proxies from the environment.
+var httpClient = &http.Client{Transport: http.DefaultTransport}
+
+// metadataURL is where the OAuth server's endpoints are published.
+func metadataURL(o *connstr.Options) (string, error) {
+	if o.DiscoveryURL != "" {
+		return o.DiscoveryURL, nil
+	}
+	if o.Host == "" {
+		return "", errors.New("no workspace: give Host (the workspace URL) or DiscoveryURL")
+	}
+	return WorkspaceURL(o) + "/oidc/.well-known/oauth-authorization-server", nil
+}
+
+// WorkspaceURL is Host with a scheme (https unless given) and without a
+// trailing slash; empty without a Host.
+func WorkspaceURL(o *connstr.Options) string {
+	host := strings.TrimRight(o.Host, "/")
+	if host != "" && !strings.Contains(host, "://") {
+		host = "https://" + host
+	}
+	return host
+}
+
+// staticSource serves AuthScheme=Token: the token as given, never renewed.
+func staticSource(o *connstr.Options) (*Source, error) {
+	if o.Token == "" {
+		return nil, errors.New("AuthScheme=Token needs Token (a personal access token or OAuth access token)")
+	}
+	tok := &oauth2.Token{AccessToken: o.Token, TokenType: "Bearer", Expiry: jwtExpiry(o.Token)}
+	return &Source{identity: "the given Token", fetch: func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+		if !tok.Expiry.IsZero() && time.Now().After(tok.Expiry) {
+			return nil, fmt.Errorf("the Token given expired at %s and cannot be renewed: give a new one", tok.Expiry.Format(time.RFC3339))
+		}
+		return tok, nil
+	}}, nil
+}
+
+// clientCredentialsSource serves AuthScheme=OAuthClient: a service
+// principal's client credentials grant, authenticated by HTTP Basic as
+// Databricks expects, scope all-apis unless Scope says otherwise.
+func clientCredentialsSource(o *connstr.Options) (*Source, error) {
+	if o.OAuthClientID == "" || o.OAuthClientSecret == "" {
+		return nil, errors.New("AuthScheme=OAuthClient needs OAuthClientId and OAuthClientSecret (a service principal's OAuth secret)")
+	}
+	metadata, err := metadataURL(o)
+	if err != nil {
+		return nil, err
+	}
+	scopes := o.Scopes()
+	if len(scopes) == 0 {
+		scopes = []string{"all-apis"}
+	}
+	s := &Source{identity: fmt.Sprintf("service principal %s at %s", o.OAuthClientID, hostOf(o)), refreshable: true}
+	s.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout(o))
+		defer cancel()
+		ep, err := discover(ctx, httpClient, s.log, metadata)
+		if err != nil {
+			return nil, err
+		}
+		return exchange(ctx, httpClient, s.log, ep.TokenEndpoint,
+			map[string][]string{"grant_type": {"client_credentials"}, "scope": {strings.Join(scopes, " ")}},
+			clientAuth{id: o.OAuthClientID, secret: o.OAuthClientSecret, basic: true})
+	}
+	return s, nil
+}
+
+// hostOf names the workspace (or OAuth server) for messages.
+func hostOf(o *connstr.Options) string {
+	if o.Host != "" {
+		return WorkspaceURL(o)
+	}
+	return o.DiscoveryURL
+}

@@ -1,0 +1,511 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// Defaults of the user login (AuthScheme=OAuthPKCE).
+const (
+	// DefaultClientID is the public OAuth client every Databricks workspace
+	// registers for the databricks CLI and SDKs.
+	DefaultClientID = "databricks-cli"
+	// DefaultCallbackURL is where the browser returns; databricks-cli has
+	// http://localhost:8020 to 8040 registered.
+	DefaultCallbackURL = "http://localhost:8020"
+	// LoginTimeout bounds how long a browser login may take.
+	LoginTimeout = 5 * time.Minute
+)
+
+// DefaultUserScopes are requested when Scope is not given.
+var DefaultUserScopes = []string{"all-apis", "offline_access"}
+
+// OpenBrowser opens a URL in the user's browser: $BROWSER if set, else the
+// platform's opener. Programs and tests may replace it.
+var OpenBrowser = openBrowser
+
+// Prompt receives the authorization URL of a browser login, so that a user
+// can open it by hand when no browser opens. Programs may replace it.
+var Prompt io.Writer = os.Stderr
+
+// userFlow is a user login's settings, resolved from the options.
+type userFlow struct {
+	o           *connstr.Options
+	clientID    string
+	scopes      []string
+	callbackURL string // "" means DefaultCallbackURL, with fallback ports
+	metadata    string
+}
+
+func newUserFlow(o *connstr.Options) (*userFlow, error) {
+	metadata, err := metadataURL(o)
+	if err != nil {
+		return nil, err
+	}
+	f := &userFlow{o: o, clientID: o.OAuthClientID, scopes: o.Scopes(), callbackURL: o.CallbackURL, metadata: metadata}
+	if f.clientID == "" {
+		f.clientID = DefaultClientID
+	}
+	if len(f.scopes) == 0 {
+		f.scopes = DefaultUserScopes
+	}
+	return f, nil
+}
+
+func (f *userFlow) clientAuth() clientAuth {
+	return clientAuth{id: f.clientID, secret: f.o.OAuthClientSecret, basic: f.o.OAuthClientSecret != ""}
+}
+
+func (f *userFlow) endpoints(ctx context.Context, log *logger) (*Endpoints, error) {
+	return discover(ctx, httpClient, log, f.metadata)
+}
+
+// authorizationURL builds the authorize request with a PKCE S256 challenge.
+func (f *userFlow) authorizationURL(ep *Endpoints, redirectURI, state, verifier string) string {
+	cfg := oauth2.Config{ClientID: f.clientID, Endpoint: oauth2.Endpoint{AuthURL: ep.AuthorizationEndpoint}, RedirectURL: redirectURI, Scopes: f.scopes}
+	return cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+}
+
+// redeemCode exchanges an authorization code.
+func (f *userFlow) redeemCode(ctx context.Context, log *logger, code, codeVerifier, redirectURI string) (*oauth2.Token, error) {
+	ep, err := f.endpoints(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	return exchange(ctx, httpClient, log, ep.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"code_verifier": {codeVerifier}, "redirect_uri": {redirectURI}}, f.clientAuth())
+}
+
+// refresh redeems a refresh token.
+func (f *userFlow) refresh(ctx context.Context, log *logger, refreshToken string) (*oauth2.Token, error) {
+	ep, err := f.endpoints(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	return exchange(ctx, httpClient, log, ep.TokenEndpoint, url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {refreshToken}}, f.clientAuth())
+}
+
+// userSource serves AuthScheme=OAuthPKCE per InitiateOAuth (default
+// GETANDREFRESH): tokens live in the store at OAuthSettingsLocation, keyed
+// by host, client and scopes; renewals happen under the store's lock.
+func userSource(o *connstr.Options) (*Source, error) {
+	f, err := newUserFlow(o)
+	if err != nil {
+		return nil, err
+	}
+	initiate := o.InitiateOAuth
+	if initiate == "" {
+		initiate = connstr.InitiateGetAndRefresh
+	}
+	s := &Source{identity: fmt.Sprintf("user login (client %s, scopes %s) at %s", f.clientID, strings.Join(f.scopes, " "), hostOf(o)),
+		refreshable: initiate != connstr.InitiateOff}
+	if initiate == connstr.InitiateOff {
+		s.fetch = func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return givenAccessToken(o) }
+		return s, nil
+	}
+	store, err := OpenStore(o.OAuthSettingsLocation)
+	if err != nil {
+		return nil, err
+	}
+	key := StoreKey(hostOf(o), f.clientID, f.scopes)
+	s.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+		return f.storedToken(ctx, s.log, store, key, initiate)
+	}
+	return s, nil
+}
+
+// givenAccessToken is OAuthAccessToken as given (InitiateOAuth=OFF).
+func givenAccessToken(o *connstr.Options) (*oauth2.Token, error) {
+	if o.OAuthAccessToken == "" {
+		return nil, errors.New("InitiateOAuth=OFF uses OAuthAccessToken as given, and none is given")
+	}
+	tok := &oauth2.Token{AccessToken: o.OAuthAccessToken, TokenType: "Bearer", Expiry: givenExpiry(o)}
+	if !tok.Expiry.IsZero() && !time.Now().Before(tok.Expiry) {
+		return nil, fmt.Errorf("OAuthAccessToken expired at %s, and InitiateOAuth=OFF never refreshes: give a new token, "+
+			"or use InitiateOAuth=REFRESH with OAuthRefreshToken", tok.Expiry.Format(time.RFC3339))
+	}
+	return tok, nil
+}
+
+// givenExpiry is when OAuthAccessToken expires: OAuthTokenTimestamp (or
+// now) plus OAuthExpiresIn when given, else the token's own exp claim.
+func givenExpiry(o *connstr.Options) time.Time {
+	if o.OAuthExpiresIn <= 0 {
+		return jwtExpiry(o.OAuthAccessToken)
+	}
+	issued := time.Now()
+	if o.OAuthTokenTimestamp > 0 {
+		issued = time.UnixMilli(o.OAuthTokenTimestamp)
+	}
+	return issued.Add(time.Duration(o.OAuthExpiresIn) * time.Second)
+}
+
+// storedToken returns the stored token, first obtaining one when none is
+// stored (from OAuthVerifier, from the tokens in the connection string, or
+// with GETANDREFRESH by a browser login), and renewing it near expiry.
+func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, key string, initiate connstr.InitiateOAuth) (*oauth2.Token, error) {
+	entry, err := store.Load(key)
+	if err != nil {
+		return nil, err
+	}
+	if entry == nil || (entry.AccessToken == "" && entry.RefreshToken == "") {
+		if entry, err = f.firstToken(ctx, log, store, key, entry, initiate); err != nil {
+			return nil, err
+		}
+	}
+	if entry.AccessToken != "" && !needsRenewal(entry.Expiry, entry.UpdatedAt, time.Now()) {
+		return entryToken(entry), nil
+	}
+	var renewed *StoredToken
+	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
+		// Another process may have renewed it while this one waited.
+		if cur != nil && cur.AccessToken != "" && !needsRenewal(cur.Expiry, cur.UpdatedAt, time.Now()) {
+			renewed = cur
+			return cur, nil
+		}
+		if cur == nil || cur.RefreshToken == "" {
+			return nil, fmt.Errorf("the stored access token for %s expired and there is no refresh token "+
+				"(was offline_access in Scope?): log in again with `lakelink login`", hostOf(f.o))
+		}
+		tctx, cancel := context.WithTimeout(ctx, timeout(f.o))
+		defer cancel()
+		tok, err := f.refresh(tctx, log, cur.RefreshToken)
+		if err != nil {
+			return nil, err
+		}
+		renewed = storedFrom(tok, cur)
+		log.info("refreshed the stored token", "store", store.Location())
+		return renewed, nil
+	})
+	var oauthErr *OAuthError
+	if errors.As(err, &oauthErr) && oauthErr.Code == "invalid_grant" && initiate == connstr.InitiateGetAndRefresh {
+		log.info("the refresh token was refused; logging in again")
+		if renewed, err = f.firstToken(ctx, log, store, key, nil, initiate); err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return entryToken(renewed), nil
+}
+
+// firstToken obtains the first token of an identity and stores it.
+func (f *userFlow) firstToken(ctx context.Context, log *logger, store Store, key string, entry *StoredToken, initiate connstr.InitiateOAuth) (*StoredToken, error) {
+	var tok *oauth2.Token
+	var err error
+	switch {
+	case f.o.OAuthVerifier != "":
+		tok, err = f.redeemVerifier(ctx, log, entry)
+	case f.o.OAuthAccessToken != "" || f.o.OAuthRefreshToken != "":
+		tok = &oauth2.Token{AccessToken: f.o.OAuthAccessToken, RefreshToken: f.o.OAuthRefreshToken, Expiry: givenExpiry(f.o)}
+		if tok.Expiry.IsZero() && tok.RefreshToken != "" { // unknown expiry: renew at once rather than trust it
+			tok.Expiry = time.Now()
+		}
+	case initiate == connstr.InitiateGetAndRefresh:
+		tok, err = f.login(ctx, log, "")
+	default:
+		return nil, fmt.Errorf("InitiateOAuth=REFRESH: no token stored for %s (client %s, scopes %s) in %s: "+
+			"log in with `lakelink login`, give OAuthRefreshToken, or use InitiateOAuth=GETANDREFRESH",
+			hostOf(f.o), f.clientID, strings.Join(f.scopes, " "), store.Location())
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored := storedFrom(tok, nil)
+	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return stored, nil }); err != nil {
+		return nil, err
+	}
+	return stored, nil
+}
+
+// redeemVerifier completes the headless flow: the authorization was
+// started elsewhere (its PKCE verifier stored as pending) and the code,
+// or the whole callback URL, brought here as OAuthVerifier.
+func (f *userFlow) redeemVerifier(ctx context.Context, log *logger, entry *StoredToken) (*oauth2.Token, error) {
+	if entry == nil || entry.Pending == nil {
+		return nil, errors.New("OAuthVerifier is given but no authorization was started with the same Host, " +
+			"OAuthClientId, Scope and OAuthSettingsLocation: run `lakelink oauth authorize-url` first")
+	}
+	code := f.o.OAuthVerifier
+	if u, err := url.Parse(code); err == nil && u.Query().Get("code") != "" {
+		if state := u.Query().Get("state"); state != entry.Pending.State {
+			return nil, errors.New("OAuthVerifier is a callback URL whose state does not match the authorization started: start again")
+		}
+		code = u.Query().Get("code")
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout(f.o))
+	defer cancel()
+	return f.redeemCode(ctx, log, code, entry.Pending.CodeVerifier, entry.Pending.RedirectURI)
+}
+
+func storedFrom(tok *oauth2.Token, previous *StoredToken) *StoredToken {
+	s := &StoredToken{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, UpdatedAt: time.Now()}
+	if scope, _ := tok.Extra("scope").(string); scope != "" {
+		s.Scopes = strings.Fields(scope)
+	}
+	if previous != nil && s.RefreshToken == "" { // the server did not rotate it
+		s.RefreshToken = previous.RefreshToken
+	}
+	return s
+}
+
+func entryToken(e *StoredToken) *oauth2.Token {
+	return &oauth2.Token{AccessToken: e.AccessToken, TokenType: "Bearer", RefreshToken: e.RefreshToken, Expiry: e.Expiry}
+}
+
+// login runs the desktop flow: it serves the loopback callback on
+// CallbackURL's port (127.0.0.1 only), sends the browser to the authorize
+// URL, takes one callback with the right state, and redeems the code.
+func (f *userFlow) login(ctx context.Context, log *logger, state string) (*oauth2.Token, error) {
+	ln, redirectURI, err := listenCallback(f.callbackURL)
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(ctx, max(LoginTimeout, timeout(f.o)))
+	defer cancel()
+	ep, err := f.endpoints(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if state == "" {
+		state = oauth2.GenerateVerifier()[:22]
+	}
+	verifier := oauth2.GenerateVerifier()
+	authURL := f.authorizationURL(ep, redirectURI, state, verifier)
+
+	codes := make(chan string, 1)
+	failures := make(chan error, 1)
+	callbackPath := pathOf(redirectURI)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		switch {
+		case r.URL.Path != callbackPath:
+			http.NotFound(w, r)
+			return
+		case q.Get("state") != state:
+			w.WriteHeader(http.StatusBadRequest)
+			callbackPage.Execute(w, "This sign-in does not match the one lakelink started (state differs). Start it again.")
+			return // not the browser we sent: keep waiting
+		case q.Get("error") != "":
+			w.WriteHeader(http.StatusBadRequest)
+			callbackPage.Execute(w, "Sign-in failed: "+q.Get("error")+". You can close this window.")
+			failures <- fmt.Errorf("the authorization server refused the sign-in: %s: %s", q.Get("error"), q.Get("error_description"))
+		default:
+			callbackPage.Execute(w, "Signed in to lakelink. You can close this window.")
+			codes <- q.Get("code")
+		}
+		go ln.Close() // one sign-in per listener
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	fmt.Fprintf(Prompt, "Opening the browser to sign in. If it does not open, visit:\n  %s\n", authURL)
+	if err := OpenBrowser(authURL); err != nil {
+		log.info("no browser opened", "error", err.Error())
+	}
+	select {
+	case code := <-codes:
+		return f.redeemCode(ctx, log, code, verifier, redirectURI)
+	case err := <-failures:
+		return nil, err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no sign-in completed within %s at %s (the browser should have been sent to the URL printed above)",
+			max(LoginTimeout, timeout(f.o)), redirectURI)
+	}
+}
+
+// listenCallback listens on 127.0.0.1 at the callback URL's port. With no
+// CallbackURL it tries databricks-cli's registered ports 8020 to 8040.
+func listenCallback(callbackURL string) (net.Listener, string, error) {
+	if callbackURL == "" {
+		for port := 8020; port <= 8040; port++ {
+			if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+				return ln, "http://localhost:" + strconv.Itoa(port), nil
+			}
+		}
+		return nil, "", errors.New("ports 8020 to 8040 on 127.0.0.1 are all in use: set CallbackURL to a free loopback port registered for the client")
+	}
+	u, err := url.Parse(callbackURL)
+	if err != nil || u.Scheme != "http" || u.Port() == "" {
+		return nil, "", fmt.Errorf("CallbackURL %q: the desktop flow needs http://localhost:PORT or http://127.0.0.1:PORT", callbackURL)
+	}
+	if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
+		return nil, "", fmt.Errorf("CallbackURL %q is not a loopback address: the desktop flow listens on this machine only", callbackURL)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:"+u.Port())
+	if err != nil {
+		return nil, "", fmt.Errorf("CallbackURL %s: cannot listen on 127.0.0.1:%s: %w", callbackURL, u.Port(), err)
+	}
+	return ln, callbackURL, nil
+}
+
+func pathOf(rawURL string) string {
+	u, _ := url.Parse(rawURL)
+	if u == nil || u.Path == "" {
+		return "/"
+	}
+	return u.Path
+}
+
+// openBrowser runs $BROWSER with the URL, else xdg-open, open or the
+// Windows opener. It does not wait for the browser.
+func openBrowser(target string) error {
+	var cmd *exec.Cmd
+	switch {
+	case os.Getenv("BROWSER") != "":
+		cmd = exec.Command("sh", "-c", os.Getenv("BROWSER")+` "$1"`, "browser", target)
+	case runtime.GOOS == "darwin":
+		cmd = exec.Command("open", target)
+	case runtime.GOOS == "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", target)
+	default:
+		cmd = exec.Command("xdg-open", target)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}
+
+var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>lakelink</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 4em auto"><p id="result">{{.}}</p></body></html>
+`))
+
+// userStore opens the options' token store and the identity's key in it.
+func (f *userFlow) userStore() (Store, string, error) {
+	store, err := OpenStore(f.o.OAuthSettingsLocation)
+	if err != nil {
+		return nil, "", err
+	}
+	return store, StoreKey(hostOf(f.o), f.clientID, f.scopes), nil
+}
+
+// Login runs the desktop flow (browser and loopback callback) for the
+// options' user login and stores the tokens, replacing any stored before.
+func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
+	f, log, err := procedureFlow(o, "")
+	if err != nil {
+		return nil, "", err
+	}
+	store, key, err := f.userStore()
+	if err != nil {
+		return nil, "", err
+	}
+	tok, err := f.login(ctx, log, "")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return storedFrom(tok, nil), nil }); err != nil {
+		return nil, "", err
+	}
+	return tokensOf(tok), store.Location(), nil
+}
+
+// StartHeadless begins the headless flow: it returns the URL to open on
+// another device and keeps the PKCE verifier in the store, pending, until
+// FinishHeadless (or a connection with OAuthVerifier) brings the code.
+func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, error) {
+	f, _, err := procedureFlow(o, "")
+	if err != nil {
+		return nil, err
+	}
+	store, key, err := f.userStore()
+	if err != nil {
+		return nil, err
+	}
+	a, err := GetOAuthAuthorizationURL(ctx, o, "", "", "")
+	if err != nil {
+		return nil, err
+	}
+	redirect := f.callbackURL
+	if redirect == "" {
+		redirect = DefaultCallbackURL
+	}
+	pending := &PendingAuthorization{CodeVerifier: a.PKCEVerifier, RedirectURI: redirect, State: a.State, Created: time.Now()}
+	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
+		if cur == nil {
+			cur = &StoredToken{}
+		}
+		cur.Pending = pending
+		return cur, nil
+	})
+	return a, err
+}
+
+// FinishHeadless exchanges the code of the pending authorization (the code,
+// or the whole callback URL the browser ended at) and stores the tokens.
+func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAuthTokens, string, error) {
+	with := *o
+	with.OAuthVerifier = code
+	f, log, err := procedureFlow(&with, "")
+	if err != nil {
+		return nil, "", err
+	}
+	store, key, err := f.userStore()
+	if err != nil {
+		return nil, "", err
+	}
+	entry, err := store.Load(key)
+	if err != nil {
+		return nil, "", err
+	}
+	tok, err := f.redeemVerifier(ctx, log, entry)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return storedFrom(tok, nil), nil }); err != nil {
+		return nil, "", err
+	}
+	return tokensOf(tok), store.Location(), nil
+}
+
+// RefreshStored redeems the stored refresh token now and stores the result.
+func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
+	f, log, err := procedureFlow(o, "")
+	if err != nil {
+		return nil, "", err
+	}
+	store, key, err := f.userStore()
+	if err != nil {
+		return nil, "", err
+	}
+	var tok *oauth2.Token
+	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
+		if cur == nil || cur.RefreshToken == "" {
+			return nil, fmt.Errorf("no refresh token stored for %s (client %s, scopes %s) in %s: log in with `lakelink login`",
+				hostOf(o), f.clientID, strings.Join(f.scopes, " "), store.Location())
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout(o))
+		defer cancel()
+		if tok, err = f.refresh(ctx, log, cur.RefreshToken); err != nil {
+			return nil, err
+		}
+		return storedFrom(tok, cur), nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return tokensOf(tok), store.Location(), nil
+}
