@@ -47,9 +47,10 @@ type Store interface {
 
 // StoreKey is the key of an identity's entry: the host, the OAuth client
 // and the sorted scopes. Scopes belong in the key: a token for other scopes
-// is another token (databricks-sdk-go issue #1427).
+// is another token (databricks-sdk-go issue #1427). offline_access does not:
+// it asks for a refresh token, it grants no access.
 func StoreKey(host, clientID string, scopes []string) string {
-	sorted := slices.Clone(scopes)
+	sorted := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "offline_access" })
 	slices.Sort(sorted)
 	return strings.TrimRight(host, "/") + " " + clientID + " " + strings.Join(slices.Compact(sorted), ",")
 }

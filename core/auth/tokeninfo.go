@@ -8,16 +8,23 @@ import (
 )
 
 // TokenInfo is what a Databricks OAuth access token (a JWT) says about
-// itself. It is read, not verified: for messages and diagnosis only.
+// itself. It is read, not verified: for messages and diagnosis only. None
+// of it is secret: anyone holding the token can read it.
 type TokenInfo struct {
-	Principal string    // sub: a user's email or a service principal's application id
-	Scopes    []string  // scope, split
-	ExpiresAt time.Time // exp; zero when unknown
-	ClientID  string    // client_id
+	// Readable is false for a token that is not a JWT (a personal access
+	// token, say); the other fields are then empty.
+	Readable      bool
+	Principal     string    // sub: a user's email or a service principal's application id
+	PrincipalType string    // principal_type, when the issuer sets it: "user" or "service_principal"
+	Issuer        string    // iss: the issuing workspace's OIDC URL
+	ClientID      string    // client_id
+	Scopes        []string  // scope (space-separated) or scp (a list)
+	HasScopeClaim bool      // whether either scope claim was present
+	ExpiresAt     time.Time // exp; zero when absent
 }
 
-// Describe reads a token's claims. An opaque token (a personal access
-// token, say) yields a zero TokenInfo.
+// Describe reads a token's claims without verifying its signature. It never
+// fails: a token it cannot read gives a TokenInfo with Readable false.
 func Describe(accessToken string) TokenInfo {
 	parts := strings.Split(accessToken, ".")
 	if len(parts) != 3 {
@@ -27,20 +34,32 @@ func Describe(accessToken string) TokenInfo {
 	if err != nil {
 		return TokenInfo{}
 	}
-	var c struct {
-		Sub      string  `json:"sub"`
-		Scope    string  `json:"scope"`
-		Exp      float64 `json:"exp"`
-		ClientID string  `json:"client_id"`
-	}
-	if json.Unmarshal(payload, &c) != nil {
+	var claims map[string]any
+	if json.Unmarshal(payload, &claims) != nil {
 		return TokenInfo{}
 	}
-	info := TokenInfo{Principal: c.Sub, Scopes: strings.Fields(c.Scope), ClientID: c.ClientID}
-	if c.Exp > 0 {
-		info.ExpiresAt = time.Unix(int64(c.Exp), 0)
+	t := TokenInfo{Readable: true}
+	t.Principal, _ = claims["sub"].(string)
+	t.PrincipalType, _ = claims["principal_type"].(string)
+	t.Issuer, _ = claims["iss"].(string)
+	t.ClientID, _ = claims["client_id"].(string)
+	switch v := claims["scope"].(type) {
+	case string:
+		t.Scopes, t.HasScopeClaim = strings.Fields(v), true
+	default:
+		if list, ok := claims["scp"].([]any); ok {
+			t.HasScopeClaim = true
+			for _, s := range list {
+				if s, ok := s.(string); ok {
+					t.Scopes = append(t.Scopes, s)
+				}
+			}
+		}
 	}
-	return info
+	if exp, ok := claims["exp"].(float64); ok && exp > 0 {
+		t.ExpiresAt = time.Unix(int64(exp), 0).UTC()
+	}
+	return t
 }
 
 // jwtExpiry is the token's exp claim, zero when it has none.

@@ -316,7 +316,11 @@ func (f *userFlow) login(ctx context.Context, log *logger, state string) (*oauth
 		go ln.Close() // one sign-in per listener
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() { // let the browser receive its page before closing
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
 
 	fmt.Fprintf(Prompt, "Opening the browser to sign in. If it does not open, visit:\n  %s\n", authURL)
 	if err := OpenBrowser(authURL); err != nil {

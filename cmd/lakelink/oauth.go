@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lakelink/lakelink/core/auth"
+)
+
+func runOAuth(args []string, stdout, stderr io.Writer) int {
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, `Usage: lakelink oauth <procedure> [flags]
+
+The OAuth procedures, for a login on a machine without a browser (headless):
+  authorize-url   print the URL to open on another device; keeps the PKCE verifier in the token store
+  exchange        --code CODE: exchange the code (or the whole URL the browser ended at) and store the tokens
+  refresh         redeem the stored refresh token now and store the new tokens
+
+Each takes --host/--connection/--scopes like lakelink login; use the same ones for all three.`)
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		return 0
+	}
+	procedure, args := args[0], args[1:]
+	var c connectionFlags
+	var code string
+	var asJSON bool
+	fs := newFlagSet("oauth "+procedure, "oauth "+procedure+" [flags]", stderr)
+	c.register(fs)
+	switch procedure {
+	case "authorize-url":
+		fs.BoolVar(&asJSON, "json", false, "print JSON: url, state, pkce_verifier (for running the exchange yourself)")
+	case "exchange":
+		fs.StringVar(&code, "code", "", "the authorization code, or the URL the browser was sent back to")
+	case "refresh":
+	default:
+		fmt.Fprintf(stderr, "lakelink oauth: unknown procedure %q\n\n", procedure)
+		usage(stderr)
+		return 2
+	}
+	if exit, stop := parseFlags(fs, args, stderr); stop {
+		return exit
+	}
+	o, err := c.userOptions()
+	if err != nil {
+		return fail(stderr, "oauth "+procedure, err)
+	}
+	ctx := context.Background()
+	switch procedure {
+	case "authorize-url":
+		a, err := auth.StartHeadless(ctx, o)
+		if err != nil {
+			return fail(stderr, "oauth authorize-url", err)
+		}
+		if asJSON {
+			json.NewEncoder(stdout).Encode(map[string]string{"url": a.URL, "state": a.State, "pkce_verifier": a.PKCEVerifier})
+			return 0
+		}
+		fmt.Fprintf(stdout, "%s\n", a.URL)
+		fmt.Fprintln(stderr, "Open this URL in a browser, sign in, then run: lakelink oauth exchange --code '<the URL the browser ends at>'")
+		return 0
+	case "exchange":
+		if code == "" {
+			fmt.Fprintln(stderr, "lakelink oauth exchange: give --code (the code, or the URL the browser was sent back to)")
+			return 2
+		}
+		tokens, location, err := auth.FinishHeadless(ctx, o, code)
+		if err != nil {
+			return fail(stderr, "oauth exchange", err)
+		}
+		printStored(stdout, tokens, location)
+	case "refresh":
+		tokens, location, err := auth.RefreshStored(ctx, o)
+		if err != nil {
+			return fail(stderr, "oauth refresh", err)
+		}
+		printStored(stdout, tokens, location)
+	}
+	return 0
+}
+
+func printStored(w io.Writer, t *auth.OAuthTokens, location string) {
+	info := auth.Describe(t.OAuthAccessToken)
+	fmt.Fprintf(w, "Tokens for %s (scopes %s) stored in %s; the access token expires at %s.\n",
+		info.Principal, t.Scope, location, time.Now().Add(time.Duration(t.ExpiresIn)*time.Second).UTC().Format(time.RFC3339))
+}

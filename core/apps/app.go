@@ -1,0 +1,314 @@
+package apps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpproxy"
+	"golang.org/x/oauth2"
+)
+
+// defaultTimeout bounds a whole call (connecting, sending, reading the
+// answer) unless WithTimeout or WithHTTPClient says otherwise.
+const defaultTimeout = 60 * time.Second
+
+// maxBody is the most Do reads of an answer: 64 MiB. A larger answer is an
+// error; stream it with Client instead.
+const maxBody = 64 << 20
+
+// App is a Databricks App reached at a base URL with bearer tokens from a
+// token source. Make one with [New]. An App is immutable and safe for
+// concurrent use.
+type App struct {
+	url    string   // the normalised base URL: scheme://host[:port]
+	origin *url.URL // the same, parsed
+	tokens oauth2.TokenSource
+
+	// Set by options, resolved by New.
+	httpClient *http.Client // from WithHTTPClient, or nil
+	timeout    time.Duration
+	timeoutSet bool // WithTimeout was given
+
+	base   http.RoundTripper // what Transport(nil) wraps
+	client *http.Client      // what Do sends with: Client()
+}
+
+// Option configures an [App] in [New].
+type Option func(*App)
+
+// WithHTTPClient makes the App send through c's Transport (nil meaning
+// [http.DefaultTransport]) and keep c's cookie Jar; the App's own clients
+// never follow redirects, whatever c.CheckRedirect says. c's Timeout
+// applies unless it is zero or [WithTimeout] is given too. A nil c leaves
+// the default: a clone of http.DefaultTransport that finds its proxy in
+// the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, as
+// [http.ProxyFromEnvironment] does, but reading the variables on every
+// request rather than once per process) and a 60-second timeout.
+func WithHTTPClient(c *http.Client) Option {
+	return func(a *App) { a.httpClient = c }
+}
+
+// WithTimeout bounds each call made with [App.Do] or [App.Client], from
+// connecting to reading the whole answer (default 60 s). Zero or a negative
+// d means no limit beyond the context's.
+func WithTimeout(d time.Duration) Option {
+	return func(a *App) { a.timeout, a.timeoutSet = max(d, 0), true }
+}
+
+// New returns the App at baseURL, which must be http(s)://host[:port] with
+// at most a trailing slash: the app's URL as its page in the workspace
+// shows it (https://<name>-<workspace id>.<region>.databricksapps.com), or
+// the emulator's. Routes such as /api/whoami are given to Do, not here.
+// tokens supplies the bearer tokens: Databricks OAuth access tokens of the
+// app's workspace. It is called once per request; wrap it in
+// [oauth2.ReuseTokenSource] (lakelink's own sources already cache) to
+// reuse a token until it expires.
+//
+// The error names what is wrong with baseURL.
+func New(baseURL string, tokens oauth2.TokenSource, opts ...Option) (*App, error) {
+	origin, err := parseBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if tokens == nil {
+		return nil, errors.New("apps: no token source: New needs an oauth2.TokenSource for the bearer tokens")
+	}
+	a := &App{url: origin.String(), origin: origin, tokens: tokens, timeout: defaultTimeout}
+	for _, opt := range opts {
+		opt(a)
+	}
+	a.base = defaultTransport()
+	if c := a.httpClient; c != nil {
+		a.base = c.Transport
+		if a.base == nil {
+			a.base = http.DefaultTransport
+		}
+		if !a.timeoutSet && c.Timeout > 0 {
+			a.timeout = c.Timeout
+		}
+	}
+	a.client = a.Client()
+	return a, nil
+}
+
+// parseBaseURL checks that s is http(s)://host[:port][/] and returns it
+// without the slash, with the scheme and host in lower case.
+func parseBaseURL(s string) (*url.URL, error) {
+	fail := func(shown, problem string) (*url.URL, error) {
+		return nil, fmt.Errorf("apps: app URL %q: %s", shown, problem)
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("apps: the app URL is empty: give the app's URL, https://host, as its page in the workspace shows it")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// url.Parse quotes the input; a user:password in it must not be
+		// repeated, so say only what kind of problem it is.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return fail(stripUserinfo(s), "not a URL: "+err.Error())
+	}
+	shown := u.Redacted()
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		if u.Scheme == "" {
+			return fail(shown, "no scheme: write it as https://host (or http://127.0.0.1:port for a local emulator)")
+		}
+		return fail(shown, fmt.Sprintf("the scheme is %q; it must be https (or http for a local emulator)", u.Scheme))
+	case u.User != nil:
+		return fail(shown, "it must not carry a user name or password: the bearer token authenticates")
+	case u.Hostname() == "":
+		return fail(shown, "no host: write it as https://host")
+	case u.Opaque != "":
+		return fail(shown, "not in the form scheme://host")
+	case u.Path != "" && u.Path != "/":
+		return fail(shown, fmt.Sprintf("it has the path %q; give the app's base URL (scheme://host[:port]) and pass routes such as /api/whoami to Do", u.Path))
+	case u.RawQuery != "" || u.ForceQuery:
+		return fail(shown, "it must not have a query (?...); pass it with the route to Do")
+	case u.Fragment != "":
+		return fail(shown, "it must not have a fragment (#...)")
+	case strings.HasSuffix(u.Host, ":"):
+		return fail(shown, "the port after the colon is missing")
+	}
+	return &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}, nil
+}
+
+// stripUserinfo removes a user:password@ from what looks like a URL,
+// without parsing it, for error texts about values that do not parse.
+func stripUserinfo(s string) string {
+	rest, prefix := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		prefix, rest = s[:i+3], s[i+3:]
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	return prefix + rest
+}
+
+// defaultTransport is a clone of http.DefaultTransport that finds its
+// proxy in the environment on every request, so that what the diagnosis of
+// a network error says about the proxy variables is what the request did.
+func defaultTransport() *http.Transport {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok { // a program replaced it; start from Go's defaults
+		t = &http.Transport{ForceAttemptHTTP2: true, MaxIdleConns: 100, IdleConnTimeout: 90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second, ExpectContinueTimeout: time.Second}
+	}
+	t = t.Clone()
+	t.Proxy = proxyFromEnvironment
+	return t
+}
+
+// proxyFromEnvironment is http.ProxyFromEnvironment without its
+// process-wide cache: the same rules (HTTP_PROXY for http URLs,
+// HTTPS_PROXY for https, NO_PROXY exceptions, loopback hosts never
+// proxied), read afresh.
+func proxyFromEnvironment(req *http.Request) (*url.URL, error) {
+	return httpproxy.FromEnvironment().ProxyFunc()(req.URL)
+}
+
+// URL returns the app's base URL, scheme://host[:port], without a trailing
+// slash.
+func (a *App) URL() string { return a.url }
+
+// Client returns a new [http.Client] that sends through [App.Transport]
+// (over the transport of WithHTTPClient's client, or the default one),
+// with the App's timeout and cookie jar. It does not follow redirects: its
+// CheckRedirect returns [http.ErrUseLastResponse], so a redirect to the
+// sign-in page reaches the caller as the 302 it is. Requests it refuses
+// fail with a *url.Error wrapping an [*Error] (errors.As finds it).
+func (a *App) Client() *http.Client {
+	c := &http.Client{
+		Transport:     a.Transport(nil),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       a.timeout,
+	}
+	if a.httpClient != nil {
+		c.Jar = a.httpClient.Jar
+	}
+	return c
+}
+
+// Response is an app's answer, with its body read.
+type Response struct {
+	// Status is the HTTP status code.
+	Status int
+	// Header holds the response headers.
+	Header http.Header
+	// Body is the whole body, up to 64 MiB.
+	Body []byte
+}
+
+// Do sends method (GET when empty) to path, which is relative to the base
+// URL and may carry a query ("/api/whoami", "/api/items?limit=10"), with
+// body and the extra header fields in header (either may be nil; an
+// Authorization field is replaced by the bearer token). It reads the whole
+// answer, up to 64 MiB.
+//
+// A 2xx status returns the Response and a nil error. Any other status
+// returns the Response (for callers who want the body) together with an
+// [*Error] that says what to check; so does a redirect, which Do never
+// follows. A network failure, or a path outside /api/ (refused before
+// sending, by [App.Transport]), returns a nil Response and an *Error. A
+// failure of the token source is returned wrapped, as it is, in an error
+// that names the call; errors.As finds the source's own error type.
+func (a *App) Do(ctx context.Context, method, path string, body io.Reader, header http.Header) (*Response, error) {
+	if ctx == nil {
+		return nil, errors.New("apps: Do needs a context; pass context.Background() for none")
+	}
+	if method == "" {
+		method = http.MethodGet
+	}
+	target, err := a.resolve(path)
+	if err != nil {
+		return nil, err
+	}
+	sent := &sentToken{}
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, sentKey{}, sent), method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("apps: %s %s: %w", method, target, err)
+	}
+	for name, values := range header {
+		for _, v := range values {
+			req.Header.Add(name, v)
+		}
+	}
+	op := method + " " + req.URL.String()
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return nil, a.sendFailed(ctx, op, req.URL, sent, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, a.networkError(ctx, op, req.URL, sent.get(), fmt.Errorf("reading the answer (status %d): %w", resp.StatusCode, err))
+	}
+	if len(data) > maxBody {
+		return nil, fmt.Errorf("apps: %s: the answer is larger than %d MiB, the most Do reads; stream it with Client instead", op, maxBody>>20)
+	}
+	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	if r.Status >= 200 && r.Status < 300 {
+		return r, nil
+	}
+	return r, a.statusError(op, req.URL, r, sent.get())
+}
+
+// Get is Do with GET, no body and no extra header.
+func (a *App) Get(ctx context.Context, path string) (*Response, error) {
+	return a.Do(ctx, http.MethodGet, path, nil, nil)
+}
+
+// Post is Do with POST and body, whose Content-Type is contentType (none
+// when empty).
+func (a *App) Post(ctx context.Context, path, contentType string, body io.Reader) (*Response, error) {
+	var header http.Header
+	if contentType != "" {
+		header = http.Header{"Content-Type": {contentType}}
+	}
+	return a.Do(ctx, http.MethodPost, path, body, header)
+}
+
+// resolve makes path, relative to the base URL, a full URL. Whether the
+// path is one the token may go to is the transport's rule, not checked
+// here.
+func (a *App) resolve(path string) (string, error) {
+	u, err := url.Parse(path)
+	if err != nil {
+		return "", fmt.Errorf("apps: path %q: %w", path, err)
+	}
+	if u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "", fmt.Errorf("apps: path %q: give a path relative to the app URL, such as /api/whoami, not a full URL", stripUserinfo(path))
+	}
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return a.url + path, nil
+}
+
+// sendFailed turns the error of http.Client.Do into Do's error: a request
+// the transport refused is returned as it is, a token source failure
+// wrapped, anything else diagnosed as a network failure.
+func (a *App) sendFailed(ctx context.Context, op string, u *url.URL, sent *sentToken, err error) error {
+	var refused *Error
+	if errors.As(err, &refused) {
+		return refused
+	}
+	var tokErr *tokenError
+	if errors.As(err, &tokErr) {
+		return fmt.Errorf("%s: getting a token: %w", op, tokErr.err)
+	}
+	return a.networkError(ctx, op, u, sent.get(), err)
+}
