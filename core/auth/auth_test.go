@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,5 +380,30 @@ func TestCorruptStoreIsReportedNotReplaced(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(location); string(data) != `{"version": 1, "entries": {` {
 		t.Error("the corrupt store was overwritten")
+	}
+}
+
+// TestOneRenewalInFlight: many goroutines asking a fresh source at once
+// cause one token request.
+func TestOneRenewalInFlight(t *testing.T) {
+	e := shortLived(t, time.Hour)
+	src, err := NewTokenSource(parse(t, "%s", m2m(e)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := stats(t, e)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := src.Token(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if d := stats(t, e).TokensIssued - before.TokensIssued; d != 1 {
+		t.Errorf("%d tokens issued for 20 concurrent callers, want 1", d)
 	}
 }
