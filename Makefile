@@ -17,15 +17,16 @@ build: deps
 	@$(GO) build -o $(OUT)/lakelink ./cmd/lakelink
 
 # PostgreSQL (server binaries for the emulator's throwaway cluster, psql for
-# the demo and tests) and curl, from Debian's packages when missing.
+# the demo and tests), curl, python3 (the demo) and a C compiler (the race
+# detector needs cgo), from Debian's packages when missing.
 tools:
 	@build/ensure-tools.sh
 
 test: build tools
 	@echo "==> go vet"
 	@$(GO) vet ./...
-	@echo "==> Go tests (with the race detector)"
-	@$(GO) test -race -count=1 -timeout 20m ./...
+	@echo "==> Go tests (with the race detector, which needs cgo)"
+	@CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 demo: build tools
 	@build/demo.sh $(OUT)/lakelink

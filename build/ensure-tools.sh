@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs from Debian's packages what lakelink's demo and tests need and
 # this machine lacks: the PostgreSQL server binaries (the emulator runs a
-# throwaway cluster), psql, and curl.
+# throwaway cluster), psql, curl, python3 (build/demo.sh reads JSON with
+# it), and a C compiler with the C library's headers (`go test -race` needs
+# cgo).
 set -euo pipefail
 
 missing=()
 command -v initdb >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v curl >/dev/null || missing+=(curl)
+command -v python3 >/dev/null || missing+=(python3)
+command -v cc >/dev/null || missing+=(gcc libc6-dev)
 
 if ((${#missing[@]} == 0)); then
-	echo "==> PostgreSQL server binaries, psql and curl are installed"
+	echo "==> PostgreSQL server binaries, psql, curl, python3 and a C compiler are installed"
 	exit 0
 fi
 echo "==> Installing from Debian's packages: ${missing[*]}"

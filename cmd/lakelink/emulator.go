@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,10 +38,20 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 		verbose                        bool
 	)
 	fs.StringVar(&cfg.StateDir, "state-dir", "", "directory for emulator.json and the Lakebase CA file (default: a temporary directory, removed on exit)")
-	fs.DurationVar(&cfg.TokenTTL, "token-ttl", time.Hour, "lifetime of access tokens and Lakebase credentials")
-	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "proxy Lakebase sessions to this running PostgreSQL server (a role that may create roles and databases) instead of starting a throwaway cluster")
+	fs.Func("token-ttl", "`duration` of access tokens and Lakebase credentials, at least 1s (default 1h)", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return errors.New("must be positive")
+		}
+		cfg.TokenTTL = d
+		return nil
+	})
+	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "proxy Lakebase sessions to this running PostgreSQL server, a URL or key=value pairs naming a role that may create roles and databases, instead of starting a throwaway cluster")
 	fs.BoolVar(&cfg.Interactive, "interactive", false, "show a consent page with an Allow button at the authorize endpoint instead of signing in at once")
-	fs.StringVar(&cfg.UserEmail, "user", "dev.user@example.com", "email of the user the authorize endpoint signs in")
+	fs.StringVar(&cfg.UserEmail, "user", "", "email of the user the authorize endpoint signs in (default dev.user@example.com)")
 	fs.Var(&apps, "oauth-app", "register an OAuth client: CLIENT_ID=REDIRECT_URI[,REDIRECT_URI...] (repeatable)")
 	fs.IntVar(&workspacePort, "workspace-port", 0, "workspace port on 127.0.0.1 (default: a free port)")
 	fs.IntVar(&appPort, "app-port", 0, "app port on 127.0.0.1 (default: a free port)")
@@ -73,8 +84,9 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lakelink emulator:", err)
 		return 1
 	}
-	printSummary(stdout, em.Info(), cfg.StateDir)
+	printSummary(stdout, em.Info())
 	<-ctx.Done()
+	stop() // a second signal during Close ends the process the default way
 	fmt.Fprintln(stderr, "lakelink emulator: stopping")
 	if err := em.Close(); err != nil {
 		fmt.Fprintln(stderr, "lakelink emulator: while stopping:", err)
@@ -85,12 +97,8 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 
 func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
-func printSummary(w io.Writer, info emulator.Info, stateDir string) {
+func printSummary(w io.Writer, info emulator.Info) {
 	lb := info.Lakebase
-	state := "a temporary directory"
-	if stateDir != "" {
-		state = stateDir
-	}
 	fmt.Fprintf(w, `lakelink emulator is ready (emulator.json in %s)
 
   Workspace  %s
@@ -107,7 +115,7 @@ Lakebase connection string:
   Host=%s;Server=%s;Port=%d;Database=%s;User=%s;AuthScheme=OAuthClient;OAuthClientId=%s;OAuthClientSecret=%s;Instance=%s;SSLMode=verify-full;SSLServerCert=%s
 
 Users sign in as %s. Press Ctrl-C to stop.
-`, state, info.WorkspaceURL, info.AppURL, info.AppName, lb.Host, lb.Port, lb.Instance, lb.Endpoint, lb.CAFile,
+`, info.StateDir, info.WorkspaceURL, info.AppURL, info.AppName, lb.Host, lb.Port, lb.Instance, lb.Endpoint, lb.CAFile,
 		info.AdminURL, info.WorkspaceURL, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientSecret,
 		info.WorkspaceURL, lb.Host, lb.Port, lb.Database, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientID,
 		info.ServicePrincipal.ClientSecret, lb.Instance, lb.CAFile, info.User.Email)

@@ -59,7 +59,7 @@ func TestEmulatorCommand(t *testing.T) {
 	if fi, _ := os.Stat(statePath); fi.Mode().Perm() != 0o600 {
 		t.Errorf("emulator.json mode %v, want 0600: it holds client secrets", fi.Mode().Perm())
 	}
-	if info.TokenTTLSeconds != 90 || info.Lakebase.Port == 0 || info.ServicePrincipal.ClientSecret == "" ||
+	if info.TokenTTLSeconds != 90 || info.Lakebase.Port == 0 || info.ServicePrincipal.ClientSecret == "" || info.StateDir != state ||
 		!strings.HasPrefix(info.WorkspaceURL, "http://127.0.0.1:") || info.AdminURL != info.WorkspaceURL+"/_emulator" {
 		t.Errorf("emulator.json = %+v", info)
 	}
@@ -69,7 +69,7 @@ func TestEmulatorCommand(t *testing.T) {
 	}
 	resp.Body.Close()
 	time.Sleep(100 * time.Millisecond) // the summary is printed right after the file is written
-	for _, want := range []string{"export DATABRICKS_HOST=" + info.WorkspaceURL,
+	for _, want := range []string{"emulator.json in " + state, "export DATABRICKS_HOST=" + info.WorkspaceURL,
 		"export DATABRICKS_CLIENT_ID=" + info.ServicePrincipal.ClientID,
 		"export DATABRICKS_CLIENT_SECRET=" + info.ServicePrincipal.ClientSecret,
 		"Server=127.0.0.1;", info.AppURL} {
@@ -138,6 +138,11 @@ func TestEmulatorCommandErrors(t *testing.T) {
 	}{
 		{[]string{"emulator", "--help"}, 0, "emulator.json"},
 		{[]string{"emulator", "--token-ttl", "soon"}, 2, "invalid value \"soon\" for flag -token-ttl"},
+		{[]string{"emulator", "--token-ttl", "0"}, 2, "invalid value \"0\" for flag -token-ttl: must be positive"},
+		{[]string{"emulator", "--token-ttl", "-5s"}, 2, "invalid value \"-5s\" for flag -token-ttl: must be positive"},
+		{[]string{"emulator", "--token-ttl", "500ms"}, 1, "token TTL 500ms: must be at least 1s"},
+		{[]string{"emulator", "--user", "nobody"}, 1, "user email \"nobody\""},
+		{[]string{"emulator", "--postgres-url", "host=h password = SECRET port=x"}, 1, "--postgres-url is not a PostgreSQL connection string"},
 		{[]string{"emulator", "--oauth-app", "nouris"}, 2, "want CLIENT_ID=REDIRECT_URI"},
 		{[]string{"emulator", "extra"}, 2, "unexpected argument \"extra\""},
 		{[]string{"emulator", "--postgres-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 1, "connecting to the PostgreSQL backend"},
@@ -153,6 +158,9 @@ func TestEmulatorCommandErrors(t *testing.T) {
 		}
 		if strings.Contains(string(out), "goroutine ") {
 			t.Errorf("lakelink %v printed a Go stack trace", tc.args)
+		}
+		if strings.Contains(string(out), "SECRET") {
+			t.Errorf("lakelink %v printed the password", tc.args)
 		}
 	}
 }

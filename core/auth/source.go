@@ -59,7 +59,7 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if s.tok != nil && !needsRenewal(s.tok.Expiry, s.fetched, now) {
+	if s.tok != nil && !NeedsRenewal(s.tok.Expiry, s.fetched, now) {
 		return publicCopy(s.tok), nil
 	}
 	tok, err := s.fetch(ctx, s.tok)
@@ -93,10 +93,11 @@ func (s *Source) CanRefresh() bool { return s.refreshable }
 // String names the identity, never a secret.
 func (s *Source) String() string { return s.identity }
 
-// needsRenewal reports whether a token fetched at fetched and expiring at
-// expiry should be renewed at now: within a quarter of its lifetime of
-// expiry, at most 5 minutes before. A zero expiry never needs renewal.
-func needsRenewal(expiry, fetched, now time.Time) bool {
+// NeedsRenewal reports whether a credential fetched at fetched and
+// expiring at expiry should be renewed at now: within a quarter of its
+// lifetime of expiry, at most 5 minutes before. A zero expiry never needs
+// renewal. Tokens and Lakebase credentials follow this one rule.
+func NeedsRenewal(expiry, fetched, now time.Time) bool {
 	if expiry.IsZero() {
 		return false
 	}

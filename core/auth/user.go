@@ -170,13 +170,13 @@ func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, ke
 			return nil, err
 		}
 	}
-	if entry.AccessToken != "" && !needsRenewal(entry.Expiry, entry.UpdatedAt, time.Now()) {
+	if entry.AccessToken != "" && !NeedsRenewal(entry.Expiry, entry.UpdatedAt, time.Now()) {
 		return entryToken(entry), nil
 	}
 	var renewed *StoredToken
 	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
 		// Another process may have renewed it while this one waited.
-		if cur != nil && cur.AccessToken != "" && !needsRenewal(cur.Expiry, cur.UpdatedAt, time.Now()) {
+		if cur != nil && cur.AccessToken != "" && !NeedsRenewal(cur.Expiry, cur.UpdatedAt, time.Now()) {
 			renewed = cur
 			return cur, nil
 		}

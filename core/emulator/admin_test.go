@@ -108,7 +108,7 @@ func TestAdminStats(t *testing.T) {
 			t.Errorf("calls[%s] grew by %d, want %d", ep, got, want)
 		}
 	}
-	wantGrants := map[string]int{"client_credentials": 1, "password": 1, "authorization_code": 1, "refresh_token": 0}
+	wantGrants := map[string]int{"client_credentials": 1, "other": 1, "authorization_code": 1, "refresh_token": 0}
 	for g, want := range wantGrants {
 		if got := after.Grants[g] - before.Grants[g]; got != want {
 			t.Errorf("grants[%s] grew by %d, want %d", g, got, want)
@@ -119,6 +119,9 @@ func TestAdminStats(t *testing.T) {
 	}
 	if got := after.CredentialsIssued - before.CredentialsIssued; got != 2 {
 		t.Errorf("credentials_issued grew by %d, want 2", got)
+	}
+	if _, ok := after.Grants["password"]; ok {
+		t.Errorf("grants %v: an unsupported grant_type has its own key", after.Grants)
 	}
 	// The admin hooks themselves are not counted.
 	for ep := range after.Calls {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,8 +18,18 @@ import (
 // sessionCookie carries a browser's session with the app after sign-in.
 const sessionCookie = "lakelink-app-session"
 
+// signInTTL is how long a browser sign-in may take: an app login waiting
+// for its callback, or a consent page waiting for its answer.
+const signInTTL = 10 * time.Minute
+
+// appUserAPIScopes are the app's user API scopes (Apps' user
+// authorization): its browser sign-in asks for them, /api/genie needs them,
+// and GET /api/2.0/apps/{name} reports them.
+var appUserAPIScopes = []string{"dashboards.genie"}
+
 // appSessions are the Apps platform's browser sign-ins: logins under way
-// (keyed by OAuth state) and signed-in sessions (keyed by cookie).
+// (keyed by OAuth state) and signed-in sessions (keyed by cookie, holding
+// the session's access token).
 type appSessions struct {
 	mu       sync.Mutex
 	logins   map[string]pendingLogin
@@ -28,6 +39,7 @@ type appSessions struct {
 type pendingLogin struct {
 	verifier string
 	path     string // where the browser was going
+	expires  time.Time
 }
 
 // appHandler is the emulated Databricks App behind its platform proxy. The
@@ -61,8 +73,8 @@ func (e *Emulator) appHandler() http.Handler {
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The app has no route %s", r.URL.Path))
 	})
-	// routeScopes are the user-authorization scopes a route needs.
-	routeScopes := map[string]string{"/api/genie": "dashboards.genie"}
+	// routeScopes are the user API scopes a route needs.
+	routeScopes := map[string][]string{"/api/genie": appUserAPIScopes}
 
 	apiProxy := e.route(epApp, func(w http.ResponseWriter, r *http.Request) {
 		c, ok := e.sessionCaller(r)
@@ -81,10 +93,12 @@ func (e *Emulator) appHandler() http.Handler {
 				fmt.Sprintf("%s (%s) does not have CAN USE permission on app %s", p.DisplayName, p.Name, appName))
 			return
 		}
-		if need := routeScopes[r.URL.Path]; need != "" && !c.claims.HasScope(need) {
-			writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED",
-				fmt.Sprintf("The access token is missing the scope %s required by %s (it has: %s)", need, r.URL.Path, c.claims.Scope))
-			return
+		for _, need := range routeScopes[r.URL.Path] {
+			if !c.claims.HasScope(need) {
+				writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED",
+					fmt.Sprintf("The access token is missing the scope %s required by %s (it has: %s)", need, r.URL.Path, c.claims.Scope))
+				return
+			}
 		}
 		forwardIdentity(r, c)
 		api.ServeHTTP(w, r)
@@ -106,7 +120,8 @@ func (e *Emulator) appHandler() http.Handler {
 
 // forwardIdentity replaces whatever X-Forwarded-* headers the client sent
 // with the platform's own, and drops the Authorization header. For a user,
-// the user's token is forwarded as X-Forwarded-Access-Token (Apps' user
+// the token that authenticated the request (the session's or the verified
+// bearer) is forwarded as X-Forwarded-Access-Token (Apps' user
 // authorization).
 func forwardIdentity(r *http.Request, c caller) {
 	for name := range r.Header {
@@ -114,15 +129,14 @@ func forwardIdentity(r *http.Request, c caller) {
 			r.Header.Del(name)
 		}
 	}
-	bearer := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 	r.Header.Del("Authorization")
 	p := c.principal
 	r.Header.Set("X-Forwarded-User", strconv.FormatInt(p.ID, 10)+"@"+workspaceID)
 	r.Header.Set("X-Forwarded-Email", p.Name)
 	r.Header.Set("X-Forwarded-Preferred-Username", p.Name)
 	r.Header.Set("X-Request-Id", newApplicationID())
-	if p.Kind == kindUser && bearer != "" {
-		r.Header.Set("X-Forwarded-Access-Token", bearer)
+	if p.Kind == kindUser {
+		r.Header.Set("X-Forwarded-Access-Token", c.token)
 	}
 }
 
@@ -151,15 +165,17 @@ func (e *Emulator) redirectToLogin(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(path, "//") { // would leave the app: //host/...
 		path = "/"
 	}
+	now := time.Now()
 	e.appSessions.mu.Lock()
-	e.appSessions.logins[state] = pendingLogin{verifier: verifier, path: path}
+	maps.DeleteFunc(e.appSessions.logins, func(_ string, l pendingLogin) bool { return now.After(l.expires) })
+	e.appSessions.logins[state] = pendingLogin{verifier: verifier, path: path, expires: now.Add(signInTTL)}
 	e.appSessions.mu.Unlock()
 	challenge := sha256.Sum256([]byte(verifier))
 	q := url.Values{
 		"client_id":             {appName},
 		"redirect_uri":          {e.info.AppURL + "/.auth/callback"},
 		"response_type":         {"code"},
-		"scope":                 {"all-apis offline_access"},
+		"scope":                 {strings.Join(append([]string{"all-apis", "offline_access"}, appUserAPIScopes...), " ")},
 		"state":                 {state},
 		"code_challenge":        {b64.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},
@@ -177,8 +193,8 @@ func (e *Emulator) handleAppCallback(w http.ResponseWriter, r *http.Request) {
 	delete(e.appSessions.logins, q.Get("state"))
 	e.appSessions.mu.Unlock()
 	switch {
-	case !ok:
-		showAuthorizeError(w, "This sign-in is unknown or was already completed. Open the app again.")
+	case !ok || time.Now().After(login.expires):
+		showAuthorizeError(w, "This sign-in is unknown, expired or was already completed. Open the app again.")
 		return
 	case q.Get("error") != "":
 		showAuthorizeError(w, "Sign-in failed: "+q.Get("error")+": "+q.Get("error_description"))
@@ -205,13 +221,14 @@ func (e *Emulator) handleAppCallback(w http.ResponseWriter, r *http.Request) {
 		showAuthorizeError(w, fmt.Sprintf("Sign-in failed: the token exchange answered %d: %s", resp.StatusCode, tok.Error))
 		return
 	}
-	c := caller{claims: claims, principal: e.dir.principalByName(claims.Subject)}
+	c := caller{claims: claims, principal: e.dir.principalByName(claims.Subject), token: tok.AccessToken}
 	if c.principal == nil || !c.principal.CanUseApp {
 		showAuthorizeError(w, claims.Subject+" does not have CAN USE permission on app "+appName+".")
 		return
 	}
-	id := randomID(32)
+	id, now := randomID(32), time.Now()
 	e.appSessions.mu.Lock()
+	maps.DeleteFunc(e.appSessions.sessions, func(_ string, s caller) bool { return now.After(s.claims.ExpiresAt()) })
 	e.appSessions.sessions[id] = c
 	e.appSessions.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})

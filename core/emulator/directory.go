@@ -88,7 +88,11 @@ type directory struct {
 	clients          map[string]*oauthClient
 }
 
-func newDirectory(userEmail string, apps []OAuthApp) *directory {
+// newDirectory builds the workspace: the user, the service principals, the
+// databricks-cli client, the app's own OAuth integration (whose browser
+// sign-in returns to appCallback) and the extra apps, whose client ids must
+// be new.
+func newDirectory(userEmail, appCallback string, apps []OAuthApp) (*directory, error) {
 	servicePrincipalScopes := slices.DeleteFunc(slices.Clone(knownScopes), func(s string) bool { return s == "offline_access" })
 	d := &directory{
 		user: &principal{Name: userEmail, ID: 1001, DisplayName: "Demo User", Kind: kindUser,
@@ -100,15 +104,21 @@ func newDirectory(userEmail string, apps []OAuthApp) *directory {
 		clients: map[string]*oauthClient{},
 	}
 	d.clients["databricks-cli"] = &oauthClient{ID: "databricks-cli", LoopbackRedirects: true, Scopes: knownScopes}
+	d.clients[appName] = &oauthClient{ID: appName, Secret: "dose" + randomHex(32),
+		RedirectURIs: []string{appCallback}, Scopes: knownScopes}
 	for _, sp := range []*principal{d.servicePrincipal, d.outsider} {
 		d.clients[sp.Name] = &oauthClient{ID: sp.Name, Secret: "dose" + randomHex(32), ServicePrincipal: sp,
 			Scopes: servicePrincipalScopes}
 	}
 	for _, app := range apps {
+		if d.clients[app.ClientID] != nil {
+			return nil, fmt.Errorf("oauth app %q: the client id is reserved (databricks-cli, %s, a service principal's) or given twice",
+				app.ClientID, appName)
+		}
 		d.clients[app.ClientID] = &oauthClient{ID: app.ClientID, Secret: app.ClientSecret,
 			RedirectURIs: app.RedirectURIs, Scopes: knownScopes}
 	}
-	return d
+	return d, nil
 }
 
 // principalByName finds a principal by the name tokens carry.

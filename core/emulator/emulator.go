@@ -22,8 +22,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -31,20 +35,23 @@ import (
 // Config configures an emulator. The zero value is usable.
 type Config struct {
 	// StateDir receives emulator.json and the gateway's CA file. Empty means
-	// a temporary directory, removed on Close.
+	// a temporary directory, removed on Close. A state dir whose
+	// emulator.json names a live process is refused.
 	StateDir string
-	// TokenTTL is the lifetime of access tokens and Lakebase credentials
-	// (default 1h). Short values let tests cross an expiry quickly.
+	// TokenTTL is the lifetime of access tokens and Lakebase credentials:
+	// at least 1s; 0 means the default, 1h. Short values let tests cross an
+	// expiry quickly.
 	TokenTTL time.Duration
 	// PostgresURL names a running PostgreSQL server (a role that may create
-	// roles and databases) to proxy Lakebase sessions to. Empty means the
-	// emulator starts a throwaway cluster from the installed binaries.
+	// roles and databases) to proxy Lakebase sessions to, as a URL or
+	// key=value pairs. Empty means the emulator starts a throwaway cluster
+	// from the installed binaries.
 	PostgresURL string
 	// Interactive shows a consent page with an Allow button at the
 	// authorize endpoint instead of signing the user in at once.
 	Interactive bool
 	// WorkspaceAddr, AppAddr and LakebaseAddr are listen addresses
-	// (default 127.0.0.1:0, a free port). Only loopback hosts are accepted.
+	// (default 127.0.0.1:0, a free port). Only 127.0.0.1 is accepted.
 	WorkspaceAddr, AppAddr, LakebaseAddr string
 	// UserEmail is the user the authorize endpoint signs in
 	// (default dev.user@example.com).
@@ -54,6 +61,33 @@ type Config struct {
 	// Logger receives one line per request and session; nil discards. No
 	// secret or token is ever logged.
 	Logger *slog.Logger
+}
+
+// Defaults of Config. The CLI leaves them to Start.
+const (
+	defaultTokenTTL  = time.Hour
+	defaultUserEmail = "dev.user@example.com"
+)
+
+// applyDefaults fills in the defaults and checks what needs no I/O.
+func (c *Config) applyDefaults() error {
+	if c.TokenTTL == 0 {
+		c.TokenTTL = defaultTokenTTL
+	}
+	if c.TokenTTL < time.Second {
+		return fmt.Errorf("token TTL %s: must be at least 1s", c.TokenTTL)
+	}
+	if c.UserEmail == "" {
+		c.UserEmail = defaultUserEmail
+	}
+	local, domain, _ := strings.Cut(c.UserEmail, "@")
+	if local == "" || domain == "" || strings.Contains(domain, "@") || strings.IndexFunc(c.UserEmail, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("user email %q: want an email address (one @, no spaces) such as %s", c.UserEmail, defaultUserEmail)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
 }
 
 // Names of the emulated resources.
@@ -83,6 +117,8 @@ type Info struct {
 	TokenTTLSeconds int64 `json:"token_ttl_seconds"`
 	// PID is the emulator's process id.
 	PID int `json:"pid"`
+	// StateDir is the absolute state dir, temporary or not.
+	StateDir string `json:"state_dir"`
 }
 
 // LakebaseInfo locates the Lakebase gateway.
@@ -124,8 +160,10 @@ type Emulator struct {
 	codeTTL     time.Duration
 	appSessions appSessions
 
-	servers []*http.Server
-	gateway *gateway
+	// listeners are closed by Close whether or not a server took them.
+	listeners []net.Listener
+	servers   []*http.Server
+	gateway   *gateway
 
 	cluster    *cluster // nil when Config.PostgresURL names a server
 	admin      *pgxpool.Pool
@@ -133,7 +171,8 @@ type Emulator struct {
 	pgMajor    int
 	roles      roles
 
-	tempDir string // the state dir, when we made it
+	tempDir string   // the state dir, when we made it
+	written []string // files this instance wrote in the state dir, in order
 	closeMu sync.Mutex
 	closed  bool
 }
@@ -141,56 +180,42 @@ type Emulator struct {
 // Start starts every part, writes emulator.json once all are ready, and
 // returns. The context bounds start-up only.
 func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
-	e := &Emulator{cfg: cfg, stats: newStats(), faults: newFaults(), grants: newGrantStore(), codeTTL: 60 * time.Second,
-		appSessions: appSessions{logins: map[string]pendingLogin{}, sessions: map[string]caller{}}}
+	if err := cfg.applyDefaults(); err != nil {
+		return nil, err
+	}
+	e := &Emulator{cfg: cfg, log: cfg.Logger, stats: newStats(), faults: newFaults(), grants: newGrantStore(),
+		codeTTL: 60 * time.Second, appSessions: appSessions{logins: map[string]pendingLogin{}, sessions: map[string]caller{}}}
 	defer func() {
 		if err != nil {
 			e.Close()
 		}
 	}()
-	if e.cfg.TokenTTL <= 0 {
-		e.cfg.TokenTTL = time.Hour
-	}
-	if e.cfg.UserEmail == "" {
-		e.cfg.UserEmail = "dev.user@example.com"
-	}
-	e.log = cfg.Logger
-	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
-	}
-	if e.cfg.StateDir == "" {
-		if e.tempDir, err = os.MkdirTemp("", "lakelink-emulator-*"); err != nil {
-			return nil, err
-		}
-		e.cfg.StateDir = e.tempDir
-	} else if err := os.MkdirAll(e.cfg.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir: %w", err)
-	}
-	if e.cfg.StateDir, err = filepath.Abs(e.cfg.StateDir); err != nil {
+	if err := e.useStateDir(); err != nil {
 		return nil, err
 	}
 	if e.signer, err = newSigner(); err != nil {
 		return nil, err
 	}
-	e.dir = newDirectory(e.cfg.UserEmail, cfg.OAuthApps)
-
-	workspaceLn, err := listenLoopback("workspace", e.cfg.WorkspaceAddr)
+	// Every listener is on 127.0.0.1 (see listen), so only this machine
+	// reaches the emulator: no handler, the admin ones included, checks
+	// the client's address again.
+	workspaceLn, err := e.listen("workspace", e.cfg.WorkspaceAddr)
 	if err != nil {
 		return nil, err
 	}
-	appLn, err := listenLoopback("app", e.cfg.AppAddr)
+	appLn, err := e.listen("app", e.cfg.AppAddr)
 	if err != nil {
-		workspaceLn.Close()
 		return nil, err
 	}
-	lakebaseLn, err := listenLoopback("lakebase", e.cfg.LakebaseAddr)
+	lakebaseLn, err := e.listen("lakebase", e.cfg.LakebaseAddr)
 	if err != nil {
-		workspaceLn.Close()
-		appLn.Close()
 		return nil, err
 	}
 	workspaceURL := "http://" + workspaceLn.Addr().String()
 	appURL := "http://" + appLn.Addr().String()
+	if e.dir, err = newDirectory(e.cfg.UserEmail, appURL+"/.auth/callback", e.cfg.OAuthApps); err != nil {
+		return nil, err
+	}
 	e.info = Info{
 		WorkspaceURL: workspaceURL,
 		AppURL:       appURL,
@@ -204,14 +229,8 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 			ClientSecret: e.dir.clients[e.dir.outsider.Name].Secret},
 		TokenTTLSeconds: int64(e.cfg.TokenTTL / time.Second),
 		PID:             os.Getpid(),
+		StateDir:        e.cfg.StateDir,
 	}
-	// The app's own OAuth integration, where its browser sign-in returns.
-	e.dir.clients[appName] = &oauthClient{ID: appName, Secret: "dose" + randomHex(32),
-		RedirectURIs: []string{appURL + "/.auth/callback"}, Scopes: knownScopes}
-	// The servers own their listeners from here on, so Close releases them.
-	workspace := &http.Server{Handler: e.workspaceHandler(), ReadHeaderTimeout: 10 * time.Second}
-	app := &http.Server{Handler: e.appHandler(), ReadHeaderTimeout: 10 * time.Second}
-	e.servers = []*http.Server{workspace, app}
 	e.gateway = newGateway(e, lakebaseLn)
 
 	if err := e.startBackend(ctx); err != nil {
@@ -221,16 +240,20 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 	if err := e.gateway.setUpTLS(caFile); err != nil {
 		return nil, err
 	}
-	lakebaseAddr := lakebaseLn.Addr().(*net.TCPAddr)
-	e.info.Lakebase = LakebaseInfo{Host: "127.0.0.1", Port: lakebaseAddr.Port, Database: databaseName, CAFile: caFile,
-		Instance: instanceName, Endpoint: endpointName, PostgresURL: e.backendURL}
+	e.written = append(e.written, caFile)
+	e.info.Lakebase = LakebaseInfo{Host: "127.0.0.1", Port: lakebaseLn.Addr().(*net.TCPAddr).Port, Database: databaseName,
+		CAFile: caFile, Instance: instanceName, Endpoint: endpointName, PostgresURL: e.backendURL}
 
+	workspace := &http.Server{Handler: e.workspaceHandler(), ReadHeaderTimeout: 10 * time.Second}
+	app := &http.Server{Handler: e.appHandler(), ReadHeaderTimeout: 10 * time.Second}
+	e.servers = []*http.Server{workspace, app}
 	go workspace.Serve(workspaceLn)
 	go app.Serve(appLn)
-	go e.gateway.serve()
+	e.gateway.start()
 	if err := writeFileAtomic(e.statePath(), e.info); err != nil {
 		return nil, err
 	}
+	e.written = append(e.written, e.statePath())
 	e.log.Info("emulator ready", "workspace", workspaceURL, "app", appURL, "lakebase", lakebaseLn.Addr().String())
 	return e, nil
 }
@@ -240,9 +263,47 @@ func (e *Emulator) Info() Info { return e.info }
 
 func (e *Emulator) statePath() string { return filepath.Join(e.cfg.StateDir, "emulator.json") }
 
-// Close stops the servers, ends open Lakebase sessions, stops the PostgreSQL
-// cluster it started and removes its temporary data and emulator.json.
-// It is safe to call more than once.
+// useStateDir makes the state dir (a temporary one when none is given) and
+// its path absolute, and refuses one that a running emulator holds.
+func (e *Emulator) useStateDir() (err error) {
+	if e.cfg.StateDir == "" {
+		if e.tempDir, err = os.MkdirTemp("", "lakelink-emulator-*"); err != nil {
+			return err
+		}
+		e.cfg.StateDir = e.tempDir
+	} else if err := os.MkdirAll(e.cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	if e.cfg.StateDir, err = filepath.Abs(e.cfg.StateDir); err != nil {
+		return err
+	}
+	return refuseLiveState(e.statePath())
+}
+
+// refuseLiveState fails when the emulator.json at path names a live
+// process: another emulator uses the state dir. A missing or unreadable
+// file, or one of a process gone, is replaced.
+func refuseLiveState(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var held struct {
+		PID int `json:"pid"`
+	}
+	if json.Unmarshal(data, &held) != nil || held.PID <= 0 {
+		return nil
+	}
+	if err := syscall.Kill(held.PID, 0); err == nil || errors.Is(err, syscall.EPERM) {
+		return fmt.Errorf("%s belongs to a running emulator (pid %d): stop it, or use another state dir", path, held.PID)
+	}
+	return nil
+}
+
+// Close removes the files it wrote (emulator.json first, so that readers
+// stop seeing a live emulator), stops accepting on every listener, drains
+// the servers, ends open Lakebase sessions, stops the PostgreSQL cluster it
+// started and removes its temporary data. It is safe to call more than once.
 func (e *Emulator) Close() error {
 	e.closeMu.Lock()
 	defer e.closeMu.Unlock()
@@ -251,10 +312,20 @@ func (e *Emulator) Close() error {
 	}
 	e.closed = true
 	var errs []error
+	for _, path := range slices.Backward(e.written) {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	for _, ln := range e.listeners {
+		ln.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, s := range e.servers {
-		if err := s.Shutdown(ctx); err != nil {
+		// Shutdown may also report the listener closed above; only a
+		// timeout leaves requests to cut short.
+		if err := s.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
 			s.Close()
 		}
 	}
@@ -267,22 +338,16 @@ func (e *Emulator) Close() error {
 	if e.cluster != nil {
 		errs = append(errs, e.cluster.stop())
 	}
-	if e.cfg.StateDir != "" {
-		for _, name := range []string{"emulator.json", "lakebase-ca.pem"} {
-			if err := os.Remove(filepath.Join(e.cfg.StateDir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-	}
 	if e.tempDir != "" {
 		errs = append(errs, os.RemoveAll(e.tempDir))
 	}
 	return errors.Join(errs...)
 }
 
-// listenLoopback listens on addr (default 127.0.0.1:0), refusing any host
-// but a loopback one: the emulator hands out credentials freely.
-func listenLoopback(part, addr string) (net.Listener, error) {
+// listen listens on addr (default 127.0.0.1:0) for part, refusing any host
+// but 127.0.0.1, which emulator.json and the gateway's certificate name:
+// the emulator hands out credentials freely. Close closes the listener.
+func (e *Emulator) listen(part, addr string) (net.Listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -290,13 +355,14 @@ func listenLoopback(part, addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s address %q: %w", part, addr, err)
 	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("%s address %q: the emulator listens on loopback addresses only (127.0.0.1)", part, addr)
+	if host != "127.0.0.1" {
+		return nil, fmt.Errorf("%s address %q: the emulator listens on 127.0.0.1 only", part, addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", part, err)
 	}
+	e.listeners = append(e.listeners, ln)
 	return ln, nil
 }
 

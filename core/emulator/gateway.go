@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,13 +32,16 @@ import (
 // login only. It then proxies the session to the backing server as a role
 // named after the token's principal.
 type gateway struct {
-	e        *Emulator
-	ln       net.Listener
-	tls      *tls.Config
-	ctx      context.Context
-	cancel   context.CancelFunc
+	e      *Emulator
+	ln     net.Listener
+	tls    *tls.Config
+	ctx    context.Context
+	cancel context.CancelFunc
+	// mu guards sessions and closed; wg counts the serve goroutine and the
+	// sessions, added under mu while not closed.
 	mu       sync.Mutex
 	sessions map[net.Conn]struct{}
+	closed   bool
 	wg       sync.WaitGroup
 }
 
@@ -85,48 +90,79 @@ func (g *gateway) setUpTLS(caFile string) error {
 	return os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
 }
 
+// start accepts sessions until close.
+func (g *gateway) start() {
+	g.wg.Add(1)
+	go g.serve()
+}
+
 func (g *gateway) serve() {
+	defer g.wg.Done()
+	var delay time.Duration // after a failed Accept, as http.Server does
 	for {
 		conn, err := g.ln.Accept()
-		if err != nil {
-			return // closed
+		if errors.Is(err, net.ErrClosed) {
+			return
 		}
+		if err != nil {
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			g.e.log.Warn("lakebase accept failed; retrying", "err", err, "in", delay)
+			select {
+			case <-time.After(delay):
+			case <-g.ctx.Done():
+				return
+			}
+			continue
+		}
+		delay = 0
 		g.e.stats.update(func(s *Stats) { s.Calls[epGateway]++ })
 		if f := g.e.faults.take(epGateway); f != nil {
 			g.e.log.Info("fault injected", "endpoint", epGateway, "kind", f.Kind)
 			conn.Close()
 			continue
 		}
-		g.track(conn, true)
-		g.wg.Add(1)
+		if !g.track(conn) {
+			conn.Close()
+			return
+		}
 		go func() {
 			defer g.wg.Done()
-			defer g.track(conn, false)
+			defer g.untrack(conn)
 			defer conn.Close()
 			g.handle(conn)
 		}()
 	}
 }
 
-func (g *gateway) track(c net.Conn, open bool) {
+// track registers a session and counts it in wg, unless the gateway is
+// closed.
+func (g *gateway) track(c net.Conn) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if open {
-		g.sessions[c] = struct{}{}
-	} else {
-		delete(g.sessions, c)
+	if g.closed {
+		return false
 	}
+	g.sessions[c] = struct{}{}
+	g.wg.Add(1)
+	return true
 }
 
-// close stops accepting and ends every session.
-func (g *gateway) close() {
-	g.ln.Close()
-	g.cancel()
+func (g *gateway) untrack(c net.Conn) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.sessions, c)
+}
+
+// close stops accepting, ends every session and waits for all to finish.
+func (g *gateway) close() {
+	g.mu.Lock()
+	g.closed = true
 	for c := range g.sessions {
 		c.Close()
 	}
 	g.mu.Unlock()
+	g.ln.Close()
+	g.cancel()
 	g.wg.Wait()
 }
 
@@ -137,6 +173,8 @@ const (
 	cancelRequestCode = 80877102
 	tlsHandshakeByte  = 0x16 // first byte of a TLS record: direct TLS (PostgreSQL 17)
 )
+
+const tlsRequired = "TLS required: Lakebase accepts only encrypted connections (use sslmode=require)"
 
 // handle runs one client connection: TLS, startup, password, then a proxied
 // session. Startup messages are read without buffering so that nothing the
@@ -163,7 +201,7 @@ func (g *gateway) handle(raw net.Conn) {
 			if code == gssEncRequestCode { // no GSSAPI; the client then asks for TLS or gives up
 				raw.Write([]byte{'N'})
 				if body, code, err = readStartupPacket(raw); err != nil || code != sslRequestCode {
-					g.refuse(raw, "28000", "TLS required: Lakebase accepts only encrypted connections (use sslmode=require)")
+					g.refuse(raw, "28000", tlsRequired)
 					return
 				}
 			}
@@ -172,30 +210,56 @@ func (g *gateway) handle(raw net.Conn) {
 			}
 			conn = tls.Server(raw, g.tls)
 		default:
-			g.refuse(raw, "28000", "TLS required: Lakebase accepts only encrypted connections (use sslmode=require)")
+			g.refuse(raw, "28000", tlsRequired)
 			return
 		}
 	}
-	body, code, err := readStartupPacket(conn)
+	body, version, err := readStartupPacket(conn)
 	if err != nil {
 		return
 	}
-	if code == cancelRequestCode {
+	if version == cancelRequestCode {
 		g.forwardCancel(body)
 		return
+	}
+	// pgproto3 decodes versions 3.0 and 3.2 only; PostgreSQL takes any 3.x
+	// and negotiates it down, as below.
+	if version>>16 == 3 {
+		binary.BigEndian.PutUint32(body, pgproto3.ProtocolVersion30)
 	}
 	var startup pgproto3.StartupMessage
 	if err := startup.Decode(body); err != nil {
 		g.refuse(conn, "08P01", "invalid startup message: "+err.Error())
 		return
 	}
+	// The backend session speaks 3.0 and takes no protocol options: like
+	// PostgreSQL, say so to a client that asked for more.
+	var options []string
+	for k := range startup.Parameters {
+		if strings.HasPrefix(k, "_pq_.") {
+			options = append(options, k)
+			delete(startup.Parameters, k)
+		}
+	}
+	if version&0xFFFF > 0 || len(options) > 0 {
+		slices.Sort(options)
+		if err := g.send(conn, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: options}); err != nil {
+			return
+		}
+	}
 	user := startup.Parameters["user"]
 	db := startup.Parameters["database"]
 	if db == "" {
 		db = user
 	}
-	if user == "" {
+	switch {
+	case user == "":
 		g.refuse(conn, "28000", "no user name given")
+		return
+	case looksLikeToken(user): // never echoed nor logged
+		g.e.stats.update(func(s *Stats) { s.GatewayLogins.Refused++ })
+		g.e.log.Info("lakebase login refused", "reason", "the user name looks like a token")
+		g.refuse(conn, "28000", "the user name looks like a token: put the token in the password")
 		return
 	}
 	if err := g.send(conn, &pgproto3.AuthenticationCleartextPassword{}); err != nil {
@@ -213,12 +277,13 @@ func (g *gateway) handle(raw net.Conn) {
 	}
 	backend, err := g.openBackend(user, db, startup.Parameters)
 	if err != nil {
+		g.e.log.Warn("lakebase backend session failed", "user", user, "err", err)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) {
-			g.send(conn, &pgproto3.ErrorResponse{Severity: "FATAL", Code: pgErr.Code, Message: pgErr.Message})
-			return
+			g.refuse(conn, pgErr.Code, pgErr.Message)
+		} else {
+			g.refuse(conn, "08006", "the Lakebase backend is unavailable: "+err.Error())
 		}
-		g.refuse(conn, "08006", "the Lakebase backend is unavailable: "+err.Error())
 		return
 	}
 	defer backend.Conn.Close()
@@ -236,6 +301,12 @@ func (g *gateway) handle(raw net.Conn) {
 	}
 	raw.SetDeadline(time.Time{})
 	relay(conn, backend.Conn)
+}
+
+// looksLikeToken reports whether a user name is probably a token given in
+// the wrong field (a JWT is long and has two dots).
+func looksLikeToken(user string) bool {
+	return len(user) > 100 && strings.Count(user, ".") >= 2
 }
 
 // checkLogin verifies a password as Lakebase does at login: a token signed
@@ -264,22 +335,22 @@ func (g *gateway) checkLogin(user, password string) string {
 	return ""
 }
 
-// openBackend logs in to the backing server as the principal's role and
-// takes over the raw connection.
+// openBackend logs in to the backing server as the principal's role with
+// the client's startup parameters and takes over the raw connection.
 func (g *gateway) openBackend(user, db string, params map[string]string) (*pgconn.HijackedConn, error) {
 	ctx, cancel := context.WithTimeout(g.ctx, 15*time.Second)
 	defer cancel()
-	cfg, err := g.e.backendConfig(ctx, user, db)
+	params = maps.Clone(params)
+	delete(params, "user")
+	delete(params, "database")
+	conn, err := g.e.connectBackend(ctx, user, db, params)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range params {
-		if k != "user" && k != "database" {
-			cfg.RuntimeParams[k] = v
-		}
-	}
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
+	// pgconn may still be reading in the background (after a slow write);
+	// the relay needs the raw connection to itself.
+	if err := conn.SyncConn(ctx); err != nil {
+		conn.Close(ctx)
 		return nil, err
 	}
 	return conn.Hijack()
@@ -289,11 +360,13 @@ func (g *gateway) openBackend(user, db string, params map[string]string) (*pgcon
 // key the client received unchanged.
 func (g *gateway) forwardCancel(body []byte) {
 	cfg := g.e.admin.Config().ConnConfig.Config
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), 5*time.Second)
+	network, address := pgconn.NetworkAddress(cfg.Host, cfg.Port) // a unix socket too
+	conn, err := net.DialTimeout(network, address, 5*time.Second)
 	if err != nil {
 		return
 	}
 	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	packet := binary.BigEndian.AppendUint32(nil, uint32(len(body)+4))
 	conn.Write(append(packet, body...))
 	io.Copy(io.Discard, conn) // the server closes when done
@@ -326,7 +399,8 @@ func (g *gateway) send(w io.Writer, msgs ...pgproto3.BackendMessage) error {
 	return err
 }
 
-// refuse ends a login with a FATAL error.
+// refuse ends a login with a FATAL error, the gateway's own or the
+// backend's.
 func (g *gateway) refuse(w io.Writer, code, message string) {
 	g.send(w, &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: message})
 }

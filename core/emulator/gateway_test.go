@@ -2,18 +2,27 @@ package emulator
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // pgConnect opens a pgx connection to e's gateway as user with password;
@@ -134,7 +143,14 @@ func TestGatewaySessionIsARealPostgresSession(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT sum(n) FROM generate_series(1, $1::int) AS n", 100).Scan(&sum); err != nil || sum != 5050 {
 		t.Fatalf("sum = %d, %v", sum, err)
 	}
-	// Cancel requests reach the backend through the gateway.
+	wantCancel(t, conn)
+}
+
+// wantCancel checks that a cancel request reaches the backend through the
+// gateway and ends a long query promptly.
+func wantCancel(t *testing.T, conn *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -145,7 +161,7 @@ func TestGatewaySessionIsARealPostgresSession(t *testing.T) {
 	if err := conn.PgConn().CancelRequest(ctx); err != nil {
 		t.Fatal(err)
 	}
-	err = <-done
+	err := <-done
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "57014" || time.Since(start) > 5*time.Second {
 		t.Fatalf("cancelled query: %v after %v, want SQLSTATE 57014 (query_canceled) promptly", err, time.Since(start))
@@ -234,4 +250,185 @@ func TestGatewaySurvivesGarbage(t *testing.T) {
 	}
 	sp := shared.Info().ServicePrincipal
 	pgLogin(t, shared, sp.ClientID, m2mToken(t, shared, sp, "all-apis"), "sslmode=require")
+}
+
+// TestGatewayUnixSocketBackend proxies to a backend reached by its unix
+// socket, cancel requests included.
+func TestGatewayUnixSocketBackend(t *testing.T) {
+	c := shared.cluster
+	e := startEmulator(t, Config{PostgresURL: fmt.Sprintf("host=%s port=%d user=%s dbname=postgres",
+		filepath.Join(c.dir, "sock"), c.port, clusterAdmin)})
+	sp := e.Info().ServicePrincipal
+	conn, err := pgConnect(e, sp.ClientID, credential(t, e, m2mToken(t, e, sp, "all-apis")), "sslmode=require")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	wantCancel(t, conn)
+}
+
+// TestGatewayUserNameLooksLikeAToken: a token given as the user name is
+// neither echoed nor logged.
+func TestGatewayUserNameLooksLikeAToken(t *testing.T) {
+	log := &syncBuffer{}
+	e := startEmulator(t, Config{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	token := m2mToken(t, e, e.Info().ServicePrincipal, "all-apis")
+	wantLoginError(t, e, token, token, "sslmode=require", "28000", "the user name looks like a token: put the token in the password")
+	conn, err := pgConnect(e, token, token, "sslmode=require")
+	if err == nil {
+		conn.Close(context.Background())
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && strings.Contains(pgErr.Message, token[:40]) {
+		t.Errorf("the refusal echoes the token: %s", pgErr.Message)
+	}
+	if strings.Contains(log.String(), token[:40]) {
+		t.Errorf("the log holds the token:\n%s", log.String())
+	}
+}
+
+// TestGatewayNegotiatesProtocolVersion: like PostgreSQL, the gateway answers
+// a newer minor version or unknown protocol options with
+// NegotiateProtocolVersion before authenticating; the session speaks 3.0.
+func TestGatewayNegotiatesProtocolVersion(t *testing.T) {
+	info := shared.Info()
+	sp := info.ServicePrincipal.ClientID
+	password := credential(t, shared, m2mToken(t, shared, info.ServicePrincipal, "all-apis"))
+
+	raw, err := net.DialTimeout("tcp", net.JoinHostPort(info.Lakebase.Host, strconv.Itoa(info.Lakebase.Port)), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(10 * time.Second))
+	sslRequest, _ := (&pgproto3.SSLRequest{}).Encode(nil)
+	answer := make([]byte, 1)
+	if _, err := raw.Write(sslRequest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(raw, answer); err != nil || answer[0] != 'S' {
+		t.Fatalf("SSLRequest answered %q, %v", answer, err)
+	}
+	ca, err := os.ReadFile(info.Lakebase.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	conn := tls.Client(raw, &tls.Config{RootCAs: roots, ServerName: info.Lakebase.Host})
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion32,
+		Parameters: map[string]string{"user": sp, "database": info.Lakebase.Database, "_pq_.lakelink_test": "on"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := fe.Receive()
+	if npv, ok := msg.(*pgproto3.NegotiateProtocolVersion); err != nil || !ok || npv.NewestMinorProtocol != 0 ||
+		!slices.Equal(npv.UnrecognizedOptions, []string{"_pq_.lakelink_test"}) {
+		t.Fatalf("first answer to a 3.2 startup: %#v, %v; want NegotiateProtocolVersion 3.0 naming the option", msg, err)
+	}
+	if msg, err := fe.Receive(); err != nil || reflect.TypeOf(msg) != reflect.TypeOf(&pgproto3.AuthenticationCleartextPassword{}) {
+		t.Fatalf("then: %#v, %v; want the password request", msg, err)
+	}
+
+	// pgx asking for 3.2 settles for 3.0, and cancelling works.
+	pgxConn, err := pgConnect(shared, sp, password, "sslmode=require max_protocol_version=3.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pgxConn.Close(context.Background())
+	wantCancel(t, pgxConn)
+	// pgx requiring 3.2 learns that the gateway does not speak it.
+	if c, err := pgConnect(shared, sp, password, "sslmode=require min_protocol_version=3.2"); err == nil {
+		c.Close(context.Background())
+		t.Error("pgx requiring protocol 3.2 connected")
+	} else if !strings.Contains(err.Error(), "protocol version") {
+		t.Errorf("pgx requiring protocol 3.2: %v, want a protocol version error", err)
+	}
+}
+
+// TestGatewayLeavesForeignRolesAlone: a role the emulator did not create,
+// or a superuser, is refused and left unchanged.
+func TestGatewayLeavesForeignRolesAlone(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ email, options, comment, want string }{
+		{"foreign.role@example.com", "LOGIN", "", "was not created by the lakelink emulator"},
+		{"super.role@example.com", "SUPERUSER LOGIN", roleMark, "is a superuser"},
+	} {
+		t.Run(tc.email, func(t *testing.T) {
+			role := pgx.Identifier{tc.email}.Sanitize()
+			setup := fmt.Sprintf("DROP ROLE IF EXISTS %s; CREATE ROLE %s %s PASSWORD 'theirs'", role, role, tc.options)
+			if tc.comment != "" {
+				setup += fmt.Sprintf("; COMMENT ON ROLE %s IS '%s'", role, tc.comment)
+			}
+			if _, err := shared.admin.Exec(ctx, setup); err != nil {
+				t.Fatal(err)
+			}
+			password := func() string {
+				var p string
+				if err := shared.admin.QueryRow(ctx, "SELECT rolpassword FROM pg_authid WHERE rolname = $1", tc.email).Scan(&p); err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			before := password()
+			e := startEmulator(t, Config{UserEmail: tc.email})
+			wantLoginError(t, e, tc.email, credential(t, e, userToken(t, e, "all-apis")), "sslmode=require", "28000", tc.want)
+			if password() != before {
+				t.Error("the emulator changed the role's password")
+			}
+		})
+	}
+}
+
+// TestGatewaySharedBackendPasswords: emulators reaching one backend through
+// differently spelled URLs derive different role passwords; each resets
+// the password when the backend refuses it, so both keep working.
+func TestGatewaySharedBackendPasswords(t *testing.T) {
+	const email = "two.emulators@example.com"
+	backend := shared.Info().Lakebase.PostgresURL
+	a := startEmulator(t, Config{UserEmail: email, PostgresURL: backend})
+	b := startEmulator(t, Config{UserEmail: email, PostgresURL: backend + "&application_name=another-spelling"})
+	if a.rolePassword(email) == b.rolePassword(email) {
+		t.Fatal("the two URLs give the same role password: the test tests nothing")
+	}
+	for _, e := range []*Emulator{a, b, a, b} {
+		pgLogin(t, e, email, credential(t, e, userToken(t, e, "all-apis")), "sslmode=require")
+	}
+}
+
+// flakyListener fails its first Accept.
+type flakyListener struct {
+	net.Listener
+	accepts atomic.Int32
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.accepts.Add(1) == 1 {
+		return nil, errors.New("accept: too many open files")
+	}
+	return l.Listener.Accept()
+}
+
+// TestGatewayAcceptErrors: an Accept error other than a closed listener
+// does not stop the gateway.
+func TestGatewayAcceptErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGateway(shared, &flakyListener{Listener: ln})
+	g.start()
+	defer g.close()
+	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	startup, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "u"}}).Encode(nil)
+	conn.Write(startup)
+	if answer, _ := io.ReadAll(conn); !strings.Contains(string(answer), tlsRequired) {
+		t.Errorf("after a failed Accept the gateway answered %q, want its TLS refusal", answer)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"html/template"
+	"maps"
+	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -40,17 +42,28 @@ type refreshGrant struct {
 	used      bool
 }
 
-// grantStore holds the OAuth server's in-flight state.
+// pendingConsent is a request shown on the consent page, waiting for an
+// answer until expires.
+type pendingConsent struct {
+	*authRequest
+	expires time.Time
+}
+
+// grantStore holds the OAuth server's in-flight state. Consents and codes
+// that expired are pruned whenever one is added.
 type grantStore struct {
 	mu       sync.Mutex
-	pending  map[string]*authRequest // consent id -> request (interactive mode)
+	pending  map[string]pendingConsent // consent id -> request (interactive mode)
 	codes    map[string]*authCode
 	refreshs map[string]*refreshGrant
 }
 
 func newGrantStore() *grantStore {
-	return &grantStore{pending: map[string]*authRequest{}, codes: map[string]*authCode{}, refreshs: map[string]*refreshGrant{}}
+	return &grantStore{pending: map[string]pendingConsent{}, codes: map[string]*authCode{}, refreshs: map[string]*refreshGrant{}}
 }
+
+// grantTypes are the token endpoint's grants.
+var grantTypes = []string{"client_credentials", "authorization_code", "refresh_token"}
 
 // oauthMetadata is the RFC 8414 document at
 // /oidc/.well-known/oauth-authorization-server, in the shape Databricks
@@ -64,12 +77,11 @@ func (e *Emulator) oauthMetadata() map[string]any {
 		"jwks_uri":                              oidc + "/jwks.json",
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token"},
+		"grant_types_supported":                 grantTypes,
 		"code_challenge_methods_supported":      []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"scopes_supported":                      knownScopes,
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"request_parameter_supported":           false,
 		"request_uri_parameter_supported":       false,
 	}
@@ -132,9 +144,10 @@ func (e *Emulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		e.issueCode(w, r, req)
 		return
 	}
-	id := randomID(16)
+	id, now := randomID(16), time.Now()
 	e.grants.mu.Lock()
-	e.grants.pending[id] = req
+	maps.DeleteFunc(e.grants.pending, func(_ string, p pendingConsent) bool { return now.After(p.expires) })
+	e.grants.pending[id] = pendingConsent{authRequest: req, expires: now.Add(signInTTL)}
 	e.grants.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -144,13 +157,14 @@ func (e *Emulator) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // handleConsent receives the consent page's form: Allow or Deny.
 func (e *Emulator) handleConsent(w http.ResponseWriter, r *http.Request) {
 	e.grants.mu.Lock()
-	req := e.grants.pending[r.PostFormValue("consent_id")]
+	p, ok := e.grants.pending[r.PostFormValue("consent_id")]
 	delete(e.grants.pending, r.PostFormValue("consent_id"))
 	e.grants.mu.Unlock()
-	if req == nil {
-		showAuthorizeError(w, "This sign-in request is unknown or was already answered. Start the sign-in again.")
+	if !ok || time.Now().After(p.expires) {
+		showAuthorizeError(w, "This sign-in request is unknown, expired or was already answered. Start the sign-in again.")
 		return
 	}
+	req := p.authRequest
 	if r.PostFormValue("decision") != "allow" {
 		redirectWith(w, r, req.redirectURI, url.Values{"error": {"access_denied"},
 			"error_description": {"the user denied the request"}, "state": {req.state}})
@@ -160,9 +174,10 @@ func (e *Emulator) handleConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) issueCode(w http.ResponseWriter, r *http.Request, req *authRequest) {
-	code := randomID(32)
+	code, now := randomID(32), time.Now()
 	e.grants.mu.Lock()
-	e.grants.codes[code] = &authCode{authRequest: *req, user: e.dir.user, expires: time.Now().Add(e.codeTTL)}
+	maps.DeleteFunc(e.grants.codes, func(_ string, c *authCode) bool { return now.After(c.expires) })
+	e.grants.codes[code] = &authCode{authRequest: *req, user: e.dir.user, expires: now.Add(e.codeTTL)}
 	e.grants.mu.Unlock()
 	e.log.Info("authorization code issued", "client", req.client.ID, "user", e.dir.user.Name, "scopes", strings.Join(req.scopes, " "))
 	redirectWith(w, r, req.redirectURI, url.Values{"code": {code}, "state": {req.state}})
@@ -176,12 +191,21 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "the token endpoint takes POST")
 		return
 	}
+	if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType != "application/x-www-form-urlencoded" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request",
+			"the token endpoint takes a form: send Content-Type: application/x-www-form-urlencoded")
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "body is not a form: "+err.Error())
 		return
 	}
 	grant := r.PostForm.Get("grant_type")
-	e.stats.update(func(s *Stats) { s.Grants[grant]++ })
+	counted := grant
+	if !slices.Contains(grantTypes, grant) {
+		counted = "other"
+	}
+	e.stats.update(func(s *Stats) { s.Grants[counted]++ })
 	client, oerr := e.authenticateClient(r)
 	if oerr != nil {
 		oerr.write(w)

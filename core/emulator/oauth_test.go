@@ -76,6 +76,9 @@ func TestOAuthAuthorizationServerMetadata(t *testing.T) {
 			t.Errorf("scopes_supported %v lacks %s", scopes, s)
 		}
 	}
+	if _, ok := r.body["id_token_signing_alg_values_supported"]; ok {
+		t.Error("metadata advertises ID tokens, but openid is not supported")
+	}
 	// The endpoints it names are the ones that answer.
 	jwks := do(t, "GET", r.body["jwks_uri"].(string), "", nil)
 	wantStatus(t, jwks, http.StatusOK, `"keys"`)
@@ -825,6 +828,28 @@ func TestOAuthTokenEndpointErrors(t *testing.T) {
 				t.Error("401 without WWW-Authenticate")
 			}
 		})
+	}
+}
+
+// TestOAuthTokenEndpointTakesAForm: a body of another type is refused
+// as such, however good its content.
+func TestOAuthTokenEndpointTakesAForm(t *testing.T) {
+	sp := shared.Info().ServicePrincipal
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {sp.ClientID}, "client_secret": {sp.ClientSecret}}.Encode()
+	for _, header := range [][]string{
+		{"Content-Type", "application/json"},
+		{"Content-Type", "text/plain"},
+		nil, // no Content-Type
+	} {
+		body := form
+		if len(header) > 0 && header[1] == "application/json" {
+			body = `{"grant_type":"client_credentials","client_id":"` + sp.ClientID + `","client_secret":"` + sp.ClientSecret + `"}`
+		}
+		r := do(t, "POST", shared.Info().WorkspaceURL+"/oidc/v1/token", "", strings.NewReader(body), header...)
+		oauthWantError(t, r, http.StatusBadRequest, "invalid_request")
+		if d, _ := r.body["error_description"].(string); !strings.Contains(d, "takes a form") {
+			t.Errorf("Content-Type %v: error_description %q does not say the endpoint takes a form", header, d)
+		}
 	}
 }
 

@@ -50,6 +50,7 @@ func (e *Emulator) workspaceHandler() http.Handler {
 type caller struct {
 	claims    *Claims
 	principal *principal
+	token     string // the access token that authenticated the request
 }
 
 // rest authenticates a REST call by its bearer token: valid, unexpired, a
@@ -84,7 +85,8 @@ func (e *Emulator) authenticateBearer(r *http.Request) (caller, int, string) {
 	if auth == "" || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return caller{}, http.StatusUnauthorized, "Credential was not sent or was of an unsupported type for this API: send Authorization: Bearer <token>"
 	}
-	claims, err := e.signer.verify(strings.TrimSpace(token), time.Now())
+	token = strings.TrimSpace(token)
+	claims, err := e.signer.verify(token, time.Now())
 	var expired *expiredError
 	switch {
 	case errors.As(err, &expired):
@@ -98,7 +100,7 @@ func (e *Emulator) authenticateBearer(r *http.Request) (caller, int, string) {
 	if p == nil {
 		return caller{}, http.StatusUnauthorized, "Invalid access token: unknown principal"
 	}
-	return caller{claims: claims, principal: p}, 0, ""
+	return caller{claims: claims, principal: p, token: token}, 0, ""
 }
 
 func (e *Emulator) handleMe(w http.ResponseWriter, r *http.Request, c caller) {
@@ -262,8 +264,8 @@ func (e *Emulator) handleGetApp(w http.ResponseWriter, r *http.Request, c caller
 		ServicePrincipalClientId: sp.Name,
 		ServicePrincipalId:       sp.ID,
 		ServicePrincipalName:     sp.DisplayName,
-		UserApiScopes:            []string{"dashboards.genie"},
-		EffectiveUserApiScopes:   []string{"dashboards.genie"},
+		UserApiScopes:            appUserAPIScopes,
+		EffectiveUserApiScopes:   appUserAPIScopes,
 		Creator:                  e.dir.user.Name,
 	})
 }

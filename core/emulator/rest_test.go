@@ -763,6 +763,7 @@ func TestRESTAppLoginRedirect(t *testing.T) {
 				"redirect_uri":          info.AppURL + "/.auth/callback",
 				"response_type":         "code",
 				"code_challenge_method": "S256",
+				"scope":                 "all-apis offline_access " + strings.Join(appUserAPIScopes, " "),
 			} {
 				if got := q.Get(k); got != want {
 					t.Errorf("%s %q, want %q", k, got, want)
@@ -817,5 +818,67 @@ func TestRESTAppLoginRedirect(t *testing.T) {
 	r = restApp(t, "GET", "/", m2mToken(t, shared, info.ServicePrincipal, "all-apis"), nil)
 	if r.status != http.StatusFound {
 		t.Errorf("/ with a token: %d, want 302", r.status)
+	}
+}
+
+// restBrowser signs a browser in to the shared app and returns it.
+func restBrowser(t *testing.T) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := browser.Get(shared.Info().AppURL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Host != strings.TrimPrefix(shared.Info().AppURL, "http://") {
+		t.Fatalf("sign-in ended with %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	return browser
+}
+
+// TestRESTAppBrowserSession: a browser session carries the app's user API
+// scopes and forwards its own access token, never a header the browser
+// sent.
+func TestRESTAppBrowserSession(t *testing.T) {
+	info := shared.Info()
+	browser := restBrowser(t)
+	get := func(path string, header ...string) response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", info.AppURL+path, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		r := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+		json.Unmarshal(raw, &r.body)
+		return r
+	}
+	forwarded := func(r response) string {
+		t.Helper()
+		wantStatus(t, r, http.StatusOK)
+		var echoed struct{ Headers http.Header }
+		json.Unmarshal([]byte(r.raw), &echoed)
+		return echoed.Headers.Get("X-Forwarded-Access-Token")
+	}
+
+	wantStatus(t, get("/api/genie"), http.StatusOK, info.User.Email)
+	token := forwarded(get("/api/echo"))
+	claims, err := shared.signer.verify(token, time.Now())
+	if err != nil || claims.Subject != info.User.Email || claims.ClientID != info.AppName {
+		t.Fatalf("X-Forwarded-Access-Token of a session: %v, %+v; want the session's own user token", err, claims)
+	}
+	for _, scope := range appUserAPIScopes {
+		if !claims.HasScope(scope) {
+			t.Errorf("the session's token lacks the app's user API scope %s: %q", scope, claims.Scope)
+		}
+	}
+	if got := forwarded(get("/api/echo", "Authorization", "Basic x")); got != token {
+		t.Errorf("with a session and Authorization: Basic x, X-Forwarded-Access-Token is %q, want the session's token", got)
 	}
 }
