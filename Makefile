@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools test demo clean
+.PHONY: all build deps tools browser test demo clean
 
 all: build
 
@@ -22,7 +22,12 @@ build: deps
 tools:
 	@build/ensure-tools.sh
 
-test: build tools
+# Debian's chromium and playwright-core (build/browser) for the
+# real-browser login test.
+browser:
+	@build/ensure-browser.sh
+
+test: build tools browser
 	@echo "==> go vet"
 	@$(GO) vet ./...
 	@echo "==> Go tests (with the race detector, which needs cgo)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, against the local emulator: a service principal gets an
-# OAuth token (M2M), calls a Databricks App's /api/ route with it, mints a
-# Lakebase credential and runs SQL through the Lakebase gateway over TLS.
+# The main job, against the local emulator, through lakelink's own CLI and
+# Go API: a service principal (M2M) and a user with custom scopes (U2M)
+# call a Databricks App's /api/ routes, a failing call is diagnosed, and SQL
+# runs on Lakebase with a credential lakelink mints.
 #
 # Usage: build/demo.sh path/to/lakelink
 set -euo pipefail
@@ -25,36 +26,43 @@ done
 field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))
 for k in sys.argv[2].split("."): v=v[k]
 print(v)' "$state/emulator.json" "$1"; }
-# json_field PATH: one value of the JSON document on stdin
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 host=$(field workspace_url)
 app=$(field app_url)
-client_id=$(field service_principal.client_id)
-client_secret=$(field service_principal.client_secret)
+sp="Host=$host;OAuthClientId=$(field service_principal.client_id);OAuthClientSecret=$(field service_principal.client_secret)"
+outsider="Host=$host;OAuthClientId=$(field outsider.client_id);OAuthClientSecret=$(field outsider.client_secret)"
+lakebase="Server=$(field lakebase.host);Port=$(field lakebase.port);Instance=$(field lakebase.instance);SSLMode=verify-full;SSLServerCert=$(field lakebase.ca_file)"
+# The user login's tokens go to a throwaway config directory, and the
+# "browser" follows the emulator's sign-in redirect to lakelink's callback.
+export XDG_CONFIG_HOME=$state/config BROWSER="curl -s -L -o /dev/null"
 echo "    workspace $host, app $app, Lakebase $(field lakebase.host):$(field lakebase.port)"
 
 echo
-echo "==> 1. M2M: the service principal gets an OAuth token (client_credentials, HTTP Basic)"
-token=$(curl -sf -u "$client_id:$client_secret" -d grant_type=client_credentials -d scope=all-apis \
-	"$host/oidc/v1/token" | json_field access_token)
-echo "    got a bearer token of ${#token} characters"
+echo "==> 1. A service principal's token (M2M): lakelink token --json --connection 'Host=...;OAuthClientId=...;OAuthClientSecret=...'"
+"$lakelink" token --json --connection "$sp" | python3 -c 'import json,sys; t=json.load(sys.stdin)
+print("    principal %s, scopes %s, expires at %s (the token itself: %d characters)" % (t["principal"], " ".join(t["scopes"]), t["expires_at"], len(t["access_token"])))'
 
 echo
-echo "==> 2. The app's /api/whoami, called with that token"
-curl -sf -H "Authorization: Bearer $token" "$app/api/whoami"
+echo "==> 2. The app's /api/whoami with it: lakelink call --connection ... $app/api/whoami"
+"$lakelink" call --connection "$sp" "$app/api/whoami"
 
 echo
-echo "==> 3. A Lakebase credential for instance $(field lakebase.instance) (POST /api/2.0/database/credentials)"
-credential=$(curl -sf -H "Authorization: Bearer $token" -H "Content-Type: application/json" \
-	-d "{\"instance_names\": [\"$(field lakebase.instance)\"], \"request_id\": \"demo\"}" \
-	"$host/api/2.0/database/credentials")
-echo "    expires at $(json_field expiration_time <<<"$credential")"
+echo "==> 3. A user login with custom scopes (U2M, PKCE): lakelink login --host $host --scopes sql,dashboards.genie"
+"$lakelink" login --host "$host" --scopes sql,dashboards.genie 2>/dev/null
+echo "    then the route that needs dashboards.genie: lakelink call --host ... --scopes sql,dashboards.genie $app/api/genie"
+"$lakelink" call --host "$host" --scopes sql,dashboards.genie "$app/api/genie"
 
 echo
-echo "==> 4. SQL through the Lakebase gateway, TLS verified against the emulator's CA"
-PGPASSWORD=$(json_field token <<<"$credential") psql -X \
-	"host=$(field lakebase.host) port=$(field lakebase.port) dbname=$(field lakebase.database) user=$client_id sslmode=verify-full sslrootcert=$(field lakebase.ca_file)" \
-	-c "SELECT current_user AS principal, current_database() AS database, 6 * 7 AS answer"
+echo "==> 4. A principal without CAN USE on the app: lakelink says why and what to check"
+"$lakelink" call --connection "$outsider" "$app/api/whoami" 2>&1 | sed 's/^/    /' || true
 
+echo
+echo "==> 5. The same from Go: auth.NewTokenSource and apps.New (build/demo/apps.go)"
+go run build/demo/apps.go "$state/emulator.json"
+
+echo
+echo "==> 6. SQL on Lakebase with a credential lakelink mints: lakelink sql --connection '...;Instance=...' \"SELECT ...\""
+"$lakelink" sql --connection "$sp;$lakebase" "SELECT current_user AS principal, current_database() AS database, 6 * 7 AS answer"
+
+echo
 echo "==> Demo done. Run the emulator yourself with: $lakelink emulator"

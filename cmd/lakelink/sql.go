@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+func init() {
+	commands["sql"] = command{"run one SQL statement on Lakebase and print the result", runSQL}
+	commands["psql"] = command{"run psql against Lakebase with a freshly minted credential", runPsql}
+}
+
+func runSQL(args []string, stdout, stderr io.Writer) int {
+	var c connectionFlags
+	var format string
+	fs := newFlagSet("sql", `sql [--connection S] [--format table|csv|json] "SQL"
+
+Runs one statement on Lakebase (Server, Instance or Endpoint, ... in the connection string) with a
+credential minted for the connection's identity, and prints the rows: an aligned table by default.`, stderr)
+	c.register(fs)
+	fs.StringVar(&format, "format", "table", "output: table, csv or json")
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, `lakelink sql: give exactly one SQL statement, quoted: lakelink sql "SELECT 1"`)
+		return 2
+	}
+	if format != "table" && format != "csv" && format != "json" {
+		fmt.Fprintf(stderr, "lakelink sql: --format %q: want table, csv or json\n", format)
+		return 2
+	}
+	o, err := c.options()
+	if err != nil {
+		return fail(stderr, "sql", err)
+	}
+	ctx := context.Background()
+	pool, err := lakebase.Connect(ctx, o)
+	if err != nil {
+		return fail(stderr, "sql", err)
+	}
+	defer pool.Close()
+	var args2 []any
+	if format != "json" { // the server's own text form of every value, as psql shows it
+		args2 = append(args2, pgx.QueryResultFormats{pgx.TextFormatCode})
+	}
+	r, err := pool.Query(ctx, fs.Arg(0), args2...)
+	if err != nil {
+		return fail(stderr, "sql", err)
+	}
+	defer r.Close()
+	switch format {
+	case "json":
+		err = printJSON(stdout, r)
+	case "csv":
+		err = printCSV(stdout, r)
+	default:
+		err = printTable(stdout, r)
+	}
+	if err != nil {
+		return fail(stderr, "sql", err)
+	}
+	return 0
+}
+
+// textRows reads every row as the server's text (nil for NULL).
+func textRows(r *lakebase.Result) ([][]*string, error) {
+	var out [][]*string
+	for r.Next() {
+		raw := r.RawValues()
+		row := make([]*string, len(raw))
+		for i, v := range raw {
+			if v != nil {
+				s := string(v)
+				row[i] = &s
+			}
+		}
+		out = append(out, row)
+	}
+	return out, r.Err()
+}
+
+func printTable(w io.Writer, r *lakebase.Result) error {
+	cols := r.Columns()
+	rows, err := textRows(r)
+	if err != nil {
+		return err
+	}
+	if len(cols) == 0 {
+		fmt.Fprintln(w, r.CommandTag())
+		return nil
+	}
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = utf8.RuneCountInString(c.Name)
+	}
+	for _, row := range rows {
+		for i, v := range row {
+			if v != nil {
+				widths[i] = max(widths[i], utf8.RuneCountInString(*v))
+			}
+		}
+	}
+	line := func(cells []string) {
+		var b strings.Builder
+		for i, s := range cells {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			b.WriteString(s + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(s)))
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	header := make([]string, len(cols))
+	rule := make([]string, len(cols))
+	for i, c := range cols {
+		header[i], rule[i] = c.Name, strings.Repeat("-", widths[i])
+	}
+	line(header)
+	fmt.Fprintln(w, strings.Join(rule, "-+-"))
+	for _, row := range rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			if v != nil {
+				cells[i] = *v
+			}
+		}
+		line(cells)
+	}
+	noun := "rows"
+	if len(rows) == 1 {
+		noun = "row"
+	}
+	fmt.Fprintf(w, "(%d %s)\n", len(rows), noun)
+	return nil
+}
+
+func printCSV(w io.Writer, r *lakebase.Result) error {
+	rows, err := textRows(r)
+	if err != nil {
+		return err
+	}
+	out := csv.NewWriter(w)
+	header := []string{}
+	for _, c := range r.Columns() {
+		header = append(header, c.Name)
+	}
+	out.Write(header)
+	for _, row := range rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			if v != nil {
+				cells[i] = *v
+			}
+		}
+		out.Write(cells)
+	}
+	out.Flush()
+	return out.Error()
+}
+
+// printJSON prints one JSON object per row, values typed (see TYPES.md).
+func printJSON(w io.Writer, r *lakebase.Result) error {
+	enc := json.NewEncoder(w)
+	cols := r.Columns()
+	for r.Next() {
+		values, err := r.Values()
+		if err != nil {
+			return err
+		}
+		obj := make(map[string]any, len(cols))
+		for i, c := range cols {
+			obj[c.Name] = values[i]
+		}
+		if err := enc.Encode(obj); err != nil {
+			return err
+		}
+	}
+	return r.Err()
+}
+
+func runPsql(args []string, stdout, stderr io.Writer) int {
+	var c connectionFlags
+	fs := newFlagSet("psql", `psql [--connection S] [-- psql arguments]
+
+Runs the installed psql against Lakebase with a credential minted for the connection's identity in
+PGPASSWORD and the connection's SSL mode in PGSSLMODE, like `+"`databricks psql`"+`.`, stderr)
+	c.register(fs)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		return fail(stderr, "psql", fmt.Errorf("psql is not installed (Debian: apt-get install postgresql-client)"))
+	}
+	o, err := c.options()
+	if err != nil {
+		return fail(stderr, "psql", err)
+	}
+	login, err := lakebase.Login(context.Background(), o)
+	if err != nil {
+		return fail(stderr, "psql", err)
+	}
+	env := append(os.Environ(), "PGHOST="+login.Host, "PGPORT="+strconv.Itoa(login.Port), "PGDATABASE="+login.Database,
+		"PGUSER="+login.User, "PGPASSWORD="+login.Password, "PGSSLMODE="+login.SSLMode)
+	if login.SSLRootCert != "" {
+		env = append(env, "PGSSLROOTCERT="+login.SSLRootCert)
+	}
+	if login.ApplicationName != "" {
+		env = append(env, "PGAPPNAME="+login.ApplicationName)
+	}
+	// psql takes over this process: its prompts, signals and exit code.
+	if err := syscall.Exec(psql, append([]string{"psql"}, fs.Args()...), env); err != nil {
+		return fail(stderr, "psql", err)
+	}
+	return 0
+}

@@ -1,0 +1,201 @@
+package lakebase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/databricks/databricks-sdk-go"
+	"github.com/databricks/databricks-sdk-go/config"
+	sdkauth "github.com/databricks/databricks-sdk-go/config/experimental/auth"
+	"github.com/databricks/databricks-sdk-go/service/database"
+	"github.com/databricks/databricks-sdk-go/service/iam"
+	"github.com/databricks/databricks-sdk-go/service/postgres"
+	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// credential is the Postgres password of one identity for one database:
+// minted, cached, renewed ahead of expiry, one renewal in flight at a time.
+// Every pool of the process connecting as that identity shares it.
+type credential struct {
+	what      string // for messages: "a Lakebase credential for instance X"
+	renewable bool
+	mint      func(ctx context.Context) (string, time.Time, error)
+
+	mu       sync.Mutex
+	password string
+	expiry   time.Time
+	fetched  time.Time
+}
+
+// get returns the current password, renewing it when it is near expiry or
+// when force says the server refused it.
+func (c *credential) get(ctx context.Context, force bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.password != "" && !force && !auth.NeedsRenewal(c.expiry, c.fetched, now) {
+		return c.password, nil
+	}
+	if c.password != "" && !c.renewable {
+		if force || (!c.expiry.IsZero() && !now.Before(c.expiry)) {
+			return "", fmt.Errorf("%s cannot be renewed", c.what)
+		}
+		return c.password, nil
+	}
+	password, expiry, err := c.mint(ctx)
+	if err != nil {
+		if c.password != "" && now.Before(c.expiry) && !force { // renewing early failed; the old one still works
+			return c.password, nil
+		}
+		if !c.expiry.IsZero() {
+			return "", fmt.Errorf("%s expired at %s and could not be renewed: %w", c.what, c.expiry.Format(time.RFC3339), err)
+		}
+		return "", fmt.Errorf("minting %s: %w", c.what, err)
+	}
+	c.password, c.expiry, c.fetched = password, expiry, now
+	return password, nil
+}
+
+// identity is what the credentials of one workspace identity share: its
+// token source, an SDK client authenticated by it, and its principal.
+type identity struct {
+	tokens *auth.Source
+	client *databricks.WorkspaceClient
+
+	mu        sync.Mutex
+	principal string
+}
+
+var registry = struct {
+	sync.Mutex
+	identities  map[*auth.Source]*identity
+	credentials map[string]*credential
+}{identities: map[*auth.Source]*identity{}, credentials: map[string]*credential{}}
+
+// identityFor returns the shared identity of the options' token source.
+func identityFor(o *connstr.Options) (*identity, error) {
+	tokens, err := auth.NewTokenSource(o)
+	if err != nil {
+		return nil, err
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if id, ok := registry.identities[tokens]; ok {
+		return id, nil
+	}
+	host := auth.WorkspaceURL(o)
+	if host == "" {
+		cfg := auth.SDKConfig(o)
+		if err := cfg.EnsureResolved(); err != nil || cfg.Host == "" {
+			return nil, errors.New("no workspace to mint a Lakebase credential with: give Host (the workspace URL), " +
+				"or use AuthScheme=Password with Password")
+		}
+		host = cfg.Host
+	}
+	client, err := databricks.NewWorkspaceClient(&databricks.Config{
+		Host: host,
+		Credentials: config.NewTokenSourceStrategy("lakelink", sdkauth.TokenSourceFn(func(ctx context.Context) (*oauth2.Token, error) {
+			return tokens.TokenContext(ctx)
+		})),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", host, err)
+	}
+	id := &identity{tokens: tokens, client: client}
+	registry.identities[tokens] = id
+	return id, nil
+}
+
+// principalName is the Postgres user the identity logs in as: the SCIM
+// userName (a user's email, a service principal's application id), or,
+// when the token may not read SCIM, the token's own subject.
+func (id *identity) principalName(ctx context.Context) (string, error) {
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	if id.principal != "" {
+		return id.principal, nil
+	}
+	me, err := id.client.CurrentUser.Me(ctx, iam.MeRequest{})
+	if err == nil && me.UserName != "" {
+		id.principal = me.UserName
+		return id.principal, nil
+	}
+	tok, tokErr := id.tokens.TokenContext(ctx)
+	if tokErr != nil {
+		return "", tokErr
+	}
+	if sub := auth.Describe(tok.AccessToken).Principal; sub != "" {
+		id.principal = sub
+		return sub, nil
+	}
+	return "", fmt.Errorf("cannot tell which Postgres user this token belongs to (SCIM Me: %v): give User", err)
+}
+
+// credentialFor returns the password source the options describe:
+// Password as given; a credential minted for Instance (Lakebase
+// Provisioned) or Endpoint (Lakebase Autoscaling); or else the workspace
+// access token itself.
+func credentialFor(o *connstr.Options, id *identity) *credential {
+	var key string
+	var c *credential
+	switch {
+	case o.Instance != "":
+		key = "instance/" + o.Instance
+		c = &credential{what: "the Lakebase credential for instance " + o.Instance, renewable: true,
+			mint: func(ctx context.Context) (string, time.Time, error) {
+				cred, err := id.client.Database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{
+					InstanceNames: []string{o.Instance}})
+				if err != nil {
+					return "", time.Time{}, err
+				}
+				expiry, err := time.Parse(time.RFC3339, cred.ExpirationTime)
+				if err != nil {
+					return "", time.Time{}, fmt.Errorf("the credential's expiration_time %q is not RFC 3339", cred.ExpirationTime)
+				}
+				return cred.Token, expiry, nil
+			}}
+	case o.Endpoint != "":
+		key = "endpoint/" + o.Endpoint
+		c = &credential{what: "the Lakebase credential for endpoint " + o.Endpoint, renewable: true,
+			mint: func(ctx context.Context) (string, time.Time, error) {
+				cred, err := id.client.Postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: o.Endpoint})
+				if err != nil {
+					return "", time.Time{}, err
+				}
+				var expiry time.Time
+				if cred.ExpireTime != nil {
+					expiry = cred.ExpireTime.AsTime()
+				}
+				return cred.Token, expiry, nil
+			}}
+	default:
+		key = "workspace-token"
+		c = &credential{what: "the workspace OAuth token used as password", renewable: id.tokens.CanRefresh(),
+			mint: func(ctx context.Context) (string, time.Time, error) {
+				tok, err := id.tokens.TokenContext(ctx)
+				if err != nil {
+					return "", time.Time{}, err
+				}
+				return tok.AccessToken, tok.Expiry, nil
+			}}
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	key = fmt.Sprintf("%p %s", id, key)
+	if shared, ok := registry.credentials[key]; ok {
+		return shared
+	}
+	registry.credentials[key] = c
+	return c
+}
+
+// staticPassword serves AuthScheme=Password.
+func staticPassword(password string) *credential {
+	return &credential{what: "the Password given", password: password}
+}

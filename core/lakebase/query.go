@@ -1,0 +1,315 @@
+package lakebase
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Conn is one Lakebase session taken from a pool, for statements that
+// belong together. It is safe for concurrent use: calls are serialized,
+// and a new statement first discards what is left of the previous result.
+// Prepared statements are cached per session.
+type Conn struct {
+	pool *Pool
+	mu   sync.Mutex    // held by every call, including while a Result reads rows
+	c    *pgxpool.Conn // nil once closed
+
+	// Cancel must not wait for mu, which a running statement holds.
+	cancelMu   sync.Mutex
+	pg         *pgconn.PgConn // nil once closed
+	tx         pgx.Tx
+	autocommit bool
+	open       *Result
+	owned      bool // released when its result is closed (Pool.Query)
+}
+
+// ErrClosed is returned by a closed Conn or Result.
+var ErrClosed = errors.New("lakebase: the connection is closed")
+
+// Acquire takes a session from the pool, in autocommit mode.
+func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
+	c, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{pool: p, c: c, pg: c.Conn().PgConn(), autocommit: true}, nil
+}
+
+// Query runs one statement on a session of its own, which returns to the
+// pool when the result is closed.
+func (p *Pool) Query(ctx context.Context, sql string, args ...any) (*Result, error) {
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.owned = true
+	r, err := c.Execute(ctx, sql, args...)
+	if err != nil {
+		c.Close()
+	}
+	return r, err
+}
+
+// SetAutocommit sets whether each statement commits on its own (true, the
+// default) or, as PEP 249 wants, statements open a transaction that lasts
+// until Commit or Rollback.
+func (c *Conn) SetAutocommit(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.autocommit = on
+}
+
+// Execute runs a statement with PostgreSQL's $1…$n placeholders. The rows
+// stream: they are read from the server as the Result is read. ctx bounds
+// the whole statement, the reading of its rows included; cancelling it
+// sends the server a cancel request.
+func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return nil, ErrClosed
+	}
+	c.discardOpen()
+	if !c.autocommit && c.tx == nil {
+		tx, err := c.c.Begin(ctx)
+		if err != nil {
+			return nil, c.pool.wrap(err)
+		}
+		c.tx = tx
+	}
+	rows, err := c.c.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, c.pool.wrap(err)
+	}
+	r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.Conn().TypeMap())}
+	if err := rows.Err(); err != nil { // failed before any row, e.g. a syntax error
+		rows.Close()
+		return nil, c.pool.wrap(err)
+	}
+	c.open = r
+	return r, nil
+}
+
+// Begin starts a transaction explicitly.
+func (c *Conn) Begin(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return ErrClosed
+	}
+	if c.tx != nil {
+		return errors.New("lakebase: a transaction is already open")
+	}
+	c.discardOpen()
+	tx, err := c.c.Begin(ctx)
+	if err != nil {
+		return c.pool.wrap(err)
+	}
+	c.tx = tx
+	return nil
+}
+
+// Commit commits the open transaction; without one it does nothing.
+func (c *Conn) Commit(ctx context.Context) error { return c.end(ctx, pgx.Tx.Commit) }
+
+// Rollback rolls the open transaction back; without one it does nothing.
+func (c *Conn) Rollback(ctx context.Context) error { return c.end(ctx, pgx.Tx.Rollback) }
+
+func (c *Conn) end(ctx context.Context, f func(pgx.Tx, context.Context) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return ErrClosed
+	}
+	c.discardOpen()
+	if c.tx == nil {
+		return nil
+	}
+	tx := c.tx
+	c.tx = nil
+	return c.pool.wrap(f(tx, ctx))
+}
+
+// Cancel asks the server to cancel the statement running on this session,
+// from any goroutine. The statement then fails with SQLSTATE 57014.
+func (c *Conn) Cancel(ctx context.Context) error {
+	c.cancelMu.Lock()
+	defer c.cancelMu.Unlock()
+	if c.pg == nil {
+		return ErrClosed
+	}
+	return c.pg.CancelRequest(ctx)
+}
+
+// Close rolls back an open transaction and returns the session to the
+// pool. Closing twice is harmless.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeLocked()
+}
+
+func (c *Conn) closeLocked() error {
+	if c.c == nil {
+		return nil
+	}
+	c.discardOpen()
+	var err error
+	if c.tx != nil {
+		err = c.tx.Rollback(context.Background())
+		c.tx = nil
+	}
+	c.cancelMu.Lock()
+	c.pg = nil // the session goes back to the pool: no cancelling it from here
+	c.cancelMu.Unlock()
+	c.c.Release()
+	c.c = nil
+	return c.pool.wrap(err)
+}
+
+// discardOpen closes the previous result, if still open.
+func (c *Conn) discardOpen() {
+	if c.open != nil {
+		c.open.closeLocked()
+	}
+}
+
+// Result is a statement's outcome: columns, then rows read as they arrive,
+// then the command tag. Read it with Next/Values, or in encoded batches
+// with NextBatch; close it when done.
+type Result struct {
+	conn *Conn
+	rows pgx.Rows
+	cols []Column
+	tag  pgconn.CommandTag
+	done bool
+	err  error
+}
+
+// Columns describes the result's columns (none for a statement without
+// rows).
+func (r *Result) Columns() []Column { return r.cols }
+
+// Next advances to the next row; false at the end or on an error (see Err).
+func (r *Result) Next() bool {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return r.nextLocked()
+}
+
+func (r *Result) nextLocked() bool {
+	if r.done {
+		return false
+	}
+	if r.rows.Next() {
+		return true
+	}
+	r.finishLocked()
+	return false
+}
+
+// Values returns the current row's values, typed as TYPES.md describes.
+func (r *Result) Values() ([]any, error) {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	if r.done {
+		return nil, errors.New("lakebase: no current row")
+	}
+	v, err := r.rows.Values()
+	return v, r.conn.pool.wrap(err)
+}
+
+// RawValues returns the current row as the server sent it, nil for NULL:
+// the PostgreSQL text form of each value when the statement ran with
+// pgx.QueryResultFormats{pgx.TextFormatCode} as its first argument. The
+// slices are valid until the next call to Next.
+func (r *Result) RawValues() [][]byte {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return r.rows.RawValues()
+}
+
+// NextBatch encodes up to maxRows further rows in format; it returns nil
+// and no error at the end. One batch crosses an export's ABI at once.
+func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	if maxRows <= 0 {
+		maxRows = 1000
+	}
+	var rows [][]any
+	for len(rows) < maxRows && r.nextLocked() {
+		v, err := r.rows.Values()
+		if err != nil {
+			r.err = r.conn.pool.wrap(err)
+			r.finishLocked()
+			return nil, r.err
+		}
+		rows = append(rows, v)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return EncodeBatch(format, r.cols, rows)
+}
+
+// Err is the error that ended the rows, if any.
+func (r *Result) Err() error {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return r.err
+}
+
+// CommandTag is the server's tag ("SELECT 3", "INSERT 0 1"), once the rows
+// are read (or the result closed).
+func (r *Result) CommandTag() string {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return r.tag.String()
+}
+
+// RowsAffected is the count in the command tag.
+func (r *Result) RowsAffected() int64 {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return r.tag.RowsAffected()
+}
+
+// Close discards the rows not read, and returns the session to the pool
+// when the result had one of its own.
+func (r *Result) Close() error {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	r.closeLocked()
+	if r.conn.owned {
+		r.conn.closeLocked()
+	}
+	return r.err
+}
+
+func (r *Result) closeLocked() {
+	if !r.done {
+		r.finishLocked()
+	}
+}
+
+// finishLocked ends the rows and records tag and error.
+func (r *Result) finishLocked() {
+	r.rows.Close()
+	r.done = true
+	r.tag = r.rows.CommandTag()
+	if err := r.rows.Err(); err != nil && r.err == nil {
+		r.err = r.conn.pool.wrap(err)
+	}
+	if r.conn.open == r {
+		r.conn.open = nil
+	}
+}
