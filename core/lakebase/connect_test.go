@@ -76,9 +76,9 @@ func TestConnectWithMintedCredentials(t *testing.T) {
 	e := testEmulator
 	sp := e.Info().ServicePrincipal.ClientID
 	for name, extra := range map[string]string{
-		"provisioned instance":  "Instance=" + e.Info().Lakebase.Instance,
-		"autoscaling endpoint":  "Endpoint=" + e.Info().Lakebase.Endpoint,
-		"workspace token":       "",
+		"provisioned instance": "Instance=" + e.Info().Lakebase.Instance,
+		"autoscaling endpoint": "Endpoint=" + e.Info().Lakebase.Endpoint,
+		"workspace token":      "",
 		"require, no CA check": "Instance=" + e.Info().Lakebase.Instance + ";SSLMode=require",
 	} {
 		t.Run(name, func(t *testing.T) {
