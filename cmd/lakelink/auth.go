@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -48,9 +47,6 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "login", err)
 	}
-	if scopes := o.Scopes(); len(scopes) > 0 && !contains(scopes, "offline_access") {
-		o.Scope += " offline_access"
-	}
 	tokens, location, err := auth.Login(context.Background(), o)
 	if err != nil {
 		return fail(stderr, "login", err)
@@ -58,15 +54,6 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	info := auth.Describe(tokens.OAuthAccessToken)
 	fmt.Fprintf(stdout, "Logged in to %s as %s with scopes %s.\nTokens stored in %s.\n", o.Host, info.Principal, tokens.Scope, location)
 	return 0
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func runToken(args []string, stdout, stderr io.Writer) int {
@@ -144,11 +131,6 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lakelink call: give exactly one URL, such as https://my-app.databricksapps.com/api/hello")
 		return 2
 	}
-	u, err := url.Parse(target)
-	if err != nil || u.Host == "" {
-		fmt.Fprintf(stderr, "lakelink call: %q is not an absolute URL\n", target)
-		return 2
-	}
 	body, err := readData(data)
 	if err != nil {
 		return fail(stderr, "call", err)
@@ -179,11 +161,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "call", err)
 	}
-	app, err := apps.New(u.Scheme+"://"+u.Host, src)
-	if err != nil {
-		return fail(stderr, "call", err)
-	}
-	resp, err := app.Do(context.Background(), method, u.RequestURI(), bytes.NewReader(body), h)
+	resp, err := apps.Request(context.Background(), src, method, target, h, bytes.NewReader(body))
 	if err != nil {
 		if resp != nil && len(resp.Body) > 0 && c.verbose {
 			stdout.Write(resp.Body)

@@ -25,9 +25,9 @@ type connectionFlags struct {
 func (c *connectionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.connection, "connection", "", "connection string (default: $LAKELINK_CONNECTION; else DATABRICKS_* variables, --profile, or the login stored for --host)")
 	fs.StringVar(&c.host, "host", "", "workspace URL (overrides the connection string's Host)")
-	fs.StringVar(&c.profile, "profile", "", "~/.databrickscfg profile (Databricks unified auth)")
+	fs.StringVar(&c.profile, "profile", "", "~/.databrickscfg profile, resolved by Databricks unified auth (a `lakelink login` is stored per host: use --host for it)")
 	fs.StringVar(&c.scopes, "scopes", "", "OAuth scopes, comma-separated (default: all-apis, plus offline_access for a user login)")
-	fs.BoolVar(&c.verbose, "v", false, "verbose: log each request to stderr (never tokens or secrets)")
+	fs.BoolVar(&c.verbose, "v", false, "verbose: log lakelink's OAuth requests to stderr (never tokens or secrets)")
 }
 
 // options builds the connection options: the connection string (flag, else

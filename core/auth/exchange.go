@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -122,6 +123,9 @@ func discover(ctx context.Context, client httpDoer, log *logger, metadataURL str
 		log.request(req)
 		resp, err := client.Do(req)
 		if err != nil {
+			if hostNotFound(err) {
+				return nil, err
+			}
 			return nil, &transientError{err: err}
 		}
 		defer resp.Body.Close()
@@ -159,9 +163,13 @@ type clientAuth struct {
 }
 
 // exchange posts a grant to the token endpoint, retrying transient
-// failures, and parses the response.
+// failures, and parses the response. A refresh token or code works once, so
+// those grants are retried only when the server cannot have received them
+// (the connection was never made) or said so (429): a retry after a lost
+// answer would spend a token the server has already rotated.
 func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string, form url.Values, ca clientAuth) (*oauth2.Token, error) {
 	grant := form.Get("grant_type")
+	repeatable := grant == "client_credentials"
 	return retry(ctx, log, "token request ("+grant+")", func(ctx context.Context) (*oauth2.Token, error) {
 		f := url.Values{}
 		for k, v := range form {
@@ -187,16 +195,45 @@ func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string
 		log.request(req)
 		resp, err := client.Do(req)
 		if err != nil {
-			return nil, &transientError{err: err}
+			if hostNotFound(err) {
+				return nil, err
+			}
+			if repeatable || neverSent(err) {
+				return nil, &transientError{err: err}
+			}
+			return nil, fmt.Errorf("%w (not retried: the %s grant may have been used already)", err, grant)
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		log.response(resp, body)
 		if err != nil {
-			return nil, &transientError{err: err}
+			err = &transientError{err: err}
+		} else {
+			var tok *oauth2.Token
+			if tok, err = parseTokenResponse(resp.StatusCode, resp.Header, body); err == nil {
+				return tok, nil
+			}
 		}
-		return parseTokenResponse(resp.StatusCode, resp.Header, body)
+		var transient *transientError
+		if errors.As(err, &transient) && !repeatable && resp.StatusCode != http.StatusTooManyRequests {
+			return nil, fmt.Errorf("%v (not retried: the %s grant may have been used already; if it was, log in again)", transient.err, grant)
+		}
+		return nil, err
 	})
+}
+
+// hostNotFound reports a host name that does not resolve: no retry helps.
+func hostNotFound(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.As(err, &dnsErr) && dnsErr.IsNotFound
+}
+
+// neverSent reports whether a request failed before reaching the server:
+// the connection could not be made.
+func neverSent(err error) bool {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	return (errors.As(err, &opErr) && opErr.Op == "dial") || errors.As(err, &dnsErr)
 }
 
 // parseTokenResponse turns a token endpoint's answer into a token, an

@@ -129,14 +129,23 @@ var secretFields = map[string]bool{
 	"code_verifier": true, "password": true, "token": true, "assertion": true, "client_assertion": true,
 }
 
+// redactHeader renders headers with credentials masked: an
+// authorization's known scheme is kept, cookies and tokens are not.
 func redactHeader(h http.Header) string {
 	var b strings.Builder
 	for name, values := range h {
 		v := strings.Join(values, ",")
 		switch strings.ToLower(name) {
-		case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-forwarded-access-token":
+		case "authorization", "proxy-authorization":
 			scheme, _, _ := strings.Cut(v, " ")
-			v = scheme + " ***"
+			switch strings.ToLower(scheme) {
+			case "bearer", "basic", "negotiate", "digest":
+				v = scheme + " ***"
+			default:
+				v = "***"
+			}
+		case "cookie", "set-cookie", "x-forwarded-access-token":
+			v = "***"
 		}
 		fmt.Fprintf(&b, "%s: %s; ", name, v)
 	}

@@ -24,6 +24,14 @@ type AuthorizationURL struct {
 	PKCEVerifier string
 }
 
+// String shows the URL and state, never the PKCE verifier.
+func (a AuthorizationURL) String() string {
+	return fmt.Sprintf("AuthorizationURL{URL: %s, State: %s, PKCEVerifier: ***}", a.URL, a.State)
+}
+
+// GoString is String, so that %#v hides the verifier too.
+func (a AuthorizationURL) GoString() string { return a.String() }
+
 // OAuthTokens is the result of GetOAuthAccessToken and
 // RefreshOAuthAccessToken.
 type OAuthTokens struct {
@@ -32,6 +40,14 @@ type OAuthTokens struct {
 	ExpiresIn         int64 // seconds
 	Scope             string
 }
+
+// String shows the expiry and scope, never a token.
+func (t OAuthTokens) String() string {
+	return fmt.Sprintf("OAuthTokens{OAuthAccessToken: ***, OAuthRefreshToken: ***, ExpiresIn: %d, Scope: %s}", t.ExpiresIn, t.Scope)
+}
+
+// GoString is String, so that %#v hides the tokens too.
+func (t OAuthTokens) GoString() string { return t.String() }
 
 // AuthMode selects how GetOAuthAccessToken obtains the code.
 type AuthMode string
@@ -59,13 +75,10 @@ func GetOAuthAuthorizationURL(ctx context.Context, o *connstr.Options, callbackU
 		return nil, err
 	}
 	if callbackURL == "" {
-		callbackURL = f.callbackURL
-	}
-	if callbackURL == "" {
-		callbackURL = DefaultCallbackURL
+		callbackURL = f.redirectURI()
 	}
 	if state == "" {
-		state = oauth2.GenerateVerifier()[:22]
+		state = newState()
 	}
 	verifier := oauth2.GenerateVerifier()
 	return &AuthorizationURL{URL: f.authorizationURL(ep, callbackURL, state, verifier), State: state, PKCEVerifier: verifier}, nil
@@ -88,10 +101,7 @@ func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier strin
 			return nil, errors.New("GetOAuthAccessToken with AuthMode=WEB needs Verifier (the code from the callback) and PKCEVerifier")
 		}
 		if callbackURL == "" {
-			callbackURL = f.callbackURL
-		}
-		if callbackURL == "" {
-			callbackURL = DefaultCallbackURL
+			callbackURL = f.redirectURI()
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
@@ -133,13 +143,16 @@ func RefreshOAuthAccessToken(ctx context.Context, o *connstr.Options, refreshTok
 	return tokensOf(tok), nil
 }
 
+// procedureFlow is the user flow of a procedure call. A scope given to the
+// procedure is used exactly as given (a web app may not want refresh
+// tokens); otherwise the options' scopes, as a stored login uses them.
 func procedureFlow(o *connstr.Options, scope string) (*userFlow, *logger, error) {
 	f, err := newUserFlow(o)
 	if err != nil {
 		return nil, nil, err
 	}
-	if fields := strings.FieldsFunc(scope, func(r rune) bool { return r == ' ' || r == ',' }); len(fields) > 0 {
-		f.scopes = fields
+	if scope != "" {
+		f.scopes = (&connstr.Options{Scope: scope}).Scopes()
 	}
 	log, err := newLogger(o)
 	return f, log, err

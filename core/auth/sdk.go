@@ -37,7 +37,10 @@ func SDKConfig(o *connstr.Options) *config.Config {
 func sdkSource(o *connstr.Options) (*Source, error) {
 	cfg := SDKConfig(o)
 	s := &Source{identity: "Databricks unified auth", refreshable: true}
-	s.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+	s.fetch = func(ctx context.Context, refused string) (*oauth2.Token, error) {
+		if refused != "" { // a fresh configuration has no cached token to return again
+			cfg = SDKConfig(o)
+		}
 		if err := cfg.EnsureResolved(); err != nil {
 			return nil, fmt.Errorf("Databricks unified auth: %w", err)
 		}

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,12 +44,16 @@ type Source struct {
 	identity    string // who and where, for messages; never a secret
 	refreshable bool
 	log         *logger
-	// fetch gets a new token; current is the cached one (maybe nil).
-	fetch func(ctx context.Context, current *oauth2.Token) (*oauth2.Token, error)
+	// fetch gets a token. refused, when not empty, is a token a server
+	// refused: fetch must not return it again.
+	fetch func(ctx context.Context, refused string) (*oauth2.Token, error)
 
 	mu      sync.Mutex // held while fetching: one renewal at a time
 	tok     *oauth2.Token
 	fetched time.Time
+	// quietUntil holds off early renewals after one failed, so that callers
+	// use the still-valid token instead of each retrying in turn.
+	quietUntil time.Time
 }
 
 // Token returns a valid access token, renewing it when it is near expiry.
@@ -59,30 +64,39 @@ func (s *Source) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if s.tok != nil && !NeedsRenewal(s.tok.Expiry, s.fetched, now) {
+	if s.tok != nil && (!NeedsRenewal(s.tok.Expiry, s.fetched, now) || (now.Before(s.quietUntil) && now.Before(s.tok.Expiry))) {
 		return publicCopy(s.tok), nil
 	}
-	tok, err := s.fetch(ctx, s.tok)
+	return s.fetchLocked(ctx, "")
+}
+
+// Renew returns a token other than refused, a token a server refused (a
+// 401, or a Lakebase login refused with 28P01): when refused is still the
+// current one, it fetches anew, bypassing every cache.
+func (s *Source) Renew(ctx context.Context, refused string) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok != nil && s.tok.AccessToken != refused && time.Now().Before(s.tok.Expiry) {
+		return publicCopy(s.tok), nil
+	}
+	return s.fetchLocked(ctx, refused)
+}
+
+func (s *Source) fetchLocked(ctx context.Context, refused string) (*oauth2.Token, error) {
+	tok, err := s.fetch(ctx, refused)
+	now := time.Now()
 	if err != nil {
-		if s.tok != nil && s.tok.Expiry.After(now) { // renewing early failed; the token still works
+		if s.tok != nil && refused == "" && s.tok.Expiry.After(now) { // renewing early failed; the token still works
+			s.quietUntil = now.Add(min(30*time.Second, s.tok.Expiry.Sub(now)/4))
 			s.log.info("early renewal failed; using the current token", "identity", s.identity, "error", err.Error())
 			return publicCopy(s.tok), nil
 		}
 		s.log.error("no token", "identity", s.identity, "error", err.Error())
 		return nil, err
 	}
-	s.tok, s.fetched = tok, now
+	s.tok, s.fetched, s.quietUntil = tok, now, time.Time{}
 	s.log.info("token obtained", "identity", s.identity, "expires", tok.Expiry.Format(time.RFC3339))
 	return publicCopy(tok), nil
-}
-
-// Renew drops the cached token and fetches a new one, for callers that saw
-// it refused (a 401, or a Lakebase login refused with 28P01).
-func (s *Source) Renew(ctx context.Context) (*oauth2.Token, error) {
-	s.mu.Lock()
-	s.tok = nil
-	s.mu.Unlock()
-	return s.TokenContext(ctx)
 }
 
 // CanRefresh reports whether an expired token can be renewed without the
@@ -171,7 +185,9 @@ func EffectiveScheme(o *connstr.Options) connstr.AuthScheme {
 }
 
 // identityKey tells identities apart. Secrets enter it hashed, so that a
-// wrong secret never shares the token a right one got.
+// wrong secret never shares the token a right one got. Timeout and logging
+// are in it too: a source keeps the settings it was made with. The
+// registry keeps every source for the life of the process.
 func identityKey(scheme connstr.AuthScheme, o *connstr.Options) string {
 	h := sha256.New()
 	for _, secret := range []string{o.OAuthClientSecret, o.Token, o.OAuthAccessToken, o.OAuthRefreshToken, o.OAuthVerifier} {
@@ -180,7 +196,7 @@ func identityKey(scheme connstr.AuthScheme, o *connstr.Options) string {
 	}
 	return strings.Join([]string{string(scheme), o.Host, o.DiscoveryURL, o.Profile, o.ConfigFile, o.OAuthClientID,
 		strings.Join(o.Scopes(), " "), string(o.InitiateOAuth), o.OAuthSettingsLocation, o.CallbackURL,
-		hex.EncodeToString(h.Sum(nil))}, "\x00")
+		o.Timeout.String(), o.Logfile, strconv.Itoa(o.Verbosity), hex.EncodeToString(h.Sum(nil))}, "\x00")
 }
 
 // timeout is the options' Timeout, or DefaultTimeout.
@@ -221,7 +237,10 @@ func staticSource(o *connstr.Options) (*Source, error) {
 		return nil, errors.New("AuthScheme=Token needs Token (a personal access token or OAuth access token)")
 	}
 	tok := &oauth2.Token{AccessToken: o.Token, TokenType: "Bearer", Expiry: jwtExpiry(o.Token)}
-	return &Source{identity: "the given Token", fetch: func(context.Context, *oauth2.Token) (*oauth2.Token, error) {
+	return &Source{identity: "the given Token", fetch: func(_ context.Context, refused string) (*oauth2.Token, error) {
+		if refused != "" {
+			return nil, errors.New("the Token given was refused and cannot be renewed: give a new one")
+		}
 		if !tok.Expiry.IsZero() && time.Now().After(tok.Expiry) {
 			return nil, fmt.Errorf("the Token given expired at %s and cannot be renewed: give a new one", tok.Expiry.Format(time.RFC3339))
 		}
@@ -245,7 +264,7 @@ func clientCredentialsSource(o *connstr.Options) (*Source, error) {
 		scopes = []string{"all-apis"}
 	}
 	s := &Source{identity: fmt.Sprintf("service principal %s at %s", o.OAuthClientID, hostOf(o)), refreshable: true}
-	s.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
+	s.fetch = func(ctx context.Context, _ string) (*oauth2.Token, error) { // each grant is a new token
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
 		ep, err := discover(ctx, httpClient, s.log, metadata)

@@ -24,6 +24,14 @@ type StoredToken struct {
 	UpdatedAt    time.Time             `json:"updated_at,omitzero"`
 }
 
+// String shows the entry's expiry and scopes, never a token.
+func (e StoredToken) String() string {
+	return fmt.Sprintf("StoredToken{expiry %s, scopes %s, pending %t}", e.Expiry.Format(time.RFC3339), strings.Join(e.Scopes, " "), e.Pending != nil)
+}
+
+// GoString is String, so that %#v hides the tokens too.
+func (e StoredToken) GoString() string { return e.String() }
+
 // PendingAuthorization is what completing an authorization needs besides
 // the code: the PKCE verifier and the redirect URI it was started with.
 type PendingAuthorization struct {
@@ -32,6 +40,14 @@ type PendingAuthorization struct {
 	State        string    `json:"state"`
 	Created      time.Time `json:"created"`
 }
+
+// String never shows the verifier.
+func (p PendingAuthorization) String() string {
+	return fmt.Sprintf("PendingAuthorization{RedirectURI: %s, State: %s, Created: %s}", p.RedirectURI, p.State, p.Created.Format(time.RFC3339))
+}
+
+// GoString is String, so that %#v hides the verifier too.
+func (p PendingAuthorization) GoString() string { return p.String() }
 
 // Store keeps tokens across connections and processes.
 type Store interface {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,15 +59,37 @@ func newUserFlow(o *connstr.Options) (*userFlow, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &userFlow{o: o, clientID: o.OAuthClientID, scopes: o.Scopes(), callbackURL: o.CallbackURL, metadata: metadata}
+	f := &userFlow{o: o, clientID: o.OAuthClientID, scopes: withOfflineAccess(o.Scopes()), callbackURL: o.CallbackURL, metadata: metadata}
 	if f.clientID == "" {
 		f.clientID = DefaultClientID
 	}
-	if len(f.scopes) == 0 {
-		f.scopes = DefaultUserScopes
-	}
 	return f, nil
 }
+
+// withOfflineAccess is a user login's scopes: DefaultUserScopes when none
+// are given, else those given plus offline_access, without which there is
+// no refresh token and a stored login ends with its first access token.
+func withOfflineAccess(scopes []string) []string {
+	if len(scopes) == 0 {
+		return DefaultUserScopes
+	}
+	if slices.Contains(scopes, "offline_access") {
+		return scopes
+	}
+	return append(slices.Clone(scopes), "offline_access")
+}
+
+// redirectURI is the callback URL a flow without a listener uses: the
+// configured one, else DefaultCallbackURL.
+func (f *userFlow) redirectURI() string {
+	if f.callbackURL != "" {
+		return f.callbackURL
+	}
+	return DefaultCallbackURL
+}
+
+// newState returns a random OAuth state.
+func newState() string { return oauth2.GenerateVerifier()[:22] }
 
 func (f *userFlow) clientAuth() clientAuth {
 	return clientAuth{id: f.clientID, secret: f.o.OAuthClientSecret, basic: f.o.OAuthClientSecret != ""}
@@ -117,7 +140,12 @@ func userSource(o *connstr.Options) (*Source, error) {
 	s := &Source{identity: fmt.Sprintf("user login (client %s, scopes %s) at %s", f.clientID, strings.Join(f.scopes, " "), hostOf(o)),
 		refreshable: initiate != connstr.InitiateOff}
 	if initiate == connstr.InitiateOff {
-		s.fetch = func(context.Context, *oauth2.Token) (*oauth2.Token, error) { return givenAccessToken(o) }
+		s.fetch = func(_ context.Context, refused string) (*oauth2.Token, error) {
+			if refused != "" {
+				return nil, errors.New("OAuthAccessToken was refused, and InitiateOAuth=OFF never refreshes: give a new token")
+			}
+			return givenAccessToken(o)
+		}
 		return s, nil
 	}
 	store, err := OpenStore(o.OAuthSettingsLocation)
@@ -125,8 +153,8 @@ func userSource(o *connstr.Options) (*Source, error) {
 		return nil, err
 	}
 	key := StoreKey(hostOf(o), f.clientID, f.scopes)
-	s.fetch = func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) {
-		return f.storedToken(ctx, s.log, store, key, initiate)
+	s.fetch = func(ctx context.Context, refused string) (*oauth2.Token, error) {
+		return f.storedToken(ctx, s.log, store, key, initiate, refused)
 	}
 	return s, nil
 }
@@ -159,8 +187,9 @@ func givenExpiry(o *connstr.Options) time.Time {
 
 // storedToken returns the stored token, first obtaining one when none is
 // stored (from OAuthVerifier, from the tokens in the connection string, or
-// with GETANDREFRESH by a browser login), and renewing it near expiry.
-func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, key string, initiate connstr.InitiateOAuth) (*oauth2.Token, error) {
+// with GETANDREFRESH by a browser login), and renewing it near expiry or
+// when it is refused (a server refused that token).
+func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, key string, initiate connstr.InitiateOAuth, refused string) (*oauth2.Token, error) {
 	entry, err := store.Load(key)
 	if err != nil {
 		return nil, err
@@ -170,13 +199,15 @@ func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, ke
 			return nil, err
 		}
 	}
-	if entry.AccessToken != "" && !NeedsRenewal(entry.Expiry, entry.UpdatedAt, time.Now()) {
+	usable := func(e *StoredToken) bool {
+		return e.AccessToken != "" && e.AccessToken != refused && !NeedsRenewal(e.Expiry, e.UpdatedAt, time.Now())
+	}
+	if usable(entry) {
 		return entryToken(entry), nil
 	}
 	var renewed *StoredToken
 	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
-		// Another process may have renewed it while this one waited.
-		if cur != nil && cur.AccessToken != "" && !NeedsRenewal(cur.Expiry, cur.UpdatedAt, time.Now()) {
+		if cur != nil && usable(cur) { // another process renewed it while this one waited
 			renewed = cur
 			return cur, nil
 		}
@@ -197,9 +228,15 @@ func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, ke
 	var oauthErr *OAuthError
 	if errors.As(err, &oauthErr) && oauthErr.Code == "invalid_grant" && initiate == connstr.InitiateGetAndRefresh {
 		log.info("the refresh token was refused; logging in again")
-		if renewed, err = f.firstToken(ctx, log, store, key, nil, initiate); err != nil {
+		tok, err := f.login(ctx, log, "")
+		if err != nil {
 			return nil, err
 		}
+		renewed = storedFrom(tok, nil)
+		if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return renewed, nil }); err != nil {
+			return nil, err
+		}
+		return entryToken(renewed), nil
 	}
 	if err != nil {
 		return nil, err
@@ -287,7 +324,7 @@ func (f *userFlow) login(ctx context.Context, log *logger, state string) (*oauth
 		return nil, err
 	}
 	if state == "" {
-		state = oauth2.GenerateVerifier()[:22]
+		state = newState()
 	}
 	verifier := oauth2.GenerateVerifier()
 	authURL := f.authorizationURL(ep, redirectURI, state, verifier)
@@ -443,11 +480,7 @@ func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, 
 	if err != nil {
 		return nil, err
 	}
-	redirect := f.callbackURL
-	if redirect == "" {
-		redirect = DefaultCallbackURL
-	}
-	pending := &PendingAuthorization{CodeVerifier: a.PKCEVerifier, RedirectURI: redirect, State: a.State, Created: time.Now()}
+	pending := &PendingAuthorization{CodeVerifier: a.PKCEVerifier, RedirectURI: f.redirectURI(), State: a.State, Created: time.Now()}
 	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
 		if cur == nil {
 			cur = &StoredToken{}

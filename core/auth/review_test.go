@@ -1,0 +1,153 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// webTokens runs the web flow against e and returns its tokens.
+func webTokens(t *testing.T, host string) *OAuthTokens {
+	t.Helper()
+	ctx := context.Background()
+	o := parse(t, "Host=%s", host)
+	a, err := GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := GetOAuthAccessToken(ctx, o, followAuthorize(t, a.URL).Query().Get("code"), AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
+// TestRefreshIsNotRetriedAfterAnAnswerMayBeLost: a refresh token works
+// once, so a 5xx (the server may have rotated it) is not retried.
+func TestRefreshIsNotRetriedAfterAnAnswerMayBeLost(t *testing.T) {
+	e := shortLived(t, time.Hour)
+	tokens := webTokens(t, e.Info().WorkspaceURL)
+	fault(t, e, `{"endpoint": "token", "kind": "500", "count": 1}`)
+	before := stats(t, e)
+	o := parse(t, "Host=%s", e.Info().WorkspaceURL)
+	_, err := RefreshOAuthAccessToken(context.Background(), o, tokens.OAuthRefreshToken)
+	if err == nil || !strings.Contains(err.Error(), "not retried") {
+		t.Errorf("a 500 on refresh: %v, want an error saying it was not retried", err)
+	}
+	if d := stats(t, e).Calls["token"] - before.Calls["token"]; d != 1 {
+		t.Errorf("%d token calls, want 1", d)
+	}
+	// The emulator's fault answered before using the token: it still works.
+	if _, err := RefreshOAuthAccessToken(context.Background(), o, tokens.OAuthRefreshToken); err != nil {
+		t.Errorf("the refresh token after the 500: %v", err)
+	}
+}
+
+// TestRenewBypassesCaches: a refused token is replaced for every kind of
+// source, including a stored login whose token is not yet due.
+func TestRenewBypassesCaches(t *testing.T) {
+	e := shortLived(t, time.Hour)
+	tokens := webTokens(t, e.Info().WorkspaceURL)
+	sp := e.Info().ServicePrincipal
+	t.Setenv("HOME", t.TempDir())
+	for name, conn := range map[string]string{
+		"client credentials": m2m(e),
+		"stored user login": fmt.Sprintf("Host=%s;AuthScheme=OAuthPKCE;InitiateOAuth=REFRESH;OAuthRefreshToken=%s;OAuthSettingsLocation=%s",
+			e.Info().WorkspaceURL, tokens.OAuthRefreshToken, tokenStore(t)),
+		"SDK chain": fmt.Sprintf("AuthScheme=Databricks;Host=%s;OAuthClientId=%s;OAuthClientSecret=%s", e.Info().WorkspaceURL, sp.ClientID, sp.ClientSecret),
+	} {
+		t.Run(name, func(t *testing.T) {
+			src, err := NewTokenSource(parse(t, "%s", conn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := src.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			renewed, err := src.Renew(context.Background(), first.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if renewed.AccessToken == first.AccessToken {
+				t.Error("Renew returned the refused token")
+			}
+			again, _ := src.Token()
+			if again.AccessToken != renewed.AccessToken {
+				t.Error("the renewed token is not the one cached")
+			}
+		})
+	}
+}
+
+// TestFailedEarlyRenewalDoesNotStallCallers: while the token is still
+// valid, one failed early renewal holds off the others.
+func TestFailedEarlyRenewalDoesNotStallCallers(t *testing.T) {
+	e := shortLived(t, 6*time.Second)
+	src, err := NewTokenSource(parse(t, "%s;Timeout=1", m2m(e)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4600 * time.Millisecond) // inside the last quarter of its life
+	fault(t, e, `{"endpoint": "token", "kind": "500", "count": 1000}`)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := src.Token()
+			if err != nil || tok.AccessToken != first.AccessToken {
+				t.Errorf("a caller got %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 1800*time.Millisecond {
+		t.Errorf("5 callers took %v: each retried the renewal in turn", d)
+	}
+}
+
+func TestSecretsNotInStringForms(t *testing.T) {
+	secrets := []string{"access-secret-1", "refresh-secret-2", "verifier-secret-3"}
+	for _, v := range []any{
+		OAuthTokens{OAuthAccessToken: secrets[0], OAuthRefreshToken: secrets[1], ExpiresIn: 60, Scope: "sql"},
+		AuthorizationURL{URL: "https://h/authorize", State: "s", PKCEVerifier: secrets[2]},
+		StoredToken{AccessToken: secrets[0], RefreshToken: secrets[1], Pending: &PendingAuthorization{CodeVerifier: secrets[2]}},
+		PendingAuthorization{CodeVerifier: secrets[2]},
+	} {
+		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+			out := fmt.Sprintf(format, v)
+			for _, s := range secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("%s of %T shows a secret: %s", format, v, out)
+				}
+			}
+		}
+	}
+	h := http.Header{"Authorization": {"Bearer tok-secret"}, "Cookie": {"session=cookie-secret"}, "Proxy-Authorization": {"bare-secret"}}
+	if out := redactHeader(h); strings.Contains(out, "secret") || !strings.Contains(out, "Bearer ***") {
+		t.Errorf("redacted headers: %s", out)
+	}
+}
+
+func TestUserLoginsAskForARefreshToken(t *testing.T) {
+	for scope, want := range map[string]string{"": "all-apis offline_access", "sql": "sql offline_access",
+		"sql offline_access": "sql offline_access"} {
+		f, err := newUserFlow(parse(t, "Host=h;Scope='%s'", scope))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(f.scopes, " "); got != want {
+			t.Errorf("Scope=%q: %q, want %q", scope, got, want)
+		}
+	}
+}
