@@ -15,6 +15,13 @@ deps:
 build: deps
 	@echo "==> Building $(OUT)/lakelink"
 	@$(GO) build -o $(OUT)/lakelink ./cmd/lakelink
+	@echo "==> Building $(OUT)/liblakelink.so and $(OUT)/lakelink.h"
+	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -ldflags '-s -w' -o $(OUT)/liblakelink.so ./capi
+	@rm -f $(OUT)/liblakelink.h # cgo's generated header; the public one is written by hand
+	@cp capi/lakelink.h $(OUT)/lakelink.h
+
+# The C library needs cgo: `tools` installs gcc when missing.
+build: tools
 
 # PostgreSQL (server binaries for the emulator's throwaway cluster, psql for
 # the demo and tests), curl, python3 (the demo) and a C compiler (the race

@@ -26,7 +26,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	if exit, stop := parseFlags(fs, args, stderr); stop {
 		return exit
 	}
-	d := &doctor{w: stdout, ctx: context.Background()}
+	d := &doctor{w: stdout}
 	o, err := c.options()
 	if !d.step("connection string", err, func() string { return describeOptions(o) }) {
 		return 1
@@ -34,8 +34,11 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	if o.Timeout == 0 { // a check should answer soon; retries stop after this
 		o.Timeout = doctorTimeout
 	}
+	d.timeout = o.Timeout
 	if scheme := auth.EffectiveScheme(o); scheme != connstr.AuthDatabricks && scheme != connstr.AuthToken {
-		ep, metadata, err := auth.Discover(d.ctx, o)
+		ctx, cancel := d.context()
+		ep, metadata, err := auth.Discover(ctx, o)
+		cancel()
 		if !d.step("workspace", err, func() string { return fmt.Sprintf("%s answers; token endpoint %s", metadata, ep.TokenEndpoint) }) {
 			return 1
 		}
@@ -44,7 +47,9 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	if !d.step("token source", err, src.String) {
 		return 1
 	}
-	tok, err := src.TokenContext(d.ctx)
+	ctx, cancel := d.context()
+	tok, err := src.TokenContext(ctx)
+	cancel()
 	if !d.step("token", err, func() string {
 		info := auth.Describe(tok.AccessToken)
 		s := fmt.Sprintf("for %s, scopes %s", orUnknown(info.Principal), orUnknown(strings.Join(info.Scopes, " ")))
@@ -75,8 +80,13 @@ const doctorTimeout = 10 * time.Second
 
 // doctor prints one line per check.
 type doctor struct {
-	w   io.Writer
-	ctx context.Context
+	w       io.Writer
+	timeout time.Duration // of each check
+}
+
+// context bounds one check.
+func (d *doctor) context() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d.timeout)
 }
 
 // step prints ✓ with what detail says, or ✗ with the error; it reports
@@ -91,7 +101,9 @@ func (d *doctor) step(name string, err error, detail func() string) bool {
 }
 
 func (d *doctor) checkMe(host, token string) bool {
-	req, _ := http.NewRequestWithContext(d.ctx, http.MethodGet, host+"/api/2.0/preview/scim/v2/Me", nil)
+	ctx, cancel := d.context()
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, host+"/api/2.0/preview/scim/v2/Me", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -122,13 +134,16 @@ func (d *doctor) checkApp(appURL string, src *auth.Source) bool {
 	if err != nil {
 		return d.step("app", err, nil)
 	}
+	ctx, cancel := d.context()
+	defer cancel()
 	if strings.HasPrefix(u.Path, "/api/") {
-		resp, err := app.Do(d.ctx, http.MethodGet, u.RequestURI(), nil, nil)
+		resp, err := app.Do(ctx, http.MethodGet, u.RequestURI(), nil, nil)
 		return d.step("app "+u.Path, err, func() string { return fmt.Sprintf("answered %d (%d bytes)", resp.Status, len(resp.Body)) })
 	}
 	// No route to call: check that the app is up; it sends browsers to sign in.
-	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(app.URL())
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, app.URL(), nil)
+	resp, err := client.Do(req)
 	if err != nil {
 		return d.step("app", fmt.Errorf("%s is unreachable: %w", app.URL(), err), nil)
 	}

@@ -1,6 +1,12 @@
 // Command lakelink authenticates to Databricks and uses what it reaches:
-// Databricks Apps and Lakebase. This build carries the local emulator;
-// later commands (login, token, call, sql, oauth, doctor) join it.
+// Databricks Apps and Lakebase. Its commands: login, token and oauth get
+// OAuth tokens (a user's browser login, a service principal, Databricks
+// unified auth); call calls an app's /api/ routes with one; sql and psql
+// query Lakebase with a minted credential; doctor checks a connection step
+// by step; emulator runs a local workspace, app and Lakebase for
+// development and tests. Each takes a connection string (--connection or
+// $LAKELINK_CONNECTION; see package connstr). Run lakelink help for the
+// list.
 package main
 
 import (

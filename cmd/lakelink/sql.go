@@ -30,7 +30,9 @@ func runSQL(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("sql", `sql [--connection S] [--format table|csv|json] "SQL"
 
 Runs one statement on Lakebase (Server, Instance or Endpoint, ... in the connection string) with a
-credential minted for the connection's identity, and prints the rows: an aligned table by default.`, stderr)
+credential minted for the connection's identity, and prints the rows: an aligned table by default.
+--format csv prints the values as psql shows them; --format json prints one JSON object per row, keyed by
+column name (a repeated name gets a suffix: n, n_2), each value in its JSON form of TYPES.md.`, stderr)
 	c.register(fs)
 	fs.StringVar(&format, "format", "table", "output: table, csv or json")
 	fs.SetOutput(stderr)
@@ -177,24 +179,60 @@ func printCSV(w io.Writer, r *lakebase.Result) error {
 	return out.Error()
 }
 
-// printJSON prints one JSON object per row, values typed (see TYPES.md).
+// printJSON prints one JSON object per row (JSON Lines), its keys the
+// columns' names in order, its values in their JSON forms (TYPES.md): an
+// int8 or numeric is a string, a timestamp microseconds since 2000-01-01.
+// A name that repeats an earlier column's gets a suffix: "n", "n_2".
 func printJSON(w io.Writer, r *lakebase.Result) error {
-	enc := json.NewEncoder(w)
 	cols := r.Columns()
-	for r.Next() {
+	keys := jsonKeys(cols)
+	var line []byte
+	for row := 1; r.Next(); row++ {
 		values, err := r.Values()
 		if err != nil {
 			return err
 		}
-		obj := make(map[string]any, len(cols))
+		line = append(line[:0], '{')
 		for i, c := range cols {
-			obj[c.Name] = values[i]
+			if i > 0 {
+				line = append(line, ',')
+			}
+			line = append(line, keys[i]...)
+			line = append(line, ':')
+			if line, err = lakebase.AppendJSON(line, c, values[i]); err != nil {
+				return fmt.Errorf("row %d, column %q: %w", row, c.Name, err)
+			}
 		}
-		if err := enc.Encode(obj); err != nil {
+		line = append(line, '}', '\n')
+		if _, err := w.Write(line); err != nil {
 			return err
 		}
 	}
 	return r.Err()
+}
+
+// jsonKeys returns the JSON-encoded object key of each column: its name,
+// or, for a name an earlier column has, the name with the first free
+// suffix _2, _3, ….
+func jsonKeys(cols []lakebase.Column) [][]byte {
+	taken := map[string]bool{}
+	for _, c := range cols {
+		taken[c.Name] = true
+	}
+	seen := map[string]bool{}
+	keys := make([][]byte, len(cols))
+	for i, c := range cols {
+		key := c.Name
+		if seen[key] {
+			for n := 2; taken[key]; n++ {
+				key = fmt.Sprintf("%s_%d", c.Name, n)
+			}
+			taken[key] = true
+		}
+		seen[c.Name] = true
+		keys[i], _ = json.Marshal(key)
+	}
+	return keys
 }
 
 func runPsql(args []string, stdout, stderr io.Writer) int {

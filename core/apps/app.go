@@ -106,6 +106,9 @@ func parseBaseURL(s string) (*url.URL, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, errors.New("apps: the app URL is empty: give the app's URL, https://host, as its page in the workspace shows it")
 	}
+	if !strings.Contains(s, "://") { // "host", "user:password@host" and "host:port" would parse as a scheme
+		return fail(stripUserinfo(s), "no scheme: write it as https://host (or http://127.0.0.1:port for a local emulator)")
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		// url.Parse quotes the input; a user:password in it must not be
@@ -116,12 +119,9 @@ func parseBaseURL(s string) (*url.URL, error) {
 		}
 		return fail(stripUserinfo(s), "not a URL: "+err.Error())
 	}
-	shown := u.Redacted()
+	shown := shownURL(u)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		if u.Scheme == "" {
-			return fail(shown, "no scheme: write it as https://host (or http://127.0.0.1:port for a local emulator)")
-		}
 		return fail(shown, fmt.Sprintf("the scheme is %q; it must be https (or http for a local emulator)", u.Scheme))
 	case u.User != nil:
 		return fail(shown, "it must not carry a user name or password: the bearer token authenticates")
@@ -144,18 +144,43 @@ func parseBaseURL(s string) (*url.URL, error) {
 // stripUserinfo removes a user:password@ from what looks like a URL,
 // without parsing it, for error texts about values that do not parse.
 func stripUserinfo(s string) string {
-	rest, prefix := s, ""
+	origin, route := splitOrigin(s)
+	scheme, authority, _ := strings.Cut(origin, "://")
+	if authority == "" { // no scheme
+		scheme, authority = "", origin
+	} else {
+		scheme += "://"
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		authority = authority[at+1:]
+	}
+	return scheme + authority + route
+}
+
+// splitOrigin splits what looks like a URL, without parsing it, into its
+// scheme and authority (user info, host, port) and the rest: the path,
+// query and fragment.
+func splitOrigin(s string) (origin, route string) {
+	start := 0
 	if i := strings.Index(s, "://"); i >= 0 {
-		prefix, rest = s[:i+3], s[i+3:]
+		start = i + 3
 	}
-	end := strings.IndexAny(rest, "/?#")
+	end := strings.IndexAny(s[start:], "/?#")
 	if end < 0 {
-		end = len(rest)
+		return s, ""
 	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-		rest = rest[at+1:]
+	return s[:start+end], s[start+end:]
+}
+
+// shownURL is u as error texts show it: without a user:password, and with
+// its query, which may carry a secret, redacted.
+func shownURL(u *url.URL) string {
+	shown := *u
+	shown.User = nil
+	if shown.RawQuery != "" || shown.ForceQuery {
+		shown.RawQuery, shown.ForceQuery = redacted, false
 	}
-	return prefix + rest
+	return shown.String()
 }
 
 // defaultTransport is a clone of http.DefaultTransport that finds its
@@ -236,17 +261,17 @@ func (a *App) Do(ctx context.Context, method, path string, body io.Reader, heade
 	if err != nil {
 		return nil, err
 	}
+	op := method + " " + shownURL(target)
 	sent := &sentToken{}
-	req, err := http.NewRequestWithContext(context.WithValue(ctx, sentKey{}, sent), method, target, body)
+	req, err := http.NewRequestWithContext(context.WithValue(ctx, sentKey{}, sent), method, target.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("apps: %s %s: %w", method, target, err)
+		return nil, fmt.Errorf("apps: %s: %w", op, err)
 	}
 	for name, values := range header {
 		for _, v := range values {
 			req.Header.Add(name, v)
 		}
 	}
-	op := method + " " + req.URL.String()
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return nil, a.sendFailed(ctx, op, req.URL, sent, err)
@@ -284,18 +309,18 @@ func (a *App) Post(ctx context.Context, path, contentType string, body io.Reader
 // resolve makes path, relative to the base URL, a full URL. Whether the
 // path is one the token may go to is the transport's rule, not checked
 // here.
-func (a *App) resolve(path string) (string, error) {
+func (a *App) resolve(path string) (*url.URL, error) {
 	u, err := url.Parse(path)
 	if err != nil {
-		return "", fmt.Errorf("apps: path %q: %w", path, err)
+		return nil, fmt.Errorf("apps: path %q: %w", path, err)
 	}
 	if u.Scheme != "" || u.Host != "" || u.User != nil {
-		return "", fmt.Errorf("apps: path %q: give a path relative to the app URL, such as /api/whoami, not a full URL", stripUserinfo(path))
+		return nil, fmt.Errorf("apps: path %q: give a path relative to the app URL, such as /api/whoami, not a full URL", stripUserinfo(path))
 	}
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	return a.url + path, nil
+	return url.Parse(a.url + path)
 }
 
 // sendFailed turns the error of http.Client.Do into Do's error: a request
@@ -311,4 +336,17 @@ func (a *App) sendFailed(ctx context.Context, op string, u *url.URL, sent *sentT
 		return fmt.Errorf("%s: getting a token: %w", op, tokErr.err)
 	}
 	return a.networkError(ctx, op, u, sent.get(), err)
+}
+
+// Request calls one route given by its absolute URL, for callers that hold
+// URLs rather than an App (the CLI's call command, the exports): New takes
+// the URL's scheme and host (and says what is wrong with them, never
+// repeating a user:password), Do the rest.
+func Request(ctx context.Context, tokens oauth2.TokenSource, method, rawURL string, header http.Header, body io.Reader) (*Response, error) {
+	origin, route := splitOrigin(rawURL)
+	app, err := New(origin, tokens)
+	if err != nil {
+		return nil, err
+	}
+	return app.Do(ctx, method, route, body, header)
 }

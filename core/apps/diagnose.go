@@ -178,7 +178,7 @@ func missingScope(message string) string {
 // diagnoseNotFound explains a 404.
 func (a *App) diagnoseNotFound(u *url.URL) string {
 	return sentences(
-		fmt.Sprintf("Nothing answered at %s.", u.Redacted()),
+		fmt.Sprintf("Nothing answered at %s.", shownURL(u)),
 		fmt.Sprintf("Check that the app URL %s is right (the app's page in the workspace shows it) and names the intended app,", a.url),
 		"that the app is deployed and running (an app that is stopped or was never deployed answers 404),",
 		fmt.Sprintf("and that the app has the route %s.", u.Path))
@@ -205,7 +205,7 @@ func (a *App) diagnoseOtherStatus(u *url.URL, r *Response, location *url.URL) st
 	switch {
 	case s >= 300 && s < 400 && location != nil:
 		return sentences(
-			fmt.Sprintf("The app answered with a redirect to %s.", location.Redacted()),
+			fmt.Sprintf("The app answered with a redirect to %s.", shownURL(location)),
 			"lakelink does not follow redirects, so that the token goes to no other URL; call the target directly if it is an /api/ route of the app.")
 	case s >= 300 && s < 400:
 		return "The app answered with a redirect without a Location; lakelink does not follow redirects."

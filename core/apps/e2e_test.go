@@ -186,7 +186,7 @@ func TestNotFound(t *testing.T) {
 	r, err := app.Get(context.Background(), "/api/nope?x=1")
 	e := appError(t, err)
 	wantKind(t, e, KindNotFound, 404, "The app has no route /api/nope",
-		"Nothing answered at "+info.AppURL+"/api/nope?x=1.", "the app URL "+info.AppURL+" is right",
+		"Nothing answered at "+info.AppURL+"/api/nope?[REDACTED].", "the app URL "+info.AppURL+" is right",
 		"deployed and running", "the route /api/nope")
 	if r == nil || r.Status != 404 {
 		t.Fatalf("Response %+v", r)

@@ -38,7 +38,8 @@ const (
 // Its text, Op, Message and Diagnosis never contain the access token.
 type Error struct {
 	// Op is the call: method and URL, such as
-	// "GET https://my-app-123.aws.databricksapps.com/api/whoami".
+	// "GET https://my-app-123.aws.databricksapps.com/api/whoami". A query
+	// is shown as ?[REDACTED], since it may carry a secret.
 	Op string
 	// Status is the HTTP status; 0 for a network error or a request
 	// refused before sending.

@@ -74,7 +74,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // origin, and there to /api/ routes only. It returns nil or the refusal.
 func (a *App) admit(req *http.Request) *Error {
 	u := req.URL
-	op := req.Method + " " + u.Redacted()
+	op := req.Method + " " + shownURL(u)
 	if !sameOrigin(a.origin, u) {
 		return &Error{Op: op, Kind: KindOtherHost,
 			Message: fmt.Sprintf("refused before sending: %s is not the app's host", originOf(u)),

@@ -10,16 +10,21 @@
 // ApplicationName, Timeout and MaxConnections, and for the password
 // AuthScheme=Password with Password, or Instance (Lakebase Provisioned),
 // Endpoint (Lakebase Autoscaling) or neither (the workspace token itself).
+// A Lakebase host given as Host (alias DatabricksInstance) is the Server,
+// not the workspace: that then comes from DATABRICKS_HOST or a profile.
 package lakebase
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -41,10 +46,13 @@ const (
 
 // Pool is a pool of Lakebase sessions. It is safe for concurrent use.
 type Pool struct {
-	pool *pgxpool.Pool
-	cred *credential
-	host string // host:port, for messages
-	user string
+	pool      *pgxpool.Pool
+	cred      *credential
+	host      string // host:port, for messages
+	user      string
+	plaintext bool      // SSLMode=disable
+	id        *identity // whose token mints the password; nil for AuthScheme=Password
+	userGiven bool      // User was in the options, not the token's principal
 }
 
 // Error is a failed Lakebase connection or statement: where, as whom, and
@@ -74,13 +82,14 @@ func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))}
-	if p.user, p.cred, err = userAndCredential(ctx, o); err != nil {
+	p := &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
+		plaintext: cfg.ConnConfig.TLSConfig == nil, userGiven: o.User != ""}
+	if p.user, p.id, p.cred, err = userAndCredential(ctx, o); err != nil {
 		return nil, err
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
-		password, err := p.cred.get(ctx, false)
+		password, err := p.cred.get(ctx)
 		cc.Password = password
 		return err
 	}
@@ -96,36 +105,46 @@ func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
 	return p, nil
 }
 
-// userAndCredential resolves who logs in and with what password source.
-func userAndCredential(ctx context.Context, o *connstr.Options) (string, *credential, error) {
+// userAndCredential resolves who logs in and with what password source:
+// the identity whose token mints it (nil for AuthScheme=Password).
+func userAndCredential(ctx context.Context, o *connstr.Options) (string, *identity, *credential, error) {
 	if auth.EffectiveScheme(o) == connstr.AuthPassword {
 		if o.User == "" {
-			return "", nil, errors.New("AuthScheme=Password needs User")
+			return "", nil, nil, errors.New("AuthScheme=Password needs User")
 		}
-		return o.User, staticPassword(o.Password), nil
+		return o.User, nil, staticPassword(o.Password), nil
 	}
 	id, err := identityFor(o)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	user := o.User
 	if user == "" {
 		if user, err = id.principalName(ctx); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 	}
-	return user, credentialFor(o, id), nil
+	return user, id, credentialFor(o, id), nil
 }
 
 // LoginInfo is what a libpq client such as psql needs to log in as the
 // connection's identity. Password is a secret: pass it in PGPASSWORD,
-// never on a command line or in a log.
+// never on a command line or in a log; String leaves it out.
 type LoginInfo struct {
 	Host, Database, User, Password string
 	Port                           int
 	SSLMode                        string // libpq's sslmode
-	SSLRootCert                    string // a CA file for verify-ca and verify-full
-	ApplicationName                string
+	// SSLRootCert is libpq's sslrootcert: a CA file, or "system" (the
+	// system's roots, libpq 16 and later) for verify-full without
+	// SSLServerCert.
+	SSLRootCert     string
+	ApplicationName string
+}
+
+// String describes the login without its password.
+func (l LoginInfo) String() string {
+	return fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=%s sslrootcert=%s application_name=%s",
+		l.Host, l.Port, l.Database, l.User, l.SSLMode, l.SSLRootCert, l.ApplicationName)
 }
 
 // Login mints (or reuses) the current credential and returns it with the
@@ -135,11 +154,11 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	user, cred, err := userAndCredential(ctx, o)
+	user, _, cred, err := userAndCredential(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	password, err := cred.get(ctx, false)
+	password, err := cred.get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -148,27 +167,59 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 	if info.SSLMode == "" {
 		info.SSLMode = string(connstr.SSLRequire)
 	}
-	if o.SSLServerCert != "" {
+	switch {
+	case o.SSLServerCert != "":
 		if info.SSLRootCert, err = certFile(o.SSLServerCert); err != nil {
 			return nil, err
 		}
+	case o.SSLMode == connstr.SSLVerifyFull:
+		info.SSLRootCert = "system"
 	}
 	return info, nil
 }
 
 // certFile returns SSLServerCert as a file: itself when it is a path, else
-// the PEM text written to a temporary file.
+// the PEM text written to lakelink/ca-HASH.pem in the user's cache
+// directory, HASH being the text's SHA-256, so that running psql again
+// and again reuses one file rather than leaving one per run behind (psql
+// replaces the lakelink process and could not remove it). A per-user
+// directory rather than a shared temporary one: nobody else can put a
+// file there for psql to trust.
 func certFile(cert string) (string, error) {
 	if !strings.Contains(cert, "-----BEGIN") {
 		return cert, nil
 	}
-	f, err := os.CreateTemp("", "lakelink-ca-*.pem")
+	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("SSLServerCert: no directory to write the CA file for libpq in (%v); give SSLServerCert as a file", err)
 	}
-	defer f.Close()
+	dir := filepath.Join(cache, "lakelink")
+	sum := sha256.Sum256([]byte(cert))
+	name := filepath.Join(dir, "ca-"+hex.EncodeToString(sum[:])+".pem")
+	if old, err := os.ReadFile(name); err == nil && string(old) == cert {
+		return name, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("SSLServerCert: %w", err)
+	}
+	// Written aside and renamed, so that a psql started meanwhile never
+	// reads half a file.
+	f, err := os.CreateTemp(dir, "ca-*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("SSLServerCert: %w", err)
+	}
 	_, err = f.WriteString(cert)
-	return f.Name(), err
+	if closeErr := f.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("SSLServerCert: %w", err)
+	}
+	return name, nil
 }
 
 // User is the Postgres user the pool logs in as.
@@ -178,20 +229,33 @@ func (p *Pool) User() string { return p.user }
 func (p *Pool) Close() { p.pool.Close() }
 
 // acquire takes a session from the pool. A login refused for its password
-// (28P01) renews the credential once and tries again.
+// (28P01) renews the credential and tries once more; of many logins
+// refused at once for the same password, only the first renews it.
 func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	c, err := p.pool.Acquire(ctx)
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "28P01" && p.cred.renewable {
-		if _, renewErr := p.cred.get(ctx, true); renewErr != nil {
-			return nil, p.wrap(fmt.Errorf("%w; renewing the credential failed too: %v", err, renewErr))
+	if refused := refusedPassword(err); refused != "" && p.cred.renewable {
+		if _, renewErr := p.cred.renew(ctx, refused); renewErr != nil {
+			e := p.loginError(ctx, err)
+			e.Message += "; renewing the credential failed too: " + renewErr.Error()
+			return nil, e
 		}
 		c, err = p.pool.Acquire(ctx)
 	}
 	if err != nil {
-		return nil, p.wrap(err)
+		return nil, p.loginError(ctx, err)
 	}
 	return c, nil
+}
+
+// refusedPassword is the password of a login that err says the server
+// refused with 28P01 (invalid_password); "" for any other error.
+func refusedPassword(err error) string {
+	var pgErr *pgconn.PgError
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &pgErr) && pgErr.Code == "28P01" && errors.As(err, &connectErr) {
+		return connectErr.Config.Password
+	}
+	return ""
 }
 
 // wrap turns a pgx error into an *Error naming host and user.
@@ -199,6 +263,11 @@ func (p *Pool) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
+	return p.newError(err)
+}
+
+// newError is wrap for an error that is not nil.
+func (p *Pool) newError(err error) *Error {
 	e := &Error{Host: p.host, User: p.user, Message: err.Error(), Err: err}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -214,12 +283,37 @@ func (p *Pool) wrap(err error) error {
 	return e
 }
 
+// loginError is the *Error of a failed login, saying in lakelink's words
+// why, whatever the server's wording, for the two refusals users hit most:
+// a connection without TLS, and a User that is not the token's principal.
+// The server's own message follows.
+func (p *Pool) loginError(ctx context.Context, err error) *Error {
+	e := p.newError(err)
+	switch {
+	case p.plaintext && e.SQLState != "" && mentionsTLS(e.Message):
+		e.Message = "TLS required by server: use SSLMode=require (or verify-full); the server said: " + e.Message
+	case e.SQLState == "28P01" && p.userGiven && p.id != nil:
+		if principal, perr := p.id.principalName(ctx); perr == nil && principal != p.user {
+			e.Message = fmt.Sprintf("user %s is not the principal of this token (%s): give User=%s, or leave User out; the server said: %s",
+				p.user, principal, principal, e.Message)
+		}
+	}
+	return e
+}
+
+// mentionsTLS tells a server's refusal of an unencrypted connection:
+// Lakebase's, or pg_hba.conf's "no encryption" (SQLSTATE 28000).
+func mentionsTLS(message string) bool {
+	m := strings.ToLower(message)
+	return strings.Contains(m, "ssl") || strings.Contains(m, "tls") || strings.Contains(m, "encrypt")
+}
+
 // poolConfig turns the options into a pgxpool configuration, without the
 // user and password.
 func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	server := o.Server
-	if server == "" && isLakebaseHost(o.Host) {
-		server = strings.TrimPrefix(strings.TrimPrefix(o.Host, "https://"), "http://")
+	if server == "" {
+		server = lakebaseHost(o.Host)
 	}
 	if server == "" {
 		return nil, errors.New("no Lakebase server: give Server (the instance's host name, read_write_dns)")
@@ -262,11 +356,42 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-// isLakebaseHost tells a Lakebase host name (instance-....database....)
-// given as DatabricksInstance from a workspace URL.
-func isLakebaseHost(host string) bool {
-	h := strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://")
-	return strings.HasPrefix(h, "instance-") && strings.Contains(h, ".database.")
+// lakebaseHost is the host name in host when host, the connection
+// string's Host (alias DatabricksInstance), is a Lakebase host
+// (instance-....database....) rather than a workspace; else "".
+func lakebaseHost(host string) string {
+	h := strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), "/")
+	if strings.HasPrefix(h, "instance-") && strings.Contains(h, ".database.") {
+		return h
+	}
+	return ""
+}
+
+// workspace returns the options that auth sees, their Host the workspace
+// URL: Host itself, unless it is absent or a Lakebase host (which names
+// the database, and fills Server; see poolConfig); then a copy whose Host
+// is the workspace of databricks-sdk-go's configuration (DATABRICKS_HOST,
+// a profile). o itself is not changed.
+func workspace(o *connstr.Options) (*connstr.Options, error) {
+	if o.Host != "" && lakebaseHost(o.Host) == "" {
+		return o, nil
+	}
+	w := *o
+	w.Host = ""
+	cfg := auth.SDKConfig(&w)
+	if err := cfg.EnsureResolved(); err != nil || cfg.Host == "" {
+		msg := "no workspace to mint a Lakebase credential with"
+		if o.Host != "" {
+			msg += fmt.Sprintf(": Host %s is a Lakebase host, which gives the Server, not the workspace", o.Host)
+		}
+		if err != nil {
+			msg += fmt.Sprintf(" (Databricks configuration: %v)", err)
+		}
+		return nil, errors.New(msg + "; give the workspace URL in Host (with the Lakebase host as Server), DATABRICKS_HOST " +
+			"or a profile, or use AuthScheme=Password with Password")
+	}
+	w.Host = cfg.Host
+	return &w, nil
 }
 
 // tlsConfig follows SSLMode (default require): require encrypts without

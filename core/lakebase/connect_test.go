@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -227,8 +229,9 @@ func TestConnectionErrors(t *testing.T) {
 		want           []string
 	}{
 		"user mismatch": {lakebaseConn(e, "Instance="+info.Lakebase.Instance+";User=someone@example.com"), "28P01",
-			[]string{"someone@example.com", "not the token's principal", info.ServicePrincipal.ClientID, "127.0.0.1"}},
-		"no TLS":               {lakebaseConn(e, "Instance="+info.Lakebase.Instance+";SSLMode=disable"), "28000", []string{"TLS required"}},
+			[]string{"user someone@example.com is not the principal of this token (" + info.ServicePrincipal.ClientID + ")", "127.0.0.1"}},
+		"no TLS": {lakebaseConn(e, "Instance="+info.Lakebase.Instance+";SSLMode=disable"), "28000",
+			[]string{"TLS required by server: use SSLMode=require (or verify-full)"}},
 		"wrong CA verify-full": {strings.Replace(lakebaseConn(e, ""), "SSLServerCert="+info.Lakebase.CAFile, "SSLServerCert='"+wrongCA+"'", 1), "", []string{"certificate"}},
 		"server down":          {strings.Replace(lakebaseConn(e, ""), fmt.Sprintf("Port=%d", info.Lakebase.Port), "Port="+deadPort(t), 1), "", []string{"cannot connect", "refused"}},
 		"outsider":             {strings.NewReplacer(info.ServicePrincipal.ClientID, info.Outsider.ClientID, info.ServicePrincipal.ClientSecret, info.Outsider.ClientSecret).Replace(lakebaseConn(e, "Instance="+info.Lakebase.Instance)), "", []string{"permission"}},
@@ -304,7 +307,9 @@ func TestTransactionsAndCancel(t *testing.T) {
 		return r
 	}
 	exec("CREATE TEMP TABLE tx_test (n int)")
-	c.SetAutocommit(false)
+	if err := c.SetAutocommit(false); err != nil {
+		t.Fatal(err)
+	}
 	exec("INSERT INTO tx_test VALUES ($1), ($2)", 1, 2)
 	if err := c.Rollback(ctx); err != nil {
 		t.Fatal(err)
@@ -316,7 +321,9 @@ func TestTransactionsAndCancel(t *testing.T) {
 	if err := c.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.SetAutocommit(true)
+	if err := c.SetAutocommit(true); err != nil {
+		t.Fatal(err)
+	}
 	r, _ = c.Execute(ctx, "SELECT sum(n) FROM tx_test")
 	r.Next()
 	v, _ := r.Values()
@@ -420,19 +427,27 @@ func otherCA(t *testing.T) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
-// TestRefusedLoginRenewsOnce: a credential the server refuses (revoked,
-// say) is renewed once and the login retried.
-func TestRefusedLoginRenewsOnce(t *testing.T) {
+// revokedPool connects to a fresh gateway (its own counters) with extra,
+// then makes the pool's cached credential one the server refuses, as a
+// revoked one would be, while lakelink still thinks it valid for an hour.
+func revokedPool(t *testing.T, extra string) (*Pool, *emulator.Emulator) {
 	e, err := emulator.Start(context.Background(), emulator.Config{PostgresURL: testEmulator.Info().Lakebase.PostgresURL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	p := connect(t, lakebaseConn(e, "Instance="+e.Info().Lakebase.Instance))
+	t.Cleanup(func() { e.Close() })
+	p := connect(t, lakebaseConn(e, "Instance="+e.Info().Lakebase.Instance+extra))
 	p.cred.mu.Lock()
-	p.cred.password = "revoked-credential" // still "valid" for an hour as far as lakelink knows
+	p.cred.password = "revoked-credential"
 	p.cred.mu.Unlock()
 	p.pool.Reset()
+	return p, e
+}
+
+// TestRefusedLoginRenewsOnce: a credential the server refuses is renewed
+// once and the login retried.
+func TestRefusedLoginRenewsOnce(t *testing.T) {
+	p, e := revokedPool(t, "")
 	before := stats(t, e)
 	if got := scalar(t, p, "SELECT 1"); got != "1" {
 		t.Fatalf("got %q", got)
@@ -443,5 +458,254 @@ func TestRefusedLoginRenewsOnce(t *testing.T) {
 	}
 	if d := after.GatewayLogins.Refused - before.GatewayLogins.Refused; d != 1 {
 		t.Errorf("%d refused logins, want 1", d)
+	}
+}
+
+// TestRefusedLoginsRenewOnce: logins refused at once for the same
+// credential renew it once between them, not once each.
+func TestRefusedLoginsRenewOnce(t *testing.T) {
+	p, e := revokedPool(t, ";MaxConnections=8")
+	before := stats(t, e)
+	var wg sync.WaitGroup
+	conns := make(chan *Conn, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conns <- c
+		}()
+	}
+	wg.Wait()
+	close(conns)
+	for c := range conns {
+		c.Close()
+	}
+	after := stats(t, e)
+	t.Logf("%d logins refused", after.GatewayLogins.Refused-before.GatewayLogins.Refused)
+	if d := after.CredentialsIssued - before.CredentialsIssued; d != 1 {
+		t.Errorf("%d credentials minted for 8 logins refused together, want 1", d)
+	}
+}
+
+// TestForcedRenewalOfWorkspaceToken: with the workspace token as the
+// password, a refused one is replaced by a new token, not the cached one.
+func TestForcedRenewalOfWorkspaceToken(t *testing.T) {
+	p := connect(t, lakebaseConn(testEmulator, ""))
+	ctx := context.Background()
+	before, err := p.cred.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := p.cred.renew(ctx, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == after {
+		t.Error("renewing a refused workspace token returned it again")
+	}
+	if again, _ := p.cred.renew(ctx, before); again != after {
+		t.Error("renewing the same refused token twice minted twice")
+	}
+}
+
+// TestSetAutocommitWithOpenTransaction: switching autocommit while a
+// transaction is open is refused, as psycopg does, and the transaction's
+// writes are then committed by Commit, not lost.
+func TestSetAutocommitWithOpenTransaction(t *testing.T) {
+	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
+	ctx := context.Background()
+	table := fmt.Sprintf("autocommit_%d", time.Now().UnixNano())
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(sql string) {
+		t.Helper()
+		r, err := c.Execute(ctx, sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		r.Close()
+	}
+	run("CREATE TABLE " + table + " (x int)")
+	defer func() {
+		if r, err := p.Query(ctx, "DROP TABLE "+table); err == nil {
+			r.Close()
+		}
+	}()
+	if err := c.SetAutocommit(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAutocommit(false); err != nil { // no change, no transaction yet
+		t.Fatal(err)
+	}
+	run("INSERT INTO " + table + " VALUES (1)")
+	if err := c.SetAutocommit(true); err == nil || !strings.Contains(err.Error(), "commit or roll back first") {
+		t.Fatalf("switching autocommit on in a transaction: %v", err)
+	}
+	if err := c.SetAutocommit(false); err != nil { // no change
+		t.Fatal(err)
+	}
+	if err := c.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetAutocommit(true); err != nil {
+		t.Fatalf("after Commit: %v", err)
+	}
+	run("INSERT INTO " + table + " VALUES (2)")
+	c.Close()
+	if err := c.SetAutocommit(false); err != ErrClosed {
+		t.Errorf("on a closed Conn: %v", err)
+	}
+	if got := scalar(t, p, "SELECT count(*) FROM "+table); got != "2" {
+		t.Errorf("%s rows after Close, want 2", got)
+	}
+}
+
+// TestOpenSharesOnePoolPerString: Opens of one connection string share
+// one pool, connected once; a string whose server does not answer does
+// not hold up another's.
+func TestOpenSharesOnePoolPerString(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() { // accepts and never answers
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	stuck, _ := connstr.Parse(fmt.Sprintf("AuthScheme=Password;Server=127.0.0.1;Port=%d;User=u;Password=p;Timeout=10",
+		silent.Addr().(*net.TCPAddr).Port))
+	stuckDone := make(chan error, 1)
+	go func() {
+		_, err := Open(context.Background(), stuck)
+		stuckDone <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the stuck Open is connecting
+
+	o, _ := connstr.Parse(lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=8"))
+	start := time.Now()
+	var wg sync.WaitGroup
+	conns := make([]*Conn, 8)
+	for i := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := Open(context.Background(), o)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			conns[i] = c
+		}()
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Open took %s while another string was connecting", d)
+	}
+	for _, c := range conns {
+		if c == nil {
+			continue
+		}
+		if c.pool != conns[0].pool {
+			t.Error("two pools for one connection string")
+		}
+		c.Close()
+	}
+	select {
+	case err := <-stuckDone:
+		t.Errorf("the silent server's Open ended early: %v", err)
+	default:
+	}
+}
+
+// TestLakebaseHostAsHost: a Lakebase host given as Host (alias
+// DatabricksInstance) is the Server, and the workspace comes from the
+// Databricks configuration, never from that host.
+func TestLakebaseHostAsHost(t *testing.T) {
+	const instance = "instance-0123.database.cloud.databricks.com"
+	t.Setenv("HOME", t.TempDir()) // no ~/.databrickscfg
+	t.Setenv("DATABRICKS_CONFIG_FILE", "")
+	t.Setenv("DATABRICKS_CONFIG_PROFILE", "")
+	t.Setenv("DATABRICKS_HOST", "")
+	for _, host := range []string{instance, "https://" + instance + "/"} {
+		o, err := connstr.Parse("DatabricksInstance=" + host + ";OAuthClientId=id;OAuthClientSecret=secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := poolConfig(o); err != nil || cfg.ConnConfig.Host != instance {
+			t.Errorf("%s: not the server: %v", host, err)
+		}
+		if _, err := workspace(o); err == nil || !strings.Contains(err.Error(), "is a Lakebase host") ||
+			!strings.Contains(err.Error(), "DATABRICKS_HOST") {
+			t.Errorf("%s without a workspace: %v", host, err)
+		}
+	}
+	o, _ := connstr.Parse("Host=" + instance + ";Server=other.example.com;OAuthClientId=id;OAuthClientSecret=secret")
+	if cfg, err := poolConfig(o); err != nil || cfg.ConnConfig.Host != "other.example.com" {
+		t.Errorf("Server given: %v", err)
+	}
+	ws := testEmulator.Info().WorkspaceURL
+	t.Setenv("DATABRICKS_HOST", ws)
+	w, err := workspace(o)
+	if err != nil || auth.WorkspaceURL(w) != ws || w.OAuthClientID != "id" {
+		t.Errorf("workspace %+v, %v", w, err)
+	}
+	if o.Host != instance {
+		t.Errorf("the caller's options changed: Host %q", o.Host)
+	}
+	given, _ := connstr.Parse("Host=https://adb-1.azuredatabricks.net;Server=" + instance)
+	if w, err := workspace(given); err != nil || w != given {
+		t.Errorf("a workspace Host: %+v, %v", w, err)
+	}
+}
+
+// TestLogin: what psql gets. verify-full without SSLServerCert trusts the
+// system's roots (sslrootcert=system); PEM text is written once to a file
+// named by its hash, reused by later logins.
+func TestLogin(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	info := testEmulator.Info()
+	o, _ := connstr.Parse(strings.Replace(lakebaseConn(testEmulator, "Instance="+info.Lakebase.Instance), ";SSLServerCert="+info.Lakebase.CAFile, "", 1))
+	l, err := Login(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.SSLRootCert != "system" || l.SSLMode != "verify-full" || l.User != info.ServicePrincipal.ClientID || l.Password == "" {
+		t.Errorf("verify-full without SSLServerCert: %v", l)
+	}
+	if s := fmt.Sprintf("%v %+v %s", l, l, *l); strings.Contains(s, l.Password) {
+		t.Errorf("the password is printed: %s", s)
+	}
+
+	pem, err := os.ReadFile(info.Lakebase.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.SSLServerCert = string(pem)
+	first, err := Login(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Login(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(first.SSLRootCert); first.SSLRootCert != second.SSLRootCert || string(got) != string(pem) {
+		t.Errorf("CA files %q and %q", first.SSLRootCert, second.SSLRootCert)
+	}
+	if files, _ := os.ReadDir(filepath.Dir(first.SSLRootCert)); len(files) != 1 {
+		t.Errorf("%d files in the CA directory, want 1", len(files))
 	}
 }

@@ -2,7 +2,6 @@ package lakebase
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -25,7 +24,9 @@ import (
 type credential struct {
 	what      string // for messages: "a Lakebase credential for instance X"
 	renewable bool
-	mint      func(ctx context.Context) (string, time.Time, error)
+	// mint gets a password; refused, when not empty, is one the server
+	// refused, which mint must not return again.
+	mint func(ctx context.Context, refused string) (string, time.Time, error)
 
 	mu       sync.Mutex
 	password string
@@ -33,12 +34,22 @@ type credential struct {
 	fetched  time.Time
 }
 
-// get returns the current password, renewing it when it is near expiry or
-// when force says the server refused it.
-func (c *credential) get(ctx context.Context, force bool) (string, error) {
+// get returns the current password, renewing it when it is near expiry.
+func (c *credential) get(ctx context.Context) (string, error) { return c.fetch(ctx, "") }
+
+// renew returns a password other than refused, one a login was refused
+// with (28P01): a new one if refused is still the current one, else the
+// current one, which another caller renewed meanwhile. Logins refused
+// together so renew once.
+func (c *credential) renew(ctx context.Context, refused string) (string, error) {
+	return c.fetch(ctx, refused)
+}
+
+func (c *credential) fetch(ctx context.Context, refused string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
+	force := refused != "" && refused == c.password
 	if c.password != "" && !force && !auth.NeedsRenewal(c.expiry, c.fetched, now) {
 		return c.password, nil
 	}
@@ -48,7 +59,10 @@ func (c *credential) get(ctx context.Context, force bool) (string, error) {
 		}
 		return c.password, nil
 	}
-	password, expiry, err := c.mint(ctx)
+	if !force {
+		refused = ""
+	}
+	password, expiry, err := c.mint(ctx, refused)
 	if err != nil {
 		if c.password != "" && now.Before(c.expiry) && !force { // renewing early failed; the old one still works
 			return c.password, nil
@@ -78,9 +92,14 @@ var registry = struct {
 	credentials map[string]*credential
 }{identities: map[*auth.Source]*identity{}, credentials: map[string]*credential{}}
 
-// identityFor returns the shared identity of the options' token source.
+// identityFor returns the shared identity of the options' token source, in
+// the workspace that workspace(o) names.
 func identityFor(o *connstr.Options) (*identity, error) {
-	tokens, err := auth.NewTokenSource(o)
+	w, err := workspace(o)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokenSource(w)
 	if err != nil {
 		return nil, err
 	}
@@ -89,15 +108,7 @@ func identityFor(o *connstr.Options) (*identity, error) {
 	if id, ok := registry.identities[tokens]; ok {
 		return id, nil
 	}
-	host := auth.WorkspaceURL(o)
-	if host == "" {
-		cfg := auth.SDKConfig(o)
-		if err := cfg.EnsureResolved(); err != nil || cfg.Host == "" {
-			return nil, errors.New("no workspace to mint a Lakebase credential with: give Host (the workspace URL), " +
-				"or use AuthScheme=Password with Password")
-		}
-		host = cfg.Host
-	}
+	host := auth.WorkspaceURL(w)
 	client, err := databricks.NewWorkspaceClient(&databricks.Config{
 		Host: host,
 		Credentials: config.NewTokenSourceStrategy("lakelink", sdkauth.TokenSourceFn(func(ctx context.Context) (*oauth2.Token, error) {
@@ -148,7 +159,7 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 	case o.Instance != "":
 		key = "instance/" + o.Instance
 		c = &credential{what: "the Lakebase credential for instance " + o.Instance, renewable: true,
-			mint: func(ctx context.Context) (string, time.Time, error) {
+			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
 				cred, err := id.client.Database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{
 					InstanceNames: []string{o.Instance}})
 				if err != nil {
@@ -163,7 +174,7 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 	case o.Endpoint != "":
 		key = "endpoint/" + o.Endpoint
 		c = &credential{what: "the Lakebase credential for endpoint " + o.Endpoint, renewable: true,
-			mint: func(ctx context.Context) (string, time.Time, error) {
+			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
 				cred, err := id.client.Postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: o.Endpoint})
 				if err != nil {
 					return "", time.Time{}, err
@@ -177,8 +188,14 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 	default:
 		key = "workspace-token"
 		c = &credential{what: "the workspace OAuth token used as password", renewable: id.tokens.CanRefresh(),
-			mint: func(ctx context.Context) (string, time.Time, error) {
-				tok, err := id.tokens.TokenContext(ctx)
+			mint: func(ctx context.Context, refused string) (string, time.Time, error) {
+				var tok *oauth2.Token
+				var err error
+				if refused == "" {
+					tok, err = id.tokens.TokenContext(ctx)
+				} else {
+					tok, err = id.tokens.Renew(ctx, refused)
+				}
 				if err != nil {
 					return "", time.Time{}, err
 				}

@@ -8,6 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lakelink/lakelink/core/connstr"
 )
 
 // Conn is one Lakebase session taken from a pool, for statements that
@@ -30,6 +32,10 @@ type Conn struct {
 
 // ErrClosed is returned by a closed Conn or Result.
 var ErrClosed = errors.New("lakebase: the connection is closed")
+
+// ErrDiscarded is returned when reading a result that a later statement on
+// its connection, or the connection's closing, discarded.
+var ErrDiscarded = errors.New("lakebase: the result was discarded by a later statement or by closing its connection")
 
 // Acquire takes a session from the pool, in autocommit mode.
 func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
@@ -57,11 +63,19 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (*Result, err
 
 // SetAutocommit sets whether each statement commits on its own (true, the
 // default) or, as PEP 249 wants, statements open a transaction that lasts
-// until Commit or Rollback.
-func (c *Conn) SetAutocommit(on bool) {
+// until Commit or Rollback. Changing it while a transaction is open is an
+// error, as in psycopg: commit or roll back first.
+func (c *Conn) SetAutocommit(on bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.c == nil {
+		return ErrClosed
+	}
+	if on != c.autocommit && c.tx != nil {
+		return errors.New("lakebase: cannot change autocommit while a transaction is open: commit or roll back first")
+	}
 	c.autocommit = on
+	return nil
 }
 
 // Execute runs a statement with PostgreSQL's $1…$n placeholders. The rows
@@ -174,8 +188,11 @@ func (c *Conn) closeLocked() error {
 
 // discardOpen closes the previous result, if still open.
 func (c *Conn) discardOpen() {
-	if c.open != nil {
-		c.open.closeLocked()
+	if r := c.open; r != nil { // open means not read to its end
+		r.closeLocked()
+		if r.err == nil {
+			r.err = ErrDiscarded
+		}
 	}
 }
 
@@ -312,4 +329,51 @@ func (r *Result) finishLocked() {
 	if r.conn.open == r {
 		r.conn.open = nil
 	}
+}
+
+// pools are the process's shared pools, one per connection string, for
+// Open.
+var pools = struct {
+	sync.Mutex
+	byOptions map[string]*sharedPool
+}{byOptions: map[string]*sharedPool{}}
+
+// sharedPool is the pool of one connection string, connected by the first
+// Open that needs it while later ones wait: a string connects once, and
+// strings do not wait for each other.
+type sharedPool struct {
+	connecting chan struct{} // a lock that a waiting Open can give up on
+	pool       *Pool
+}
+
+// Open returns a session from the process's shared pool for the options,
+// connecting it on first use: what a DB-API style connect() needs, where
+// every connection is one session. Close returns the session to the pool,
+// which lives as long as the process. A failed connection is not kept:
+// the next Open tries again.
+func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
+	key := o.Format() // the whole string, secrets included: only a map key
+	pools.Lock()
+	s, ok := pools.byOptions[key]
+	if !ok {
+		s = &sharedPool{connecting: make(chan struct{}, 1)}
+		pools.byOptions[key] = s
+	}
+	pools.Unlock()
+	select {
+	case s.connecting <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if s.pool == nil {
+		p, err := Connect(ctx, o)
+		if err != nil {
+			<-s.connecting
+			return nil, err
+		}
+		s.pool = p
+	}
+	p := s.pool
+	<-s.connecting
+	return p.Acquire(ctx)
 }

@@ -673,6 +673,16 @@ func appendJSONDoc(buf []byte, v any) ([]byte, error) {
 	return append(buf, b...), nil
 }
 
+// AppendJSON appends v, a value of col as Result.Values returns it, in its
+// JSON form (TYPES.md, "JSON forms"; nil is null): the one mapping of
+// values to JSON, for array elements in batches and for `lakelink sql
+// --format json`. An int8 is a string, a timestamp a number of
+// microseconds since 2000-01-01, a json document a one-element array.
+func AppendJSON(buf []byte, col Column, v any) ([]byte, error) {
+	k, elem := kindsOf(col.TypeOID)
+	return appendJSONForm(buf, k, elem, v, col.TypeOID)
+}
+
 // appendJSONForm appends v, of kind k, in its JSON form: the value form
 // of the json format and of array elements in every format (TYPES.md,
 // "JSON forms"). nil is null.

@@ -1,0 +1,383 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "lakelink.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+// version is the library's version, set at build time with
+// -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// cVersion is version as a C string that lives as long as the process.
+var cVersion = C.CString(version)
+
+//export lakelink_version
+func lakelink_version() *C.char { return cVersion }
+
+//export lakelink_abi_version
+func lakelink_abi_version() C.int32_t { return C.LAKELINK_ABI_VERSION }
+
+//export lakelink_connstr_normalize
+func lakelink_connstr_normalize(connStr *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusConnectionString, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, map[string]any{"normalized": o.String(), "properties": o.Redacted()})
+	})
+}
+
+//export lakelink_token
+func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := notNull(tokenOut, "token_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		src, err := auth.NewTokenSource(o)
+		if err != nil {
+			return err
+		}
+		tok, err := src.TokenContext(context.Background())
+		if err != nil {
+			return err
+		}
+		setString(tokenOut, tok.AccessToken)
+		if expiresOut != nil {
+			*expiresOut = 0
+			if !tok.Expiry.IsZero() {
+				*expiresOut = C.int64_t(tok.Expiry.Unix())
+			}
+		}
+		return nil
+	})
+}
+
+//export lakelink_app_request
+func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t,
+	statusOut *C.int32_t, headersOut **C.char, bodyOut **C.uint8_t, bodyLenOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := errors.Join(notNull(statusOut, "status_out"), notNull(headersOut, "headers_out"),
+			notNull(bodyOut, "body_out"), notNull(bodyLenOut, "body_len_out")); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		m, err := goString(method, "method")
+		if err != nil {
+			return err
+		}
+		u, err := goString(url, "url")
+		if err != nil {
+			return err
+		}
+		reqBody, err := goBytes(body, bodyLen, "body")
+		if err != nil {
+			return err
+		}
+		hj, err := optString(headersJSON, "headers_json")
+		if err != nil {
+			return err
+		}
+		header := http.Header{}
+		if hj != "" {
+			var fields map[string]string
+			if err := json.Unmarshal([]byte(hj), &fields); err != nil {
+				return &argumentError{"headers_json is not a JSON object of strings: " + err.Error()}
+			}
+			for k, v := range fields {
+				header.Set(k, v)
+			}
+		}
+		src, err := auth.NewTokenSource(o)
+		if err != nil {
+			return err
+		}
+		resp, callErr := apps.Request(context.Background(), src, m, u, header, bytes.NewReader(reqBody))
+		if resp != nil {
+			*statusOut = C.int32_t(resp.Status)
+			if err := setJSON(headersOut, resp.Header); err != nil {
+				return err
+			}
+			setBytes(bodyOut, bodyLenOut, resp.Body)
+		}
+		return callErr
+	})
+}
+
+//export lakelink_oauth_authorization_url
+func lakelink_oauth_authorization_url(connStr, callbackURL, scope, state *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		s, err := optStrings(callbackURL, "callback_url", scope, "scope", state, "state")
+		if err != nil {
+			return err
+		}
+		a, err := auth.GetOAuthAuthorizationURL(context.Background(), o, s[0], s[1], s[2])
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, map[string]string{"URL": a.URL, "State": a.State, "PKCEVerifier": a.PKCEVerifier})
+	})
+}
+
+//export lakelink_oauth_access_token
+func lakelink_oauth_access_token(connStr, verifier, authMode, callbackURL, state, pkceVerifier *C.char,
+	jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		s, err := optStrings(verifier, "verifier", authMode, "auth_mode", callbackURL, "callback_url", state, "state",
+			pkceVerifier, "pkce_verifier")
+		if err != nil {
+			return err
+		}
+		t, err := auth.GetOAuthAccessToken(context.Background(), o, s[0], auth.AuthMode(s[1]), s[2], s[3], s[4])
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, t)
+	})
+}
+
+//export lakelink_oauth_refresh
+func lakelink_oauth_refresh(connStr, refreshToken *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		rt, err := optString(refreshToken, "refresh_token")
+		if err != nil {
+			return err
+		}
+		t, err := auth.RefreshOAuthAccessToken(context.Background(), o, rt)
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, t)
+	})
+}
+
+//export lakelink_connect
+func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		if err := notNull(connOut, "conn_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		c, err := lakebase.Open(context.Background(), o)
+		if err != nil {
+			return err
+		}
+		*connOut = C.uint64_t(newHandle(kindConnection, c))
+		return nil
+	})
+}
+
+//export lakelink_execute
+func lakelink_execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t, resultOut *C.uint64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		if err := notNull(resultOut, "result_out"); err != nil {
+			return err
+		}
+		c, err := connection(conn)
+		if err != nil {
+			return err
+		}
+		query, err := goString(sql, "sql")
+		if err != nil {
+			return err
+		}
+		encoded, err := goBytes(params, paramsLen, "params")
+		if err != nil {
+			return err
+		}
+		var args []any
+		if encoded != nil {
+			if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, encoded); err != nil {
+				return &argumentError{err.Error()}
+			}
+		}
+		r, err := c.Execute(context.Background(), query, args...)
+		if err != nil {
+			return err
+		}
+		*resultOut = C.uint64_t(newHandle(kindResult, r))
+		return nil
+	})
+}
+
+//export lakelink_result_columns
+func lakelink_result_columns(res C.uint64_t, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		r, err := result(res)
+		if err != nil {
+			return err
+		}
+		type column struct {
+			Name     string `json:"name"`
+			TypeOID  uint32 `json:"type_oid"`
+			TypeName string `json:"type_name"`
+		}
+		cols := []column{}
+		for _, c := range r.Columns() {
+			cols = append(cols, column{c.Name, c.TypeOID, c.TypeName})
+		}
+		return setJSON(jsonOut, cols)
+	})
+}
+
+//export lakelink_result_next_batch
+func lakelink_result_next_batch(res C.uint64_t, maxRows C.int32_t, format *C.char, batchOut **C.uint8_t, lenOut *C.int64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		if err := errors.Join(notNull(batchOut, "batch_out"), notNull(lenOut, "len_out")); err != nil {
+			return err
+		}
+		r, err := result(res)
+		if err != nil {
+			return err
+		}
+		name, err := optString(format, "format")
+		if err != nil {
+			return err
+		}
+		f := lakebase.Format(name)
+		if f == "" {
+			f = lakebase.DefaultFormat
+		}
+		if f != lakebase.FormatColumnar && f != lakebase.FormatPickle {
+			return &argumentError{"format " + string(f) + ": want columnar or pickle"}
+		}
+		batch, err := r.NextBatch(f, int(maxRows))
+		if err != nil {
+			return err
+		}
+		setBytes(batchOut, lenOut, batch)
+		return nil
+	})
+}
+
+//export lakelink_result_status
+func lakelink_result_status(res C.uint64_t, tagOut **C.char, rowsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		r, err := result(res)
+		if err != nil {
+			return err
+		}
+		if tagOut != nil {
+			setString(tagOut, r.CommandTag())
+		}
+		if rowsOut != nil {
+			*rowsOut = C.int64_t(r.RowsAffected())
+		}
+		return nil
+	})
+}
+
+//export lakelink_result_close
+func lakelink_result_close(res C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		v, err := lookup(uint64(res), kindResult, true)
+		if err != nil {
+			return err
+		}
+		err = v.(*lakebase.Result).Close()
+		if errors.Is(err, lakebase.ErrDiscarded) {
+			return nil // closing what was discarded is fine
+		}
+		return err
+	})
+}
+
+// onConnection runs f on a live connection.
+func onConnection(conn C.uint64_t, errOut **C.lakelink_error, f func(*lakebase.Conn) error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		c, err := connection(conn)
+		if err != nil {
+			return err
+		}
+		return f(c)
+	})
+}
+
+//export lakelink_set_autocommit
+func lakelink_set_autocommit(conn C.uint64_t, on C.int32_t, errOut **C.lakelink_error) C.int32_t {
+	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.SetAutocommit(on != 0) })
+}
+
+//export lakelink_begin
+func lakelink_begin(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Begin(context.Background()) })
+}
+
+//export lakelink_commit
+func lakelink_commit(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Commit(context.Background()) })
+}
+
+//export lakelink_rollback
+func lakelink_rollback(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Rollback(context.Background()) })
+}
+
+//export lakelink_cancel
+func lakelink_cancel(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Cancel(context.Background()) })
+}
+
+//export lakelink_close
+func lakelink_close(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		v, err := lookup(uint64(conn), kindConnection, true)
+		if err != nil {
+			return err
+		}
+		return v.(*lakebase.Conn).Close()
+	})
+}

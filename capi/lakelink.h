@@ -1,0 +1,208 @@
+/*
+ * lakelink.h — the C ABI of liblakelink.so.
+ *
+ * lakelink authenticates to Databricks and uses what it reaches: Databricks
+ * Apps (OAuth bearer tokens) and Lakebase (PostgreSQL with OAuth
+ * credentials lakelink mints and renews). Every function is driven by a
+ * connection string of Key=Value pairs separated by ';' (see README.md).
+ *
+ * CONVENTIONS
+ *
+ * Status. Every function but lakelink_version, lakelink_abi_version and the
+ * free functions returns an int32_t status: LAKELINK_OK (0) on success, a
+ * negative LAKELINK_ERR_* code on failure. On failure, when err is not
+ * NULL, *err receives a newly allocated lakelink_error describing what went
+ * wrong (message, SQLSTATE, diagnosis); free it with lakelink_error_free.
+ * On success *err is set to NULL. err is an out-parameter of the call, not
+ * a per-thread or per-handle "last error", so it is thread-safe.
+ *
+ * Handles. Connections and results are opaque uint64_t handles; 0 is never
+ * a valid handle. A handle that is unknown, closed, closed twice or of the
+ * wrong kind gets LAKELINK_ERR_INVALID_HANDLE, never a crash. Handles are
+ * not reused within a process.
+ *
+ * Strings are NUL-terminated UTF-8. Input strings and buffers are copied
+ * before the call returns: the library keeps no pointer the caller gave it.
+ * A NULL pointer where a value is required, a negative length, a NULL
+ * buffer with a positive length, or an input string that is not valid
+ * UTF-8 gets LAKELINK_ERR_INVALID_ARGUMENT.
+ *
+ * Memory. Every string or buffer the library returns through an
+ * out-parameter is allocated by the library and owned by the caller, who
+ * frees it with lakelink_free (lakelink_error_free for errors), never with
+ * another allocator's free. The library keeps no pointer to it. Out-
+ * parameters are left untouched on failure unless documented otherwise.
+ *
+ * Threads. Every function may be called from any thread, concurrently,
+ * including on one connection: calls on a connection are serialized inside.
+ * A call blocks only its calling thread. lakelink_cancel may be called from
+ * another thread while a statement runs.
+ *
+ * Process. The library contains a Go runtime, which starts when the library
+ * is loaded and runs threads of its own. Do not fork() after loading it
+ * (spawn a new process instead: posix_spawn, or fork followed at once by
+ * exec); and do not unload it (dlclose does not unload it). Every exported
+ * function recovers internal panics into LAKELINK_ERR_INTERNAL.
+ */
+#ifndef LAKELINK_H
+#define LAKELINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI version: incremented when a function's signature or meaning
+ * changes. Bindings check it at load time. */
+#define LAKELINK_ABI_VERSION 1
+
+/* Status codes. */
+#define LAKELINK_OK 0
+#define LAKELINK_ERR_INVALID_ARGUMENT -1 /* NULL, negative length, not UTF-8, bad value */
+#define LAKELINK_ERR_INVALID_HANDLE -2   /* unknown, closed or wrong-kind handle */
+#define LAKELINK_ERR_CONNECTION_STRING -3 /* the connection string does not parse */
+#define LAKELINK_ERR_AUTH -4             /* no token: login, client secret, token endpoint */
+#define LAKELINK_ERR_DATABASE -5         /* Lakebase refused or failed; sqlstate set when the server answered */
+#define LAKELINK_ERR_APP -6              /* an app call failed: http_status and diagnosis set */
+#define LAKELINK_ERR_INTERNAL -7         /* a bug in lakelink (a recovered panic included) */
+
+/* What went wrong. Every string is UTF-8, never NULL ("" when not
+ * applicable). Owned by the caller: free with lakelink_error_free. */
+typedef struct lakelink_error {
+    int32_t code;      /* the status the call returned */
+    char *message;     /* one line: what failed and why; never a secret */
+    char *sqlstate;    /* the server's SQLSTATE for a database error, else "" */
+    char *diagnosis;   /* for a failed app call: why, and what to check */
+    int32_t http_status; /* for a failed app call: the HTTP status, 0 for a network error */
+    char *kind;        /* for a failed app call: unauthorized, forbidden, not_found,
+                          login_redirect, network, not_api_path, other_host, http */
+} lakelink_error;
+
+/* LAKELINK_TYPES_ONLY (used when building the library itself) leaves out
+ * the function prototypes below. */
+#ifndef LAKELINK_TYPES_ONLY
+
+/* Frees an error; NULL is allowed. */
+void lakelink_error_free(lakelink_error *err);
+
+/* Frees a string or buffer the library returned; NULL is allowed. */
+void lakelink_free(void *p);
+
+/* The library's version, e.g. "0.1.0". A static string: do not free. */
+const char *lakelink_version(void);
+
+/* LAKELINK_ABI_VERSION as the library was built. */
+int32_t lakelink_abi_version(void);
+
+/* ---- Connection strings -------------------------------------------- */
+
+/* Parses and validates conn_str. On success *json_out is a JSON object:
+ *   {"normalized": "Key=Value;...", "properties": {"Key": "value", ...}}
+ * with canonical key names and every secret shown as "***". */
+int32_t lakelink_connstr_normalize(const char *conn_str, char **json_out, lakelink_error **err);
+
+/* ---- Apps ------------------------------------------------------------ */
+
+/* Gets an access token for conn_str (renewed ahead of expiry, shared by
+ * every call for the same identity). *token_out is the token (a secret:
+ * free it promptly with lakelink_free). *expires_out is its expiry in Unix
+ * seconds, 0 when unknown; expires_out may be NULL. */
+int32_t lakelink_token(const char *conn_str, char **token_out, int64_t *expires_out, lakelink_error **err);
+
+/* Calls a Databricks App route with a bearer token for conn_str.
+ *   method       "GET", "POST", ...
+ *   url          the absolute URL of an /api/ route; other paths are refused
+ *                before sending (Apps accept token auth on /api/ only)
+ *   headers_json a JSON object {"Name": "value", ...} or NULL
+ *   body, body_len  the request body, or NULL and 0
+ * On success (any 2xx) *status_out is the status, *headers_out a JSON object
+ * {"Name": ["value", ...]} and *body_out and *body_len_out the response body
+ * (NULL and 0 when empty). On an HTTP failure the status is
+ * LAKELINK_ERR_APP and the outputs are set all the same (the app's body
+ * may explain), err carrying http_status, kind and diagnosis. */
+int32_t lakelink_app_request(const char *conn_str, const char *method, const char *url, const char *headers_json,
+                             const uint8_t *body, int64_t body_len, int32_t *status_out, char **headers_out,
+                             uint8_t **body_out, int64_t *body_len_out, lakelink_error **err);
+
+/* ---- OAuth procedures (the CData connectors' names and semantics) ---- */
+
+/* GetOAuthAuthorizationUrl. callback_url, scope and state may be NULL or ""
+ * for the defaults. *json_out: {"URL": ..., "State": ..., "PKCEVerifier": ...}
+ * (PKCEVerifier is a secret the caller keeps until the exchange). */
+int32_t lakelink_oauth_authorization_url(const char *conn_str, const char *callback_url, const char *scope,
+                                         const char *state, char **json_out, lakelink_error **err);
+
+/* GetOAuthAccessToken. auth_mode "WEB" exchanges verifier (the code) with
+ * pkce_verifier and callback_url; "APP" runs the browser flow. *json_out:
+ * {"OAuthAccessToken": ..., "OAuthRefreshToken": ..., "ExpiresIn": seconds, "Scope": ...}
+ * (secrets: free promptly). */
+int32_t lakelink_oauth_access_token(const char *conn_str, const char *verifier, const char *auth_mode,
+                                    const char *callback_url, const char *state, const char *pkce_verifier,
+                                    char **json_out, lakelink_error **err);
+
+/* RefreshOAuthAccessToken: redeems refresh_token (or the connection
+ * string's OAuthRefreshToken when NULL). *json_out as above; keep the new
+ * refresh token, the old one no longer works. */
+int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, char **json_out, lakelink_error **err);
+
+/* ---- Lakebase ---------------------------------------------------------- */
+
+/* Opens a Lakebase session for conn_str from the process's shared pool for
+ * it (the credential is minted and renewed inside). *conn_out is its
+ * handle, in autocommit mode. */
+int32_t lakelink_connect(const char *conn_str, uint64_t *conn_out, lakelink_error **err);
+
+/* Runs sql with PostgreSQL's $1..$n placeholders. params/params_len is the
+ * encoded parameter list (TYPES.md, "Parameters"), or NULL and 0 for none.
+ * *result_out is the result's handle: read its columns, then its rows in
+ * batches, then its command tag; close it. A new statement on the
+ * connection discards what is left of the previous result. */
+int32_t lakelink_execute(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len,
+                         uint64_t *result_out, lakelink_error **err);
+
+/* The result's columns as JSON: [{"name": ..., "type_oid": 23, "type_name": "int4"}, ...]
+ * ([] for a statement without rows). */
+int32_t lakelink_result_columns(uint64_t result, char **json_out, lakelink_error **err);
+
+/* Encodes up to max_rows (<= 0: 1000) further rows in format ("columnar",
+ * the default when NULL, or "pickle"; TYPES.md specifies both) into
+ * *batch_out and *len_out. At the end of the rows *batch_out is NULL and
+ * *len_out 0. */
+int32_t lakelink_result_next_batch(uint64_t result, int32_t max_rows, const char *format, uint8_t **batch_out,
+                                   int64_t *len_out, lakelink_error **err);
+
+/* The command tag ("SELECT 3", "INSERT 0 1") and rows affected, once the
+ * rows are read or the result is closed ("" and 0 before). Either output
+ * may be NULL. */
+int32_t lakelink_result_status(uint64_t result, char **command_tag_out, int64_t *rows_affected_out,
+                               lakelink_error **err);
+
+/* Closes a result, discarding rows not read. */
+int32_t lakelink_result_close(uint64_t result, lakelink_error **err);
+
+/* Transactions. With autocommit off (PEP 249's default), statements open a
+ * transaction that lasts until commit or rollback. */
+int32_t lakelink_set_autocommit(uint64_t conn, int32_t on, lakelink_error **err);
+int32_t lakelink_begin(uint64_t conn, lakelink_error **err);
+int32_t lakelink_commit(uint64_t conn, lakelink_error **err);
+int32_t lakelink_rollback(uint64_t conn, lakelink_error **err);
+
+/* Asks the server to cancel the statement running on conn; call it from
+ * another thread. The statement then fails with SQLSTATE 57014. */
+int32_t lakelink_cancel(uint64_t conn, lakelink_error **err);
+
+/* Rolls back an open transaction, discards the rest of the connection's
+ * results, and returns the session to the pool. The handle is invalid
+ * afterwards. Result handles of the connection stay valid until
+ * lakelink_result_close (reading one fails: it was discarded). */
+int32_t lakelink_close(uint64_t conn, lakelink_error **err);
+
+#endif /* LAKELINK_TYPES_ONLY */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LAKELINK_H */

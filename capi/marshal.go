@@ -1,0 +1,329 @@
+// Command capi is liblakelink.so: the C ABI of lakelink's core, built with
+// -buildmode=c-shared. lakelink.h, written by hand, is its public header
+// and documents every function. This package only marshals: handles,
+// C strings and buffers, errors; every rule lives in core/.
+package main
+
+/*
+#cgo CFLAGS: -DLAKELINK_TYPES_ONLY
+#include <stdlib.h>
+#include "lakelink.h"
+*/
+import "C"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+func main() {}
+
+// Status codes, as lakelink.h defines them.
+const (
+	statusOK               = C.LAKELINK_OK
+	statusInvalidArgument  = C.LAKELINK_ERR_INVALID_ARGUMENT
+	statusInvalidHandle    = C.LAKELINK_ERR_INVALID_HANDLE
+	statusConnectionString = C.LAKELINK_ERR_CONNECTION_STRING
+	statusAuth             = C.LAKELINK_ERR_AUTH
+	statusDatabase         = C.LAKELINK_ERR_DATABASE
+	statusApp              = C.LAKELINK_ERR_APP
+	statusInternal         = C.LAKELINK_ERR_INTERNAL
+)
+
+// argumentError is a bad argument: a NULL, a negative length, a bad value.
+type argumentError struct{ msg string }
+
+func (e *argumentError) Error() string { return e.msg }
+
+// handleError is an unknown, closed or wrong-kind handle.
+type handleError struct{ msg string }
+
+func (e *handleError) Error() string { return e.msg }
+
+// call runs an export's body: it clears *errOut, recovers a panic into
+// LAKELINK_ERR_INTERNAL, and turns an error into its status and *errOut.
+// fallback is the status of errors of no recognised kind.
+func call(errOut **C.lakelink_error, fallback C.int32_t, body func() error) (status C.int32_t) {
+	if errOut != nil {
+		*errOut = nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			status = setError(errOut, statusInternal, fmt.Errorf("lakelink internal error (a bug; please report it): %v", r))
+		}
+	}()
+	if err := body(); err != nil {
+		return setError(errOut, statusOf(err, fallback), err)
+	}
+	return statusOK
+}
+
+func statusOf(err error, fallback C.int32_t) C.int32_t {
+	var (
+		argErr    *argumentError
+		handleErr *handleError
+		connErr   *connstr.Error
+		dbErr     *lakebase.Error
+		appErr    *apps.Error
+		oauthErr  *auth.OAuthError
+	)
+	switch {
+	case errors.As(err, &argErr):
+		return statusInvalidArgument
+	case errors.As(err, &handleErr):
+		return statusInvalidHandle
+	case errors.As(err, &connErr):
+		return statusConnectionString
+	case errors.As(err, &dbErr):
+		return statusDatabase
+	case errors.As(err, &appErr):
+		return statusApp
+	case errors.As(err, &oauthErr):
+		return statusAuth
+	}
+	return fallback
+}
+
+// setError fills *errOut (when not NULL) with a new lakelink_error.
+func setError(errOut **C.lakelink_error, status C.int32_t, err error) C.int32_t {
+	if errOut == nil {
+		return status
+	}
+	e := (*C.lakelink_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.lakelink_error{}))))
+	e.code = status
+	msg := err.Error()
+	var sqlstate, diagnosis, kind string
+	var dbErr *lakebase.Error
+	if errors.As(err, &dbErr) {
+		sqlstate = dbErr.SQLState
+	}
+	var appErr *apps.Error
+	if errors.As(err, &appErr) {
+		diagnosis, kind, e.http_status = appErr.Diagnosis, appErr.Kind, C.int32_t(appErr.Status)
+		// apps.Error's text ends with its diagnosis on a line of its own:
+		// the diagnosis has a field of its own here.
+		if diagnosis != "" {
+			msg = strings.Replace(msg, "\n"+diagnosis, "", 1)
+		}
+	}
+	e.message = C.CString(oneLine(msg))
+	e.sqlstate, e.diagnosis, e.kind = C.CString(sqlstate), C.CString(strings.ToValidUTF8(diagnosis, "\uFFFD")), C.CString(kind)
+	*errOut = e
+	return status
+}
+
+// oneLine makes an error's text the one line lakelink.h promises (errors.Join
+// and some errors put their parts on lines of their own), and valid UTF-8
+// (an error may quote input that is not).
+func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, "; ")
+}
+
+//export lakelink_error_free
+func lakelink_error_free(e *C.lakelink_error) {
+	if e == nil {
+		return
+	}
+	for _, p := range []*C.char{e.message, e.sqlstate, e.diagnosis, e.kind} {
+		C.free(unsafe.Pointer(p))
+	}
+	C.free(unsafe.Pointer(e))
+}
+
+//export lakelink_free
+func lakelink_free(p unsafe.Pointer) { C.free(p) }
+
+// goString copies a required C string, which must be UTF-8.
+func goString(p *C.char, name string) (string, error) {
+	if p == nil {
+		return "", &argumentError{name + " is NULL"}
+	}
+	return checkUTF8(C.GoString(p), name)
+}
+
+// optString copies an optional C string, which must be UTF-8; NULL is "".
+func optString(p *C.char, name string) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	return checkUTF8(C.GoString(p), name)
+}
+
+// optStrings copies optional C strings given as pairs of the string and
+// its parameter's name.
+func optStrings(args ...any) ([]string, error) {
+	out := make([]string, 0, len(args)/2)
+	for i := 0; i+1 < len(args); i += 2 {
+		s, err := optString(args[i].(*C.char), args[i+1].(string))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// checkUTF8 refuses a string that is not UTF-8 (lakelink.h: strings are
+// UTF-8), naming the parameter and the first bad byte, rather than let
+// JSON encoding or the server mangle or refuse it later. The string
+// itself is not shown: it may be a secret.
+func checkUTF8(s, name string) (string, error) {
+	if utf8.ValidString(s) {
+		return s, nil
+	}
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return "", &argumentError{fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
+		}
+		i += size
+	}
+	return s, nil
+}
+
+// goBytes copies a buffer; NULL with length 0 is none.
+func goBytes(p *C.uint8_t, n C.int64_t, name string) ([]byte, error) {
+	switch {
+	case n < 0:
+		return nil, &argumentError{fmt.Sprintf("%s: negative length %d", name, n)}
+	case n == 0:
+		return nil, nil
+	case p == nil:
+		return nil, &argumentError{fmt.Sprintf("%s is NULL with length %d", name, n)}
+	}
+	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))), nil
+}
+
+// notNull checks a required out-parameter.
+func notNull[T any](p *T, name string) error {
+	if p == nil {
+		return &argumentError{name + " is NULL"}
+	}
+	return nil
+}
+
+// setString stores a new C copy of s in *out.
+func setString(out **C.char, s string) { *out = C.CString(s) }
+
+// setJSON stores v as a JSON C string in *out.
+func setJSON(out **C.char, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	setString(out, string(data))
+	return nil
+}
+
+// setBytes stores a new C copy of b (NULL when empty) in *out and its
+// length in *n.
+func setBytes(out **C.uint8_t, n *C.int64_t, b []byte) {
+	*out, *n = nil, 0
+	if len(b) > 0 {
+		*out = (*C.uint8_t)(C.CBytes(b))
+		*n = C.int64_t(len(b))
+	}
+}
+
+// Handle kinds.
+type handleKind int
+
+const (
+	kindConnection handleKind = iota + 1
+	kindResult
+)
+
+func (k handleKind) String() string {
+	if k == kindConnection {
+		return "a connection"
+	}
+	return "a result"
+}
+
+// handles maps the opaque handles C holds to Go values. Handles start at a
+// random point and only grow, so an invented or stale number is almost
+// never a live handle, and never 0.
+var handles = struct {
+	sync.Mutex
+	next uint64
+	m    map[uint64]handleEntry
+}{next: 1 + rand.Uint64N(1<<48), m: map[uint64]handleEntry{}}
+
+type handleEntry struct {
+	kind  handleKind
+	value any
+}
+
+func newHandle(kind handleKind, v any) uint64 {
+	handles.Lock()
+	defer handles.Unlock()
+	h := handles.next
+	handles.next++
+	handles.m[h] = handleEntry{kind, v}
+	return h
+}
+
+// lookup returns the value of a live handle of the kind; remove also
+// forgets it (close).
+func lookup(h uint64, kind handleKind, remove bool) (any, error) {
+	handles.Lock()
+	defer handles.Unlock()
+	e, ok := handles.m[h]
+	switch {
+	case h == 0:
+		return nil, &handleError{"handle 0 is never valid"}
+	case !ok:
+		return nil, &handleError{fmt.Sprintf("handle %d is unknown or closed", h)}
+	case e.kind != kind:
+		return nil, &handleError{fmt.Sprintf("handle %d is %s, not %s", h, e.kind, kind)}
+	}
+	if remove {
+		delete(handles.m, h)
+	}
+	return e.value, nil
+}
+
+func connection(h C.uint64_t) (*lakebase.Conn, error) {
+	v, err := lookup(uint64(h), kindConnection, false)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*lakebase.Conn), nil
+}
+
+func result(h C.uint64_t) (*lakebase.Result, error) {
+	v, err := lookup(uint64(h), kindResult, false)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*lakebase.Result), nil
+}
+
+// parse parses a required connection string.
+func parse(p *C.char) (*connstr.Options, error) {
+	s, err := goString(p, "conn_str")
+	if err != nil {
+		return nil, err
+	}
+	return connstr.Parse(s)
+}

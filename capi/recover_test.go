@@ -1,0 +1,193 @@
+package main
+
+import (
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// A Go test file cannot use cgo, so these tests name no C type: callWith
+// lets the compiler infer the types of call's error out-parameter and
+// status from call itself, and errorFields reads the C struct by
+// reflection.
+
+// callWith runs f (which is call) with a fresh error out-parameter.
+func callWith[E any, S any](f func(*E, S, func() error) S, fallback S, body func() error) (S, E) {
+	var e E
+	return f(&e, fallback, body), e
+}
+
+// errorFields reads a *lakelink_error: its code and its strings.
+func errorFields(t *testing.T, e any) (code int64, message, sqlstate, diagnosis, kind string) {
+	t.Helper()
+	v := reflect.ValueOf(e)
+	if v.IsNil() {
+		t.Fatal("*err is NULL")
+	}
+	s := v.Elem()
+	str := func(name string) string {
+		p := s.FieldByName(name).UnsafePointer()
+		if p == nil {
+			t.Fatalf("err->%s is NULL", name)
+		}
+		n := 0
+		for *(*byte)(unsafe.Add(p, n)) != 0 {
+			n++
+		}
+		return string(unsafe.Slice((*byte)(p), n))
+	}
+	return s.FieldByName("code").Int(), str("message"), str("sqlstate"), str("diagnosis"), str("kind")
+}
+
+// TestCallRecoversPanics: a panic inside an export's body becomes
+// LAKELINK_ERR_INTERNAL with the error filled in, instead of unwinding
+// into C (which aborts the host process).
+func TestCallRecoversPanics(t *testing.T) {
+	for name, body := range map[string]func() error{
+		"panic with a string": func() error { panic("boom") },
+		"panic with an error": func() error { panic(errors.New("kaboom")) },
+		"nil map write": func() error {
+			var m map[string]int
+			m["x"] = 1
+			return nil
+		},
+		"nil pointer": func() error {
+			var p *struct{ x int }
+			return errors.New(string(rune(p.x)))
+		},
+		"index out of range": func() error {
+			s := []int{}
+			i := len(s) + 1
+			return errors.New(string(rune(s[i])))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, e := callWith(call, statusDatabase, body)
+			if status != statusInternal {
+				t.Fatalf("status %d, want LAKELINK_ERR_INTERNAL (%d)", status, statusInternal)
+			}
+			code, msg, sqlstate, diagnosis, kind := errorFields(t, e)
+			if code != int64(statusInternal) {
+				t.Errorf("err->code %d", code)
+			}
+			if !strings.HasPrefix(msg, "lakelink internal error (a bug; please report it): ") {
+				t.Errorf("message %q", msg)
+			}
+			if sqlstate != "" || diagnosis != "" || kind != "" {
+				t.Errorf("other fields set: %q %q %q", sqlstate, diagnosis, kind)
+			}
+			t.Logf("%s", msg)
+			lakelink_error_free(e)
+		})
+	}
+}
+
+// TestCallRecoversPanicsWithoutErr: with err NULL the status still comes
+// back.
+func TestCallRecoversPanicsWithoutErr(t *testing.T) {
+	if status := call(nil, statusAuth, func() error { panic("boom") }); status != statusInternal {
+		t.Fatalf("status %d, want %d", status, statusInternal)
+	}
+}
+
+// TestCallStatuses: call's other paths: OK clears *err, errors map to
+// their status.
+func TestCallStatuses(t *testing.T) {
+	status, e := callWith(call, statusDatabase, func() error { return nil })
+	if status != statusOK || !reflect.ValueOf(e).IsNil() {
+		t.Fatalf("OK: status %d, err %v", status, e)
+	}
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{&argumentError{"x is NULL"}, statusInvalidArgument},
+		{&handleError{"handle 0 is never valid"}, statusInvalidHandle},
+		{errors.New("something else"), statusDatabase},
+		{errors.Join(&argumentError{"a is NULL"}, &argumentError{"b is NULL"}), statusInvalidArgument},
+	} {
+		status, e := callWith(call, statusDatabase, func() error { return c.err })
+		if int(status) != c.want {
+			t.Errorf("%v: status %d, want %d", c.err, status, c.want)
+		}
+		_, msg, _, _, _ := errorFields(t, e)
+		if strings.ContainsAny(msg, "\r\n") {
+			t.Errorf("%v: the message is not one line: %q", c.err, msg)
+		}
+		lakelink_error_free(e)
+	}
+}
+
+// TestEveryExportRecovers: every exported function's body is a single
+// return of call(...) or onConnection(...) (which uses call), so that
+// every one recovers panics, except the four that cannot fail.
+func TestEveryExportRecovers(t *testing.T) {
+	cannotFail := map[string]bool{"lakelink_version": true, "lakelink_abi_version": true,
+		"lakelink_free": true, "lakelink_error_free": true}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	exports := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || !hasExportDirective(fn) {
+				continue
+			}
+			exports++
+			if cannotFail[fn.Name.Name] {
+				continue
+			}
+			if !recovers(fn) {
+				t.Errorf("%s: %s's body is not `return call(...)` or `return onConnection(...)`: a panic in it would abort the host",
+					fset.Position(fn.Pos()), fn.Name.Name)
+			}
+		}
+	}
+	if exports < 20 {
+		t.Fatalf("found %d exports: the parsing is broken", exports)
+	}
+}
+
+func hasExportDirective(fn *ast.FuncDecl) bool {
+	if fn.Doc == nil {
+		return false
+	}
+	for _, c := range fn.Doc.List {
+		if strings.HasPrefix(c.Text, "//export ") {
+			return true
+		}
+	}
+	return false
+}
+
+func recovers(fn *ast.FuncDecl) bool {
+	if len(fn.Body.List) != 1 {
+		return false
+	}
+	ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return false
+	}
+	c, ok := ret.Results[0].(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	id, ok := c.Fun.(*ast.Ident)
+	return ok && (id.Name == "call" || id.Name == "onConnection")
+}
