@@ -333,11 +333,7 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	if o.ApplicationName != "" {
 		cc.RuntimeParams["application_name"] = o.ApplicationName
 	}
-	if o.Timeout > 0 {
-		cc.ConnectTimeout = o.Timeout
-	} else {
-		cc.ConnectTimeout = 30 * time.Second
-	}
+	cc.ConnectTimeout = timeoutOf(o)
 	if o.MaxConnections > 0 {
 		cfg.MaxConns = int32(o.MaxConnections)
 	}
@@ -454,4 +450,16 @@ func certPool(cert string) (*x509.CertPool, error) {
 		return nil, errors.New("SSLServerCert holds no PEM certificate")
 	}
 	return pool, nil
+}
+
+// DefaultTimeout bounds a login, and a wait for a free session of a
+// shared pool, when the connection string gives no Timeout.
+const DefaultTimeout = 30 * time.Second
+
+// timeoutOf is the options' Timeout, or DefaultTimeout.
+func timeoutOf(o *connstr.Options) time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
 }

@@ -709,3 +709,33 @@ func TestLogin(t *testing.T) {
 		t.Errorf("%d files in the CA directory, want 1", len(files))
 	}
 }
+
+// TestOpenWhenEverySessionIsTaken: a shared pool whose sessions are all
+// held makes Open fail after Timeout, saying why, instead of waiting.
+func TestOpenWhenEverySessionIsTaken(t *testing.T) {
+	o, err := connstr.Parse(lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=2;Timeout=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var held []*Conn
+	for range 2 {
+		c, err := Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	start := time.Now()
+	_, err = Open(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), "all 2 sessions") || time.Since(start) > 3*time.Second {
+		t.Errorf("a third Open: %v after %v", err, time.Since(start))
+	}
+	held[0].Close()
+	c, err := Open(ctx, o)
+	if err != nil {
+		t.Fatalf("after a connection closed: %v", err)
+	}
+	c.Close()
+	held[1].Close()
+}

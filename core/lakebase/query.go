@@ -3,6 +3,7 @@ package lakebase
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -366,7 +367,11 @@ func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 		return nil, ctx.Err()
 	}
 	if s.pool == nil {
-		p, err := Connect(ctx, o)
+		sized := *o
+		if sized.MaxConnections == 0 {
+			sized.MaxConnections = OpenPoolSize
+		}
+		p, err := Connect(ctx, &sized)
 		if err != nil {
 			<-s.connecting
 			return nil, err
@@ -375,5 +380,21 @@ func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 	}
 	p := s.pool
 	<-s.connecting
-	return p.Acquire(ctx)
+	// Every session may be held by an open connection: wait a while, not
+	// for ever.
+	wait, cancel := context.WithTimeout(ctx, timeoutOf(o))
+	defer cancel()
+	c, err := p.Acquire(wait)
+	if err != nil && wait.Err() != nil && ctx.Err() == nil {
+		stat := p.pool.Stat()
+		if stat.AcquiredConns() >= stat.MaxConns() {
+			return nil, p.wrap(fmt.Errorf("all %d sessions of the pool for this connection string are in use: "+
+				"close connections you no longer need, or raise MaxConnections", stat.MaxConns()))
+		}
+	}
+	return c, err
 }
+
+// OpenPoolSize is the size of Open's shared pools when MaxConnections is
+// not given: each open connection holds one session.
+const OpenPoolSize = 50
