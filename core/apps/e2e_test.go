@@ -197,7 +197,7 @@ func TestNonAPIPathRefusedBeforeSending(t *testing.T) {
 	info := shared.Info()
 	src := spSource(shared, info.ServicePrincipal)
 	app := newApp(t, info.AppURL, src)
-	before := stats(t, shared).Calls["app"]
+	before := shared.Stats().Calls["app"]
 	for _, path := range []string{"/", "", "/login", "/api", "/apix/whoami", "/API/whoami", "/api/../login", "/api/%2e%2e/login", "/.auth/callback"} {
 		r, err := app.Get(context.Background(), path)
 		e := appError(t, err)
@@ -212,7 +212,7 @@ func TestNonAPIPathRefusedBeforeSending(t *testing.T) {
 	if e := appError(t, err); e.Kind != KindNotAPIPath {
 		t.Fatalf("Client: %v", e)
 	}
-	if after := stats(t, shared).Calls["app"]; after != before {
+	if after := shared.Stats().Calls["app"]; after != before {
 		t.Fatalf("the app's /api/ calls went from %d to %d: a refused request was sent", before, after)
 	}
 	if n := src.calls.Load(); n != 0 {
@@ -224,7 +224,7 @@ func TestOtherHostRefused(t *testing.T) {
 	info := shared.Info()
 	src := spSource(shared, info.ServicePrincipal)
 	app := newApp(t, info.AppURL, src)
-	before := stats(t, shared)
+	before := shared.Stats()
 	appURL, _ := url.Parse(info.AppURL)
 	for _, target := range []string{
 		info.WorkspaceURL + "/api/2.0/preview/scim/v2/Me", // same host, another port
@@ -241,7 +241,7 @@ func TestOtherHostRefused(t *testing.T) {
 			}
 		}
 	}
-	after := stats(t, shared)
+	after := shared.Stats()
 	if after.Calls["scim-me"] != before.Calls["scim-me"] || after.Calls["app"] != before.Calls["app"] {
 		t.Fatalf("a refused request was sent: %v -> %v", before.Calls, after.Calls)
 	}

@@ -2,7 +2,6 @@ package apps
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -149,20 +148,6 @@ func userToken(t *testing.T, e *emulator.Emulator, scopes ...string) string {
 	return tok.AccessToken
 }
 
-// stats reads the emulator's counters.
-func stats(t *testing.T, e *emulator.Emulator) emulator.Stats {
-	t.Helper()
-	resp, err := http.Get(e.Info().AdminURL + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s emulator.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // appError returns err as an *Error, failing the test when it is not one,
 // after checking that no token leaks through it.

@@ -277,13 +277,13 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 	fault(t, e, `{"endpoint": "token", "kind": "500", "count": 2}`)
 	fault(t, e, `{"endpoint": "token", "kind": "429", "count": 1, "retry_after_seconds": 1}`)
 	fault(t, e, `{"endpoint": "token", "kind": "malformed", "count": 1}`)
-	before := stats(t, e)
+	before := e.Stats()
 	start := time.Now()
 	src, _ := NewTokenSource(parse(t, "%s;Timeout=20", m2m(e)))
 	if _, err := src.Token(); err != nil {
 		t.Fatal(err)
 	}
-	if d := stats(t, e).Calls["token"] - before.Calls["token"]; d != 5 {
+	if d := e.Stats().Calls["token"] - before.Calls["token"]; d != 5 {
 		t.Errorf("%d token calls, want 5 (2×500, 429, malformed, success)", d)
 	}
 	if time.Since(start) < time.Second {
@@ -293,7 +293,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 
 func TestPermanentFailuresAreNotRetried(t *testing.T) {
 	e := shortLived(t, time.Hour)
-	before := stats(t, e)
+	before := e.Stats()
 	src, _ := NewTokenSource(parse(t, "Host=%s;AuthScheme=OAuthClient;OAuthClientId=%s;OAuthClientSecret=wrong-secret-value",
 		e.Info().WorkspaceURL, e.Info().ServicePrincipal.ClientID))
 	_, err := src.Token()
@@ -301,7 +301,7 @@ func TestPermanentFailuresAreNotRetried(t *testing.T) {
 	if !errors.As(err, &oauthErr) || oauthErr.Code != "invalid_client" || !strings.Contains(err.Error(), "check OAuthClientId and OAuthClientSecret") {
 		t.Errorf("wrong secret: %v", err)
 	}
-	if d := stats(t, e).Calls["token"] - before.Calls["token"]; d != 1 {
+	if d := e.Stats().Calls["token"] - before.Calls["token"]; d != 1 {
 		t.Errorf("%d token calls, want 1", d)
 	}
 }
@@ -391,7 +391,7 @@ func TestOneRenewalInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := stats(t, e)
+	before := e.Stats()
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
@@ -403,7 +403,7 @@ func TestOneRenewalInFlight(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if d := stats(t, e).TokensIssued - before.TokensIssued; d != 1 {
+	if d := e.Stats().TokensIssued - before.TokensIssued; d != 1 {
 		t.Errorf("%d tokens issued for 20 concurrent callers, want 1", d)
 	}
 }

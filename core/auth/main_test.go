@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -83,20 +82,6 @@ func appGet(t *testing.T, e *emulator.Emulator, path, token string) (int, string
 	return resp.StatusCode, string(body)
 }
 
-// stats reads the emulator's counters.
-func stats(t *testing.T, e *emulator.Emulator) emulator.Stats {
-	t.Helper()
-	resp, err := http.Get(e.Info().AdminURL + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s emulator.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // fault arms an emulator fault and clears all faults when the test ends.
 func fault(t *testing.T, e *emulator.Emulator, body string) {

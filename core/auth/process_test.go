@@ -56,7 +56,7 @@ func TestTwoProcessesRefreshOnce(t *testing.T) {
 	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return expired, nil }); err != nil {
 		t.Fatal(err)
 	}
-	before := stats(t, e)
+	before := e.Stats()
 
 	conn := fmt.Sprintf("Host=%s;AuthScheme=OAuthPKCE;InitiateOAuth=REFRESH;OAuthSettingsLocation=%s", e.Info().WorkspaceURL, location)
 	var wg sync.WaitGroup
@@ -84,7 +84,7 @@ func TestTwoProcessesRefreshOnce(t *testing.T) {
 			t.Errorf("process %d's token: %d %s", i, status, body)
 		}
 	}
-	after := stats(t, e)
+	after := e.Stats()
 	if d := after.RefreshTokensRedeemed - before.RefreshTokensRedeemed; d != 1 {
 		t.Errorf("refresh tokens redeemed: %d, want exactly 1", d)
 	}

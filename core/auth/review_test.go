@@ -32,13 +32,13 @@ func TestRefreshIsNotRetriedAfterAnAnswerMayBeLost(t *testing.T) {
 	e := shortLived(t, time.Hour)
 	tokens := webTokens(t, e.Info().WorkspaceURL)
 	fault(t, e, `{"endpoint": "token", "kind": "500", "count": 1}`)
-	before := stats(t, e)
+	before := e.Stats()
 	o := parse(t, "Host=%s", e.Info().WorkspaceURL)
 	_, err := RefreshOAuthAccessToken(context.Background(), o, tokens.OAuthRefreshToken)
 	if err == nil || !strings.Contains(err.Error(), "not retried") {
 		t.Errorf("a 500 on refresh: %v, want an error saying it was not retried", err)
 	}
-	if d := stats(t, e).Calls["token"] - before.Calls["token"]; d != 1 {
+	if d := e.Stats().Calls["token"] - before.Calls["token"]; d != 1 {
 		t.Errorf("%d token calls, want 1", d)
 	}
 	// The emulator's fault answered before using the token: it still works.

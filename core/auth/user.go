@@ -152,7 +152,7 @@ func userSource(o *connstr.Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := StoreKey(hostOf(o), f.clientID, f.scopes)
+	key := f.storeKey()
 	s.fetch = func(ctx context.Context, refused string) (*oauth2.Token, error) {
 		return f.storedToken(ctx, s.log, store, key, initiate, refused)
 	}
@@ -434,23 +434,27 @@ var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
 <body style="font-family: sans-serif; max-width: 32em; margin: 4em auto"><p id="result">{{.}}</p></body></html>
 `))
 
-// userStore opens the options' token store and the identity's key in it.
-func (f *userFlow) userStore() (Store, string, error) {
-	store, err := OpenStore(f.o.OAuthSettingsLocation)
+// storedFlow is the user flow of the options with its token store and the
+// identity's key in it: what the stored-login operations work on.
+func storedFlow(o *connstr.Options) (*userFlow, *logger, Store, string, error) {
+	f, log, err := procedureFlow(o, "")
 	if err != nil {
-		return nil, "", err
+		return nil, nil, nil, "", err
 	}
-	return store, StoreKey(hostOf(f.o), f.clientID, f.scopes), nil
+	store, err := OpenStore(o.OAuthSettingsLocation)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	return f, log, store, f.storeKey(), nil
 }
+
+// storeKey is the identity's key in a token store.
+func (f *userFlow) storeKey() string { return StoreKey(hostOf(f.o), f.clientID, f.scopes) }
 
 // Login runs the desktop flow (browser and loopback callback) for the
 // options' user login and stores the tokens, replacing any stored before.
 func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
-	f, log, err := procedureFlow(o, "")
-	if err != nil {
-		return nil, "", err
-	}
-	store, key, err := f.userStore()
+	f, log, store, key, err := storedFlow(o)
 	if err != nil {
 		return nil, "", err
 	}
@@ -468,11 +472,7 @@ func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error
 // another device and keeps the PKCE verifier in the store, pending, until
 // FinishHeadless (or a connection with OAuthVerifier) brings the code.
 func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, error) {
-	f, _, err := procedureFlow(o, "")
-	if err != nil {
-		return nil, err
-	}
-	store, key, err := f.userStore()
+	f, _, store, key, err := storedFlow(o)
 	if err != nil {
 		return nil, err
 	}
@@ -496,11 +496,7 @@ func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, 
 func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAuthTokens, string, error) {
 	with := *o
 	with.OAuthVerifier = code
-	f, log, err := procedureFlow(&with, "")
-	if err != nil {
-		return nil, "", err
-	}
-	store, key, err := f.userStore()
+	f, log, store, key, err := storedFlow(&with)
 	if err != nil {
 		return nil, "", err
 	}
@@ -520,11 +516,7 @@ func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAut
 
 // RefreshStored redeems the stored refresh token now and stores the result.
 func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
-	f, log, err := procedureFlow(o, "")
-	if err != nil {
-		return nil, "", err
-	}
-	store, key, err := f.userStore()
+	f, log, store, key, err := storedFlow(o)
 	if err != nil {
 		return nil, "", err
 	}

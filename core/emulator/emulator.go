@@ -258,6 +258,9 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 	return e, nil
 }
 
+// Stats returns the counters /_emulator/stats serves.
+func (e *Emulator) Stats() Stats { return e.stats.snapshot() }
+
 // Info describes the running emulator: what emulator.json holds.
 func (e *Emulator) Info() Info { return e.info }
 

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -150,7 +149,7 @@ func TestPoolOutlivesCredentials(t *testing.T) {
 	}
 	defer e.Close()
 	p := connect(t, lakebaseConn(e, "Instance="+e.Info().Lakebase.Instance+";MaxConnections=4"))
-	before := stats(t, e)
+	before := e.Stats()
 	const duration = 15 * time.Second
 	deadline := time.Now().Add(duration)
 	var queries, failures atomic.Int64
@@ -181,7 +180,7 @@ func TestPoolOutlivesCredentials(t *testing.T) {
 		p.pool.Reset()
 	}
 	wg.Wait()
-	after := stats(t, e)
+	after := e.Stats()
 	minted := after.CredentialsIssued - before.CredentialsIssued
 	logins := after.GatewayLogins.Accepted - before.GatewayLogins.Accepted
 	t.Logf("%d queries, %d logins, %d credentials minted in %s", queries.Load(), logins, minted, duration)
@@ -389,20 +388,6 @@ func TestMillionRowsStreamInBoundedMemory(t *testing.T) {
 	t.Logf("heap peak %d MiB", peak>>20)
 }
 
-// stats reads an emulator's counters.
-func stats(t *testing.T, e *emulator.Emulator) emulator.Stats {
-	t.Helper()
-	resp, err := http.Get(e.Info().AdminURL + "/stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var s emulator.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func deadPort(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -448,11 +433,11 @@ func revokedPool(t *testing.T, extra string) (*Pool, *emulator.Emulator) {
 // once and the login retried.
 func TestRefusedLoginRenewsOnce(t *testing.T) {
 	p, e := revokedPool(t, "")
-	before := stats(t, e)
+	before := e.Stats()
 	if got := scalar(t, p, "SELECT 1"); got != "1" {
 		t.Fatalf("got %q", got)
 	}
-	after := stats(t, e)
+	after := e.Stats()
 	if d := after.CredentialsIssued - before.CredentialsIssued; d != 1 {
 		t.Errorf("%d credentials minted after a refused login, want 1", d)
 	}
@@ -465,7 +450,7 @@ func TestRefusedLoginRenewsOnce(t *testing.T) {
 // credential renew it once between them, not once each.
 func TestRefusedLoginsRenewOnce(t *testing.T) {
 	p, e := revokedPool(t, ";MaxConnections=8")
-	before := stats(t, e)
+	before := e.Stats()
 	var wg sync.WaitGroup
 	conns := make(chan *Conn, 8)
 	for range 8 {
@@ -485,7 +470,7 @@ func TestRefusedLoginsRenewOnce(t *testing.T) {
 	for c := range conns {
 		c.Close()
 	}
-	after := stats(t, e)
+	after := e.Stats()
 	t.Logf("%d logins refused", after.GatewayLogins.Refused-before.GatewayLogins.Refused)
 	if d := after.CredentialsIssued - before.CredentialsIssued; d != 1 {
 		t.Errorf("%d credentials minted for 8 logins refused together, want 1", d)
