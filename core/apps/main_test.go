@@ -148,7 +148,6 @@ func userToken(t *testing.T, e *emulator.Emulator, scopes ...string) string {
 	return tok.AccessToken
 }
 
-
 // appError returns err as an *Error, failing the test when it is not one,
 // after checking that no token leaks through it.
 func appError(t *testing.T, err error) *Error {

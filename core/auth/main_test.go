@@ -82,7 +82,6 @@ func appGet(t *testing.T, e *emulator.Emulator, path, token string) (int, string
 	return resp.StatusCode, string(body)
 }
 
-
 // fault arms an emulator fault and clears all faults when the test ends.
 func fault(t *testing.T, e *emulator.Emulator, body string) {
 	t.Helper()

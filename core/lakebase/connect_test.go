@@ -388,7 +388,6 @@ func TestMillionRowsStreamInBoundedMemory(t *testing.T) {
 	t.Logf("heap peak %d MiB", peak>>20)
 }
 
-
 func deadPort(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
