@@ -1,0 +1,48 @@
+"""lakelink: Databricks Apps and Lakebase with OAuth, over liblakelink.
+
+PEP 249 (``lakelink.connect("Key=Value;...")``), App calls
+(``lakelink.App(url).get("/api/x")``), tokens (``lakelink.token()``), the
+CData OAuth procedures, and auth adapters for requests (``BearerAuth``) and
+httpx (``HttpxAuth``), imported only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._native import version as library_version
+from .apps import App, Response, Token, token
+from .connection import Connection, connect
+from .cursor import Column, Cursor
+from .errors import (AppError, DatabaseError, DataError, Error, IntegrityError, InterfaceError, InternalError,
+                     NotSupportedError, OperationalError, ProgrammingError, Warning)
+from .oauth import get_oauth_access_token, get_oauth_authorization_url, refresh_oauth_access_token
+from .types import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateFromTicks, Json, Time, TimeFromTicks,
+                    Timestamp, TimestampFromTicks)
+
+__version__ = "0.1.0"
+
+apilevel = "2.0"
+threadsafety = 2
+paramstyle = "pyformat"
+
+__all__ = [
+    "apilevel", "threadsafety", "paramstyle", "connect", "Connection", "Cursor", "Column",
+    "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError", "IntegrityError",
+    "InternalError", "ProgrammingError", "NotSupportedError", "AppError",
+    "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
+    "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Json",
+    "App", "Response", "Token", "token", "BearerAuth", "HttpxAuth",
+    "get_oauth_authorization_url", "get_oauth_access_token", "refresh_oauth_access_token", "library_version",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The adapters import requests / httpx: only when asked for.
+    if name == "BearerAuth":
+        from ._requests import BearerAuth
+        return BearerAuth
+    if name == "HttpxAuth":
+        from ._httpx import HttpxAuth
+        return HttpxAuth
+    raise AttributeError(f"module 'lakelink' has no attribute {name!r}")

@@ -1,0 +1,172 @@
+"""Loading liblakelink.so and calling its C ABI (lakelink.h) through ctypes.
+
+The library is found, in order: at ``$LAKELINK_LIBRARY``; next to this
+module (the copy a wheel carries); in ``build/out`` of the source checkout
+this package sits in (``bindings/python/lakelink`` -> ``../../../build/out``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+from . import errors
+
+ABI_VERSION = 1
+LIBRARY_NAME = "liblakelink.so"
+
+
+class _Error(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_int32),
+        ("message", ctypes.c_char_p),
+        ("sqlstate", ctypes.c_char_p),
+        ("diagnosis", ctypes.c_char_p),
+        ("http_status", ctypes.c_int32),
+        ("kind", ctypes.c_char_p),
+    ]
+
+
+ErrPtr = ctypes.POINTER(_Error)
+U8P = ctypes.POINTER(ctypes.c_uint8)
+_u64, _i32, _i64, _cp, _vp = ctypes.c_uint64, ctypes.c_int32, ctypes.c_int64, ctypes.c_char_p, ctypes.c_void_p
+_P = ctypes.POINTER
+
+_SIGNATURES: dict[str, tuple[list[Any], Any]] = {
+    "lakelink_version": ([], _cp),
+    "lakelink_abi_version": ([], _i32),
+    "lakelink_free": ([_vp], None),
+    "lakelink_error_free": ([ErrPtr], None),
+    "lakelink_connstr_normalize": ([_cp, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_token": ([_cp, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_app_request": ([_cp, _cp, _cp, _cp, U8P, _i64, _P(_i32), _P(_vp), _P(_vp), _P(_i64), _P(ErrPtr)],
+                             _i32),
+    "lakelink_oauth_authorization_url": ([_cp, _cp, _cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_oauth_access_token": ([_cp, _cp, _cp, _cp, _cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_oauth_refresh": ([_cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_connect": ([_cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_execute": ([_u64, _cp, U8P, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_result_columns": ([_u64, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_result_next_batch": ([_u64, _i32, _cp, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_result_status": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_result_close": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_set_autocommit": ([_u64, _i32, _P(ErrPtr)], _i32),
+    "lakelink_begin": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_commit": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_rollback": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_cancel": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_close": ([_u64, _P(ErrPtr)], _i32),
+}
+
+
+def candidates() -> list[Path]:
+    """The paths tried, in order."""
+    env = os.environ.get("LAKELINK_LIBRARY")
+    if env:
+        return [Path(env)]
+    here = Path(__file__).resolve().parent
+    return [here / LIBRARY_NAME, here.parent.parent.parent / "build" / "out" / LIBRARY_NAME]
+
+
+_lib: Optional[ctypes.CDLL] = None
+_load_lock = threading.Lock()
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library (loaded on first use, once per process)."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    with _load_lock:
+        if _lib is None:
+            _lib = _load()
+        return _lib
+
+
+def _load() -> ctypes.CDLL:
+    tried = candidates()
+    path = next((p for p in tried if p.is_file()), None)
+    if path is None:
+        where = ", ".join(str(p) for p in tried)
+        raise errors.InterfaceError(
+            f"lakelink: {LIBRARY_NAME} not found (tried {where}); set LAKELINK_LIBRARY to its path, "
+            "or run `make build` in the lakelink checkout")
+    try:
+        cdll = ctypes.CDLL(str(path))
+    except OSError as e:
+        raise errors.InterfaceError(f"lakelink: cannot load {path}: {e}") from None
+    for name, (args, res) in _SIGNATURES.items():
+        try:
+            f = getattr(cdll, name)
+        except AttributeError:
+            raise errors.InterfaceError(f"lakelink: {path} has no {name}: a library too old for this binding") from None
+        f.argtypes, f.restype = args, res
+    abi = int(cdll.lakelink_abi_version())
+    if abi != ABI_VERSION:
+        raise errors.InterfaceError(
+            f"lakelink: {path} has ABI version {abi}; this binding needs version {ABI_VERSION}")
+    return cdll
+
+
+def version() -> str:
+    """The library's version."""
+    v: bytes = lib().lakelink_version()
+    return v.decode()
+
+
+def _s(b: Optional[bytes]) -> str:
+    return b.decode("utf-8", "replace") if b else ""
+
+
+def raise_for(rc: int, err: Any) -> None:
+    """Raises the exception for a failed call (freeing the error); returns on success."""
+    if rc == errors.OK:
+        if err:
+            lib().lakelink_error_free(err)
+        return
+    if not err:
+        raise errors.InternalError(f"lakelink: status {rc} without an error", code=rc)
+    try:
+        e = err.contents
+        exc = errors.from_native(int(e.code) or rc, _s(e.message), _s(e.sqlstate), _s(e.diagnosis),
+                                 int(e.http_status), _s(e.kind))
+    finally:
+        lib().lakelink_error_free(err)
+    raise exc
+
+
+def error_out() -> Any:
+    """A fresh out-parameter for a lakelink_error*."""
+    return ErrPtr()
+
+
+def take_string(p: ctypes.c_void_p) -> str:
+    """Copies a returned NUL-terminated string and frees it."""
+    if not p.value:
+        return ""
+    try:
+        return ctypes.string_at(p.value).decode("utf-8")
+    finally:
+        lib().lakelink_free(p)
+
+
+def take_bytes(p: ctypes.c_void_p, n: int) -> bytes:
+    """Copies a returned buffer of n bytes and frees it."""
+    if not p.value:
+        return b""
+    try:
+        return ctypes.string_at(p.value, n)
+    finally:
+        lib().lakelink_free(p)
+
+
+def cstr(s: Optional[str]) -> Optional[bytes]:
+    """A Python string as a C string argument (None stays NULL)."""
+    if s is None:
+        return None
+    if "\x00" in s:
+        raise errors.InterfaceError("lakelink: a string argument holds a NUL character")
+    return s.encode("utf-8")

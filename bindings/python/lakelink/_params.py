@@ -1,0 +1,157 @@
+"""pyformat placeholders to PostgreSQL's $n, and the parameter encoding (TYPES.md, "Parameters").
+
+Values are never interpolated into the SQL text: ``%s`` and ``%(name)s``
+become ``$1``, ``$2``... and the values travel apart, encoded per TYPES.md.
+``%%`` is a literal ``%``. Without parameters the SQL is sent as it is (as
+psycopg does), so ``%`` needs no doubling there.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import json
+import re
+import struct
+import uuid
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from .errors import ProgrammingError
+from .types import Json
+
+Params = Union[Sequence[Any], Mapping[str, Any]]
+
+_PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?(?P<conv>.)?", re.DOTALL)
+_EPOCH_DATE = 730120  # date(2000, 1, 1).toordinal()
+_EPOCH = _dt.datetime(2000, 1, 1)
+_EPOCH_TZ = _dt.datetime(2000, 1, 1, tzinfo=_dt.timezone.utc)
+_US = _dt.timedelta(microseconds=1)
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_MAX_DEPTH = 6
+
+
+def convert(sql: str, params: Optional[Params]) -> tuple[str, list[Any]]:
+    """Rewrites sql's placeholders to $n and returns (sql, values in $n order)."""
+    if params is None:
+        return sql, []
+    named = isinstance(params, Mapping)
+    mapping: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
+    if not named and (isinstance(params, (str, bytes, bytearray)) or not isinstance(params, Sequence)):
+        raise ProgrammingError(
+            f"query parameters must be a sequence or a mapping, not {type(params).__name__}")
+    seq: Sequence[Any] = () if isinstance(params, Mapping) else params
+    out: list[str] = []
+    values: list[Any] = []
+    names: dict[str, int] = {}
+    seen_positional = seen_named = False
+    pos = 0
+    last = 0
+    for m in _PLACEHOLDER.finditer(sql):
+        out.append(sql[last:m.start()])
+        last = m.end()
+        name, conv = m.group("name"), m.group("conv")
+        if name is None and conv == "%":
+            out.append("%")
+            continue
+        if conv not in ("s", "b", "t"):
+            raise ProgrammingError(
+                f"only '%s', '%(name)s' and '%%' are placeholders; found {m.group(0)!r} at offset {m.start()} "
+                "(write '%%' for a literal '%')")
+        if name is None:
+            seen_positional = True
+            if named:
+                raise ProgrammingError("the query uses '%s' placeholders but the parameters are a mapping")
+            if pos >= len(seq):
+                raise ProgrammingError(
+                    f"the query has more '%s' placeholders than the {len(seq)} parameters given")
+            values.append(seq[pos])
+            pos += 1
+            out.append(f"${len(values)}")
+        else:
+            seen_named = True
+            if not named:
+                raise ProgrammingError("the query uses '%(name)s' placeholders but the parameters are a sequence")
+            if name not in names:
+                if name not in mapping:
+                    raise ProgrammingError(f"the query needs the parameter {name!r}, which is not given")
+                values.append(mapping[name])
+                names[name] = len(values)
+            out.append(f"${names[name]}")
+    out.append(sql[last:])
+    if seen_positional and seen_named:
+        raise ProgrammingError("the query mixes '%s' and '%(name)s' placeholders")
+    if not named and pos != len(seq):
+        raise ProgrammingError(f"the query has {pos} placeholders but {len(seq)} parameters were given")
+    return "".join(out), values
+
+
+def encode(values: Sequence[Any]) -> bytes:
+    """The parameter buffer for values (TYPES.md, "Parameters (version 1)")."""
+    if len(values) > 65535:
+        raise ProgrammingError(f"{len(values)} parameters: PostgreSQL takes at most 65535")
+    buf = bytearray(b"LLPB")
+    buf += struct.pack("<HH", 1, len(values))
+    for i, v in enumerate(values):
+        try:
+            _value(buf, v, 0)
+        except TypeError as e:
+            raise type(e)(f"parameter ${i + 1}: {e}") from None
+        except ProgrammingError as e:
+            raise ProgrammingError(f"parameter ${i + 1}: {e.message}") from None
+    return bytes(buf)
+
+
+def _len_bytes(buf: bytearray, tag: int, data: bytes) -> None:
+    buf += struct.pack("<BI", tag, len(data))
+    buf += data
+
+
+def _value(buf: bytearray, v: Any, depth: int) -> None:
+    if v is None:
+        buf.append(0)
+    elif isinstance(v, bool):
+        buf += struct.pack("<BB", 2, 1 if v else 0)
+    elif isinstance(v, int):
+        if _INT64_MIN <= v <= _INT64_MAX:
+            buf += struct.pack("<Bq", 4, v)
+        else:
+            _len_bytes(buf, 6, str(int(v)).encode())
+    elif isinstance(v, float):
+        buf += struct.pack("<Bd", 5, v)
+    elif isinstance(v, str):
+        _len_bytes(buf, 1, v.encode("utf-8", "surrogatepass"))
+    elif isinstance(v, decimal.Decimal):
+        if v.is_snan():
+            raise ProgrammingError("a signaling NaN Decimal has no PostgreSQL equivalent")
+        _len_bytes(buf, 6, str(v).encode())
+    elif isinstance(v, (bytes, bytearray, memoryview)):
+        _len_bytes(buf, 7, bytes(v))
+    elif isinstance(v, _dt.datetime):
+        if v.tzinfo is None or v.utcoffset() is None:
+            buf += struct.pack("<Bq", 10, (v - _EPOCH) // _US)
+        else:
+            buf += struct.pack("<Bq", 11, (v - _EPOCH_TZ) // _US)
+    elif isinstance(v, _dt.date):
+        buf += struct.pack("<Bi", 8, v.toordinal() - _EPOCH_DATE)
+    elif isinstance(v, _dt.time):
+        if v.tzinfo is not None:
+            raise TypeError("a datetime.time with tzinfo (timetz) is not supported; pass a naive time")
+        us = ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond
+        buf += struct.pack("<Bq", 9, us)
+    elif isinstance(v, _dt.timedelta):
+        buf += struct.pack("<Bqii", 12, v.seconds * 1_000_000 + v.microseconds, v.days, 0)
+    elif isinstance(v, uuid.UUID):
+        buf.append(13)
+        buf += v.bytes
+    elif isinstance(v, Json):
+        _len_bytes(buf, 14, json.dumps(v.obj).encode())
+    elif isinstance(v, dict):
+        _len_bytes(buf, 14, json.dumps(v).encode())
+    elif isinstance(v, (list, tuple)):
+        if depth >= _MAX_DEPTH:
+            raise ProgrammingError(f"arrays nest at most {_MAX_DEPTH} deep in PostgreSQL")
+        buf += struct.pack("<BI", 15, len(v))
+        for e in v:
+            _value(buf, e, depth + 1)
+    else:
+        raise ProgrammingError(f"cannot adapt a value of type {type(v).__module__}.{type(v).__qualname__}")

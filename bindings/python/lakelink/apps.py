@@ -1,0 +1,175 @@
+"""Databricks Apps: calls with a bearer token the core gets, caches and renews."""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as _dt
+import json as _json
+import urllib.parse
+from typing import Any, Mapping, NamedTuple, Optional, Union
+
+from . import _connstr, _native, errors
+from .errors import AppError
+
+__all__ = ["App", "Response", "Token", "token", "AppError"]
+
+
+class Response:
+    """An app's answer: ``status``, ``headers`` (name -> first value), ``content``, ``text``, ``json()``."""
+
+    def __init__(self, status: int, headers: Mapping[str, list[str]], content: bytes, url: str) -> None:
+        self.status = status
+        self.status_code = status  # the requests name
+        self.header_lists: dict[str, list[str]] = {k: list(v) for k, v in headers.items()}
+        self.headers: dict[str, str] = _CIDict((k, v[0] if v else "") for k, v in headers.items())
+        self.content = content
+        self.url = url
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return _json.loads(self.content)
+
+    def __repr__(self) -> str:
+        return f"<lakelink.Response [{self.status}] {self.url}>"
+
+
+class _CIDict(dict):  # type: ignore[type-arg]
+    """A dict whose str keys are looked up case-insensitively."""
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__()
+        for k, v in items:
+            self[k] = v
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key.lower(), value)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+class Token(NamedTuple):
+    """An access token (a secret) and its expiry (None when unknown). Unpacks as (token, expires_at)."""
+
+    access_token: str
+    expires_at: Optional[_dt.datetime]
+
+    def __repr__(self) -> str:
+        return f"Token(access_token='***', expires_at={self.expires_at!r})"
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+
+def token(connection_string: Optional[str] = None, **properties: Any) -> Token:
+    """An access token for the connection string (renewed ahead of expiry, shared per identity).
+
+    Without a connection string the core's default chain applies (inside a
+    Databricks App, the injected DATABRICKS_* service principal).
+    """
+    conn_str = _connstr.build(connection_string, properties)
+    lib = _native.lib()
+    p, exp, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+    _native.raise_for(lib.lakelink_token(_native.cstr(conn_str), ctypes.byref(p), ctypes.byref(exp),
+                                         ctypes.byref(err)), err)
+    tok = _native.take_string(p)
+    expires = _dt.datetime.fromtimestamp(exp.value, _dt.timezone.utc) if exp.value else None
+    return Token(tok, expires)
+
+
+class App:
+    """A Databricks App's /api/ routes, called with a bearer token for a connection string.
+
+    >>> app = lakelink.App("https://my-app-123.databricksapps.com", "Host=...;OAuthClientId=...;OAuthClientSecret=...")
+    >>> app.get("/api/whoami").json()
+
+    Failures raise :class:`AppError` with the HTTP status, the app's message
+    and the core's diagnosis (expired token, missing CAN USE, wrong URL...).
+    """
+
+    def __init__(self, url: str, connection_string: Optional[str] = None, **properties: Any) -> None:
+        self.url = url.rstrip("/")
+        self._conn_str = _connstr.build(connection_string, properties)
+
+    def __repr__(self) -> str:
+        return f"<lakelink.App {self.url}>"
+
+    def _url(self, path: str) -> str:
+        if "://" in path:
+            return path
+        return self.url + ("" if path.startswith("/") else "/") + path
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                data: Union[bytes, str, Mapping[str, Any], None] = None,
+                headers: Optional[Mapping[str, str]] = None, params: Optional[Mapping[str, Any]] = None) -> Response:
+        """Sends method to path (relative to the app's URL, or absolute) and returns the response."""
+        url = self._url(path)
+        if params:
+            url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params, doseq=True)
+        hdrs = dict(headers or {})
+        body: Optional[bytes] = None
+        lower = {k.lower() for k in hdrs}
+        if json is not None:
+            body = _json.dumps(json).encode()
+            if "content-type" not in lower:
+                hdrs["Content-Type"] = "application/json"
+        elif isinstance(data, Mapping):
+            body = urllib.parse.urlencode(data, doseq=True).encode()
+            if "content-type" not in lower:
+                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        elif isinstance(data, str):
+            body = data.encode()
+        elif data is not None:
+            body = bytes(data)
+        lib = _native.lib()
+        status, hp, bp, blen, err = ctypes.c_int32(), ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int64(), \
+            _native.error_out()
+        barr: Any = None
+        if body:
+            barr = ctypes.cast((ctypes.c_uint8 * len(body)).from_buffer_copy(body), _native.U8P)
+        rc = lib.lakelink_app_request(_native.cstr(self._conn_str), _native.cstr(method.upper()), _native.cstr(url),
+                                      _native.cstr(_json.dumps(hdrs)) if hdrs else None, barr,
+                                      len(body) if body else 0, ctypes.byref(status), ctypes.byref(hp),
+                                      ctypes.byref(bp), ctypes.byref(blen), ctypes.byref(err))
+        # The outputs are set on an HTTP failure too: take (and free) them first.
+        headers_json = _native.take_string(hp)
+        content = _native.take_bytes(bp, blen.value)
+        resp = Response(int(status.value), _json.loads(headers_json) if headers_json else {}, content, url)
+        try:
+            _native.raise_for(rc, err)
+        except AppError as e:
+            e.response = resp if e.status else None
+            raise
+        return resp
+
+    def get(self, path: str, **kwargs: Any) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Response:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+# errors is imported for the exception types' module-level re-export.
+_ = errors

@@ -1,0 +1,196 @@
+"""PEP 249 connections."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+import weakref
+from types import TracebackType
+from typing import Any, Optional, Type
+
+from . import _connstr, _native, errors
+from .cursor import Cursor
+
+
+class Connection:
+    """A Lakebase session (PEP 249). Create one with :func:`lakelink.connect`.
+
+    Connections may be shared between threads (threadsafety 2): every call
+    is serialized by a per-connection lock. Autocommit is off by default,
+    as PEP 249 wants: the first statement opens a transaction that lasts
+    until :meth:`commit` or :meth:`rollback`.
+
+    The C library streams one result per connection and a new statement
+    discards what is left of the previous one, so before a cursor executes,
+    any other cursor of the connection still streaming reads its remaining
+    rows into memory; no cursor loses rows.
+    """
+
+    # PEP 249's optional extension: the exceptions as connection attributes.
+    Warning = errors.Warning
+    Error = errors.Error
+    InterfaceError = errors.InterfaceError
+    DatabaseError = errors.DatabaseError
+    DataError = errors.DataError
+    OperationalError = errors.OperationalError
+    IntegrityError = errors.IntegrityError
+    InternalError = errors.InternalError
+    ProgrammingError = errors.ProgrammingError
+    NotSupportedError = errors.NotSupportedError
+
+    def __init__(self, conn_str: str) -> None:
+        self._handle = 0
+        self._lock = threading.RLock()
+        self._autocommit = False
+        self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
+        self._described = _describe(conn_str)
+        self._conn_str = conn_str  # holds secrets: never shown
+        lib = _native.lib()
+        h, err = ctypes.c_uint64(), _native.error_out()
+        _native.raise_for(lib.lakelink_connect(_native.cstr(conn_str), ctypes.byref(h), ctypes.byref(err)), err)
+        self._handle = int(h.value)
+        try:
+            self._call(lib.lakelink_set_autocommit, 0)
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- internals used by cursors ----
+
+    def _check(self) -> int:
+        if not self._handle:
+            raise errors.InterfaceError("the connection is closed")
+        return self._handle
+
+    def _call(self, fn: Any, *args: Any) -> None:
+        err = _native.error_out()
+        _native.raise_for(fn(self._check(), *args, ctypes.byref(err)), err)
+
+    def _release_stream(self, keep: Optional[Cursor]) -> None:
+        """Makes the streaming cursor (if it is not keep) buffer its rows. Call with the lock held."""
+        ref = self._streaming
+        if ref is None:
+            return
+        cur = ref()
+        if cur is None or cur is keep:
+            return
+        cur._buffer_rest()
+
+    # ---- PEP 249 ----
+
+    def cursor(self) -> Cursor:
+        """A new cursor on this connection."""
+        self._check()
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """Commits the current transaction (if any)."""
+        with self._lock:
+            self._release_stream(None)
+            self._call(_native.lib().lakelink_commit)
+
+    def rollback(self) -> None:
+        """Rolls back the current transaction (if any)."""
+        with self._lock:
+            self._release_stream(None)
+            self._call(_native.lib().lakelink_rollback)
+
+    def cancel(self) -> None:
+        """Asks the server to cancel the running statement (call it from another thread)."""
+        self._call(_native.lib().lakelink_cancel)
+
+    def close(self) -> None:
+        """Closes the connection (rolling back an open transaction). Closing twice is allowed."""
+        with self._lock:
+            if not self._handle:
+                return
+            ref = self._streaming
+            cur = ref() if ref is not None else None
+            if cur is not None:
+                cur._discard()
+            h, self._handle = self._handle, 0
+            err = _native.error_out()
+            _native.raise_for(_native.lib().lakelink_close(h, ctypes.byref(err)), err)
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closed."""
+        return not self._handle
+
+    @property
+    def autocommit(self) -> bool:
+        """Whether each statement commits at once (default False)."""
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, on: bool) -> None:
+        with self._lock:
+            self._release_stream(None)
+            self._call(_native.lib().lakelink_set_autocommit, 1 if on else 0)
+            self._autocommit = bool(on)
+
+    def execute(self, sql: str, params: Any = None) -> Cursor:
+        """A shortcut (as in psycopg 3): a new cursor, executed."""
+        cur = self.cursor()
+        cur.execute(sql, params)
+        return cur
+
+    def __enter__(self) -> Connection:
+        self._check()
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        """Commits on success, rolls back on an exception, then closes (as psycopg 3)."""
+        if self.closed:
+            return
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                try:
+                    self.rollback()
+                except errors.Error:
+                    pass
+        finally:
+            self.close()
+
+    def __del__(self) -> None:
+        try:
+            if self._handle:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<lakelink.Connection {state} {self._described}>"
+
+    __str__ = __repr__
+
+
+def _describe(conn_str: str) -> str:
+    """The normalized connection string (secrets as ***), for repr; never raises."""
+    try:
+        lib = _native.lib()
+        p, err = ctypes.c_void_p(), _native.error_out()
+        rc = lib.lakelink_connstr_normalize(_native.cstr(conn_str), ctypes.byref(p), ctypes.byref(err))
+        if rc != 0:
+            if err:
+                lib.lakelink_error_free(err)
+            return "(invalid connection string)"
+        normalized = json.loads(_native.take_string(p)).get("normalized", "")
+        return repr(str(normalized))
+    except Exception:
+        return "(connection string not shown)"
+
+
+def connect(connection_string: Optional[str] = None, **overrides: Any) -> Connection:
+    """Opens a Lakebase connection.
+
+    ``connection_string`` is ``Key=Value;...`` (README.md); keyword
+    overrides take the same property names (``connect(s, Database="x")``)
+    and replace those keys. The credential is minted and renewed inside.
+    """
+    return Connection(_connstr.build(connection_string, overrides))

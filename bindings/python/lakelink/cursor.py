@@ -1,0 +1,301 @@
+"""PEP 249 cursors."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import weakref
+from collections import deque
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type
+
+from . import _batch, _native, _params, errors
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+BATCH_ROWS = 2000  # rows per batch read from the library
+
+Row = tuple[Any, ...]
+
+# The OAuth procedures a CData connector accepts through callproc.
+_OAUTH_PROCS = {"getoauthauthorizationurl", "getoauthaccesstoken", "refreshoauthaccesstoken"}
+
+
+class Column(NamedTuple):
+    """One item of ``Cursor.description`` (a 7-item sequence, as PEP 249 wants)."""
+
+    name: str
+    type_code: int
+    display_size: Optional[int] = None
+    internal_size: Optional[int] = None
+    precision: Optional[int] = None
+    scale: Optional[int] = None
+    null_ok: Optional[bool] = None
+
+
+class Cursor:
+    """A PEP 249 cursor. Rows stream from the server batch by batch."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._conn: Optional[Connection] = connection
+        self.arraysize: int = 1
+        self._result = 0  # the native result handle while streaming
+        self._rows: Deque[Row] = deque()
+        self._description: Optional[tuple[Column, ...]] = None
+        self._rowcount = -1
+        self._statusmessage: Optional[str] = None
+        self._closed = False
+
+    # ---- attributes ----
+
+    @property
+    def connection(self) -> Connection:
+        return self._live()
+
+    @property
+    def description(self) -> Optional[tuple[Column, ...]]:
+        """(name, type_code, None, None, None, None, None) per column; None for a statement without rows."""
+        return self._description
+
+    @property
+    def rowcount(self) -> int:
+        """Rows affected by the last DML statement, or rows of a fully read result; -1 when not known yet."""
+        return self._rowcount
+
+    @property
+    def statusmessage(self) -> Optional[str]:
+        """The last command tag ("INSERT 0 1"), once known."""
+        return self._statusmessage
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---- internals ----
+
+    def _live(self) -> Connection:
+        conn = self._conn
+        if self._closed or conn is None:
+            raise errors.InterfaceError("the cursor is closed")
+        if conn.closed:
+            raise errors.InterfaceError("the connection is closed")
+        return conn
+
+    def _next_batch(self) -> bool:
+        """Reads one batch into self._rows; False (and the result finished) at the end. Lock held."""
+        lib = _native.lib()
+        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+        try:
+            _native.raise_for(lib.lakelink_result_next_batch(self._result, BATCH_ROWS, _batch.FORMAT.encode(),
+                                                             ctypes.byref(p), ctypes.byref(n), ctypes.byref(err)), err)
+        except errors.Error:
+            self._discard()
+            raise
+        if not p.value:
+            self._finish()
+            return False
+        self._rows.extend(_batch.decode(_native.take_bytes(p, n.value)))
+        return True
+
+    def _finish(self) -> None:
+        """Reads the command tag and rows affected, and closes the result. Lock held."""
+        lib = _native.lib()
+        tag, count, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+        try:
+            _native.raise_for(lib.lakelink_result_status(self._result, ctypes.byref(tag), ctypes.byref(count),
+                                                         ctypes.byref(err)), err)
+            self._statusmessage = _native.take_string(tag) or None
+            self._rowcount = int(count.value)
+        finally:
+            self._discard()
+
+    def _discard(self) -> None:
+        """Closes the native result, dropping rows not read. Lock held."""
+        h, self._result = self._result, 0
+        conn = self._conn
+        if conn is not None and conn._streaming is not None and conn._streaming() is self:
+            conn._streaming = None
+        if h:
+            err = _native.error_out()
+            rc = _native.lib().lakelink_result_close(h, ctypes.byref(err))
+            if err:
+                _native.lib().lakelink_error_free(err)
+            del rc
+
+    def _buffer_rest(self) -> None:
+        """Reads every remaining row into memory (another cursor is about to execute). Lock held."""
+        while self._result and self._next_batch():
+            pass
+
+    def _reset(self) -> None:
+        self._discard()
+        self._rows.clear()
+        self._description = None
+        self._rowcount = -1
+        self._statusmessage = None
+
+    # ---- PEP 249 ----
+
+    def execute(self, operation: str, parameters: Optional[_params.Params] = None) -> Cursor:
+        """Runs operation, with ``%s`` or ``%(name)s`` placeholders for parameters."""
+        conn = self._live()
+        sql, values = _params.convert(operation, parameters)
+        buf = _params.encode(values) if parameters is not None else None
+        lib = _native.lib()
+        with conn._lock:
+            self._reset()
+            conn._release_stream(self)
+            handle = conn._check()
+            res, err = ctypes.c_uint64(), _native.error_out()
+            if buf is not None:
+                arr = (ctypes.c_uint8 * len(buf)).from_buffer_copy(buf)
+                pbuf: Any = ctypes.cast(arr, _native.U8P)
+                plen = len(buf)
+            else:
+                pbuf, plen = None, 0
+            _native.raise_for(lib.lakelink_execute(handle, _native.cstr(sql), pbuf, plen, ctypes.byref(res),
+                                                   ctypes.byref(err)), err)
+            self._result = int(res.value)
+            conn._streaming = weakref.ref(self)
+            try:
+                p, err = ctypes.c_void_p(), _native.error_out()
+                _native.raise_for(lib.lakelink_result_columns(self._result, ctypes.byref(p), ctypes.byref(err)), err)
+                cols = json.loads(_native.take_string(p) or "[]")
+                if cols:
+                    self._description = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols)
+                else:
+                    # No rows: read to the end now, for the command tag and rowcount.
+                    self._buffer_rest()
+            except BaseException:
+                self._discard()
+                raise
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Iterable[_params.Params]) -> None:
+        """Runs operation once per parameter set; rowcount is the total of rows affected."""
+        total = 0
+        known = True
+        for params in seq_of_parameters:
+            self.execute(operation, params)
+            if self._description is not None:
+                self._buffer_rest_locked()
+            if self._rowcount < 0:
+                known = False
+            else:
+                total += self._rowcount
+        self._rowcount = total if known else -1
+
+    def _buffer_rest_locked(self) -> None:
+        conn = self._live()
+        with conn._lock:
+            self._buffer_rest()
+
+    def fetchone(self) -> Optional[Row]:
+        """The next row, or None at the end."""
+        conn = self._live()
+        if self._description is None:
+            raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
+        if not self._rows and self._result:
+            with conn._lock:
+                while not self._rows and self._result and self._next_batch():
+                    pass
+        return self._rows.popleft() if self._rows else None
+
+    def fetchmany(self, size: Optional[int] = None) -> list[Row]:
+        """Up to size rows (default: arraysize)."""
+        n = self.arraysize if size is None else size
+        out: list[Row] = []
+        while len(out) < n:
+            row = self.fetchone()
+            if row is None:
+                break
+            out.append(row)
+        return out
+
+    def fetchall(self) -> list[Row]:
+        """Every remaining row."""
+        conn = self._live()
+        if self._description is None:
+            raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
+        with conn._lock:
+            self._buffer_rest()
+        out = list(self._rows)
+        self._rows.clear()
+        return out
+
+    def __iter__(self) -> Iterator[Row]:
+        return self
+
+    def __next__(self) -> Row:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+    def callproc(self, procname: str, parameters: Optional[Sequence[Any]] = None) -> Any:
+        """Calls a database function (``SELECT * FROM name($1, ...)``) as psycopg does.
+
+        The CData OAuth procedure names (GetOAuthAuthorizationUrl,
+        GetOAuthAccessToken, RefreshOAuthAccessToken) are accepted too: they
+        run in lakelink (see :mod:`lakelink.oauth`) with a mapping of their
+        inputs, and their one-row result is fetched like a query's.
+        """
+        if procname.lower() in _OAUTH_PROCS:
+            return self._oauth_proc(procname, parameters)
+        args = list(parameters or [])
+        if not all(part.replace("_", "a").isalnum() for part in procname.split(".")):
+            raise errors.ProgrammingError(f"not a plain function name: {procname!r}")
+        placeholders = ", ".join(["%s"] * len(args))
+        self.execute(f"SELECT * FROM {procname}({placeholders})", args)
+        return parameters
+
+    def _oauth_proc(self, procname: str, parameters: Any) -> Any:
+        from . import oauth
+
+        conn = self._live()
+        inputs = {str(k).lower(): v for k, v in dict(parameters or {}).items()}
+        inputs.setdefault("connectionstring", conn._conn_str)
+        result = oauth.call_procedure(procname, inputs)
+        with self._live()._lock:
+            self._reset()
+            self._description = tuple(Column(k, 25) for k in result)
+            self._rows.append(tuple(result.values()))
+            self._rowcount = 1
+        return parameters
+
+    def setinputsizes(self, sizes: Any) -> None:
+        """Does nothing (PEP 249 allows it)."""
+
+    def setoutputsize(self, size: Any, column: Optional[int] = None) -> None:
+        """Does nothing (PEP 249 allows it)."""
+
+    def close(self) -> None:
+        """Closes the cursor, dropping rows not read."""
+        if self._closed:
+            return
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            with conn._lock:
+                self._discard()
+        self._rows.clear()
+        self._closed = True
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if self._result and self._conn is not None and not self._conn.closed:
+                with self._conn._lock:
+                    self._discard()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<lakelink.Cursor {state} rowcount={self._rowcount}>"

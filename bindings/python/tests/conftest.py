@@ -1,0 +1,99 @@
+"""Fixtures: the lakelink emulator (started once per test session), connection strings."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+PKG = HERE.parent  # bindings/python
+REPO = PKG.parent.parent
+OUT = REPO / "build" / "out"
+
+sys.path.insert(0, str(PKG))
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def _need(path: Path) -> None:
+    if not path.exists():
+        pytest.exit(f"{path} is missing: run `make build` in {REPO} first (the tests need the CLI and "
+                    "liblakelink.so it writes to build/out)", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[dict[str, Any]]:
+    cli = OUT / "lakelink"
+    _need(cli)
+    if "LAKELINK_LIBRARY" not in os.environ:
+        _need(OUT / "liblakelink.so")
+    state = Path(tempfile.mkdtemp(prefix="lakelink-py-emu-"))
+    log = open(state / "emulator.log", "wb")
+    proc = subprocess.Popen([str(cli), "emulator", "--state-dir", str(state)], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    info_file = state / "emulator.json"
+    deadline = time.monotonic() + 120
+    try:
+        while not info_file.exists():
+            if proc.poll() is not None:
+                raise RuntimeError(f"the emulator exited ({proc.returncode}):\n{(state / 'emulator.log').read_text()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator was not ready in 120s:\n{(state / 'emulator.log').read_text()}")
+            time.sleep(0.1)
+        info = None
+        while info is None:  # the file may be seen before it is complete
+            try:
+                info = json.loads(info_file.read_text())
+            except ValueError:
+                time.sleep(0.05)
+        yield info
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _m2m(info: dict[str, Any], who: str) -> str:
+    p = info[who]
+    return f"Host={info['workspace_url']};OAuthClientId={p['client_id']};OAuthClientSecret={p['client_secret']}"
+
+
+@pytest.fixture(scope="session")
+def sp_conn(emulator: dict[str, Any]) -> str:
+    """The service principal's M2M connection string (CAN USE on the app, Lakebase login)."""
+    return _m2m(emulator, "service_principal")
+
+
+@pytest.fixture(scope="session")
+def outsider_conn(emulator: dict[str, Any]) -> str:
+    return _m2m(emulator, "outsider")
+
+
+@pytest.fixture(scope="session")
+def lakebase_conn(emulator: dict[str, Any], sp_conn: str) -> str:
+    lb = emulator["lakebase"]
+    return (f"{sp_conn};Server={lb['host']};Port={lb['port']};Instance={lb['instance']};"
+            f"SSLMode=verify-full;SSLServerCert={lb['ca_file']}")
+
+
+@pytest.fixture()
+def conn(lakebase_conn: str) -> Iterator[Any]:
+    import lakelink
+
+    c = lakelink.connect(lakebase_conn)
+    try:
+        yield c
+    finally:
+        c.close()
