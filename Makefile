@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser test demo clean
+.PHONY: all build deps tools browser test test-python demo clean
 
 all: build
 
@@ -34,7 +34,21 @@ tools:
 browser:
 	@build/ensure-browser.sh
 
-test: build tools browser
+PYVENV := $(OUT)/pyvenv
+
+# A project-local virtualenv for the Python binding's tests.
+$(PYVENV)/bin/python:
+	@echo "==> Creating $(PYVENV) (pytest, mypy, requests, httpx)"
+	@python3 -m venv $(PYVENV)
+	@$(PYVENV)/bin/pip install -q --upgrade pip
+	@$(PYVENV)/bin/pip install -q pytest mypy requests httpx
+
+test-python: build $(PYVENV)/bin/python
+	@echo "==> Python binding: mypy --strict, then pytest against the emulator"
+	@cd bindings/python && ../../$(PYVENV)/bin/mypy --strict
+	@PYTHONDONTWRITEBYTECODE=1 $(PYVENV)/bin/python -m pytest bindings/python/tests -q -p no:cacheprovider
+
+test: build tools browser test-python
 	@echo "==> go vet"
 	@$(GO) vet ./...
 	@echo "==> Go tests (with the race detector, which needs cgo)"
