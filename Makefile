@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser test test-python demo clean
+.PHONY: all build deps tools browser wheel test test-python demo clean
 
 all: build
 
@@ -42,6 +42,16 @@ $(PYVENV)/bin/python:
 	@python3 -m venv $(PYVENV)
 	@$(PYVENV)/bin/pip install -q --upgrade pip
 	@$(PYVENV)/bin/pip install -q pytest mypy requests httpx
+
+# The Python binding as a py3-none-<platform> wheel carrying liblakelink.so,
+# in $(OUT)/wheels. bindings/python's in-tree build backend
+# (_backend/lakelink_build.py) runs the Go build itself, as it does for
+# `pip install bindings/python`.
+wheel: deps tools $(PYVENV)/bin/python
+	@echo "==> Building the Python wheel into $(OUT)/wheels"
+	@mkdir -p $(OUT)/wheels
+	@GO=$(GO) $(PYVENV)/bin/pip wheel -q --no-index --no-deps -w $(OUT)/wheels bindings/python
+	@ls $(OUT)/wheels/lakelink-*.whl | sed 's/^/    /'
 
 test-python: build $(PYVENV)/bin/python
 	@echo "==> Python binding: mypy --strict, then pytest against the emulator"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The main job, against the local emulator, through lakelink's own CLI and
-# Go API: a service principal (M2M) and a user with custom scopes (U2M)
-# call a Databricks App's /api/ routes, a failing call is diagnosed, and SQL
-# runs on Lakebase with a credential lakelink mints.
+# The main job, against the local emulator, through lakelink's own CLI, its
+# Go API and the Python binding: a service principal (M2M) and a user with
+# custom scopes (U2M) call a Databricks App's /api/ routes, a failing call is
+# diagnosed, and SQL runs on Lakebase with a credential lakelink mints.
 #
 # Usage: build/demo.sh path/to/lakelink
 set -euo pipefail
@@ -63,6 +63,11 @@ go run build/demo/apps.go "$state/emulator.json"
 echo
 echo "==> 6. SQL on Lakebase with a credential lakelink mints: lakelink sql --connection '...;Instance=...' \"SELECT ...\""
 "$lakelink" sql --connection "$sp;$lakebase" "SELECT current_user AS principal, current_database() AS database, 6 * 7 AS answer"
+
+echo
+echo "==> 7. The same from Python: the lakelink package (bindings/python, build/demo/demo.py)"
+PYTHONPATH=bindings/python LAKELINK_LIBRARY=build/out/liblakelink.so PYTHONDONTWRITEBYTECODE=1 \
+	python3 build/demo/demo.py "$state/emulator.json"
 
 echo
 echo "==> Demo done. Run the emulator yourself with: $lakelink emulator"

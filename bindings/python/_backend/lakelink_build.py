@@ -1,0 +1,227 @@
+"""The in-tree PEP 517 build backend of the lakelink Python package.
+
+Why a backend of our own: the wheel carries ``liblakelink.so`` (a Go
+c-shared library), so it is a *platform* wheel, but it holds no Python
+extension module and works with any Python 3 -- the right tag is
+``py3-none-<platform>``, which setuptools does not produce without patching
+``bdist_wheel``. This module is standard library only (``tomli`` only on
+Python < 3.11, to read pyproject.toml), so ``pip install bindings/python``
+needs no network and no build dependency besides Go and a C compiler.
+
+What it does:
+
+* ``build_wheel``: runs ``go build -buildmode=c-shared -ldflags '-s -w'
+  -o <tmp>/liblakelink.so ./capi`` in the lakelink checkout (the directory
+  two levels above this package's source, i.e. the one holding go.mod and
+  capi/; ``LAKELINK_SOURCE_ROOT`` overrides it, ``GO`` names the go
+  command), then zips ``lakelink/*.py``, ``py.typed`` and the library as
+  ``lakelink/liblakelink.so`` into ``lakelink-<version>-py3-none-<platform>.whl``,
+  where ``<platform>`` is ``sysconfig.get_platform()`` of the building
+  interpreter with ``-`` and ``.`` turned into ``_`` (e.g. ``linux_x86_64``).
+  ``LAKELINK_PREBUILT_LIBRARY=path`` packs that file instead of building.
+* ``build_editable``: a wheel holding a ``.pth`` pointing at this source
+  tree; the library is then found in the checkout's ``build/out`` (see
+  ``lakelink/_native.py``), so run ``make build`` there.
+* ``build_sdist``: the Python sources and this backend (building a wheel
+  from it needs ``LAKELINK_SOURCE_ROOT`` or ``LAKELINK_PREBUILT_LIBRARY``,
+  since the Go core is not in it).
+
+Name, version, description, Python requirement, license, classifiers and
+extras come from pyproject.toml's [project] table.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Optional
+
+SRC = Path(__file__).resolve().parent.parent  # bindings/python
+PACKAGE = "lakelink"
+LIBRARY = "liblakelink.so"
+
+__all__ = ["build_wheel", "build_sdist", "build_editable", "prepare_metadata_for_build_wheel",
+           "prepare_metadata_for_build_editable", "get_requires_for_build_wheel",
+           "get_requires_for_build_sdist", "get_requires_for_build_editable"]
+
+
+# --- PEP 517 / 660 hooks -------------------------------------------------------------------------------------------
+
+def get_requires_for_build_wheel(config_settings: Optional[dict[str, Any]] = None) -> list[str]:
+    return [] if sys.version_info >= (3, 11) else ["tomli>=1.1"]
+
+
+get_requires_for_build_sdist = get_requires_for_build_wheel
+get_requires_for_build_editable = get_requires_for_build_wheel
+
+
+def build_wheel(wheel_directory: str, config_settings: Optional[dict[str, Any]] = None,
+                metadata_directory: Optional[str] = None) -> str:
+    meta = _project()
+    with tempfile.TemporaryDirectory(prefix="lakelink-wheel-") as tmp:
+        library = _library(Path(tmp))
+        files: list[tuple[str, bytes, int]] = []
+        pkg = SRC / PACKAGE
+        for p in sorted(pkg.iterdir()):
+            if p.is_file() and (p.suffix == ".py" or p.name == "py.typed"):
+                files.append((f"{PACKAGE}/{p.name}", p.read_bytes(), 0o644))
+        files.append((f"{PACKAGE}/{LIBRARY}", library.read_bytes(), 0o755))
+        return _write_wheel(Path(wheel_directory), meta, f"py3-none-{_platform_tag()}", files)
+
+
+def prepare_metadata_for_build_wheel(metadata_directory: str,
+                                     config_settings: Optional[dict[str, Any]] = None) -> str:
+    # Without this hook pip would build the wheel (and the library) twice.
+    meta = _project()
+    dist_info = Path(metadata_directory) / f"{_dist_name(meta['name'])}-{meta['version']}.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text(_metadata(meta), encoding="utf-8")
+    tag = f"py3-none-{_platform_tag()}"
+    (dist_info / "WHEEL").write_text(_wheel_file(tag), encoding="utf-8")
+    return dist_info.name
+
+
+prepare_metadata_for_build_editable = prepare_metadata_for_build_wheel
+
+
+def build_editable(wheel_directory: str, config_settings: Optional[dict[str, Any]] = None,
+                   metadata_directory: Optional[str] = None) -> str:
+    meta = _project()
+    files = [(f"__editable__.{PACKAGE}.pth", (str(SRC) + "\n").encode(), 0o644)]
+    return _write_wheel(Path(wheel_directory), meta, "py3-none-any", files)
+
+
+def build_sdist(sdist_directory: str, config_settings: Optional[dict[str, Any]] = None) -> str:
+    meta = _project()
+    base = f"{_dist_name(meta['name'])}-{meta['version']}"
+    out = Path(sdist_directory) / f"{base}.tar.gz"
+    members = [SRC / "pyproject.toml", SRC / "README.md", SRC / "_backend" / "lakelink_build.py"]
+    members += sorted(p for p in (SRC / PACKAGE).iterdir()
+                      if p.is_file() and (p.suffix == ".py" or p.name == "py.typed"))
+    pkg_info = _metadata(meta).encode()
+    with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for p in members:
+            tar.add(str(p), arcname=f"{base}/{p.relative_to(SRC).as_posix()}")
+        info = tarfile.TarInfo(f"{base}/PKG-INFO")
+        info.size, info.mtime, info.mode = len(pkg_info), int(time.time()), 0o644
+        tar.addfile(info, io.BytesIO(pkg_info))
+    return out.name
+
+
+# --- the library ---------------------------------------------------------------------------------------------------
+
+def source_root() -> Path:
+    """The lakelink checkout whose Go core is built (go.mod and capi/ in it)."""
+    env = os.environ.get("LAKELINK_SOURCE_ROOT")
+    root = Path(env).resolve() if env else SRC.parent.parent
+    if not ((root / "go.mod").is_file() and (root / "capi").is_dir()):
+        raise RuntimeError(
+            f"lakelink: {root} is not a lakelink checkout (no go.mod and capi/), so {LIBRARY} cannot be built; "
+            "build from bindings/python inside the checkout, or set LAKELINK_SOURCE_ROOT to the checkout, "
+            f"or LAKELINK_PREBUILT_LIBRARY to a built {LIBRARY}")
+    return root
+
+
+def _library(tmp: Path) -> Path:
+    prebuilt = os.environ.get("LAKELINK_PREBUILT_LIBRARY")
+    if prebuilt:
+        p = Path(prebuilt)
+        if not p.is_file():
+            raise RuntimeError(f"lakelink: LAKELINK_PREBUILT_LIBRARY={prebuilt} is not a file")
+        return p
+    root = source_root()
+    go = os.environ.get("GO") or shutil.which("go")
+    if not go:
+        raise RuntimeError(f"lakelink: building {LIBRARY} needs Go (https://go.dev/dl/) on PATH, "
+                           "or GO set to the go command")
+    out = tmp / LIBRARY
+    cmd = [go, "build", "-buildmode=c-shared", "-ldflags", "-s -w", "-o", str(out), "./capi"]
+    print(f"lakelink: building {LIBRARY} in {root}: {' '.join(cmd)}", file=sys.stderr)
+    env = dict(os.environ, CGO_ENABLED="1")
+    r = subprocess.run(cmd, cwd=root, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"lakelink: `{' '.join(cmd)}` failed ({r.returncode}); it needs cgo (a C compiler)")
+    (tmp / "liblakelink.h").unlink(missing_ok=True)
+    return out
+
+
+def _platform_tag() -> str:
+    return sysconfig.get_platform().replace("-", "_").replace(".", "_")
+
+
+# --- metadata and the wheel file -----------------------------------------------------------------------------------
+
+def _project() -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - get_requires_for_build_* asks for it
+        import tomli as tomllib
+    with open(SRC / "pyproject.toml", "rb") as f:
+        project: dict[str, Any] = tomllib.load(f)["project"]
+    return project
+
+
+def _dist_name(name: str) -> str:
+    return name.replace("-", "_").replace(".", "_")
+
+
+def _metadata(meta: dict[str, Any]) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {meta['name']}", f"Version: {meta['version']}"]
+    if meta.get("description"):
+        lines.append(f"Summary: {meta['description']}")
+    lic = meta.get("license")
+    if isinstance(lic, dict) and lic.get("text"):
+        lines.append(f"License: {lic['text']}")
+    if meta.get("requires-python"):
+        lines.append(f"Requires-Python: {meta['requires-python']}")
+    lines += [f"Classifier: {c}" for c in meta.get("classifiers", [])]
+    lines += [f"Requires-Dist: {d}" for d in meta.get("dependencies", [])]
+    for extra, deps in meta.get("optional-dependencies", {}).items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f'Requires-Dist: {d}; extra == "{extra}"' for d in deps]
+    body = ""
+    readme = meta.get("readme")
+    if isinstance(readme, str) and (SRC / readme).is_file():
+        lines.append("Description-Content-Type: text/markdown")
+        body = "\n" + (SRC / readme).read_text(encoding="utf-8")
+    return "\n".join(lines) + "\n" + body
+
+
+def _wheel_file(tag: str) -> str:
+    pure = "true" if tag.endswith("-any") else "false"
+    return f"Wheel-Version: 1.0\nGenerator: lakelink_build\nRoot-Is-Purelib: {pure}\nTag: {tag}\n"
+
+
+def _write_wheel(directory: Path, meta: dict[str, Any], tag: str, files: list[tuple[str, bytes, int]]) -> str:
+    name = f"{_dist_name(meta['name'])}-{meta['version']}-{tag}.whl"
+    dist_info = f"{_dist_name(meta['name'])}-{meta['version']}.dist-info"
+    wheel_file = _wheel_file(tag)
+    files = files + [(f"{dist_info}/METADATA", _metadata(meta).encode(), 0o644),
+                     (f"{dist_info}/WHEEL", wheel_file.encode(), 0o644)]
+    record = []
+    for path, data, _ in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{dist_info}/RECORD,,")
+    files.append((f"{dist_info}/RECORD", ("\n".join(record) + "\n").encode(), 0o644))
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / (name + ".part")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for path, data, mode in files:
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    os.replace(tmp, directory / name)
+    return name

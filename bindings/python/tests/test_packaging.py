@@ -1,0 +1,106 @@
+"""Packaging: the wheel carries liblakelink.so and loads it from an installed copy; `pip install bindings/python` builds
+it with Go.
+
+Each test builds with pip (no network: the in-tree backend needs no build dependency on Python >= 3.11) and installs
+into a fresh venv, then imports lakelink there without LAKELINK_LIBRARY, from a directory outside the checkout, and
+checks that the library mapped into the process is the installed one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import PKG, REPO
+
+PLATFORM = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="liblakelink.so: Linux only for now")
+
+# Prints what was loaded: the module's file, both versions, and the liblakelink.so mapped into the process.
+CHECK = r"""
+import json, lakelink
+v = lakelink.library_version()
+maps = [l.split()[-1] for l in open("/proc/self/maps") if l.rstrip().endswith("liblakelink.so")]
+print(json.dumps({"file": lakelink.__file__, "version": lakelink.__version__, "library_version": v,
+                  "loaded": sorted(set(maps))}))
+"""
+
+
+def _clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LAKELINK_LIBRARY", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float = 300) -> str:
+    r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=_clean_env(), capture_output=True, text=True,
+                       timeout=timeout)
+    assert r.returncode == 0, f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    return r.stdout
+
+
+def _fresh_venv(where: Path) -> Path:
+    venv.EnvBuilder(with_pip=True, clear=True).create(where)
+    py = where / "bin" / "python"
+    assert py.is_file()
+    return py
+
+
+def _check_installed(py: Path, cwd: Path) -> dict[str, object]:
+    import json
+
+    out = _run([py, "-c", CHECK], cwd=cwd)
+    info: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    pkg_dir = Path(str(info["file"])).resolve().parent
+    venv_dir = py.parent.parent.resolve()
+    assert venv_dir in pkg_dir.parents, f"lakelink imported from {pkg_dir}, not from the venv {venv_dir}"
+    assert info["loaded"] == [str(pkg_dir / "liblakelink.so")], info
+    assert info["version"] == "0.1.0" and info["library_version"]
+    return info
+
+
+@pytest.fixture()
+def outside(tmp_path: Path) -> Path:
+    assert REPO.resolve() not in tmp_path.resolve().parents
+    d = tmp_path / "elsewhere"
+    d.mkdir()
+    return d
+
+
+def test_wheel_tag_contents_and_install(tmp_path: Path, outside: Path) -> None:
+    wheels = tmp_path / "wheels"
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-index", "--no-deps", "-w", wheels, PKG], cwd=outside)
+    built = sorted(wheels.glob("*.whl"))
+    assert [w.name for w in built] == [f"lakelink-0.1.0-py3-none-{PLATFORM}.whl"]
+    whl = built[0]
+    with zipfile.ZipFile(whl) as z:
+        names = set(z.namelist())
+        wheel_meta = z.read("lakelink-0.1.0.dist-info/WHEEL").decode()
+        lib = z.getinfo("lakelink/liblakelink.so")
+        assert z.read("lakelink/liblakelink.so")[:4] == b"\x7fELF"
+    assert {"lakelink/__init__.py", "lakelink/_native.py", "lakelink/py.typed",
+            "lakelink-0.1.0.dist-info/METADATA", "lakelink-0.1.0.dist-info/RECORD"} <= names
+    assert not any(n.startswith(("tests/", "_backend/")) for n in names)
+    assert f"Tag: py3-none-{PLATFORM}" in wheel_meta and "Root-Is-Purelib: false" in wheel_meta
+    assert lib.file_size > 0
+
+    py = _fresh_venv(tmp_path / "venv")
+    _run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", whl], cwd=outside)
+    _check_installed(py, outside)
+
+
+def test_install_from_source_builds_with_go(tmp_path: Path, outside: Path) -> None:
+    py = _fresh_venv(tmp_path / "venv")
+    _run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", PKG], cwd=outside)
+    _check_installed(py, outside)
+    assert not (PKG / "lakelink" / "liblakelink.so").exists(), "the build wrote into the source tree"
