@@ -15,6 +15,7 @@ import (
 
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
@@ -42,6 +43,41 @@ func lakelink_connstr_normalize(connStr *C.char, jsonOut **C.char, errOut **C.la
 			return err
 		}
 		return setJSON(jsonOut, map[string]any{"normalized": o.String(), "properties": o.Redacted()})
+	})
+}
+
+//export lakelink_connstr_merge
+func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusConnectionString, func() error {
+		if err := notNull(out, "out"); err != nil {
+			return err
+		}
+		s, err := goString(connStr, "conn_str")
+		if err != nil {
+			return err
+		}
+		raw, err := goString(overridesJSON, "overrides_json")
+		if err != nil {
+			return err
+		}
+		var fields map[string]*string
+		if err := json.Unmarshal([]byte(raw), &fields); err != nil {
+			return &argumentError{"overrides_json is not a JSON object of strings or nulls: " + err.Error()}
+		}
+		overrides := make(map[string]string, len(fields))
+		for k, v := range fields {
+			if v != nil {
+				overrides[k] = *v
+			} else {
+				overrides[k] = "" // null removes the property
+			}
+		}
+		merged, err := connstr.Merge(s, overrides)
+		if err != nil {
+			return err
+		}
+		setString(out, merged)
+		return nil
 	})
 }
 

@@ -103,6 +103,13 @@ int32_t lakelink_abi_version(void);
  * with canonical key names and every secret shown as "***". */
 int32_t lakelink_connstr_normalize(const char *conn_str, char **json_out, lakelink_error **err);
 
+/* Applies overrides to conn_str: overrides_json is a JSON object of
+ * property names (or aliases, any case) to string values, or to null to
+ * remove the property; it is how keyword arguments join a string. On
+ * success *out is the merged connection string, secrets included (free it
+ * promptly with lakelink_free). */
+int32_t lakelink_connstr_merge(const char *conn_str, const char *overrides_json, char **out, lakelink_error **err);
+
 /* ---- Apps ------------------------------------------------------------ */
 
 /* Gets an access token for conn_str (renewed ahead of expiry, shared by

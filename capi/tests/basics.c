@@ -83,6 +83,30 @@ static void test_normalize(const char *sp, const char *secret, const char *works
     lakelink_error_free(err);
 }
 
+static void test_merge(void) {
+    say("lakelink_connstr_merge: overrides by any spelling, null removes, values quoted");
+    char *out = NULL;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_connstr_merge("DatabricksInstance=a;Port=1;Database=x",
+                                        "{\"host\": \"h\", \"Password\": \"it's;x\", \"database\": null}", &out, &err);
+    expect_ok("merge", rc, err);
+    printf("   %s\n", out);
+    CHECK(contains(out, "Host=h") && contains(out, "Port=1") && !contains(out, "Database") &&
+              contains(out, "Password=\"it's;x\""),
+          "merged %s", out);
+    lakelink_free(out);
+
+    say("lakelink_connstr_merge: a misspelt override is named");
+    rc = lakelink_connstr_merge("Port=1", "{\"Prot\": \"2\"}", &out, &err);
+    err = expect_error("misspelt override", rc, err, LAKELINK_ERR_CONNECTION_STRING, "did you mean \"Port\"");
+    lakelink_error_free(err);
+
+    say("lakelink_connstr_merge: overrides that are not a JSON object");
+    rc = lakelink_connstr_merge("Port=1", "[1]", &out, &err);
+    err = expect_error("bad overrides", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "overrides_json");
+    lakelink_error_free(err);
+}
+
 static void test_token(const char *sp, const char *secret, const char *workspace) {
     say("lakelink_token: a service principal's M2M token, expiry in the future");
     char *token = NULL;
@@ -134,6 +158,7 @@ int main(void) {
     const char *workspace = need_env("LAKELINK_WORKSPACE");
     test_version();
     test_normalize(sp, secret, workspace);
+    test_merge();
     test_token(sp, secret, workspace);
     printf("PASS basics\n");
     return 0;

@@ -1,6 +1,8 @@
 package connstr
 
 import (
+	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -310,4 +312,36 @@ func quote(v string) string {
 		q = `"`
 	}
 	return q + strings.ReplaceAll(v, q, q+q) + q
+}
+
+// Merge returns s with overrides applied, as a connection string (see
+// [Options.Format]: it holds the secrets). Override keys are property names
+// or aliases, case-insensitive; an empty value removes the property. It is
+// how keyword arguments (Python's connect(s, Port=5433)) join a string, so
+// that bindings need not know the grammar. Nothing is applied on error.
+func Merge(s string, overrides map[string]string) (string, error) {
+	o, err := Parse(s)
+	if err != nil {
+		return "", err
+	}
+	keys := make([]string, 0, len(overrides))
+	for k := range overrides {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // errors and the choice between spellings do not depend on map order
+	seen := map[*property]string{}
+	for _, k := range keys {
+		p, err := lookup(strings.TrimSpace(k))
+		if err != nil {
+			return "", err
+		}
+		if other, ok := seen[p]; ok {
+			return "", &Error{Key: p.name, Msg: fmt.Sprintf("key %q: given more than once (as %q and %q)", p.name, other, k)}
+		}
+		seen[p] = k
+		if err := o.Set(k, overrides[k]); err != nil {
+			return "", err
+		}
+	}
+	return o.Format(), nil
 }

@@ -41,6 +41,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_free": ([_vp], None),
     "lakelink_error_free": ([ErrPtr], None),
     "lakelink_connstr_normalize": ([_cp, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_connstr_merge": ([_cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_token": ([_cp, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
     "lakelink_app_request": ([_cp, _cp, _cp, _cp, U8P, _i64, _P(_i32), _P(_vp), _P(_vp), _P(_i64), _P(ErrPtr)],
                              _i32),

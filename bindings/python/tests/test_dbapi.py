@@ -263,11 +263,17 @@ def test_eight_threads_share_a_connection(conn):
 # ---- connection strings and secrets ----
 
 def test_connstr_overrides():
-    assert _connstr.build("Host=a;OAuthClientSecret='x;y'", {"host": "b"}) == "OAuthClientSecret='x;y';host=b"
-    assert _connstr.build("DatabricksInstance=a;Port=1", {"Host": "h"}) == "Port=1;Host=h"
-    assert _connstr.build("Port=1", {"Password": "it's;x", "User": " a "}) == "Port=1;Password='it''s;x';User=' a '"
-    assert _connstr.build("Port=1;Database=x", {"database": None}) == "Port=1"
+    def canonical(s: str) -> str:  # the core's own form of s, secrets included
+        return _connstr.build(s, {"Timeout": None})
+
+    assert _connstr.build("Host=a;OAuthClientSecret='x;y'", {"host": "b"}) == canonical("OAuthClientSecret='x;y';Host=b")
+    assert _connstr.build("DatabricksInstance=a;Port=1", {"Host": "h"}) == canonical("Port=1;Host=h")
+    assert _connstr.build("Port=1", {"Password": "it's;x", "User": " a "}) == canonical(
+        "Port=1;Password='it''s;x';User=' a '")
+    assert _connstr.build("Port=1;Database=x", {"database": None}) == canonical("Port=1")
     assert _connstr.build("", {}) == ""
+    with pytest.raises(lakelink.ProgrammingError, match='did you mean "Port"'):
+        _connstr.build("Port=1", {"Prot": 2})
 
 
 def test_connect_with_overrides(lakebase_conn, emulator):
