@@ -5,6 +5,8 @@ go 1.26.8
 require (
 	github.com/databricks/databricks-sdk-go v0.180.0
 	github.com/jackc/pgx/v5 v5.12.0
+	golang.org/x/net v0.48.0
+	golang.org/x/oauth2 v0.37.0
 )
 
 require (
@@ -34,8 +36,6 @@ require (
 	golang.org/x/crypto v0.46.0 // indirect
 	golang.org/x/exp v0.0.0-20240222234643-814bf88cf225 // indirect
 	golang.org/x/mod v0.38.0 // indirect
-	golang.org/x/net v0.48.0 // indirect
-	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.39.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
