@@ -62,7 +62,7 @@ func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut
 		}
 		var fields map[string]*string
 		if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-			return &argumentError{"overrides_json is not a JSON object of strings or nulls: " + err.Error()}
+			return &argumentError{msg: "overrides_json is not a JSON object of strings or nulls: " + err.Error()}
 		}
 		overrides := make(map[string]string, len(fields))
 		for k, v := range fields {
@@ -142,7 +142,7 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 		if hj != "" {
 			var fields map[string]string
 			if err := json.Unmarshal([]byte(hj), &fields); err != nil {
-				return &argumentError{"headers_json is not a JSON object of strings: " + err.Error()}
+				return &argumentError{msg: "headers_json is not a JSON object of strings: " + err.Error()}
 			}
 			for k, v := range fields {
 				header.Set(k, v)
@@ -258,31 +258,113 @@ func lakelink_execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen
 		if err := notNull(resultOut, "result_out"); err != nil {
 			return err
 		}
-		c, err := connection(conn)
-		if err != nil {
-			return err
-		}
-		query, err := goString(sql, "sql")
-		if err != nil {
-			return err
-		}
-		encoded, err := goBytes(params, paramsLen, "params")
-		if err != nil {
-			return err
-		}
-		var args []any
-		if encoded != nil {
-			if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, encoded); err != nil {
-				return &argumentError{err.Error()}
-			}
-		}
-		r, err := c.Execute(context.Background(), query, args...)
+		r, err := execute(conn, sql, params, paramsLen)
 		if err != nil {
 			return err
 		}
 		*resultOut = C.uint64_t(newHandle(kindResult, r))
 		return nil
 	})
+}
+
+//export lakelink_query
+func lakelink_query(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t, maxRows C.int32_t,
+	format *C.char, columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
+	rowsOut *C.int64_t, resultOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusDatabase, func() error {
+		if err := errors.Join(notNull(columnsOut, "columns_json_out"), notNull(batchOut, "batch_out"),
+			notNull(lenOut, "len_out"), notNull(tagOut, "command_tag_out"), notNull(rowsOut, "rows_affected_out"),
+			notNull(resultOut, "result_out")); err != nil {
+			return err
+		}
+		f, err := batchFormat(format)
+		if err != nil {
+			return err
+		}
+		r, err := execute(conn, sql, params, paramsLen)
+		if err != nil {
+			return err
+		}
+		batch, err := r.NextBatch(f, int(maxRows))
+		if err != nil {
+			r.Close()
+			return err
+		}
+		cols, err := json.Marshal(columns(r))
+		if err != nil {
+			r.Close()
+			return err
+		}
+		var handle uint64
+		if r.Done() {
+			if err := r.Close(); err != nil {
+				return err
+			}
+		} else {
+			handle = newHandle(kindResult, r)
+		}
+		setString(columnsOut, string(cols))
+		setBytes(batchOut, lenOut, batch)
+		setString(tagOut, r.CommandTag())
+		*rowsOut = C.int64_t(r.RowsAffected())
+		*resultOut = C.uint64_t(handle)
+		return nil
+	})
+}
+
+// execute runs sql with its encoded parameters on a live connection.
+func execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t) (*lakebase.Result, error) {
+	c, err := connection(conn)
+	if err != nil {
+		return nil, err
+	}
+	query, err := goString(sql, "sql")
+	if err != nil {
+		return nil, err
+	}
+	encoded, err := goBytes(params, paramsLen, "params")
+	if err != nil {
+		return nil, err
+	}
+	var args []any
+	if encoded != nil {
+		if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, encoded); err != nil {
+			return nil, &argumentError{msg: err.Error(), err: err}
+		}
+	}
+	return c.Execute(context.Background(), query, args...)
+}
+
+// column is a result column as lakelink.h's JSON shows it.
+type column struct {
+	Name     string `json:"name"`
+	TypeOID  uint32 `json:"type_oid"`
+	TypeName string `json:"type_name"`
+}
+
+func columns(r *lakebase.Result) []column {
+	cols := []column{}
+	for _, c := range r.Columns() {
+		cols = append(cols, column{c.Name, c.TypeOID, c.TypeName})
+	}
+	return cols
+}
+
+// batchFormat reads an optional batch format name; NULL or "" is the
+// default.
+func batchFormat(format *C.char) (lakebase.Format, error) {
+	name, err := optString(format, "format")
+	if err != nil {
+		return "", err
+	}
+	f := lakebase.Format(name)
+	if f == "" {
+		f = lakebase.DefaultFormat
+	}
+	if f != lakebase.FormatColumnar && f != lakebase.FormatPickle {
+		return "", &argumentError{msg: "format " + string(f) + ": want columnar or pickle"}
+	}
+	return f, nil
 }
 
 //export lakelink_result_columns
@@ -295,16 +377,7 @@ func lakelink_result_columns(res C.uint64_t, jsonOut **C.char, errOut **C.lakeli
 		if err != nil {
 			return err
 		}
-		type column struct {
-			Name     string `json:"name"`
-			TypeOID  uint32 `json:"type_oid"`
-			TypeName string `json:"type_name"`
-		}
-		cols := []column{}
-		for _, c := range r.Columns() {
-			cols = append(cols, column{c.Name, c.TypeOID, c.TypeName})
-		}
-		return setJSON(jsonOut, cols)
+		return setJSON(jsonOut, columns(r))
 	})
 }
 
@@ -319,16 +392,9 @@ func lakelink_result_next_batch(res C.uint64_t, maxRows C.int32_t, format *C.cha
 		if err != nil {
 			return err
 		}
-		name, err := optString(format, "format")
+		f, err := batchFormat(format)
 		if err != nil {
 			return err
-		}
-		f := lakebase.Format(name)
-		if f == "" {
-			f = lakebase.DefaultFormat
-		}
-		if f != lakebase.FormatColumnar && f != lakebase.FormatPickle {
-			return &argumentError{"format " + string(f) + ": want columnar or pickle"}
 		}
 		batch, err := r.NextBatch(f, int(maxRows))
 		if err != nil {

@@ -73,7 +73,10 @@ extern "C" {
 typedef struct lakelink_error {
     int32_t code;      /* the status the call returned */
     char *message;     /* one line: what failed and why; never a secret */
-    char *sqlstate;    /* the server's SQLSTATE for a database error, else "" */
+    char *sqlstate;    /* the server's SQLSTATE for a database error, else "" (also
+                          set, class 22, for a parameter or value lakelink
+                          cannot convert: 22023 for a parameter, 22000 for a
+                          result value) */
     char *diagnosis;   /* for a failed app call: why, and what to check */
     int32_t http_status; /* for a failed app call: the HTTP status, 0 for a network error */
     char *kind;        /* for a failed app call: unauthorized, forbidden, not_found,
@@ -168,6 +171,23 @@ int32_t lakelink_connect(const char *conn_str, uint64_t *conn_out, lakelink_erro
  * connection discards what is left of the previous result. */
 int32_t lakelink_execute(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len,
                          uint64_t *result_out, lakelink_error **err);
+
+/* Runs sql like lakelink_execute and, in the same call, reads the columns
+ * and up to max_rows (<= 0: 1000) rows: one crossing for a small query.
+ *   *columns_json_out  the columns, as lakelink_result_columns gives them
+ *   *batch_out, *len_out  the first batch in format, as
+ *                      lakelink_result_next_batch gives it (NULL and 0 when
+ *                      there are no rows)
+ * When fewer than max_rows rows came, the result is complete and closed:
+ * *result_out is 0 and *command_tag_out and *rows_affected_out are set.
+ * Otherwise *result_out is the open result: read on with
+ * lakelink_result_next_batch, then lakelink_result_status, and close it;
+ * *command_tag_out is "" and *rows_affected_out 0 until then. On failure
+ * no output is set. */
+int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, int32_t max_rows,
+                       const char *format, char **columns_json_out, uint8_t **batch_out, int64_t *len_out,
+                       char **command_tag_out, int64_t *rows_affected_out, uint64_t *result_out,
+                       lakelink_error **err);
 
 /* The result's columns as JSON: [{"name": ..., "type_oid": 23, "type_name": "int4"}, ...]
  * ([] for a statement without rows). */

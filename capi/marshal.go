@@ -43,9 +43,15 @@ const (
 )
 
 // argumentError is a bad argument: a NULL, a negative length, a bad value.
-type argumentError struct{ msg string }
+// err, when set, is the core's error it stands for.
+type argumentError struct {
+	msg string
+	err error
+}
 
 func (e *argumentError) Error() string { return e.msg }
+
+func (e *argumentError) Unwrap() error { return e.err }
 
 // handleError is an unknown, closed or wrong-kind handle.
 type handleError struct{ msg string }
@@ -106,8 +112,11 @@ func setError(errOut **C.lakelink_error, status C.int32_t, err error) C.int32_t 
 	msg := err.Error()
 	var sqlstate, diagnosis, kind string
 	var dbErr *lakebase.Error
+	var dataErr *lakebase.DataError
 	if errors.As(err, &dbErr) {
 		sqlstate = dbErr.SQLState
+	} else if errors.As(err, &dataErr) {
+		sqlstate = dataErr.SQLState
 	}
 	var appErr *apps.Error
 	if errors.As(err, &appErr) {
@@ -156,7 +165,7 @@ func lakelink_free(p unsafe.Pointer) { C.free(p) }
 // goString copies a required C string, which must be UTF-8.
 func goString(p *C.char, name string) (string, error) {
 	if p == nil {
-		return "", &argumentError{name + " is NULL"}
+		return "", &argumentError{msg: name + " is NULL"}
 	}
 	return checkUTF8(C.GoString(p), name)
 }
@@ -194,7 +203,7 @@ func checkUTF8(s, name string) (string, error) {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 {
-			return "", &argumentError{fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
+			return "", &argumentError{msg: fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
 		}
 		i += size
 	}
@@ -205,11 +214,11 @@ func checkUTF8(s, name string) (string, error) {
 func goBytes(p *C.uint8_t, n C.int64_t, name string) ([]byte, error) {
 	switch {
 	case n < 0:
-		return nil, &argumentError{fmt.Sprintf("%s: negative length %d", name, n)}
+		return nil, &argumentError{msg: fmt.Sprintf("%s: negative length %d", name, n)}
 	case n == 0:
 		return nil, nil
 	case p == nil:
-		return nil, &argumentError{fmt.Sprintf("%s is NULL with length %d", name, n)}
+		return nil, &argumentError{msg: fmt.Sprintf("%s is NULL with length %d", name, n)}
 	}
 	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))), nil
 }
@@ -217,7 +226,7 @@ func goBytes(p *C.uint8_t, n C.int64_t, name string) ([]byte, error) {
 // notNull checks a required out-parameter.
 func notNull[T any](p *T, name string) error {
 	if p == nil {
-		return &argumentError{name + " is NULL"}
+		return &argumentError{msg: name + " is NULL"}
 	}
 	return nil
 }

@@ -107,10 +107,10 @@ func TestCallStatuses(t *testing.T) {
 		err  error
 		want int
 	}{
-		{&argumentError{"x is NULL"}, statusInvalidArgument},
+		{&argumentError{msg: "x is NULL"}, statusInvalidArgument},
 		{&handleError{"handle 0 is never valid"}, statusInvalidHandle},
 		{errors.New("something else"), statusDatabase},
-		{errors.Join(&argumentError{"a is NULL"}, &argumentError{"b is NULL"}), statusInvalidArgument},
+		{errors.Join(&argumentError{msg: "a is NULL"}, &argumentError{msg: "b is NULL"}), statusInvalidArgument},
 	} {
 		status, e := callWith(call, statusDatabase, func() error { return c.err })
 		if int(status) != c.want {

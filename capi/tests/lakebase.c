@@ -98,7 +98,10 @@ static void test_params(uint64_t conn) {
     params_text(&p, "bad \xff byte");
     uint64_t untouched = 777;
     rc = lakelink_execute(conn, "SELECT $1::text, $2::text", p.buf, (int64_t)p.len, &untouched, &err);
-    expect_error_free("bad UTF-8 parameter", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "$2");
+    lakelink_error *bad = expect_error("bad UTF-8 parameter", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "$2");
+    CHECK(strcmp(bad->sqlstate, "22023") == 0, "a bad parameter value: sqlstate \"%s\", want 22023 (class 22, data)",
+          bad->sqlstate);
+    lakelink_error_free(bad);
     CHECK(untouched == 777, "result_out changed on failure");
     rc = lakelink_execute(conn, "SELECT 1", (const uint8_t *)"LLPX\1\0\0\0", 8, &untouched, &err);
     expect_error_free("bad magic", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "LLPB");
@@ -113,6 +116,69 @@ static void test_params(uint64_t conn) {
     check_error_shape(__FILE__, __LINE__, "parameter count", rc, err);
     printf("   %s: %s\n", status_name(rc), err->message);
     lakelink_error_free(err);
+}
+
+static void test_query(uint64_t conn) {
+    say("lakelink_query: columns, rows and tag in one call; a bigger result stays open");
+    params p;
+    params_init(&p);
+    params_int64(&p, 41);
+    char *cols = NULL, *tag = NULL;
+    uint8_t *b = NULL;
+    int64_t len = -1, affected = -1;
+    uint64_t res = 777;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_query(conn, "SELECT $1::int8 + 1 AS answer", p.buf, (int64_t)p.len, 0, NULL, &cols, &b, &len,
+                                &tag, &affected, &res, &err);
+    expect_ok("query one row", rc, err);
+    CHECK(strcmp(cols, "[{\"name\":\"answer\",\"type_oid\":20,\"type_name\":\"int8\"}]") == 0, "columns %s", cols);
+    CHECK(b != NULL && batch_check(b, len) == 1 && batch_int(b, 0, 0) == 42, "the row");
+    CHECK(res == 0, "a complete result left open: %llu", (unsigned long long)res);
+    CHECK(strcmp(tag, "SELECT 1") == 0 && affected == 1, "tag \"%s\", rows %lld", tag, (long long)affected);
+    lakelink_free(cols);
+    lakelink_free(b);
+    lakelink_free(tag);
+
+    rc = lakelink_query(conn, "CREATE TEMP TABLE capi_query (g int)", NULL, 0, 0, NULL, &cols, &b, &len, &tag,
+                        &affected, &res, &err);
+    expect_ok("query without rows", rc, err);
+    CHECK(strcmp(cols, "[]") == 0 && b == NULL && len == 0 && res == 0, "columns %s, batch %p", cols, (void *)b);
+    CHECK(strcmp(tag, "CREATE TABLE") == 0, "tag \"%s\"", tag);
+    lakelink_free(cols);
+    lakelink_free(tag);
+
+    rc = lakelink_query(conn, "SELECT g FROM generate_series(1, 5) AS g", NULL, 0, 3, "columnar", &cols, &b, &len,
+                        &tag, &affected, &res, &err);
+    expect_ok("query five rows, three at a time", rc, err);
+    CHECK(batch_check(b, len) == 3 && batch_int(b, 0, 2) == 3, "first batch");
+    CHECK(res != 0 && strcmp(tag, "") == 0 && affected == 0, "open result %llu, tag \"%s\"", (unsigned long long)res,
+          tag);
+    lakelink_free(cols);
+    lakelink_free(b);
+    lakelink_free(tag);
+    b = fetch(res, 3, &len);
+    CHECK(b != NULL && batch_rows(b) == 2 && batch_int(b, 0, 1) == 5, "second batch");
+    lakelink_free(b);
+    CHECK(fetch(res, 3, &len) == NULL, "a third batch");
+    rc = lakelink_result_status(res, &tag, &affected, &err);
+    expect_ok("status", rc, err);
+    CHECK(strcmp(tag, "SELECT 5") == 0 && affected == 5, "tag \"%s\"", tag);
+    lakelink_free(tag);
+    close_result(res);
+
+    say("lakelink_query failures set no output");
+    res = 777;
+    cols = NULL;
+    rc = lakelink_query(conn, "SELECT 1/0", NULL, 0, 0, NULL, &cols, &b, &len, &tag, &affected, &res, &err);
+    lakelink_error *e = expect_error("division by zero", rc, err, LAKELINK_ERR_DATABASE, NULL);
+    CHECK(strcmp(e->sqlstate, "22012") == 0, "sqlstate %s", e->sqlstate);
+    lakelink_error_free(e);
+    CHECK(res == 777 && cols == NULL, "outputs set on failure");
+    rc = lakelink_query(conn, "SELECT 1", NULL, 0, 0, "arrow", &cols, &b, &len, &tag, &affected, &res, &err);
+    expect_error_free("unknown format", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "format arrow");
+    rc = lakelink_query(conn, "SELECT 1", NULL, 0, 0, NULL, &cols, &b, &len, NULL, &affected, &res, &err);
+    expect_error_free("NULL command_tag_out", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "command_tag_out");
+    CHECK(scalar_int(conn, "SELECT 7", NULL) == 7, "the connection after failed queries");
 }
 
 static void test_batches(uint64_t conn) {
@@ -402,6 +468,7 @@ int main(void) {
 
     test_select_one(conn);
     test_params(conn);
+    test_query(conn);
     test_batches(conn);
     test_formats(conn);
     test_server_error(conn, secret);

@@ -86,8 +86,22 @@ func valueError(cols []Column, col, row int, err error) error {
 	if name == "" {
 		name = fmt.Sprintf("OID %d", c.TypeOID)
 	}
-	return fmt.Errorf("lakebase: encoding a batch: column %d %q (%s), row %d: %w", col, c.Name, name, row, err)
+	return &DataError{SQLState: "22000", Err: fmt.Errorf("lakebase: encoding a batch: column %d %q (%s), row %d: %w", col, c.Name, name, row, err)}
 }
+
+// DataError is a value lakelink cannot convert: a parameter it cannot send
+// (SQLState 22023, invalid_parameter_value) or a result value it cannot
+// encode in a batch (22000, data_exception). It carries a SQLSTATE of
+// PostgreSQL's class 22 so that every binding classifies it as the data
+// errors the server itself reports.
+type DataError struct {
+	SQLState string
+	Err      error
+}
+
+func (e *DataError) Error() string { return e.Err.Error() }
+
+func (e *DataError) Unwrap() error { return e.Err }
 
 // --- FormatColumnar ----------------------------------------------------
 
@@ -632,7 +646,8 @@ const maxArrayDims = 6
 // return. An error names the parameter ($1 is the first) and what is
 // wrong: a truncated list, an unknown tag, text that is not UTF-8 or holds
 // a NUL (PostgreSQL would refuse either with SQLSTATE 22021), a malformed
-// numeric or JSON text, a time out of range.
+// numeric or JSON text, a time out of range. An error about one value is a
+// *DataError (SQLSTATE 22023); a malformed list is a plain error.
 func DecodeParams(format Format, data []byte) ([]any, error) {
 	if format != FormatColumnar && format != FormatPickle {
 		return nil, fmt.Errorf("lakebase: decoding parameters: unknown format %q (want %q or %q)", format, FormatColumnar, FormatPickle)
@@ -649,8 +664,11 @@ func DecodeParams(format Format, data []byte) ([]any, error) {
 	params := make([]any, n)
 	for i := range params {
 		v, err := r.param()
-		if err != nil {
+		if errors.Is(err, errShort) {
 			return nil, fmt.Errorf("lakebase: parameter $%d: %w", i+1, err)
+		}
+		if err != nil {
+			return nil, &DataError{SQLState: "22023", Err: fmt.Errorf("lakebase: parameter $%d: %w", i+1, err)}
 		}
 		params[i] = v
 	}

@@ -279,6 +279,14 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 	return EncodeBatch(format, r.cols, rows)
 }
 
+// Done reports whether every row was read (or the result closed): the
+// command tag is then known.
+func (r *Result) Done() bool {
+	r.conn.mu.Lock()
+	defer r.conn.mu.Unlock()
+	return r.done
+}
+
 // Err is the error that ended the rows, if any.
 func (r *Result) Err() error {
 	r.conn.mu.Lock()

@@ -139,19 +139,11 @@ def from_native(code: int, message: str, sqlstate: str = "", diagnosis: str = ""
         return AppError(message, status=http_status, diagnosis=diagnosis, kind=kind)
     if sqlstate:
         return class_for_sqlstate(sqlstate)(message, sqlstate=sqlstate, code=code)
-    if code == ERR_INVALID_ARGUMENT:
-        if "parameter $" in message:
-            return DataError(message, code=code)
-        return InterfaceError(message, code=code)
-    if code == ERR_INVALID_HANDLE:
+    if code in (ERR_INVALID_ARGUMENT, ERR_INVALID_HANDLE):
         return InterfaceError(message, code=code)
     if code == ERR_CONNECTION_STRING:
         return ProgrammingError(message, code=code)
-    if code == ERR_AUTH:
-        return OperationalError(message, code=code)
-    if code == ERR_DATABASE:
-        if "encoding a batch" in message:
-            return DataError(message, code=code)
+    if code in (ERR_AUTH, ERR_DATABASE):
         return OperationalError(message, code=code)
     if code == ERR_INTERNAL:
         return InternalError(message, code=code)

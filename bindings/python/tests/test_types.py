@@ -102,6 +102,14 @@ def test_unrepresentable_date_is_data_error(conn):
         cur.execute("SELECT 'infinity'::date AS d")
         cur.fetchall()
     assert "infinity" in str(e.value)
+    assert e.value.sqlstate == "22000"
+
+
+def test_unsendable_parameter_is_data_error(conn):
+    with pytest.raises(lakelink.DataError) as e:
+        conn.cursor().execute("SELECT %s::text", ("nul \x00 inside",))
+    assert e.value.sqlstate == "22023"
+    assert "$1" in str(e.value)
 
 
 def test_time_with_tz_is_type_error(conn):
