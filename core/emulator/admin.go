@@ -1,6 +1,9 @@
 package emulator
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -52,6 +55,16 @@ type Stats struct {
 		Accepted int `json:"accepted"`
 		Refused  int `json:"refused"`
 	} `json:"gateway_logins"`
+	// Open counts the connections open now, for tests that check that
+	// clients leak none: HTTP connections to the workspace and the app,
+	// and Lakebase sessions (from accept to close, logged in or not).
+	Open struct {
+		Workspace int `json:"workspace"`
+		App       int `json:"app"`
+		Gateway   int `json:"gateway"`
+	} `json:"open"`
+	// PostgresRestarts counts restarts of the backing server.
+	PostgresRestarts int `json:"postgres_restarts"`
 }
 
 type stats struct {
@@ -84,8 +97,13 @@ const (
 	faultRateLimit   = "429"       // respond 429 with Retry-After
 	faultHang        = "hang"      // wait Duration (or until the client leaves), then serve normally
 	faultMalformed   = "malformed" // respond 200 with a body that is not valid JSON
+	faultHuge        = "huge"      // respond 200 with a 10 MiB JSON body
 	faultDrop        = "drop"      // gateway only: close the connection at once
+	faultCut         = "cut"       // gateway only: end the session Duration after login
 )
+
+// hugeBodySize is the size of a "huge" fault's body.
+const hugeBodySize = 10 << 20
 
 // Fault makes the next Count calls of Endpoint misbehave.
 type Fault struct {
@@ -94,9 +112,10 @@ type Fault struct {
 	Count    int    `json:"count"` // default 1
 	// RetryAfterSeconds is the Retry-After of a 429 (default 1).
 	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
-	// Duration is how long a hang lasts, as a Go duration ("2s").
+	// Duration is how long a hang lasts, or how long a cut session lives
+	// after its login, as a Go duration ("2s").
 	Duration string `json:"duration,omitempty"`
-	hang     time.Duration
+	duration time.Duration
 }
 
 func (f *Fault) validate() error {
@@ -105,10 +124,10 @@ func (f *Fault) validate() error {
 		return fmt.Errorf("unknown endpoint %q; known: %s, %s", f.Endpoint, strings.Join(httpEndpoints, ", "), epGateway)
 	}
 	switch {
-	case isGateway && f.Kind != faultDrop:
-		return fmt.Errorf("kind %q: the gateway supports only %q", f.Kind, faultDrop)
-	case !isGateway && !slices.Contains([]string{faultServerError, faultRateLimit, faultHang, faultMalformed}, f.Kind):
-		return fmt.Errorf("kind %q: want one of 500, 429, hang, malformed", f.Kind)
+	case isGateway && f.Kind != faultDrop && f.Kind != faultCut:
+		return fmt.Errorf("kind %q: the gateway supports only %q and %q", f.Kind, faultDrop, faultCut)
+	case !isGateway && !slices.Contains([]string{faultServerError, faultRateLimit, faultHang, faultMalformed, faultHuge}, f.Kind):
+		return fmt.Errorf("kind %q: want one of 500, 429, hang, malformed, huge", f.Kind)
 	}
 	if f.Count == 0 {
 		f.Count = 1
@@ -119,12 +138,12 @@ func (f *Fault) validate() error {
 	if f.Kind == faultRateLimit && f.RetryAfterSeconds <= 0 {
 		f.RetryAfterSeconds = 1
 	}
-	if f.Kind == faultHang {
+	if f.Kind == faultHang || f.Kind == faultCut {
 		d, err := time.ParseDuration(f.Duration)
 		if err != nil || d <= 0 {
-			return fmt.Errorf("duration %q: a hang needs a positive Go duration such as \"2s\"", f.Duration)
+			return fmt.Errorf("duration %q: a %s needs a positive Go duration such as \"2s\"", f.Duration, f.Kind)
 		}
-		f.hang = d
+		f.duration = d
 	}
 	return nil
 }
@@ -196,9 +215,16 @@ func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 		case faultMalformed:
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`{"access_token": "trunc`))
+		case faultHuge:
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(hugeBodySize))
+			padding := `{"error_description": "` // a JSON string to the end
+			w.Write([]byte(padding))
+			w.Write(bytes.Repeat([]byte{'x'}, hugeBodySize-len(padding)-2))
+			w.Write([]byte(`"}`))
 		case faultHang:
 			select {
-			case <-time.After(f.hang):
+			case <-time.After(f.duration):
 				h(w, r)
 			case <-r.Context().Done():
 			}
@@ -206,7 +232,8 @@ func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// adminHandler serves /_emulator/stats and /_emulator/faults.
+// adminHandler serves /_emulator/stats, /_emulator/faults and
+// /_emulator/postgres/restart.
 func (e *Emulator) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
@@ -232,5 +259,34 @@ func (e *Emulator) adminHandler() http.Handler {
 		e.faults.add(&armed)
 		writeJSON(w, http.StatusCreated, f)
 	})
+	mux.HandleFunc("POST /_emulator/postgres/restart", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.RestartPostgres(r.Context()); errors.Is(err, errExternalPostgres) {
+			writeAPIError(w, http.StatusConflict, "INVALID_STATE", err.Error())
+			return
+		} else if err != nil {
+			writeAPIError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	return mux
+}
+
+var errExternalPostgres = errors.New("the backing PostgreSQL server was given with --postgres-url: the emulator restarts only a cluster it started")
+
+// RestartPostgres restarts the backing PostgreSQL cluster (a fast
+// shutdown, which ends every session, then a start on the same port), as
+// a managed database's restart or failover would. It fails for a server
+// given as Config.PostgresURL.
+func (e *Emulator) RestartPostgres(ctx context.Context) error {
+	if e.cluster == nil {
+		return errExternalPostgres
+	}
+	e.log.Info("restarting postgres")
+	if err := e.cluster.restart(ctx); err != nil {
+		return err
+	}
+	e.admin.Reset() // its sessions ended with the server
+	e.stats.update(func(s *Stats) { s.PostgresRestarts++ })
+	return nil
 }

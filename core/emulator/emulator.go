@@ -244,8 +244,10 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 	e.info.Lakebase = LakebaseInfo{Host: "127.0.0.1", Port: lakebaseLn.Addr().(*net.TCPAddr).Port, Database: databaseName,
 		CAFile: caFile, Instance: instanceName, Endpoint: endpointName, PostgresURL: e.backendURL}
 
-	workspace := &http.Server{Handler: e.workspaceHandler(), ReadHeaderTimeout: 10 * time.Second}
-	app := &http.Server{Handler: e.appHandler(), ReadHeaderTimeout: 10 * time.Second}
+	workspace := &http.Server{Handler: e.workspaceHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ConnState: e.countOpen(func(s *Stats) *int { return &s.Open.Workspace })}
+	app := &http.Server{Handler: e.appHandler(), ReadHeaderTimeout: 10 * time.Second,
+		ConnState: e.countOpen(func(s *Stats) *int { return &s.Open.App })}
 	e.servers = []*http.Server{workspace, app}
 	go workspace.Serve(workspaceLn)
 	go app.Serve(appLn)
@@ -256,6 +258,19 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 	e.written = append(e.written, e.statePath())
 	e.log.Info("emulator ready", "workspace", workspaceURL, "app", appURL, "lakebase", lakebaseLn.Addr().String())
 	return e, nil
+}
+
+// countOpen is an http.Server's ConnState hook keeping the count of its
+// open connections in the counter that field picks.
+func (e *Emulator) countOpen(field func(*Stats) *int) func(net.Conn, http.ConnState) {
+	return func(_ net.Conn, state http.ConnState) {
+		switch state {
+		case http.StateNew:
+			e.stats.update(func(s *Stats) { *field(s)++ })
+		case http.StateClosed, http.StateHijacked:
+			e.stats.update(func(s *Stats) { *field(s)-- })
+		}
+	}
 }
 
 // Stats returns the counters /_emulator/stats serves.

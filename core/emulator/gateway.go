@@ -116,8 +116,11 @@ func (g *gateway) serve() {
 		}
 		delay = 0
 		g.e.stats.update(func(s *Stats) { s.Calls[epGateway]++ })
-		if f := g.e.faults.take(epGateway); f != nil {
+		f := g.e.faults.take(epGateway)
+		if f != nil {
 			g.e.log.Info("fault injected", "endpoint", epGateway, "kind", f.Kind)
+		}
+		if f != nil && f.Kind == faultDrop {
 			conn.Close()
 			continue
 		}
@@ -129,7 +132,7 @@ func (g *gateway) serve() {
 			defer g.wg.Done()
 			defer g.untrack(conn)
 			defer conn.Close()
-			g.handle(conn)
+			g.handle(conn, f)
 		}()
 	}
 }
@@ -144,6 +147,7 @@ func (g *gateway) track(c net.Conn) bool {
 	}
 	g.sessions[c] = struct{}{}
 	g.wg.Add(1)
+	g.e.stats.update(func(s *Stats) { s.Open.Gateway++ })
 	return true
 }
 
@@ -151,6 +155,7 @@ func (g *gateway) untrack(c net.Conn) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.sessions, c)
+	g.e.stats.update(func(s *Stats) { s.Open.Gateway-- })
 }
 
 // close stops accepting, ends every session and waits for all to finish.
@@ -178,8 +183,9 @@ const tlsRequired = "TLS required: Lakebase accepts only encrypted connections (
 
 // handle runs one client connection: TLS, startup, password, then a proxied
 // session. Startup messages are read without buffering so that nothing the
-// client sends is lost when the raw byte relay takes over.
-func (g *gateway) handle(raw net.Conn) {
+// client sends is lost when the raw byte relay takes over. A cut fault, if
+// not nil, ends the session its duration after the login.
+func (g *gateway) handle(raw net.Conn, cut *Fault) {
 	raw.SetDeadline(time.Now().Add(30 * time.Second))
 	first := make([]byte, 1)
 	if _, err := io.ReadFull(raw, first); err != nil {
@@ -222,33 +228,20 @@ func (g *gateway) handle(raw net.Conn) {
 		g.forwardCancel(body)
 		return
 	}
-	// pgproto3 decodes versions 3.0 and 3.2 only; PostgreSQL takes any 3.x
-	// and negotiates it down, as below.
-	if version>>16 == 3 {
-		binary.BigEndian.PutUint32(body, pgproto3.ProtocolVersion30)
-	}
-	var startup pgproto3.StartupMessage
-	if err := startup.Decode(body); err != nil {
+	params, options, err := decodeStartup(body)
+	if err != nil {
 		g.refuse(conn, "08P01", "invalid startup message: "+err.Error())
 		return
 	}
 	// The backend session speaks 3.0 and takes no protocol options: like
 	// PostgreSQL, say so to a client that asked for more.
-	var options []string
-	for k := range startup.Parameters {
-		if strings.HasPrefix(k, "_pq_.") {
-			options = append(options, k)
-			delete(startup.Parameters, k)
-		}
-	}
 	if version&0xFFFF > 0 || len(options) > 0 {
-		slices.Sort(options)
 		if err := g.send(conn, &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: 0, UnrecognizedOptions: options}); err != nil {
 			return
 		}
 	}
-	user := startup.Parameters["user"]
-	db := startup.Parameters["database"]
+	user := params["user"]
+	db := params["database"]
 	if db == "" {
 		db = user
 	}
@@ -275,7 +268,7 @@ func (g *gateway) handle(raw net.Conn) {
 		g.refuse(conn, "28P01", fmt.Sprintf("password authentication failed for user %q: %s", user, problem))
 		return
 	}
-	backend, err := g.openBackend(user, db, startup.Parameters)
+	backend, err := g.openBackend(user, db, params)
 	if err != nil {
 		g.e.log.Warn("lakebase backend session failed", "user", user, "err", err)
 		var pgErr *pgconn.PgError
@@ -300,6 +293,14 @@ func (g *gateway) handle(raw net.Conn) {
 		return
 	}
 	raw.SetDeadline(time.Time{})
+	if cut != nil {
+		timer := time.AfterFunc(cut.duration, func() {
+			g.e.log.Info("fault injected: session cut", "user", user)
+			raw.Close()
+			backend.Conn.Close()
+		})
+		defer timer.Stop()
+	}
 	relay(conn, backend.Conn)
 }
 
@@ -421,6 +422,29 @@ func readStartupPacket(r io.Reader) ([]byte, uint32, error) {
 		return nil, 0, err
 	}
 	return body, binary.BigEndian.Uint32(body), nil
+}
+
+// decodeStartup decodes the body of a StartupMessage (its protocol
+// version first) into its parameters, less the protocol options (_pq_.*),
+// which it returns sorted. pgproto3 decodes versions 3.0 and 3.2 only;
+// PostgreSQL takes any 3.x and negotiates it down, as the gateway does.
+// body is changed.
+func decodeStartup(body []byte) (params map[string]string, options []string, err error) {
+	if len(body) >= 4 && binary.BigEndian.Uint32(body)>>16 == 3 {
+		binary.BigEndian.PutUint32(body, pgproto3.ProtocolVersion30)
+	}
+	var startup pgproto3.StartupMessage
+	if err := startup.Decode(body); err != nil {
+		return nil, nil, err
+	}
+	for k := range startup.Parameters {
+		if strings.HasPrefix(k, "_pq_.") {
+			options = append(options, k)
+			delete(startup.Parameters, k)
+		}
+	}
+	slices.Sort(options)
+	return startup.Parameters, options, nil
 }
 
 // readPassword reads the PasswordMessage answering a cleartext request.

@@ -30,9 +30,13 @@ type cluster struct {
 	dir      string
 	port     int
 	password string
-	cmd      *exec.Cmd
-	exited   chan struct{}
+	binDir   string
+	cred     *syscall.Credential // whom the server runs as; nil for ourselves
 	log      *syncBuffer
+
+	mu     sync.Mutex // held by restart and stop
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 const clusterAdmin = "lakelink_admin"
@@ -71,7 +75,7 @@ func startCluster(ctx context.Context, log *slog.Logger) (_ *cluster, err error)
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{dir: dir, password: randomHex(16), log: &syncBuffer{}, exited: make(chan struct{})}
+	c := &cluster{dir: dir, password: randomHex(16), binDir: binDir, log: &syncBuffer{}, exited: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			c.stop()
@@ -81,6 +85,7 @@ func startCluster(ctx context.Context, log *slog.Logger) (_ *cluster, err error)
 	if err != nil {
 		return nil, err
 	}
+	c.cred = cred
 	pwfile := filepath.Join(dir, "pwfile")
 	if err := os.WriteFile(pwfile, []byte(c.password+"\n"), 0o600); err != nil {
 		return nil, err
@@ -108,7 +113,7 @@ func startCluster(ctx context.Context, log *slog.Logger) (_ *cluster, err error)
 		if c.port, err = freePort(); err != nil {
 			return nil, err
 		}
-		err = c.startPostmaster(ctx, binDir, cred)
+		err = c.startPostmaster(ctx)
 		if err == nil || attempt == 2 || !strings.Contains(c.log.String(), "could not bind") {
 			break
 		}
@@ -120,16 +125,16 @@ func startCluster(ctx context.Context, log *slog.Logger) (_ *cluster, err error)
 	return c, nil
 }
 
-func (c *cluster) startPostmaster(ctx context.Context, binDir string, cred *syscall.Credential) error {
+func (c *cluster) startPostmaster(ctx context.Context) error {
 	c.log.Reset()
 	c.exited = make(chan struct{})
-	c.cmd = exec.Command(filepath.Join(binDir, "postgres"), "-D", filepath.Join(c.dir, "data"),
+	c.cmd = exec.Command(filepath.Join(c.binDir, "postgres"), "-D", filepath.Join(c.dir, "data"),
 		"-p", strconv.Itoa(c.port), "-k", filepath.Join(c.dir, "sock"),
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=64MB")
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	// Pdeathsig stops the server if the emulator is killed outright.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true, Pdeathsig: syscall.SIGINT}
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Setpgid: true, Pdeathsig: syscall.SIGINT}
 	if err := c.cmd.Start(); err != nil {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
@@ -163,9 +168,24 @@ func (c *cluster) url(db string) string {
 	return u.String()
 }
 
-// stop shuts the server down (fast shutdown, then kill after 10 s) and
-// removes the cluster's directory.
+// restart shuts the server down and starts it again on the same port.
+func (c *cluster) restart(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shutdown()
+	return c.startPostmaster(ctx)
+}
+
+// stop shuts the server down and removes the cluster's directory.
 func (c *cluster) stop() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shutdown()
+	return os.RemoveAll(c.dir)
+}
+
+// shutdown stops the server: a fast shutdown, then a kill after 10 s.
+func (c *cluster) shutdown() {
 	if c.cmd != nil && c.cmd.Process != nil {
 		c.cmd.Process.Signal(syscall.SIGINT)
 		select {
@@ -175,7 +195,6 @@ func (c *cluster) stop() error {
 			<-c.exited
 		}
 	}
-	return os.RemoveAll(c.dir)
 }
 
 // unprivilegedCredential returns nil when not root, else the credential of
