@@ -1,0 +1,43 @@
+'use strict'
+// lakelink for Node: Databricks OAuth for Apps and Lakebase over
+// liblakelink (koffi). Every blocking call runs on a worker thread.
+//
+//   const { connect, App, token } = require('lakelink')
+
+const native = require('./lib/native')
+const { connect, Connection, Transaction } = require('./lib/connection')
+const { App, Token, token } = require('./lib/apps')
+const oauth = require('./lib/oauth')
+const errors = require('./lib/errors')
+const connstr = require('./lib/connstr')
+
+/** The native library's version, e.g. "0.1.0". */
+const libraryVersion = () => native.version()
+
+/** The path of the loaded liblakelink.so. */
+const libraryPath = () => native.lib().path
+
+/** A connection string as the core reads it, every secret shown as '***'. */
+const normalizeConnectionString = (connectionString) => connstr.normalize(connectionString).normalized
+
+module.exports = {
+  connect,
+  Connection,
+  Transaction,
+  App,
+  Token,
+  token,
+  getOAuthAuthorizationUrl: oauth.getOAuthAuthorizationUrl,
+  getOAuthAccessToken: oauth.getOAuthAccessToken,
+  refreshOAuthAccessToken: oauth.refreshOAuthAccessToken,
+  LakelinkError: errors.LakelinkError,
+  InterfaceError: errors.InterfaceError,
+  ConnectionStringError: errors.ConnectionStringError,
+  AuthError: errors.AuthError,
+  DatabaseError: errors.DatabaseError,
+  InternalError: errors.InternalError,
+  AppError: errors.AppError,
+  libraryVersion,
+  libraryPath,
+  normalizeConnectionString
+}

@@ -1,0 +1,10 @@
+// The ESM entry point: the CommonJS module's exports, by name.
+import lakelink from './index.js'
+
+export const {
+  connect, Connection, Transaction, App, Token, token,
+  getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
+  LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError,
+  libraryVersion, libraryPath, normalizeConnectionString
+} = lakelink
+export default lakelink

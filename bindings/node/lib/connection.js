@@ -1,0 +1,499 @@
+'use strict'
+// Lakebase: connect() and Connection, a pool of native sessions with
+// node-postgres's result shape.
+//
+// One native connection handle (lakelink_connect: a session from the
+// core's shared pool for the connection string) runs one statement at a
+// time, and a new statement discards an unread result. So a Connection
+// behaves like pg's Pool: it holds up to MaxConnections handles, gives each
+// query an idle one (opening one when none is idle, waiting when all are
+// busy), and transaction() and stream() hold one until they end. Handles
+// idle for IDLE_MS go back to the core's pool, which checks a session's
+// health before handing it out again.
+
+const util = require('node:util')
+const { lib, callAsync, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
+const { decodeColumns } = require('./batch')
+const params = require('./params')
+const connstr = require('./connstr')
+const { InterfaceError } = require('./errors')
+
+/** The core's pool size when MaxConnections is not given (lakebase.OpenPoolSize). */
+const DEFAULT_MAX_CONNECTIONS = 50
+/** Rows per batch for query(): the first batch comes with the statement, in the same call. */
+const QUERY_BATCH_ROWS = 10000
+/** Rows per batch for stream(), unless its batchSize option says otherwise. */
+const STREAM_BATCH_ROWS = 1000
+/** How long an idle handle is kept before it goes back to the core's pool. */
+const IDLE_MS = 10000
+const FORMAT = 'columnar'
+
+/** Whether a handle may run more statements after err: not after a lost session. */
+function reusable (err) {
+  const s = err && err.sqlstate
+  return Boolean(s) && !s.startsWith('08') && !s.startsWith('57P')
+}
+
+async function openHandle (connStr) {
+  const out = [0]
+  const err = [null]
+  check(await callAsync(lib().connect, connStr, out, err), err)
+  return out[0]
+}
+
+function closeHandle (h) {
+  const err = [null]
+  return callAsync(lib().close, h, err).then((rc) => check(rc, err))
+}
+
+async function simple (fn, h) {
+  const err = [null]
+  check(await callAsync(fn, h, err), err)
+}
+
+/** A statement's arguments, as query() and stream() take them: (text, values) or ({text, values, rowMode}). */
+function statement (textOrConfig, values, options) {
+  const cfg = typeof textOrConfig === 'string' ? { ...options, text: textOrConfig, values } : { ...textOrConfig, ...options }
+  if (typeof cfg.text !== 'string') throw new TypeError('lakelink: a query needs its SQL text: query(text, values) or query({text, values})')
+  if (cfg.rowMode !== undefined && cfg.rowMode !== 'array') throw new TypeError(`lakelink: rowMode ${cfg.rowMode}: only 'array' is known`)
+  return { text: cstr(cfg.text, 'the SQL text'), values: cfg.values, rowMode: cfg.rowMode, int8: cfg.int8, batchSize: cfg.batchSize }
+}
+
+/** The fields of a result, node-postgres style, from lakelink_result_columns's JSON. */
+function fieldsOf (json) {
+  return JSON.parse(json).map((c) => ({ name: c.name, dataTypeID: c.type_oid, typeName: c.type_name }))
+}
+
+/** Row builders: objects keyed by column name (a later column of the same name wins, as in pg), or arrays. */
+function rowsOf (decoded, fields, arrayMode) {
+  const { rows: n, values } = decoded
+  const ncols = values.length
+  const out = new Array(n)
+  if (arrayMode) {
+    for (let r = 0; r < n; r++) {
+      const row = new Array(ncols)
+      for (let c = 0; c < ncols; c++) row[c] = values[c][r]
+      out[r] = row
+    }
+    return out
+  }
+  const names = fields.map((f) => f.name)
+  const define = names.includes('__proto__') // a key that plain assignment would not create
+  for (let r = 0; r < n; r++) {
+    const row = {}
+    for (let c = 0; c < ncols; c++) {
+      if (define) Object.defineProperty(row, names[c], { value: values[c][r], enumerable: true, writable: true, configurable: true })
+      else row[names[c]] = values[c][r]
+    }
+    out[r] = row
+  }
+  return out
+}
+
+/**
+ * The batches after the first of an open result, read one ahead: the next
+ * batch is fetched on a worker thread while the caller decodes this one.
+ */
+class Batches {
+  constructor (result, rowsPerBatch) {
+    this.result = result
+    this.rowsPerBatch = rowsPerBatch
+    this.pending = this.fetch()
+  }
+
+  fetch () {
+    const batch = [null]
+    const len = [0]
+    const err = [null]
+    return callAsync(lib().result_next_batch, this.result, this.rowsPerBatch, FORMAT, batch, len, err)
+      .then((rc) => { check(rc, err); return batch[0] ? { ptr: batch[0], len: len[0] } : null })
+  }
+
+  /** The next batch ({ptr, len}, the caller frees it), or null at the end of the rows. */
+  async take () {
+    const b = await this.pending
+    this.pending = b ? this.fetch() : null
+    return b
+  }
+
+  /** The command tag and rows affected, once every batch was taken. */
+  async status () {
+    const tag = [null]
+    const affected = [0]
+    const err = [null]
+    check(await callAsync(lib().result_status, this.result, tag, affected, err), err)
+    return { tag: takeString(tag[0]), affected: affected[0] }
+  }
+
+  /** Closes the result (discarding unread rows, off the event loop); errors are thrown only when complete. */
+  async close (complete) {
+    if (this.pending) await this.pending.then((b) => b && free(b.ptr), () => {})
+    const err = [null]
+    const rc = await callAsync(lib().result_close, this.result, err)
+    if (complete) check(rc, err)
+    else errorFree(err[0]) // the error that got us here is the one to report
+  }
+}
+
+/** The command tag's verb and node-postgres's rowCount (null for a command without a count). */
+function commandOf (tag, affected) {
+  const m = /^(\S+)(?:.* (\d+))?$/.exec(tag)
+  if (!m) return { command: tag, rowCount: null }
+  return { command: m[1], rowCount: m[2] === undefined ? null : Number(affected) }
+}
+
+/**
+ * Starts statement st on handle h, in one call that also brings the first
+ * batch: {fields, decode, rows (the first batch's), rest (a Batches, or
+ * null when the result is complete), tag, affected}.
+ */
+async function start (h, st, opts, rowsPerBatch) {
+  const L = lib()
+  const buf = params.encode(st.values)
+  const cols = [null]
+  const batch = [null]
+  const len = [0]
+  const tag = [null]
+  const affected = [0]
+  const result = [0]
+  const err = [null]
+  const rc = await callAsync(L.query, h, st.text, buf, buf ? buf.length : 0, rowsPerBatch, FORMAT, cols, batch, len, tag,
+    affected, result, err)
+  check(rc, err)
+  const fields = fieldsOf(takeString(cols[0]))
+  const decodeOpts = { int8: st.int8 ?? opts.int8 }
+  const decode = (ab) => rowsOf(decodeColumns(ab, fields, decodeOpts), fields, st.rowMode === 'array')
+  const rest = result[0] ? new Batches(result[0], rowsPerBatch) : null // starts fetching the second batch
+  let rows = []
+  try {
+    if (batch[0]) rows = withBytes(batch[0], len[0], decode)
+  } catch (e) {
+    if (rest) await rest.close(false)
+    throw e
+  }
+  return { fields, decode, rows, rest, tag: takeString(tag[0]), affected: affected[0] }
+}
+
+/** Runs statement st on handle h to its end: {command, rowCount, rows, fields}. */
+async function run (h, st, opts) {
+  const s = await start(h, st, opts, QUERY_BATCH_ROWS)
+  if (!s.rest) return finish(s.rows, s.fields, s.tag, s.affected)
+  const all = s.rows
+  let complete = false
+  try {
+    for (let b; (b = await s.rest.take());) {
+      const rows = withBytes(b.ptr, b.len, s.decode)
+      for (let i = 0; i < rows.length; i++) all.push(rows[i])
+    }
+    const { tag, affected } = await s.rest.status()
+    complete = true
+    return finish(all, s.fields, tag, affected)
+  } finally {
+    await s.rest.close(complete)
+  }
+}
+
+/** Yields the rows of statement st on handle h, a batch of batchSize rows at a time. */
+async function * streamRows (h, st, opts) {
+  const s = await start(h, st, opts, st.batchSize || STREAM_BATCH_ROWS)
+  let complete = !s.rest
+  try {
+    yield * s.rows
+    if (!s.rest) return
+    for (let b; (b = await s.rest.take());) yield * withBytes(b.ptr, b.len, s.decode)
+    complete = true
+  } finally {
+    if (s.rest) await s.rest.close(complete)
+  }
+}
+
+function finish (rows, fields, tag, affected) {
+  const { command, rowCount } = commandOf(tag, affected)
+  return { command, rowCount, rows, fields }
+}
+
+/**
+ * A transaction's view of its session: query() and stream() run there, one
+ * at a time, in the order they are called.
+ */
+class Transaction {
+  #session
+
+  constructor (session) {
+    this.#session = session
+  }
+
+  /** As Connection.query, inside the transaction. */
+  query (textOrConfig, values) {
+    const session = this.#session
+    return session.serial(() => run(session.handle, statement(textOrConfig, values), session.opts))
+  }
+
+  /** As Connection.stream, inside the transaction (its other statements wait until the loop ends). */
+  stream (textOrConfig, values, options) {
+    const session = this.#session
+    const st = statement(textOrConfig, values, options)
+    return (async function * () {
+      const unlock = await session.lock()
+      try {
+        yield * streamRows(session.handle, st, session.opts)
+      } finally {
+        unlock()
+      }
+    })()
+  }
+
+  [util.inspect.custom] () {
+    return 'Transaction {}'
+  }
+}
+
+/** One held handle and the queue of its statements. */
+class Session {
+  constructor (handle, opts) {
+    this.handle = handle
+    this.opts = opts
+    this.tail = Promise.resolve()
+  }
+
+  /** Waits for the statements queued before, then resolves with the function that lets the next one go. */
+  lock () {
+    let unlock
+    const held = new Promise((resolve) => { unlock = resolve })
+    const turn = this.tail
+    this.tail = turn.then(() => held)
+    return turn.then(() => unlock)
+  }
+
+  /** Runs fn after the statements queued before it. */
+  async serial (fn) {
+    const unlock = await this.lock()
+    try {
+      return await fn()
+    } finally {
+      unlock()
+    }
+  }
+}
+
+/**
+ * A pool of Lakebase sessions for one connection string: what connect()
+ * returns. Every method is safe to call concurrently.
+ */
+class Connection {
+  #connStr
+  #shown
+  #opts
+  #max
+  #idle = [] // {handle, timer}
+  #total = 0 // handles open or opening
+  #waiters = [] // {resolve, reject}
+  #closed = false
+  #drained = null // resolves when the last busy handle is released after close()
+
+  /** @private use connect() */
+  constructor (connStr, shown, max, opts, first) {
+    this.#connStr = connStr
+    this.#shown = shown
+    this.#max = max
+    this.#opts = opts
+    this.#total = 1
+    this.#release(first, true)
+  }
+
+  /** Handles open, idle, and queries waiting for one (node-postgres's names). */
+  get totalCount () { return this.#total }
+  get idleCount () { return this.#idle.length }
+  get waitingCount () { return this.#waiters.length }
+
+  async #acquire () {
+    if (this.#closed) throw new InterfaceError('lakelink: the connection is closed', { code: 'LAKELINK_CLOSED' })
+    const idle = this.#idle.pop()
+    if (idle) {
+      clearTimeout(idle.timer)
+      return idle.handle
+    }
+    if (this.#total < this.#max) return this.#open()
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
+  }
+
+  async #open () {
+    this.#total++
+    try {
+      return await openHandle(this.#connStr)
+    } catch (e) {
+      this.#total--
+      this.#serveWaiter()
+      throw e
+    }
+  }
+
+  /** Opens a handle for the first waiter when there is room (after a handle was dropped). */
+  #serveWaiter () {
+    if (this.#waiters.length && this.#total < this.#max && !this.#closed) {
+      const w = this.#waiters.shift()
+      this.#open().then(w.resolve, w.reject)
+    }
+  }
+
+  #release (handle, healthy) {
+    if (healthy && !this.#closed) {
+      const w = this.#waiters.shift()
+      if (w) return w.resolve(handle)
+      const entry = { handle, timer: null }
+      entry.timer = setTimeout(() => this.#expire(entry), IDLE_MS).unref()
+      this.#idle.push(entry)
+      return
+    }
+    this.#total--
+    closeHandle(handle).catch(() => {}) // a dead session: the core's pool drops it
+    this.#serveWaiter()
+    if (this.#closed && this.#total === 0 && this.#drained) this.#drained.resolve()
+  }
+
+  #expire (entry) {
+    const i = this.#idle.indexOf(entry)
+    if (i < 0) return
+    this.#idle.splice(i, 1)
+    this.#total--
+    closeHandle(entry.handle).catch(() => {})
+  }
+
+  /** Runs fn(handle) on a held handle and releases it after. */
+  async #with (fn) {
+    const h = await this.#acquire()
+    let healthy = true
+    try {
+      return await fn(h)
+    } catch (e) {
+      healthy = reusable(e)
+      throw e
+    } finally {
+      this.#release(h, healthy)
+    }
+  }
+
+  /**
+   * Runs a statement with $1..$n placeholders: query(text, values) or
+   * query({text, values, rowMode: 'array', int8: 'string'}). Resolves with
+   * {rows, fields: [{name, dataTypeID, typeName}], rowCount, command}.
+   */
+  query (textOrConfig, values) {
+    let st
+    try {
+      st = statement(textOrConfig, values)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return this.#with((h) => run(h, st, this.#opts))
+  }
+
+  /**
+   * Runs fn(tx) in a transaction on one session: commits when fn's promise
+   * resolves, rolls back and rethrows when it rejects. Resolves with fn's
+   * value.
+   */
+  transaction (fn) {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError('lakelink: transaction(fn) needs a function'))
+    return this.#with(async (h) => {
+      const L = lib()
+      await simple(L.begin, h)
+      const session = new Session(h, this.#opts)
+      let value
+      try {
+        value = await fn(new Transaction(session))
+        await session.tail
+      } catch (e) {
+        await session.tail
+        try {
+          await simple(L.rollback, h)
+        } catch (rollbackError) {
+          if (!reusable(rollbackError)) throw rollbackError // the session is lost: say so, release drops it
+        }
+        throw e
+      }
+      await simple(L.commit, h)
+      return value
+    })
+  }
+
+  /**
+   * Streams a statement's rows in batches (batchSize rows, default 1000),
+   * holding one session until the rows end or the loop is left:
+   * `for await (const row of conn.stream(text, values, {batchSize}))`.
+   */
+  stream (textOrConfig, values, options) {
+    const st = statement(textOrConfig, values, options)
+    const self = this
+    return (async function * () {
+      const h = await self.#acquire()
+      let healthy = true
+      try {
+        yield * streamRows(h, st, self.#opts)
+      } catch (e) {
+        healthy = reusable(e)
+        throw e
+      } finally {
+        self.#release(h, healthy)
+      }
+    })()
+  }
+
+  /**
+   * Closes the connection: new queries are refused, waiting ones rejected,
+   * and every session returns to the core's pool once its statement ends.
+   * Resolves when all are returned.
+   */
+  close () {
+    if (this.#closed) return this.#drained.promise
+    this.#closed = true
+    this.#drained = resolvers()
+    for (const w of this.#waiters.splice(0)) w.reject(new InterfaceError('lakelink: the connection was closed', { code: 'LAKELINK_CLOSED' }))
+    for (const entry of this.#idle.splice(0)) {
+      clearTimeout(entry.timer)
+      this.#release(entry.handle, false)
+    }
+    if (this.#total === 0) this.#drained.resolve()
+    return this.#drained.promise
+  }
+
+  [Symbol.asyncDispose] () {
+    return this.close()
+  }
+
+  [util.inspect.custom] (depth, options, inspect) {
+    const state = { total: this.#total, idle: this.#idle.length, waiting: this.#waiters.length, max: this.#max, closed: this.#closed }
+    return `Connection <${this.#shown}> ${inspect(state, options)}`
+  }
+
+  toString () {
+    return `Connection <${this.#shown}>`
+  }
+}
+
+function resolvers () {
+  let resolve
+  let reject
+  const promise = new Promise((res, rej) => { resolve = res; reject = rej })
+  return { promise, resolve, reject }
+}
+
+/**
+ * Connects to Lakebase: connectionString with overrides (property names
+ * or aliases, any case; null removes one) applied by the core. The first
+ * session opens now, so that a wrong host, user or credential is reported
+ * here. options: {int8: 'bigint' | 'string'} for int8 values.
+ */
+async function connect (connectionString, overrides, options = {}) {
+  if (options.int8 !== undefined && options.int8 !== 'bigint' && options.int8 !== 'string') {
+    throw new TypeError(`lakelink: int8 ${options.int8}: 'bigint' (the default) or 'string'`)
+  }
+  const connStr = connstr.build(connectionString, overrides)
+  const { normalized, properties } = connstr.normalize(connStr)
+  const given = Number(Object.entries(properties).find(([k]) => k.toLowerCase() === 'maxconnections')?.[1])
+  const max = given > 0 ? given : DEFAULT_MAX_CONNECTIONS
+  const first = await openHandle(connStr)
+  return new Connection(connStr, normalized, max, { int8: options.int8 }, first)
+}
+
+module.exports = { connect, Connection, Transaction }

@@ -1,0 +1,104 @@
+'use strict'
+// Errors, and the mapping from the C ABI's lakelink_error to them.
+//
+// Every error is an Error whose `code` is, like node-postgres's, the
+// server's SQLSTATE when there is one ('23505', '57014'; the core also
+// gives class 22 to values it cannot convert: '22023' for a parameter,
+// '22000' for a result value), and otherwise a LAKELINK_* string naming
+// what failed. Messages come from the core, which never puts a secret in
+// them.
+
+/** The C ABI's status codes (lakelink.h) and the `code` of an error without a SQLSTATE. */
+const STATUS_CODES = {
+  '-1': 'LAKELINK_INVALID_ARGUMENT',
+  '-2': 'LAKELINK_INVALID_HANDLE',
+  '-3': 'LAKELINK_CONNECTION_STRING',
+  '-4': 'LAKELINK_AUTH',
+  '-5': 'LAKELINK_DATABASE',
+  '-6': 'LAKELINK_APP',
+  '-7': 'LAKELINK_INTERNAL'
+}
+
+/** The base class of every lakelink error. */
+class LakelinkError extends Error {
+  constructor (message, { code, sqlstate } = {}) {
+    super(message)
+    this.name = new.target.name
+    /** The SQLSTATE, or a LAKELINK_* code. */
+    this.code = sqlstate || code || 'LAKELINK_ERROR'
+    /** The server's SQLSTATE, or undefined. */
+    this.sqlstate = sqlstate || undefined
+  }
+}
+
+/** A misuse of the binding or the library: a closed connection, a bad argument. */
+class InterfaceError extends LakelinkError {}
+
+/** A connection string that does not parse or names an unknown property. */
+class ConnectionStringError extends LakelinkError {}
+
+/** No token: a failed login, a refused client secret, an unreachable token endpoint. */
+class AuthError extends LakelinkError {}
+
+/**
+ * A database error: `code` is the SQLSTATE when the server answered. The
+ * message says which host and user, and the server's own message and
+ * detail.
+ */
+class DatabaseError extends LakelinkError {
+  constructor (message, opts = {}) {
+    super(message, opts)
+    /**
+     * The server's DETAIL, in node-postgres's field. The C ABI has no field
+     * for it yet: the core appends it to the message.
+     */
+    this.detail = undefined
+  }
+}
+
+/** A bug in lakelink (a recovered panic included). */
+class InternalError extends LakelinkError {}
+
+/**
+ * A failed Databricks App call: `status` is the HTTP status (0 for a
+ * network error or a request refused before sending), `kind` one of
+ * unauthorized, forbidden, not_found, login_redirect, network,
+ * not_api_path, other_host, http, `diagnosis` why and what to check (the
+ * core's words), `response` the app's Response when there was one.
+ */
+class AppError extends LakelinkError {
+  constructor (message, { status = 0, kind = '', diagnosis = '', response } = {}) {
+    super(diagnosis ? `${message}\n${diagnosis}` : message, { code: 'LAKELINK_APP' })
+    this.status = status
+    this.kind = kind
+    this.diagnosis = diagnosis
+    this.response = response
+  }
+}
+
+const CLASSES = {
+  '-1': InterfaceError,
+  '-2': InterfaceError,
+  '-3': ConnectionStringError,
+  '-4': AuthError,
+  '-5': DatabaseError,
+  '-7': InternalError
+}
+
+/** The error for a failed C ABI call. */
+function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind) {
+  if (status === -6) return new AppError(message, { status: httpStatus, kind, diagnosis })
+  const Class = sqlstate ? DatabaseError : (CLASSES[status] || LakelinkError)
+  return new Class(message, { code: STATUS_CODES[status], sqlstate })
+}
+
+module.exports = {
+  LakelinkError,
+  InterfaceError,
+  ConnectionStringError,
+  AuthError,
+  DatabaseError,
+  InternalError,
+  AppError,
+  fromNative
+}
