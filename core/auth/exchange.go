@@ -93,16 +93,24 @@ func retry[T any](ctx context.Context, log *logger, what string, call func(conte
 		if transient.retryAfter > 0 {
 			wait = transient.retryAfter
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return v, fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, transient.err)
+		deadline, hasDeadline := ctx.Deadline()
+		if ctx.Err() == nil && (!hasDeadline || time.Until(deadline) >= wait) {
+			log.info("retrying", "what", what, "attempt", attempt, "wait", wait, "error", transient.err.Error())
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+				backoff = min(2*backoff, 5*time.Second)
+				continue
+			}
 		}
-		log.info("retrying", "what", what, "attempt", attempt, "wait", wait, "error", transient.err.Error())
-		select {
-		case <-ctx.Done():
-			return v, fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, transient.err)
-		case <-time.After(wait):
+		why := "the Timeout leaves no time for another attempt"
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			why = "the Timeout ran out"
+		case ctx.Err() != nil:
+			why = "cancelled"
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		return v, fmt.Errorf("%s: gave up after %d attempts (%s): %w", what, attempt, why, transient.err)
 	}
 }
 
@@ -129,7 +137,7 @@ func discover(ctx context.Context, client httpDoer, log *logger, metadataURL str
 			return nil, &transientError{err: err}
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		body, err := readAnswer(resp, metadataURL)
 		log.response(resp, body)
 		if err != nil {
 			return nil, &transientError{err: err}
@@ -204,7 +212,7 @@ func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string
 			return nil, fmt.Errorf("%w (not retried: the %s grant may have been used already)", err, grant)
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		body, err := readAnswer(resp, "token endpoint")
 		log.response(resp, body)
 		if err != nil {
 			err = &transientError{err: err}
@@ -220,6 +228,23 @@ func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string
 		}
 		return nil, err
 	})
+}
+
+// maxAnswer bounds what is read of an OAuth server's answer: none is
+// near 1 MiB.
+const maxAnswer = 1 << 20
+
+// readAnswer reads a response body of at most maxAnswer bytes; a larger
+// one is an error naming who sent it, read no further.
+func readAnswer(resp *http.Response, who string) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the answer: %w", who, err)
+	}
+	if len(body) > maxAnswer {
+		return nil, fmt.Errorf("%s answered %s with a body larger than 1 MiB, which no OAuth answer is", who, resp.Status)
+	}
+	return body, nil
 }
 
 // hostNotFound reports a host name that does not resolve: no retry helps.

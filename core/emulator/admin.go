@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -223,6 +224,11 @@ func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 			w.Write(bytes.Repeat([]byte{'x'}, hugeBodySize-len(padding)-2))
 			w.Write([]byte(`"}`))
 		case faultHang:
+			// With the body read, the server watches the connection and
+			// ends r's context when the client leaves; the handler then
+			// reads the body from this copy.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			select {
 			case <-time.After(f.duration):
 				h(w, r)

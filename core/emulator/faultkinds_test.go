@@ -68,11 +68,12 @@ func TestAdminFaultCutValidation(t *testing.T) {
 // TestAdminStatsCountOpenConnections: the open counts follow connections
 // as they open and close.
 func TestAdminStatsCountOpenConnections(t *testing.T) {
+	e := startEmulator(t, Config{})
 	client := &http.Client{Transport: &http.Transport{}}
-	before := adminStats(t).Open
-	sp := shared.Info().ServicePrincipal
+	before := e.Stats().Open
+	sp := e.Info().ServicePrincipal
 	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequest("POST", shared.Info().WorkspaceURL+"/oidc/v1/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", e.Info().WorkspaceURL+"/oidc/v1/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(sp.ClientID, sp.ClientSecret)
 	resp, err := client.Do(req)
@@ -80,22 +81,22 @@ func TestAdminStatsCountOpenConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if got := adminStats(t).Open.Workspace; got != before.Workspace+1 {
+	if got := e.Stats().Open.Workspace; got != before.Workspace+1 {
 		t.Errorf("open workspace connections with one kept alive: %d, want %d", got, before.Workspace+1)
 	}
 	client.CloseIdleConnections()
-	waitFor(t, func() bool { return adminStats(t).Open.Workspace == before.Workspace })
+	waitFor(t, func() bool { return e.Stats().Open.Workspace == before.Workspace })
 
-	token := m2mToken(t, shared, sp, "all-apis")
-	conn, err := adminPGConnect(context.Background(), credential(t, shared, token))
+	token := m2mToken(t, e, sp, "all-apis")
+	conn, err := pgConnect(e, sp.ClientID, credential(t, e, token), "sslmode=require")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := adminStats(t).Open.Gateway; got != before.Gateway+1 {
+	if got := e.Stats().Open.Gateway; got != before.Gateway+1 {
 		t.Errorf("open gateway sessions: %d, want %d", got, before.Gateway+1)
 	}
 	conn.Close(context.Background())
-	waitFor(t, func() bool { return adminStats(t).Open.Gateway == before.Gateway })
+	waitFor(t, func() bool { return e.Stats().Open.Gateway == before.Gateway })
 }
 
 // waitFor waits up to 5 s for cond.
