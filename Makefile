@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser wheel test test-python demo clean
+.PHONY: all build deps tools browser wheel test test-python bench bench-smoke demo clean
 
 all: build
 
@@ -58,11 +58,37 @@ test-python: build $(PYVENV)/bin/python
 	@cd bindings/python && ../../$(PYVENV)/bin/mypy --strict
 	@PYTHONDONTWRITEBYTECODE=1 $(PYVENV)/bin/python -m pytest bindings/python/tests -q -p no:cacheprovider
 
-test: build tools browser test-python
+test: build tools browser test-python bench-smoke
 	@echo "==> go vet"
 	@$(GO) vet ./...
 	@echo "==> Go tests (with the race detector, which needs cgo)"
 	@CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+BENCHVENV := $(OUT)/benchvenv
+
+# The peers lakelink is measured against: psycopg 3 (C) and requests in a
+# virtualenv of their own, pg from npm in bench/node (package-lock.json).
+$(BENCHVENV)/bin/python:
+	@echo "==> Creating $(BENCHVENV) (psycopg[binary], requests)"
+	@python3 -m venv $(BENCHVENV)
+	@$(BENCHVENV)/bin/pip install -q --upgrade pip
+	@$(BENCHVENV)/bin/pip install -q 'psycopg[binary]==3.3.9' 'requests==2.34.2'
+
+bench/node/node_modules/pg/package.json: bench/node/package-lock.json
+	@echo "==> Installing pg into bench/node/node_modules"
+	@cd bench/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Benchmarks against the peers (issue 9): writes bench/results.json and
+# bench/RESULTS.md. About 10 minutes.
+bench: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
+	@$(BENCHVENV)/bin/python bench/run.py
+
+# One tiny round of every benchmark workload: the runner and the workloads
+# work (part of make test).
+bench-smoke: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
+	@echo "==> Benchmark smoke run"
+	@$(BENCHVENV)/bin/python bench/run.py --smoke > $(OUT)/bench-smoke.log 2>&1 || { cat $(OUT)/bench-smoke.log; exit 1; }
 
 demo: build tools
 	@build/demo.sh $(OUT)/lakelink

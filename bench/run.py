@@ -1,0 +1,382 @@
+"""`make bench`: lakelink against the peers users would otherwise pick.
+
+Starts the emulator, runs every workload of issue 9 for lakelink and its
+peer side by side, each run a fresh process, repeating them interleaved
+(lakelink first on even rounds, the peer first on odd ones) so that the
+noise of a shared machine falls on both; then writes bench/results.json and
+the generated part of bench/RESULTS.md (between its "generated" markers;
+the rest of that file is written by hand).
+
+    python bench/run.py [--reps 5] [--smoke] [--only NAME,...]
+
+--smoke runs each workload once, tiny, and writes nothing: a check that the
+runner and the workloads work (make test runs it).
+
+Query workloads go to the emulator's PostgreSQL directly, with
+AuthScheme=Password, so that the emulator's gateway does not dominate;
+app and token workloads go to the emulator. Run with the bench virtualenv's
+Python (psycopg[binary], requests), as `make bench` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+OUT = REPO / "build" / "out"
+NODE = BENCH / "node"
+GOFETCH = OUT / "bench-gofetch"
+
+
+@dataclass
+class Workload:
+    name: str
+    peer: str
+    target: float  # the highest ratio lakelink/peer that meets the target
+    lakelink: list[str]  # argv of one lakelink run
+    peer_cmd: list[str]  # argv of one peer run
+    needs_node_binding: bool = False
+    times: dict[str, list[float]] = field(default_factory=lambda: {"lakelink": [], "peer": []})
+    checks: dict[str, Any] = field(default_factory=dict)
+    skipped: Optional[str] = None
+
+
+def py(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads.py"), *args]
+
+
+def node(*args: str) -> list[str]:
+    return ["node", str(NODE / "workloads.js"), *args]
+
+
+def workloads(smoke: bool) -> list[Workload]:
+    return [
+        Workload("python: fetch 1M rows (int8, float8, text, timestamptz, numeric), fetchall", "psycopg 3 (C)", 0.8,
+                 py("fetch", "lakelink"), py("fetch", "psycopg")),
+        Workload("python: 10,000 single-row SELECT %s round trips, one connection", "psycopg 3 (C)", 1.0,
+                 py("roundtrips", "lakelink"), py("roundtrips", "psycopg")),
+        Workload("python: import + connect + first query (no token to get: AuthScheme=Password)", "psycopg 3", 1.2,
+                 py("startup", "lakelink"), py("startup", "psycopg")),
+        Workload("node: fetch 1M rows, same columns", "pg", 0.8,
+                 node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
+        Workload("node: 10,000 single-row round trips", "pg", 1.0,
+                 node("roundtrips", "lakelink"), node("roundtrips", "pg"), needs_node_binding=True),
+        Workload("go: fetch 1M rows through lakebase Result.NextBatch (columnar)", "raw pgx (rows.Values)", 1.05,
+                 [str(GOFETCH), "-impl", "lakelink"], [str(GOFETCH), "-impl", "pgx"]),
+        Workload("python: 10,000 GET /api/echo through lakelink.App", "requests.Session, static bearer", 0.7,
+                 py("echo", "lakelink"), py("echo", "requests")),
+        Workload("node: 10,000 GET /api/echo through App.fetch", "fetch, static bearer", 1.0,
+                 node("echo", "lakelink"), node("echo", "fetch"), needs_node_binding=True),
+    ]
+
+
+# ---- the emulator ----
+
+class Emulator:
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="lakelink-bench-"))
+        self.log = open(self.dir / "emulator.log", "wb")
+        self.proc = subprocess.Popen([str(OUT / "lakelink"), "emulator", "--state-dir", str(self.dir)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        info = self.dir / "emulator.json"
+        deadline = time.monotonic() + 120
+        self.info: Any = None
+        while self.info is None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                sys.exit(f"bench: the emulator did not start:\n{(self.dir / 'emulator.log').read_text()}")
+            try:
+                self.info = json.loads(info.read_text())
+            except (OSError, ValueError):
+                time.sleep(0.1)
+
+    def stats(self) -> Any:
+        with urllib.request.urlopen(self.info["admin_url"] + "/stats") as r:
+            return json.load(r)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def config(info: Any, smoke: bool) -> dict[str, Any]:
+    """What the workloads need: connection strings (secrets: passed in the environment, never shown)."""
+    lb = info["lakebase"]
+    u = urllib.parse.urlparse(lb["postgres_url"])
+    sp = (f"Host={info['workspace_url']};OAuthClientId={info['service_principal']['client_id']};"
+          f"OAuthClientSecret={info['service_principal']['client_secret']}")
+    return {
+        "pg_url": lb["postgres_url"],
+        "lakelink_pg": (f"AuthScheme=Password;Server={u.hostname};Port={u.port};Database={u.path.lstrip('/')};"
+                        f"User={urllib.parse.unquote(u.username or '')};"
+                        f"Password={urllib.parse.unquote(u.password or '')};SSLMode=disable"),
+        "sp": sp,
+        "gateway": (f"{sp};Server={lb['host']};Port={lb['port']};Instance={lb['instance']};"
+                    f"SSLMode=verify-full;SSLServerCert={lb['ca_file']}"),
+        "app_url": info["app_url"],
+        "rows": 2000 if smoke else 1_000_000,
+        "n": 50 if smoke else 10_000,
+        "connects": 20 if smoke else 200,
+        "threads": 16,
+    }
+
+
+def env(cfg: dict[str, Any]) -> dict[str, str]:
+    e = dict(os.environ)
+    e["LAKELINK_BENCH_CONFIG"] = json.dumps(cfg)
+    e["PYTHONPATH"] = str(REPO / "bindings" / "python")
+    e["PYTHONDONTWRITEBYTECODE"] = "1"
+    return e
+
+
+def run(argv: list[str], e: dict[str, str]) -> dict[str, Any]:
+    p = subprocess.run(argv, env=e, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[1:3])} failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(p.stdout.strip().splitlines()[-1])
+    return out
+
+
+def node_binding_ready() -> Optional[str]:
+    """None when bindings/node can be loaded, else why not."""
+    if not (REPO / "bindings" / "node" / "package.json").exists():
+        return "bindings/node does not exist yet"
+    p = subprocess.run(["node", "-e", f"require({json.dumps(str(REPO / 'bindings' / 'node'))})"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        lines = [ln for ln in p.stderr.splitlines() if "Error" in ln] or p.stderr.strip().splitlines() or ["?"]
+        return "bindings/node does not load: " + lines[0].strip()
+    return None
+
+
+# ---- the token workload ----
+
+def connects(emu: Emulator, cfg: dict[str, Any], e: dict[str, str]) -> dict[str, Any]:
+    """200 connects from 16 threads in a fresh process (a cold token cache): token and credential requests."""
+    before = emu.stats()
+    out = run(py("connects", "lakelink"), e)
+    after = emu.stats()
+    if out["check"] is not True:
+        raise RuntimeError("connects: wrong rows")
+    token = after["tokens_issued"] - before["tokens_issued"]
+    cred = after["credentials_issued"] - before["credentials_issued"]
+    return {"seconds": out["seconds"], "token_requests": token, "credential_requests": cred}
+
+
+# ---- facts about the library and the machine ----
+
+def sizes() -> list[tuple[str, int, int]]:
+    out = []
+    for name in ("liblakelink.so", "lakelink.wasm"):
+        p = OUT / name
+        if p.exists():
+            raw = p.read_bytes()
+            out.append((name, len(raw), len(gzip.compress(raw, 9))))
+    return out
+
+
+LOAD_SNIPPET = ("import ctypes, sys, time; t = time.perf_counter(); ctypes.CDLL(sys.argv[1]); "
+                "print(time.perf_counter() - t)")
+
+
+def load_times(reps: int) -> list[float]:
+    """Seconds to dlopen liblakelink.so (and start its Go runtime) in a fresh Python."""
+    return [float(subprocess.run([sys.executable, "-c", LOAD_SNIPPET, str(OUT / "liblakelink.so")],
+                                 capture_output=True, text=True, check=True).stdout) for _ in range(reps)]
+
+
+def machine() -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(argv: list[str]) -> str:
+        try:
+            return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "absent"
+
+    import psycopg  # the bench virtualenv's
+
+    pg_version = json.loads((NODE / "node_modules" / "pg" / "package.json").read_text())["version"] \
+        if (NODE / "node_modules" / "pg").exists() else "absent"
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} CPUs",
+        "os": f"{platform.system()} {platform.release()}",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "go": version(["go", "env", "GOVERSION"]),
+        "python": platform.python_version(),
+        "node": version(["node", "--version"]),
+        "psycopg": f"{psycopg.__version__} ({psycopg.pq.__impl__})",
+        "pg (npm)": pg_version,
+    }
+
+
+def commit() -> str:
+    rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "bench", "bindings/python", "core", "capi"],
+                           cwd=REPO, capture_output=True, text=True).stdout.strip()
+    return rev.stdout.strip() + ("+uncommitted" if dirty else "")
+
+
+# ---- the report ----
+
+def ratio(w: Workload) -> Optional[float]:
+    if w.skipped or not w.times["lakelink"] or not w.times["peer"]:
+        return None
+    return statistics.median(w.times["lakelink"]) / statistics.median(w.times["peer"])
+
+
+def results_json(ws: list[Workload], conn: dict[str, Any], when: str, rev: str) -> dict[str, Any]:
+    rows = []
+    for w in ws:
+        r = ratio(w)
+        rows.append({
+            "name": w.name, "peer": w.peer,
+            "lakelink_median_s": statistics.median(w.times["lakelink"]) if r is not None else None,
+            "peer_median_s": statistics.median(w.times["peer"]) if r is not None else None,
+            "ratio": round(r, 3) if r is not None else None,
+            "target": w.target,
+            "met": (r <= w.target) if r is not None else None,
+        })
+    rows.append({
+        "name": f"{conn['n']} connects from {conn['threads']} threads, cold token cache", "peer": None,
+        "lakelink_median_s": statistics.median(conn["seconds"]), "peer_median_s": None, "ratio": None,
+        "target": "exactly 1 token request and 1 credential request",
+        "met": all(t == 1 for t in conn["token_requests"]) and all(c == 1 for c in conn["credential_requests"]),
+    })
+    return {"commit": rev, "date": when, "workloads": rows}
+
+
+def fmt_s(xs: list[float]) -> str:
+    return f"{min(xs):.3f} / {statistics.median(xs):.3f}"
+
+
+def markdown(ws: list[Workload], conn: dict[str, Any], facts: dict[str, str], when: str, rev: str, reps: int,
+             libs: list[tuple[str, int, int]], loads: list[float]) -> str:
+    lines = [f"Run {when}, commit `{rev}`, {reps} rounds, lakelink and peer interleaved.", ""]
+    lines += [f"- {k}: {v}" for k, v in facts.items()]
+    lines += ["", "| workload | peer | ratio (median) | target | met | lakelink min / median s | peer min / median s |",
+              "|---|---|---|---|---|---|---|"]
+    for w in ws:
+        r = ratio(w)
+        if r is None:
+            lines.append(f"| {w.name} | {w.peer} | not run | ≤ {w.target} | — | {w.skipped or ''} | |")
+            continue
+        lines.append(f"| {w.name} | {w.peer} | **{r:.2f}** | ≤ {w.target} | {'yes' if r <= w.target else 'NO'} "
+                     f"| {fmt_s(w.times['lakelink'])} | {fmt_s(w.times['peer'])} |")
+    ok = all(t == 1 for t in conn["token_requests"]) and all(c == 1 for c in conn["credential_requests"])
+    lines.append(f"| {conn['n']} connects from {conn['threads']} threads, cold token cache | — | token requests "
+                 f"{conn['token_requests']}, credential requests {conn['credential_requests']} | exactly 1 and 1 "
+                 f"| {'yes' if ok else 'NO'} | {fmt_s(conn['seconds'])} | |")
+    lines += ["", "| artifact | bytes | gzip -9 |", "|---|---|---|"]
+    lines += [f"| {n} | {raw:,} | {gz:,} |" for n, raw, gz in libs]
+    if not any(n == "lakelink.wasm" for n, _, _ in libs):
+        lines.append("| lakelink.wasm | not built (build/out/lakelink.wasm absent) | |")
+    lines += ["", f"Loading liblakelink.so (dlopen, Go runtime start) in a fresh Python: min / median "
+                  f"{min(loads) * 1000:.1f} / {statistics.median(loads) * 1000:.1f} ms."]
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- generated by bench/run.py: begin -->", "<!-- generated by bench/run.py: end -->"
+
+
+def write_markdown(text: str) -> None:
+    path = BENCH / "RESULTS.md"
+    old = path.read_text() if path.exists() else f"# lakelink against its peers\n\n{BEGIN}\n{END}\n"
+    head, rest = old.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    path.write_text(f"{head}{BEGIN}\n{text}\n{END}{tail}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--only", default="", help="comma-separated substrings of workload names")
+    args = ap.parse_args()
+    reps = 1 if args.smoke else args.reps
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))  # stops the emulator too
+    subprocess.run(["go", "build", "-o", str(GOFETCH), "./bench/gofetch"], cwd=REPO, check=True)
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rev = commit()
+    emu = Emulator()
+    try:
+        cfg = config(emu.info, args.smoke)
+        e = env(cfg)
+        token = subprocess.run([sys.executable, "-c", "import json, os, lakelink; print(lakelink.token("
+                                "json.loads(os.environ['LAKELINK_BENCH_CONFIG'])['sp']).access_token)"],
+                               env=e, capture_output=True, text=True, check=True).stdout.strip()
+        cfg["token"] = token
+        e = env(cfg)
+        ws = workloads(args.smoke)
+        if args.only:
+            keys = args.only.split(",")
+            ws = [w for w in ws if any(k in w.name for k in keys)]
+        why = node_binding_ready()
+        for w in ws:
+            if w.needs_node_binding and why:
+                w.skipped = why
+        facts = machine()
+        conn: dict[str, Any] = {"n": cfg["connects"], "threads": cfg["threads"], "seconds": [],
+                                "token_requests": [], "credential_requests": []}
+        for rep in range(reps):
+            for w in ws:
+                if w.skipped:
+                    continue
+                order = [("lakelink", w.lakelink), ("peer", w.peer_cmd)]
+                for side, argv in order if rep % 2 == 0 else order[::-1]:
+                    out = run(argv, e)
+                    w.times[side].append(out["seconds"])
+                    w.checks.setdefault(side, out["check"])
+                r = w.times["lakelink"][-1] / w.times["peer"][-1]
+                print(f"round {rep + 1}/{reps}  {w.name}: {w.times['lakelink'][-1]:.3f}s / "
+                      f"{w.times['peer'][-1]:.3f}s = {r:.2f}", flush=True)
+            c = connects(emu, cfg, e)
+            for k in ("seconds", "token_requests", "credential_requests"):
+                conn[k].append(c[k])
+            print(f"round {rep + 1}/{reps}  connects: {c}", flush=True)
+        for w in ws:
+            if not w.skipped and w.checks["lakelink"] != w.checks["peer"]:
+                raise RuntimeError(f"{w.name}: lakelink got {w.checks['lakelink']}, the peer {w.checks['peer']}")
+        libs = sizes()
+        loads = load_times(1 if args.smoke else max(reps, 5))
+    finally:
+        emu.stop()
+    text = markdown(ws, conn, facts, when, rev, reps, libs, loads)
+    print(text)
+    if not args.smoke and not args.only:
+        (BENCH / "results.json").write_text(json.dumps(results_json(ws, conn, when, rev), indent=2) + "\n")
+        write_markdown(text)
+        print("wrote bench/results.json and bench/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()

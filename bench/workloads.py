@@ -1,0 +1,133 @@
+"""The Python workloads of `make bench`, one run per process.
+
+    LAKELINK_BENCH_CONFIG='{...}' python bench/workloads.py WORKLOAD IMPL
+
+IMPL is "lakelink" or the peer ("psycopg", "requests"). The JSON in
+$LAKELINK_BENCH_CONFIG (an environment variable, so that its secrets stay
+out of `ps`) holds the connection strings bench/run.py prepared. The run prints one JSON
+object: {"seconds": the time of the measured part, ...checks}. Every
+workload checks what it got back, so a fast wrong answer fails instead of
+winning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, Callable
+
+# The fetch workload's query: the columns issue 9 names, 1M rows by default.
+FETCH_SQL = ("SELECT g::int8, (g * 0.37)::float8, md5(g::text), "
+             "timestamptz '2024-01-01 00:00:00+00' + g * interval '1.234567 second', (g * 1.25)::numeric(12,2) "
+             "FROM generate_series(1, %d) AS g")
+
+
+def fetch(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Fetch cfg["rows"] rows of five types with fetchall."""
+    conn = _connect(impl, cfg)
+    cur = conn.cursor()
+    t = time.perf_counter()
+    cur.execute(FETCH_SQL % cfg["rows"])
+    rows = cur.fetchall()
+    s = time.perf_counter() - t
+    last = rows[-1]
+    check = [len(rows), last[0], str(last[4]), last[3].isoformat()]
+    conn.close()
+    return {"seconds": s, "check": check}
+
+
+def roundtrips(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """cfg["n"] single-row `SELECT %s` on one connection."""
+    conn = _connect(impl, cfg)
+    cur = conn.cursor()
+    cur.execute("SELECT 1")  # connected and warm: the loop measures round trips only
+    cur.fetchall()
+    total = 0
+    t = time.perf_counter()
+    for i in range(cfg["n"]):
+        cur.execute("SELECT %s", (i,))
+        total += int(cur.fetchone()[0])  # lakelink: text (PostgreSQL infers $1 as text); psycopg: int
+    s = time.perf_counter() - t
+    conn.close()
+    return {"seconds": s, "check": total}
+
+
+def startup(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Import + connect + first query; run.py times the whole process from outside."""
+    t = time.perf_counter()
+    if impl == "lakelink":
+        import lakelink
+        conn = lakelink.connect(cfg["lakelink_pg"])
+    else:
+        import psycopg
+        conn = psycopg.connect(cfg["pg_url"])
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    row = cur.fetchall()
+    s = time.perf_counter() - t
+    conn.close()
+    return {"seconds": s, "check": row[0][0]}
+
+
+def echo(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """cfg["n"] GET /api/echo on the emulator's app."""
+    url = cfg["app_url"] + "/api/echo"
+    get: Callable[[], Any]
+    if impl == "lakelink":
+        import lakelink
+        app = lakelink.App(cfg["app_url"], cfg["sp"])
+        get = lambda: app.get("/api/echo")  # noqa: E731
+    else:
+        import requests
+        session = requests.Session()
+        session.headers["Authorization"] = "Bearer " + cfg["token"]
+        get = lambda: session.get(url)  # noqa: E731
+    get().json()  # the token and the connection are ready: the loop measures calls only
+    ok = 0
+    t = time.perf_counter()
+    for _ in range(cfg["n"]):
+        r = get()
+        if r.status_code == 200:
+            ok += 1
+    s = time.perf_counter() - t
+    last = r.json()
+    return {"seconds": s, "check": [ok, last["path"]]}
+
+
+def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """cfg["n"] connects (each runs SELECT 1) from cfg["threads"] threads, in a process with a cold token cache."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import lakelink
+
+    def one(i: int) -> int:
+        c = lakelink.connect(cfg["gateway"])
+        try:
+            cur = c.cursor()
+            cur.execute("SELECT %s", (i,))
+            return int(cur.fetchone()[0])
+        finally:
+            c.close()
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(cfg["threads"]) as pool:
+        got = sorted(pool.map(one, range(cfg["n"])))
+    s = time.perf_counter() - t
+    return {"seconds": s, "check": got == list(range(cfg["n"]))}
+
+
+def _connect(impl: str, cfg: dict[str, Any]) -> Any:
+    if impl == "lakelink":
+        import lakelink
+        return lakelink.connect(cfg["lakelink_pg"])
+    import psycopg
+    return psycopg.connect(cfg["pg_url"])
+
+
+WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "startup": startup, "echo": echo, "connects": connects}
+
+if __name__ == "__main__":
+    name, impl, cfg = sys.argv[1], sys.argv[2], json.loads(os.environ["LAKELINK_BENCH_CONFIG"])
+    print(json.dumps(WORKLOADS[name](impl, cfg)))
