@@ -14,6 +14,7 @@ from typing import Any
 from .errors import InterfaceError
 
 FORMAT = "pickle"
+FORMAT_C = FORMAT.encode()  # as the C calls take it
 VERSION = 1
 
 ALLOWED = frozenset({

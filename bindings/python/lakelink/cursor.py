@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import json
+import queue
+import threading
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type, Union
 
 from . import _batch, _native, _params, errors
 
@@ -32,6 +34,19 @@ class Column(NamedTuple):
     precision: Optional[int] = None
     scale: Optional[int] = None
     null_ok: Optional[bool] = None
+
+
+_descriptions: dict[str, Optional[tuple[Column, ...]]] = {}
+
+
+def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
+    """The description for a result's columns JSON (None for a statement without rows), cached per JSON text."""
+    if columns_json not in _descriptions:
+        if len(_descriptions) >= 512:
+            _descriptions.clear()
+        cols = json.loads(columns_json or "[]")
+        _descriptions[columns_json] = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols) or None
+    return _descriptions[columns_json]
 
 
 class Cursor:
@@ -82,20 +97,26 @@ class Cursor:
             raise errors.InterfaceError("the connection is closed")
         return conn
 
+    def _read_batch(self) -> Optional[bytes]:
+        """The next encoded batch, or None at the end. Touches nothing but the native result."""
+        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_result_next_batch(self._result, BATCH_ROWS, _batch.FORMAT_C,
+                                                                   ctypes.byref(p), ctypes.byref(n),
+                                                                   ctypes.byref(err)), err)
+        return _native.take_bytes(p, n.value) if p.value else None
+
     def _next_batch(self) -> bool:
         """Reads one batch into self._rows; False (and the result finished) at the end. Lock held."""
-        lib = _native.lib()
-        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
         try:
-            _native.raise_for(lib.lakelink_result_next_batch(self._result, BATCH_ROWS, _batch.FORMAT.encode(),
-                                                             ctypes.byref(p), ctypes.byref(n), ctypes.byref(err)), err)
+            raw = self._read_batch()
+            if raw is not None:
+                self._rows.extend(_batch.decode(raw))
         except errors.Error:
             self._discard()
             raise
-        if not p.value:
+        if raw is None:
             self._finish()
             return False
-        self._rows.extend(_batch.decode(_native.take_bytes(p, n.value)))
         return True
 
     def _finish(self) -> None:
@@ -124,9 +145,54 @@ class Cursor:
             del rc
 
     def _buffer_rest(self) -> None:
-        """Reads every remaining row into memory (another cursor is about to execute). Lock held."""
-        while self._result and self._next_batch():
-            pass
+        """Reads every remaining row into memory (fetchall, or another cursor is about to execute). Lock held.
+
+        A helper thread reads each batch from the library (which releases
+        the GIL) while this thread decodes the previous one.
+        """
+        if not self._result:
+            return
+        try:
+            for raw in self._read_ahead():
+                self._rows.extend(_batch.decode(raw))
+        except errors.Error:
+            self._discard()
+            raise
+        self._finish()
+
+    def _read_ahead(self) -> Iterator[bytes]:
+        """The remaining encoded batches, each read on a helper thread while the caller works on the one before."""
+        ready: queue.Queue[Union[bytes, None, BaseException]] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def read() -> None:
+            try:
+                while not stop.is_set():
+                    raw = self._read_batch()
+                    ready.put(raw)
+                    if raw is None:
+                        return
+            except BaseException as e:
+                ready.put(e)
+
+        reader = threading.Thread(target=read, name="lakelink-read-ahead", daemon=True)
+        reader.start()
+        try:
+            while True:
+                item = ready.get()
+                if isinstance(item, BaseException):
+                    raise item
+                if item is None:
+                    return
+                yield item
+        finally:
+            stop.set()
+            while reader.is_alive():  # it may wait to put a batch: make room until it ends
+                try:
+                    ready.get_nowait()
+                except queue.Empty:
+                    pass
+                reader.join(0.01)
 
     def _reset(self) -> None:
         self._discard()
@@ -147,26 +213,33 @@ class Cursor:
             self._reset()
             conn._release_stream(self)
             handle = conn._check()
-            res, err = ctypes.c_uint64(), _native.error_out()
             if buf is not None:
                 arr = (ctypes.c_uint8 * len(buf)).from_buffer_copy(buf)
                 pbuf: Any = ctypes.cast(arr, _native.U8P)
                 plen = len(buf)
             else:
                 pbuf, plen = None, 0
-            _native.raise_for(lib.lakelink_execute(handle, _native.cstr(sql), pbuf, plen, ctypes.byref(res),
-                                                   ctypes.byref(err)), err)
+            # One crossing runs the statement and returns its columns and
+            # first batch; a result with more rows stays open (self._result).
+            cols, batch, blen, tag, count = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int64(), \
+                ctypes.c_void_p(), ctypes.c_int64()
+            res, err = ctypes.c_uint64(), _native.error_out()
+            _native.raise_for(lib.lakelink_query(handle, _native.cstr(sql), pbuf, plen, BATCH_ROWS,
+                                                 _batch.FORMAT_C, ctypes.byref(cols), ctypes.byref(batch),
+                                                 ctypes.byref(blen), ctypes.byref(tag), ctypes.byref(count),
+                                                 ctypes.byref(res), ctypes.byref(err)), err)
             self._result = int(res.value)
-            conn._streaming = weakref.ref(self)
+            columns_json, raw, status = _native.take_string(cols), _native.take_bytes(batch, blen.value), \
+                _native.take_string(tag)
+            if self._result:
+                conn._streaming = weakref.ref(self)
+            else:
+                self._statusmessage = status or None
+                self._rowcount = int(count.value)
             try:
-                p, err = ctypes.c_void_p(), _native.error_out()
-                _native.raise_for(lib.lakelink_result_columns(self._result, ctypes.byref(p), ctypes.byref(err)), err)
-                cols = json.loads(_native.take_string(p) or "[]")
-                if cols:
-                    self._description = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols)
-                else:
-                    # No rows: read to the end now, for the command tag and rowcount.
-                    self._buffer_rest()
+                self._description = _description(columns_json)
+                if raw:
+                    self._rows.extend(_batch.decode(raw))
             except BaseException:
                 self._discard()
                 raise
