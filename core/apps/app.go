@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
@@ -83,7 +84,7 @@ func New(baseURL string, tokens oauth2.TokenSource, opts ...Option) (*App, error
 	for _, opt := range opts {
 		opt(a)
 	}
-	a.base = defaultTransport()
+	a.base = sharedTransport()
 	if c := a.httpClient; c != nil {
 		a.base = c.Transport
 		if a.base == nil {
@@ -182,6 +183,12 @@ func shownURL(u *url.URL) string {
 	}
 	return shown.String()
 }
+
+// sharedTransport is the default transport of every App in the process, so
+// that calls reuse connections: with one per App, Request (an App per call,
+// as the C library's lakelink_app_request makes) opened a connection per
+// call and left it idle for 90 seconds.
+var sharedTransport = sync.OnceValue(defaultTransport)
 
 // defaultTransport is a clone of http.DefaultTransport that finds its
 // proxy in the environment on every request, so that what the diagnosis of
