@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -175,10 +174,11 @@ func (s *fileStore) Update(key string, f func(*StoredToken) (*StoredToken, error
 		return fmt.Errorf("token store %s: %w", s.path, err)
 	}
 	defer lock.Close()
-	if err := flock(lock); err != nil {
+	unlock, err := lockFile(lock)
+	if err != nil {
 		return fmt.Errorf("token store %s: locking: %w", s.path, err)
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 
 	file, err := s.read()
 	if err != nil {
@@ -194,16 +194,6 @@ func (s *fileStore) Update(key string, f func(*StoredToken) (*StoredToken, error
 		file.Entries[key] = next
 	}
 	return s.write(file)
-}
-
-// flock takes an exclusive lock, retrying when a signal interrupts the wait.
-func flock(f *os.File) error {
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-	}
 }
 
 // read parses the file; a missing file is an empty store, a corrupt one an
