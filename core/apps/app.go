@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/httphook"
 )
 
 // defaultTimeout bounds a whole call (connecting, sending, reading the
@@ -84,7 +86,7 @@ func New(baseURL string, tokens oauth2.TokenSource, opts ...Option) (*App, error
 	for _, opt := range opts {
 		opt(a)
 	}
-	a.base = sharedTransport()
+	a.base = httphook.Or(sharedTransport())
 	if c := a.httpClient; c != nil {
 		a.base = c.Transport
 		if a.base == nil {

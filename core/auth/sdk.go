@@ -9,6 +9,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/httphook"
 )
 
 // SDKConfig is the databricks-sdk-go configuration the options describe:
@@ -29,6 +30,7 @@ func SDKConfig(o *connstr.Options) *config.Config {
 	if o.Timeout > 0 {
 		cfg.HTTPTimeoutSeconds = int(o.Timeout / time.Second)
 	}
+	cfg.HTTPTransport = httphook.Transport // nil: the SDK's own
 	return cfg
 }
 

@@ -32,6 +32,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/httphook"
 )
 
 // DefaultTimeout bounds a token request, retries included, when the
@@ -207,8 +208,10 @@ func timeout(o *connstr.Options) time.Duration {
 	return DefaultTimeout
 }
 
-// httpClient is what the OAuth calls use: proxies from the environment.
-var httpClient = &http.Client{Transport: http.DefaultTransport}
+// httpClient is what the OAuth calls use: httphook.Transport when a
+// program sets it, else http.DefaultTransport (proxies from the
+// environment).
+var httpClient = &http.Client{Transport: httphook.Late{Default: http.DefaultTransport}}
 
 // metadataURL is where the OAuth server's endpoints are published.
 func metadataURL(o *connstr.Options) (string, error) {

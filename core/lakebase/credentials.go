@@ -16,6 +16,7 @@ import (
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/httphook"
 )
 
 // credential is the Postgres password of one identity for one database:
@@ -110,7 +111,8 @@ func identityFor(o *connstr.Options) (*identity, error) {
 	}
 	host := auth.WorkspaceURL(w)
 	client, err := databricks.NewWorkspaceClient(&databricks.Config{
-		Host: host,
+		Host:          host,
+		HTTPTransport: httphook.Transport, // nil: the SDK's own
 		Credentials: config.NewTokenSourceStrategy("lakelink", sdkauth.TokenSourceFn(func(ctx context.Context) (*oauth2.Token, error) {
 			return tokens.TokenContext(ctx)
 		})),
