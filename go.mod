@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/databricks/databricks-sdk-go v0.180.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/tetratelabs/wazero v1.9.0
 	golang.org/x/net v0.48.0
 	golang.org/x/oauth2 v0.37.0
 )

@@ -1,0 +1,98 @@
+// Package failure classifies the core's errors for the exports (the C
+// library, the WASI module): a status code and the fields a binding turns
+// into its exception, as lakelink.h's lakelink_error documents them.
+package failure
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+// Code is a status, as lakelink.h defines LAKELINK_ERR_*.
+type Code int32
+
+// The codes of lakelink.h.
+const (
+	OK               Code = 0
+	InvalidArgument  Code = -1 // a missing, malformed or bad argument
+	InvalidHandle    Code = -2 // an unknown, closed or wrong-kind handle
+	ConnectionString Code = -3 // the connection string does not parse
+	Auth             Code = -4 // no token: login, client secret, token endpoint
+	Database         Code = -5 // Lakebase refused or failed
+	App              Code = -6 // an app call failed
+	Internal         Code = -7 // a bug in lakelink
+)
+
+// ArgumentError is a bad argument to an export: the error's text names it.
+type ArgumentError struct{ Message string }
+
+func (e *ArgumentError) Error() string { return e.Message }
+
+// Failure is an error as the exports report it. Message is one line and
+// never holds a secret (the core's errors never do).
+type Failure struct {
+	Code       Code   `json:"code"`
+	Message    string `json:"message"`
+	SQLState   string `json:"sqlstate"`
+	Diagnosis  string `json:"diagnosis"`
+	HTTPStatus int32  `json:"http_status"`
+	Kind       string `json:"kind"`
+}
+
+// Of classifies err; fallback is the code of errors of no recognised kind
+// (the one of the operation that failed: Auth for a token, say).
+func Of(err error, fallback Code) Failure {
+	f := Failure{Code: fallback, Message: err.Error()}
+	var (
+		argErr   *ArgumentError
+		connErr  *connstr.Error
+		dbErr    *lakebase.Error
+		appErr   *apps.Error
+		oauthErr *auth.OAuthError
+	)
+	switch {
+	case errors.As(err, &argErr):
+		f.Code = InvalidArgument
+	case errors.As(err, &connErr):
+		f.Code = ConnectionString
+	case errors.As(err, &dbErr):
+		f.Code = Database
+	case errors.As(err, &appErr):
+		f.Code = App
+	case errors.As(err, &oauthErr):
+		f.Code = Auth
+	}
+	if errors.As(err, &dbErr) {
+		f.SQLState = dbErr.SQLState
+	}
+	if errors.As(err, &appErr) {
+		f.Diagnosis, f.Kind, f.HTTPStatus = strings.ToValidUTF8(appErr.Diagnosis, "\uFFFD"), appErr.Kind, int32(appErr.Status)
+		// apps.Error's text ends with its diagnosis on a line of its own:
+		// the diagnosis has a field of its own here.
+		if appErr.Diagnosis != "" {
+			f.Message = strings.Replace(f.Message, "\n"+appErr.Diagnosis, "", 1)
+		}
+	}
+	f.Message = OneLine(f.Message)
+	return f
+}
+
+// OneLine makes an error's text one line (errors.Join and some errors put
+// their parts on lines of their own) of valid UTF-8 (an error may quote
+// input that is not).
+func OneLine(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, "; ")
+}

@@ -1,0 +1,498 @@
+//go:build !race
+
+// Package hosttest runs lakelink.wasm in wazero, a pure-Go WebAssembly
+// runtime, with the lakelink.http import served by net/http, against the
+// emulator: the module's whole ABI from a host's side.
+//
+// It is left out of race-detector builds: wazero's compiler, itself
+// instrumented, then takes minutes for a module this size, and the guest
+// is not Go code the detector sees. make test-wasm runs it.
+package hosttest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/lakelink/lakelink/core/emulator"
+)
+
+var (
+	emu      *emulator.Emulator
+	wasmRT   wazero.Runtime
+	compiled wazero.CompiledModule
+)
+
+// TestMain starts the emulator and compiles the module: $LAKELINK_WASM
+// (make test passes build/out/lakelink.wasm), else one built here.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	path := os.Getenv("LAKELINK_WASM")
+	if path == "" {
+		dir, err := os.MkdirTemp("", "lakelink-wasm-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "lakelink.wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", path, "github.com/lakelink/lakelink/wasm")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return 0, fmt.Errorf("building lakelink.wasm: %v\n%s", err, out)
+		}
+	}
+	binary, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	ctx := context.Background()
+	wasmRT = wazero.NewRuntime(ctx)
+	defer wasmRT.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, wasmRT)
+	if _, err := wasmRT.NewHostModuleBuilder("lakelink").NewFunctionBuilder().WithFunc(hostHTTP).Export("http").Instantiate(ctx); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if compiled, err = wasmRT.CompileModule(ctx, binary); err != nil {
+		return 0, fmt.Errorf("compiling %s: %v", path, err)
+	}
+	fmt.Printf("lakelink.wasm: %d bytes, compiled by wazero in %s\n", len(binary), time.Since(start).Round(time.Millisecond))
+
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	emu, err = emulator.Start(sctx, emulator.Config{})
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("starting the emulator: %v", err)
+	}
+	defer emu.Close()
+	return m.Run(), nil
+}
+
+// hostHTTP is the lakelink.http import, as wasm/README.md specifies it,
+// served with net/http: no redirects followed, the timeout honoured.
+func hostHTTP(ctx context.Context, m api.Module, p, n uint32) uint64 {
+	type request struct {
+		Method    string              `json:"method"`
+		URL       string              `json:"url"`
+		Headers   map[string][]string `json:"headers"`
+		Body      []byte              `json:"body"`
+		TimeoutMS int64               `json:"timeout_ms"`
+	}
+	type response struct {
+		Status  int                 `json:"status,omitempty"`
+		Headers map[string][]string `json:"headers,omitempty"`
+		Body    []byte              `json:"body,omitempty"`
+		Error   string              `json:"error,omitempty"`
+	}
+	answer := func() response {
+		raw, ok := m.Memory().Read(p, n)
+		if !ok {
+			return response{Error: "request out of range"}
+		}
+		var in request
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return response{Error: err.Error()}
+		}
+		client := &http.Client{
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Timeout:       time.Duration(in.TimeoutMS) * time.Millisecond,
+		}
+		req, err := http.NewRequestWithContext(ctx, in.Method, in.URL, bytes.NewReader(in.Body))
+		if err != nil {
+			return response{Error: err.Error()}
+		}
+		req.Header = in.Headers
+		resp, err := client.Do(req)
+		if err != nil {
+			return response{Error: err.Error()}
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return response{Error: err.Error()}
+		}
+		return response{Status: resp.StatusCode, Headers: resp.Header, Body: body}
+	}
+	out, _ := json.Marshal(answer())
+	return lend(ctx, m, out)
+}
+
+// lend copies b into a buffer from lakelink_alloc and returns its
+// address<<32 | length.
+func lend(ctx context.Context, m api.Module, b []byte) uint64 {
+	res, err := m.ExportedFunction("lakelink_alloc").Call(ctx, uint64(len(b)))
+	if err != nil {
+		panic(err)
+	}
+	p := uint32(res[0])
+	if !m.Memory().Write(p, b) {
+		panic("lakelink_alloc returned a buffer out of range")
+	}
+	return uint64(p)<<32 | uint64(len(b))
+}
+
+// module is one instance of lakelink.wasm: its own token cache.
+type module struct {
+	t *testing.T
+	m api.Module
+}
+
+// instantiate makes a new instance, with env as its environment.
+func instantiate(t *testing.T, env ...string) *module {
+	t.Helper()
+	ctx := context.Background()
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader).WithStderr(os.Stderr)
+	for i := 0; i+1 < len(env); i += 2 {
+		cfg = cfg.WithEnv(env[i], env[i+1])
+	}
+	start := time.Now()
+	m, err := wasmRT.InstantiateModule(ctx, compiled, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("instantiated (with _initialize) in %s", time.Since(start).Round(time.Millisecond))
+	t.Cleanup(func() { m.Close(ctx) })
+	return &module{t, m}
+}
+
+// failure is the error of a response.
+type failure struct {
+	Code       int32  `json:"code"`
+	Message    string `json:"message"`
+	SQLState   string `json:"sqlstate"`
+	Diagnosis  string `json:"diagnosis"`
+	HTTPStatus int32  `json:"http_status"`
+	Kind       string `json:"kind"`
+}
+
+// call sends one request to lakelink_call and decodes the response's
+// result into result (when not nil); it returns the response's error.
+func (mod *module) call(req map[string]any, result any) *failure {
+	mod.t.Helper()
+	ctx := context.Background()
+	in, _ := json.Marshal(req)
+	packed := lend(ctx, mod.m, in)
+	res, err := mod.m.ExportedFunction("lakelink_call").Call(ctx, packed>>32, packed&0xffffffff)
+	if err != nil {
+		mod.t.Fatalf("lakelink_call(%v): %v", req["op"], err)
+	}
+	p, n := uint32(res[0]>>32), uint32(res[0])
+	raw, ok := mod.m.Memory().Read(p, n)
+	if !ok {
+		mod.t.Fatalf("lakelink_call returned (%d, %d), out of range", p, n)
+	}
+	var out struct {
+		Result json.RawMessage `json:"result"`
+		Error  *failure        `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		mod.t.Fatalf("lakelink_call returned malformed JSON %q: %v", raw, err)
+	}
+	if _, err := mod.m.ExportedFunction("lakelink_free").Call(ctx, uint64(p)); err != nil {
+		mod.t.Fatal(err)
+	}
+	if result != nil && out.Result != nil {
+		if err := json.Unmarshal(out.Result, result); err != nil {
+			mod.t.Fatalf("result %s: %v", out.Result, err)
+		}
+	}
+	return out.Error
+}
+
+// must is call, failing the test on an error response.
+func (mod *module) must(req map[string]any, result any) {
+	mod.t.Helper()
+	if e := mod.call(req, result); e != nil {
+		mod.t.Fatalf("%v: %+v", req["op"], *e)
+	}
+}
+
+func m2m() string {
+	i := emu.Info()
+	return fmt.Sprintf("Host=%s;OAuthClientId=%s;OAuthClientSecret=%s", i.WorkspaceURL, i.ServicePrincipal.ClientID, i.ServicePrincipal.ClientSecret)
+}
+
+// noSecret fails when any of the texts holds secret.
+func noSecret(t *testing.T, secret string, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if secret != "" && strings.Contains(s, secret) {
+			t.Fatalf("a secret leaked into %q", s)
+		}
+	}
+}
+
+func TestVersionAndBadRequests(t *testing.T) {
+	mod := instantiate(t)
+	var v struct {
+		Version    string `json:"version"`
+		ABIVersion int    `json:"abi_version"`
+	}
+	mod.must(map[string]any{"op": "version"}, &v)
+	if v.ABIVersion != 1 || v.Version == "" {
+		t.Fatalf("version: %+v", v)
+	}
+	if e := mod.call(map[string]any{"op": "nope"}, nil); e == nil || e.Code != -1 || !strings.Contains(e.Message, `unknown op "nope"`) {
+		t.Fatalf("unknown op: %+v", e)
+	}
+	if e := mod.call(map[string]any{"op": "token", "conn": "Host=x", "typo": 1}, nil); e == nil || e.Code != -1 || !strings.Contains(e.Message, "typo") {
+		t.Fatalf("unknown field: %+v", e)
+	}
+}
+
+func TestNormalizeRedacts(t *testing.T) {
+	mod := instantiate(t)
+	secret := emu.Info().ServicePrincipal.ClientSecret
+	var out struct {
+		Normalized string            `json:"normalized"`
+		Properties map[string]string `json:"properties"`
+	}
+	mod.must(map[string]any{"op": "normalize", "conn": m2m()}, &out)
+	noSecret(t, secret, out.Normalized, fmt.Sprint(out.Properties))
+	if !strings.Contains(out.Normalized, "OAuthClientId="+emu.Info().ServicePrincipal.ClientID) {
+		t.Fatalf("normalized: %s", out.Normalized)
+	}
+	e := mod.call(map[string]any{"op": "normalize", "conn": "AuthScheme=Nope;Token=" + secret}, nil)
+	if e == nil || e.Code != -3 || !strings.Contains(e.Message, "AuthScheme") {
+		t.Fatalf("bad connection string: %+v", e)
+	}
+	noSecret(t, secret, e.Message)
+}
+
+// TestM2MTokenCache: the client credentials grant through the import, and
+// the instance's cache: a second call sends no token request.
+func TestM2MTokenCache(t *testing.T) {
+	mod := instantiate(t)
+	before := emu.Stats()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresAt   int64  `json:"expires_at"`
+	}
+	mod.must(map[string]any{"op": "token", "conn": m2m()}, &tok)
+	if tok.AccessToken == "" || time.Unix(tok.ExpiresAt, 0).Before(time.Now()) {
+		t.Fatalf("token: expires %d", tok.ExpiresAt)
+	}
+	var again struct {
+		AccessToken string `json:"access_token"`
+	}
+	mod.must(map[string]any{"op": "token", "conn": m2m()}, &again)
+	if again.AccessToken != tok.AccessToken {
+		t.Fatal("the second call got another token: the instance did not cache it")
+	}
+	if d := emu.Stats().Grants["client_credentials"] - before.Grants["client_credentials"]; d != 1 {
+		t.Fatalf("%d client_credentials grants, want 1", d)
+	}
+
+	bad := fmt.Sprintf("Host=%s;OAuthClientId=%s;OAuthClientSecret=wrong-secret-123", emu.Info().WorkspaceURL, emu.Info().ServicePrincipal.ClientID)
+	e := mod.call(map[string]any{"op": "token", "conn": bad}, nil)
+	if e == nil || e.Code != -4 || !strings.Contains(e.Message, "invalid_client") {
+		t.Fatalf("wrong secret: %+v", e)
+	}
+	noSecret(t, "wrong-secret-123", e.Message)
+}
+
+// TestSDKChainFromEnvironment: AuthScheme=Databricks resolves through
+// databricks-sdk-go from the instance's environment, as inside an App.
+func TestSDKChainFromEnvironment(t *testing.T) {
+	i := emu.Info()
+	mod := instantiate(t, "DATABRICKS_HOST", i.WorkspaceURL, "DATABRICKS_CLIENT_ID", i.ServicePrincipal.ClientID,
+		"DATABRICKS_CLIENT_SECRET", i.ServicePrincipal.ClientSecret)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	mod.must(map[string]any{"op": "token", "conn": "AuthScheme=Databricks"}, &tok)
+	var resp appResponse
+	mod.must(map[string]any{"op": "app_request", "conn": "AuthScheme=Databricks", "url": i.AppURL + "/api/whoami"}, &resp)
+	if resp.Status != 200 || !strings.Contains(string(resp.Body), i.ServicePrincipal.ClientID) {
+		t.Fatalf("whoami: %d %s", resp.Status, resp.Body)
+	}
+}
+
+type appResponse struct {
+	Status  int                 `json:"status"`
+	Headers map[string][]string `json:"headers"`
+	Body    []byte              `json:"body"`
+}
+
+// TestPKCEProcedures: the three OAuth procedures, then a stored login
+// (InitiateOAuth=REFRESH) calling the app as the user.
+func TestPKCEProcedures(t *testing.T) {
+	mod := instantiate(t)
+	i := emu.Info()
+	conn := fmt.Sprintf("Host=%s;AuthScheme=OAuthPKCE", i.WorkspaceURL)
+	callback := "http://127.0.0.1:9/callback"
+	var a struct{ URL, State, PKCEVerifier string }
+	mod.must(map[string]any{"op": "oauth_authorization_url", "conn": conn, "callback_url": callback,
+		"scope": "all-apis offline_access", "state": "st-1"}, &a)
+	if a.State != "st-1" || a.PKCEVerifier == "" || strings.Contains(a.URL, a.PKCEVerifier) {
+		t.Fatalf("authorization URL: %s state %s", a.URL, a.State)
+	}
+	code := authorize(t, a.URL)
+	if code.Query().Get("state") != "st-1" {
+		t.Fatalf("callback state: %s", code)
+	}
+	type tokens struct {
+		OAuthAccessToken, OAuthRefreshToken, Scope string
+		ExpiresIn                                  int64
+	}
+	var first tokens
+	mod.must(map[string]any{"op": "oauth_access_token", "conn": conn, "verifier": code.Query().Get("code"), "auth_mode": "WEB",
+		"callback_url": callback, "pkce_verifier": a.PKCEVerifier}, &first)
+	if first.OAuthAccessToken == "" || first.OAuthRefreshToken == "" || first.ExpiresIn <= 0 {
+		t.Fatalf("access token: expires in %d, scope %s", first.ExpiresIn, first.Scope)
+	}
+	// A code works once.
+	e := mod.call(map[string]any{"op": "oauth_access_token", "conn": conn, "verifier": code.Query().Get("code"),
+		"callback_url": callback, "pkce_verifier": a.PKCEVerifier}, nil)
+	if e == nil || e.Code != -4 || !strings.Contains(e.Message, "invalid_grant") {
+		t.Fatalf("code reused: %+v", e)
+	}
+	noSecret(t, first.OAuthAccessToken, e.Message)
+
+	var second tokens
+	mod.must(map[string]any{"op": "oauth_refresh", "conn": conn, "refresh_token": first.OAuthRefreshToken}, &second)
+	if second.OAuthAccessToken == "" || second.OAuthRefreshToken == "" || second.OAuthRefreshToken == first.OAuthRefreshToken {
+		t.Fatal("refresh: want new tokens, the refresh token rotated")
+	}
+
+	// A stored login from the refresh token, in the instance's memory.
+	stored := fmt.Sprintf("%s;InitiateOAuth=REFRESH;OAuthRefreshToken=%s;OAuthSettingsLocation=memory://wazero", conn, second.OAuthRefreshToken)
+	var resp appResponse
+	mod.must(map[string]any{"op": "app_request", "conn": stored, "method": "GET", "url": i.AppURL + "/api/whoami"}, &resp)
+	if resp.Status != 200 || !strings.Contains(string(resp.Body), i.User.Email) {
+		t.Fatalf("whoami as the user: %d %s", resp.Status, resp.Body)
+	}
+}
+
+// authorize follows the authorization URL to the emulator's authorize
+// endpoint, which signs the user in at once, and returns the callback URL
+// with the code.
+func authorize(t *testing.T, authURL string) *url.URL {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || u.Query().Get("code") == "" {
+		t.Fatalf("authorize answered %s, Location %q", resp.Status, resp.Header.Get("Location"))
+	}
+	return u
+}
+
+// TestAppCalls: a POST with a body and headers, a 403 with the core's
+// diagnosis, and a request the core refuses before sending.
+func TestAppCalls(t *testing.T) {
+	mod := instantiate(t)
+	i := emu.Info()
+	var resp appResponse
+	mod.must(map[string]any{"op": "app_request", "conn": m2m(), "method": "POST", "url": i.AppURL + "/api/echo",
+		"headers": map[string]string{"Content-Type": "application/json", "X-Test": "yes"}, "body": []byte(`{"hello":"wasm"}`)}, &resp)
+	if resp.Status != 200 || !strings.Contains(string(resp.Body), "wasm") {
+		t.Fatalf("echo: %d %s", resp.Status, resp.Body)
+	}
+
+	outsider := fmt.Sprintf("Host=%s;OAuthClientId=%s;OAuthClientSecret=%s", i.WorkspaceURL, i.Outsider.ClientID, i.Outsider.ClientSecret)
+	var denied appResponse
+	e := mod.call(map[string]any{"op": "app_request", "conn": outsider, "url": i.AppURL + "/api/whoami"}, &denied)
+	if e == nil || e.Code != -6 || e.HTTPStatus != 403 || e.Kind != "forbidden" || !strings.Contains(e.Diagnosis, "CAN USE") ||
+		!strings.Contains(e.Diagnosis, i.Outsider.ClientID) || denied.Status != 403 {
+		t.Fatalf("outsider: %+v (response %d)", e, denied.Status)
+	}
+	if strings.Contains(e.Message, "\n") || strings.Contains(e.Message, e.Diagnosis) {
+		t.Fatalf("message %q should be one line without the diagnosis", e.Message)
+	}
+	noSecret(t, i.Outsider.ClientSecret, e.Message, e.Diagnosis)
+
+	e = mod.call(map[string]any{"op": "app_request", "conn": m2m(), "url": i.AppURL + "/login"}, nil)
+	if e == nil || e.Code != -6 || e.Kind != "not_api_path" {
+		t.Fatalf("not an /api/ route: %+v", e)
+	}
+}
+
+// TestLakebaseCredential mints credentials for the instance and the
+// endpoint in the module, then logs in with them through the emulator's
+// gateway with pgx, as a host's own Postgres driver would.
+func TestLakebaseCredential(t *testing.T) {
+	mod := instantiate(t)
+	i := emu.Info()
+	lb := i.Lakebase
+	for _, target := range []string{"Instance=" + lb.Instance, "Endpoint=" + lb.Endpoint} {
+		t.Run(strings.SplitN(target, "=", 2)[0], func(t *testing.T) {
+			before := emu.Stats()
+			conn := fmt.Sprintf("%s;Server=%s;Port=%d;%s", m2m(), lb.Host, lb.Port, target)
+			var login struct {
+				Host, Database, User, Password, SSLMode string
+				Port                                    int
+			}
+			mod.must(map[string]any{"op": "lakebase_credential", "conn": conn}, &login)
+			if login.User != i.ServicePrincipal.ClientID || login.Password == "" || login.Port != lb.Port || login.Database != lb.Database ||
+				login.SSLMode != "require" {
+				t.Fatalf("login: %s@%s:%d/%s sslmode %s", login.User, login.Host, login.Port, login.Database, login.SSLMode)
+			}
+			if d := emu.Stats().CredentialsIssued - before.CredentialsIssued; d != 1 {
+				t.Fatalf("%d credentials issued, want 1", d)
+			}
+			var again struct{ Password string }
+			mod.must(map[string]any{"op": "lakebase_credential", "conn": conn}, &again)
+			if again.Password != login.Password || emu.Stats().CredentialsIssued-before.CredentialsIssued != 1 {
+				t.Fatal("the credential was minted again instead of reused")
+			}
+
+			cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s user=%s sslmode=require", login.Host, login.Port, login.Database, login.User))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Password = login.Password
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			pg, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pg.Close(ctx)
+			var user string
+			if err := pg.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != login.User {
+				t.Fatalf("current_user %q, %v", user, err)
+			}
+		})
+	}
+}
+
+func TestSQLNotAvailable(t *testing.T) {
+	mod := instantiate(t)
+	e := mod.call(map[string]any{"op": "sql", "conn": m2m(), "sql": "SELECT 1"}, nil)
+	if e == nil || e.Code != -5 || !strings.Contains(e.Message, "not available in the WASI build") ||
+		!strings.Contains(e.Message, "use the minted credential") {
+		t.Fatalf("sql: %+v", e)
+	}
+}
