@@ -308,6 +308,14 @@ func parseTokenResponse(status int, header http.Header, body []byte) (*oauth2.To
 		}
 		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
 		tok.ExpiresIn = secs
+		// expires_in counts whole seconds from when the server sent it; a
+		// JWT's own exp can come up to a second (plus the trip) earlier.
+		// Renewals are timed from the earlier, or a token used just
+		// before its renewal could already be refused. Much earlier is
+		// the clocks disagreeing: then expires_in is what counts.
+		if exp := jwtExpiry(r.AccessToken); exp.Before(tok.Expiry) && tok.Expiry.Sub(exp) < 30*time.Second {
+			tok.Expiry = exp
+		}
 	}
 	return tok.WithExtra(map[string]any{"scope": r.Scope}), nil
 }

@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -277,10 +278,22 @@ func (p *Pool) newError(err error) *Error {
 		}
 	}
 	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) && e.SQLState == "" {
+	switch {
+	case e.SQLState != "":
+	case errors.As(err, &connectErr):
 		e.Message = "cannot connect: " + strings.TrimPrefix(connectErr.Unwrap().Error(), "dial error: ")
+	case connectionLost(err):
+		e.Message = "connection lost (" + err.Error() + "): the server or the network ended the session; " +
+			"a statement in flight may or may not have taken effect, and the pool replaces the session"
 	}
 	return e
+}
+
+// connectionLost reports an error of a session whose connection ended
+// under it.
+func connectionLost(err error) bool {
+	var opErr *net.OpError
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &opErr)
 }
 
 // loginError is the *Error of a failed login, saying in lakelink's words
