@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) != "" { // a child process of TestTwoProcessesRefreshOnce
 		os.Exit(helperProcess())
 	}
+	if os.Getenv(refreshWorkerEnv) != "" { // a child process of TestProcessesShareRotatingRefreshTokens
+		os.Exit(refreshWorker())
+	}
 	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	shared, err = emulator.Start(ctx, emulator.Config{})
