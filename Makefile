@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser wheel test test-python bench bench-smoke demo clean
+.PHONY: all build deps tools browser wheel test test-python bench bench-smoke soak fuzz demo clean
 
 all: build
 
@@ -89,6 +89,37 @@ bench: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
 bench-smoke: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
 	@echo "==> Benchmark smoke run"
 	@$(BENCHVENV)/bin/python bench/run.py --smoke > $(OUT)/bench-smoke.log 2>&1 || { cat $(OUT)/bench-smoke.log; exit 1; }
+
+# The reliability suite (issue 9; bench/RELIABILITY.md) at full length:
+# the tests `make test` runs short, with LAKELINK_SOAK=1 (token endpoint
+# faults, four processes sharing a token file for a minute, sessions cut
+# mid-query, PostgreSQL restarted under load, 32 workers for 2 minutes on
+# 5-second credentials). Figures go to $(OUT)/soak.jsonl. About 6 minutes.
+SOAK_TESTS := TestTokenEndpointFaults|TestProcessesShareRotatingRefreshTokens|TestSessionsCutMidQuery|TestPostgresRestartUnderLoad|TestShortLivedCredentialsUnderLoad
+soak: build tools
+	@echo "==> Reliability suite, long version (race detector on)"
+	@rm -f $(OUT)/soak.jsonl
+	@LAKELINK_SOAK=1 LAKELINK_SOAK_OUT=$(CURDIR)/$(OUT)/soak.jsonl CGO_ENABLED=1 \
+		$(GO) test -race -count=1 -timeout 30m -run '^($(SOAK_TESTS))$$' ./core/auth ./core/lakebase
+	@echo "==> Figures ($(OUT)/soak.jsonl)"
+	@cat $(OUT)/soak.jsonl
+
+# Every fuzz target for FUZZTIME each (go test -fuzz takes one target at a
+# time): connection strings, token responses, the gateway's startup
+# messages, LLPB parameter lists, and the Python and Node batch decoders
+# (mutation harnesses over committed corpora). About 7 minutes.
+FUZZTIME ?= 60
+GO_FUZZ_TARGETS := ./core/connstr:FuzzParse ./core/auth:FuzzParseTokenResponse \
+	./core/emulator:FuzzGatewayStartup ./core/lakebase:FuzzDecodeParams
+fuzz: build tools
+	@for t in $(GO_FUZZ_TARGETS); do \
+		echo "==> $${t#*:} ($${t%%:*}) for $(FUZZTIME)s"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME)s "$${t%%:*}" || exit 1; \
+	done
+	@echo "==> Python batch decoder for $(FUZZTIME)s"
+	@python3 bindings/python/fuzz/fuzz_batch.py --seconds $(FUZZTIME)
+	@echo "==> Node batch decoder for $(FUZZTIME)s"
+	@node bindings/node/fuzz/fuzz_batch.js $(FUZZTIME)
 
 demo: build tools
 	@build/demo.sh $(OUT)/lakelink

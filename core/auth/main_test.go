@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +28,10 @@ func TestMain(m *testing.M) {
 	}
 	if os.Getenv(refreshWorkerEnv) != "" { // a child process of TestProcessesShareRotatingRefreshTokens
 		os.Exit(refreshWorker())
+	}
+	flag.Parse()
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		os.Exit(m.Run()) // a fuzzing worker runs fuzz targets only, which need no emulator
 	}
 	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

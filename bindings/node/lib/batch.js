@@ -161,6 +161,15 @@ function convertArray (a, kind, convert) {
  * one Array per column, NULLs as null.
  */
 function decodeColumns (ab, columns, opts) {
+  try {
+    return decodeLayout(ab, columns, opts)
+  } catch (e) { // a damaged batch fails in many ways (typed array bounds, JSON, ...); all are this one error
+    if (e instanceof InterfaceError || (e instanceof RangeError && e.message.startsWith('lakelink: column'))) throw e
+    throw new InterfaceError(`lakelink: undecodable result batch: ${e.name}: ${e.message}`)
+  }
+}
+
+function decodeLayout (ab, columns, opts) {
   const dv = new DataView(ab)
   if (ab.byteLength < 16 || dv.getUint32(0, true) !== MAGIC) throw new InterfaceError('lakelink: not a columnar batch')
   const version = dv.getUint16(4, true)
@@ -187,6 +196,7 @@ function decodeColumns (ab, columns, opts) {
     const decode = DECODERS[kind]
     if (!decode) throw new InterfaceError(`lakelink: column ${c} has kind ${kind}, which this binding does not know`)
     const values = decode(ab, off, len, n, columns[c], opts, elemKind)
+    if (values.length !== n) throw new InterfaceError(`lakelink: column ${c} of a batch of ${n} rows holds ${values.length} values`)
     if (nulls) for (let i = 0; i < n; i++) if (nulls[i]) values[i] = null
     out[c] = values
     off += len

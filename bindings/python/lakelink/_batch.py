@@ -36,8 +36,10 @@ def decode(buf: bytes) -> list[tuple[Any, ...]]:
     """The rows of one batch."""
     try:
         version, rows = BatchUnpickler(io.BytesIO(buf)).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
-        raise InterfaceError(f"lakelink: undecodable result batch: {e}") from None
+    except Exception as e:  # a damaged batch fails in any of a dozen ways; all are this one error
+        raise InterfaceError(f"lakelink: undecodable result batch: {type(e).__name__}: {e}") from None
+    if type(version) is not int:
+        raise InterfaceError("lakelink: a result batch without a format version")
     if version != VERSION:
         raise InterfaceError(f"batch format version {version}; this binding reads version {VERSION}")
     if not isinstance(rows, list):
