@@ -1,0 +1,124 @@
+'use strict'
+// require('lakelink/wasm'): the core as a WASI module on a worker thread,
+// its HTTP served by this thread's fetch, against the emulator. No native
+// library is loaded.
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+const { test, before, after } = require('node:test')
+const util = require('node:util')
+const lakelink = require('lakelink/wasm')
+const { emulator, m2m } = require('./helpers')
+
+let info
+before(async () => { info = await emulator() })
+after(() => lakelink.close())
+
+async function stats () {
+  return (await fetch(`${info.admin_url}/stats`)).json()
+}
+
+test('loads no native add-on', async () => {
+  await lakelink.normalizeConnectionString('Host=https://x')
+  const native = Object.keys(require.cache).filter((f) => /koffi|liblakelink|\.node$/.test(f))
+  assert.deepEqual(native, [])
+})
+
+test('token(): the client credentials grant, cached by the module', async () => {
+  const before = await stats()
+  const t = await lakelink.token(m2m(info))
+  assert.ok(t.accessToken.length > 20)
+  assert.ok(t.expiresAt > new Date())
+  assert.doesNotMatch(util.inspect(t) + String(t), new RegExp(t.accessToken))
+  const again = await lakelink.token({ connectionString: m2m(info) }) // merged by the core, the same identity
+  assert.equal(again.accessToken, t.accessToken)
+  const after = await stats()
+  assert.equal(after.grants.client_credentials - (before.grants.client_credentials || 0), 1)
+})
+
+test('a wrong secret is an AuthError that does not repeat it', async () => {
+  const conn = `Host=${info.workspace_url};OAuthClientId=${info.service_principal.client_id};OAuthClientSecret=not-the-secret-42`
+  await assert.rejects(lakelink.token(conn), (e) => {
+    assert.ok(e instanceof lakelink.AuthError)
+    assert.match(e.message, /invalid_client/)
+    assert.doesNotMatch(e.message, /not-the-secret-42/)
+    return true
+  })
+  await assert.rejects(lakelink.token('AuthScheme=Nope'), lakelink.ConnectionStringError)
+})
+
+test('App.fetch: a POST with a body, then a 403 with the core\'s diagnosis', async () => {
+  const app = new lakelink.App(info.app_url, m2m(info))
+  const r = await app.fetch('/api/echo', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"from":"wasm"}' })
+  assert.equal(r.status, 200)
+  assert.match(await r.text(), /wasm/)
+  const who = await (await app.fetch('/api/whoami')).json()
+  assert.match(JSON.stringify(who), new RegExp(info.service_principal.client_id))
+
+  const outsider = new lakelink.App(info.app_url, m2m(info, 'outsider'))
+  await assert.rejects(outsider.fetch('/api/whoami'), (e) => {
+    assert.ok(e instanceof lakelink.AppError)
+    assert.equal(e.status, 403)
+    assert.equal(e.kind, 'forbidden')
+    assert.match(e.diagnosis, /CAN USE/)
+    assert.equal(e.response.status, 403)
+    assert.doesNotMatch(e.message, new RegExp(info.outsider.client_secret))
+    return true
+  })
+  await assert.rejects(app.fetch('/login'), (e) => e instanceof lakelink.AppError && e.kind === 'not_api_path')
+})
+
+test('the OAuth procedures: authorization URL, code exchange, refresh', async () => {
+  const conn = `Host=${info.workspace_url};AuthScheme=OAuthPKCE`
+  const callbackUrl = 'http://127.0.0.1:9/callback'
+  const a = await lakelink.getOAuthAuthorizationUrl(conn, { callbackUrl, scope: 'all-apis offline_access', state: 'node-1' })
+  assert.equal(a.State, 'node-1')
+  assert.doesNotMatch(util.inspect(a), new RegExp(a.PKCEVerifier))
+  const r = await fetch(a.URL, { redirect: 'manual' }) // the emulator signs the user in at once
+  assert.equal(r.status, 302)
+  const code = new URL(r.headers.get('location')).searchParams.get('code')
+  const first = await lakelink.getOAuthAccessToken(conn, { verifier: code, callbackUrl, pkceVerifier: a.PKCEVerifier })
+  assert.ok(first.OAuthAccessToken && first.OAuthRefreshToken && first.ExpiresIn > 0)
+  assert.doesNotMatch(util.inspect(first), new RegExp(first.OAuthRefreshToken))
+  const second = await lakelink.refreshOAuthAccessToken(conn, { refreshToken: first.OAuthRefreshToken })
+  assert.notEqual(second.OAuthRefreshToken, first.OAuthRefreshToken)
+
+  const user = new lakelink.App(info.app_url, {
+    connectionString: conn, InitiateOAuth: 'REFRESH', OAuthRefreshToken: second.OAuthRefreshToken, OAuthSettingsLocation: 'memory://node-wasm'
+  })
+  const who = await (await user.fetch('/api/whoami')).text()
+  assert.match(who, new RegExp(info.user.email))
+})
+
+for (const target of ['instance', 'endpoint']) {
+  test(`lakebaseCredential for the ${target}, and a psql login with it`, async () => {
+    const lb = info.lakebase
+    const key = target === 'instance' ? 'Instance' : 'Endpoint'
+    const conn = `${m2m(info)};Server=${lb.host};Port=${lb.port};${key}=${lb[target]}`
+    const login = await lakelink.lakebaseCredential(conn)
+    assert.equal(login.user, info.service_principal.client_id)
+    assert.equal(login.port, lb.port)
+    assert.doesNotMatch(util.inspect(login), new RegExp(login.password))
+    const psql = spawnSync('psql', ['-XAtc', 'SELECT current_user'], {
+      encoding: 'utf8',
+      env: {
+        ...process.env, PGHOST: login.host, PGPORT: String(login.port), PGDATABASE: login.database,
+        PGUSER: login.user, PGPASSWORD: login.password, PGSSLMODE: login.sslmode
+      }
+    })
+    assert.equal(psql.status, 0, psql.stderr)
+    assert.equal(psql.stdout.trim(), login.user)
+  })
+}
+
+test('SQL is not available in the WASI build', async () => {
+  const m = new lakelink.Module()
+  try {
+    await assert.rejects(m.call({ op: 'sql', conn: m2m(info), sql: 'SELECT 1' }), (e) => {
+      assert.ok(e instanceof lakelink.DatabaseError)
+      assert.match(e.message, /not available in the WASI build; use the minted credential/)
+      return true
+    })
+  } finally {
+    await m.close()
+  }
+})

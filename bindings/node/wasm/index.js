@@ -1,0 +1,324 @@
+'use strict'
+// lakelink for Node without a native library: the core as a WASI module
+// (lakelink.wasm), run on a worker thread.
+//
+//   const { token, App, lakebaseCredential } = require('lakelink/wasm')
+//
+// The module's HTTP goes through its lakelink.http import, which the
+// worker serves synchronously by asking this thread, whose fetch sends the
+// request (see worker.js). Every rule (the token cache, the OAuth flows,
+// where a token may go, the diagnosis of a failed App call, credential
+// minting) is the core's: this file only marshals.
+
+const fs = require('node:fs')
+const path = require('node:path')
+const util = require('node:util')
+const { Worker, MessageChannel } = require('node:worker_threads')
+const errors = require('../lib/errors')
+
+const FILE = 'lakelink.wasm'
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
+const SECRETS = new Set(['PKCEVerifier', 'OAuthAccessToken', 'OAuthRefreshToken', 'password'])
+
+/** The module's path: $LAKELINK_WASM, next to this package's index.js (npm pack puts it there), or the checkout's build/out. */
+function modulePath () {
+  const env = process.env.LAKELINK_WASM
+  const tried = env ? [path.resolve(env)] : [path.resolve(__dirname, '..', FILE), path.resolve(__dirname, '..', '..', '..', 'build', 'out', FILE)]
+  const found = tried.find((p) => fs.existsSync(p))
+  if (!found) {
+    throw new errors.InterfaceError(`lakelink: ${FILE} not found (tried ${tried.join(', ')}); set LAKELINK_WASM to its path, or run \`make build\` in the lakelink checkout`)
+  }
+  return found
+}
+
+/** Serves one lakelink.http request (wasm/README.md) with fetch: JSON in, JSON out, never throwing. */
+async function serveHTTP (json) {
+  try {
+    const req = JSON.parse(json)
+    const headers = new Headers()
+    for (const [name, values] of Object.entries(req.headers || {})) for (const v of values) headers.append(name, v)
+    const body = req.body ? Buffer.from(req.body, 'base64') : undefined
+    const resp = await fetch(req.url, {
+      method: req.method,
+      headers,
+      body: body && body.length ? body : undefined,
+      redirect: 'manual', // the core decides about redirects: a sign-in redirect is diagnosed, never followed
+      signal: req.timeout_ms ? AbortSignal.timeout(req.timeout_ms) : undefined
+    })
+    const out = {}
+    resp.headers.forEach((value, name) => { if (name !== 'set-cookie') out[name] = [value] })
+    const cookies = resp.headers.getSetCookie()
+    if (cookies.length) out['set-cookie'] = cookies
+    const content = Buffer.from(await resp.arrayBuffer())
+    return JSON.stringify({ status: resp.status, headers: out, body: content.toString('base64') })
+  } catch (e) {
+    const cause = e.cause && e.cause.message ? `: ${e.cause.message}` : ''
+    return JSON.stringify({ error: `${e.name === 'TimeoutError' ? 'timed out' : e.message}${cause}` })
+  }
+}
+
+/**
+ * One instance of lakelink.wasm on a worker thread: its own token cache
+ * and token stores (memory://). Calls are queued: the module runs one at a
+ * time. options.env is the module's environment (for AuthScheme=Databricks:
+ * DATABRICKS_HOST, DATABRICKS_CLIENT_ID, ...); by default none.
+ */
+class Module {
+  #worker
+  #reply
+  #flag
+  #pending = new Map()
+  #next = 1
+  #ready
+
+  constructor ({ file = modulePath(), env = {} } = {}) {
+    const signal = new SharedArrayBuffer(4)
+    this.#flag = new Int32Array(signal)
+    const { port1, port2 } = new MessageChannel()
+    this.#reply = port1
+    this.#worker = new Worker(path.join(__dirname, 'worker.js'), {
+      workerData: { file, env, httpPort: port2, signal },
+      transferList: [port2]
+    })
+    this.#worker.unref()
+    this.#ready = new Promise((resolve, reject) => {
+      this.#worker.once('error', reject)
+      this.#worker.once('exit', (code) => reject(new errors.InterfaceError(`lakelink: the wasm worker exited (${code})`)))
+      this.#worker.on('message', (m) => {
+        if (m.ready) resolve()
+        else if (m.failed) reject(new errors.InterfaceError(m.failed))
+        else if (m.http !== undefined) this.#answer(m.http)
+        else this.#settle(m)
+      })
+    })
+    this.#ready.catch(() => {}) // reported by the calls
+    this.#worker.on('exit', () => {
+      for (const { reject } of this.#pending.values()) reject(new errors.InterfaceError('lakelink: the wasm module was closed'))
+      this.#pending.clear()
+    })
+  }
+
+  async #answer (json) {
+    const response = await serveHTTP(json)
+    this.#reply.postMessage(response)
+    Atomics.store(this.#flag, 0, 1)
+    Atomics.notify(this.#flag, 0)
+  }
+
+  #settle ({ id, response }) {
+    const p = this.#pending.get(id)
+    this.#pending.delete(id)
+    if (this.#pending.size === 0) this.#worker.unref()
+    p.resolve(JSON.parse(response))
+  }
+
+  /** Sends one request to lakelink_call; resolves with {result, error} as the module answers. */
+  async raw (request) {
+    await this.#ready
+    const id = this.#next++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#worker.ref()
+      this.#worker.postMessage({ id, request: JSON.stringify(request) })
+    })
+  }
+
+  /** lakelink_call: the result, or the module's error as a lakelink error (the classes of require('lakelink')). */
+  async call (request) {
+    const { result, error } = await this.raw(request)
+    if (error) throw toError(error, result)
+    return result
+  }
+
+  /** Stops the worker; later calls fail. */
+  async close () {
+    await this.#worker.terminate()
+  }
+}
+
+/** The lakelink error for the module's error JSON (the fields of lakelink_error). */
+function toError (e, result) {
+  const err = errors.fromNative(e.code, e.message, e.sqlstate, e.diagnosis, e.http_status, e.kind)
+  if (err instanceof errors.AppError && result && result.status) err.response = responseOf(result)
+  return err
+}
+
+/** A standard Response from the module's {status, headers, body}. */
+function responseOf ({ status, headers, body }) {
+  const h = new Headers()
+  for (const [name, values] of Object.entries(headers || {})) for (const v of values) h.append(name, v)
+  return new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.from(body || '', 'base64'), { status, headers: h })
+}
+
+let shared = null
+
+/** The module instance the functions below use, started on first use. */
+function defaultModule () {
+  if (!shared) shared = new Module()
+  return shared
+}
+
+/** Stops the worker of the module the functions use; a later call starts a new one (with an empty cache). */
+async function close () {
+  const m = shared
+  shared = null
+  if (m) await m.close()
+}
+
+/** A connection string from a string, or {connectionString, ...properties} merged by the core. */
+async function connectionString (options, mod = defaultModule()) {
+  if (options === undefined || options === null) return ''
+  if (typeof options === 'string') return options
+  const { connectionString = '', ...properties } = options
+  if (Object.keys(properties).length === 0) return connectionString
+  const overrides = {}
+  for (const [k, v] of Object.entries(properties)) overrides[k] = v === null || v === undefined ? null : String(v)
+  return mod.call({ op: 'merge', conn: connectionString, overrides })
+}
+
+/** An access token (a secret: inspect and toString never show it) and its expiry. */
+class Token {
+  #accessToken
+
+  constructor (accessToken, expiresAt) {
+    this.#accessToken = accessToken
+    /** When it expires (a Date), or null when unknown. */
+    this.expiresAt = expiresAt
+  }
+
+  /** The token itself: put it in an Authorization: Bearer header, never in a log. */
+  get accessToken () {
+    return this.#accessToken
+  }
+
+  [util.inspect.custom] (depth, options, inspect) {
+    return `Token { accessToken: '***', expiresAt: ${inspect(this.expiresAt, options)} }`
+  }
+
+  toString () {
+    return 'Token ***'
+  }
+}
+
+/** A result holding secrets: its fields as the core names them, secrets hidden from inspect. */
+class Result {
+  constructor (fields) {
+    Object.assign(this, fields)
+  }
+
+  [util.inspect.custom] (depth, options, inspect) {
+    const shown = {}
+    for (const [k, v] of Object.entries(this)) shown[k] = SECRETS.has(k) && v ? '***' : v
+    return inspect(shown, options)
+  }
+}
+
+/** An access token for a connection string or {connectionString, ...properties}, cached by the module until near expiry. */
+async function token (options) {
+  const conn = await connectionString(options)
+  const r = await defaultModule().call({ op: 'token', conn })
+  return new Token(r.access_token, r.expires_at ? new Date(r.expires_at * 1000) : null)
+}
+
+/**
+ * A Databricks App's /api/ routes, called with a bearer token through the
+ * core, as require('lakelink').App: fetch resolves with a standard Response
+ * for a 2xx status and rejects with an AppError (with the core's diagnosis)
+ * otherwise.
+ */
+class App {
+  #options
+
+  constructor (url, options) {
+    if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) {
+      throw new TypeError(`lakelink: App needs the app's URL (https://...), not ${util.inspect(url)}`)
+    }
+    /** The app's base URL, without a trailing slash. */
+    this.url = url.replace(/\/+$/, '')
+    this.#options = options
+  }
+
+  /** Sends a request to path (relative to the app's URL) with init as for global fetch (method, headers, body). */
+  async fetch (path, init) {
+    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : this.url + (String(path).startsWith('/') ? '' : '/') + path
+    const req = new Request(url, init)
+    const body = req.body ? Buffer.from(await req.arrayBuffer()).toString('base64') : undefined
+    const headers = {}
+    req.headers.forEach((value, name) => { headers[name] = value })
+    const conn = await connectionString(this.#options)
+    const result = await defaultModule().call({ op: 'app_request', conn, method: req.method, url, headers, body })
+    const r = responseOf(result)
+    Object.defineProperty(r, 'url', { value: url, enumerable: true })
+    return r
+  }
+
+  /** The access token this App sends. */
+  token () {
+    return token(this.#options)
+  }
+
+  [util.inspect.custom] () {
+    return `App <${this.url}>`
+  }
+
+  toString () {
+    return `App <${this.url}>`
+  }
+}
+
+async function procedure (op, connection, args) {
+  const conn = await connectionString(connection)
+  return new Result(await defaultModule().call({ op, conn, ...args }))
+}
+
+/** GetOAuthAuthorizationUrl: {URL, State, PKCEVerifier}; keep PKCEVerifier, a secret, until the exchange. */
+function getOAuthAuthorizationUrl (connection, { callbackUrl, scope, state } = {}) {
+  return procedure('oauth_authorization_url', connection, { callback_url: callbackUrl, scope, state })
+}
+
+/** GetOAuthAccessToken: {OAuthAccessToken, OAuthRefreshToken, ExpiresIn, Scope} for the code (verifier) of a WEB flow. */
+function getOAuthAccessToken (connection, { verifier, authMode = 'WEB', callbackUrl, state, pkceVerifier } = {}) {
+  return procedure('oauth_access_token', connection, { verifier, auth_mode: authMode, callback_url: callbackUrl, state, pkce_verifier: pkceVerifier })
+}
+
+/** RefreshOAuthAccessToken: new tokens for refreshToken (or the connection's OAuthRefreshToken); keep the new refresh token. */
+function refreshOAuthAccessToken (connection, { refreshToken } = {}) {
+  return procedure('oauth_refresh', connection, { refresh_token: refreshToken })
+}
+
+/**
+ * The Lakebase login for a connection string with Server and Instance or
+ * Endpoint: {host, port, database, user, password, sslmode, sslrootcert,
+ * application_name}, the password a credential the module mints and
+ * reuses until it nears expiry. Call it before each new login of your
+ * Postgres driver (pg's password may be this async function).
+ */
+function lakebaseCredential (connection) {
+  return procedure('lakebase_credential', connection, {})
+}
+
+/** The connection string as the core reads it, every secret shown as '***'. */
+async function normalizeConnectionString (connection) {
+  const conn = await connectionString(connection)
+  return (await defaultModule().call({ op: 'normalize', conn })).normalized
+}
+
+module.exports = {
+  Module,
+  App,
+  Token,
+  token,
+  getOAuthAuthorizationUrl,
+  getOAuthAccessToken,
+  refreshOAuthAccessToken,
+  lakebaseCredential,
+  normalizeConnectionString,
+  close,
+  LakelinkError: errors.LakelinkError,
+  InterfaceError: errors.InterfaceError,
+  ConnectionStringError: errors.ConnectionStringError,
+  AuthError: errors.AuthError,
+  DatabaseError: errors.DatabaseError,
+  InternalError: errors.InternalError,
+  AppError: errors.AppError
+}
