@@ -24,7 +24,12 @@ const DEFAULT_MAX_CONNECTIONS = 50
 const QUERY_BATCH_ROWS = 10000
 /** Rows per batch for stream(), unless its batchSize option says otherwise. */
 const STREAM_BATCH_ROWS = 1000
-/** How long an idle handle is kept before it goes back to the core's pool. */
+/**
+ * Idle handles kept, and for how long, before they go back to the core's
+ * pool, which keeps the sessions (other Connections for the same string
+ * draw from it too).
+ */
+const IDLE_KEEP = 4
 const IDLE_MS = 10000
 const FORMAT = 'columnar'
 
@@ -137,8 +142,8 @@ class Batches {
 
 /** The command tag's verb and node-postgres's rowCount (null for a command without a count). */
 function commandOf (tag, affected) {
-  const m = /^(\S+)(?:.* (\d+))?$/.exec(tag)
-  if (!m) return { command: tag, rowCount: null }
+  const m = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/.exec(tag) // node-postgres's parsing
+  if (!m) return { command: tag || null, rowCount: null }
   return { command: m[1], rowCount: m[2] === undefined ? null : Number(affected) }
 }
 
@@ -287,6 +292,7 @@ class Connection {
   #max
   #idle = [] // {handle, timer}
   #total = 0 // handles open or opening
+  #returning = 0 // handles being closed
   #waiters = [] // {resolve, reject}
   #closed = false
   #drained = null // resolves when the last busy handle is released after close()
@@ -337,26 +343,33 @@ class Connection {
   }
 
   #release (handle, healthy) {
-    if (healthy && !this.#closed) {
-      const w = this.#waiters.shift()
-      if (w) return w.resolve(handle)
+    const w = healthy && !this.#closed && this.#waiters.shift()
+    if (w) return w.resolve(handle)
+    if (healthy && !this.#closed && this.#idle.length < IDLE_KEEP) {
       const entry = { handle, timer: null }
       entry.timer = setTimeout(() => this.#expire(entry), IDLE_MS).unref()
       this.#idle.push(entry)
       return
     }
-    this.#total--
-    closeHandle(handle).catch(() => {}) // a dead session: the core's pool drops it
+    this.#drop(handle)
     this.#serveWaiter()
-    if (this.#closed && this.#total === 0 && this.#drained) this.#drained.resolve()
+  }
+
+  /** Returns a handle's session to the core's pool (which drops a dead one). */
+  #drop (handle) {
+    this.#total--
+    this.#returning++
+    closeHandle(handle).catch(() => {}).finally(() => {
+      this.#returning--
+      if (this.#closed && this.#total === 0 && this.#returning === 0) this.#drained.resolve()
+    })
   }
 
   #expire (entry) {
     const i = this.#idle.indexOf(entry)
     if (i < 0) return
     this.#idle.splice(i, 1)
-    this.#total--
-    closeHandle(entry.handle).catch(() => {})
+    this.#drop(entry.handle)
   }
 
   /** Runs fn(handle) on a held handle and releases it after. */
@@ -453,7 +466,7 @@ class Connection {
       clearTimeout(entry.timer)
       this.#release(entry.handle, false)
     }
-    if (this.#total === 0) this.#drained.resolve()
+    if (this.#total === 0 && this.#returning === 0) this.#drained.resolve()
     return this.#drained.promise
   }
 

@@ -1,0 +1,64 @@
+'use strict'
+// The lakelink emulator for the tests: the one test/run.js started (its
+// emulator.json in LAKELINK_TEST_EMULATOR), or, when a file runs alone, one
+// of its own, stopped when the process exits.
+
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const REPO = path.resolve(__dirname, '..', '..', '..')
+const OUT = path.join(REPO, 'build', 'out')
+
+function need (file) {
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`make build\` in ${REPO} first`)
+}
+
+/** Starts `lakelink emulator` and resolves with its process and emulator.json once it is ready. */
+async function startEmulator () {
+  const cli = path.join(OUT, 'lakelink')
+  need(cli)
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-emu-'))
+  const log = fs.openSync(path.join(state, 'emulator.log'), 'w')
+  const proc = spawn(cli, ['emulator', '--state-dir', state], { stdio: ['ignore', log, log] })
+  const file = path.join(state, 'emulator.json')
+  const deadline = Date.now() + 120000
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`the emulator exited (${proc.exitCode}):\n${fs.readFileSync(path.join(state, 'emulator.log'), 'utf8')}`)
+    if (Date.now() > deadline) throw new Error('the emulator was not ready in 120 s')
+    try {
+      return { proc, file, info: JSON.parse(fs.readFileSync(file, 'utf8')) } // may be seen before it is complete
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+let own = null
+
+/** emulator.json of the emulator the tests use. */
+async function emulator () {
+  if (process.env.LAKELINK_TEST_EMULATOR) return JSON.parse(fs.readFileSync(process.env.LAKELINK_TEST_EMULATOR, 'utf8'))
+  if (!own) {
+    own = startEmulator()
+    const { proc } = await own
+    proc.unref() // the tests' end ends the process, which stops the emulator
+    process.on('exit', () => proc.kill('SIGTERM'))
+  }
+  return (await own).info
+}
+
+/** A service principal's M2M connection string: who is 'service_principal' or 'outsider'. */
+function m2m (info, who = 'service_principal') {
+  const p = info[who]
+  return `Host=${info.workspace_url};OAuthClientId=${p.client_id};OAuthClientSecret=${p.client_secret}`
+}
+
+/** The service principal's Lakebase connection string. */
+function lakebase (info) {
+  const lb = info.lakebase
+  return `${m2m(info)};Server=${lb.host};Port=${lb.port};Instance=${lb.instance};SSLMode=verify-full;SSLServerCert=${lb.ca_file}`
+}
+
+module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase }
