@@ -7,10 +7,11 @@ noise of a shared machine falls on both; then writes bench/results.json and
 the generated part of bench/RESULTS.md (between its "generated" markers;
 the rest of that file is written by hand).
 
-    python bench/run.py [--reps 5] [--smoke] [--only NAME,...]
+    python bench/run.py [--reps 5] [--smoke] [--only NAME,...] [--no-write]
 
 --smoke runs each workload once, tiny, and writes nothing: a check that the
-runner and the workloads work (make test runs it).
+runner and the workloads work (make test runs it). --only and --no-write
+write nothing either.
 
 Query workloads go to the emulator's PostgreSQL directly, with
 AuthScheme=Password, so that the emulator's gateway does not dominate;
@@ -26,6 +27,7 @@ import gzip
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -100,8 +102,9 @@ class Emulator:
         self.info: Any = None
         while self.info is None:
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = (self.dir / "emulator.log").read_text()
                 self.stop()
-                sys.exit(f"bench: the emulator did not start:\n{(self.dir / 'emulator.log').read_text()}")
+                sys.exit(f"bench: the emulator did not start:\n{log}")
             try:
                 self.info = json.loads(info.read_text())
             except (OSError, ValueError):
@@ -119,6 +122,7 @@ class Emulator:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def config(info: Any, smoke: bool) -> dict[str, Any]:
@@ -146,7 +150,9 @@ def config(info: Any, smoke: bool) -> dict[str, Any]:
 def env(cfg: dict[str, Any]) -> dict[str, str]:
     e = dict(os.environ)
     e["LAKELINK_BENCH_CONFIG"] = json.dumps(cfg)
-    e["PYTHONPATH"] = str(REPO / "bindings" / "python")
+    # LAKELINK_BENCH_PYTHONPATH runs another copy of the binding (an older
+    # one, for before/after figures); LAKELINK_LIBRARY, another library.
+    e["PYTHONPATH"] = os.environ.get("LAKELINK_BENCH_PYTHONPATH", str(REPO / "bindings" / "python"))
     e["PYTHONDONTWRITEBYTECODE"] = "1"
     return e
 
@@ -321,6 +327,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated substrings of workload names")
+    ap.add_argument("--no-write", action="store_true", help="print the table, write no file")
     args = ap.parse_args()
     reps = 1 if args.smoke else args.reps
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))  # stops the emulator too
@@ -352,10 +359,16 @@ def main() -> None:
                 if w.skipped:
                     continue
                 order = [("lakelink", w.lakelink), ("peer", w.peer_cmd)]
-                for side, argv in order if rep % 2 == 0 else order[::-1]:
-                    out = run(argv, e)
-                    w.times[side].append(out["seconds"])
-                    w.checks.setdefault(side, out["check"])
+                try:
+                    for side, argv in order if rep % 2 == 0 else order[::-1]:
+                        out = run(argv, e)
+                        w.times[side].append(out["seconds"])
+                        w.checks.setdefault(side, out["check"])
+                except RuntimeError as err:  # reported in the table; the other workloads go on
+                    print(err, file=sys.stderr)
+                    lines = str(err).splitlines()
+                    w.skipped = "failed: " + (lines[1] if len(lines) > 1 else lines[0])[:200]
+                    continue
                 r = w.times["lakelink"][-1] / w.times["peer"][-1]
                 print(f"round {rep + 1}/{reps}  {w.name}: {w.times['lakelink'][-1]:.3f}s / "
                       f"{w.times['peer'][-1]:.3f}s = {r:.2f}", flush=True)
@@ -365,17 +378,20 @@ def main() -> None:
             print(f"round {rep + 1}/{reps}  connects: {c}", flush=True)
         for w in ws:
             if not w.skipped and w.checks["lakelink"] != w.checks["peer"]:
-                raise RuntimeError(f"{w.name}: lakelink got {w.checks['lakelink']}, the peer {w.checks['peer']}")
+                w.skipped = f"failed: lakelink got {w.checks['lakelink']}, the peer {w.checks['peer']}"
         libs = sizes()
         loads = load_times(1 if args.smoke else max(reps, 5))
     finally:
         emu.stop()
     text = markdown(ws, conn, facts, when, rev, reps, libs, loads)
     print(text)
-    if not args.smoke and not args.only:
+    if not (args.smoke or args.only or args.no_write):
         (BENCH / "results.json").write_text(json.dumps(results_json(ws, conn, when, rev), indent=2) + "\n")
         write_markdown(text)
         print("wrote bench/results.json and bench/RESULTS.md")
+    failed = [w.name for w in ws if w.skipped and w.skipped.startswith("failed")]
+    if failed:
+        sys.exit(f"bench: failed: {'; '.join(failed)}")
 
 
 if __name__ == "__main__":
