@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser wheel test test-python bench bench-smoke soak fuzz demo clean
+.PHONY: all build deps tools browser wheel test test-python test-wasm bench bench-smoke soak fuzz demo clean
 
 all: build
 
@@ -19,6 +19,8 @@ build: deps
 	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -ldflags '-s -w' -o $(OUT)/liblakelink.so ./capi
 	@rm -f $(OUT)/liblakelink.h # cgo's generated header; the public one is written by hand
 	@cp capi/lakelink.h $(OUT)/lakelink.h
+	@echo "==> Building $(OUT)/lakelink.wasm (WASI reactor)"
+	@GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 $(GO) build -buildmode=c-shared -ldflags '-s -w' -o $(OUT)/lakelink.wasm ./wasm
 
 # The C library needs cgo: `tools` installs gcc when missing.
 build: tools
@@ -58,7 +60,25 @@ test-python: build $(PYVENV)/bin/python
 	@cd bindings/python && ../../$(PYVENV)/bin/mypy --strict
 	@PYTHONDONTWRITEBYTECODE=1 $(PYVENV)/bin/python -m pytest bindings/python/tests -q -p no:cacheprovider
 
-test: build tools browser test-python bench-smoke
+WASMVENV := $(OUT)/wasmvenv
+
+# A virtualenv with the wasmtime runtime for the Python example of lakelink.wasm.
+$(WASMVENV)/bin/python:
+	@echo "==> Creating $(WASMVENV) (wasmtime)"
+	@python3 -m venv $(WASMVENV)
+	@$(WASMVENV)/bin/pip install -q 'wasmtime==50.0.1'
+
+# lakelink.wasm in its three hosts, each against an emulator: Go (wazero),
+# Node (require('lakelink/wasm'), no native library) and Python (wasmtime).
+test-wasm: build $(WASMVENV)/bin/python
+	@echo "==> lakelink.wasm: the wazero host test (Go)"
+	@LAKELINK_WASM=$(abspath $(OUT)/lakelink.wasm) $(GO) test -count=1 -timeout 10m ./wasm/...
+	@echo "==> lakelink.wasm: require('lakelink/wasm') (node --test)"
+	@wasm/examples/with-emulator.sh $(OUT)/lakelink node --test bindings/node/test/wasm.test.js
+	@echo "==> lakelink.wasm: the Python example (wasmtime)"
+	@wasm/examples/with-emulator.sh $(OUT)/lakelink $(WASMVENV)/bin/python wasm/examples/python/example.py $(OUT)/lakelink.wasm
+
+test: build tools browser test-python bench-smoke test-wasm
 	@echo "==> go vet"
 	@$(GO) vet ./...
 	@echo "==> Go tests (with the race detector, which needs cgo)"
