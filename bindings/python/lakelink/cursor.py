@@ -49,6 +49,15 @@ def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
     return _descriptions[columns_json]
 
 
+class _QueryOutputs:
+    """lakelink_query's out-parameters, made once per cursor (a call holds the connection's lock)."""
+
+    def __init__(self) -> None:
+        self.cols, self.batch, self.tag = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+        self.blen, self.count, self.res = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_uint64()
+        self.refs = tuple(ctypes.byref(x) for x in (self.cols, self.batch, self.blen, self.tag, self.count, self.res))
+
+
 class Cursor:
     """A PEP 249 cursor. Rows stream from the server batch by batch."""
 
@@ -61,6 +70,7 @@ class Cursor:
         self._rowcount = -1
         self._statusmessage: Optional[str] = None
         self._closed = False
+        self._out = _QueryOutputs()
 
     # ---- attributes ----
 
@@ -213,21 +223,12 @@ class Cursor:
             self._reset()
             conn._release_stream(self)
             handle = conn._check()
-            if buf is not None:
-                arr = (ctypes.c_uint8 * len(buf)).from_buffer_copy(buf)
-                pbuf: Any = ctypes.cast(arr, _native.U8P)
-                plen = len(buf)
-            else:
-                pbuf, plen = None, 0
             # One crossing runs the statement and returns its columns and
             # first batch; a result with more rows stays open (self._result).
-            cols, batch, blen, tag, count = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int64(), \
-                ctypes.c_void_p(), ctypes.c_int64()
-            res, err = ctypes.c_uint64(), _native.error_out()
-            _native.raise_for(lib.lakelink_query(handle, _native.cstr(sql), pbuf, plen, BATCH_ROWS,
-                                                 _batch.FORMAT_C, ctypes.byref(cols), ctypes.byref(batch),
-                                                 ctypes.byref(blen), ctypes.byref(tag), ctypes.byref(count),
-                                                 ctypes.byref(res), ctypes.byref(err)), err)
+            o, err = self._out, _native.error_out()
+            _native.raise_for(lib.lakelink_query(handle, _native.cstr(sql), buf, len(buf) if buf else 0, BATCH_ROWS,
+                                                 _batch.FORMAT_C, *o.refs, ctypes.byref(err)), err)
+            cols, batch, blen, tag, count, res = o.cols, o.batch, o.blen, o.tag, o.count, o.res
             self._result = int(res.value)
             columns_json, raw, status = _native.take_string(cols), _native.take_bytes(batch, blen.value), \
                 _native.take_string(tag)
