@@ -117,12 +117,13 @@ func TestSessionsCutMidQuery(t *testing.T) {
 		}
 	}
 	total := p.pool.Stat().TotalConns()
-	if n := openSessions(e, int(total)); n != int(total) {
-		t.Errorf("the gateway has %d sessions open, the pool %d: a dead session was kept", n, total)
+	open := openSessions(e, int(total))
+	if open != int(total) {
+		t.Errorf("the gateway has %d sessions open, the pool %d: a dead session was kept", open, total)
 	}
 	logins := e.Stats().GatewayLogins.Accepted - before.GatewayLogins.Accepted
 	soak.Record(t, "gateway cuts sessions mid-query", map[string]any{"cuts": cuts, "failed_queries": failures,
-		"queries_after_cuts_ok": successes, "logins": logins, "pool_sessions_at_end": total, "gateway_sessions_at_end": total})
+		"queries_after_cuts_ok": successes, "logins": logins, "pool_sessions_at_end": total, "gateway_sessions_at_end": open})
 }
 
 // TestPostgresRestartUnderLoad: workers query a pool while the PostgreSQL
