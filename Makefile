@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser wheel test test-python test-wasm bench bench-smoke soak fuzz demo clean
+.PHONY: all build deps tools browser wheel test test-python test-node test-wasm bench bench-smoke soak fuzz demo clean
 
 all: build
 
@@ -60,6 +60,21 @@ test-python: build $(PYVENV)/bin/python
 	@cd bindings/python && ../../$(PYVENV)/bin/mypy --strict
 	@PYTHONDONTWRITEBYTECODE=1 $(PYVENV)/bin/python -m pytest bindings/python/tests -q -p no:cacheprovider
 
+NODEPKG := bindings/node
+
+# The Node binding's dependencies from its package-lock.json (koffi; for the
+# tests typescript and @types/node), after making sure Node 20+ is there.
+$(NODEPKG)/node_modules/.package-lock.json: $(NODEPKG)/package-lock.json
+	@$(NODEPKG)/scripts/ensure-node.sh
+	@echo "==> npm ci in $(NODEPKG) (koffi, typescript, @types/node)"
+	@cd $(NODEPKG) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test-node: build $(NODEPKG)/node_modules/.package-lock.json
+	@echo "==> Node binding: tsc --noEmit over test/usage.ts, then node --test against the emulator"
+	@cd $(NODEPKG) && node_modules/.bin/tsc --noEmit -p test
+	@cd $(NODEPKG) && node test/run.js
+
 WASMVENV := $(OUT)/wasmvenv
 
 # A virtualenv with the wasmtime runtime for the Python example of lakelink.wasm.
@@ -78,7 +93,7 @@ test-wasm: build $(WASMVENV)/bin/python
 	@echo "==> lakelink.wasm: the Python example (wasmtime)"
 	@wasm/examples/with-emulator.sh $(OUT)/lakelink $(WASMVENV)/bin/python wasm/examples/python/example.py $(OUT)/lakelink.wasm
 
-test: build tools browser test-python bench-smoke test-wasm
+test: build tools browser test-python test-node bench-smoke test-wasm
 	@echo "==> go vet"
 	@$(GO) vet ./...
 	@echo "==> Go tests (with the race detector, which needs cgo)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, against the local emulator, through lakelink's own CLI, its
-# Go API and the Python binding: a service principal (M2M) and a user with
+# Go API and the Python and Node bindings: a service principal (M2M) and a user with
 # custom scopes (U2M) call a Databricks App's /api/ routes, a failing call is
 # diagnosed, and SQL runs on Lakebase with a credential lakelink mints.
 #
@@ -68,6 +68,14 @@ echo
 echo "==> 7. The same from Python: the lakelink package (bindings/python, build/demo/demo.py)"
 PYTHONPATH=bindings/python LAKELINK_LIBRARY=build/out/liblakelink.so PYTHONDONTWRITEBYTECODE=1 \
 	python3 build/demo/demo.py "$state/emulator.json"
+
+echo
+echo "==> 8. The same from Node: require('lakelink') (bindings/node, build/demo/demo.js)"
+if [[ ! -d bindings/node/node_modules/koffi ]]; then
+	bindings/node/scripts/ensure-node.sh
+	(cd bindings/node && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+fi
+UV_THREADPOOL_SIZE=64 LAKELINK_LIBRARY=build/out/liblakelink.so node build/demo/demo.js "$state/emulator.json"
 
 echo
 echo "==> Demo done. Run the emulator yourself with: $lakelink emulator"

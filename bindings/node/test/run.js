@@ -1,6 +1,7 @@
 'use strict'
-// Runs every test file with `node --test` against one emulator started
-// here (the files find it through LAKELINK_TEST_EMULATOR).
+// Runs the native binding's test files with `node --test` against one
+// emulator started here (the files find it through LAKELINK_TEST_EMULATOR).
+// wasm*.test.js, the WASI module's, run under make test-wasm.
 
 const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -11,7 +12,7 @@ async function main () {
   const { proc, file } = await startEmulator()
   let status = 1
   try {
-    const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js') || f.endsWith('.test.mjs')).sort()
+    const files = fs.readdirSync(__dirname).filter((f) => /\.test\.m?js$/.test(f) && !f.startsWith('wasm')).sort()
       .map((f) => path.join(__dirname, f))
     const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
       stdio: 'inherit',

@@ -1,0 +1,173 @@
+// Type declarations of the lakelink package (CommonJS and ESM entry points).
+
+/** Connection-string properties by name or alias (any case); null removes one. */
+export type Properties = Record<string, string | number | boolean | null | undefined>
+
+/** A connection string, or {connectionString, ...properties}. */
+export type ConnectionOptions = string | ({ connectionString?: string } & Properties)
+
+/** What a query row value can be (TYPES.md, the Node column). */
+export type Value =
+  | null | boolean | number | bigint | string | Date | Buffer | Interval
+  | JsonValue | Value[]
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
+/** A parameter value: null/undefined, string, boolean, number, bigint, Date, Buffer/Uint8Array, Array, a plain object (JSON). */
+export type Param =
+  | null | undefined | string | boolean | number | bigint | Date | Uint8Array | ArrayBuffer
+  | Param[] | { [key: string]: unknown }
+
+/** PostgreSQL's interval: three independent fields. */
+export interface Interval {
+  months: number
+  days: number
+  microseconds: number
+}
+
+export interface FieldDef {
+  name: string
+  /** The type's OID. */
+  dataTypeID: number
+  /** The type's name as pgx knows it ('int4', '_text'), or ''. */
+  typeName: string
+}
+
+/** node-postgres's result shape. */
+export interface QueryResult<R = any> {
+  /** The command tag's verb: 'SELECT', 'INSERT', 'CREATE'... */
+  command: string | null
+  /** Rows returned or affected; null for a command without a count. */
+  rowCount: number | null
+  rows: R[]
+  fields: FieldDef[]
+}
+
+export interface QueryConfig {
+  text: string
+  values?: Param[]
+  /** 'array': each row is an array of values instead of an object. */
+  rowMode?: 'array'
+  /** int8 values as bigint (the default) or as decimal strings. */
+  int8?: 'bigint' | 'string'
+}
+
+export interface StreamOptions {
+  /** Rows per batch read from the library (default 1000). */
+  batchSize?: number
+  rowMode?: 'array'
+  int8?: 'bigint' | 'string'
+}
+
+export interface ConnectOptions {
+  /** int8 values as bigint (the default) or as decimal strings. */
+  int8?: 'bigint' | 'string'
+}
+
+/** The statements of a transaction, on its one session. */
+export interface Transaction {
+  query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
+  query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
+  query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
+  stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncGenerator<R, void, undefined>
+}
+
+/** A pool of Lakebase sessions for one connection string (what connect() resolves with). */
+export declare class Connection implements AsyncDisposable {
+  private constructor ()
+  /** Sessions open (or opening), idle, and queries waiting for one. */
+  readonly totalCount: number
+  readonly idleCount: number
+  readonly waitingCount: number
+  query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
+  query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
+  query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
+  /** Runs fn in a transaction: commit when it resolves, rollback (and rethrow) when it rejects. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
+  /** Streams rows in batches, holding one session until the loop ends. */
+  stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncGenerator<R, void, undefined>
+  /** Refuses new queries and resolves when every session is back in the core's pool. */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** Connects to Lakebase; the first session opens now, so that a wrong host, user or credential is reported here. */
+export declare function connect (connectionString?: string | null, overrides?: Properties, options?: ConnectOptions): Promise<Connection>
+
+/** An access token (a secret: inspect, String and JSON never show it). */
+export declare class Token {
+  private constructor ()
+  readonly accessToken: string
+  /** Its expiry, or null when unknown. */
+  readonly expiresAt: Date | null
+}
+
+/** An access token for a connection (the core's default chain, e.g. DATABRICKS_* inside an App, without one). */
+export declare function token (options?: ConnectionOptions): Promise<Token>
+
+/** A Databricks App's /api/ routes, called with a bearer token. */
+export declare class App {
+  constructor (url: string, options?: ConnectionOptions)
+  /** The app's base URL, without a trailing slash. */
+  readonly url: string
+  /** An absolute URL for a path relative to the app (absolute URLs pass as they are). */
+  resolve (path: string): string
+  /** As global fetch; rejects with AppError unless the status is 2xx. */
+  fetch (path: string, init?: RequestInit): Promise<Response>
+  /** The token this App sends. */
+  token (): Promise<Token>
+}
+
+export interface AuthorizationUrl {
+  URL: string
+  State: string
+  /** A secret: keep it until the exchange. */
+  PKCEVerifier: string
+}
+
+export interface OAuthTokens {
+  OAuthAccessToken: string
+  OAuthRefreshToken: string
+  ExpiresIn: number | string
+  Scope: string
+}
+
+/** GetOAuthAuthorizationUrl (the CData procedure). */
+export declare function getOAuthAuthorizationUrl (connection: ConnectionOptions,
+  inputs?: { callbackUrl?: string, scope?: string, state?: string }): Promise<AuthorizationUrl>
+/** GetOAuthAccessToken: authMode 'WEB' (default) exchanges verifier (the code or callback URL); 'APP' runs the browser flow. */
+export declare function getOAuthAccessToken (connection: ConnectionOptions,
+  inputs?: { verifier?: string, authMode?: 'WEB' | 'APP', callbackUrl?: string, state?: string, pkceVerifier?: string }): Promise<OAuthTokens>
+/** RefreshOAuthAccessToken: keep the new refresh token, the old one is spent. */
+export declare function refreshOAuthAccessToken (connection: ConnectionOptions, inputs?: { refreshToken?: string }): Promise<OAuthTokens>
+
+/** The base class of lakelink's errors: code is the SQLSTATE, or a LAKELINK_* code. */
+export declare class LakelinkError extends Error {
+  code: string
+  /** The server's SQLSTATE, when it answered. */
+  sqlstate?: string
+}
+export declare class InterfaceError extends LakelinkError {}
+export declare class ConnectionStringError extends LakelinkError {}
+export declare class AuthError extends LakelinkError {}
+export declare class DatabaseError extends LakelinkError {
+  /** node-postgres's field; the C ABI does not carry it yet (the core appends it to the message). */
+  detail?: string
+}
+export declare class InternalError extends LakelinkError {}
+export declare class AppError extends LakelinkError {
+  /** The HTTP status, 0 when there was no answer. */
+  status: number
+  kind: 'unauthorized' | 'forbidden' | 'not_found' | 'login_redirect' | 'network' | 'not_api_path' | 'other_host' | 'http' | string
+  /** Why, and what to check (the core's words). */
+  diagnosis: string
+  /** The app's answer, when there was one. */
+  response?: Response
+}
+
+/** The native library's version. */
+export declare function libraryVersion (): string
+/** The path of the loaded liblakelink.so. */
+export declare function libraryPath (): string
+/** A connection string as the core reads it, secrets shown as '***'. */
+export declare function normalizeConnectionString (connectionString: string): string

@@ -1,0 +1,130 @@
+'use strict'
+// Apps, tokens and the OAuth procedures, against the emulator.
+const lakelink = require('..')
+const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
+const path = require('node:path')
+const { test, before } = require('node:test')
+const util = require('node:util')
+const { emulator, m2m } = require('./helpers')
+
+let info
+before(async () => { info = await emulator() })
+
+test('App.fetch returns a standard Response', async () => {
+  const app = new lakelink.App(info.app_url, { connectionString: m2m(info) })
+  const r = await app.fetch('/api/whoami')
+  assert.ok(r instanceof Response)
+  assert.equal(r.status, 200)
+  assert.ok(r.ok)
+  assert.equal(r.url, `${info.app_url}/api/whoami`)
+  assert.match(r.headers.get('content-type'), /^application\/json/)
+  const body = await r.json()
+  assert.equal(body.email, info.service_principal.client_id)
+})
+
+test('App.fetch sends method, headers and body as fetch does', async () => {
+  const sp = info.service_principal
+  const app = new lakelink.App(info.app_url, { Host: info.workspace_url, OAuthClientId: sp.client_id, OAuthClientSecret: sp.client_secret })
+  const r = await app.fetch('api/echo', { method: 'POST', headers: { 'X-Test': '1', 'Content-Type': 'application/json' }, body: JSON.stringify({ hello: 'wörld' }) })
+  const echoed = await r.json()
+  assert.deepEqual(JSON.parse(echoed.body), { hello: 'wörld' })
+  assert.deepEqual(echoed.headers['X-Test'], ['1'])
+  const raw = await app.fetch('/api/echo', { method: 'POST', body: new Uint8Array([0, 1, 2]) })
+  assert.equal((await raw.json()).body.length, 3)
+  assert.ok(!util.inspect(app).includes(sp.client_secret))
+})
+
+test('403: AppError with the core\'s diagnosis, no secret shown', async () => {
+  const secret = info.outsider.client_secret
+  const app = new lakelink.App(info.app_url, { connectionString: m2m(info, 'outsider') })
+  const e = await app.fetch('/api/whoami').catch((err) => err)
+  assert.ok(e instanceof lakelink.AppError && e instanceof Error)
+  assert.equal(e.status, 403)
+  assert.equal(e.kind, 'forbidden')
+  assert.match(e.diagnosis, /CAN USE/)
+  assert.match(e.message, /CAN USE/)
+  assert.ok(e.response instanceof Response && e.response.status === 403)
+  assert.match(await e.response.text(), /CAN USE/)
+  for (const shown of [util.inspect(e), String(e), e.message, util.inspect(app), JSON.stringify(e)]) assert.ok(!shown.includes(secret))
+})
+
+test('404 and 401 are diagnosed', async () => {
+  const nf = await new lakelink.App(info.app_url, m2m(info)).fetch('/api/no-such-route').catch((err) => err)
+  assert.equal(nf.status, 404)
+  assert.equal(nf.kind, 'not_found')
+  assert.ok(nf.diagnosis.length > 0)
+  const token = 'not-a-real-token-abcdef'
+  const un = await new lakelink.App(info.app_url, { connectionString: `AuthScheme=Token;Token=${token}` }).fetch('/api/whoami').catch((err) => err)
+  assert.equal(un.status, 401)
+  assert.equal(un.kind, 'unauthorized')
+  assert.match(un.diagnosis, /invalid or expired/)
+  assert.ok(!util.inspect(un).includes(token) && !un.message.includes(token))
+})
+
+test('a path outside /api/ is refused before sending', async () => {
+  const e = await new lakelink.App(info.app_url, m2m(info)).fetch('/index.html').catch((err) => err)
+  assert.equal(e.kind, 'not_api_path')
+  assert.equal(e.status, 0)
+  assert.equal(e.response, undefined)
+})
+
+test('an aborted signal rejects with its reason', async () => {
+  const ac = new AbortController()
+  ac.abort()
+  await assert.rejects(new lakelink.App(info.app_url, m2m(info)).fetch('/api/whoami', { signal: ac.signal }), { name: 'AbortError' })
+})
+
+test('token(): cached, its secret never shown', async () => {
+  const t = await lakelink.token(m2m(info))
+  assert.ok(t.accessToken.length > 20)
+  assert.ok(t.expiresAt instanceof Date && t.expiresAt > new Date())
+  assert.equal((await lakelink.token({ connectionString: m2m(info) })).accessToken, t.accessToken)
+  for (const shown of [util.inspect(t), util.inspect(t, { showHidden: true }), String(t), JSON.stringify(t)]) {
+    assert.ok(!shown.includes(t.accessToken), shown)
+  }
+  const app = new lakelink.App(info.app_url, m2m(info))
+  assert.equal((await app.token()).accessToken, t.accessToken)
+  await assert.rejects(lakelink.token('Host=http://127.0.0.1:1;OAuthClientId=x;OAuthClientSecret=hidden-secret-123;Timeout=2'),
+    (e) => e instanceof lakelink.LakelinkError && !util.inspect(e).includes('hidden-secret-123'))
+})
+
+test('inside a Databricks App (DATABRICKS_* injected): new App(url).fetch() with no arguments', () => {
+  const sp = info.service_principal
+  const env = { ...process.env, DATABRICKS_HOST: info.workspace_url, DATABRICKS_CLIENT_ID: sp.client_id, DATABRICKS_CLIENT_SECRET: sp.client_secret }
+  delete env.DATABRICKS_CONFIG_PROFILE
+  delete env.DATABRICKS_TOKEN
+  const code = `const l = require(${JSON.stringify(path.resolve(__dirname, '..'))});
+    (async () => { const r = await new l.App(process.argv[1]).fetch('/api/whoami'); const t = await l.token();
+      console.log(r.status, (await r.json()).email, t.accessToken.length > 20) })().catch((e) => { console.error(e); process.exit(1) })`
+  const out = execFileSync(process.execPath, ['-e', code, info.app_url], { env, encoding: 'utf8', timeout: 60000 })
+  assert.deepEqual(out.trim().split(' '), ['200', sp.client_id, 'true'])
+})
+
+test('OAuth procedures end to end: authorization URL, authorize, access token, refresh', async () => {
+  const host = { Host: info.workspace_url }
+  const callbackUrl = 'http://127.0.0.1:8765/callback'
+  const a = await lakelink.getOAuthAuthorizationUrl(host, { callbackUrl })
+  assert.ok(a.URL.startsWith(info.workspace_url) && a.State && a.PKCEVerifier)
+  assert.ok(!util.inspect(a).includes(a.PKCEVerifier))
+  const resp = await fetch(a.URL, { redirect: 'manual' }) // the emulator signs its user in at once
+  assert.equal(Math.floor(resp.status / 100), 3)
+  const loc = new URL(resp.headers.get('location'))
+  assert.equal(`${loc.origin}${loc.pathname}`, callbackUrl)
+  assert.equal(loc.searchParams.get('state'), a.State)
+  const code = loc.searchParams.get('code')
+
+  const t = await lakelink.getOAuthAccessToken(host, { verifier: code, callbackUrl, pkceVerifier: a.PKCEVerifier })
+  assert.ok(t.OAuthAccessToken && t.OAuthRefreshToken && Number(t.ExpiresIn) > 60)
+  const shown = util.inspect(t)
+  assert.ok(!shown.includes(t.OAuthAccessToken) && !shown.includes(t.OAuthRefreshToken), shown)
+  await assert.rejects(lakelink.getOAuthAccessToken(host, { verifier: code, callbackUrl, pkceVerifier: a.PKCEVerifier }),
+    (e) => e instanceof lakelink.AuthError && !e.message.includes(code)) // codes are single use
+
+  const r = await lakelink.refreshOAuthAccessToken(host, { refreshToken: t.OAuthRefreshToken })
+  assert.notEqual(r.OAuthRefreshToken, t.OAuthRefreshToken)
+  const r2 = await lakelink.refreshOAuthAccessToken({ ...host, OAuthRefreshToken: r.OAuthRefreshToken })
+  assert.ok(r2.OAuthAccessToken)
+  await assert.rejects(lakelink.refreshOAuthAccessToken(host, { refreshToken: t.OAuthRefreshToken }),
+    (e) => e instanceof lakelink.AuthError && !util.inspect(e).includes(t.OAuthRefreshToken)) // rotated out
+})

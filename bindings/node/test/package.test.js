@@ -1,0 +1,55 @@
+'use strict'
+// npm pack: a tarball that installs offline and runs on the library it carries.
+const assert = require('node:assert/strict')
+const { execFileSync, spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { test, before } = require('node:test')
+const { emulator, m2m } = require('./helpers')
+
+const PKG = path.resolve(__dirname, '..')
+let info
+before(async () => { info = await emulator() })
+
+test('npm pack, npm install --offline, require and import', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-pack-'))
+  try {
+    const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180000 })
+    const tgz = path.join(dir, npm(['pack', '--silent', '--pack-destination', dir], PKG).trim().split('\n').pop())
+    assert.ok(!fs.existsSync(path.join(PKG, 'liblakelink.so')), 'postpack removes the copy')
+    const files = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).split('\n')
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'lib/connection.js', 'liblakelink.so', 'README.md']) {
+      assert.ok(files.includes(`package/${f}`), `${f} is in the tarball`)
+    }
+    assert.ok(!files.some((f) => f.startsWith('package/test/') || f.startsWith('package/node_modules/')))
+
+    const app = path.join(dir, 'app')
+    fs.mkdirSync(app)
+    fs.writeFileSync(path.join(app, 'package.json'), '{"name": "app", "version": "1.0.0", "private": true}')
+    npm(['install', '--offline', '--no-audit', '--no-fund', tgz], app)
+
+    const env = { ...process.env, UV_THREADPOOL_SIZE: '64' }
+    delete env.LAKELINK_LIBRARY
+    const run = (args) => execFileSync(process.execPath, args, { cwd: app, env, encoding: 'utf8', timeout: 60000 }).trim().split('\n')
+    const cjs = run(['-e', `const l = require('lakelink');
+      l.token(${JSON.stringify(m2m(info))}).then((t) => console.log(l.libraryPath() + '\\n' + (t.accessToken.length > 20)))`])
+    assert.deepEqual(cjs, [path.join(fs.realpathSync(app), 'node_modules', 'lakelink', 'liblakelink.so'), 'true'])
+    const esm = run(['--input-type=module', '-e', "import lakelink, { App, libraryPath } from 'lakelink'; console.log(typeof App, libraryPath() === lakelink.libraryPath())"])
+    assert.deepEqual(esm, ['function true'])
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('an ES module import warns that the threadpool started too early; UV_THREADPOOL_SIZE in the environment avoids it', () => {
+  // ES module loading uses the threadpool, so setting UV_THREADPOOL_SIZE from lakelink is too late there.
+  const code = "import { libraryVersion } from 'lakelink'; libraryVersion(); setTimeout(() => {}, 300)"
+  const env = { ...process.env }
+  delete env.UV_THREADPOOL_SIZE
+  const run = (extra) => spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: PKG, env: { ...env, ...extra }, encoding: 'utf8' })
+  assert.match(run({}).stderr, /LAKELINK_THREADPOOL/)
+  const quiet = run({ UV_THREADPOOL_SIZE: '64' })
+  assert.equal(quiet.status, 0)
+  assert.doesNotMatch(quiet.stderr, /LAKELINK_THREADPOOL/)
+})

@@ -1,0 +1,66 @@
+// Checked by `tsc --noEmit -p test` (make test-node): the declarations in
+// index.d.ts describe how the package is used.
+import {
+  connect, App, token, getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
+  DatabaseError, AppError, LakelinkError, type Connection, type QueryResult, type Interval, type Token
+} from 'lakelink'
+
+interface Item { id: number, name: string }
+
+export async function lakebase (cs: string): Promise<number> {
+  const conn: Connection = await connect(cs, { MaxConnections: 10, ApplicationName: 'usage' }, { int8: 'string' })
+  const r: QueryResult<Item> = await conn.query<Item>('SELECT id, name FROM items WHERE id > $1', [10])
+  const first: Item | undefined = r.rows[0]
+  const arrays = await conn.query({ text: 'SELECT 1, now()', values: [], rowMode: 'array' })
+  const cell = arrays.rows[0][1]
+  if (cell instanceof Date) cell.getUTCFullYear()
+  const n: number | null = r.rowCount
+  const cmd: string | null = r.command
+  const types: number[] = r.fields.map((f) => f.dataTypeID)
+  const total = await conn.transaction(async (tx) => {
+    await tx.query('INSERT INTO items (name) VALUES ($1)', ['x'])
+    for await (const row of tx.stream<{ g: number }>('SELECT g FROM generate_series(1, 3) g')) row.g.toFixed()
+    return (await tx.query<{ n: string }>('SELECT count(*) AS n FROM items')).rows[0].n
+  })
+  for await (const row of conn.stream<Item>('SELECT * FROM items', [], { batchSize: 500 })) row.name.toUpperCase()
+  const iv: Interval = { months: 1, days: 2, microseconds: 3 }
+  await conn.query('SELECT $1::interval, $2::jsonb, $3::bytea, $4::int8, $5::timestamptz, $6::int[]',
+    [`${iv.months} mons`, { a: [1, 2] }, Buffer.from('x'), 1n, new Date(), [1, null, 3]])
+  try {
+    await conn.query('SELECT 1/0')
+  } catch (e) {
+    if (e instanceof DatabaseError) console.log(e.code, e.detail, e.message)
+  }
+  {
+    await using scoped = await connect(cs)
+    await scoped.query('SELECT 1')
+  }
+  console.log(first, cmd, types, total, conn.totalCount, conn.idleCount, conn.waitingCount)
+  await conn.close()
+  return n ?? 0
+}
+
+export async function apps (appUrl: string, cs: string): Promise<unknown> {
+  const app = new App(appUrl, { connectionString: cs })
+  const inApp = new App(appUrl) // DATABRICKS_* injected
+  const withProps = new App(appUrl, { Host: 'https://h', OAuthClientId: 'id', OAuthClientSecret: 's' })
+  const t: Token = await token({ connectionString: cs })
+  const bearer: string = `Bearer ${t.accessToken}`
+  const when: Date | null = t.expiresAt
+  try {
+    const r: Response = await app.fetch('/api/echo', { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'Content-Type': 'application/json' } })
+    return await r.json()
+  } catch (e) {
+    if (e instanceof AppError) console.log(e.status, e.kind, e.diagnosis, e.response?.status)
+    else if (e instanceof LakelinkError) console.log(e.code)
+  } finally {
+    console.log(bearer.length, when, await inApp.token(), withProps.url, app.resolve('/api/x'))
+  }
+}
+
+export async function oauth (host: string): Promise<string> {
+  const a = await getOAuthAuthorizationUrl({ Host: host }, { callbackUrl: 'http://localhost:8020' })
+  const t = await getOAuthAccessToken(`Host=${host}`, { verifier: a.URL, pkceVerifier: a.PKCEVerifier, callbackUrl: 'http://localhost:8020' })
+  const r = await refreshOAuthAccessToken({ Host: host }, { refreshToken: t.OAuthRefreshToken })
+  return r.OAuthAccessToken + a.State
+}
