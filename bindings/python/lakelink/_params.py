@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import functools
 import json
 import re
 import struct
@@ -34,17 +35,37 @@ def convert(sql: str, params: Optional[Params]) -> tuple[str, list[Any]]:
     """Rewrites sql's placeholders to $n and returns (sql, values in $n order)."""
     if params is None:
         return sql, []
-    named = isinstance(params, Mapping)
-    mapping: Mapping[str, Any] = params if isinstance(params, Mapping) else {}
-    if not named and (isinstance(params, (str, bytes, bytearray)) or not isinstance(params, Sequence)):
+    if isinstance(params, Mapping):
+        text, takes = _scan(sql)
+        names = [name for name in takes if name is not None]
+        if len(names) < len(takes):
+            raise ProgrammingError("the query uses '%s' placeholders but the parameters are a mapping")
+        for name in names:
+            if name not in params:
+                raise ProgrammingError(f"the query needs the parameter {name!r}, which is not given")
+        return text, [params[name] for name in names]
+    if isinstance(params, (str, bytes, bytearray)) or not isinstance(params, Sequence):
         raise ProgrammingError(
             f"query parameters must be a sequence or a mapping, not {type(params).__name__}")
-    seq: Sequence[Any] = () if isinstance(params, Mapping) else params
+    text, takes = _scan(sql)
+    if takes and takes[0] is not None:
+        raise ProgrammingError("the query uses '%(name)s' placeholders but the parameters are a sequence")
+    if len(takes) > len(params):
+        raise ProgrammingError(f"the query has more '%s' placeholders than the {len(params)} parameters given")
+    if len(takes) < len(params):
+        raise ProgrammingError(f"the query has {len(takes)} placeholders but {len(params)} parameters were given")
+    return text, list(params)
+
+
+@functools.lru_cache(maxsize=256)
+def _scan(sql: str) -> tuple[str, tuple[Optional[str], ...]]:
+    """sql with $n for its placeholders, and what each $n takes: None (the next positional parameter) or a name.
+
+    Cached per SQL text: a statement run again and again is scanned once.
+    """
     out: list[str] = []
-    values: list[Any] = []
-    names: dict[str, int] = {}
-    seen_positional = seen_named = False
-    pos = 0
+    takes: list[Optional[str]] = []
+    numbers: dict[str, int] = {}
     last = 0
     for m in _PLACEHOLDER.finditer(sql):
         out.append(sql[last:m.start()])
@@ -58,31 +79,17 @@ def convert(sql: str, params: Optional[Params]) -> tuple[str, list[Any]]:
                 f"only '%s', '%(name)s' and '%%' are placeholders; found {m.group(0)!r} at offset {m.start()} "
                 "(write '%%' for a literal '%')")
         if name is None:
-            seen_positional = True
-            if named:
-                raise ProgrammingError("the query uses '%s' placeholders but the parameters are a mapping")
-            if pos >= len(seq):
-                raise ProgrammingError(
-                    f"the query has more '%s' placeholders than the {len(seq)} parameters given")
-            values.append(seq[pos])
-            pos += 1
-            out.append(f"${len(values)}")
+            takes.append(None)
+            out.append(f"${len(takes)}")
         else:
-            seen_named = True
-            if not named:
-                raise ProgrammingError("the query uses '%(name)s' placeholders but the parameters are a sequence")
-            if name not in names:
-                if name not in mapping:
-                    raise ProgrammingError(f"the query needs the parameter {name!r}, which is not given")
-                values.append(mapping[name])
-                names[name] = len(values)
-            out.append(f"${names[name]}")
+            if name not in numbers:
+                takes.append(name)
+                numbers[name] = len(takes)
+            out.append(f"${numbers[name]}")
     out.append(sql[last:])
-    if seen_positional and seen_named:
+    if numbers and None in takes:
         raise ProgrammingError("the query mixes '%s' and '%(name)s' placeholders")
-    if not named and pos != len(seq):
-        raise ProgrammingError(f"the query has {pos} placeholders but {len(seq)} parameters were given")
-    return "".join(out), values
+    return "".join(out), tuple(takes)
 
 
 def encode(values: Sequence[Any]) -> bytes:
