@@ -211,8 +211,8 @@ var ops = map[string]operation{
 }
 
 // errNoSQL answers the sql operation: a Postgres session needs a socket.
-var errNoSQL = errors.New("SQL is not available in the WASI build (WASI preview 1 has no sockets for a Postgres session); " +
-	"use the minted credential (op lakebase_credential) with your host's Postgres driver")
+var errNoSQL = errors.New("SQL is not available in the WASI build; use the minted credential (op lakebase_credential) " +
+	"with your host's Postgres driver (WASI preview 1 has no sockets for a Postgres session)")
 
 // tokenSource is the core's shared token source of a connection string:
 // the instance keeps its cached token across calls.
