@@ -86,7 +86,8 @@ $(WASMVENV)/bin/python:
 # lakelink.wasm in its three hosts, each against an emulator: Go (wazero),
 # Node (require('lakelink/wasm'), no native library) and Python (wasmtime).
 test-wasm: build $(WASMVENV)/bin/python
-	@echo "==> lakelink.wasm: the wazero host test (Go)"
+	@echo "==> lakelink.wasm: go vet for wasip1, then the wazero host test (Go)"
+	@GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm
 	@LAKELINK_WASM=$(abspath $(OUT)/lakelink.wasm) $(GO) test -count=1 -timeout 10m ./wasm/...
 	@echo "==> lakelink.wasm: require('lakelink/wasm') (node --test)"
 	@wasm/examples/with-emulator.sh $(OUT)/lakelink node --test bindings/node/test/wasm.test.js

@@ -46,6 +46,9 @@ type hostTransport struct{}
 
 func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	in := httpRequest{Method: req.Method, URL: req.URL.String(), Headers: req.Header.Clone()}
+	if in.Headers == nil {
+		in.Headers = http.Header{}
+	}
 	if in.Method == "" {
 		in.Method = http.MethodGet
 	}

@@ -67,8 +67,11 @@ func Of(err error, fallback Code) Failure {
 	case errors.As(err, &oauthErr):
 		f.Code = Auth
 	}
+	var dataErr *lakebase.DataError
 	if errors.As(err, &dbErr) {
 		f.SQLState = dbErr.SQLState
+	} else if errors.As(err, &dataErr) { // a value lakelink cannot convert: class 22
+		f.SQLState = dataErr.SQLState
 	}
 	if errors.As(err, &appErr) {
 		f.Diagnosis, f.Kind, f.HTTPStatus = strings.ToValidUTF8(appErr.Diagnosis, "\uFFFD"), appErr.Kind, int32(appErr.Status)

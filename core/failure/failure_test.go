@@ -1,0 +1,34 @@
+package failure
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+func TestOf(t *testing.T) {
+	_, connErr := connstr.Parse("AuthScheme=Nope")
+	app := &apps.Error{Op: "GET http://h/api/x", Status: 403, Kind: apps.KindForbidden, Message: "no", Diagnosis: "Ask for CAN USE."}
+	for _, c := range []struct {
+		err  error
+		want Failure
+	}{
+		{&ArgumentError{"bad"}, Failure{Code: InvalidArgument, Message: "bad"}},
+		{connErr, Failure{Code: ConnectionString, Message: connErr.Error()}},
+		{fmt.Errorf("minting: %w", &lakebase.Error{Host: "h:5432", User: "u", SQLState: "28P01", Message: "refused"}),
+			Failure{Code: Database, Message: "minting: lakebase h:5432 (user u): refused (SQLSTATE 28P01)", SQLState: "28P01"}},
+		{&lakebase.DataError{SQLState: "22023", Err: errors.New("param 1")}, Failure{Code: Auth, Message: "param 1", SQLState: "22023"}},
+		{app, Failure{Code: App, Message: "GET http://h/api/x: 403 Forbidden: no", Diagnosis: "Ask for CAN USE.", HTTPStatus: 403, Kind: "forbidden"}},
+		{&auth.OAuthError{Status: 401, Code: "invalid_client"}, Failure{Code: Auth, Message: "token endpoint: invalid_client"}},
+		{errors.Join(errors.New("one"), errors.New("two\xff")), Failure{Code: Auth, Message: "one; two\uFFFD"}},
+	} {
+		if got := Of(c.err, Auth); got != c.want {
+			t.Errorf("Of(%v):\n got %+v\nwant %+v", c.err, got, c.want)
+		}
+	}
+}
