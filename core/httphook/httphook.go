@@ -32,4 +32,6 @@ type Late struct {
 }
 
 // RoundTrip sends req through Or(l.Default).
-func (l Late) RoundTrip(req *http.Request) (*http.Response, error) { return Or(l.Default).RoundTrip(req) }
+func (l Late) RoundTrip(req *http.Request) (*http.Response, error) {
+	return Or(l.Default).RoundTrip(req)
+}
