@@ -110,7 +110,9 @@ $(BENCHVENV)/bin/python:
 	@$(BENCHVENV)/bin/pip install -q --upgrade pip
 	@$(BENCHVENV)/bin/pip install -q 'psycopg[binary]==3.3.9' 'requests==2.34.2'
 
-bench/node/node_modules/pg/package.json: bench/node/package-lock.json
+# (After the Node binding's own install, which makes sure Node is there;
+# the Node workloads need both.)
+bench/node/node_modules/pg/package.json: bench/node/package-lock.json $(NODEPKG)/node_modules/.package-lock.json
 	@echo "==> Installing pg into bench/node/node_modules"
 	@cd bench/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
