@@ -69,7 +69,7 @@ export interface Transaction {
   query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
   query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
   query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
-  stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncGenerator<R, void, undefined>
+  stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>
 }
 
 /** A pool of Lakebase sessions for one connection string (what connect() resolves with). */
@@ -85,7 +85,7 @@ export declare class Connection implements AsyncDisposable {
   /** Runs fn in a transaction: commit when it resolves, rollback (and rethrow) when it rejects. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
   /** Streams rows in batches, holding one session until the loop ends. */
-  stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncGenerator<R, void, undefined>
+  stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>
   /** Refuses new queries and resolves when every session is back in the core's pool. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>

@@ -198,17 +198,82 @@ async function run (h, st, opts) {
   }
 }
 
-/** Yields the rows of statement st on handle h, a batch of batchSize rows at a time. */
-async function * streamRows (h, st, opts) {
-  const s = await start(h, st, opts, st.batchSize || STREAM_BATCH_ROWS)
-  let complete = !s.rest
-  try {
-    yield * s.rows
-    if (!s.rest) return
-    for (let b; (b = await s.rest.take());) yield * withBytes(b.ptr, b.len, s.decode)
-    complete = true
-  } finally {
-    if (s.rest) await s.rest.close(complete)
+/**
+ * The rows of statement st as an async iterator, read a batch of
+ * st.batchSize rows at a time: next() resolves at once within a batch (no
+ * generator machinery per row). hold() resolves with {handle, release(err)}:
+ * the session, held until the rows end, an error, or the loop is left.
+ */
+class RowStream {
+  #hold
+  #st
+  #opts
+  #held = null
+  #started = null
+  #rows = []
+  #i = 0
+  #finished = false
+
+  constructor (hold, st, opts) {
+    this.#hold = hold
+    this.#st = st
+    this.#opts = opts
+  }
+
+  [Symbol.asyncIterator] () {
+    return this
+  }
+
+  next () {
+    if (this.#i < this.#rows.length) return Promise.resolve({ value: this.#rows[this.#i++], done: false })
+    return this.#refill()
+  }
+
+  async #refill () {
+    try {
+      for (;;) {
+        if (this.#finished) return { value: undefined, done: true }
+        if (!this.#started) {
+          this.#held = await this.#hold()
+          this.#started = await start(this.#held.handle, this.#st, this.#opts, this.#st.batchSize || STREAM_BATCH_ROWS)
+          this.#rows = this.#started.rows
+        } else {
+          const b = this.#started.rest && await this.#started.rest.take()
+          if (!b) {
+            await this.#finish(true)
+            continue
+          }
+          this.#rows = withBytes(b.ptr, b.len, this.#started.decode)
+        }
+        this.#i = 0
+        if (this.#rows.length) return { value: this.#rows[this.#i++], done: false }
+      }
+    } catch (e) {
+      await this.#finish(false, e)
+      throw e
+    }
+  }
+
+  /** Closes the result (when open) and lets the session go. */
+  async #finish (complete, err) {
+    if (this.#finished) return
+    this.#finished = true
+    this.#rows = []
+    try {
+      if (this.#started?.rest) await this.#started.rest.close(complete)
+    } finally {
+      this.#held?.release(err)
+    }
+  }
+
+  async return () {
+    await this.#finish(false)
+    return { value: undefined, done: true }
+  }
+
+  async throw (e) {
+    await this.#finish(false)
+    throw e
   }
 }
 
@@ -237,15 +302,8 @@ class Transaction {
   /** As Connection.stream, inside the transaction (its other statements wait until the loop ends). */
   stream (textOrConfig, values, options) {
     const session = this.#session
-    const st = statement(textOrConfig, values, options)
-    return (async function * () {
-      const unlock = await session.lock()
-      try {
-        yield * streamRows(session.handle, st, session.opts)
-      } finally {
-        unlock()
-      }
-    })()
+    const hold = async () => ({ handle: session.handle, release: await session.lock() })
+    return new RowStream(hold, statement(textOrConfig, values, options), session.opts)
   }
 
   [util.inspect.custom] () {
@@ -436,20 +494,11 @@ class Connection {
    * `for await (const row of conn.stream(text, values, {batchSize}))`.
    */
   stream (textOrConfig, values, options) {
-    const st = statement(textOrConfig, values, options)
-    const self = this
-    return (async function * () {
-      const h = await self.#acquire()
-      let healthy = true
-      try {
-        yield * streamRows(h, st, self.#opts)
-      } catch (e) {
-        healthy = reusable(e)
-        throw e
-      } finally {
-        self.#release(h, healthy)
-      }
-    })()
+    const hold = async () => {
+      const handle = await this.#acquire()
+      return { handle, release: (err) => this.#release(handle, !err || reusable(err)) }
+    }
+    return new RowStream(hold, statement(textOrConfig, values, options), this.#opts)
   }
 
   /**
