@@ -13,32 +13,9 @@ const util = require('node:util')
 const { lib, callAsync, check, takeString, takeBytes, cstr } = require('./native')
 const connstr = require('./connstr')
 const { AppError } = require('./errors')
+const { Token } = require('./secrets')
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
-
-/** An access token (a secret: inspect and JSON never show it) and its expiry. */
-class Token {
-  #accessToken
-
-  constructor (accessToken, expiresAt) {
-    this.#accessToken = accessToken
-    /** When it expires (a Date), or null when unknown. */
-    this.expiresAt = expiresAt
-  }
-
-  /** The token itself: put it in an Authorization: Bearer header, never in a log. */
-  get accessToken () {
-    return this.#accessToken
-  }
-
-  [util.inspect.custom] (depth, options, inspect) {
-    return `Token { accessToken: '***', expiresAt: ${inspect(this.expiresAt, options)} }`
-  }
-
-  toString () {
-    return 'Token ***'
-  }
-}
 
 async function tokenFor (connStr) {
   const out = [null]

@@ -3,31 +3,16 @@
 // output fields. Their answers hold secrets (PKCEVerifier, the tokens):
 // util.inspect shows them as '***'; read the fields to store them.
 
-const util = require('node:util')
 const { lib, callAsync, check, takeString, cstr } = require('./native')
 const connstr = require('./connstr')
-
-const SECRETS = new Set(['PKCEVerifier', 'OAuthAccessToken', 'OAuthRefreshToken'])
-
-/** A procedure's answer: its fields as the core names them, secrets hidden from inspect. */
-class ProcedureResult {
-  constructor (fields) {
-    Object.assign(this, fields)
-  }
-
-  [util.inspect.custom] (depth, options, inspect) {
-    const shown = {}
-    for (const [k, v] of Object.entries(this)) shown[k] = SECRETS.has(k) && v ? '***' : v
-    return inspect(shown, options)
-  }
-}
+const { Result } = require('./secrets')
 
 async function procedure (fn, connection, ...args) {
   const out = [null]
   const err = [null]
   const connStr = connstr.fromOptions(connection)
   check(await callAsync(fn, connStr, ...args, out, err), err)
-  return new ProcedureResult(JSON.parse(takeString(out[0])))
+  return new Result(JSON.parse(takeString(out[0])))
 }
 
 /**
