@@ -149,7 +149,7 @@ soak: build tools
 FUZZTIME ?= 60
 GO_FUZZ_TARGETS := ./core/connstr:FuzzParse ./core/auth:FuzzParseTokenResponse \
 	./core/emulator:FuzzGatewayStartup ./core/lakebase:FuzzDecodeParams
-fuzz: build tools
+fuzz: build tools $(NODEPKG)/node_modules/.package-lock.json
 	@for t in $(GO_FUZZ_TARGETS); do \
 		echo "==> $${t#*:} ($${t%%:*}) for $(FUZZTIME)s"; \
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME)s "$${t%%:*}" || exit 1; \
