@@ -98,10 +98,13 @@ func call(p, n uint32) (resp response) {
 		return fail(&failure.ArgumentError{Message: fmt.Sprintf("lakelink_call: unknown op %q", req.Op)}, fallback)
 	}
 	result, err := op.run(context.Background(), &req)
-	if err != nil {
-		resp = fail(err, op.fallback)
+	if err == nil {
+		return response{Result: result}
 	}
-	resp.Result = result
+	resp = fail(err, op.fallback)
+	if op.answered && result != nil {
+		resp.Result = result
+	}
 	return resp
 }
 
@@ -112,22 +115,25 @@ func fail(err error, fallback failure.Code) response {
 
 type operation struct {
 	fallback failure.Code // the code of errors of no recognised kind
+	// answered: a result that comes with an error is returned too (an
+	// App's unsuccessful answer).
+	answered bool
 	run      func(context.Context, *request) (any, error)
 }
 
 // ops are the operations, by name. README.md documents their JSON.
 var ops = map[string]operation{
-	"version": {failure.Internal, func(context.Context, *request) (any, error) {
+	"version": {failure.Internal, false, func(context.Context, *request) (any, error) {
 		return map[string]any{"version": version, "abi_version": abiVersion}, nil
 	}},
-	"normalize": {failure.ConnectionString, func(_ context.Context, r *request) (any, error) {
+	"normalize": {failure.ConnectionString, false, func(_ context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]any{"normalized": o.String(), "properties": o.Redacted()}, nil
 	}},
-	"merge": {failure.ConnectionString, func(_ context.Context, r *request) (any, error) {
+	"merge": {failure.ConnectionString, false, func(_ context.Context, r *request) (any, error) {
 		overrides := make(map[string]string, len(r.Overrides))
 		for k, v := range r.Overrides {
 			if v != nil {
@@ -138,7 +144,7 @@ var ops = map[string]operation{
 		}
 		return connstr.Merge(r.Conn, overrides)
 	}},
-	"token": {failure.Auth, func(ctx context.Context, r *request) (any, error) {
+	"token": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		src, err := tokenSource(r.Conn)
 		if err != nil {
 			return nil, err
@@ -153,7 +159,7 @@ var ops = map[string]operation{
 		}
 		return map[string]any{"access_token": tok.AccessToken, "expires_at": expires}, nil
 	}},
-	"app_request": {failure.Auth, func(ctx context.Context, r *request) (any, error) {
+	"app_request": {failure.Auth, true, func(ctx context.Context, r *request) (any, error) {
 		src, err := tokenSource(r.Conn)
 		if err != nil {
 			return nil, err
@@ -168,7 +174,7 @@ var ops = map[string]operation{
 		}
 		return map[string]any{"status": resp.Status, "headers": resp.Header, "body": resp.Body}, err
 	}},
-	"oauth_authorization_url": {failure.Auth, func(ctx context.Context, r *request) (any, error) {
+	"oauth_authorization_url": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
@@ -179,21 +185,21 @@ var ops = map[string]operation{
 		}
 		return map[string]string{"URL": a.URL, "State": a.State, "PKCEVerifier": a.PKCEVerifier}, nil
 	}},
-	"oauth_access_token": {failure.Auth, func(ctx context.Context, r *request) (any, error) {
+	"oauth_access_token": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
 		}
 		return auth.GetOAuthAccessToken(ctx, o, r.Verifier, auth.AuthMode(r.AuthMode), r.CallbackURL, r.State, r.PKCEVerifier)
 	}},
-	"oauth_refresh": {failure.Auth, func(ctx context.Context, r *request) (any, error) {
+	"oauth_refresh": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
 		}
 		return auth.RefreshOAuthAccessToken(ctx, o, r.RefreshToken)
 	}},
-	"lakebase_credential": {failure.Database, func(ctx context.Context, r *request) (any, error) {
+	"lakebase_credential": {failure.Database, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
@@ -205,7 +211,7 @@ var ops = map[string]operation{
 		return map[string]any{"host": l.Host, "port": l.Port, "database": l.Database, "user": l.User, "password": l.Password,
 			"sslmode": l.SSLMode, "sslrootcert": l.SSLRootCert, "application_name": l.ApplicationName}, nil
 	}},
-	"sql": {failure.Database, func(context.Context, *request) (any, error) {
+	"sql": {failure.Database, false, func(context.Context, *request) (any, error) {
 		return nil, errNoSQL
 	}},
 }
