@@ -7,9 +7,9 @@
 // time, and a new statement discards an unread result. So a Connection
 // behaves like pg's Pool: it holds up to MaxConnections handles, gives each
 // query an idle one (opening one when none is idle, waiting when all are
-// busy), and transaction() and stream() hold one until they end. Handles
-// idle for IDLE_MS go back to the core's pool, which checks a session's
-// health before handing it out again.
+// busy), and transaction() and stream() hold one until they end. Up to
+// IDLE_KEEP idle handles are kept for IDLE_MS; the others go back to the
+// core's pool, which checks a session's health before handing it out again.
 
 const util = require('node:util')
 const { lib, callAsync, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
@@ -56,12 +56,16 @@ async function simple (fn, h) {
   check(await callAsync(fn, h, err), err)
 }
 
-/** A statement's arguments, as query() and stream() take them: (text, values) or ({text, values, rowMode}). */
+/**
+ * A statement's arguments, as query() and stream() take them: (text,
+ * values) or ({text, values, rowMode}); the values are encoded here, before
+ * a session is taken.
+ */
 function statement (textOrConfig, values, options) {
   const cfg = typeof textOrConfig === 'string' ? { ...options, text: textOrConfig, values } : { ...textOrConfig, ...options }
   if (typeof cfg.text !== 'string') throw new TypeError('lakelink: a query needs its SQL text: query(text, values) or query({text, values})')
   if (cfg.rowMode !== undefined && cfg.rowMode !== 'array') throw new TypeError(`lakelink: rowMode ${cfg.rowMode}: only 'array' is known`)
-  return { text: cstr(cfg.text, 'the SQL text'), values: cfg.values, rowMode: cfg.rowMode, int8: cfg.int8, batchSize: cfg.batchSize }
+  return { text: cstr(cfg.text, 'the SQL text'), params: params.encode(cfg.values), rowMode: cfg.rowMode, int8: cfg.int8, batchSize: cfg.batchSize }
 }
 
 /** The fields of a result, node-postgres style, from lakelink_result_columns's JSON. */
@@ -69,7 +73,7 @@ function fieldsOf (json) {
   return JSON.parse(json).map((c) => ({ name: c.name, dataTypeID: c.type_oid, typeName: c.type_name }))
 }
 
-/** Row builders: objects keyed by column name (a later column of the same name wins, as in pg), or arrays. */
+/** The rows of a decoded batch: objects keyed by column name (a later column of the same name wins, as in pg), or arrays. */
 function rowsOf (decoded, fields, arrayMode) {
   const { rows: n, values } = decoded
   const ncols = values.length
@@ -154,7 +158,7 @@ function commandOf (tag, affected) {
  */
 async function start (h, st, opts, rowsPerBatch) {
   const L = lib()
-  const buf = params.encode(st.values)
+  const buf = st.params
   const cols = [null]
   const batch = [null]
   const len = [0]
