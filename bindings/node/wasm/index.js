@@ -238,9 +238,15 @@ class App {
     this.#options = options
   }
 
+  /** An absolute URL for path (relative to the app's URL, or absolute). */
+  resolve (path) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path
+    return this.url + (path.startsWith('/') ? '' : '/') + path
+  }
+
   /** Sends a request to path (relative to the app's URL) with init as for global fetch (method, headers, body). */
   async fetch (path, init) {
-    const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? path : this.url + (String(path).startsWith('/') ? '' : '/') + path
+    const url = this.resolve(String(path))
     const req = new Request(url, init)
     const body = req.body ? Buffer.from(await req.arrayBuffer()).toString('base64') : undefined
     const headers = {}

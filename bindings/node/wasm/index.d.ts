@@ -1,0 +1,69 @@
+// require('lakelink/wasm'): lakelink's core as a WASI module on a worker
+// thread, no native library. Every call is asynchronous.
+import type { ConnectionOptions, Token, AuthorizationUrl, OAuthTokens } from '..'
+export type { Token, AuthorizationUrl, OAuthTokens } from '..'
+export { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError } from '..'
+
+/** An error as lakelink_call answers it: the fields of the C library's lakelink_error. */
+export interface ModuleError {
+  code: number
+  message: string
+  sqlstate: string
+  diagnosis: string
+  http_status: number
+  kind: string
+}
+
+/** One instance of lakelink.wasm on a worker thread, with its own token cache; calls run one at a time. */
+export declare class Module {
+  /** file: the module (default: $LAKELINK_WASM, the package's copy, or the checkout's build/out); env: its environment. */
+  constructor (options?: { file?: string, env?: Record<string, string> })
+  /** lakelink_call: the response as the module gives it (wasm/README.md). */
+  raw (request: { op: string, [field: string]: unknown }): Promise<{ result?: any, error?: ModuleError }>
+  /** lakelink_call: the result, or the module's error as a LakelinkError. */
+  call (request: { op: string, [field: string]: unknown }): Promise<any>
+  /** Stops the worker. */
+  close (): Promise<void>
+}
+
+/** An access token for a connection, cached by the module until near expiry. */
+export declare function token (options?: ConnectionOptions): Promise<Token>
+
+/** A Databricks App's /api/ routes, called with a bearer token through the module. */
+export declare class App {
+  constructor (url: string, options?: ConnectionOptions)
+  /** The app's base URL, without a trailing slash. */
+  readonly url: string
+  /** An absolute URL for a path relative to the app (absolute URLs pass as they are). */
+  resolve (path: string): string
+  /** As global fetch (no signal); rejects with AppError, with the core's diagnosis, unless the status is 2xx. */
+  fetch (path: string, init?: RequestInit): Promise<Response>
+  /** The token this App sends. */
+  token (): Promise<Token>
+}
+
+export declare function getOAuthAuthorizationUrl (connection: ConnectionOptions,
+  inputs?: { callbackUrl?: string, scope?: string, state?: string }): Promise<AuthorizationUrl>
+/** authMode 'WEB' only: 'APP' needs a browser and a listener, which a module has not. */
+export declare function getOAuthAccessToken (connection: ConnectionOptions,
+  inputs?: { verifier?: string, authMode?: 'WEB', callbackUrl?: string, state?: string, pkceVerifier?: string }): Promise<OAuthTokens>
+export declare function refreshOAuthAccessToken (connection: ConnectionOptions, inputs?: { refreshToken?: string }): Promise<OAuthTokens>
+
+/** A Lakebase login for your Postgres driver; the password is a secret, reused until it nears expiry: call this before each login. */
+export interface LakebaseLogin {
+  host: string
+  port: number
+  database: string
+  user: string
+  password: string
+  sslmode: string
+  sslrootcert: string
+  application_name: string
+}
+export declare function lakebaseCredential (connection: ConnectionOptions): Promise<LakebaseLogin>
+
+/** The connection string as the core reads it, every secret shown as '***'. */
+export declare function normalizeConnectionString (connection: ConnectionOptions): Promise<string>
+
+/** Stops the worker the functions above share; a later call starts a new one. */
+export declare function close (): Promise<void>
