@@ -312,6 +312,11 @@ func entryToken(e *StoredToken) *oauth2.Token {
 // CallbackURL's port (127.0.0.1 only), sends the browser to the authorize
 // URL, takes one callback with the right state, and redeems the code.
 func (f *userFlow) login(ctx context.Context, log *logger, state string) (*oauth2.Token, error) {
+	if !browserLogin {
+		return nil, errors.New("a browser login (InitiateOAuth=GETANDREFRESH, AuthMode=APP) needs a browser and a loopback listener, " +
+			"which the WASI build has not: run the OAuth procedures with AuthMode=WEB and your own callback, " +
+			"or use InitiateOAuth=REFRESH with OAuthRefreshToken")
+	}
 	ln, redirectURI, err := listenCallback(f.callbackURL)
 	if err != nil {
 		return nil, err

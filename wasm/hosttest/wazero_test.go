@@ -488,6 +488,19 @@ func TestLakebaseCredential(t *testing.T) {
 	}
 }
 
+// TestNoBrowserLogin: a login that needs a browser fails at once, saying
+// what works instead, rather than waiting for a callback that cannot come.
+func TestNoBrowserLogin(t *testing.T) {
+	mod := instantiate(t)
+	conn := fmt.Sprintf("Host=%s;AuthScheme=OAuthPKCE;OAuthSettingsLocation=memory://nobrowser", emu.Info().WorkspaceURL)
+	for _, req := range []map[string]any{{"op": "token", "conn": conn}, {"op": "oauth_access_token", "conn": conn, "auth_mode": "APP"}} {
+		e := mod.call(req, nil)
+		if e == nil || e.Code != -4 || !strings.Contains(e.Message, "WASI build") || !strings.Contains(e.Message, "AuthMode=WEB") {
+			t.Fatalf("%v: %+v", req, e)
+		}
+	}
+}
+
 func TestSQLNotAvailable(t *testing.T) {
 	mod := instantiate(t)
 	e := mod.call(map[string]any{"op": "sql", "conn": m2m(), "sql": "SELECT 1"}, nil)
