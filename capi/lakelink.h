@@ -81,6 +81,11 @@ typedef struct lakelink_error {
     int32_t http_status; /* for a failed app call: the HTTP status, 0 for a network error */
     char *kind;        /* for a failed app call: unauthorized, forbidden, not_found,
                           login_redirect, network, not_api_path, other_host, http */
+    /* Fields added later are appended here, so that a reader compiled
+     * against an older header still finds the ones above where it expects. */
+    char *detail;      /* a database error's DETAIL from the server ("Key (id)=(1)
+                          already exists."), else "" (message includes it too) */
+    char *hint;        /* a database error's HINT from the server, else "" */
 } lakelink_error;
 
 /* LAKELINK_TYPES_ONLY (used when building the library itself) leaves out

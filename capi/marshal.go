@@ -110,11 +110,11 @@ func setError(errOut **C.lakelink_error, status C.int32_t, err error) C.int32_t 
 	e := (*C.lakelink_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.lakelink_error{}))))
 	e.code = status
 	msg := err.Error()
-	var sqlstate, diagnosis, kind string
+	var sqlstate, diagnosis, kind, detail, hint string
 	var dbErr *lakebase.Error
 	var dataErr *lakebase.DataError
 	if errors.As(err, &dbErr) {
-		sqlstate = dbErr.SQLState
+		sqlstate, detail, hint = dbErr.SQLState, dbErr.Detail, dbErr.Hint
 	} else if errors.As(err, &dataErr) {
 		sqlstate = dataErr.SQLState
 	}
@@ -129,6 +129,7 @@ func setError(errOut **C.lakelink_error, status C.int32_t, err error) C.int32_t 
 	}
 	e.message = C.CString(oneLine(msg))
 	e.sqlstate, e.diagnosis, e.kind = C.CString(sqlstate), C.CString(strings.ToValidUTF8(diagnosis, "\uFFFD")), C.CString(kind)
+	e.detail, e.hint = C.CString(strings.ToValidUTF8(detail, "\uFFFD")), C.CString(strings.ToValidUTF8(hint, "\uFFFD"))
 	*errOut = e
 	return status
 }
@@ -153,7 +154,7 @@ func lakelink_error_free(e *C.lakelink_error) {
 	if e == nil {
 		return
 	}
-	for _, p := range []*C.char{e.message, e.sqlstate, e.diagnosis, e.kind} {
+	for _, p := range []*C.char{e.message, e.sqlstate, e.diagnosis, e.kind, e.detail, e.hint} {
 		C.free(unsafe.Pointer(p))
 	}
 	C.free(unsafe.Pointer(e))

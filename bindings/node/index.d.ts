@@ -151,8 +151,10 @@ export declare class InterfaceError extends LakelinkError {}
 export declare class ConnectionStringError extends LakelinkError {}
 export declare class AuthError extends LakelinkError {}
 export declare class DatabaseError extends LakelinkError {
-  /** node-postgres's field; the C ABI does not carry it yet (the core appends it to the message). */
+  /** The server's DETAIL ('Key (id)=(1) already exists.'), as node-postgres has it. */
   detail?: string
+  /** The server's HINT. */
+  hint?: string
 }
 export declare class InternalError extends LakelinkError {}
 export declare class AppError extends LakelinkError {

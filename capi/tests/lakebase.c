@@ -401,7 +401,33 @@ static void test_server_error(uint64_t conn, const char *secret) {
     rc = lakelink_execute(conn, "SELECT * FROM no_such_table_here", NULL, 0, &res, &err);
     err = expect_error("unknown table", rc, err, LAKELINK_ERR_DATABASE, "no_such_table_here");
     CHECK(strcmp(err->sqlstate, "42P01") == 0, "sqlstate \"%s\"", err->sqlstate);
+    CHECK(err->detail != NULL && err->detail[0] == '\0' && err->hint != NULL, "detail \"%s\" without a DETAIL",
+          err->detail ? err->detail : "(NULL)");
     lakelink_error_free(err);
+
+    say("a unique violation: SQLSTATE 23505, the server's DETAIL and HINT in fields of their own");
+    close_result(run(conn, "CREATE TEMP TABLE capi_uniq (id int PRIMARY KEY)", NULL));
+    close_result(run(conn, "INSERT INTO capi_uniq VALUES (1)", NULL));
+    char *cols = NULL, *tag = NULL;
+    uint8_t *batch = NULL;
+    int64_t len = 0, affected = 0;
+    rc = lakelink_query(conn, "INSERT INTO capi_uniq VALUES (1)", NULL, 0, 0, NULL, &cols, &batch, &len, &tag, &affected,
+                        &res, &err);
+    err = expect_error("unique violation", rc, err, LAKELINK_ERR_DATABASE, "duplicate key");
+    CHECK(strcmp(err->sqlstate, "23505") == 0, "sqlstate \"%s\"", err->sqlstate);
+    CHECK(err->detail != NULL && strcmp(err->detail, "Key (id)=(1) already exists.") == 0, "detail \"%s\"",
+          err->detail ? err->detail : "(NULL)");
+    CHECK(err->hint != NULL && err->hint[0] == '\0' && utf8_valid(err->detail), "hint \"%s\"", err->hint ? err->hint : "(NULL)");
+    lakelink_error_free(err);
+
+    say("a server HINT: an unknown function's");
+    rc = lakelink_query(conn, "SELECT no_such_function_here(1)", NULL, 0, 0, NULL, &cols, &batch, &len, &tag, &affected,
+                        &res, &err);
+    err = expect_error("unknown function", rc, err, LAKELINK_ERR_DATABASE, "no_such_function_here");
+    CHECK(strcmp(err->sqlstate, "42883") == 0, "sqlstate \"%s\"", err->sqlstate);
+    CHECK(contains(err->hint, "explicit type casts"), "hint \"%s\"", err->hint);
+    lakelink_error_free(err);
+    CHECK(cols == NULL && batch == NULL && tag == NULL, "lakelink_query set outputs on failure");
     CHECK(scalar_int(conn, "SELECT 41 + 1", NULL) == 42, "the connection is not usable after errors");
 }
 

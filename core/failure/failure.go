@@ -42,6 +42,8 @@ type Failure struct {
 	Diagnosis  string `json:"diagnosis"`
 	HTTPStatus int32  `json:"http_status"`
 	Kind       string `json:"kind"`
+	Detail     string `json:"detail"` // the server's DETAIL of a database error
+	Hint       string `json:"hint"`   // the server's HINT of a database error
 }
 
 // Of classifies err; fallback is the code of errors of no recognised kind
@@ -69,7 +71,7 @@ func Of(err error, fallback Code) Failure {
 	}
 	var dataErr *lakebase.DataError
 	if errors.As(err, &dbErr) {
-		f.SQLState = dbErr.SQLState
+		f.SQLState, f.Detail, f.Hint = dbErr.SQLState, strings.ToValidUTF8(dbErr.Detail, "\uFFFD"), strings.ToValidUTF8(dbErr.Hint, "\uFFFD")
 	} else if errors.As(err, &dataErr) { // a value lakelink cannot convert: class 22
 		f.SQLState = dataErr.SQLState
 	}

@@ -63,7 +63,12 @@ type Error struct {
 	User     string
 	SQLState string // empty when the server did not answer
 	Message  string
-	Err      error
+	// Detail and Hint are the server's DETAIL and HINT fields (such as
+	// "Key (id)=(1) already exists."), empty when it sent none. Message
+	// ends with the detail too.
+	Detail string
+	Hint   string
+	Err    error
 }
 
 func (e *Error) Error() string {
@@ -272,7 +277,7 @@ func (p *Pool) newError(err error) *Error {
 	e := &Error{Host: p.host, User: p.user, Message: err.Error(), Err: err}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		e.SQLState, e.Message = pgErr.Code, pgErr.Message
+		e.SQLState, e.Message, e.Detail, e.Hint = pgErr.Code, pgErr.Message, pgErr.Detail, pgErr.Hint
 		if pgErr.Detail != "" {
 			e.Message += ": " + pgErr.Detail
 		}

@@ -41,18 +41,18 @@ class ConnectionStringError extends LakelinkError {}
 class AuthError extends LakelinkError {}
 
 /**
- * A database error: `code` is the SQLSTATE when the server answered. The
- * message says which host and user, and the server's own message and
- * detail.
+ * A database error: `code` is the SQLSTATE when the server answered, and
+ * `detail` and `hint` the server's DETAIL and HINT (node-postgres's
+ * fields; undefined when it sent none). The message says which host and
+ * user, and the server's own message and detail.
  */
 class DatabaseError extends LakelinkError {
   constructor (message, opts = {}) {
     super(message, opts)
-    /**
-     * The server's DETAIL, in node-postgres's field. The C ABI has no field
-     * for it yet: the core appends it to the message.
-     */
-    this.detail = undefined
+    /** The server's DETAIL, such as 'Key (id)=(1) already exists.', or undefined. */
+    this.detail = opts.detail || undefined
+    /** The server's HINT, or undefined. */
+    this.hint = opts.hint || undefined
   }
 }
 
@@ -86,10 +86,10 @@ const CLASSES = {
 }
 
 /** The error for a failed C ABI call. */
-function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind) {
+function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind, detail, hint) {
   if (status === -6) return new AppError(message, { status: httpStatus, kind, diagnosis })
   const Class = sqlstate ? DatabaseError : (CLASSES[status] || LakelinkError)
-  return new Class(message, { code: STATUS_CODES[status], sqlstate })
+  return new Class(message, { code: STATUS_CODES[status], sqlstate, detail, hint })
 }
 
 module.exports = {

@@ -34,7 +34,9 @@ const ErrorStruct = koffi.struct('lakelink_error', {
   sqlstate: 'const char *',
   diagnosis: 'const char *',
   http_status: 'int32_t',
-  kind: 'const char *'
+  kind: 'const char *',
+  detail: 'const char *', // appended to the struct after kind (lakelink.h)
+  hint: 'const char *'
 })
 
 // The prototypes of lakelink.h. Out-parameters are `_Out_ void **` (a
@@ -174,7 +176,8 @@ function check (rc, errOut) {
   } finally {
     errorFree(ptr)
   }
-  throw errors.fromNative(e.code || rc, e.message || '', e.sqlstate || '', e.diagnosis || '', e.http_status, e.kind || '')
+  throw errors.fromNative(e.code || rc, e.message || '', e.sqlstate || '', e.diagnosis || '', e.http_status, e.kind || '',
+    e.detail || '', e.hint || '')
 }
 
 /** Copies a string the library returned and frees it ('' for NULL). */

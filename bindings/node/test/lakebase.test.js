@@ -57,7 +57,8 @@ test('transaction commits, and rolls back on throw', async () => {
   await assert.rejects(conn.transaction(async (tx) => {
     await tx.query('INSERT INTO node_tx VALUES (3, $1)', ['three'])
     await tx.query('INSERT INTO node_tx VALUES (3, $1)', ['again'])
-  }), (e) => e instanceof lakelink.DatabaseError && e.code === '23505')
+  }), (e) => e instanceof lakelink.DatabaseError && e.code === '23505' && e.detail === 'Key (id)=(3) already exists.' &&
+    e.hint === undefined)
   const r = await conn.query('SELECT id FROM node_tx ORDER BY id')
   assert.deepEqual(r.rows, [{ id: 1 }])
   const streamed = await conn.transaction(async (tx) => {
@@ -93,7 +94,8 @@ test('errors carry the SQLSTATE, the host and the user', async () => {
     assert.match(e.message, new RegExp(info.service_principal.client_id))
     return true
   })
-  await assert.rejects(conn.query('SELEC 1'), (e) => e.code === '42601')
+  await assert.rejects(conn.query('SELEC 1'), (e) => e.code === '42601' && e.detail === undefined)
+  await assert.rejects(conn.query('SELECT no_such_function_here(1)'), (e) => e.code === '42883' && /explicit type casts/.test(e.hint))
   await assert.rejects(conn.query('SELECT $1::text', ['nul \0 inside']), (e) => e.code === '22023' && /\$1/.test(e.message))
   await assert.rejects(conn.query('SELECT $1', [Symbol('x')]), (e) => e instanceof TypeError && /\$1/.test(e.message))
   await assert.rejects(conn.query({ values: [] }), TypeError)

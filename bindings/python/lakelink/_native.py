@@ -27,6 +27,8 @@ class _Error(ctypes.Structure):
         ("diagnosis", ctypes.c_char_p),
         ("http_status", ctypes.c_int32),
         ("kind", ctypes.c_char_p),
+        ("detail", ctypes.c_char_p),
+        ("hint", ctypes.c_char_p),
     ]
 
 
@@ -134,7 +136,7 @@ def raise_for(rc: int, err: Any) -> None:
     try:
         e = err.contents
         exc = errors.from_native(int(e.code) or rc, _s(e.message), _s(e.sqlstate), _s(e.diagnosis),
-                                 int(e.http_status), _s(e.kind))
+                                 int(e.http_status), _s(e.kind), _s(e.detail), _s(e.hint))
     finally:
         lib().lakelink_error_free(err)
     raise exc

@@ -11,7 +11,7 @@ from typing import Optional
 
 __all__ = [
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError",
-    "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError", "AppError",
+    "IntegrityError", "InternalError", "ProgrammingError", "NotSupportedError", "AppError", "Diagnostic",
 ]
 
 # The C ABI's status codes (lakelink.h).
@@ -29,14 +29,40 @@ class Warning(Exception):  # noqa: A001 - the PEP 249 name
     """Important warnings (PEP 249)."""
 
 
-class Error(Exception):
-    """The base class of every lakelink error (PEP 249)."""
+class Diagnostic:
+    """The server's fields of an error, under psycopg's names (``e.diag``).
 
-    def __init__(self, message: str = "", *, sqlstate: Optional[str] = None, code: int = 0) -> None:
+    ``sqlstate``, ``message_detail`` (the DETAIL, such as "Key (id)=(1)
+    already exists.") and ``message_hint``; None when the server sent none.
+    """
+
+    __slots__ = ("sqlstate", "message_detail", "message_hint")
+
+    def __init__(self, sqlstate: Optional[str] = None, detail: Optional[str] = None,
+                 hint: Optional[str] = None) -> None:
+        self.sqlstate: Optional[str] = sqlstate or None
+        self.message_detail: Optional[str] = detail or None
+        self.message_hint: Optional[str] = hint or None
+
+    def __repr__(self) -> str:
+        return (f"Diagnostic(sqlstate={self.sqlstate!r}, message_detail={self.message_detail!r}, "
+                f"message_hint={self.message_hint!r})")
+
+
+class Error(Exception):
+    """The base class of every lakelink error (PEP 249).
+
+    ``diag`` holds the server's SQLSTATE, DETAIL and HINT (psycopg's
+    ``e.diag.message_detail`` and ``message_hint``).
+    """
+
+    def __init__(self, message: str = "", *, sqlstate: Optional[str] = None, code: int = 0,
+                 detail: Optional[str] = None, hint: Optional[str] = None) -> None:
         super().__init__(message)
         self.message: str = message
         self.sqlstate: Optional[str] = sqlstate or None
         self.code: int = code
+        self.diag: Diagnostic = Diagnostic(sqlstate, detail, hint)
 
     @property
     def pgcode(self) -> Optional[str]:
@@ -133,12 +159,12 @@ def class_for_sqlstate(sqlstate: str) -> type[DatabaseError]:
 
 
 def from_native(code: int, message: str, sqlstate: str = "", diagnosis: str = "", http_status: int = 0,
-                kind: str = "") -> Error:
+                kind: str = "", detail: str = "", hint: str = "") -> Error:
     """Builds the exception for a failed C ABI call."""
     if code == ERR_APP:
         return AppError(message, status=http_status, diagnosis=diagnosis, kind=kind)
     if sqlstate:
-        return class_for_sqlstate(sqlstate)(message, sqlstate=sqlstate, code=code)
+        return class_for_sqlstate(sqlstate)(message, sqlstate=sqlstate, code=code, detail=detail, hint=hint)
     if code in (ERR_INVALID_ARGUMENT, ERR_INVALID_HANDLE):
         return InterfaceError(message, code=code)
     if code == ERR_CONNECTION_STRING:

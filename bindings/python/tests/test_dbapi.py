@@ -63,6 +63,9 @@ def test_unique_violation(conn):
     with pytest.raises(lakelink.IntegrityError) as e:
         cur.execute(f"INSERT INTO {t} VALUES (%s, %s)", (1, "b"))
     assert e.value.sqlstate == "23505"
+    assert e.value.diag.sqlstate == "23505"
+    assert e.value.diag.message_detail == "Key (id)=(1) already exists."  # psycopg's names
+    assert e.value.diag.message_hint is None
     conn.rollback()
 
 
