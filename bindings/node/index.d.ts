@@ -50,6 +50,13 @@ export interface QueryConfig {
   rowMode?: 'array'
   /** int8 values as bigint (the default) or as decimal strings. */
   int8?: 'bigint' | 'string'
+  /**
+   * Aborting it cancels the statement on the server (lakelink_cancel): the
+   * query rejects with an error named 'AbortError' whose code is '57014'
+   * (its cause the signal's reason), or with the signal's reason while it
+   * still waits for a session. The connection stays usable.
+   */
+  signal?: AbortSignal
 }
 
 export interface StreamOptions {

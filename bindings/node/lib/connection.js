@@ -51,6 +51,12 @@ function closeHandle (h) {
   return callAsync(lib().close, h, err).then((rc) => check(rc, err))
 }
 
+/** Asks the server to cancel the statement running on handle h (lakelink_cancel). */
+async function cancel (h) {
+  const err = [null]
+  check(await callAsync(lib().cancel, h, err), err)
+}
+
 async function simple (fn, h) {
   const err = [null]
   check(await callAsync(fn, h, err), err)
@@ -65,7 +71,15 @@ function statement (textOrConfig, values, options) {
   const cfg = typeof textOrConfig === 'string' ? { ...options, text: textOrConfig, values } : { ...textOrConfig, ...options }
   if (typeof cfg.text !== 'string') throw new TypeError('lakelink: a query needs its SQL text: query(text, values) or query({text, values})')
   if (cfg.rowMode !== undefined && cfg.rowMode !== 'array') throw new TypeError(`lakelink: rowMode ${cfg.rowMode}: only 'array' is known`)
-  return { text: cstr(cfg.text, 'the SQL text'), params: params.encode(cfg.values), rowMode: cfg.rowMode, int8: cfg.int8, batchSize: cfg.batchSize }
+  if (cfg.signal !== undefined && !(cfg.signal instanceof AbortSignal)) throw new TypeError('lakelink: signal must be an AbortSignal')
+  return {
+    text: cstr(cfg.text, 'the SQL text'),
+    params: params.encode(cfg.values),
+    rowMode: cfg.rowMode,
+    int8: cfg.int8,
+    batchSize: cfg.batchSize,
+    signal: cfg.signal
+  }
 }
 
 /** The fields of a result, node-postgres style, from lakelink_result_columns's JSON. */
@@ -203,6 +217,36 @@ async function run (h, st, opts) {
 }
 
 /**
+ * Runs statement st on handle h like run(), and when st.signal aborts
+ * meanwhile, asks the server to cancel it: the statement then fails with
+ * SQLSTATE 57014, rejected as an AbortError (the error's name; its code
+ * stays '57014', its cause is the signal's reason). A statement that ends
+ * before the cancellation reaches it resolves as usual. The handle is
+ * given back only once the cancel request was answered, so that it cannot
+ * reach the session's next statement.
+ */
+async function runAbortable (h, st, opts) {
+  const signal = st.signal
+  if (!signal) return run(h, st, opts)
+  signal.throwIfAborted()
+  let cancelling = null
+  const onAbort = () => { cancelling = cancel(h).catch(() => {}) }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await run(h, st, opts)
+  } catch (e) {
+    if (cancelling && e.code === '57014') {
+      e.name = 'AbortError'
+      e.cause = signal.reason
+    }
+    throw e
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    if (cancelling) await cancelling
+  }
+}
+
+/**
  * The rows of statement st as an async iterator, read a batch of
  * st.batchSize rows at a time: next() resolves at once within a batch (no
  * generator machinery per row). hold() resolves with {handle, release(err)}:
@@ -300,7 +344,13 @@ class Transaction {
   /** As Connection.query, inside the transaction. */
   query (textOrConfig, values) {
     const session = this.#session
-    return session.serial(() => run(session.handle, statement(textOrConfig, values), session.opts))
+    let st
+    try {
+      st = statement(textOrConfig, values)
+    } catch (e) {
+      return Promise.reject(e)
+    }
+    return session.serial(() => runAbortable(session.handle, st, session.opts))
   }
 
   /** As Connection.stream, inside the transaction (its other statements wait until the loop ends). */
@@ -374,15 +424,30 @@ class Connection {
   get idleCount () { return this.#idle.length }
   get waitingCount () { return this.#waiters.length }
 
-  async #acquire () {
+  /** A handle: an idle one, a new one, or the next one released; waiting ends early when signal aborts. */
+  async #acquire (signal) {
     if (this.#closed) throw new InterfaceError('lakelink: the connection is closed', { code: 'LAKELINK_CLOSED' })
+    signal?.throwIfAborted()
     const idle = this.#idle.pop()
     if (idle) {
       clearTimeout(idle.timer)
       return idle.handle
     }
     if (this.#total < this.#max) return this.#open()
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    return new Promise((resolve, reject) => {
+      const w = { resolve, reject }
+      if (signal) {
+        const onAbort = () => {
+          const i = this.#waiters.indexOf(w)
+          if (i >= 0) this.#waiters.splice(i, 1)
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        w.resolve = (h) => { signal.removeEventListener('abort', onAbort); resolve(h) }
+        w.reject = (e) => { signal.removeEventListener('abort', onAbort); reject(e) }
+      }
+      this.#waiters.push(w)
+    })
   }
 
   async #open () {
@@ -435,8 +500,8 @@ class Connection {
   }
 
   /** Runs fn(handle) on a held handle and releases it after. */
-  async #with (fn) {
-    const h = await this.#acquire()
+  async #with (fn, signal) {
+    const h = await this.#acquire(signal)
     let healthy = true
     try {
       return await fn(h)
@@ -450,8 +515,11 @@ class Connection {
 
   /**
    * Runs a statement with $1..$n placeholders: query(text, values) or
-   * query({text, values, rowMode: 'array', int8: 'string'}). Resolves with
-   * {rows, fields: [{name, dataTypeID, typeName}], rowCount, command}.
+   * query({text, values, rowMode: 'array', int8: 'string', signal}).
+   * Resolves with {rows, fields: [{name, dataTypeID, typeName}], rowCount,
+   * command}. When signal aborts, a query waiting for a session rejects
+   * with the signal's reason, and a running one is cancelled on the server
+   * and rejects with an AbortError whose code is '57014'.
    */
   query (textOrConfig, values) {
     let st
@@ -460,7 +528,7 @@ class Connection {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#with((h) => run(h, st, this.#opts))
+    return this.#with((h) => runAbortable(h, st, this.#opts), st.signal)
   }
 
   /**

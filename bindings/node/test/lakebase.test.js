@@ -148,6 +148,47 @@ test('MaxConnections bounds the pool: queries wait for a session', async () => {
   await assert.rejects(small.query('SELECT 1'), (e) => e instanceof lakelink.InterfaceError && e.code === 'LAKELINK_CLOSED')
 })
 
+test('an AbortSignal cancels a running query on the server: AbortError with code 57014, the pool still fine', async () => {
+  const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-abort' })
+  try {
+    const t0 = Date.now()
+    const e = await one.query({ text: 'SELECT pg_sleep(5)', signal: AbortSignal.timeout(200) }).catch((err) => err)
+    const elapsed = Date.now() - t0
+    assert.equal(e.name, 'AbortError')
+    assert.equal(e.code, '57014')
+    assert.ok(e instanceof lakelink.DatabaseError)
+    assert.equal(e.cause?.name, 'TimeoutError') // the signal's reason
+    assert.ok(elapsed >= 190 && elapsed < 3000, `aborted after 200 ms, rejected after ${elapsed} ms`)
+    // the same (only) session runs the next statements, none of them cancelled late
+    for (let i = 0; i < 5; i++) assert.equal((await one.query('SELECT pg_sleep(0.05), $1::int AS i', [i])).rows[0].i, i)
+    assert.equal(one.totalCount, 1)
+
+    const ac = new AbortController()
+    ac.abort(new Error('changed my mind'))
+    await assert.rejects(one.query({ text: 'SELECT 1', signal: ac.signal }), /changed my mind/)
+
+    // waiting for the only session: aborting ends the wait, the holder is untouched
+    const holder = one.query('SELECT pg_sleep(0.5), 1 AS x')
+    const waiter = new AbortController()
+    const waiting = one.query({ text: 'SELECT 2', signal: waiter.signal })
+    setTimeout(() => waiter.abort(), 100)
+    await assert.rejects(waiting, { name: 'AbortError' })
+    assert.equal(one.waitingCount, 0)
+    assert.equal((await holder).rows[0].x, 1)
+
+    const inTx = await one.transaction(async (tx) => {
+      const err = await tx.query({ text: 'SELECT pg_sleep(5)', signal: AbortSignal.timeout(100) }).catch((x) => x)
+      assert.equal(err.code, '57014')
+      return 'rolled back'
+    }).catch((x) => x)
+    assert.ok(inTx instanceof lakelink.LakelinkError && /rollback/i.test(inTx.message), String(inTx)) // the cancelled statement failed the transaction
+    assert.equal((await one.query('SELECT 3 AS y')).rows[0].y, 3)
+    await assert.rejects(one.query({ text: 'SELECT 1', signal: 'nope' }), TypeError)
+  } finally {
+    await one.close()
+  }
+})
+
 test('close waits for running queries, then refuses; Symbol.asyncDispose closes', async () => {
   const c = await lakelink.connect(lakebase(info))
   const running = c.query('SELECT pg_sleep(0.3), 1 AS x')

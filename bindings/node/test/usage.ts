@@ -12,6 +12,7 @@ export async function lakebase (cs: string): Promise<number> {
   const r: QueryResult<Item> = await conn.query<Item>('SELECT id, name FROM items WHERE id > $1', [10])
   const first: Item | undefined = r.rows[0]
   const arrays = await conn.query({ text: 'SELECT 1, now()', values: [], rowMode: 'array' })
+  await conn.query({ text: 'SELECT pg_sleep(5)', signal: AbortSignal.timeout(200) }).catch((e: unknown) => e)
   const cell = arrays.rows[0][1]
   if (cell instanceof Date) cell.getUTCFullYear()
   const n: number | null = r.rowCount
@@ -29,7 +30,7 @@ export async function lakebase (cs: string): Promise<number> {
   try {
     await conn.query('SELECT 1/0')
   } catch (e) {
-    if (e instanceof DatabaseError) console.log(e.code, e.detail, e.message)
+    if (e instanceof DatabaseError) console.log(e.code, e.detail, e.hint, e.message)
   }
   {
     await using scoped = await connect(cs)
