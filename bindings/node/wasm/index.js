@@ -15,10 +15,10 @@ const path = require('node:path')
 const util = require('node:util')
 const { Worker, MessageChannel } = require('node:worker_threads')
 const errors = require('../lib/errors')
+const { Token, Result } = require('../lib/secrets')
 
 const FILE = 'lakelink.wasm'
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
-const SECRETS = new Set(['PKCEVerifier', 'OAuthAccessToken', 'OAuthRefreshToken', 'password'])
 
 /** The module's path: $LAKELINK_WASM, next to this package's index.js (npm pack puts it there), or the checkout's build/out. */
 function modulePath () {
@@ -174,43 +174,6 @@ async function connectionString (options, mod = defaultModule()) {
   const overrides = {}
   for (const [k, v] of Object.entries(properties)) overrides[k] = v === null || v === undefined ? null : String(v)
   return mod.call({ op: 'merge', conn: connectionString, overrides })
-}
-
-/** An access token (a secret: inspect and toString never show it) and its expiry. */
-class Token {
-  #accessToken
-
-  constructor (accessToken, expiresAt) {
-    this.#accessToken = accessToken
-    /** When it expires (a Date), or null when unknown. */
-    this.expiresAt = expiresAt
-  }
-
-  /** The token itself: put it in an Authorization: Bearer header, never in a log. */
-  get accessToken () {
-    return this.#accessToken
-  }
-
-  [util.inspect.custom] (depth, options, inspect) {
-    return `Token { accessToken: '***', expiresAt: ${inspect(this.expiresAt, options)} }`
-  }
-
-  toString () {
-    return 'Token ***'
-  }
-}
-
-/** A result holding secrets: its fields as the core names them, secrets hidden from inspect. */
-class Result {
-  constructor (fields) {
-    Object.assign(this, fields)
-  }
-
-  [util.inspect.custom] (depth, options, inspect) {
-    const shown = {}
-    for (const [k, v] of Object.entries(this)) shown[k] = SECRETS.has(k) && v ? '***' : v
-    return inspect(shown, options)
-  }
 }
 
 /** An access token for a connection string or {connectionString, ...properties}, cached by the module until near expiry. */
