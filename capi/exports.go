@@ -164,6 +164,70 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 	})
 }
 
+//export lakelink_app_authorize
+func lakelink_app_authorize(connStr, appURL, method, url *C.char, authorizationOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := notNull(authorizationOut, "authorization_out"); err != nil {
+			return err
+		}
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		s, err := optStrings(appURL, "app_url", method, "method")
+		if err != nil {
+			return err
+		}
+		u, err := goString(url, "url")
+		if err != nil {
+			return err
+		}
+		src, err := auth.NewTokenSource(o)
+		if err != nil {
+			return err
+		}
+		authorization, err := apps.Authorize(s[0], src, s[1], u)
+		if err != nil {
+			return err
+		}
+		setString(authorizationOut, authorization)
+		return nil
+	})
+}
+
+//export lakelink_app_diagnose
+func lakelink_app_diagnose(connStr, method, url, sentAuthorization *C.char, status C.int32_t, headersJSON *C.char,
+	body *C.uint8_t, bodyLen C.int64_t, networkError *C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		s, err := optStrings(method, "method", sentAuthorization, "sent_authorization", headersJSON, "headers_json",
+			networkError, "network_error")
+		if err != nil {
+			return err
+		}
+		u, err := goString(url, "url")
+		if err != nil {
+			return err
+		}
+		respBody, err := goBytes(body, bodyLen, "body")
+		if err != nil {
+			return err
+		}
+		header, err := headerOf(s[2])
+		if err != nil {
+			return err
+		}
+		src, err := auth.NewTokenSource(o)
+		if err != nil {
+			return err
+		}
+		return apps.Diagnose(src, s[0], u, s[1], int(status), header, respBody, s[3])
+	})
+}
+
 //export lakelink_oauth_authorization_url
 func lakelink_oauth_authorization_url(connStr, callbackURL, scope, state *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, statusAuth, func() error {

@@ -141,6 +141,48 @@ int32_t lakelink_app_request(const char *conn_str, const char *method, const cha
                              const uint8_t *body, int64_t body_len, int32_t *status_out, char **headers_out,
                              uint8_t **body_out, int64_t *body_len_out, lakelink_error **err);
 
+/* lakelink_app_authorize and lakelink_app_diagnose are lakelink_app_request
+ * for a caller that sends the request with an HTTP client of its own (to
+ * stream bodies, or to cancel): the rules stay in the library.
+ *
+ *   1. lakelink_app_authorize: may the request go, and with which header?
+ *   2. send it with *authorization_out as its Authorization header, NOT
+ *      following redirects (a redirect would carry the token elsewhere; the
+ *      library never follows one either);
+ *   3. on a status other than 2xx, or no answer, lakelink_app_diagnose says
+ *      why, as lakelink_app_request would have. */
+
+/* Checks that method and url may carry conn_str's token: url must be an
+ * /api/ route of the app at app_url (scheme://host[:port]; NULL or "" for
+ * url's own scheme and host). A refusal, before any token is asked for, is
+ * LAKELINK_ERR_APP with kind "not_api_path" or "other_host" and the
+ * diagnosis. On success *authorization_out is the Authorization header's
+ * value, "Bearer <token>" (a secret: free it promptly with lakelink_free),
+ * or "" when the token source gave an empty token (send none). The token
+ * comes from the same cache as lakelink_token's. */
+int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const char *method, const char *url,
+                               char **authorization_out, lakelink_error **err);
+
+/* Diagnoses the answer to a request lakelink_app_authorize allowed:
+ *   sent_authorization  the Authorization header it carried (NULL or "":
+ *                       none); its token is read (principal, expiry,
+ *                       scopes), never shown
+ *   status              the HTTP status, or 0 when there was no answer
+ *   headers_json        the answer's headers, a JSON object {"Name": "value"
+ *                       or ["value", ...]}, or NULL
+ *   body, body_len      the answer's body (its message is quoted), or NULL, 0
+ *   network_error       with status 0: the client's description of the
+ *                       failure; a leading errno or Node code is understood
+ *                       ("ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9",
+ *                       ENOTFOUND, EAI_AGAIN, ETIMEDOUT, ECONNRESET,
+ *                       EHOSTUNREACH, certificate codes, undici's UND_ERR_*)
+ * A 2xx status returns LAKELINK_OK. Otherwise the status is LAKELINK_ERR_APP
+ * and err carries http_status, kind and diagnosis: the error
+ * lakelink_app_request would have returned for the same answer. */
+int32_t lakelink_app_diagnose(const char *conn_str, const char *method, const char *url, const char *sent_authorization,
+                              int32_t status, const char *headers_json, const uint8_t *body, int64_t body_len,
+                              const char *network_error, lakelink_error **err);
+
 /* ---- OAuth procedures (the CData connectors' names and semantics) ---- */
 
 /* GetOAuthAuthorizationUrl. callback_url, scope and state may be NULL or ""

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -222,6 +223,34 @@ func goBytes(p *C.uint8_t, n C.int64_t, name string) ([]byte, error) {
 		return nil, &argumentError{msg: fmt.Sprintf("%s is NULL with length %d", name, n)}
 	}
 	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))), nil
+}
+
+// headerOf reads headers_json, a JSON object of header names to a value
+// or a list of values; "" is no header.
+func headerOf(raw string) (http.Header, error) {
+	header := http.Header{}
+	if raw == "" {
+		return header, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
+		return nil, &argumentError{msg: "headers_json is not a JSON object: " + err.Error()}
+	}
+	for name, v := range fields {
+		var one string
+		var many []string
+		switch {
+		case json.Unmarshal(v, &one) == nil:
+			header.Add(name, one)
+		case json.Unmarshal(v, &many) == nil:
+			for _, s := range many {
+				header.Add(name, s)
+			}
+		default:
+			return nil, &argumentError{msg: fmt.Sprintf("headers_json: the value of %q is not a string or a list of strings", name)}
+		}
+	}
+	return header, nil
 }
 
 // notNull checks a required out-parameter.

@@ -46,6 +46,100 @@ static void release(response *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* lakelink_app_authorize and lakelink_app_diagnose: the caller sends with
+ * its own client; here the "client" is lakelink_app_request, whose answer
+ * (status, headers, body) is handed to lakelink_app_diagnose, which must
+ * say what lakelink_app_request said. */
+static void test_authorize_and_diagnose(const char *sp, const char *outsider, const char *app, const char *dead) {
+    char url[2048];
+    char *authorization = NULL;
+    lakelink_error *err = NULL;
+    static response r;
+
+    say("lakelink_app_authorize: an /api/ route gets \"Bearer <token>\", the token lakelink_token gives");
+    snprintf(url, sizeof url, "%s/api/whoami", app);
+    int32_t rc = lakelink_app_authorize(sp, app, "GET", url, &authorization, &err);
+    expect_ok("authorize", rc, err);
+    char *token = NULL;
+    rc = lakelink_token(sp, &token, NULL, &err);
+    expect_ok("token", rc, err);
+    CHECK(strncmp(authorization, "Bearer ", 7) == 0 && strcmp(authorization + 7, token) == 0, "authorization is not the token");
+    lakelink_free(authorization);
+    lakelink_free(token);
+    authorization = NULL;
+    rc = lakelink_app_authorize(sp, NULL, "GET", url, &authorization, &err); /* the app is url's origin */
+    expect_ok("authorize, app_url NULL", rc, err);
+    lakelink_free(authorization);
+    authorization = NULL;
+
+    say("lakelink_app_authorize refuses a path outside /api/ and another host: kind not_api_path, other_host");
+    snprintf(url, sizeof url, "%s/index.html", app);
+    rc = lakelink_app_authorize(sp, app, "GET", url, &authorization, &err);
+    lakelink_error *e = expect_error("authorize /index.html", rc, err, LAKELINK_ERR_APP, "not an /api/ route");
+    CHECK(strcmp(e->kind, "not_api_path") == 0 && e->http_status == 0 && e->diagnosis[0], "kind %s", e->kind);
+    CHECK(authorization == NULL, "authorization_out set on a refusal");
+    lakelink_error_free(e);
+    snprintf(url, sizeof url, "%s/api/whoami", dead);
+    rc = lakelink_app_authorize(sp, app, "GET", url, &authorization, &err);
+    e = expect_error("authorize another host", rc, err, LAKELINK_ERR_APP, "is not the app's host");
+    CHECK(strcmp(e->kind, "other_host") == 0, "kind %s", e->kind);
+    lakelink_error_free(e);
+    rc = lakelink_app_authorize(sp, app, "GET", NULL, &authorization, &err);
+    expect_error_free("authorize, url NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "url is NULL");
+    rc = lakelink_app_authorize(sp, app, "GET", url, NULL, &err);
+    expect_error_free("authorize, authorization_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "authorization_out");
+
+    say("lakelink_app_diagnose of the outsider's 403: what lakelink_app_request said, the token not shown");
+    snprintf(url, sizeof url, "%s/api/whoami", app);
+    rc = lakelink_app_authorize(outsider, app, "GET", url, &authorization, &err);
+    expect_ok("authorize the outsider", rc, err);
+    request(&r, outsider, "GET", url, NULL, NULL);
+    CHECK(r.rc == LAKELINK_ERR_APP && r.status == 403, "the outsider got %d", r.status);
+    rc = lakelink_app_diagnose(outsider, "GET", url, authorization, r.status, r.headers, r.body, r.body_len, NULL, &err);
+    e = expect_error("diagnose 403", rc, err, LAKELINK_ERR_APP, "403");
+    CHECK(strcmp(e->message, r.err->message) == 0, "message %s, want %s", e->message, r.err->message);
+    CHECK(strcmp(e->diagnosis, r.err->diagnosis) == 0, "diagnosis %s, want %s", e->diagnosis, r.err->diagnosis);
+    CHECK(strcmp(e->kind, "forbidden") == 0 && e->http_status == 403, "kind %s", e->kind);
+    CHECK(!contains(e->message, authorization + 7) && !contains(e->diagnosis, authorization + 7), "the token is shown");
+    lakelink_error_free(e);
+    release(&r);
+
+    say("lakelink_app_diagnose of a 401 for a token that is not a JWT, with headers as a list and a string");
+    rc = lakelink_app_diagnose(outsider, "GET", url, "Bearer not-a-jwt-token-at-all", 401,
+                               "{\"WWW-Authenticate\": \"Bearer error=\\\"invalid_token\\\"\", \"X-A\": [\"1\", \"2\"]}",
+                               (const uint8_t *)"{\"message\": \"nope\"}", 19, NULL, &err);
+    e = expect_error("diagnose 401", rc, err, LAKELINK_ERR_APP, "401 Unauthorized: nope");
+    CHECK(strcmp(e->kind, "unauthorized") == 0, "kind %s", e->kind);
+    CHECK(contains(e->diagnosis, "invalid or expired") && contains(e->diagnosis, "invalid_token"), "diagnosis %s", e->diagnosis);
+    CHECK(contains(e->diagnosis, "not a JWT") && !contains(e->diagnosis, "not-a-jwt-token-at-all"), "diagnosis %s", e->diagnosis);
+    lakelink_error_free(e);
+
+    say("lakelink_app_diagnose of a network error by its code: the diagnosis of lakelink_app_request's");
+    snprintf(url, sizeof url, "%s/api/whoami", dead);
+    request(&r, sp, "GET", url, NULL, NULL);
+    CHECK(r.rc == LAKELINK_ERR_APP && strcmp(r.err->kind, "network") == 0, "the dead port: %d", r.rc);
+    rc = lakelink_app_diagnose(sp, "GET", url, authorization, 0, NULL, NULL, 0,
+                               "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9", &err);
+    e = expect_error("diagnose ECONNREFUSED", rc, err, LAKELINK_ERR_APP, "ECONNREFUSED");
+    CHECK(strcmp(e->kind, "network") == 0 && e->http_status == 0, "kind %s", e->kind);
+    CHECK(strcmp(e->diagnosis, r.err->diagnosis) == 0, "diagnosis %s, want %s", e->diagnosis, r.err->diagnosis);
+    lakelink_error_free(e);
+    release(&r);
+
+    say("lakelink_app_diagnose: a 2xx is LAKELINK_OK; bad arguments are errors naming them");
+    rc = lakelink_app_diagnose(sp, "GET", url, NULL, 204, NULL, NULL, 0, NULL, &err);
+    expect_ok("diagnose 204", rc, err);
+    rc = lakelink_app_diagnose(sp, "GET", url, NULL, 500, "[1]", NULL, 0, NULL, &err);
+    expect_error_free("diagnose, headers_json an array", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "headers_json");
+    rc = lakelink_app_diagnose(sp, "GET", url, NULL, 500, NULL, NULL, 5, NULL, &err);
+    expect_error_free("diagnose, body NULL with a length", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "body is NULL");
+    rc = lakelink_app_diagnose(sp, "GET", url, NULL, 0, NULL, NULL, 0, NULL, &err);
+    check_error_shape(__FILE__, __LINE__, "diagnose, no status and no network error", rc, err);
+    CHECK(rc != LAKELINK_OK && contains(err->message, "network error"), "no status: %s", err->message);
+    lakelink_error_free(err);
+    lakelink_free(authorization);
+}
+
 int main(void) {
     const char *sp = need_env("LAKELINK_SP");
     const char *sp_id = need_env("LAKELINK_SP_ID");
@@ -146,6 +240,8 @@ int main(void) {
     check_error_shape(__FILE__, __LINE__, "relative URL", r.rc, r.err);
     printf("   %s: %s\n", status_name(r.rc), r.err->message);
     release(&r);
+
+    test_authorize_and_diagnose(sp, outsider, app, dead);
 
     printf("PASS apps\n");
     return 0;
