@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/databricks/databricks-sdk-go"
+	"github.com/databricks/databricks-sdk-go/client"
 	"github.com/databricks/databricks-sdk-go/config"
 	sdkauth "github.com/databricks/databricks-sdk-go/config/experimental/auth"
 	"github.com/databricks/databricks-sdk-go/service/database"
@@ -78,13 +78,20 @@ func (c *credential) fetch(ctx context.Context, refused string) (string, error) 
 }
 
 // identity is what the credentials of one workspace identity share: its
-// token source, an SDK client authenticated by it, and its principal.
+// token source, the SDK APIs it calls with it, and its principal.
 type identity struct {
 	tokens *auth.Source
-	client *databricks.WorkspaceClient
+	api    workspaceAPIs
 
 	mu        sync.Mutex
 	principal string
+}
+
+// workspaceAPIs are the workspace APIs lakelink calls.
+type workspaceAPIs struct {
+	database    *database.DatabaseAPI
+	postgres    *postgres.PostgresAPI
+	currentUser *iam.CurrentUserAPI
 }
 
 var registry = struct {
@@ -110,7 +117,10 @@ func identityFor(o *connstr.Options) (*identity, error) {
 		return id, nil
 	}
 	host := auth.WorkspaceURL(w)
-	client, err := databricks.NewWorkspaceClient(&databricks.Config{
+	// The three APIs lakelink calls, on one client, rather than
+	// databricks.NewWorkspaceClient: that links every service of the SDK,
+	// which made lakelink.wasm 17 MB larger (wasm/README.md).
+	c, err := client.New(&config.Config{
 		Host:          host,
 		HTTPTransport: httphook.Transport, // nil: the SDK's own
 		Credentials: config.NewTokenSourceStrategy("lakelink", sdkauth.TokenSourceFn(func(ctx context.Context) (*oauth2.Token, error) {
@@ -120,7 +130,8 @@ func identityFor(o *connstr.Options) (*identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", host, err)
 	}
-	id := &identity{tokens: tokens, client: client}
+	api := workspaceAPIs{database.NewDatabase(c), postgres.NewPostgres(c), iam.NewCurrentUser(c)}
+	id := &identity{tokens: tokens, api: api}
 	registry.identities[tokens] = id
 	return id, nil
 }
@@ -134,7 +145,7 @@ func (id *identity) principalName(ctx context.Context) (string, error) {
 	if id.principal != "" {
 		return id.principal, nil
 	}
-	me, err := id.client.CurrentUser.Me(ctx, iam.MeRequest{})
+	me, err := id.api.currentUser.Me(ctx, iam.MeRequest{})
 	if err == nil && me.UserName != "" {
 		id.principal = me.UserName
 		return id.principal, nil
@@ -162,7 +173,7 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 		key = "instance/" + o.Instance
 		c = &credential{what: "the Lakebase credential for instance " + o.Instance, renewable: true,
 			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
-				cred, err := id.client.Database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{
+				cred, err := id.api.database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{
 					InstanceNames: []string{o.Instance}})
 				if err != nil {
 					return "", time.Time{}, err
@@ -177,7 +188,7 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 		key = "endpoint/" + o.Endpoint
 		c = &credential{what: "the Lakebase credential for endpoint " + o.Endpoint, renewable: true,
 			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
-				cred, err := id.client.Postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: o.Endpoint})
+				cred, err := id.api.postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: o.Endpoint})
 				if err != nil {
 					return "", time.Time{}, err
 				}
