@@ -119,7 +119,13 @@ export declare class App {
   readonly url: string
   /** An absolute URL for a path relative to the app (absolute URLs pass as they are). */
   resolve (path: string): string
-  /** As global fetch; rejects with AppError unless the status is 2xx. */
+  /**
+   * Global fetch with the app's bearer token: resolves with fetch's own
+   * Response (streaming body; init.signal aborts) when the status is 2xx.
+   * Redirects are never followed (redirect: 'manual'). Rejects with
+   * AppError for any other status, a network failure, or a URL outside the
+   * app's /api/ routes (refused before sending).
+   */
   fetch (path: string, init?: RequestInit): Promise<Response>
   /** The token this App sends. */
   token (): Promise<Token>
@@ -170,8 +176,10 @@ export declare class AppError extends LakelinkError {
   kind: 'unauthorized' | 'forbidden' | 'not_found' | 'login_redirect' | 'network' | 'not_api_path' | 'other_host' | 'http' | string
   /** Why, and what to check (the core's words). */
   diagnosis: string
-  /** The app's answer, when there was one. */
+  /** The app's answer, when there was one (its body unread). */
   response?: Response
+  /** For a network failure (status 0): fetch's own error. */
+  cause?: unknown
 }
 
 /** The native library's version. */

@@ -2,20 +2,19 @@
 // Databricks Apps: App.fetch and token(), with the token the core gets,
 // caches and renews.
 //
-// App.fetch sends through the core (lakelink_app_request, on a worker
-// thread) rather than global fetch, so that the rules stay in one place:
-// the token goes only to the app's /api/ routes, and a failure is
-// diagnosed by the core (expired token, missing CAN USE or scope, wrong
-// URL, sign-in redirect, proxy) from everything it knows about the token
-// it sent. The answer is a standard WHATWG Response.
+// App.fetch sends with global fetch, so that the Response is fetch's own
+// (its body streams, an AbortSignal cancels), while the rules stay in the
+// core: lakelink_app_authorize says whether the request may carry the
+// token (the app's own origin, its /api/ routes only) and gives the
+// Authorization header; a failure is diagnosed by lakelink_app_diagnose
+// (expired token, missing CAN USE or scope, wrong URL, sign-in redirect,
+// refused connection...) from what the app answered and the token sent.
 
 const util = require('node:util')
-const { lib, callAsync, check, takeString, takeBytes, cstr } = require('./native')
+const { lib, callAsync, check, takeString, cstr } = require('./native')
 const connstr = require('./connstr')
 const { AppError } = require('./errors')
 const { Token } = require('./secrets')
-
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
 
 async function tokenFor (connStr) {
   const out = [null]
@@ -42,30 +41,55 @@ function token (options) {
   return tokenFor(connStr)
 }
 
-/** The headers of a Request as the JSON object lakelink_app_request takes. */
+/** The Authorization header for method and url (lakelink_app_authorize): '' for none; a refusal throws its AppError. */
+async function authorize (connStr, appURL, method, url) {
+  const out = [null]
+  const err = [null]
+  check(await callAsync(lib().app_authorize, connStr, appURL, method, url, out, err), err)
+  return takeString(out[0])
+}
+
+/**
+ * The AppError for an answer that is not 2xx (status, headers, body), or
+ * for no answer (status 0, networkError): lakelink_app_diagnose's.
+ */
+async function diagnose (connStr, method, url, authorization, status, headers, body, networkError) {
+  const err = [null]
+  const rc = await callAsync(lib().app_diagnose, connStr, method, url, authorization, status, headers, body,
+    body ? body.length : 0, networkError, err)
+  try {
+    check(rc, err)
+  } catch (e) {
+    return e
+  }
+  return new AppError(`${method} ${url}: status ${status}`, { status, kind: 'http' }) // not reached: 2xx are not diagnosed
+}
+
+/** A Headers object as the JSON object lakelink_app_diagnose takes. */
 function headersJSON (headers) {
   const out = {}
-  let any = false
-  for (const [name, value] of headers) {
-    out[name] = value
-    any = true
-  }
-  return any ? JSON.stringify(out) : null
+  for (const [name, value] of headers) out[name] = value
+  return JSON.stringify(out)
 }
 
-/** A Response from the core's status, headers JSON ({name: [values]}) and body. */
-function responseOf (status, headersJson, body, url) {
-  const headers = new Headers()
-  for (const [name, values] of Object.entries(headersJson ? JSON.parse(headersJson) : {})) {
-    for (const v of values) headers.append(name, v)
-  }
-  const r = new Response(NULL_BODY_STATUSES.has(status) ? null : body, { status, headers })
-  Object.defineProperty(r, 'url', { value: url, enumerable: true })
-  return r
+/** fetch's methods that it upper-cases (the others are sent as they are given). */
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
+
+function methodOf (method) {
+  if (method === undefined) return 'GET'
+  const m = String(method)
+  return NORMALIZED_METHODS.has(m.toUpperCase()) ? m.toUpperCase() : m
 }
 
-function abortError (signal) {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError')
+/**
+ * How fetch's failure reads for lakelink_app_diagnose: undici rejects with
+ * TypeError('fetch failed') whose cause has the code (ECONNREFUSED,
+ * ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, a certificate's code...).
+ */
+function networkText (e) {
+  const cause = e?.cause ?? e
+  const text = cause?.message || e?.message || String(e)
+  return cause?.code ? `${cause.code}: ${text}` : text
 }
 
 /**
@@ -99,42 +123,39 @@ class App {
   }
 
   /**
-   * Sends a request to path (relative to the app's URL) with init as for
-   * global fetch (method, headers, body of any kind fetch takes, signal),
-   * and resolves with the app's Response when its status is 2xx.
+   * Sends a request to path (relative to the app's URL) with global fetch
+   * and init as fetch takes it (method, headers, body, signal...), with the
+   * app's bearer token, and resolves with fetch's Response when its status
+   * is 2xx: the body streams, and init.signal aborts as with fetch.
+   * Redirects are not followed (redirect: 'manual' whatever init says), so
+   * that the token goes nowhere else. Any other status, a network failure,
+   * or a URL the token may not go to rejects with an AppError carrying the
+   * core's diagnosis (and, for an answer, the Response).
    */
   async fetch (path, init) {
     const url = this.resolve(String(path))
-    const req = new Request(url, init)
-    const signal = init?.signal
-    if (signal?.aborted) throw abortError(signal)
-    const body = req.body ? Buffer.from(await req.arrayBuffer()) : null
-    const status = [0]
-    const headers = [null]
-    const bodyOut = [null]
-    const bodyLen = [0]
-    const err = [null]
-    const call = callAsync(lib().app_request, cstr(this.#connStr, 'the connection string'), req.method, cstr(url, 'the URL'),
-      headersJSON(req.headers), body, body ? body.length : 0, status, headers, bodyOut, bodyLen, err)
-      .then((rc) => {
-        // The outputs are set on an HTTP failure too: take (and free) them first.
-        const headersJson = takeString(headers[0])
-        const content = takeBytes(bodyOut[0], bodyLen[0])
-        const response = status[0] ? responseOf(status[0], headersJson, content, url) : undefined
-        try {
-          check(rc, err)
-        } catch (e) {
-          if (e instanceof AppError) e.response = response
-          throw e
-        }
-        return response
-      })
-    if (!signal) return call
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(abortError(signal)) // the call finishes on its thread; its answer is dropped
-      signal.addEventListener('abort', onAbort, { once: true })
-      call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-    })
+    const method = methodOf(init?.method)
+    const connStr = this.#connStr
+    init?.signal?.throwIfAborted()
+    const authorization = await authorize(connStr, this.url, cstr(method, 'the method'), cstr(url, 'the URL'))
+    const headers = new Headers(init?.headers)
+    if (authorization) headers.set('Authorization', authorization)
+    else headers.delete('Authorization')
+    let response
+    try {
+      response = await fetch(url, { ...init, method, headers, redirect: 'manual' })
+    } catch (e) {
+      if (init?.signal?.aborted || e?.name === 'AbortError') throw e
+      const failure = await diagnose(connStr, method, url, authorization, 0, null, null, networkText(e))
+      failure.cause = e
+      throw failure
+    }
+    if (response.status >= 200 && response.status < 300) return response
+    const kept = response.clone() // for the AppError; this copy's body is read for the diagnosis
+    const body = Buffer.from(await response.arrayBuffer())
+    const failure = await diagnose(connStr, method, url, authorization, response.status, headersJSON(response.headers), body, null)
+    failure.response = kept
+    throw failure
   }
 
   /** The access token this App sends (see token()). */

@@ -3,6 +3,7 @@
 const lakelink = require('..')
 const assert = require('node:assert/strict')
 const { execFileSync } = require('node:child_process')
+const http = require('node:http')
 const path = require('node:path')
 const { test, before } = require('node:test')
 const util = require('node:util')
@@ -73,6 +74,89 @@ test('an aborted signal rejects with its reason', async () => {
   const ac = new AbortController()
   ac.abort()
   await assert.rejects(new lakelink.App(info.app_url, m2m(info)).fetch('/api/whoami', { signal: ac.signal }), { name: 'AbortError' })
+})
+
+/** An HTTP server on a free loopback port standing in for an app, with handler; resolves with its URL. */
+async function localApp (t, handler) {
+  const server = http.createServer(handler)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { server.closeAllConnections(); server.close() })
+  return `http://127.0.0.1:${server.address().port}`
+}
+
+test('App.fetch returns fetch\'s own Response: its body streams as the app sends it', async (t) => {
+  let release
+  const last = new Promise((resolve) => { release = resolve })
+  const seen = []
+  const url = await localApp(t, (req, res) => {
+    seen.push(req.headers.authorization)
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.write('first chunk\n')
+    last.then(() => res.end('last chunk\n')) // sent only once the client has read the first
+  })
+  const app = new lakelink.App(url, m2m(info))
+  const r = await app.fetch('/api/stream')
+  assert.equal(r.status, 200)
+  assert.equal(r.url, `${url}/api/stream`)
+  const reader = r.body.getReader()
+  const decoder = new TextDecoder()
+  const first = await reader.read()
+  assert.equal(decoder.decode(first.value), 'first chunk\n') // read before the app finished the body
+  release()
+  let rest = ''
+  for (let c; !(c = await reader.read()).done;) rest += decoder.decode(c.value)
+  assert.equal(rest, 'last chunk\n')
+  assert.deepEqual(seen, [`Bearer ${(await app.token()).accessToken}`]) // the core's cached token
+})
+
+test('App.fetch honours an AbortSignal while the app has not answered', async (t) => {
+  const url = await localApp(t, () => {}) // never answers
+  const app = new lakelink.App(url, m2m(info))
+  const t0 = Date.now()
+  await assert.rejects(app.fetch('/api/slow', { signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' })
+  const ac = new AbortController()
+  const pending = app.fetch('/api/slow', { signal: ac.signal })
+  setTimeout(() => ac.abort(), 100)
+  await assert.rejects(pending, { name: 'AbortError' })
+  assert.ok(Date.now() - t0 < 5000)
+})
+
+test('App.fetch: redirects are not followed, other hosts and dead ports are diagnosed by the core', async (t) => {
+  let otherHits = 0
+  const other = await localApp(t, (req, res) => { otherHits++; res.end('ok') })
+  const url = await localApp(t, (req, res) => {
+    const to = req.url === '/api/login' ? '/oidc/v1/authorize?client_id=x' : `${other}/api/x`
+    res.writeHead(302, { Location: to })
+    res.end()
+  })
+  const app = new lakelink.App(url, m2m(info))
+  const away = await app.fetch('/api/away', { redirect: 'follow' }).catch((e) => e)
+  assert.ok(away instanceof lakelink.AppError, String(away))
+  assert.equal(away.status, 302)
+  assert.equal(away.kind, 'http')
+  assert.match(away.diagnosis, /does not follow redirects/)
+  assert.equal(away.response.headers.get('location'), `${other}/api/x`)
+  assert.equal(otherHits, 0)
+  const login = await app.fetch('/api/login').catch((e) => e)
+  assert.equal(login.kind, 'login_redirect')
+  assert.match(login.diagnosis, /browser sign-in/)
+
+  const elsewhere = await app.fetch(`${other}/api/x`).catch((e) => e)
+  assert.equal(elsewhere.kind, 'other_host')
+  assert.equal(elsewhere.status, 0)
+  assert.equal(otherHits, 0)
+
+  const server = http.createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const dead = `http://127.0.0.1:${server.address().port}`
+  await new Promise((resolve) => server.close(resolve))
+  const refused = await new lakelink.App(dead, m2m(info)).fetch('/api/whoami').catch((e) => e)
+  assert.ok(refused instanceof lakelink.AppError, String(refused))
+  assert.equal(refused.kind, 'network')
+  assert.equal(refused.status, 0)
+  assert.match(refused.message, /ECONNREFUSED/)
+  assert.match(refused.diagnosis, new RegExp(`connection refused: nothing listens at 127\\.0\\.0\\.1:${new URL(dead).port}`))
+  assert.equal(refused.cause?.message, 'fetch failed') // fetch's own error
 })
 
 test('token(): cached, its secret never shown', async () => {
