@@ -118,7 +118,7 @@ bench/node/node_modules/pg/package.json: bench/node/package-lock.json $(NODEPKG)
 	@touch $@
 
 # Benchmarks against the peers (issue 9): writes bench/results.json and
-# bench/RESULTS.md. About 10 minutes.
+# bench/RESULTS.md. About 6 minutes.
 bench: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
 	@$(BENCHVENV)/bin/python bench/run.py
 
