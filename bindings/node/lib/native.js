@@ -24,6 +24,7 @@ if (weSetThreadpool) process.env.UV_THREADPOOL_SIZE = String(THREADPOOL_SIZE)
 
 const koffi = require('koffi')
 const errors = require('./errors')
+const { startFreer } = require('./freer')
 
 const ABI_VERSION = 1
 const LIBRARY_NAME = 'liblakelink.so'
@@ -84,6 +85,7 @@ function candidates () {
 }
 
 let loaded = null
+let freeRing = null // the freer thread's ring (lib/freer.js), once loaded
 
 /** The library's functions, by their C names without the lakelink_ prefix (loaded on first use). */
 function lib () {
@@ -114,6 +116,7 @@ function lib () {
     throw new errors.InterfaceError(`lakelink: ${file} has ABI version ${abi}; this binding needs version ${ABI_VERSION}`)
   }
   loaded = fns
+  freeRing = startFreer(file)
   if (weSetThreadpool) checkThreadpool(fns.abi_version)
   return fns
 }
@@ -143,14 +146,16 @@ function checkThreadpool (probe) {
 }
 
 /**
- * Frees memory the library returned, on a worker thread. Every call into
- * the Go library from a koffi call re-reads the calling thread's stack
- * bounds (koffi runs C on a stack of its own, outside them), which on the
- * main thread means parsing /proc/self/maps: 0.2 to 1 ms. So no call but
- * the rare parsing ones is made on the main thread, frees included.
+ * Frees memory the library returned, without waiting: the freer thread
+ * does it (lib/freer.js), or, when its ring is full or it could not start,
+ * a threadpool thread. Every call into the Go library from a koffi call
+ * re-reads the calling thread's stack bounds (koffi runs C on a stack of
+ * its own, outside them), which on the main thread means parsing
+ * /proc/self/maps: 0.2 to 1 ms. So no call but the rare parsing ones is
+ * made on the main thread, frees included.
  */
 function free (ptr) {
-  if (ptr) loaded.free.async(ptr, noop)
+  if (ptr && !freeRing?.push(koffi.address(ptr))) loaded.free.async(ptr, noop)
 }
 
 function errorFree (ptr) {
