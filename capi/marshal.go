@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -26,6 +25,7 @@ import (
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/failure"
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
@@ -103,51 +103,19 @@ func statusOf(err error, fallback C.int32_t) C.int32_t {
 	return fallback
 }
 
-// setError fills *errOut (when not NULL) with a new lakelink_error.
+// setError fills *errOut (when not NULL) with a new lakelink_error: the
+// fields core/failure gives err, with status as its code.
 func setError(errOut **C.lakelink_error, status C.int32_t, err error) C.int32_t {
 	if errOut == nil {
 		return status
 	}
+	f := failure.Of(err, failure.Code(status))
 	e := (*C.lakelink_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.lakelink_error{}))))
-	e.code = status
-	msg := err.Error()
-	var sqlstate, diagnosis, kind, detail, hint string
-	var dbErr *lakebase.Error
-	var dataErr *lakebase.DataError
-	if errors.As(err, &dbErr) {
-		sqlstate, detail, hint = dbErr.SQLState, dbErr.Detail, dbErr.Hint
-	} else if errors.As(err, &dataErr) {
-		sqlstate = dataErr.SQLState
-	}
-	var appErr *apps.Error
-	if errors.As(err, &appErr) {
-		diagnosis, kind, e.http_status = appErr.Diagnosis, appErr.Kind, C.int32_t(appErr.Status)
-		// apps.Error's text ends with its diagnosis on a line of its own:
-		// the diagnosis has a field of its own here.
-		if diagnosis != "" {
-			msg = strings.Replace(msg, "\n"+diagnosis, "", 1)
-		}
-	}
-	e.message = C.CString(oneLine(msg))
-	e.sqlstate, e.diagnosis, e.kind = C.CString(sqlstate), C.CString(strings.ToValidUTF8(diagnosis, "\uFFFD")), C.CString(kind)
-	e.detail, e.hint = C.CString(strings.ToValidUTF8(detail, "\uFFFD")), C.CString(strings.ToValidUTF8(hint, "\uFFFD"))
+	e.code, e.http_status = status, C.int32_t(f.HTTPStatus)
+	e.message, e.sqlstate, e.diagnosis = C.CString(f.Message), C.CString(f.SQLState), C.CString(f.Diagnosis)
+	e.kind, e.detail, e.hint = C.CString(f.Kind), C.CString(f.Detail), C.CString(f.Hint)
 	*errOut = e
 	return status
-}
-
-// oneLine makes an error's text the one line lakelink.h promises (errors.Join
-// and some errors put their parts on lines of their own), and valid UTF-8
-// (an error may quote input that is not).
-func oneLine(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-	}
-	return strings.Join(lines, "; ")
 }
 
 //export lakelink_error_free
