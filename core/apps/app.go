@@ -22,7 +22,7 @@ import (
 const defaultTimeout = 60 * time.Second
 
 // maxBody is the most Do reads of an answer: 64 MiB. A larger answer is an
-// error; stream it with Client instead.
+// *Error of Kind too_large; stream it with Client instead.
 const maxBody = 64 << 20
 
 // App is a Databricks App reached at a base URL with bearer tokens from a
@@ -247,7 +247,8 @@ type Response struct {
 }
 
 // Do sends method (GET when empty) to path, which is relative to the base
-// URL and may carry a query ("/api/whoami", "/api/items?limit=10"), with
+// URL and may carry a query ("/api/whoami", "/api/items?limit=10"), or an
+// absolute URL of the app (one of another origin is refused, as below), with
 // body and the extra header fields in header (either may be nil; an
 // Authorization field is replaced by the bearer token). It reads the whole
 // answer, up to 64 MiB.
@@ -255,8 +256,9 @@ type Response struct {
 // A 2xx status returns the Response and a nil error. Any other status
 // returns the Response (for callers who want the body) together with an
 // [*Error] that says what to check; so does a redirect, which Do never
-// follows. A network failure, or a path outside /api/ (refused before
-// sending, by [App.Transport]), returns a nil Response and an *Error. A
+// follows. A network failure, an answer larger than 64 MiB (Kind
+// too_large), or a URL the token may not go to (refused before sending, by
+// [App.Transport]) returns a nil Response and an *Error. A
 // failure of the token source is returned wrapped, as it is, in an error
 // that names the call; errors.As finds the source's own error type.
 func (a *App) Do(ctx context.Context, method, path string, body io.Reader, header http.Header) (*Response, error) {
@@ -291,7 +293,10 @@ func (a *App) Do(ctx context.Context, method, path string, body io.Reader, heade
 		return nil, a.networkError(ctx, op, req.URL, sent.get(), fmt.Errorf("reading the answer (status %d): %w", resp.StatusCode, err))
 	}
 	if len(data) > maxBody {
-		return nil, fmt.Errorf("apps: %s: the answer is larger than %d MiB, the most Do reads; stream it with Client instead", op, maxBody>>20)
+		return nil, &Error{Op: op, Status: resp.StatusCode, Kind: KindTooLarge,
+			Message: fmt.Sprintf("the answer is larger than %d MiB, the most lakelink reads into memory", maxBody>>20),
+			Diagnosis: "Ask the app for less at a time (pages), or read the answer as a stream: " +
+				"in Go with App.Client, in Node with the native binding's App.fetch."}
 	}
 	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	if r.Status >= 200 && r.Status < 300 {
@@ -315,16 +320,20 @@ func (a *App) Post(ctx context.Context, path, contentType string, body io.Reader
 	return a.Do(ctx, http.MethodPost, path, body, header)
 }
 
-// resolve makes path, relative to the base URL, a full URL. Whether the
-// path is one the token may go to is the transport's rule, not checked
-// here.
+// resolve makes path, relative to the base URL, a full URL; an absolute
+// URL (as a binding's App.fetch resolves one) is kept as it is. Whether
+// the URL is one the token may go to (the app's origin, an /api/ route) is
+// the transport's rule, not checked here.
 func (a *App) resolve(path string) (*url.URL, error) {
 	u, err := url.Parse(path)
 	if err != nil {
 		return nil, fmt.Errorf("apps: path %q: %w", path, err)
 	}
-	if u.Scheme != "" || u.Host != "" || u.User != nil {
-		return nil, fmt.Errorf("apps: path %q: give a path relative to the app URL, such as /api/whoami, not a full URL", stripUserinfo(path))
+	if u.User != nil || (u.Scheme == "") != (u.Host == "") {
+		return nil, fmt.Errorf("apps: path %q: give a path relative to the app URL, such as /api/whoami, or an absolute URL without a user name or password", stripUserinfo(path))
+	}
+	if u.IsAbs() {
+		return u, nil
 	}
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path

@@ -29,6 +29,9 @@ const (
 	// KindOtherHost is a request for a host other than the app's, refused
 	// before sending so that the token does not leak.
 	KindOtherHost = "other_host"
+	// KindTooLarge is an answer larger than Do reads into memory (64 MiB):
+	// Status is the answer's, its body is not returned.
+	KindTooLarge = "too_large"
 	// KindHTTP is any other unsuccessful HTTP status.
 	KindHTTP = "http"
 )

@@ -400,7 +400,8 @@ func TestBodyLimit(t *testing.T) {
 		}
 	})
 	_, err := newApp(t, srv.URL, static(testJWT)).Get(context.Background(), "/api/big")
-	if err == nil || !strings.Contains(err.Error(), "larger than 64 MiB") {
+	wantKind(t, appError(t, err), KindTooLarge, 200, "read the answer as a stream")
+	if !strings.Contains(err.Error(), "larger than 64 MiB") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -533,11 +534,17 @@ func TestErrorText(t *testing.T) {
 	}
 }
 
-func TestDoRejectsFullURL(t *testing.T) {
+// TestDoFullURL: an absolute URL of another host is refused before a
+// token is asked for (other_host); a user:password is refused too.
+func TestDoFullURL(t *testing.T) {
 	src := static(testJWT)
 	app := newApp(t, "https://app.example.com", src)
 	_, err := app.Get(context.Background(), "https://evil.example.com/api/x")
-	if err == nil || !strings.Contains(err.Error(), "give a path relative to the app URL") {
+	if e := appError(t, err); e.Kind != KindOtherHost {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = app.Get(context.Background(), "https://alice:pa55word@app.example.com/api/x")
+	if err == nil || !strings.Contains(err.Error(), "without a user name or password") || strings.Contains(err.Error(), "pa55word") {
 		t.Fatalf("err = %v", err)
 	}
 	if src.calls.Load() != 0 {
