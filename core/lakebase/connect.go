@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -143,7 +144,13 @@ type LoginInfo struct {
 	// SSLRootCert is libpq's sslrootcert: a CA file, or "system" (the
 	// system's roots, libpq 16 and later) for verify-full without
 	// SSLServerCert.
-	SSLRootCert     string
+	SSLRootCert string
+	// SSLRootCertPEM is SSLServerCert's PEM text when it was given as text
+	// rather than a file; in the WASI build, which has no file system to
+	// write SSLRootCert's file to, it is the only copy (SSLRootCert is
+	// empty): a driver that takes the CA as text (node-postgres' ssl.ca)
+	// uses it.
+	SSLRootCertPEM  string
 	ApplicationName string
 }
 
@@ -174,27 +181,29 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 		info.SSLMode = string(connstr.SSLRequire)
 	}
 	switch {
-	case o.SSLServerCert != "":
-		if info.SSLRootCert, err = certFile(o.SSLServerCert); err != nil {
-			return nil, err
+	case strings.Contains(o.SSLServerCert, "-----BEGIN"):
+		info.SSLRootCertPEM = o.SSLServerCert
+		if runtime.GOOS != "wasip1" {
+			if info.SSLRootCert, err = certFile(o.SSLServerCert); err != nil {
+				return nil, err
+			}
 		}
+	case o.SSLServerCert != "":
+		info.SSLRootCert = o.SSLServerCert
 	case o.SSLMode == connstr.SSLVerifyFull:
 		info.SSLRootCert = "system"
 	}
 	return info, nil
 }
 
-// certFile returns SSLServerCert as a file: itself when it is a path, else
-// the PEM text written to lakelink/ca-HASH.pem in the user's cache
+// certFile returns the file of SSLServerCert's PEM text cert: the text
+// written to lakelink/ca-HASH.pem in the user's cache
 // directory, HASH being the text's SHA-256, so that running psql again
 // and again reuses one file rather than leaving one per run behind (psql
 // replaces the lakelink process and could not remove it). A per-user
 // directory rather than a shared temporary one: nobody else can put a
 // file there for psql to trust.
 func certFile(cert string) (string, error) {
-	if !strings.Contains(cert, "-----BEGIN") {
-		return cert, nil
-	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("SSLServerCert: no directory to write the CA file for libpq in (%v); give SSLServerCert as a file", err)

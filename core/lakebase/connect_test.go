@@ -686,6 +686,9 @@ func TestLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if first.SSLRootCertPEM != string(pem) {
+		t.Errorf("SSLRootCertPEM %q, want the PEM text", first.SSLRootCertPEM)
+	}
 	if got, _ := os.ReadFile(first.SSLRootCert); first.SSLRootCert != second.SSLRootCert || string(got) != string(pem) {
 		t.Errorf("CA files %q and %q", first.SSLRootCert, second.SSLRootCert)
 	}
