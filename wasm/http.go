@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"runtime"
 	"time"
 	"unsafe"
+
+	"github.com/lakelink/lakelink/core/apps"
 )
 
 // hostHTTP is the host's HTTP client (README.md: "The HTTP import"): it
@@ -32,7 +35,9 @@ type httpRequest struct {
 }
 
 // httpResponse is the JSON the import returns: the answer, or Error when
-// there was none (the host could not connect, the timeout passed).
+// there was none (the host could not connect, the timeout passed): "CODE:
+// text" with the errno or Node code the host knows, which
+// apps.ForeignNetworkError turns into the Go error of the same failure.
 type httpResponse struct {
 	Status  int                 `json:"status"`
 	Headers map[string][]string `json:"headers"`
@@ -63,8 +68,9 @@ func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		in.Body = body
 	}
-	if deadline, ok := req.Context().Deadline(); ok {
-		in.TimeoutMS = max(time.Until(deadline).Milliseconds(), 1)
+	deadline, hasDeadline := req.Context().Deadline()
+	if hasDeadline { // rounded up, so that the host gives up no sooner than the deadline
+		in.TimeoutMS = max((time.Until(deadline) + time.Millisecond - 1).Milliseconds(), 1)
 	}
 	if err := req.Context().Err(); err != nil {
 		return nil, err
@@ -84,7 +90,10 @@ func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("the host's lakelink.http import returned malformed JSON: %v", err)
 	}
 	if out.Error != "" {
-		return nil, errors.New(out.Error)
+		if hasDeadline && !time.Now().Before(deadline) { // the host gave up at timeout_ms
+			return nil, fmt.Errorf("%s (%w)", out.Error, context.DeadlineExceeded)
+		}
+		return nil, apps.ForeignNetworkError(out.Error, req.URL.Hostname())
 	}
 	if out.Status < 100 || out.Status > 999 {
 		return nil, fmt.Errorf("the host's lakelink.http import returned status %d", out.Status)

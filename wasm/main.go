@@ -29,7 +29,7 @@ var version = "0.1.0-dev"
 
 // abiVersion changes when the exports, the import or the JSON of an
 // operation change incompatibly.
-const abiVersion = 1
+const abiVersion = 2
 
 func init() { httphook.Transport = hostTransport{} }
 
@@ -42,6 +42,7 @@ type request struct {
 	Conn         string             `json:"conn"`
 	Overrides    map[string]*string `json:"overrides"`
 	Method       string             `json:"method"`
+	AppURL       string             `json:"app_url"`
 	URL          string             `json:"url"`
 	Headers      map[string]string  `json:"headers"`
 	Body         []byte             `json:"body"` // base64
@@ -159,8 +160,15 @@ var ops = map[string]operation{
 		}
 		return map[string]any{"access_token": tok.AccessToken, "expires_at": expires}, nil
 	}},
-	"app_request": {failure.Auth, true, func(ctx context.Context, r *request) (any, error) {
+	"app_request": {failure.App, true, func(ctx context.Context, r *request) (any, error) {
+		if r.AppURL == "" {
+			return nil, &failure.ArgumentError{Message: "app_request: app_url is missing: give the app's URL (https://host), the only origin the token may go to"}
+		}
 		src, err := tokenSource(r.Conn)
+		if err != nil {
+			return nil, err
+		}
+		app, err := apps.New(r.AppURL, src)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +176,7 @@ var ops = map[string]operation{
 		for k, v := range r.Headers {
 			header.Set(k, v)
 		}
-		resp, err := apps.Request(ctx, src, r.Method, r.URL, header, bytes.NewReader(r.Body))
+		resp, err := app.Do(ctx, r.Method, r.URL, bytes.NewReader(r.Body), header)
 		if resp == nil {
 			return nil, err
 		}
@@ -209,7 +217,7 @@ var ops = map[string]operation{
 			return nil, err
 		}
 		return map[string]any{"host": l.Host, "port": l.Port, "database": l.Database, "user": l.User, "password": l.Password,
-			"sslmode": l.SSLMode, "sslrootcert": l.SSLRootCert, "application_name": l.ApplicationName}, nil
+			"sslmode": l.SSLMode, "sslrootcert": l.SSLRootCert, "sslrootcert_pem": l.SSLRootCertPEM, "application_name": l.ApplicationName}, nil
 	}},
 	"sql": {failure.Database, false, func(context.Context, *request) (any, error) {
 		return nil, errNoSQL

@@ -14,15 +14,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,17 +135,41 @@ func hostHTTP(ctx context.Context, m api.Module, p, n uint32) uint64 {
 		req.Header = in.Headers
 		resp, err := client.Do(req)
 		if err != nil {
-			return response{Error: err.Error()}
+			return response{Error: errorText(err)}
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
 		if err != nil {
-			return response{Error: err.Error()}
+			return response{Error: errorText(err)}
 		}
 		return response{Status: resp.StatusCode, Headers: resp.Header, Body: body}
 	}
 	out, _ := json.Marshal(answer())
 	return lend(ctx, m, out)
+}
+
+// errnoNames are the codes errorText puts first (wasm/README.md: the
+// error text convention).
+var errnoNames = map[syscall.Errno]string{syscall.ECONNREFUSED: "ECONNREFUSED", syscall.ECONNRESET: "ECONNRESET",
+	syscall.ETIMEDOUT: "ETIMEDOUT", syscall.ENETUNREACH: "ENETUNREACH", syscall.EHOSTUNREACH: "EHOSTUNREACH"}
+
+// errorText is the import's error text for a failed request: "CODE: text"
+// when the failure has an errno (or is a timeout or an unknown host).
+func errorText(err error) string {
+	var (
+		errno  syscall.Errno
+		dnsErr *net.DNSError
+		netErr net.Error
+	)
+	switch {
+	case errors.As(err, &errno) && errnoNames[errno] != "":
+		return errnoNames[errno] + ": " + err.Error()
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "ENOTFOUND: " + err.Error()
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "ETIMEDOUT: " + err.Error()
+	}
+	return err.Error()
 }
 
 // lend copies b into a buffer from lakelink_alloc and returns its
@@ -256,7 +285,7 @@ func TestVersionAndBadRequests(t *testing.T) {
 		ABIVersion int    `json:"abi_version"`
 	}
 	mod.must(map[string]any{"op": "version"}, &v)
-	if v.ABIVersion != 1 || v.Version == "" {
+	if v.ABIVersion != 2 || v.Version == "" {
 		t.Fatalf("version: %+v", v)
 	}
 	if e := mod.call(map[string]any{"op": "nope"}, nil); e == nil || e.Code != -1 || !strings.Contains(e.Message, `unknown op "nope"`) {
@@ -329,7 +358,7 @@ func TestSDKChainFromEnvironment(t *testing.T) {
 	}
 	mod.must(map[string]any{"op": "token", "conn": "AuthScheme=Databricks"}, &tok)
 	var resp appResponse
-	mod.must(map[string]any{"op": "app_request", "conn": "AuthScheme=Databricks", "url": i.AppURL + "/api/whoami"}, &resp)
+	mod.must(map[string]any{"op": "app_request", "conn": "AuthScheme=Databricks", "app_url": i.AppURL, "url": "/api/whoami"}, &resp)
 	if resp.Status != 200 || !strings.Contains(string(resp.Body), i.ServicePrincipal.ClientID) {
 		t.Fatalf("whoami: %d %s", resp.Status, resp.Body)
 	}
@@ -385,7 +414,7 @@ func TestPKCEProcedures(t *testing.T) {
 	// A stored login from the refresh token, in the instance's memory.
 	stored := fmt.Sprintf("%s;InitiateOAuth=REFRESH;OAuthRefreshToken=%s;OAuthSettingsLocation=memory://wazero", conn, second.OAuthRefreshToken)
 	var resp appResponse
-	mod.must(map[string]any{"op": "app_request", "conn": stored, "method": "GET", "url": i.AppURL + "/api/whoami"}, &resp)
+	mod.must(map[string]any{"op": "app_request", "conn": stored, "method": "GET", "app_url": i.AppURL, "url": i.AppURL + "/api/whoami"}, &resp)
 	if resp.Status != 200 || !strings.Contains(string(resp.Body), i.User.Email) {
 		t.Fatalf("whoami as the user: %d %s", resp.Status, resp.Body)
 	}
@@ -415,7 +444,7 @@ func TestAppCalls(t *testing.T) {
 	mod := instantiate(t)
 	i := emu.Info()
 	var resp appResponse
-	mod.must(map[string]any{"op": "app_request", "conn": m2m(), "method": "POST", "url": i.AppURL + "/api/echo",
+	mod.must(map[string]any{"op": "app_request", "conn": m2m(), "method": "POST", "app_url": i.AppURL, "url": "/api/echo",
 		"headers": map[string]string{"Content-Type": "application/json", "X-Test": "yes"}, "body": []byte(`{"hello":"wasm"}`)}, &resp)
 	if resp.Status != 200 || !strings.Contains(string(resp.Body), "wasm") {
 		t.Fatalf("echo: %d %s", resp.Status, resp.Body)
@@ -423,7 +452,7 @@ func TestAppCalls(t *testing.T) {
 
 	outsider := fmt.Sprintf("Host=%s;OAuthClientId=%s;OAuthClientSecret=%s", i.WorkspaceURL, i.Outsider.ClientID, i.Outsider.ClientSecret)
 	var denied appResponse
-	e := mod.call(map[string]any{"op": "app_request", "conn": outsider, "url": i.AppURL + "/api/whoami"}, &denied)
+	e := mod.call(map[string]any{"op": "app_request", "conn": outsider, "app_url": i.AppURL, "url": "/api/whoami"}, &denied)
 	if e == nil || e.Code != -6 || e.HTTPStatus != 403 || e.Kind != "forbidden" || !strings.Contains(e.Diagnosis, "CAN USE") ||
 		!strings.Contains(e.Diagnosis, i.Outsider.ClientID) || denied.Status != 403 {
 		t.Fatalf("outsider: %+v (response %d)", e, denied.Status)
@@ -433,10 +462,116 @@ func TestAppCalls(t *testing.T) {
 	}
 	noSecret(t, i.Outsider.ClientSecret, e.Message, e.Diagnosis)
 
-	e = mod.call(map[string]any{"op": "app_request", "conn": m2m(), "url": i.AppURL + "/login"}, nil)
+	e = mod.call(map[string]any{"op": "app_request", "conn": m2m(), "app_url": i.AppURL, "url": i.AppURL + "/login"}, nil)
 	if e == nil || e.Code != -6 || e.Kind != "not_api_path" {
 		t.Fatalf("not an /api/ route: %+v", e)
 	}
+	e = mod.call(map[string]any{"op": "app_request", "conn": m2m(), "url": i.AppURL + "/api/whoami"}, nil)
+	if e == nil || e.Code != -1 || !strings.Contains(e.Message, "app_url") {
+		t.Fatalf("no app_url: %+v", e)
+	}
+}
+
+// TestAppOtherHost: the token goes to the app_url's origin only: an
+// absolute URL of another server is refused before anything is sent.
+func TestAppOtherHost(t *testing.T) {
+	mod := instantiate(t)
+	var reached atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer other.Close()
+	e := mod.call(map[string]any{"op": "app_request", "conn": m2m(), "app_url": emu.Info().AppURL, "url": other.URL + "/api/steal"}, nil)
+	if e == nil || e.Code != -6 || e.Kind != "other_host" {
+		t.Fatalf("other host: %+v", e)
+	}
+	if reached.Load() != 0 {
+		t.Fatal("the other server got a request")
+	}
+}
+
+// TestAppNetworkDiagnosis: the host's "ECONNREFUSED: ..." becomes the Go
+// error of a refused connection, which the core diagnoses as natively.
+func TestAppNetworkDiagnosis(t *testing.T) {
+	mod := instantiate(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	e := mod.call(map[string]any{"op": "app_request", "conn": m2m(), "app_url": "http://" + dead, "url": "/api/whoami"}, nil)
+	if e == nil || e.Code != -6 || e.Kind != "network" || !strings.Contains(e.Diagnosis, "connection refused: nothing listens at "+dead) {
+		t.Fatalf("refused connection: %+v", e)
+	}
+}
+
+// TestTimeout: timeout_ms carries the connection's Timeout to the host,
+// which gives up after it; the core reports the deadline.
+func TestTimeout(t *testing.T) {
+	mod := instantiate(t)
+	fault(t, `{"endpoint": "token", "kind": "hang", "duration": "30s", "count": 5}`)
+	start := time.Now()
+	e := mod.call(map[string]any{"op": "token", "conn": m2m() + ";Timeout=2"}, nil)
+	elapsed := time.Since(start)
+	if e == nil || e.Code != -4 || !strings.Contains(e.Message, "deadline exceeded") {
+		t.Fatalf("hanging token endpoint: %+v", e)
+	}
+	if elapsed < 2*time.Second || elapsed > 15*time.Second {
+		t.Fatalf("gave up after %s, want about 2 s", elapsed)
+	}
+}
+
+// fault arms an emulator fault (core/emulator/admin.go) until the test ends.
+func fault(t *testing.T, spec string) {
+	t.Helper()
+	resp, err := http.Post(emu.Info().AdminURL+"/faults", "application/json", strings.NewReader(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("arming %s: %s", spec, resp.Status)
+	}
+	t.Cleanup(func() {
+		req, _ := http.NewRequest(http.MethodDelete, emu.Info().AdminURL+"/faults", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+}
+
+// TestMemoryMisuse: buffers the module did not lend, or lengths beyond
+// them, are errors, never a crash; lakelink_free ignores unknown addresses.
+func TestMemoryMisuse(t *testing.T) {
+	mod := instantiate(t)
+	ctx := context.Background()
+	call := func(p, n uint64) string {
+		res, err := mod.m.ExportedFunction("lakelink_call").Call(ctx, p, n)
+		if err != nil {
+			t.Fatalf("lakelink_call(%d, %d) trapped: %v", p, n, err)
+		}
+		raw, _ := mod.m.Memory().Read(uint32(res[0]>>32), uint32(res[0]))
+		return string(raw)
+	}
+	in := lend(ctx, mod.m, []byte(`{"op":"version"}`))
+	p, n := in>>32, in&0xffffffff
+	if out := call(p, n+1); !strings.Contains(out, "is not a buffer from lakelink_alloc") {
+		t.Fatalf("length beyond the buffer: %s", out)
+	}
+	if out := call(p+8, 4); !strings.Contains(out, "is not a buffer from lakelink_alloc") {
+		t.Fatalf("address inside a buffer: %s", out)
+	}
+	if out := call(p, n); !strings.Contains(out, `"abi_version"`) {
+		t.Fatalf("the buffer after the refusals: %s", out)
+	}
+	if out := call(p, n); !strings.Contains(out, "is not a buffer from lakelink_alloc") {
+		t.Fatalf("a buffer used twice: %s", out)
+	}
+	for _, addr := range []uint64{0, 12345, p} {
+		if _, err := mod.m.ExportedFunction("lakelink_free").Call(ctx, addr); err != nil {
+			t.Fatalf("lakelink_free(%d): %v", addr, err)
+		}
+	}
+	mod.must(map[string]any{"op": "version"}, nil)
 }
 
 // TestLakebaseCredential mints credentials for the instance and the
