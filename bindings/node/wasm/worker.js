@@ -14,6 +14,12 @@ const flag = new Int32Array(signal) // 0 while waiting for the main thread, 1 on
 const wasi = new WASI({ version: 'preview1', env, args: ['lakelink.wasm'], returnOnExit: true })
 let wasm = null
 
+// Each WASI function wrapped in a plain JavaScript function: V8 calls
+// Node's own ones through a fast path that keeps using the memory of
+// before a memory.grow, which crashes the process once an answer makes the
+// module's memory grow (nodejs/node#53087).
+const wasiImport = Object.fromEntries(Object.entries(wasi.wasiImport).map(([name, f]) => [name, (...args) => f(...args)]))
+
 /** Copies bytes into a buffer from lakelink_alloc and returns address<<32 | length. */
 function lend (bytes) {
   const p = wasm.lakelink_alloc(bytes.length) >>> 0
@@ -34,7 +40,7 @@ function http (p, n) {
 
 try {
   const compiled = new WebAssembly.Module(fs.readFileSync(file))
-  const instance = new WebAssembly.Instance(compiled, { wasi_snapshot_preview1: wasi.wasiImport, lakelink: { http } })
+  const instance = new WebAssembly.Instance(compiled, { wasi_snapshot_preview1: wasiImport, lakelink: { http } })
   wasm = instance.exports
   wasi.initialize(instance) // a reactor: runs _initialize, the Go runtime's start
 } catch (e) {
@@ -43,14 +49,18 @@ try {
 }
 
 parentPort.on('message', ({ id, request }) => {
-  const packed = wasm.lakelink_call(...unpack(lend(Buffer.from(request, 'utf8'))))
-  const p = Number(BigInt.asUintN(64, packed) >> 32n)
-  const n = Number(BigInt.asUintN(64, packed) & 0xffffffffn)
-  const response = Buffer.from(new Uint8Array(wasm.memory.buffer, p, n)).toString('utf8')
-  wasm.lakelink_free(p)
+  let response
+  try {
+    const [p0, n0] = unpack(lend(Buffer.from(request, 'utf8')))
+    const [p, n] = unpack(BigInt.asUintN(64, wasm.lakelink_call(p0, n0)))
+    response = Buffer.from(new Uint8Array(wasm.memory.buffer, p, n)).toString('utf8')
+    wasm.lakelink_free(p)
+  } catch (e) { // a trap or an exit: the instance cannot be used again (wasm/README.md)
+    parentPort.postMessage({ failed: `lakelink: the wasm module stopped (${e.message}); a new Module starts a fresh instance` })
+    process.exit(1)
+  }
   parentPort.postMessage({ id, response })
 })
-parentPort.postMessage({ ready: true })
 
 function unpack (packed) {
   return [Number(packed >> 32n), Number(packed & 0xffffffffn)]
