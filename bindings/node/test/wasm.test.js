@@ -4,8 +4,10 @@
 // library is loaded.
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
+const http = require('node:http')
 const { test, before, after } = require('node:test')
 const util = require('node:util')
+const zlib = require('node:zlib')
 const lakelink = require('lakelink/wasm')
 const { emulator, m2m } = require('./helpers')
 
@@ -15,6 +17,22 @@ after(() => lakelink.close())
 
 async function stats () {
   return (await fetch(`${info.admin_url}/stats`)).json()
+}
+
+/** Arms an emulator fault (core/emulator/admin.go) for the rest of test t. */
+async function fault (t, spec) {
+  const r = await fetch(`${info.admin_url}/faults`, { method: 'POST', body: JSON.stringify(spec) })
+  assert.ok(r.ok, `arming ${JSON.stringify(spec)}: ${r.status}`)
+  t.after(() => fetch(`${info.admin_url}/faults`, { method: 'DELETE' }))
+}
+
+/** A local HTTP server answering with handler; resolves with its URL and the number of requests it got. */
+async function server (t, handler) {
+  const seen = { count: 0 }
+  const srv = http.createServer((req, res) => { seen.count++; handler(req, res) })
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  t.after(() => new Promise((resolve) => srv.close(resolve)))
+  return { url: `http://127.0.0.1:${srv.address().port}`, seen }
 }
 
 test('loads no native add-on', async () => {
@@ -121,4 +139,94 @@ test('SQL is not available in the WASI build', async () => {
   } finally {
     await m.close()
   }
+})
+
+test('an answer that makes the module\'s memory grow (10 MiB), then another call', async (t) => {
+  await fault(t, { endpoint: 'app', kind: 'huge' })
+  const app = new lakelink.App(info.app_url, m2m(info))
+  const r = await app.fetch('/api/whoami')
+  assert.equal(r.status, 200)
+  assert.equal((await r.arrayBuffer()).byteLength, 10 << 20)
+  assert.equal((await app.fetch('/api/whoami')).status, 200)
+})
+
+test('App.fetch: an absolute URL of another host is refused before anything is sent', async (t) => {
+  const other = await server(t, (req, res) => res.end('{}'))
+  const app = new lakelink.App(info.app_url, m2m(info))
+  await assert.rejects(app.fetch(`${other.url}/api/steal`), (e) => {
+    assert.ok(e instanceof lakelink.AppError)
+    assert.equal(e.kind, 'other_host')
+    return true
+  })
+  assert.equal(other.seen.count, 0)
+})
+
+test('App.fetch: a refused connection gets the core\'s diagnosis (ECONNREFUSED through the import)', async () => {
+  const srv = http.createServer()
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve))
+  const where = `127.0.0.1:${srv.address().port}`
+  await new Promise((resolve) => srv.close(resolve)) // nothing listens there now
+  const app = new lakelink.App(`http://${where}`, m2m(info))
+  await assert.rejects(app.fetch('/api/whoami'), (e) => {
+    assert.ok(e instanceof lakelink.AppError)
+    assert.equal(e.kind, 'network')
+    assert.match(e.message, /ECONNREFUSED/)
+    assert.match(e.diagnosis, new RegExp(`connection refused: nothing listens at ${where}`))
+    return true
+  })
+})
+
+test('App.fetch: a compressed answer comes decoded, without its Content-Encoding', async (t) => {
+  const gz = await server(t, (req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' })
+    res.end(zlib.gzipSync(JSON.stringify({ hello: 'gzip' })))
+  })
+  const r = await new lakelink.App(gz.url, m2m(info)).fetch('/api/data')
+  assert.equal(r.headers.get('content-encoding'), null)
+  assert.equal(r.headers.get('content-length'), null)
+  assert.deepEqual(await r.json(), { hello: 'gzip' })
+})
+
+test('Timeout reaches the host as timeout_ms: a hanging token endpoint fails after it', async (t) => {
+  await fault(t, { endpoint: 'token', kind: 'hang', duration: '30s', count: 5 })
+  const m = new lakelink.Module()
+  t.after(() => m.close())
+  const start = Date.now()
+  await assert.rejects(m.call({ op: 'token', conn: `${m2m(info)};Timeout=2` }), (e) => {
+    assert.ok(e instanceof lakelink.AuthError)
+    assert.match(e.message, /ETIMEDOUT.*deadline exceeded/)
+    return true
+  })
+  const elapsed = Date.now() - start
+  assert.ok(elapsed >= 2000 && elapsed < 15000, `gave up after ${elapsed} ms`)
+})
+
+test('two calls at once', async () => {
+  const app = new lakelink.App(info.app_url, m2m(info))
+  const [who, tok] = await Promise.all([app.fetch('/api/whoami'), lakelink.token(m2m(info))])
+  assert.equal(who.status, 200)
+  assert.ok(tok.accessToken)
+})
+
+test('after close() every call rejects at once; the shared module starts again', async () => {
+  const m = new lakelink.Module()
+  await m.call({ op: 'version' })
+  const pending = assert.rejects(m.call({ op: 'token', conn: m2m(info) }), (e) => e instanceof lakelink.InterfaceError && /closed/.test(e.message))
+  await m.close()
+  assert.ok(m.stopped)
+  await pending
+  await assert.rejects(m.call({ op: 'version' }), (e) => e instanceof lakelink.InterfaceError && /closed/.test(e.message))
+
+  await lakelink.close()
+  assert.match(await lakelink.normalizeConnectionString('Host=https://x'), /Host=https:\/\/x/)
+})
+
+test('a module that cannot start rejects its calls', async () => {
+  const m = new lakelink.Module({ file: __filename })
+  await assert.rejects(m.call({ op: 'version' }), (e) => e instanceof lakelink.InterfaceError && /cannot start/.test(e.message))
+  await assert.rejects(m.call({ op: 'version' }), lakelink.InterfaceError)
+})
+
+test('bad options are a TypeError', async () => {
+  await assert.rejects(lakelink.token(42), TypeError)
 })

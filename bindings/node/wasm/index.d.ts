@@ -12,6 +12,10 @@ export interface ModuleError {
   diagnosis: string
   http_status: number
   kind: string
+  /** The server's DETAIL of a database error, or ''. */
+  detail: string
+  /** The server's HINT of a database error, or ''. */
+  hint: string
 }
 
 /** One instance of lakelink.wasm on a worker thread, with its own token cache; calls run one at a time. */
@@ -22,7 +26,9 @@ export declare class Module {
   raw (request: { op: string, [field: string]: unknown }): Promise<{ result?: any, error?: ModuleError }>
   /** lakelink_call: the result, or the module's error as a LakelinkError. */
   call (request: { op: string, [field: string]: unknown }): Promise<any>
-  /** Stops the worker. */
+  /** Whether the worker has stopped (close(), or a trap or exit of the module): every call then rejects with an InterfaceError. */
+  readonly stopped: boolean
+  /** Stops the worker; waiting and later calls reject. */
   close (): Promise<void>
 }
 
@@ -36,7 +42,10 @@ export declare class App {
   readonly url: string
   /** An absolute URL for a path relative to the app (absolute URLs pass as they are). */
   resolve (path: string): string
-  /** As global fetch (no signal); rejects with AppError, with the core's diagnosis, unless the status is 2xx. */
+  /**
+   * As global fetch (no signal); rejects with AppError, with the core's diagnosis, unless the status is 2xx.
+   * The token goes to the app's own /api/ routes only: an absolute URL of another host is refused (kind other_host).
+   */
   fetch (path: string, init?: RequestInit): Promise<Response>
   /** The token this App sends. */
   token (): Promise<Token>
@@ -57,7 +66,10 @@ export interface LakebaseLogin {
   user: string
   password: string
   sslmode: string
+  /** libpq's sslrootcert: a CA file, 'system', or '' (SSLServerCert given as PEM text: see sslrootcert_pem). */
   sslrootcert: string
+  /** SSLServerCert's PEM text when it was given as text (pg's ssl.ca), or ''. */
+  sslrootcert_pem: string
   application_name: string
 }
 export declare function lakebaseCredential (connection: ConnectionOptions): Promise<LakebaseLogin>

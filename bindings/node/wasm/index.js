@@ -33,8 +33,9 @@ function modulePath () {
 
 /** Serves one lakelink.http request (wasm/README.md) with fetch: JSON in, JSON out, never throwing. */
 async function serveHTTP (json) {
+  let req
   try {
-    const req = JSON.parse(json)
+    req = JSON.parse(json)
     const headers = new Headers()
     for (const [name, values] of Object.entries(req.headers || {})) for (const v of values) headers.append(name, v)
     const body = req.body ? Buffer.from(req.body, 'base64') : undefined
@@ -45,16 +46,32 @@ async function serveHTTP (json) {
       redirect: 'manual', // the core decides about redirects: a sign-in redirect is diagnosed, never followed
       signal: req.timeout_ms ? AbortSignal.timeout(req.timeout_ms) : undefined
     })
+    // fetch decodes a compressed body: its Content-Encoding and Content-Length no longer apply.
+    const decoded = resp.headers.has('content-encoding')
     const out = {}
-    resp.headers.forEach((value, name) => { if (name !== 'set-cookie') out[name] = [value] })
+    resp.headers.forEach((value, name) => {
+      if (name !== 'set-cookie' && !(decoded && (name === 'content-encoding' || name === 'content-length'))) out[name] = [value]
+    })
     const cookies = resp.headers.getSetCookie()
     if (cookies.length) out['set-cookie'] = cookies
     const content = Buffer.from(await resp.arrayBuffer())
     return JSON.stringify({ status: resp.status, headers: out, body: content.toString('base64') })
   } catch (e) {
-    const cause = e.cause && e.cause.message ? `: ${e.cause.message}` : ''
-    return JSON.stringify({ error: `${e.name === 'TimeoutError' ? 'timed out' : e.message}${cause}` })
+    return JSON.stringify({ error: errorText(e, req?.timeout_ms) })
   }
+}
+
+/**
+ * The import's error text (wasm/README.md): "CODE: text". undici rejects
+ * with TypeError('fetch failed') whose cause has the code (ECONNREFUSED,
+ * ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, a certificate's code...); timeout_ms
+ * passing is ETIMEDOUT.
+ */
+function errorText (e, timeoutMS) {
+  if (e?.name === 'TimeoutError') return `ETIMEDOUT: no answer within ${timeoutMS} ms (timeout_ms)`
+  const cause = e?.cause ?? e
+  const text = cause?.message || e?.message || String(e)
+  return cause?.code ? `${cause.code}: ${text}` : text
 }
 
 /**
@@ -69,7 +86,7 @@ class Module {
   #flag
   #pending = new Map()
   #next = 1
-  #ready
+  #stopped = null // why the worker stopped (an InterfaceError), once it has
 
   constructor ({ file = modulePath(), env = {} } = {}) {
     const signal = new SharedArrayBuffer(4)
@@ -81,21 +98,26 @@ class Module {
       transferList: [port2]
     })
     this.#worker.unref()
-    this.#ready = new Promise((resolve, reject) => {
-      this.#worker.once('error', reject)
-      this.#worker.once('exit', (code) => reject(new errors.InterfaceError(`lakelink: the wasm worker exited (${code})`)))
-      this.#worker.on('message', (m) => {
-        if (m.ready) resolve()
-        else if (m.failed) reject(new errors.InterfaceError(m.failed))
-        else if (m.http !== undefined) this.#answer(m.http)
-        else this.#settle(m)
-      })
+    this.#worker.on('message', (m) => {
+      if (m.failed) this.#stop(new errors.InterfaceError(m.failed))
+      else if (m.http !== undefined) this.#answer(m.http)
+      else this.#settle(m)
     })
-    this.#ready.catch(() => {}) // reported by the calls
-    this.#worker.on('exit', () => {
-      for (const { reject } of this.#pending.values()) reject(new errors.InterfaceError('lakelink: the wasm module was closed'))
-      this.#pending.clear()
-    })
+    this.#worker.on('error', (e) => this.#stop(new errors.InterfaceError(`lakelink: the wasm worker failed: ${e.message}`)))
+    this.#worker.on('exit', (code) => this.#stop(new errors.InterfaceError(`lakelink: the wasm worker exited (${code})`)))
+  }
+
+  /** Records why the worker stopped (the first cause) and rejects every call waiting, and every later one, with it. */
+  #stop (cause) {
+    this.#stopped ??= cause
+    for (const { reject } of this.#pending.values()) reject(this.#stopped)
+    this.#pending.clear()
+    if (this === shared) shared = null // the functions below start a new one
+  }
+
+  /** Whether the worker has stopped: every call now fails. */
+  get stopped () {
+    return this.#stopped !== null
   }
 
   async #answer (json) {
@@ -113,12 +135,13 @@ class Module {
   }
 
   /** Sends one request to lakelink_call; resolves with {result, error} as the module answers. */
-  async raw (request) {
-    await this.#ready
+  raw (request) {
+    if (this.#stopped) return Promise.reject(this.#stopped)
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
       this.#worker.ref()
+      // Posted at once: the worker reads it once the module is instantiated; a start that fails rejects it.
       this.#worker.postMessage({ id, request: JSON.stringify(request) })
     })
   }
@@ -130,15 +153,16 @@ class Module {
     return result
   }
 
-  /** Stops the worker; later calls fail. */
+  /** Stops the worker; calls waiting and later ones reject with an InterfaceError. */
   async close () {
+    this.#stop(new errors.InterfaceError('lakelink: the wasm module was closed'))
     await this.#worker.terminate()
   }
 }
 
 /** The lakelink error for the module's error JSON (the fields of lakelink_error). */
 function toError (e, result) {
-  const err = errors.fromNative(e.code, e.message, e.sqlstate, e.diagnosis, e.http_status, e.kind)
+  const err = errors.fromNative(e.code, e.message, e.sqlstate, e.diagnosis, e.http_status, e.kind, e.detail, e.hint)
   if (err instanceof errors.AppError && result && result.status) err.response = responseOf(result)
   return err
 }
@@ -152,7 +176,7 @@ function responseOf ({ status, headers, body }) {
 
 let shared = null
 
-/** The module instance the functions below use, started on first use. */
+/** The module instance the functions below use, started on first use and again after it stopped. */
 function defaultModule () {
   if (!shared) shared = new Module()
   return shared
@@ -165,15 +189,19 @@ async function close () {
   if (m) await m.close()
 }
 
+// As lib/connstr.js's fromOptions, which loads the native library.
+const text = (v) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v))
+
 /** A connection string from a string, or {connectionString, ...properties} merged by the core. */
-async function connectionString (options, mod = defaultModule()) {
+async function connectionString (options) {
   if (options === undefined || options === null) return ''
   if (typeof options === 'string') return options
+  if (typeof options !== 'object') throw new TypeError('lakelink: give a connection string or {connectionString, ...properties}')
   const { connectionString = '', ...properties } = options
   if (Object.keys(properties).length === 0) return connectionString
   const overrides = {}
-  for (const [k, v] of Object.entries(properties)) overrides[k] = v === null || v === undefined ? null : String(v)
-  return mod.call({ op: 'merge', conn: connectionString, overrides })
+  for (const [k, v] of Object.entries(properties)) overrides[k] = text(v)
+  return defaultModule().call({ op: 'merge', conn: connectionString, overrides })
 }
 
 /** An access token for a connection string or {connectionString, ...properties}, cached by the module until near expiry. */
@@ -207,7 +235,12 @@ class App {
     return this.url + (path.startsWith('/') ? '' : '/') + path
   }
 
-  /** Sends a request to path (relative to the app's URL) with init as for global fetch (method, headers, body). */
+  /**
+   * Sends a request to path (relative to the app's URL, or an absolute URL
+   * of the app) with init as for global fetch (method, headers, body). The
+   * core sends the token to the app's own /api/ routes only: another host
+   * rejects with an AppError of kind other_host, before anything is sent.
+   */
   async fetch (path, init) {
     const url = this.resolve(String(path))
     const req = new Request(url, init)
@@ -215,7 +248,7 @@ class App {
     const headers = {}
     req.headers.forEach((value, name) => { headers[name] = value })
     const conn = await connectionString(this.#options)
-    const result = await defaultModule().call({ op: 'app_request', conn, method: req.method, url, headers, body })
+    const result = await defaultModule().call({ op: 'app_request', conn, app_url: this.url, method: req.method, url, headers, body })
     const r = responseOf(result)
     Object.defineProperty(r, 'url', { value: url, enumerable: true })
     return r
