@@ -85,7 +85,7 @@ $(WASMVENV)/bin/python:
 
 # lakelink.wasm in its three hosts, each against an emulator: Go (wazero),
 # Node (require('lakelink/wasm'), no native library) and Python (wasmtime).
-test-wasm: build $(WASMVENV)/bin/python
+test-wasm: build $(WASMVENV)/bin/python $(NODEPKG)/node_modules/.package-lock.json
 	@echo "==> lakelink.wasm: go vet for wasip1, then the wazero host test (Go)"
 	@GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm
 	@LAKELINK_WASM=$(abspath $(OUT)/lakelink.wasm) $(GO) test -count=1 -timeout 10m ./wasm/...

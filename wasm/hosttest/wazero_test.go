@@ -488,6 +488,23 @@ func TestAppOtherHost(t *testing.T) {
 	}
 }
 
+// TestAppTooLarge: an answer over the 64 MiB Do reads is an App error
+// (too_large), with the answer's status, not an auth error.
+func TestAppTooLarge(t *testing.T) {
+	mod := instantiate(t)
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for range 65 {
+			w.Write(chunk)
+		}
+	}))
+	defer big.Close()
+	e := mod.call(map[string]any{"op": "app_request", "conn": m2m(), "app_url": big.URL, "url": "/api/big"}, nil)
+	if e == nil || e.Code != -6 || e.Kind != "too_large" || e.HTTPStatus != 200 || !strings.Contains(e.Message, "larger than 64 MiB") {
+		t.Fatalf("a 65 MiB answer: %+v", e)
+	}
+}
+
 // TestAppNetworkDiagnosis: the host's "ECONNREFUSED: ..." becomes the Go
 // error of a refused connection, which the core diagnoses as natively.
 func TestAppNetworkDiagnosis(t *testing.T) {
