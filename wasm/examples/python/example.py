@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from lakelink_wasm import Lakelink, LakelinkError
+from lakelink_wasm import Lakelink, LakelinkError, fast_config
 
 
 def main(wasm: str, emulator_json: str) -> None:
@@ -27,7 +27,7 @@ def main(wasm: str, emulator_json: str) -> None:
     conn = f"Host={info['workspace_url']};OAuthClientId={sp['client_id']};OAuthClientSecret={sp['client_secret']}"
 
     start = time.perf_counter()
-    lakelink = Lakelink(wasm)
+    lakelink = Lakelink(wasm, config=fast_config())
     print(f"instantiated {os.path.getsize(wasm)} bytes in {time.perf_counter() - start:.2f}s")
 
     first = lakelink.call({"op": "token", "conn": conn})
@@ -35,14 +35,14 @@ def main(wasm: str, emulator_json: str) -> None:
     assert first["access_token"] == again["access_token"], "the second token call should come from the cache"
     print("token: expires at", time.strftime("%H:%M:%S", time.localtime(first["expires_at"])))
 
-    who = lakelink.call({"op": "app_request", "conn": conn, "url": info["app_url"] + "/api/whoami"})
+    who = lakelink.call({"op": "app_request", "conn": conn, "app_url": info["app_url"], "url": "/api/whoami"})
     assert who["status"] == 200
     print("whoami:", base64.b64decode(who["body"]).decode().strip())
 
     outsider = info["outsider"]
     other = f"Host={info['workspace_url']};OAuthClientId={outsider['client_id']};OAuthClientSecret={outsider['client_secret']}"
     try:
-        lakelink.call({"op": "app_request", "conn": other, "url": info["app_url"] + "/api/whoami"})
+        lakelink.call({"op": "app_request", "conn": other, "app_url": info["app_url"], "url": "/api/whoami"})
         raise AssertionError("the outsider should get a 403")
     except LakelinkError as e:
         assert e.http_status == 403 and e.kind == "forbidden" and "CAN USE" in e.diagnosis, e
@@ -62,7 +62,8 @@ def main(wasm: str, emulator_json: str) -> None:
         lakelink.call({"op": "sql", "conn": conn, "sql": "SELECT 1"})
         raise AssertionError("sql should be refused")
     except LakelinkError as e:
-        print("sql:", e)
+        assert e.code == -5 and "not available in the WASI build" in str(e) and "minted credential" in str(e), e
+        print("sql refused:", e)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ core's, inside the module.
 from __future__ import annotations
 
 import base64
+import errno
 import http.client
 import json
+import socket
 import urllib.parse
 from typing import Any
 
@@ -30,6 +32,8 @@ class LakelinkError(Exception):
         self.diagnosis: str = error["diagnosis"]
         self.http_status: int = error["http_status"]
         self.kind: str = error["kind"]
+        self.detail: str = error.get("detail", "")  # the server's DETAIL of a database error
+        self.hint: str = error.get("hint", "")
         self.result = result  # an app call's response, when there was one
 
 
@@ -53,15 +57,40 @@ def serve_http(request: dict[str, Any]) -> dict[str, Any]:
             return {"status": resp.status, "headers": answer, "body": base64.b64encode(content).decode()}
         finally:
             conn.close()
-    except Exception as e:  # the module reports it as a network error
-        return {"error": f"{type(e).__name__}: {e}"}
+    except Exception as e:  # the module reports it as a network error, diagnosed from the code first
+        return {"error": error_text(e)}
+
+
+def error_text(e: Exception) -> str:
+    """The import's error text (wasm/README.md): "CODE: text", the errno's name first when there is one."""
+    if isinstance(e, TimeoutError) or isinstance(e, OSError) and e.errno == errno.ETIMEDOUT:
+        return f"ETIMEDOUT: {e}"
+    if isinstance(e, OSError) and e.errno in errno.errorcode:
+        return f"{errno.errorcode[e.errno]}: {e}"
+    if isinstance(e, socket.gaierror) and e.errno == socket.EAI_NONAME:
+        return f"ENOTFOUND: {e}"
+    return f"{type(e).__name__}: {e}"
+
+
+def fast_config() -> wasmtime.Config:
+    """A wasmtime Config that compiles lakelink.wasm once per machine (wasmtime's cache, in ~/.cache/wasmtime)."""
+    config = wasmtime.Config()
+    config.cache = True
+    return config
 
 
 class Lakelink:
-    """One instance of lakelink.wasm: its own token cache. Not thread-safe: call it from one thread."""
+    """One instance of lakelink.wasm: its own token cache. Not thread-safe: call it from one thread.
 
-    def __init__(self, path: str, env: dict[str, str] | None = None) -> None:
-        engine = wasmtime.Engine()
+    config is wasmtime's: compiling the module takes Cranelift tens of
+    seconds, so give one with cache = True (compiled once per machine) or
+    cranelift_opt_level = "none" (about 3x faster to compile; the module
+    mostly waits on HTTP) -- see fast_config. A trap ends the instance:
+    make a new Lakelink then.
+    """
+
+    def __init__(self, path: str, env: dict[str, str] | None = None, config: wasmtime.Config | None = None) -> None:
+        engine = wasmtime.Engine(config) if config else wasmtime.Engine()
         self._store = wasmtime.Store(engine)
         wasi = wasmtime.WasiConfig()
         wasi.env = list((env or {}).items())
