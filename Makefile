@@ -92,7 +92,7 @@ test-wasm: build $(WASMVENV)/bin/python $(NODEPKG)/node_modules/.package-lock.js
 	@echo "==> lakelink.wasm: require('lakelink/wasm') (node --test)"
 	@wasm/examples/with-emulator.sh $(OUT)/lakelink node --test bindings/node/test/wasm.test.js
 	@echo "==> lakelink.wasm: the Python example (wasmtime)"
-	@wasm/examples/with-emulator.sh $(OUT)/lakelink $(WASMVENV)/bin/python wasm/examples/python/example.py $(OUT)/lakelink.wasm
+	@PYTHONDONTWRITEBYTECODE=1 wasm/examples/with-emulator.sh $(OUT)/lakelink $(WASMVENV)/bin/python wasm/examples/python/example.py $(OUT)/lakelink.wasm
 
 test: build tools browser test-python test-node bench-smoke test-wasm
 	@echo "==> go vet"
