@@ -640,6 +640,26 @@ func TestLakebaseCredential(t *testing.T) {
 	}
 }
 
+// TestLakebaseCAAsText: SSLServerCert given as PEM text comes back as
+// sslrootcert_pem; the module has no file system for libpq's file.
+func TestLakebaseCAAsText(t *testing.T) {
+	mod := instantiate(t)
+	lb := emu.Info().Lakebase
+	pem, err := os.ReadFile(lb.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := fmt.Sprintf("%s;Server=%s;Port=%d;Instance=%s;SSLMode=verify-full;SSLServerCert=\"%s\"", m2m(), lb.Host, lb.Port, lb.Instance, pem)
+	var login struct {
+		SSLRootCert    string `json:"sslrootcert"`
+		SSLRootCertPEM string `json:"sslrootcert_pem"`
+	}
+	mod.must(map[string]any{"op": "lakebase_credential", "conn": conn}, &login)
+	if login.SSLRootCertPEM != string(pem) || login.SSLRootCert != "" {
+		t.Fatalf("sslrootcert %q, sslrootcert_pem %q", login.SSLRootCert, login.SSLRootCertPEM)
+	}
+}
+
 // TestNoBrowserLogin: a login that needs a browser fails at once, saying
 // what works instead, rather than waiting for a callback that cannot come.
 func TestNoBrowserLogin(t *testing.T) {
