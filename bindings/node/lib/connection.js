@@ -506,7 +506,7 @@ class Connection {
     try {
       return await fn(h)
     } catch (e) {
-      healthy = reusable(e)
+      healthy = reusable(e) || (signal !== undefined && e === signal.reason) // aborted before it started: the session is untouched
       throw e
     } finally {
       this.#release(h, healthy)

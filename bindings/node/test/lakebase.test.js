@@ -166,6 +166,12 @@ test('an AbortSignal cancels a running query on the server: AbortError with code
     const ac = new AbortController()
     ac.abort(new Error('changed my mind'))
     await assert.rejects(one.query({ text: 'SELECT 1', signal: ac.signal }), /changed my mind/)
+    const late = new AbortController()
+    const aborted = one.query({ text: 'SELECT 1', signal: late.signal }) // holds the idle session already
+    late.abort()
+    await assert.rejects(aborted, { name: 'AbortError' })
+    assert.equal(one.totalCount, 1) // the untouched session was kept, not closed
+    assert.equal(one.idleCount, 1)
 
     // waiting for the only session: aborting ends the wait, the holder is untouched
     const holder = one.query('SELECT pg_sleep(0.5), 1 AS x')
