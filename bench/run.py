@@ -15,8 +15,10 @@ write nothing either.
 
 Query workloads go to the emulator's PostgreSQL directly, with
 AuthScheme=Password, so that the emulator's gateway does not dominate;
-app and token workloads go to the emulator. Run with the bench virtualenv's
-Python (psycopg[binary], requests), as `make bench` does.
+app and token workloads go to the emulator. For the "token already cached"
+workload the runner signs the emulator's user in once, headless, into a
+token store, and mints a Lakebase credential for psycopg. Run with the bench
+virtualenv's Python (psycopg[binary], requests), as `make bench` does.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -55,6 +59,9 @@ class Workload:
     lakelink: list[str]  # argv of one lakelink run
     peer_cmd: list[str]  # argv of one peer run
     needs_node_binding: bool = False
+    # Emulator calls (endpoint: count, as /_emulator/stats names them) each
+    # lakelink run must make; endpoints not named may be called any number of times.
+    lakelink_calls: Optional[dict[str, int]] = None
     times: dict[str, list[float]] = field(default_factory=lambda: {"lakelink": [], "peer": []})
     checks: dict[str, Any] = field(default_factory=dict)
     skipped: Optional[str] = None
@@ -76,6 +83,10 @@ def workloads(smoke: bool) -> list[Workload]:
                  py("roundtrips", "lakelink"), py("roundtrips", "psycopg")),
         Workload("python: import + connect + first query (no token to get: AuthScheme=Password)", "psycopg 3", 1.2,
                  py("startup", "lakelink"), py("startup", "psycopg")),
+        Workload("python: import + connect + first query, token already cached (OAuthPKCE, Lakebase gateway, "
+                 "verify-full; lakelink mints the credential)", "psycopg 3, credential minted beforehand", 1.2,
+                 py("startup-cached", "lakelink"), py("startup-cached", "psycopg"),
+                 lakelink_calls={"token": 0, "database-credentials": 1}),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row round trips", "pg", 1.0,
@@ -131,14 +142,20 @@ def config(info: Any, smoke: bool) -> dict[str, Any]:
     u = urllib.parse.urlparse(lb["postgres_url"])
     sp = (f"Host={info['workspace_url']};OAuthClientId={info['service_principal']['client_id']};"
           f"OAuthClientSecret={info['service_principal']['client_secret']}")
+    gateway = (f"Server={lb['host']};Port={lb['port']};Instance={lb['instance']};"
+               f"SSLMode=verify-full;SSLServerCert={lb['ca_file']}")
+    # The user's login: Host, the default client and scopes and OAuthSettingsLocation key the token store.
+    user = (f"Host={info['workspace_url']};AuthScheme=OAuthPKCE;InitiateOAuth=REFRESH;"
+            f"OAuthSettingsLocation={Path(info['state_dir']) / 'user-tokens.json'}")
     return {
         "pg_url": lb["postgres_url"],
         "lakelink_pg": (f"AuthScheme=Password;Server={u.hostname};Port={u.port};Database={u.path.lstrip('/')};"
                         f"User={urllib.parse.unquote(u.username or '')};"
                         f"Password={urllib.parse.unquote(u.password or '')};SSLMode=disable"),
         "sp": sp,
-        "gateway": (f"{sp};Server={lb['host']};Port={lb['port']};Instance={lb['instance']};"
-                    f"SSLMode=verify-full;SSLServerCert={lb['ca_file']}"),
+        "gateway": f"{sp};{gateway}",
+        "user": user,
+        "lakelink_user_gateway": f"{user};User={info['user']['email']};{gateway}",
         "app_url": info["app_url"],
         "rows": 2000 if smoke else 1_000_000,
         "n": 50 if smoke else 10_000,
@@ -175,6 +192,70 @@ def node_binding_ready() -> Optional[str]:
         lines = [ln for ln in p.stderr.splitlines() if "Error" in ln] or p.stderr.strip().splitlines() or ["?"]
         return "bindings/node does not load: " + lines[0].strip()
     return None
+
+
+# ---- the user's cached token ----
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def user_login(user: str) -> None:
+    """Signs the emulator's user in once, headless, as `lakelink oauth authorize-url` and `exchange` do, so that
+    the tokens land in the store of the connection string `user`. The emulator's authorize endpoint signs the
+    user in at once and redirects to the callback with the code; nothing listens there: the runner reads the
+    redirect and hands the callback URL to the exchange (with the PKCE verifier kept in the store, the code
+    alone is of no use to anyone who sees it on the command line)."""
+    e = dict(os.environ, LAKELINK_CONNECTION=user)
+    cli = [str(OUT / "lakelink"), "oauth"]
+    p = subprocess.run(cli + ["authorize-url"], env=e, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench: lakelink oauth authorize-url failed:\n{p.stderr}")
+    try:
+        urllib.request.build_opener(_NoRedirect).open(p.stdout.strip(), timeout=30)
+        sys.exit("bench: the emulator's authorize endpoint did not redirect to the callback")
+    except urllib.error.HTTPError as err:
+        if err.code // 100 != 3 or not err.headers.get("Location"):
+            sys.exit(f"bench: the emulator's authorize endpoint answered {err.code}, not a redirect to the callback")
+        callback = err.headers["Location"]
+    p = subprocess.run(cli + ["exchange", "--code", callback], env=e, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench: lakelink oauth exchange failed:\n{p.stderr}")
+
+
+def access_token(connstr: str, e: dict[str, str]) -> str:
+    """An access token for the connection string's identity, from lakelink.token in a child process."""
+    return subprocess.run([sys.executable, "-c", "import os, lakelink; "
+                           "print(lakelink.token(os.environ['LAKELINK_BENCH_IDENTITY']).access_token)"],
+                          env=dict(e, LAKELINK_BENCH_IDENTITY=connstr), capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def psycopg_gateway(info: Any, token: str) -> str:
+    """psycopg's conninfo for the Lakebase gateway as the user, with a credential minted now with the user's token
+    (POST /api/2.0/database/credentials, as databricks-sdk-go calls it): what a psycopg user obtains some other way."""
+    import psycopg  # the bench virtualenv's
+
+    lb = info["lakebase"]
+    req = urllib.request.Request(info["workspace_url"] + "/api/2.0/database/credentials", method="POST",
+                                 data=json.dumps({"instance_names": [lb["instance"]],
+                                                  "request_id": str(uuid.uuid4())}).encode(),
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        credential = json.load(r)["token"]
+    conninfo: str = psycopg.conninfo.make_conninfo(host=lb["host"], port=lb["port"], dbname=lb["database"],
+                                                   user=info["user"]["email"], password=credential,
+                                                   sslmode="verify-full", sslrootcert=lb["ca_file"])
+    return conninfo
+
+
+def check_calls(w: Workload, before: Any, after: Any) -> None:
+    """Raises when a lakelink run did not make the emulator calls its workload expects."""
+    assert w.lakelink_calls is not None
+    made = {k: after["calls"].get(k, 0) - before["calls"].get(k, 0) for k in w.lakelink_calls}
+    if made != w.lakelink_calls:
+        raise RuntimeError(f"{w.name}:\nthe lakelink run made the emulator calls {made}, not {w.lakelink_calls}")
 
 
 # ---- the token workload ----
@@ -347,10 +428,9 @@ def main() -> None:
     try:
         cfg = config(emu.info, args.smoke)
         e = env(cfg)
-        token = subprocess.run([sys.executable, "-c", "import json, os, lakelink; print(lakelink.token("
-                                "json.loads(os.environ['LAKELINK_BENCH_CONFIG'])['sp']).access_token)"],
-                               env=e, capture_output=True, text=True, check=True).stdout.strip()
-        cfg["token"] = token
+        cfg["token"] = access_token(cfg["sp"], e)
+        user_login(cfg["user"])
+        cfg["psycopg_gateway"] = psycopg_gateway(emu.info, access_token(cfg["user"], e))
         e = env(cfg)
         ws = workloads(args.smoke)
         if args.only:
@@ -370,7 +450,11 @@ def main() -> None:
                 order = [("lakelink", w.lakelink), ("peer", w.peer_cmd)]
                 try:
                     for side, argv in order if rep % 2 == 0 else order[::-1]:
+                        watch = side == "lakelink" and w.lakelink_calls is not None
+                        before = emu.stats() if watch else None
                         out = run(argv, e)
+                        if watch:
+                            check_calls(w, before, emu.stats())
                         w.times[side].append(out["seconds"])
                         w.checks.setdefault(side, out["check"])
                 except RuntimeError as err:  # reported in the table; the other workloads go on

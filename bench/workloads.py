@@ -55,14 +55,25 @@ def roundtrips(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def startup(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Import + connect + first query; run.py times the whole process from outside."""
+    """Import + connect + first query, to PostgreSQL directly (AuthScheme=Password: no token to get)."""
+    return _startup(impl, cfg["lakelink_pg"], cfg["pg_url"])
+
+
+def startup_cached(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Import + connect + first query through the Lakebase gateway (TLS verify-full) as a user whose OAuth token
+    is already in the token store: lakelink reads it and mints the credential; psycopg gets one minted beforehand."""
+    return _startup(impl, cfg["lakelink_user_gateway"], cfg["psycopg_gateway"])
+
+
+def _startup(impl: str, lakelink_connstr: str, psycopg_conninfo: str) -> dict[str, Any]:
+    """Times the import, the connect and the first query in this fresh process."""
     t = time.perf_counter()
     if impl == "lakelink":
         import lakelink
-        conn = lakelink.connect(cfg["lakelink_pg"])
+        conn = lakelink.connect(lakelink_connstr)
     else:
         import psycopg
-        conn = psycopg.connect(cfg["pg_url"])
+        conn = psycopg.connect(psycopg_conninfo)
     cur = conn.cursor()
     cur.execute("SELECT 1")
     row = cur.fetchall()
@@ -126,7 +137,8 @@ def _connect(impl: str, cfg: dict[str, Any]) -> Any:
     return psycopg.connect(cfg["pg_url"])
 
 
-WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "startup": startup, "echo": echo, "connects": connects}
+WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "startup": startup, "startup-cached": startup_cached,
+             "echo": echo, "connects": connects}
 
 if __name__ == "__main__":
     name, impl, cfg = sys.argv[1], sys.argv[2], json.loads(os.environ["LAKELINK_BENCH_CONFIG"])
