@@ -196,16 +196,6 @@ function takeString (ptr) {
   }
 }
 
-/** Copies a buffer of n bytes the library returned into a Buffer and frees it. */
-function takeBytes (ptr, n) {
-  if (!ptr) return Buffer.alloc(0)
-  try {
-    return Buffer.from(new Uint8Array(koffi.view(ptr, Number(n)))) // a copy: the memory is freed next
-  } finally {
-    free(ptr)
-  }
-}
-
 /**
  * Lends the n bytes the library returned at ptr, as an ArrayBuffer over the
  * native memory (no copy), to use(ab); frees them when use returns. use
@@ -232,4 +222,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, check, free, errorFree, takeString, takeBytes, withBytes, cstr, version, candidates, THREADPOOL_SIZE }
+module.exports = { lib, callAsync, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }
