@@ -80,7 +80,8 @@ typedef struct lakelink_error {
     char *diagnosis;   /* for a failed app call: why, and what to check */
     int32_t http_status; /* for a failed app call: the HTTP status, 0 for a network error */
     char *kind;        /* for a failed app call: unauthorized, forbidden, not_found,
-                          login_redirect, network, not_api_path, other_host, http */
+                          login_redirect, network, not_api_path, other_host,
+                          too_large (an answer over 64 MiB), http */
     /* Fields added later are appended here, so that a reader compiled
      * against an older header still finds the ones above where it expects. */
     char *detail;      /* a database error's DETAIL from the server ("Key (id)=(1)

@@ -173,7 +173,7 @@ export declare class InternalError extends LakelinkError {}
 export declare class AppError extends LakelinkError {
   /** The HTTP status, 0 when there was no answer. */
   status: number
-  kind: 'unauthorized' | 'forbidden' | 'not_found' | 'login_redirect' | 'network' | 'not_api_path' | 'other_host' | 'http' | string
+  kind: 'unauthorized' | 'forbidden' | 'not_found' | 'login_redirect' | 'network' | 'not_api_path' | 'other_host' | 'too_large' | 'http' | string
   /** Why, and what to check (the core's words). */
   diagnosis: string
   /** The app's answer, when there was one (its body unread). */

@@ -10,9 +10,9 @@
 // (expired token, missing CAN USE or scope, wrong URL, sign-in redirect,
 // refused connection...) from what the app answered and the token sent.
 
-const util = require('node:util')
 const { lib, callAsync, check, takeString, cstr } = require('./native')
 const connstr = require('./connstr')
+const { AppBase, networkText } = require('./appbase')
 const { AppError } = require('./errors')
 const { Token } = require('./secrets')
 
@@ -82,17 +82,6 @@ function methodOf (method) {
 }
 
 /**
- * How fetch's failure reads for lakelink_app_diagnose: undici rejects with
- * TypeError('fetch failed') whose cause has the code (ECONNREFUSED,
- * ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, a certificate's code...).
- */
-function networkText (e) {
-  const cause = e?.cause ?? e
-  const text = cause?.message || e?.message || String(e)
-  return cause?.code ? `${cause.code}: ${text}` : text
-}
-
-/**
  * A Databricks App's /api/ routes, called with a bearer token:
  *
  *   const app = new App('https://my-app-123.databricksapps.com', {connectionString: 'Host=...;OAuthClientId=...;OAuthClientSecret=...'})
@@ -104,22 +93,12 @@ function networkText (e) {
  * nothing is needed. A status other than 2xx, a network failure or a path
  * outside /api/ rejects with an AppError carrying the core's diagnosis.
  */
-class App {
+class App extends AppBase {
   #connStr
 
   constructor (url, options) {
-    if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) {
-      throw new TypeError(`lakelink: App needs the app's URL (https://...), not ${util.inspect(url)}`)
-    }
-    /** The app's base URL, without a trailing slash. */
-    this.url = url.replace(/\/+$/, '')
+    super(url)
     this.#connStr = connstr.fromOptions(options)
-  }
-
-  /** An absolute URL for path (relative to the app's URL, or absolute). */
-  resolve (path) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path
-    return this.url + (path.startsWith('/') ? '' : '/') + path
   }
 
   /**
@@ -161,14 +140,6 @@ class App {
   /** The access token this App sends (see token()). */
   token () {
     return tokenFor(this.#connStr)
-  }
-
-  [util.inspect.custom] () {
-    return `App <${this.url}>`
-  }
-
-  toString () {
-    return `App <${this.url}>`
   }
 }
 

@@ -4,16 +4,17 @@
 // names and their aliases. Both calls only parse: they do not block.
 
 const { lib, check, takeString, cstr } = require('./native')
-
-const text = (v) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v))
+const options = require('./options')
 
 /** connectionString with properties applied (a null or undefined value removes the property). */
 function build (connectionString, properties) {
-  const base = cstr(connectionString ?? '', 'the connection string')
-  const keys = properties ? Object.keys(properties) : []
-  if (keys.length === 0) return base
-  const fields = {}
-  for (const k of keys) fields[k] = text(properties[k])
+  return merge(connectionString ?? '', options.propertyTexts(properties))
+}
+
+/** connectionString with fields ({name: text}, or null for none) applied by the core. */
+function merge (connectionString, fields) {
+  const base = cstr(connectionString, 'the connection string')
+  if (!fields) return base
   const L = lib()
   const out = [null]
   const err = [null]
@@ -35,12 +36,8 @@ function normalize (connectionString) {
  * the OAuth procedures take (a string alone is a connection string) into a
  * connection string.
  */
-function fromOptions (options) {
-  if (options === undefined || options === null) return ''
-  if (typeof options === 'string') return build(options)
-  if (typeof options !== 'object') throw new TypeError('lakelink: give a connection string or {connectionString, ...properties}')
-  const { connectionString, ...properties } = options
-  return build(connectionString, properties)
+function fromOptions (given) {
+  return options.fromOptions(given, merge)
 }
 
 module.exports = { build, normalize, fromOptions }

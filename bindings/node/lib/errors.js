@@ -63,8 +63,9 @@ class InternalError extends LakelinkError {}
  * A failed Databricks App call: `status` is the HTTP status (0 for a
  * network error or a request refused before sending), `kind` one of
  * unauthorized, forbidden, not_found, login_redirect, network,
- * not_api_path, other_host, http, `diagnosis` why and what to check (the
- * core's words), `response` the app's Response when there was one.
+ * not_api_path, other_host, too_large (an answer over 64 MiB), http,
+ * `diagnosis` why and what to check (the core's words), `response` the
+ * app's Response when there was one.
  */
 class AppError extends LakelinkError {
   constructor (message, { status = 0, kind = '', diagnosis = '', response } = {}) {

@@ -37,7 +37,7 @@ async function server (t, handler) {
 
 test('loads no native add-on', async () => {
   await lakelink.normalizeConnectionString('Host=https://x')
-  const native = Object.keys(require.cache).filter((f) => /koffi|liblakelink|\.node$/.test(f))
+  const native = Object.keys(require.cache).filter((f) => /koffi|liblakelink|\.node$|[\\/]lib[\\/]native\.js$/.test(f))
   assert.deepEqual(native, [])
 })
 

@@ -12,9 +12,10 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const util = require('node:util')
 const { Worker, MessageChannel } = require('node:worker_threads')
+const { AppBase, networkText } = require('../lib/appbase')
 const errors = require('../lib/errors')
+const { fromOptions } = require('../lib/options')
 const { Token, Result } = require('../lib/secrets')
 
 const FILE = 'lakelink.wasm'
@@ -61,17 +62,10 @@ async function serveHTTP (json) {
   }
 }
 
-/**
- * The import's error text (wasm/README.md): "CODE: text". undici rejects
- * with TypeError('fetch failed') whose cause has the code (ECONNREFUSED,
- * ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, a certificate's code...); timeout_ms
- * passing is ETIMEDOUT.
- */
+/** The import's error text (wasm/README.md): "CODE: text", ETIMEDOUT when timeout_ms passed. */
 function errorText (e, timeoutMS) {
   if (e?.name === 'TimeoutError') return `ETIMEDOUT: no answer within ${timeoutMS} ms (timeout_ms)`
-  const cause = e?.cause ?? e
-  const text = cause?.message || e?.message || String(e)
-  return cause?.code ? `${cause.code}: ${text}` : text
+  return networkText(e)
 }
 
 /**
@@ -189,19 +183,9 @@ async function close () {
   if (m) await m.close()
 }
 
-// As lib/connstr.js's fromOptions, which loads the native library.
-const text = (v) => (v === null || v === undefined ? null : typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v))
-
 /** A connection string from a string, or {connectionString, ...properties} merged by the core. */
-async function connectionString (options) {
-  if (options === undefined || options === null) return ''
-  if (typeof options === 'string') return options
-  if (typeof options !== 'object') throw new TypeError('lakelink: give a connection string or {connectionString, ...properties}')
-  const { connectionString = '', ...properties } = options
-  if (Object.keys(properties).length === 0) return connectionString
-  const overrides = {}
-  for (const [k, v] of Object.entries(properties)) overrides[k] = text(v)
-  return defaultModule().call({ op: 'merge', conn: connectionString, overrides })
+async function connectionString (given) {
+  return fromOptions(given, (conn, overrides) => overrides ? defaultModule().call({ op: 'merge', conn, overrides }) : conn)
 }
 
 /** An access token for a connection string or {connectionString, ...properties}, cached by the module until near expiry. */
@@ -217,22 +201,12 @@ async function token (options) {
  * for a 2xx status and rejects with an AppError (with the core's diagnosis)
  * otherwise.
  */
-class App {
+class App extends AppBase {
   #options
 
   constructor (url, options) {
-    if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) {
-      throw new TypeError(`lakelink: App needs the app's URL (https://...), not ${util.inspect(url)}`)
-    }
-    /** The app's base URL, without a trailing slash. */
-    this.url = url.replace(/\/+$/, '')
+    super(url)
     this.#options = options
-  }
-
-  /** An absolute URL for path (relative to the app's URL, or absolute). */
-  resolve (path) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return path
-    return this.url + (path.startsWith('/') ? '' : '/') + path
   }
 
   /**
@@ -257,14 +231,6 @@ class App {
   /** The access token this App sends. */
   token () {
     return token(this.#options)
-  }
-
-  [util.inspect.custom] () {
-    return `App <${this.url}>`
-  }
-
-  toString () {
-    return `App <${this.url}>`
   }
 }
 

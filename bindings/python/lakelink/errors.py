@@ -115,8 +115,9 @@ class AppError(Error):
     ``status`` is the HTTP status (0 for a network error), ``message`` what
     failed, ``diagnosis`` why and what to check, ``kind`` one of
     unauthorized, forbidden, not_found, login_redirect, network,
-    not_api_path, other_host, http. ``response`` is the app's response when
-    there was one (its body may explain).
+    not_api_path, other_host, too_large (an answer over 64 MiB), http.
+    ``response`` is the app's response when there was one (its body may
+    explain).
     """
 
     def __init__(self, message: str, *, status: int = 0, diagnosis: str = "", kind: str = "",
