@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import ctypes
 import json
-import queue
-import threading
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type, Union
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type
 
 from . import _batch, _native, _params, errors
 
@@ -66,6 +64,7 @@ class Cursor:
         self.arraysize: int = 1
         self._result = 0  # the native result handle while streaming
         self._rows: Deque[Row] = deque()
+        self._failed: Optional[BaseException] = None  # why the result was dropped part-read
         self._description: Optional[tuple[Column, ...]] = None
         self._rowcount = -1
         self._statusmessage: Optional[str] = None
@@ -116,18 +115,38 @@ class Cursor:
         return _native.take_bytes(p, n.value) if p.value else None
 
     def _next_batch(self) -> bool:
-        """Reads one batch into self._rows; False (and the result finished) at the end. Lock held."""
+        """Reads one batch into self._rows; False (and the result finished) at the end. Lock held.
+
+        Any exception (a database error, a bad value, KeyboardInterrupt)
+        drops the result and the rows buffered from it, and later fetches
+        raise: the rows left would not be the whole result.
+        """
         try:
             raw = self._read_batch()
             if raw is not None:
                 self._rows.extend(_batch.decode(raw))
-        except errors.Error:
-            self._discard()
+        except BaseException as e:
+            self._fail(e)
             raise
         if raw is None:
             self._finish()
             return False
         return True
+
+    def _fail(self, e: BaseException) -> None:
+        """Drops the result and its buffered rows after e; later fetches raise. Lock held."""
+        self._discard()
+        self._rows.clear()
+        self._failed = e
+
+    def _check_failed(self) -> None:
+        e = self._failed
+        if e is None:
+            return
+        if isinstance(e, errors.Error):
+            raise e
+        raise errors.InterfaceError(f"the rest of the result was dropped when reading it failed ({type(e).__name__}); "
+                                    "execute the statement again") from e
 
     def _finish(self) -> None:
         """Reads the command tag and rows affected, and closes the result. Lock held."""
@@ -155,58 +174,14 @@ class Cursor:
             del rc
 
     def _buffer_rest(self) -> None:
-        """Reads every remaining row into memory (fetchall, or another cursor is about to execute). Lock held.
-
-        A helper thread reads each batch from the library (which releases
-        the GIL) while this thread decodes the previous one.
-        """
-        if not self._result:
-            return
-        try:
-            for raw in self._read_ahead():
-                self._rows.extend(_batch.decode(raw))
-        except errors.Error:
-            self._discard()
-            raise
-        self._finish()
-
-    def _read_ahead(self) -> Iterator[bytes]:
-        """The remaining encoded batches, each read on a helper thread while the caller works on the one before."""
-        ready: queue.Queue[Union[bytes, None, BaseException]] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def read() -> None:
-            try:
-                while not stop.is_set():
-                    raw = self._read_batch()
-                    ready.put(raw)
-                    if raw is None:
-                        return
-            except BaseException as e:
-                ready.put(e)
-
-        reader = threading.Thread(target=read, name="lakelink-read-ahead", daemon=True)
-        reader.start()
-        try:
-            while True:
-                item = ready.get()
-                if isinstance(item, BaseException):
-                    raise item
-                if item is None:
-                    return
-                yield item
-        finally:
-            stop.set()
-            while reader.is_alive():  # it may wait to put a batch: make room until it ends
-                try:
-                    ready.get_nowait()
-                except queue.Empty:
-                    pass
-                reader.join(0.01)
+        """Reads every remaining row into memory (fetchall, or another cursor is about to execute). Lock held."""
+        while self._result and self._next_batch():
+            pass
 
     def _reset(self) -> None:
         self._discard()
         self._rows.clear()
+        self._failed = None
         self._description = None
         self._rowcount = -1
         self._statusmessage = None
@@ -241,8 +216,8 @@ class Cursor:
                 self._description = _description(columns_json)
                 if raw:
                     self._rows.extend(_batch.decode(raw))
-            except BaseException:
-                self._discard()
+            except BaseException as e:
+                self._fail(e)
                 raise
         return self
 
@@ -270,6 +245,7 @@ class Cursor:
         conn = self._live()
         if self._description is None:
             raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
+        self._check_failed()
         if not self._rows and self._result:
             with conn._lock:
                 while not self._rows and self._result and self._next_batch():
@@ -292,6 +268,7 @@ class Cursor:
         conn = self._live()
         if self._description is None:
             raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
+        self._check_failed()
         with conn._lock:
             self._buffer_rest()
         out = list(self._rows)

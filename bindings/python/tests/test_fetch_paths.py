@@ -1,6 +1,4 @@
-"""The cursor's two ways to its rows: one-crossing small results, and fetchall reading ahead."""
-
-import threading
+"""The cursor's two ways to its rows: one-crossing small results, and batches read on demand."""
 
 import pytest
 
@@ -28,7 +26,7 @@ def test_statement_without_rows(conn):
     assert cur.statusmessage == "INSERT 0 3"
 
 
-def test_fetchall_reads_ahead_every_batch(conn):
+def test_fetchall_reads_every_batch(conn):
     n = cursor_mod.BATCH_ROWS * 5 + 17
     cur = conn.cursor()
     cur.execute("SELECT g, 'r' || g FROM generate_series(1, %s) g", (n,))
@@ -37,7 +35,6 @@ def test_fetchall_reads_ahead_every_batch(conn):
     assert len(rows) == n
     assert rows[0] == (1, "r1") and rows[-1] == (n, f"r{n}")
     assert cur.rowcount == n and cur.statusmessage == f"SELECT {n}"
-    assert not [t for t in threading.enumerate() if t.name == "lakelink-read-ahead"]
 
 
 def test_fetchall_after_fetchone_keeps_order(conn):
@@ -56,6 +53,38 @@ def test_error_in_a_later_batch_raises_and_the_connection_goes_on(conn):
     with pytest.raises(lakelink.DataError) as e:
         cur.fetchall()
     assert e.value.sqlstate == "22012"  # division_by_zero
-    assert not [t for t in threading.enumerate() if t.name == "lakelink-read-ahead"]
     cur.execute("SELECT 42")
     assert cur.fetchall() == [(42,)]
+
+
+def test_fetch_after_a_failed_fetchall_never_returns_part_of_the_result(conn):
+    # The rows read before the failing batch must not come back as if they
+    # were the whole result: every later fetch raises the same error.
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SELECT CASE WHEN g = 50000 THEN 1 / (g - g) ELSE g END FROM generate_series(1, 100000) g")
+    with pytest.raises(lakelink.DataError) as first:
+        cur.fetchall()
+    assert first.value.sqlstate == "22012"
+    assert cur._result == 0 and not cur._rows
+    with pytest.raises(lakelink.DataError) as again:
+        cur.fetchall()
+    assert again.value is first.value
+    with pytest.raises(lakelink.DataError):
+        cur.fetchone()
+    with pytest.raises(lakelink.DataError):
+        cur.fetchmany(5)
+    cur.execute("SELECT 42")  # a new statement starts clean
+    assert cur.fetchall() == [(42,)]
+
+
+def test_fetchone_error_in_a_later_batch_drops_the_rows_buffered(conn):
+    conn.autocommit = True
+    cur = conn.cursor()
+    bad = cursor_mod.BATCH_ROWS * 2 + 1
+    cur.execute("SELECT 1 / (g - %s) FROM generate_series(1, %s) g", (bad, bad * 2))
+    with pytest.raises(lakelink.DataError):
+        for _ in cur:
+            pass
+    with pytest.raises(lakelink.DataError):
+        cur.fetchall()
