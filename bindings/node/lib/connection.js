@@ -393,6 +393,32 @@ class Session {
   }
 }
 
+/** A query waiting for a handle: settled once, by a handle, an error or its signal's abort. */
+class Waiter {
+  #resolve
+  #reject
+  #done
+  #settled = false
+
+  constructor (resolve, reject, done) {
+    this.#resolve = resolve
+    this.#reject = reject
+    this.#done = done
+  }
+
+  #settle (fn, value) {
+    if (this.#settled) return false
+    this.#settled = true
+    this.#done()
+    fn(value)
+    return true
+  }
+
+  /** Gives the waiter handle h; false when it no longer waits (the caller keeps h). */
+  resolve (h) { return this.#settle(this.#resolve, h) }
+  reject (e) { return this.#settle(this.#reject, e) }
+}
+
 /**
  * A pool of Lakebase sessions for one connection string: what connect()
  * returns. Every method is safe to call concurrently.
@@ -405,7 +431,7 @@ class Connection {
   #idle = [] // {handle, timer}
   #total = 0 // handles open or opening
   #returning = 0 // handles being closed
-  #waiters = [] // {resolve, reject}
+  #waiters = [] // Waiter
   #closed = false
   #drained = null // resolves when the last busy handle is released after close()
 
@@ -435,17 +461,13 @@ class Connection {
     }
     if (this.#total < this.#max) return this.#open()
     return new Promise((resolve, reject) => {
-      const w = { resolve, reject }
-      if (signal) {
-        const onAbort = () => {
-          const i = this.#waiters.indexOf(w)
-          if (i >= 0) this.#waiters.splice(i, 1)
-          reject(signal.reason)
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-        w.resolve = (h) => { signal.removeEventListener('abort', onAbort); resolve(h) }
-        w.reject = (e) => { signal.removeEventListener('abort', onAbort); reject(e) }
+      const onAbort = () => {
+        const i = this.#waiters.indexOf(w)
+        if (i >= 0) this.#waiters.splice(i, 1)
+        w.reject(signal.reason)
       }
+      const w = new Waiter(resolve, reject, () => signal?.removeEventListener('abort', onAbort))
+      signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiters.push(w)
     })
   }
@@ -465,7 +487,7 @@ class Connection {
   #serveWaiter () {
     if (this.#waiters.length && this.#total < this.#max && !this.#closed) {
       const w = this.#waiters.shift()
-      this.#open().then(w.resolve, w.reject)
+      this.#open().then((h) => { if (!w.resolve(h)) this.#release(h, true) }, (e) => w.reject(e)) // aborted meanwhile: the handle goes to the next
     }
   }
 

@@ -195,6 +195,23 @@ test('an AbortSignal cancels a running query on the server: AbortError with code
   }
 })
 
+test('a waiter aborted while a session opens for it after a lost one: the session is kept, the pool serves on', async () => {
+  const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-abort-open' })
+  try {
+    const ac = new AbortController()
+    const holder = one.query('SELECT pg_sleep(0.2), pg_terminate_backend(pg_backend_pid())')
+    const waiter = one.query({ text: 'SELECT 2 AS x', signal: ac.signal })
+    // the holder's session is lost (57P01) and dropped, a new one opens for the waiter, which aborts meanwhile
+    await assert.rejects(holder.catch((e) => { ac.abort(); throw e }), (e) => e.code === '57P01')
+    await assert.rejects(waiter, { name: 'AbortError' })
+    for (let i = 0; i < 50 && one.idleCount === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.deepEqual([one.totalCount, one.idleCount, one.waitingCount], [1, 1, 0])
+    assert.equal((await one.query('SELECT 3 AS y')).rows[0].y, 3)
+  } finally {
+    await one.close()
+  }
+})
+
 test('close waits for running queries, then refuses; Symbol.asyncDispose closes', async () => {
   const c = await lakelink.connect(lakebase(info))
   const running = c.query('SELECT pg_sleep(0.3), 1 AS x')
