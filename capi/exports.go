@@ -16,6 +16,7 @@ import (
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/failure"
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
@@ -62,7 +63,7 @@ func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut
 		}
 		var fields map[string]*string
 		if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-			return &argumentError{msg: "overrides_json is not a JSON object of strings or nulls: " + err.Error()}
+			return &failure.ArgumentError{Message: "overrides_json is not a JSON object of strings or nulls: " + err.Error()}
 		}
 		overrides := make(map[string]string, len(fields))
 		for k, v := range fields {
@@ -142,7 +143,7 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 		if hj != "" {
 			var fields map[string]string
 			if err := json.Unmarshal([]byte(hj), &fields); err != nil {
-				return &argumentError{msg: "headers_json is not a JSON object of strings: " + err.Error()}
+				return &failure.ArgumentError{Message: "headers_json is not a JSON object of strings: " + err.Error()}
 			}
 			for k, v := range fields {
 				header.Set(k, v)
@@ -393,7 +394,7 @@ func execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_
 	var args []any
 	if encoded != nil {
 		if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, encoded); err != nil {
-			return nil, &argumentError{msg: err.Error(), err: err}
+			return nil, &failure.ArgumentError{Message: err.Error(), Err: err}
 		}
 	}
 	return c.Execute(context.Background(), query, args...)
@@ -426,7 +427,7 @@ func batchFormat(format *C.char) (lakebase.Format, error) {
 		f = lakebase.DefaultFormat
 	}
 	if f != lakebase.FormatColumnar && f != lakebase.FormatPickle {
-		return "", &argumentError{msg: "format " + string(f) + ": want columnar or pickle"}
+		return "", &failure.ArgumentError{Message: "format " + string(f) + ": want columnar or pickle"}
 	}
 	return f, nil
 }

@@ -14,7 +14,6 @@ import "C"
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -22,8 +21,6 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/lakelink/lakelink/core/apps"
-	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/failure"
 	"github.com/lakelink/lakelink/core/lakebase"
@@ -43,22 +40,6 @@ const (
 	statusInternal         = C.LAKELINK_ERR_INTERNAL
 )
 
-// argumentError is a bad argument: a NULL, a negative length, a bad value.
-// err, when set, is the core's error it stands for.
-type argumentError struct {
-	msg string
-	err error
-}
-
-func (e *argumentError) Error() string { return e.msg }
-
-func (e *argumentError) Unwrap() error { return e.err }
-
-// handleError is an unknown, closed or wrong-kind handle.
-type handleError struct{ msg string }
-
-func (e *handleError) Error() string { return e.msg }
-
 // call runs an export's body: it clears *errOut, recovers a panic into
 // LAKELINK_ERR_INTERNAL, and turns an error into its status and *errOut.
 // fallback is the status of errors of no recognised kind.
@@ -72,44 +53,20 @@ func call(errOut **C.lakelink_error, fallback C.int32_t, body func() error) (sta
 		}
 	}()
 	if err := body(); err != nil {
-		return setError(errOut, statusOf(err, fallback), err)
+		return setError(errOut, fallback, err)
 	}
 	return statusOK
 }
 
-func statusOf(err error, fallback C.int32_t) C.int32_t {
-	var (
-		argErr    *argumentError
-		handleErr *handleError
-		connErr   *connstr.Error
-		dbErr     *lakebase.Error
-		appErr    *apps.Error
-		oauthErr  *auth.OAuthError
-	)
-	switch {
-	case errors.As(err, &argErr):
-		return statusInvalidArgument
-	case errors.As(err, &handleErr):
-		return statusInvalidHandle
-	case errors.As(err, &connErr):
-		return statusConnectionString
-	case errors.As(err, &dbErr):
-		return statusDatabase
-	case errors.As(err, &appErr):
-		return statusApp
-	case errors.As(err, &oauthErr):
-		return statusAuth
-	}
-	return fallback
-}
-
-// setError fills *errOut (when not NULL) with a new lakelink_error: the
-// fields core/failure gives err, with status as its code.
-func setError(errOut **C.lakelink_error, status C.int32_t, err error) C.int32_t {
+// setError classifies err with core/failure (fallback is the status of
+// errors of no recognised kind), fills *errOut (when not NULL) with a new
+// lakelink_error of its fields, and returns its status.
+func setError(errOut **C.lakelink_error, fallback C.int32_t, err error) C.int32_t {
+	f := failure.Of(err, failure.Code(fallback))
+	status := C.int32_t(f.Code)
 	if errOut == nil {
 		return status
 	}
-	f := failure.Of(err, failure.Code(status))
 	e := (*C.lakelink_error)(C.calloc(1, C.size_t(unsafe.Sizeof(C.lakelink_error{}))))
 	e.code, e.http_status = status, C.int32_t(f.HTTPStatus)
 	e.message, e.sqlstate, e.diagnosis = C.CString(f.Message), C.CString(f.SQLState), C.CString(f.Diagnosis)
@@ -135,7 +92,7 @@ func lakelink_free(p unsafe.Pointer) { C.free(p) }
 // goString copies a required C string, which must be UTF-8.
 func goString(p *C.char, name string) (string, error) {
 	if p == nil {
-		return "", &argumentError{msg: name + " is NULL"}
+		return "", &failure.ArgumentError{Message: name + " is NULL"}
 	}
 	return checkUTF8(C.GoString(p), name)
 }
@@ -173,7 +130,7 @@ func checkUTF8(s, name string) (string, error) {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 {
-			return "", &argumentError{msg: fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
+			return "", &failure.ArgumentError{Message: fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
 		}
 		i += size
 	}
@@ -184,11 +141,11 @@ func checkUTF8(s, name string) (string, error) {
 func goBytes(p *C.uint8_t, n C.int64_t, name string) ([]byte, error) {
 	switch {
 	case n < 0:
-		return nil, &argumentError{msg: fmt.Sprintf("%s: negative length %d", name, n)}
+		return nil, &failure.ArgumentError{Message: fmt.Sprintf("%s: negative length %d", name, n)}
 	case n == 0:
 		return nil, nil
 	case p == nil:
-		return nil, &argumentError{msg: fmt.Sprintf("%s is NULL with length %d", name, n)}
+		return nil, &failure.ArgumentError{Message: fmt.Sprintf("%s is NULL with length %d", name, n)}
 	}
 	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))), nil
 }
@@ -202,7 +159,7 @@ func headerOf(raw string) (http.Header, error) {
 	}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-		return nil, &argumentError{msg: "headers_json is not a JSON object: " + err.Error()}
+		return nil, &failure.ArgumentError{Message: "headers_json is not a JSON object: " + err.Error()}
 	}
 	for name, v := range fields {
 		var one string
@@ -215,7 +172,7 @@ func headerOf(raw string) (http.Header, error) {
 				header.Add(name, s)
 			}
 		default:
-			return nil, &argumentError{msg: fmt.Sprintf("headers_json: the value of %q is not a string or a list of strings", name)}
+			return nil, &failure.ArgumentError{Message: fmt.Sprintf("headers_json: the value of %q is not a string or a list of strings", name)}
 		}
 	}
 	return header, nil
@@ -224,7 +181,7 @@ func headerOf(raw string) (http.Header, error) {
 // notNull checks a required out-parameter.
 func notNull[T any](p *T, name string) error {
 	if p == nil {
-		return &argumentError{msg: name + " is NULL"}
+		return &failure.ArgumentError{Message: name + " is NULL"}
 	}
 	return nil
 }
@@ -298,11 +255,11 @@ func lookup(h uint64, kind handleKind, remove bool) (any, error) {
 	e, ok := handles.m[h]
 	switch {
 	case h == 0:
-		return nil, &handleError{"handle 0 is never valid"}
+		return nil, &failure.HandleError{Message: "handle 0 is never valid"}
 	case !ok:
-		return nil, &handleError{fmt.Sprintf("handle %d is unknown or closed", h)}
+		return nil, &failure.HandleError{Message: fmt.Sprintf("handle %d is unknown or closed", h)}
 	case e.kind != kind:
-		return nil, &handleError{fmt.Sprintf("handle %d is %s, not %s", h, e.kind, kind)}
+		return nil, &failure.HandleError{Message: fmt.Sprintf("handle %d is %s, not %s", h, e.kind, kind)}
 	}
 	if remove {
 		delete(handles.m, h)

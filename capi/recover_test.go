@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/failure"
 )
 
 // A Go test file cannot use cgo, so these tests name no C type: callWith
@@ -96,6 +99,24 @@ func TestCallRecoversPanicsWithoutErr(t *testing.T) {
 	}
 }
 
+// TestStatusesAreFailureCodes: call returns core/failure's codes as
+// statuses, so they must be lakelink.h's.
+func TestStatusesAreFailureCodes(t *testing.T) {
+	for _, c := range []struct {
+		code   failure.Code
+		status int
+	}{
+		{failure.OK, statusOK}, {failure.InvalidArgument, statusInvalidArgument},
+		{failure.InvalidHandle, statusInvalidHandle}, {failure.ConnectionString, statusConnectionString},
+		{failure.Auth, statusAuth}, {failure.Database, statusDatabase}, {failure.App, statusApp},
+		{failure.Internal, statusInternal},
+	} {
+		if int(c.code) != c.status {
+			t.Errorf("failure code %d, lakelink.h status %d", c.code, c.status)
+		}
+	}
+}
+
 // TestCallStatuses: call's other paths: OK clears *err, errors map to
 // their status.
 func TestCallStatuses(t *testing.T) {
@@ -107,10 +128,11 @@ func TestCallStatuses(t *testing.T) {
 		err  error
 		want int
 	}{
-		{&argumentError{msg: "x is NULL"}, statusInvalidArgument},
-		{&handleError{"handle 0 is never valid"}, statusInvalidHandle},
+		{&failure.ArgumentError{Message: "x is NULL"}, statusInvalidArgument},
+		{&failure.HandleError{Message: "handle 0 is never valid"}, statusInvalidHandle},
 		{errors.New("something else"), statusDatabase},
-		{errors.Join(&argumentError{msg: "a is NULL"}, &argumentError{msg: "b is NULL"}), statusInvalidArgument},
+		{&apps.ArgumentError{Message: "apps: the app URL is empty"}, statusInvalidArgument},
+		{errors.Join(&failure.ArgumentError{Message: "a is NULL"}, &failure.ArgumentError{Message: "b is NULL"}), statusInvalidArgument},
 	} {
 		status, e := callWith(call, statusDatabase, func() error { return c.err })
 		if int(status) != c.want {

@@ -104,10 +104,10 @@ func New(baseURL string, tokens oauth2.TokenSource, opts ...Option) (*App, error
 // without the slash, with the scheme and host in lower case.
 func parseBaseURL(s string) (*url.URL, error) {
 	fail := func(shown, problem string) (*url.URL, error) {
-		return nil, fmt.Errorf("apps: app URL %q: %s", shown, problem)
+		return nil, &ArgumentError{fmt.Sprintf("apps: app URL %q: %s", shown, problem)}
 	}
 	if strings.TrimSpace(s) == "" {
-		return nil, errors.New("apps: the app URL is empty: give the app's URL, https://host, as its page in the workspace shows it")
+		return nil, &ArgumentError{"apps: the app URL is empty: give the app's URL, https://host, as its page in the workspace shows it"}
 	}
 	if !strings.Contains(s, "://") { // "host", "user:password@host" and "host:port" would parse as a scheme
 		return fail(stripUserinfo(s), "no scheme: write it as https://host (or http://127.0.0.1:port for a local emulator)")

@@ -36,6 +36,13 @@ const (
 	KindHTTP = "http"
 )
 
+// ArgumentError is a bad argument, refused before any request: an app URL
+// that is not one, a request URL that is not absolute. Its text names the
+// argument.
+type ArgumentError struct{ Message string }
+
+func (e *ArgumentError) Error() string { return e.Message }
+
 // Error is a failed app call: what happened and what to check.
 //
 // Its text, Op, Message and Diagnosis never contain the access token.

@@ -61,7 +61,7 @@ func Diagnose(tokens oauth2.TokenSource, method, rawURL, sentAuthorization strin
 		return nil
 	}
 	if status == 0 && networkErr == "" {
-		return errors.New("apps: Diagnose needs an HTTP status, or the network error when there was no answer")
+		return &ArgumentError{"apps: Diagnose needs an HTTP status, or the network error when there was no answer"}
 	}
 	a, u, err := external("", tokens, rawURL)
 	if err != nil {
@@ -83,17 +83,20 @@ func Diagnose(tokens oauth2.TokenSource, method, rawURL, sentAuthorization strin
 // The App diagnoses but never sends: its transport is otherClient, and it
 // has no timeout of its own.
 func external(appURL string, tokens oauth2.TokenSource, rawURL string) (*App, *url.URL, error) {
-	origin, _ := splitOrigin(rawURL)
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User != nil || !u.IsAbs() {
+		shown := stripUserinfo(rawURL)
+		if err == nil {
+			shown = shownURL(u)
+		}
+		return nil, nil, &ArgumentError{fmt.Sprintf("apps: request URL %q: give the absolute URL of an /api/ route of the app, without a user name or password", shown)}
+	}
 	if appURL == "" {
-		appURL = origin
+		appURL, _ = splitOrigin(rawURL)
 	}
 	a, err := New(appURL, tokens, WithHTTPClient(&http.Client{Transport: otherClient{}}), WithTimeout(0))
 	if err != nil {
 		return nil, nil, err
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User != nil || !u.IsAbs() {
-		return nil, nil, fmt.Errorf("apps: URL %q: give the absolute URL of an /api/ route of the app, without a user name or password", stripUserinfo(rawURL))
 	}
 	return a, u, nil
 }

@@ -148,7 +148,31 @@ func TestForeignNetworkErrors(t *testing.T) {
 			t.Errorf("%q: %s %q %q, want a diagnosis with %q", c.text, e.Kind, e.Message, e.Diagnosis, c.want)
 		}
 	}
-	if err := Diagnose(src, http.MethodGet, host+"/api/x", "", 0, nil, nil, ""); err == nil || errors.As(err, new(*Error)) {
-		t.Errorf("no status and no network error: %v", err)
+}
+
+// TestExternalBadArguments: bad arguments to Authorize and Diagnose are
+// *ArgumentError (the exports' invalid argument), naming the argument.
+func TestExternalBadArguments(t *testing.T) {
+	src := static(testJWT)
+	const app = "https://app.example.com"
+	for _, c := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"an app URL with a path", func() error { _, err := Authorize(app+"/page", src, "GET", app+"/api/x"); return err }(),
+			`app URL "https://app.example.com/page": it has the path "/page"`},
+		{"a relative URL, no app URL", func() error { _, err := Authorize("", src, "GET", "/api/x?token=s3cret"); return err }(),
+			`request URL "/api/x?[REDACTED]": give the absolute URL`},
+		{"a relative URL, an app URL", func() error { _, err := Authorize(app, src, "GET", "api/x"); return err }(),
+			`request URL "api/x"`},
+		{"Diagnose, a relative URL", Diagnose(src, "GET", "/api/x", "", 500, nil, nil, ""), `request URL "/api/x"`},
+		{"Diagnose, no status and no network error", Diagnose(src, "GET", app+"/api/x", "", 0, nil, nil, ""),
+			"needs an HTTP status, or the network error"},
+	} {
+		var argErr *ArgumentError
+		if !errors.As(c.err, &argErr) || !strings.Contains(c.err.Error(), c.want) || strings.Contains(c.err.Error(), "s3cret") {
+			t.Errorf("%s: %T %v, want an *ArgumentError with %q", c.what, c.err, c.err, c.want)
+		}
 	}
 }

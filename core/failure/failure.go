@@ -29,9 +29,20 @@ const (
 )
 
 // ArgumentError is a bad argument to an export: the error's text names it.
-type ArgumentError struct{ Message string }
+// Err, when set, is the core's error it stands for (its SQLSTATE, say).
+type ArgumentError struct {
+	Message string
+	Err     error
+}
 
 func (e *ArgumentError) Error() string { return e.Message }
+
+func (e *ArgumentError) Unwrap() error { return e.Err }
+
+// HandleError is an unknown, closed or wrong-kind handle given to an export.
+type HandleError struct{ Message string }
+
+func (e *HandleError) Error() string { return e.Message }
 
 // Failure is an error as the exports report it. Message is one line and
 // never holds a secret (the core's errors never do).
@@ -51,15 +62,19 @@ type Failure struct {
 func Of(err error, fallback Code) Failure {
 	f := Failure{Code: fallback, Message: err.Error()}
 	var (
-		argErr   *ArgumentError
-		connErr  *connstr.Error
-		dbErr    *lakebase.Error
-		appErr   *apps.Error
-		oauthErr *auth.OAuthError
+		argErr    *ArgumentError
+		appArgErr *apps.ArgumentError
+		handleErr *HandleError
+		connErr   *connstr.Error
+		dbErr     *lakebase.Error
+		appErr    *apps.Error
+		oauthErr  *auth.OAuthError
 	)
 	switch {
-	case errors.As(err, &argErr):
+	case errors.As(err, &argErr), errors.As(err, &appArgErr):
 		f.Code = InvalidArgument
+	case errors.As(err, &handleErr):
+		f.Code = InvalidHandle
 	case errors.As(err, &connErr):
 		f.Code = ConnectionString
 	case errors.As(err, &dbErr):

@@ -18,7 +18,10 @@ func TestOf(t *testing.T) {
 		err  error
 		want Failure
 	}{
-		{&ArgumentError{"bad"}, Failure{Code: InvalidArgument, Message: "bad"}},
+		{&ArgumentError{Message: "bad"}, Failure{Code: InvalidArgument, Message: "bad"}},
+		{fmt.Errorf("apps: %w", &apps.ArgumentError{Message: "app URL x"}), Failure{Code: InvalidArgument, Message: "apps: app URL x"}},
+		{&HandleError{Message: "handle 7 is closed"}, Failure{Code: InvalidHandle, Message: "handle 7 is closed"}},
+		{&ArgumentError{Message: "params: bad", Err: &lakebase.DataError{SQLState: "22023", Err: errors.New("x")}}, Failure{Code: InvalidArgument, Message: "params: bad", SQLState: "22023"}},
 		{connErr, Failure{Code: ConnectionString, Message: connErr.Error()}},
 		{fmt.Errorf("minting: %w", &lakebase.Error{Host: "h:5432", User: "u", SQLState: "28P01", Message: "refused"}),
 			Failure{Code: Database, Message: "minting: lakebase h:5432 (user u): refused (SQLSTATE 28P01)", SQLState: "28P01"}},
