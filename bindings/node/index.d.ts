@@ -64,6 +64,12 @@ export interface StreamOptions {
   batchSize?: number
   rowMode?: 'array'
   int8?: 'bigint' | 'string'
+  /**
+   * Aborting it ends waiting for a session, or cancels the statement on the
+   * server: the loop throws an error named 'AbortError' (code '57014' when
+   * the server cancelled the statement, else the signal's reason).
+   */
+  signal?: AbortSignal
 }
 
 export interface ConnectOptions {
@@ -89,7 +95,10 @@ export declare class Connection implements AsyncDisposable {
   query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
   query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
   query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
-  /** Runs fn in a transaction: commit when it resolves, rollback (and rethrow) when it rejects. */
+  /**
+   * Runs fn in a transaction: commit when it resolves, rollback (and rethrow)
+   * when it rejects; a tx.stream() left open is closed first.
+   */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
   /** Streams rows in batches, holding one session until the loop ends. */
   stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>

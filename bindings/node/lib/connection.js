@@ -251,21 +251,30 @@ async function runAbortable (h, st, opts) {
  * st.batchSize rows at a time: next() resolves at once within a batch (no
  * generator machinery per row). hold() resolves with {handle, release(err)}:
  * the session, held until the rows end, an error, or the loop is left.
+ * When st.signal aborts, the statement is cancelled on the server as in
+ * runAbortable, and next() rejects: with the server's error named
+ * AbortError (code '57014'), or with the signal's reason when the
+ * statement was not running.
  */
 class RowStream {
   #hold
   #st
   #opts
+  #signal
   #held = null
   #started = null
   #rows = []
   #i = 0
   #finished = false
+  #refilling = null // the refill under way, which return() lets end first
+  #cancelling = null // the cancel request sent when the signal aborted
+  #onAbort = () => { this.#cancelling = cancel(this.#held.handle).catch(() => {}) }
 
   constructor (hold, st, opts) {
     this.#hold = hold
     this.#st = st
     this.#opts = opts
+    this.#signal = st.signal
   }
 
   [Symbol.asyncIterator] () {
@@ -273,16 +282,20 @@ class RowStream {
   }
 
   next () {
-    if (this.#i < this.#rows.length) return Promise.resolve({ value: this.#rows[this.#i++], done: false })
-    return this.#refill()
+    if (this.#i < this.#rows.length && !this.#signal?.aborted) return Promise.resolve({ value: this.#rows[this.#i++], done: false })
+    this.#refilling = this.#refill()
+    return this.#refilling
   }
 
   async #refill () {
     try {
       for (;;) {
         if (this.#finished) return { value: undefined, done: true }
+        this.#signal?.throwIfAborted()
         if (!this.#started) {
           this.#held = await this.#hold()
+          this.#signal?.throwIfAborted()
+          this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
           this.#started = await start(this.#held.handle, this.#st, this.#opts, this.#st.batchSize || STREAM_BATCH_ROWS)
           this.#rows = this.#started.rows
         } else {
@@ -297,30 +310,37 @@ class RowStream {
         if (this.#rows.length) return { value: this.#rows[this.#i++], done: false }
       }
     } catch (e) {
-      await this.#finish(false, e)
+      if (this.#cancelling && e.code === '57014') {
+        e.name = 'AbortError'
+        e.cause = this.#signal.reason
+      }
+      await this.#finish(false, e === this.#signal?.reason ? undefined : e) // a session that was not lost stays
       throw e
     }
   }
 
-  /** Closes the result (when open) and lets the session go. */
+  /** Closes the result (when open) and lets the session go, once a cancel request was answered. */
   async #finish (complete, err) {
     if (this.#finished) return
     this.#finished = true
     this.#rows = []
+    this.#signal?.removeEventListener('abort', this.#onAbort)
     try {
       if (this.#started?.rest) await this.#started.rest.close(complete)
     } finally {
+      await this.#cancelling
       this.#held?.release(err)
     }
   }
 
   async return () {
+    await this.#refilling?.catch(() => {})
     await this.#finish(false)
     return { value: undefined, done: true }
   }
 
   async throw (e) {
-    await this.#finish(false)
+    await this.return()
     throw e
   }
 }
@@ -353,11 +373,16 @@ class Transaction {
     return session.serial(() => runAbortable(session.handle, st, session.opts))
   }
 
-  /** As Connection.stream, inside the transaction (its other statements wait until the loop ends). */
+  /**
+   * As Connection.stream, inside the transaction (its other statements
+   * wait until the loop ends; one left open is closed when fn settles).
+   */
   stream (textOrConfig, values, options) {
     const session = this.#session
     const hold = async () => ({ handle: session.handle, release: await session.lock() })
-    return new RowStream(hold, statement(textOrConfig, values, options), session.opts)
+    const rows = new RowStream(hold, statement(textOrConfig, values, options), session.opts)
+    session.streams.push(rows)
+    return rows
   }
 
   [util.inspect.custom] () {
@@ -371,6 +396,13 @@ class Session {
     this.handle = handle
     this.opts = opts
     this.tail = Promise.resolve()
+    this.streams = [] // the transaction's RowStreams
+  }
+
+  /** Closes the streams left open (discarding their unread rows) and waits for the statements queued. */
+  async end () {
+    await Promise.all(this.streams.map((rows) => rows.return()))
+    await this.tail
   }
 
   /** Waits for the statements queued before, then resolves with the function that lets the next one go. */
@@ -556,7 +588,8 @@ class Connection {
   /**
    * Runs fn(tx) in a transaction on one session: commits when fn's promise
    * resolves, rolls back and rethrows when it rejects. Resolves with fn's
-   * value.
+   * value. A tx.stream() fn left open is closed first, its unread rows
+   * discarded.
    */
   transaction (fn) {
     if (typeof fn !== 'function') return Promise.reject(new TypeError('lakelink: transaction(fn) needs a function'))
@@ -567,9 +600,8 @@ class Connection {
       let value
       try {
         value = await fn(new Transaction(session))
-        await session.tail
       } catch (e) {
-        await session.tail
+        await session.end()
         try {
           await simple(L.rollback, h)
         } catch (rollbackError) {
@@ -577,6 +609,7 @@ class Connection {
         }
         throw e
       }
+      await session.end()
       await simple(L.commit, h)
       return value
     })
@@ -585,14 +618,18 @@ class Connection {
   /**
    * Streams a statement's rows in batches (batchSize rows, default 1000),
    * holding one session until the rows end or the loop is left:
-   * `for await (const row of conn.stream(text, values, {batchSize}))`.
+   * `for await (const row of conn.stream(text, values, {batchSize, signal}))`.
+   * When signal aborts, waiting for a session ends, and a running
+   * statement is cancelled on the server: the loop throws an AbortError
+   * (code '57014').
    */
   stream (textOrConfig, values, options) {
+    const st = statement(textOrConfig, values, options)
     const hold = async () => {
-      const handle = await this.#acquire()
+      const handle = await this.#acquire(st.signal)
       return { handle, release: (err) => this.#release(handle, !err || reusable(err)) }
     }
-    return new RowStream(hold, statement(textOrConfig, values, options), this.#opts)
+    return new RowStream(hold, st, this.#opts)
   }
 
   /**

@@ -212,6 +212,84 @@ test('a waiter aborted while a session opens for it after a lost one: the sessio
   }
 })
 
+/** p, or a failure when it is not settled within ms (a hang). */
+function within (p, ms, what) {
+  let timer
+  const hang = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not settled in ${ms} ms`)), ms) })
+  return Promise.race([p, hang]).finally(() => clearTimeout(timer))
+}
+
+test('stream honours an AbortSignal: waiting, running and between batches; the session is kept', async () => {
+  const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-stream-abort' })
+  const drain = async (rows) => { for await (const row of rows) assert.ok(row) }
+  try {
+    const t0 = Date.now()
+    const running = await drain(one.stream({ text: 'SELECT pg_sleep(5)', signal: AbortSignal.timeout(200) })).catch((e) => e)
+    assert.equal(running.name, 'AbortError')
+    assert.equal(running.code, '57014') // cancelled on the server
+    assert.equal(running.cause?.name, 'TimeoutError')
+    assert.ok(Date.now() - t0 < 3000, `aborted after 200 ms, ended after ${Date.now() - t0} ms`)
+    assert.deepEqual([one.totalCount, one.idleCount], [1, 1])
+
+    const ac = new AbortController()
+    let n = 0
+    const between = await (async () => {
+      for await (const row of one.stream('SELECT g FROM generate_series(1, 50000000) g', [], { batchSize: 1000, signal: ac.signal })) {
+        if (++n === 1500) ac.abort()
+        assert.equal(row.g, n)
+      }
+    })().catch((e) => e)
+    assert.equal(between.name, 'AbortError')
+    assert.equal(n, 1500) // no row after the abort
+    const t1 = Date.now()
+    assert.equal((await within(one.query('SELECT 1 AS x'), 10000, 'the query after the aborted stream')).rows[0].x, 1)
+    assert.ok(Date.now() - t1 < 3000, 'the statement of the aborted stream ran on')
+    assert.equal(one.totalCount, 1)
+
+    const holder = one.stream('SELECT g FROM generate_series(1, 10) g', [], { batchSize: 2 })
+    await holder.next() // holds the only session
+    const w = new AbortController()
+    const waiting = one.stream('SELECT 1 AS g', [], { signal: w.signal }).next()
+    setTimeout(() => w.abort(new Error('gave up waiting')), 100)
+    await assert.rejects(waiting, /gave up waiting/)
+    assert.equal(one.waitingCount, 0)
+    await holder.return()
+    assert.equal((await one.query('SELECT 2 AS x')).rows[0].x, 2)
+    assert.throws(() => one.stream('SELECT 1', [], { signal: 'nope' }), TypeError)
+  } finally {
+    await one.close()
+  }
+})
+
+test('transaction: a tx.stream() left open is closed when fn settles (commit and rollback)', async () => {
+  const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-tx-stream' })
+  try {
+    await one.query('CREATE TABLE IF NOT EXISTS node_tx_stream (id int)')
+    await one.query('TRUNCATE node_tx_stream')
+    const first = await within(one.transaction(async (tx) => {
+      await tx.query('INSERT INTO node_tx_stream VALUES (1)')
+      const rows = tx.stream('SELECT g FROM generate_series(1, 100000) g', [], { batchSize: 100 })
+      tx.stream('SELECT 1') // never read
+      return (await rows.next()).value.g // the loop is left open
+    }), 10000, 'transaction with an open stream')
+    assert.equal(first, 1)
+    assert.deepEqual((await one.query('SELECT id FROM node_tx_stream')).rows, [{ id: 1 }]) // committed
+
+    const e = await within(one.transaction(async (tx) => {
+      await tx.query('INSERT INTO node_tx_stream VALUES (2)')
+      const rows = tx.stream('SELECT g FROM generate_series(1, 100000) g', [], { batchSize: 100 })
+      await rows.next()
+      throw new Error('boom')
+    }).catch((err) => err), 10000, 'rolled back transaction with an open stream')
+    assert.match(e.message, /boom/)
+    assert.deepEqual((await one.query('SELECT id FROM node_tx_stream')).rows, [{ id: 1 }]) // rolled back
+    assert.deepEqual([one.totalCount, one.idleCount], [1, 1])
+  } finally {
+    await one.query('DROP TABLE IF EXISTS node_tx_stream').catch(() => {})
+    await one.close()
+  }
+})
+
 test('close waits for running queries, then refuses; Symbol.asyncDispose closes', async () => {
   const c = await lakelink.connect(lakebase(info))
   const running = c.query('SELECT pg_sleep(0.3), 1 AS x')
