@@ -112,19 +112,41 @@ func (otherClient) RoundTrip(*http.Request) (*http.Response, error) {
 
 // ForeignNetworkError is the Go error that stands for a network failure
 // another HTTP client described in text, so that it gets the diagnosis Go's
-// own error would: the errno and Node codes it names (ECONNREFUSED,
-// ENOTFOUND, EAI_AGAIN, ETIMEDOUT, ECONNRESET, ENETUNREACH, EHOSTUNREACH,
-// Node's and OpenSSL's certificate codes, undici's UND_ERR_* codes) map
-// onto the corresponding Go errors; host is the host called. Its text is
-// text.
+// own error would: the first errno or Node code in text that lakelink knows
+// (ECONNREFUSED, ENOTFOUND, EAI_AGAIN, ETIMEDOUT, ECONNRESET, ENETUNREACH,
+// EHOSTUNREACH, Node's and OpenSSL's certificate codes, undici's UND_ERR_*
+// codes) maps onto the corresponding Go error; host is the host called.
+// Its text is text with the user info and query of URLs in it redacted.
 func ForeignNetworkError(text, host string) error {
-	return &foreignError{text: text, err: foreignCause(foreignCode.FindString(text), text, host)}
+	text = redactURLs(text)
+	for _, code := range foreignCode.FindAllString(text, -1) {
+		if err := foreignCause(code, text, host); err != nil {
+			return &foreignError{text: text, err: err}
+		}
+	}
+	return &foreignError{text: text, err: errors.New(text)}
 }
 
-// foreignCode finds the first code in a foreign error's text.
-var foreignCode = regexp.MustCompile(`\b(?:E[A-Z]{3,}|EAI_[A-Z]+|UND_ERR_[A-Z_]+|ERR_[A-Z0-9_]+|CERT_[A-Z_]+|UNABLE_TO_[A-Z_]+|(?:DEPTH_ZERO_)?SELF_SIGNED_CERT[A-Z_]*)\b`)
+// foreignCode finds the words of a foreign error's text that look like codes.
+var foreignCode = regexp.MustCompile(`\b(?:E[A-Z]{3,}|EAI_[A-Z]+|UND_ERR_[A-Z_]+|ERR_[A-Z0-9_]+|CERT_[A-Z_]+|UNABLE_TO_[A-Z_]+|(?:DEPTH_ZERO_)?SELF_SIGNED_CERT[A-Z_]*|ABORT_ERR)\b`)
 
-// foreignCause maps a foreign code onto the Go error of the same failure.
+// foreignURL finds what looks like a URL in a foreign error's text.
+var foreignURL = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+
+// redactURLs removes the user info and query, which may hold a secret, of
+// the URLs in text.
+func redactURLs(text string) string {
+	return foreignURL.ReplaceAllStringFunc(text, func(s string) string {
+		if u, err := url.Parse(s); err == nil {
+			return shownURL(u)
+		}
+		s, _, _ = strings.Cut(stripUserinfo(s), "?")
+		return s
+	})
+}
+
+// foreignCause maps a foreign code onto the Go error of the same failure;
+// nil for a code lakelink does not know.
 func foreignCause(code, text, host string) error {
 	dial := func(err error) error { return &net.OpError{Op: "dial", Net: "tcp", Err: err} }
 	switch code {
@@ -158,7 +180,7 @@ func foreignCause(code, text, host string) error {
 			return tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}
 		}
 	}
-	return errors.New(text)
+	return nil
 }
 
 // foreignError is a network failure another client described: its text,

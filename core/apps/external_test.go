@@ -142,10 +142,31 @@ func TestForeignNetworkErrors(t *testing.T) {
 		{"CERT_HAS_EXPIRED: certificate has expired", "has expired or is not yet valid: check this machine's clock"},
 		{"EPROTO: 0A00010B:SSL routines:ssl3_get_record:wrong version number", "The server did not answer in TLS"},
 		{"something else entirely", "The request did not reach the app at no-such-host.invalid:80"},
+		// The first code lakelink knows, not the first word that looks like one.
+		{"ERROR: connect ECONNREFUSED 127.0.0.1:9", "connection refused: nothing listens at no-such-host.invalid:80"},
+		{"EFOO bar ETIMEDOUT", "Connecting to no-such-host.invalid:80 timed out"},
 	} {
 		e := appError(t, Diagnose(src, http.MethodGet, host+"/api/x", "Bearer "+testJWT, 0, nil, nil, c.text))
 		if e.Kind != KindNetwork || e.Message != c.text || !strings.Contains(e.Diagnosis, c.want) {
 			t.Errorf("%q: %s %q %q, want a diagnosis with %q", c.text, e.Kind, e.Message, e.Diagnosis, c.want)
+		}
+	}
+}
+
+// TestForeignNetworkErrorRedactsURLs: a URL in the other client's text
+// loses its user info and query, which may carry a secret.
+func TestForeignNetworkErrorRedactsURLs(t *testing.T) {
+	src := static(testJWT)
+	text := "ECONNREFUSED: request to https://bob:pa55@app.example.com/api/x?token=s3cret&a=1 failed, " +
+		"via http://proxy.example.com:3128/?key=k3y"
+	e := appError(t, Diagnose(src, http.MethodGet, "https://app.example.com/api/x", "", 0, nil, nil, text))
+	want := "ECONNREFUSED: request to https://app.example.com/api/x?[REDACTED] failed, via http://proxy.example.com:3128/?[REDACTED]"
+	if e.Message != want || e.Kind != KindNetwork {
+		t.Errorf("Message %q, want %q", e.Message, want)
+	}
+	for _, secret := range []string{"pa55", "s3cret", "k3y", "bob"} {
+		if strings.Contains(e.Error(), secret) {
+			t.Errorf("%q shown: %s", secret, e.Error())
 		}
 	}
 }
