@@ -185,7 +185,10 @@ export declare class AppError extends LakelinkError {
   kind: 'unauthorized' | 'forbidden' | 'not_found' | 'login_redirect' | 'network' | 'not_api_path' | 'other_host' | 'too_large' | 'http' | string
   /** Why, and what to check (the core's words). */
   diagnosis: string
-  /** The app's answer, when there was one (its body unread). */
+  /**
+   * The app's answer, when there was one (its body unread). Not shown by
+   * util.inspect or JSON.stringify: its headers may carry the app's cookies.
+   */
   response?: Response
   /** For a network failure (status 0): fetch's own error. */
   cause?: unknown

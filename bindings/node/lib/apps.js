@@ -65,6 +65,30 @@ async function diagnose (connStr, method, url, authorization, status, headers, b
   return new AppError(`${method} ${url}: status ${status}`, { status, kind: 'http' }) // not reached: 2xx are not diagnosed
 }
 
+/** The most of an answer's body read for its diagnosis: the app's message is in its first line or JSON. */
+const DIAGNOSIS_BODY = 64 * 1024
+
+/** The first DIAGNOSIS_BODY bytes of r's body (all of a shorter one); the rest is not read. */
+async function bodyStart (r) {
+  if (!r.body) return null
+  const reader = r.body.getReader()
+  const chunks = []
+  let n = 0
+  try {
+    while (n < DIAGNOSIS_BODY) {
+      const { done, value } = await reader.read()
+      if (done) break
+      chunks.push(value)
+      n += value.length
+    }
+  } catch {
+    // a failure to read ends the body there: the diagnosis uses what came
+  } finally {
+    reader.cancel().catch(() => {})
+  }
+  return Buffer.concat(chunks).subarray(0, DIAGNOSIS_BODY)
+}
+
 /** A Headers object as the JSON object lakelink_app_diagnose takes. */
 function headersJSON (headers) {
   const out = {}
@@ -130,10 +154,10 @@ class App extends AppBase {
       throw failure
     }
     if (response.status >= 200 && response.status < 300) return response
-    const kept = response.clone() // for the AppError; this copy's body is read for the diagnosis
-    const body = Buffer.from(await response.arrayBuffer())
+    const body = await bodyStart(response.clone()) // the response keeps its whole body for the AppError
+    init?.signal?.throwIfAborted()
     const failure = await diagnose(connStr, method, url, authorization, response.status, headersJSON(response.headers), body, null)
-    failure.response = kept
+    failure.response = response
     throw failure
   }
 

@@ -8,6 +8,8 @@
 // what failed. Messages come from the core, which never puts a secret in
 // them.
 
+const util = require('node:util')
+
 /** The C ABI's status codes (lakelink.h) and the `code` of an error without a SQLSTATE. */
 const STATUS_CODES = {
   '-1': 'LAKELINK_INVALID_ARGUMENT',
@@ -68,12 +70,28 @@ class InternalError extends LakelinkError {}
  * app's Response when there was one.
  */
 class AppError extends LakelinkError {
+  #response
+
   constructor (message, { status = 0, kind = '', diagnosis = '', response } = {}) {
     super(diagnosis ? `${message}\n${diagnosis}` : message, { code: 'LAKELINK_APP' })
     this.status = status
     this.kind = kind
     this.diagnosis = diagnosis
-    this.response = response
+    this.#response = response
+  }
+
+  /**
+   * The app's Response, or undefined. An accessor, not a property of the
+   * error's own: inspect and JSON.stringify do not show it, since its
+   * headers may carry the app's cookies and its url the query the message
+   * redacts.
+   */
+  get response () { return this.#response }
+  set response (r) { this.#response = r }
+
+  /** As inspect shows errors, but never calling the response getter (not even with {getters: true}). */
+  [util.inspect.custom] (depth, options, inspect) {
+    return inspect(this, { ...options, depth, customInspect: false, getters: false })
   }
 }
 

@@ -121,6 +121,29 @@ test('App.fetch honours an AbortSignal while the app has not answered', async (t
   assert.ok(Date.now() - t0 < 5000)
 })
 
+test('AppError: inspect shows neither the app\'s cookies nor the URL\'s query; the diagnosis reads the body\'s start only', async (t) => {
+  let release
+  const held = new Promise((resolve) => { release = resolve })
+  const start = 'only the owner may do this\n' + 'x'.repeat(100 * 1024)
+  const url = await localApp(t, (req, res) => {
+    res.writeHead(403, { 'Set-Cookie': 'session=cookie-secret-4711; HttpOnly', 'Content-Type': 'text/plain' })
+    res.write(start)
+    held.then(() => res.end('the end')) // the rest only once the AppError was thrown
+  })
+  const e = await new lakelink.App(url, m2m(info)).fetch('/api/x?token=query-secret-0815').catch((err) => err)
+  assert.ok(e instanceof lakelink.AppError, String(e))
+  assert.equal(e.status, 403)
+  assert.match(e.message, /only the owner may do this/)
+  for (const shown of [util.inspect(e), util.inspect(e, { showHidden: true, depth: 10, getters: true }), String(e), e.message, JSON.stringify(e)]) {
+    assert.ok(!shown.includes('cookie-secret-4711') && !shown.includes('query-secret-0815'), shown)
+  }
+  assert.ok(e.response instanceof Response) // still there to read
+  assert.equal(e.response.headers.get('set-cookie'), 'session=cookie-secret-4711; HttpOnly')
+  assert.equal(e.response.url, `${url}/api/x?token=query-secret-0815`)
+  release()
+  assert.equal(await e.response.text(), start + 'the end') // the whole body, unread by the diagnosis
+})
+
 test('App.fetch: redirects are not followed, other hosts and dead ports are diagnosed by the core', async (t) => {
   let otherHits = 0
   const other = await localApp(t, (req, res) => { otherHits++; res.end('ok') })
