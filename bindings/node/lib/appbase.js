@@ -11,8 +11,10 @@ class AppBase {
     if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) {
       throw new TypeError(`lakelink: App needs the app's URL (https://...), not ${util.inspect(url)}`)
     }
+    const problem = originProblem(url)
+    if (problem) throw new TypeError(`lakelink: ${problem}`)
     /** The app's base URL, without a trailing slash. */
-    this.url = url.replace(/\/+$/, '')
+    this.url = url.replace(/\/$/, '')
   }
 
   /** An absolute URL for path (relative to the app's URL, or absolute). */
@@ -28,6 +30,31 @@ class AppBase {
   toString () {
     return `App <${this.url}>`
   }
+}
+
+/**
+ * Why url is not an app's base URL (scheme://host[:port]), in the words of
+ * the core's apps.parseBaseURL, which fetch would otherwise fail with for
+ * every request; '' when it is one. The URL is shown without a user name,
+ * password or query.
+ */
+function originProblem (url) {
+  let u
+  try {
+    u = new URL(url)
+  } catch (e) {
+    return `app URL ${JSON.stringify(url.replace(/^(\w+:\/\/)[^/?#]*@/, '$1'))}: not a URL: ${e.message}`
+  }
+  const query = url.includes('?') && !url.slice(0, url.indexOf('?')).includes('#')
+  const shown = `${u.origin}${u.pathname === '/' ? '' : u.pathname}${query ? '?[REDACTED]' : ''}${url.includes('#') ? u.hash || '#' : ''}`
+  const fail = (problem) => `app URL ${JSON.stringify(shown)}: ${problem}`
+  if (u.username || u.password) return fail('it must not carry a user name or password: the bearer token authenticates')
+  if (u.pathname !== '/') {
+    return fail(`it has the path ${JSON.stringify(u.pathname)}; give the app's base URL (scheme://host[:port]) and pass routes such as /api/whoami to fetch`)
+  }
+  if (query) return fail('it must not have a query (?...); pass it with the route to fetch')
+  if (url.includes('#')) return fail('it must not have a fragment (#...)')
+  return ''
 }
 
 /**

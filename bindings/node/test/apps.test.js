@@ -63,6 +63,20 @@ test('404 and 401 are diagnosed', async () => {
   assert.ok(!util.inspect(un).includes(token) && !un.message.includes(token))
 })
 
+test('an app URL with a path, query or fragment is refused by the constructor, naming what is wrong', () => {
+  const refused = [
+    ['https://my-app.example.com/some/path', /app URL "https:\/\/my-app\.example\.com\/some\/path": it has the path "\/some\/path"; give the app's base URL \(scheme:\/\/host\[:port\]\)/],
+    ['https://my-app.example.com/?token=query-secret-1', /app URL "https:\/\/my-app\.example\.com\?\[REDACTED\]": it must not have a query/],
+    ['https://my-app.example.com#top', /app URL "https:\/\/my-app\.example\.com#top": it must not have a fragment/],
+    ['https://user:pw-secret-2@my-app.example.com', /must not carry a user name or password/]
+  ]
+  for (const [url, message] of refused) {
+    assert.throws(() => new lakelink.App(url, m2m(info)), (e) => e instanceof TypeError && message.test(e.message) &&
+      !e.message.includes('secret'), url)
+  }
+  assert.equal(new lakelink.App('https://my-app.example.com/', m2m(info)).url, 'https://my-app.example.com')
+})
+
 test('a path outside /api/ is refused before sending', async () => {
   const e = await new lakelink.App(info.app_url, m2m(info)).fetch('/index.html').catch((err) => err)
   assert.equal(e.kind, 'not_api_path')
