@@ -9,6 +9,12 @@
 // the addresses to free in a ring in shared memory, and a worker thread
 // (this file) frees them with plain calls, sleeping in Atomics.wait while
 // there is nothing to free. Nothing on the main thread waits for a free.
+// (lakelink_error_free, for the rare error, goes through the threadpool:
+// lib/native.js errorFree.)
+//
+// Should the worker die, the addresses it had not freed yet, and those
+// pushed before its death was known, go to the fallback startFreer was
+// given, as every later one does.
 
 const { Worker, workerData } = require('node:worker_threads')
 
@@ -41,14 +47,22 @@ class FreeRing {
 
 /**
  * Starts the worker that frees, with libraryFile's lakelink_free, what is
- * pushed on the ring it returns; null when no worker can start. The worker
- * does not keep the process alive.
+ * pushed on the ring it returns; null when no worker can start. When the
+ * worker dies, push refuses from then on (the caller frees otherwise), and
+ * fallback(address) frees what the ring still held. The worker does not
+ * keep the process alive.
  */
-function startFreer (libraryFile) {
+function startFreer (libraryFile, fallback) {
   const ring = new FreeRing()
+  const dead = () => {
+    const { ctl, slots } = ring
+    if (Atomics.exchange(ctl, DEAD, 1)) return
+    for (let tail = Atomics.load(ctl, TAIL); tail !== ctl[HEAD]; tail = (tail + 1) | 0) fallback(slots[tail & (SIZE - 1)])
+  }
   try {
     const worker = new Worker(__filename, { workerData: { lakelinkFreer: true, file: libraryFile, sab: ring.sab } })
-    worker.on('error', () => Atomics.store(ring.ctl, DEAD, 1)) // push refuses from now on: the caller frees otherwise
+    worker.on('error', dead)
+    worker.on('exit', dead)
     worker.unref()
   } catch {
     return null
@@ -57,10 +71,10 @@ function startFreer (libraryFile) {
 }
 
 /**
- * The worker's loop: frees every address pushed, in order. While addresses
- * keep coming it wakes every PAUSE_MS to free them in a batch, which costs
- * the pushing thread nothing; once a pause brought none it sleeps until
- * push wakes it.
+ * The worker's loop: frees every address pushed, in order, counting each
+ * in TAIL. While addresses keep coming it wakes every PAUSE_MS to free them
+ * in a batch, which costs the pushing thread nothing; once a pause brought
+ * none it sleeps until push wakes it.
  */
 function drain ({ file, sab }) {
   const free = require('koffi').load(file).func('void lakelink_free(void *p)')
@@ -73,8 +87,10 @@ function drain ({ file, sab }) {
       Atomics.store(ctl, SLEEPING, 0)
       continue
     }
-    for (; tail !== head; tail = (tail + 1) | 0) free(slots[tail & (SIZE - 1)])
-    Atomics.store(ctl, TAIL, tail)
+    for (; tail !== head; tail = (tail + 1) | 0) {
+      free(slots[tail & (SIZE - 1)])
+      Atomics.store(ctl, TAIL, (tail + 1) | 0) // at once: were the worker to die, TAIL says what is left to free
+    }
     Atomics.wait(ctl, HEAD, head, PAUSE_MS)
   }
 }

@@ -116,7 +116,7 @@ function lib () {
     throw new errors.InterfaceError(`lakelink: ${file} has ABI version ${abi}; this binding needs version ${ABI_VERSION}`)
   }
   loaded = fns
-  freeRing = startFreer(file)
+  freeRing = startFreer(file, (address) => fns.free.async(address, noop))
   if (weSetThreadpool) checkThreadpool(fns.abi_version)
   return fns
 }
@@ -147,10 +147,10 @@ function checkThreadpool (probe) {
 
 /**
  * Frees memory the library returned, without waiting: the freer thread
- * does it (lib/freer.js), or, when its ring is full or it could not start,
- * a threadpool thread. Every call into the Go library from a koffi call
- * re-reads the calling thread's stack bounds (koffi runs C on a stack of
- * its own, outside them), which on the main thread means parsing
+ * does it (lib/freer.js), or, when its ring is full or it could not start
+ * or died, a threadpool thread. Every call into the Go library from a koffi
+ * call re-reads the calling thread's stack bounds (koffi runs C on a stack
+ * of its own, outside them), which on the main thread means parsing
  * /proc/self/maps: 0.2 to 1 ms. So no call but the rare parsing ones is
  * made on the main thread, frees included.
  */
@@ -158,6 +158,7 @@ function free (ptr) {
   if (ptr && !freeRing?.push(koffi.address(ptr))) loaded.free.async(ptr, noop)
 }
 
+/** Frees a lakelink_error (and its strings) on a threadpool thread: errors are rare, the freer thread knows only lakelink_free. */
 function errorFree (ptr) {
   if (ptr) loaded.error_free.async(ptr, noop)
 }
