@@ -201,6 +201,7 @@ func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string
 			req.SetBasicAuth(url.QueryEscape(ca.id), url.QueryEscape(ca.secret))
 		}
 		log.request(req)
+		sentAt := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
 			if hostNotFound(err) {
@@ -218,7 +219,7 @@ func exchange(ctx context.Context, client httpDoer, log *logger, tokenURL string
 			err = &transientError{err: err}
 		} else {
 			var tok *oauth2.Token
-			if tok, err = parseTokenResponse(resp.StatusCode, resp.Header, body); err == nil {
+			if tok, err = parseTokenResponse(resp.StatusCode, resp.Header, body, sentAt); err == nil {
 				return tok, nil
 			}
 		}
@@ -261,9 +262,9 @@ func neverSent(err error) bool {
 	return (errors.As(err, &opErr) && opErr.Op == "dial") || errors.As(err, &dnsErr)
 }
 
-// parseTokenResponse turns a token endpoint's answer into a token, an
-// *OAuthError, or a transient error worth retrying.
-func parseTokenResponse(status int, header http.Header, body []byte) (*oauth2.Token, error) {
+// parseTokenResponse turns a token endpoint's answer to a request sent at
+// sentAt into a token, an *OAuthError, or a transient error worth retrying.
+func parseTokenResponse(status int, header http.Header, body []byte, sentAt time.Time) (*oauth2.Token, error) {
 	if status >= 500 || status == http.StatusTooManyRequests {
 		return nil, &transientError{err: fmt.Errorf("token endpoint answered %d %s", status, http.StatusText(status)),
 			retryAfter: retryAfter(&http.Response{Header: header})}
@@ -306,16 +307,13 @@ func parseTokenResponse(status int, header http.Header, body []byte) (*oauth2.To
 		if err != nil || secs < 0 {
 			return nil, fmt.Errorf("token endpoint answered with an invalid expires_in")
 		}
-		tok.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+		// The server counted expires_in from when it answered, after
+		// sentAt, so sentAt + expires_in is not late whatever the clocks
+		// say (a JWT's exp would depend on the server's clock agreeing
+		// with ours). Less a second, for a server that rounds its exp
+		// down to whole seconds and refuses the token by it.
+		tok.Expiry = sentAt.Add(time.Duration(secs)*time.Second - time.Second)
 		tok.ExpiresIn = secs
-		// expires_in counts whole seconds from when the server sent it; a
-		// JWT's own exp can come up to a second (plus the trip) earlier.
-		// Renewals are timed from the earlier, or a token used just
-		// before its renewal could already be refused. Much earlier is
-		// the clocks disagreeing: then expires_in is what counts.
-		if exp := jwtExpiry(r.AccessToken); exp.Before(tok.Expiry) && tok.Expiry.Sub(exp) < 30*time.Second {
-			tok.Expiry = exp
-		}
 	}
 	return tok.WithExtra(map[string]any{"scope": r.Scope}), nil
 }

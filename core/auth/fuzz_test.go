@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseTokenResponse: whatever a token endpoint answers, parsing never
@@ -27,7 +28,7 @@ func FuzzParseTokenResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
 		h := http.Header{}
 		h.Set("Content-Type", contentType)
-		tok, err := parseTokenResponse(status, h, body)
+		tok, err := parseTokenResponse(status, h, body, time.Now())
 		if err == nil {
 			if tok == nil || tok.AccessToken == "" {
 				t.Fatal("success without an access token")

@@ -87,7 +87,7 @@ func TestRenewBypassesCaches(t *testing.T) {
 // TestFailedEarlyRenewalDoesNotStallCallers: while the token is still
 // valid, one failed early renewal holds off the others.
 func TestFailedEarlyRenewalDoesNotStallCallers(t *testing.T) {
-	e := shortLived(t, 6*time.Second)
+	e := shortLived(t, 8*time.Second) // the token's lifetime is 7 s: expires_in less a second
 	src, err := NewTokenSource(parse(t, "%s;Timeout=1", m2m(e)))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestFailedEarlyRenewalDoesNotStallCallers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(4600 * time.Millisecond) // inside the last quarter of its life
+	time.Sleep(5600 * time.Millisecond) // inside the last quarter of its life, more than Timeout before its end
 	fault(t, e, `{"endpoint": "token", "kind": "500", "count": 1000}`)
 	start := time.Now()
 	var wg sync.WaitGroup

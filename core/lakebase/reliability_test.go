@@ -338,8 +338,9 @@ func TestShortLivedCredentialsUnderLoad(t *testing.T) {
 	}
 	// One request per renewal, at three quarters of the lifetime, give or
 	// take the first and the one in flight at the end. The lifetime is the
-	// TTL less up to a second: a JWT's exp, which renewals follow, is in
-	// whole seconds.
+	// TTL less up to a second: a token's is expires_in less a second from
+	// when it was requested (auth's parseTokenResponse), a credential's
+	// expiration_time is in whole seconds.
 	most := run.Seconds()/(0.75*(ttl-time.Second).Seconds()) + 2
 	for what, n := range map[string]int{"token": tokenRequests, "credential": credentialRequests} {
 		if float64(n) < expected-1 || float64(n) > most {
