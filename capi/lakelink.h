@@ -157,7 +157,8 @@ int32_t lakelink_app_request(const char *conn_str, const char *method, const cha
  * /api/ route of the app at app_url (scheme://host[:port]; NULL or "" for
  * url's own scheme and host). A refusal, before any token is asked for, is
  * LAKELINK_ERR_APP with kind "not_api_path" or "other_host" and the
- * diagnosis. On success *authorization_out is the Authorization header's
+ * diagnosis; an app_url that is not scheme://host[:port], or a url that is
+ * not absolute, is LAKELINK_ERR_INVALID_ARGUMENT. On success *authorization_out is the Authorization header's
  * value, "Bearer <token>" (a secret: free it promptly with lakelink_free),
  * or "" when the token source gave an empty token (send none). The token
  * comes from the same cache as lakelink_token's. */
@@ -173,13 +174,18 @@ int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const 
  *                       or ["value", ...]}, or NULL
  *   body, body_len      the answer's body (its message is quoted), or NULL, 0
  *   network_error       with status 0: the client's description of the
- *                       failure; a leading errno or Node code is understood
- *                       ("ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9",
- *                       ENOTFOUND, EAI_AGAIN, ETIMEDOUT, ECONNRESET,
- *                       EHOSTUNREACH, certificate codes, undici's UND_ERR_*)
+ *                       failure; the first errno or Node code in it that
+ *                       lakelink knows is understood ("ECONNREFUSED:
+ *                       connect ECONNREFUSED 127.0.0.1:9", ENOTFOUND,
+ *                       EAI_AGAIN, ETIMEDOUT, ECONNRESET, EHOSTUNREACH,
+ *                       certificate codes, undici's UND_ERR_*); it becomes
+ *                       the message, the user info and query of URLs in it
+ *                       redacted
  * A 2xx status returns LAKELINK_OK. Otherwise the status is LAKELINK_ERR_APP
  * and err carries http_status, kind and diagnosis: the error
- * lakelink_app_request would have returned for the same answer. */
+ * lakelink_app_request would have returned for the same answer. A url that
+ * is not absolute, or status 0 without network_error, is
+ * LAKELINK_ERR_INVALID_ARGUMENT. */
 int32_t lakelink_app_diagnose(const char *conn_str, const char *method, const char *url, const char *sent_authorization,
                               int32_t status, const char *headers_json, const uint8_t *body, int64_t body_len,
                               const char *network_error, lakelink_error **err);
