@@ -317,10 +317,10 @@ func TestShortLivedCredentialsUnderLoad(t *testing.T) {
 	credentialRequests := after.CredentialsIssued - before.CredentialsIssued
 	expected := elapsed.Seconds() / ttl.Seconds()
 	figures := map[string]any{"workers": workers, "ttl_s": ttl.Seconds(), "run_s": fmt.Sprintf("%.1f", elapsed.Seconds()),
-		"expected_requests_run_over_ttl":    fmt.Sprintf("%.1f", expected),
-		"expected_requests_renewing_at_3_4": fmt.Sprintf("%.1f", expected/0.75),
+		"expected_requests_run_over_ttl":                     fmt.Sprintf("%.1f", expected),
+		"expected_requests_renewing_at_3_4":                  fmt.Sprintf("%.1f", expected/0.75),
 		"expected_requests_renewing_at_3_4_of_ttl_less_0.5s": fmt.Sprintf("%.1f", elapsed.Seconds()/(0.75*(ttl.Seconds()-0.5))),
-		"token_requests":                    tokenRequests, "credential_requests": credentialRequests,
+		"token_requests":                                     tokenRequests, "credential_requests": credentialRequests,
 		"gateway_logins":               after.GatewayLogins.Accepted - before.GatewayLogins.Accepted,
 		"gateway_logins_refused":       after.GatewayLogins.Refused - before.GatewayLogins.Refused,
 		"gateway_sessions_after_close": open, "goroutines_before": resources.Goroutines, "goroutines_after": left.Goroutines,
