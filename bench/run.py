@@ -294,6 +294,36 @@ def load_times(reps: int) -> list[float]:
                                  capture_output=True, text=True, check=True).stdout) for _ in range(reps)]
 
 
+# Compiles lakelink.wasm and instantiates it (with _initialize) in Node's own
+# WASI, every import but WASI's a stub that start-up never calls.
+WASM_SNIPPET = """
+const { WASI } = require('node:wasi')
+const bytes = require('node:fs').readFileSync(process.argv[1])
+let t = performance.now()
+WebAssembly.compile(bytes).then(async (mod) => {
+  const compile = (performance.now() - t) / 1000
+  const wasi = new WASI({ version: 'preview1' })
+  const imports = { wasi_snapshot_preview1: wasi.wasiImport }
+  for (const i of WebAssembly.Module.imports(mod)) {
+    if (i.module !== 'wasi_snapshot_preview1') (imports[i.module] ??= {})[i.name] = () => { throw new Error('not at start') }
+  }
+  t = performance.now()
+  wasi.initialize(await WebAssembly.instantiate(mod, imports))
+  console.log(JSON.stringify([compile, (performance.now() - t) / 1000]))
+})
+"""
+
+
+def wasm_start_times(reps: int) -> list[tuple[float, float]]:
+    """Seconds to compile lakelink.wasm and to instantiate and initialize it, in a fresh Node."""
+    wasm = OUT / "lakelink.wasm"
+    if not wasm.exists():
+        return []
+    runs = [subprocess.run(["node", "--no-warnings", "-e", WASM_SNIPPET, str(wasm)], capture_output=True, text=True,
+                           check=True).stdout for _ in range(reps)]
+    return [(float(c), float(i)) for c, i in map(json.loads, runs)]
+
+
 def machine() -> dict[str, str]:
     cpu = "?"
     try:
@@ -374,7 +404,7 @@ def fmt_s(xs: list[float]) -> str:
 
 
 def markdown(ws: list[Workload], conn: dict[str, Any], facts: dict[str, str], when: str, rev: str, reps: int,
-             libs: list[tuple[str, int, int]], loads: list[float]) -> str:
+             libs: list[tuple[str, int, int]], loads: list[float], wasm_starts: list[tuple[float, float]]) -> str:
     lines = [f"Run {when}, commit `{rev}`, {reps} rounds, lakelink and peer interleaved.", ""]
     lines += [f"- {k}: {v}" for k, v in facts.items()]
     lines += ["", "Ratio: median(lakelink) / median(peer), as results.json has it; paired: the median of the "
@@ -398,6 +428,12 @@ def markdown(ws: list[Workload], conn: dict[str, Any], facts: dict[str, str], wh
         lines.append("| lakelink.wasm | not built (build/out/lakelink.wasm absent) | |")
     lines += ["", f"Loading liblakelink.so (dlopen, Go runtime start) in a fresh Python: min / median "
                   f"{min(loads) * 1000:.1f} / {statistics.median(loads) * 1000:.1f} ms."]
+    if wasm_starts:
+        compiles, starts = [c for c, _ in wasm_starts], [i for _, i in wasm_starts]
+        lines.append(f"Starting lakelink.wasm in a fresh Node 20 (V8): compile min / median {min(compiles) * 1000:.0f} / "
+                     f"{statistics.median(compiles) * 1000:.0f} ms, then instantiate + _initialize "
+                     f"{min(starts) * 1000:.0f} / {statistics.median(starts) * 1000:.0f} ms "
+                     "(wazero and wasmtime: wasm/README.md).")
     return "\n".join(lines)
 
 
@@ -474,9 +510,10 @@ def main() -> None:
                 w.skipped = f"failed: lakelink got {w.checks['lakelink']}, the peer {w.checks['peer']}"
         libs = sizes()
         loads = load_times(1 if args.smoke else max(reps, 5))
+        wasm_starts = wasm_start_times(1 if args.smoke else max(reps, 5))
     finally:
         emu.stop()
-    text = markdown(ws, conn, facts, when, rev, reps, libs, loads)
+    text = markdown(ws, conn, facts, when, rev, reps, libs, loads, wasm_starts)
     print(text)
     if not (args.smoke or args.only or args.no_write):
         (BENCH / "results.json").write_text(json.dumps(results_json(ws, conn, when, rev), indent=2) + "\n")
