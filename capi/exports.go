@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
@@ -65,15 +64,7 @@ func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut
 		if err := json.Unmarshal([]byte(raw), &fields); err != nil {
 			return &failure.ArgumentError{Message: "overrides_json is not a JSON object of strings or nulls: " + err.Error()}
 		}
-		overrides := make(map[string]string, len(fields))
-		for k, v := range fields {
-			if v != nil {
-				overrides[k] = *v
-			} else {
-				overrides[k] = "" // null removes the property
-			}
-		}
-		merged, err := connstr.Merge(s, overrides)
+		merged, err := connstr.MergeNullable(s, fields)
 		if err != nil {
 			return err
 		}
@@ -139,15 +130,9 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 		if err != nil {
 			return err
 		}
-		header := http.Header{}
-		if hj != "" {
-			var fields map[string]string
-			if err := json.Unmarshal([]byte(hj), &fields); err != nil {
-				return &failure.ArgumentError{Message: "headers_json is not a JSON object of strings: " + err.Error()}
-			}
-			for k, v := range fields {
-				header.Set(k, v)
-			}
+		header, err := headerOf(hj)
+		if err != nil {
+			return err
 		}
 		src, err := auth.NewTokenSource(o)
 		if err != nil {

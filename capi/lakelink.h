@@ -131,7 +131,7 @@ int32_t lakelink_token(const char *conn_str, char **token_out, int64_t *expires_
  *   method       "GET", "POST", ...
  *   url          the absolute URL of an /api/ route; other paths are refused
  *                before sending (Apps accept token auth on /api/ only)
- *   headers_json a JSON object {"Name": "value", ...} or NULL
+ *   headers_json a JSON object {"Name": "value" or ["value", ...], ...} or NULL
  *   body, body_len  the request body, or NULL and 0
  * On success (any 2xx) *status_out is the status, *headers_out a JSON object
  * {"Name": ["value", ...]} and *body_out and *body_len_out the response body

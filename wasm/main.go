@@ -135,15 +135,7 @@ var ops = map[string]operation{
 		return map[string]any{"normalized": o.String(), "properties": o.Redacted()}, nil
 	}},
 	"merge": {failure.ConnectionString, false, func(_ context.Context, r *request) (any, error) {
-		overrides := make(map[string]string, len(r.Overrides))
-		for k, v := range r.Overrides {
-			if v != nil {
-				overrides[k] = *v
-			} else {
-				overrides[k] = "" // null removes the property
-			}
-		}
-		return connstr.Merge(r.Conn, overrides)
+		return connstr.MergeNullable(r.Conn, r.Overrides)
 	}},
 	"token": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		src, err := tokenSource(r.Conn)

@@ -50,3 +50,15 @@ func TestMerge(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeNullable(t *testing.T) {
+	host := "https://b"
+	got, err := MergeNullable("Host=a;Port=1;Database=x", map[string]*string{"host": &host, "Database": nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Parse("Host=https://b;Port=1")
+	if have, err := Parse(got); err != nil || have.Format() != want.Format() {
+		t.Errorf("MergeNullable = %q, want the options of %q", got, "Host=https://b;Port=1")
+	}
+}

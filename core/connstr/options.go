@@ -314,6 +314,21 @@ func quote(v string) string {
 	return q + strings.ReplaceAll(v, q, q+q) + q
 }
 
+// MergeNullable is Merge for overrides as the exports decode them from a
+// JSON object of strings or nulls: a nil value (JSON null) removes the
+// property, as an empty string does.
+func MergeNullable(s string, overrides map[string]*string) (string, error) {
+	plain := make(map[string]string, len(overrides))
+	for k, v := range overrides {
+		if v != nil {
+			plain[k] = *v
+		} else {
+			plain[k] = ""
+		}
+	}
+	return Merge(s, plain)
+}
+
 // Merge returns s with overrides applied, as a connection string (see
 // [Options.Format]: it holds the secrets). Override keys are property names
 // or aliases, case-insensitive; an empty value removes the property. It is
