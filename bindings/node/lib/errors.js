@@ -111,13 +111,7 @@ function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind, det
   return new Class(message, { code: STATUS_CODES[status], sqlstate, detail, hint })
 }
 
-module.exports = {
-  LakelinkError,
-  InterfaceError,
-  ConnectionStringError,
-  AuthError,
-  DatabaseError,
-  InternalError,
-  AppError,
-  fromNative
-}
+/** The error classes both entry points (lakelink, lakelink/wasm) export. */
+const classes = { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError }
+
+module.exports = { ...classes, classes, fromNative }

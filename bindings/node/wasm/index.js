@@ -282,11 +282,5 @@ module.exports = {
   lakebaseCredential,
   normalizeConnectionString,
   close,
-  LakelinkError: errors.LakelinkError,
-  InterfaceError: errors.InterfaceError,
-  ConnectionStringError: errors.ConnectionStringError,
-  AuthError: errors.AuthError,
-  DatabaseError: errors.DatabaseError,
-  InternalError: errors.InternalError,
-  AppError: errors.AppError
+  ...errors.classes
 }
