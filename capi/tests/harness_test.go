@@ -27,8 +27,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -439,18 +437,9 @@ func TestOAuth(t *testing.T) {
 // code after checking the state.
 func followAuthorization(t *testing.T, authURL, callback, state string) string {
 	t.Helper()
-	client := &http.Client{
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Get(authURL)
+	loc, err := emulator.SignIn(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.StatusCode/100 != 3 {
-		t.Fatalf("the authorize endpoint answered %s, Location %q", resp.Status, resp.Header.Get("Location"))
 	}
 	if !strings.HasPrefix(loc.String(), callback+"?") {
 		t.Fatalf("redirected to %s, not the callback %s", loc, callback)

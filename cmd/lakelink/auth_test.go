@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,14 +182,11 @@ func TestHeadlessOAuthCommands(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, host+"/oidc/v1/authorize?") {
 		t.Fatalf("authorize-url: %d %s %s", code, out, errOut)
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(strings.TrimSpace(out))
+	callback, err := emulator.SignIn(context.Background(), strings.TrimSpace(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	callback := resp.Header.Get("Location")
-	out, errOut, code = c.run(nil, "oauth", "exchange", "--host", host, "--code", callback)
+	out, errOut, code = c.run(nil, "oauth", "exchange", "--host", host, "--code", callback.String())
 	if code != 0 || !strings.Contains(out, c.em.Info().User.Email) || !strings.Contains(out, "stored in") {
 		t.Fatalf("exchange: %d %s %s", code, out, errOut)
 	}

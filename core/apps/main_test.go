@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -124,15 +123,7 @@ func userToken(t *testing.T, e *emulator.Emulator, scopes ...string) string {
 		Scopes:      scopes,
 	}
 	verifier := oauth2.GenerateVerifier()
-	resp, err := noRedirects.Get(cfg.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize: status %d, want 302", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
+	loc, err := emulator.SignIn(context.Background(), cfg.AuthCodeURL("state-1", oauth2.S256ChallengeOption(verifier)))
 	if err != nil {
 		t.Fatal(err)
 	}

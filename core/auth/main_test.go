@@ -110,18 +110,12 @@ func fault(t *testing.T, e *emulator.Emulator, body string) {
 // returns the callback URL the workspace redirects to.
 func followAuthorize(t *testing.T, authURL string) *url.URL {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
+	u, err := emulator.SignIn(context.Background(), authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize answered %s", resp.Status)
-	}
-	u, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || u.Query().Get("code") == "" {
-		t.Fatalf("authorize redirected to %q, want a code", resp.Header.Get("Location"))
+	if u.Query().Get("code") == "" {
+		t.Fatalf("authorize redirected to %q, want a code", u)
 	}
 	return u
 }

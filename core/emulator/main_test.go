@@ -55,12 +55,6 @@ func startEmulator(t *testing.T, cfg Config) *Emulator {
 	return e
 }
 
-// noRedirects is an HTTP client that returns redirects instead of following.
-var noRedirects = &http.Client{
-	Timeout:       10 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
 // response is a decoded HTTP response.
 type response struct {
 	status int

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -104,13 +103,10 @@ func TestConnectAsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(a.URL)
+	back, err := emulator.SignIn(ctx, a.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	back, _ := url.Parse(resp.Header.Get("Location"))
 	tokens, err := auth.GetOAuthAccessToken(ctx, o, back.Query().Get("code"), auth.AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
 	if err != nil {
 		t.Fatal(err)

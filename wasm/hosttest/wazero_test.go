@@ -425,15 +425,9 @@ func TestPKCEProcedures(t *testing.T) {
 // with the code.
 func authorize(t *testing.T, authURL string) *url.URL {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(authURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	u, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil || u.Query().Get("code") == "" {
-		t.Fatalf("authorize answered %s, Location %q", resp.Status, resp.Header.Get("Location"))
+	u, err := emulator.SignIn(context.Background(), authURL)
+	if err != nil || u.Query().Get("code") == "" {
+		t.Fatalf("sign-in: %v, callback %v", err, u)
 	}
 	return u
 }
