@@ -23,6 +23,10 @@ import (
 // -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
+// Every caller of this library is a thread of another runtime, so sessions
+// wait for the server's answers on it (see lakebase.ThreadWait).
+func init() { lakebase.ThreadWait = true }
+
 // cVersion is version as a C string that lives as long as the process.
 var cVersion = C.CString(version)
 

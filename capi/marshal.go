@@ -86,9 +86,6 @@ func lakelink_error_free(e *C.lakelink_error) {
 	C.free(unsafe.Pointer(e))
 }
 
-//export lakelink_free
-func lakelink_free(p unsafe.Pointer) { C.free(p) }
-
 // goString copies a required C string, which must be UTF-8.
 func goString(p *C.char, name string) (string, error) {
 	if p == nil {

@@ -335,6 +335,14 @@ func mentionsTLS(message string) bool {
 	return strings.Contains(m, "ssl") || strings.Contains(m, "tls") || strings.Contains(m, "encrypt")
 }
 
+// ThreadWait makes sessions connected afterwards wait for the server's
+// answers on the calling thread, retrying for a short while (on Linux)
+// before parking in Go's network poller. Set it when the callers are
+// threads of another runtime (the C ABI does): their goroutines are locked
+// to those threads, and parking one costs two thread hand-offs per
+// statement. See threadWaitConn.
+var ThreadWait bool
+
 // poolConfig turns the options into a pgxpool configuration, without the
 // user and password.
 func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
@@ -366,6 +374,16 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	}
 	if cc.TLSConfig, err = tlsConfig(o, server); err != nil {
 		return nil, err
+	}
+	if ThreadWait {
+		dial := cc.DialFunc
+		cc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return waitOnThread(c), nil
+		}
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		ConfigureTypeMap(c.TypeMap())

@@ -40,6 +40,19 @@ func lakebaseConn(e *emulator.Emulator, extra string) string {
 	return s
 }
 
+// bothWaits runs test with sessions that park in Go's network poller, and
+// again with sessions that wait on the calling thread (ThreadWait, as the
+// C ABI's are).
+func bothWaits(t *testing.T, test func(t *testing.T)) {
+	for _, wait := range []bool{false, true} {
+		t.Run(map[bool]string{false: "poller", true: "thread"}[wait], func(t *testing.T) {
+			ThreadWait = wait
+			defer func() { ThreadWait = false }()
+			test(t)
+		})
+	}
+}
+
 func connect(t *testing.T, s string) *Pool {
 	t.Helper()
 	o, err := connstr.Parse(s)
@@ -282,7 +295,9 @@ func TestExpiredCredentialCannotBeRenewed(t *testing.T) {
 	}
 }
 
-func TestTransactionsAndCancel(t *testing.T) {
+func TestTransactionsAndCancel(t *testing.T) { bothWaits(t, testTransactionsAndCancel) }
+
+func testTransactionsAndCancel(t *testing.T) {
 	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
 	ctx := context.Background()
 	c, err := p.Acquire(ctx)

@@ -78,7 +78,9 @@ func openSessions(e *emulator.Emulator, want int) int {
 // TestSessionsCutMidQuery: the gateway ends sessions while a query runs
 // on them. That query fails with an *Error saying the connection was
 // lost; the pool discards the dead session; the next queries succeed.
-func TestSessionsCutMidQuery(t *testing.T) {
+func TestSessionsCutMidQuery(t *testing.T) { bothWaits(t, testSessionsCutMidQuery) }
+
+func testSessionsCutMidQuery(t *testing.T) {
 	e, err := emulator.Start(context.Background(), emulator.Config{PostgresURL: testEmulator.Info().Lakebase.PostgresURL})
 	if err != nil {
 		t.Fatal(err)

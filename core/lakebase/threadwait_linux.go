@@ -1,0 +1,83 @@
+package lakebase
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// spinFor bounds how long a read that finds nothing yet keeps retrying on
+// its own thread before parking: about a short statement's round trip to
+// a nearby server.
+const spinFor = 50 * time.Microsecond
+
+// waitOnThread wraps a connection so that its reads wait for the server on
+// the calling thread (see threadWaitConn); a connection without a file
+// descriptor is returned as it is.
+func waitOnThread(c net.Conn) net.Conn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return c
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	return &threadWaitConn{Conn: c, raw: raw}
+}
+
+// threadWaitConn is a net.Conn whose Read, when nothing has arrived yet,
+// retries on the calling thread for up to spinFor, yielding the CPU between
+// tries, and only then parks in Go's network poller, which honours
+// deadlines and Close.
+//
+// A goroutine that a foreign thread called into Go with (every call
+// through the C ABI) is locked to that thread. Parking it puts the thread
+// to sleep, and another thread must take the poller's news and wake it:
+// two hand-offs, each a sleep and a wake-up (tens of microseconds on a
+// virtual machine), where a short statement's answer arrives within
+// spinFor. A pure Go program does not need this: its idle threads spin in
+// the scheduler already.
+type threadWaitConn struct {
+	net.Conn
+	raw syscall.RawConn
+}
+
+func (c *threadWaitConn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var n int
+	var err error
+	var until time.Time
+	rerr := c.raw.Read(func(fd uintptr) bool {
+		for {
+			n, err = unix.Read(int(fd), p)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != unix.EAGAIN:
+				return true
+			case until.IsZero():
+				until = time.Now().Add(spinFor)
+			case time.Now().After(until):
+				return false // park until readable; then this runs again, without spinning
+			}
+			syscall.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // a server on this CPU runs first
+		}
+	})
+	switch {
+	case rerr != nil: // a deadline, or the connection closed
+		return 0, rerr
+	case err != nil:
+		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),
+			Err: os.NewSyscallError("read", err)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}

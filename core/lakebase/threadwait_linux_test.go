@@ -1,0 +1,102 @@
+package lakebase
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// loopbackPair is a real TCP connection on 127.0.0.1: the client side,
+// wrapped by waitOnThread, and the server side.
+func loopbackPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := <-accepted
+	if s == nil {
+		t.Fatal("accept failed")
+	}
+	client = waitOnThread(c)
+	if _, ok := client.(*threadWaitConn); !ok {
+		t.Fatalf("waitOnThread gave %T", client)
+	}
+	t.Cleanup(func() { client.Close(); s.Close() })
+	return client, s
+}
+
+// TestThreadWaitConnReads: an answer that is already there, one that comes
+// within the spin, and one that comes long after it (the read parks) all
+// arrive whole; the peer's close is io.EOF.
+func TestThreadWaitConnReads(t *testing.T) {
+	c, s := loopbackPair(t)
+	buf := make([]byte, 16)
+	for _, delay := range []time.Duration{0, 10 * time.Microsecond, 30 * time.Millisecond} {
+		go func() {
+			time.Sleep(delay)
+			s.Write([]byte("answer"))
+		}()
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != "answer" {
+			t.Fatalf("after %s: read %q, %v", delay, buf[:n], err)
+		}
+	}
+	s.Close()
+	if n, err := c.Read(buf); n != 0 || err != io.EOF {
+		t.Fatalf("after the peer closed: %d, %v; want io.EOF", n, err)
+	}
+}
+
+// TestThreadWaitConnDeadlineAndClose: a parked read honours a deadline (as
+// pgx's cancellation relies on) and a Close from another goroutine.
+func TestThreadWaitConnDeadlineAndClose(t *testing.T) {
+	c, _ := loopbackPair(t)
+	buf := make([]byte, 16)
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	start := time.Now()
+	_, err := c.Read(buf)
+	var netErr net.Error
+	if !errors.As(err, &netErr) || !netErr.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past its deadline: %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the deadline took %s to end the read", d)
+	}
+	c.SetReadDeadline(time.Time{})
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		c.Close()
+	}()
+	if _, err := c.Read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read on a closed connection: %v, want net.ErrClosed", err)
+	}
+}
+
+// TestThreadWaitConnReset: a connection reset reads as the *net.OpError
+// Go's own connections give, which the pool counts as a lost session.
+func TestThreadWaitConnReset(t *testing.T) {
+	c, s := loopbackPair(t)
+	s.(*net.TCPConn).SetLinger(0) // close with a reset
+	c.Write([]byte("unread"))     // unread data makes the peer's close a reset too
+	time.Sleep(20 * time.Millisecond)
+	s.Close()
+	_, err := c.Read(make([]byte, 16))
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) || !connectionLost(err) {
+		t.Fatalf("read after a reset: %T %v, want a *net.OpError", err, err)
+	}
+}
