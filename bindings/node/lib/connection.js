@@ -12,7 +12,7 @@
 // core's pool, which checks a session's health before handing it out again.
 
 const util = require('node:util')
-const { lib, callAsync, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
+const { lib, callAsync, callDirect, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
 const { decodeColumns } = require('./batch')
 const params = require('./params')
 const connstr = require('./connstr')
@@ -59,7 +59,7 @@ async function cancel (h) {
 
 async function simple (fn, h) {
   const err = [null]
-  check(await callAsync(fn, h, err), err)
+  check(await callDirect(h, fn, h, err), err)
 }
 
 /**
@@ -114,11 +114,13 @@ function rowsOf (decoded, fields, arrayMode) {
 }
 
 /**
- * The batches after the first of an open result, read one ahead: the next
- * batch is fetched on a worker thread while the caller decodes this one.
+ * The batches after the first of an open result (of a statement on
+ * connection handle h), read one ahead: the next batch is fetched on
+ * another thread while the caller decodes this one.
  */
 class Batches {
-  constructor (result, rowsPerBatch) {
+  constructor (h, result, rowsPerBatch) {
+    this.h = h
     this.result = result
     this.rowsPerBatch = rowsPerBatch
     this.pending = this.fetch()
@@ -128,7 +130,7 @@ class Batches {
     const batch = [null]
     const len = [0]
     const err = [null]
-    return callAsync(lib().result_next_batch, this.result, this.rowsPerBatch, FORMAT, batch, len, err)
+    return callDirect(this.h, lib().result_next_batch, this.result, this.rowsPerBatch, FORMAT, batch, len, err)
       .then((rc) => { check(rc, err); return batch[0] ? { ptr: batch[0], len: len[0] } : null })
   }
 
@@ -144,7 +146,7 @@ class Batches {
     const tag = [null]
     const affected = [0]
     const err = [null]
-    check(await callAsync(lib().result_status, this.result, tag, affected, err), err)
+    check(await callDirect(this.h, lib().result_status, this.result, tag, affected, err), err)
     return { tag: takeString(tag[0]), affected: affected[0] }
   }
 
@@ -152,7 +154,7 @@ class Batches {
   async close (complete) {
     if (this.pending) await this.pending.then((b) => b && free(b.ptr), () => {})
     const err = [null]
-    const rc = await callAsync(lib().result_close, this.result, err)
+    const rc = await callDirect(this.h, lib().result_close, this.result, err)
     if (complete) check(rc, err)
     else errorFree(err[0]) // the error that got us here is the one to report
   }
@@ -180,13 +182,13 @@ async function start (h, st, opts, rowsPerBatch) {
   const affected = [0]
   const result = [0]
   const err = [null]
-  const rc = await callAsync(L.query, h, st.text, buf, buf ? buf.length : 0, rowsPerBatch, FORMAT, cols, batch, len, tag,
+  const rc = await callDirect(h, L.query, h, st.text, buf, buf ? buf.length : 0, rowsPerBatch, FORMAT, cols, batch, len, tag,
     affected, result, err)
   check(rc, err)
   const fields = fieldsOf(takeString(cols[0]))
   const decodeOpts = { int8: st.int8 ?? opts.int8 }
   const decode = (ab) => rowsOf(decodeColumns(ab, fields, decodeOpts), fields, st.rowMode === 'array')
-  const rest = result[0] ? new Batches(result[0], rowsPerBatch) : null // starts fetching the second batch
+  const rest = result[0] ? new Batches(h, result[0], rowsPerBatch) : null // starts fetching the second batch
   let rows = []
   try {
     if (batch[0]) rows = withBytes(batch[0], len[0], decode)

@@ -6,8 +6,10 @@
 // of the source checkout this package sits in (bindings/node ->
 // ../../build/out).
 //
-// Every call that may block (network, database) runs on a libuv threadpool
-// thread through koffi's `.async`, so the event loop never waits. libuv's
+// Every call into Go runs off the main thread, so the event loop never
+// waits: the calls statements and app requests are made of on lakelink's
+// caller threads when one is idle (lib/caller.js), every call otherwise on
+// a libuv threadpool thread through koffi's `.async`. libuv's
 // pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise, which would
 // run at most 4 queries at once and starve fs and dns meanwhile: when the
 // variable is not set, loading lakelink sets it to THREADPOOL_SIZE, which
@@ -24,7 +26,8 @@ if (weSetThreadpool) process.env.UV_THREADPOOL_SIZE = String(THREADPOOL_SIZE)
 
 const koffi = require('koffi')
 const errors = require('./errors')
-const { startFreer } = require('./freer')
+const { Callers } = require('./caller')
+const { PROTOTYPES, nameOf } = require('./abi')
 
 const ABI_VERSION = 1
 const LIBRARY_NAME = 'liblakelink.so'
@@ -40,42 +43,6 @@ const ErrorStruct = koffi.struct('lakelink_error', {
   hint: 'const char *'
 })
 
-// The prototypes of lakelink.h. Out-parameters are `_Out_ void **` (a
-// pointer the library allocated, freed here with lakelink_free) or
-// `_Out_ <int> *`; koffi fills a one-element array.
-const PROTOTYPES = [
-  'const char *lakelink_version()',
-  'int32_t lakelink_abi_version()',
-  'void lakelink_free(void *p)',
-  'void lakelink_error_free(void *err)',
-  'int32_t lakelink_connstr_normalize(const char *conn_str, _Out_ void **json_out, _Out_ void **err)',
-  'int32_t lakelink_connstr_merge(const char *conn_str, const char *overrides_json, _Out_ void **out, _Out_ void **err)',
-  'int32_t lakelink_token(const char *conn_str, _Out_ void **token_out, _Out_ int64_t *expires_out, _Out_ void **err)',
-  'int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const char *method, const char *url, ' +
-    '_Out_ void **authorization_out, _Out_ void **err)',
-  'int32_t lakelink_app_diagnose(const char *conn_str, const char *method, const char *url, const char *sent_authorization, ' +
-    'int32_t status, const char *headers_json, const uint8_t *body, int64_t body_len, const char *network_error, _Out_ void **err)',
-  'int32_t lakelink_oauth_authorization_url(const char *conn_str, const char *callback_url, const char *scope, ' +
-    'const char *state, _Out_ void **json_out, _Out_ void **err)',
-  'int32_t lakelink_oauth_access_token(const char *conn_str, const char *verifier, const char *auth_mode, ' +
-    'const char *callback_url, const char *state, const char *pkce_verifier, _Out_ void **json_out, _Out_ void **err)',
-  'int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, _Out_ void **json_out, _Out_ void **err)',
-  'int32_t lakelink_connect(const char *conn_str, _Out_ uint64_t *conn_out, _Out_ void **err)',
-  'int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, int32_t max_rows, ' +
-    'const char *format, _Out_ void **columns_json_out, _Out_ void **batch_out, _Out_ int64_t *len_out, ' +
-    '_Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, _Out_ uint64_t *result_out, _Out_ void **err)',
-  'int32_t lakelink_result_next_batch(uint64_t result, int32_t max_rows, const char *format, _Out_ void **batch_out, ' +
-    '_Out_ int64_t *len_out, _Out_ void **err)',
-  'int32_t lakelink_result_status(uint64_t result, _Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, ' +
-    '_Out_ void **err)',
-  'int32_t lakelink_result_close(uint64_t result, _Out_ void **err)',
-  'int32_t lakelink_begin(uint64_t conn, _Out_ void **err)',
-  'int32_t lakelink_commit(uint64_t conn, _Out_ void **err)',
-  'int32_t lakelink_rollback(uint64_t conn, _Out_ void **err)',
-  'int32_t lakelink_cancel(uint64_t conn, _Out_ void **err)',
-  'int32_t lakelink_close(uint64_t conn, _Out_ void **err)'
-]
-
 /** The paths tried, in order. */
 function candidates () {
   const env = process.env.LAKELINK_LIBRARY
@@ -85,7 +52,8 @@ function candidates () {
 }
 
 let loaded = null
-let freeRing = null // the freer thread's ring (lib/freer.js), once loaded
+let callers = null // lib/caller.js's threads, once loaded
+const indexOf = new Map() // a loaded function -> its index in PROTOTYPES
 
 /** The library's functions, by their C names without the lakelink_ prefix (loaded on first use). */
 function lib () {
@@ -103,10 +71,11 @@ function lib () {
     throw new errors.InterfaceError(`lakelink: cannot load ${file}: ${e.message}`)
   }
   const fns = { path: file }
-  for (const proto of PROTOTYPES) {
-    const name = /lakelink_(\w+)\(/.exec(proto)[1]
+  for (const [i, proto] of PROTOTYPES.entries()) {
+    const name = nameOf(proto)
     try {
       fns[name] = handle.func(proto)
+      indexOf.set(fns[name], i)
     } catch (e) {
       throw new errors.InterfaceError(`lakelink: ${file} has no lakelink_${name}: a library too old for this binding (${e.message})`)
     }
@@ -116,7 +85,7 @@ function lib () {
     throw new errors.InterfaceError(`lakelink: ${file} has ABI version ${abi}; this binding needs version ${ABI_VERSION}`)
   }
   loaded = fns
-  freeRing = startFreer(file, (address) => fns.free.async(address, noop))
+  callers = new Callers(file, (h) => fns.cancel(h, [null]))
   if (weSetThreadpool) checkThreadpool(fns.abi_version)
   return fns
 }
@@ -146,30 +115,37 @@ function checkThreadpool (probe) {
 }
 
 /**
- * Frees memory the library returned, without waiting: the freer thread
- * does it (lib/freer.js), or, when its ring is full or it could not start
- * or died, a threadpool thread. Every call into the Go library from a koffi
- * call re-reads the calling thread's stack bounds (koffi runs C on a stack
- * of its own, outside them), which on the main thread means parsing
- * /proc/self/maps: 0.2 to 1 ms. So no call but the rare parsing ones is
- * made on the main thread, frees included.
+ * Frees memory the library returned. lakelink_free is plain C (a call into
+ * Go from the main thread would cost 0.2 to 1 ms: koffi runs C on a stack
+ * of its own, so Go re-reads the thread's stack bounds, which on the main
+ * thread means parsing /proc/self/maps), so it is called here directly.
  */
 function free (ptr) {
-  if (ptr && !freeRing?.push(koffi.address(ptr))) loaded.free.async(ptr, noop)
+  if (ptr) loaded.free(ptr)
 }
 
-/** Frees a lakelink_error (and its strings) on a threadpool thread: errors are rare, the freer thread knows only lakelink_free. */
+/** Frees a lakelink_error (and its strings) on a threadpool thread: lakelink_error_free is Go, and errors are rare. */
 function errorFree (ptr) {
   if (ptr) loaded.error_free.async(ptr, noop)
 }
 
 function noop () {}
 
-/** Calls fn.async with args and resolves with its status. */
+/** Calls fn.async with args (on a threadpool thread) and resolves with its status. */
 function callAsync (fn, ...args) {
   return new Promise((resolve, reject) => {
     fn.async(...args, (err, rc) => (err ? reject(err) : resolve(rc)))
   })
+}
+
+/**
+ * Calls fn with args on an idle caller thread (lib/caller.js), else as
+ * callAsync does, and resolves with its status. conn, when not null, is
+ * the connection handle whose statement the call runs: should the process
+ * exit meanwhile, it is cancelled.
+ */
+function callDirect (conn, fn, ...args) {
+  return callers.call(indexOf.get(fn), conn, args) ?? callAsync(fn, ...args)
 }
 
 /** Throws the lakelink error for a failed call (freeing it); returns on success. */
@@ -223,4 +199,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }
+module.exports = { lib, callAsync, callDirect, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }

@@ -1,0 +1,255 @@
+'use strict'
+// Calling the library from threads of lakelink's own, for the calls that
+// statements and app requests are made of.
+//
+// koffi's .async runs a call on a libuv threadpool thread: the pool thread
+// sleeps until the call is queued, wakes up, calls, and queues the
+// completion back to the event loop, and libuv hands successive jobs to
+// successive threads of its 64, each cold. Around a statement that takes
+// 50 µs in the library, that is as much again. So lakelink keeps a few
+// caller threads (worker threads, started on first use) that call the
+// library directly: the main thread writes the call into memory it shares
+// with one that is idle, the caller, which keeps looking for its next call
+// for SPIN_MS after each one before it sleeps in Atomics.wait, takes it at
+// once, and the main thread awaits the answer with Atomics.waitAsync. When
+// every caller is busy, or the arguments do not fit in ARGUMENT_BYTES, the
+// call goes to the threadpool as before.
+//
+// Node waits for its worker threads when the process exits, and a caller
+// inside a long statement would hold the exit until the statement ends: so
+// on exit, each caller's statement is cancelled (lakelink_cancel on its
+// connection) and the exit waits only for the cancellation.
+
+const { Worker, workerData } = require('node:worker_threads')
+const { PROTOTYPES, paramKinds } = require('./abi')
+
+/** The most caller threads: a few statements at once go this way, more go to the threadpool. */
+const MAX_CALLERS = 4
+/** Bytes of string and byte arguments a call may carry. */
+const ARGUMENT_BYTES = 256 * 1024
+/** How long a caller keeps looking for its next call before it sleeps: a statement's gap between round trips. */
+const SPIN_MS = 0.1
+const MAX_PARAMS = 16
+
+// ctl's slots
+const STATE = 0 // IDLE, CALL (written by the main thread), DONE or FAILED (by the caller)
+const SLEEPING = 1 // 1 while the caller waits in Atomics.wait
+const FN = 2 // the index of the function in PROTOTYPES
+const RC = 3 // the status it returned
+const MESSAGE_LEN = 4 // FAILED: the length of the message in the argument bytes
+const READY = 5 // 1 once the caller loaded the library
+const IDLE = 0
+const CALL = 1
+const DONE = 2
+const FAILED = 3
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/** A 64-bit slot's value as koffi gives integers: a number when exact, else a BigInt. */
+function integerOf (v) {
+  return v >= -SAFE && v <= SAFE ? Number(v) : v
+}
+
+/** The memory a caller and the main thread share: control slots, one 64-bit slot and one span per parameter, argument bytes. */
+class Channel {
+  constructor (sab = new SharedArrayBuffer(32 + 16 * MAX_PARAMS + ARGUMENT_BYTES)) {
+    this.sab = sab
+    this.ctl = new Int32Array(sab, 0, 8)
+    this.slots = new BigInt64Array(sab, 32, MAX_PARAMS) // integers, pointers, and the spans' offsets and lengths
+    this.spans = new Int32Array(sab, 32 + 8 * MAX_PARAMS, 2 * MAX_PARAMS)
+    this.bytes = new Uint8Array(sab, 32 + 16 * MAX_PARAMS)
+  }
+}
+
+const encoder = new TextEncoder()
+
+/** A thread that calls the library for the main thread. */
+class Caller {
+  constructor (file, onDeath) {
+    this.ch = new Channel()
+    this.busy = false
+    this.dead = false
+    this.cancelHandle = null // the connection whose statement the current call runs
+    this.worker = new Worker(__filename, { workerData: { lakelinkCaller: true, file, sab: this.ch.sab } })
+    this.worker.unref()
+    const die = () => {
+      if (this.dead) return
+      this.dead = true
+      onDeath(this)
+      const { ctl } = this.ch
+      if (Atomics.compareExchange(ctl, STATE, CALL, FAILED) === CALL) {
+        ctl[MESSAGE_LEN] = -1
+        Atomics.notify(ctl, STATE)
+      }
+    }
+    this.worker.on('error', die)
+    this.worker.on('exit', die)
+  }
+
+  /**
+   * Writes the call of PROTOTYPES[index] with args into the channel and
+   * returns true, or false when its string and byte arguments do not fit.
+   */
+  put (index, kinds, args) {
+    const { ctl, slots, spans, bytes } = this.ch
+    let at = 0
+    for (let i = 0; i < kinds.length; i++) {
+      const a = args[i]
+      switch (kinds[i]) {
+        case 'string':
+        case 'bytes':
+          if (a === null || a === undefined) {
+            spans[2 * i] = -1
+            break
+          }
+          if (typeof a === 'string') {
+            const r = encoder.encodeInto(a, bytes.subarray(at))
+            if (r.read !== a.length) return false
+            spans[2 * i] = at
+            spans[2 * i + 1] = r.written
+            at += r.written
+          } else {
+            if (at + a.length > bytes.length) return false
+            bytes.set(a, at)
+            spans[2 * i] = at
+            spans[2 * i + 1] = a.length
+            at += a.length
+          }
+          break
+        case 'int':
+        case 'uint':
+          slots[i] = BigInt.asIntN(64, BigInt(a))
+          break
+      }
+    }
+    ctl[FN] = index
+    return true
+  }
+
+  /** Runs the call put(), resolving with its status once the caller answered; the out arrays in args are filled. */
+  async run (kinds, args) {
+    const { ch, worker } = this
+    const { ctl } = ch
+    worker.ref() // a call in flight keeps the process alive, as a threadpool call does
+    Atomics.store(ctl, STATE, CALL)
+    if (Atomics.load(ctl, SLEEPING)) Atomics.notify(ctl, STATE, 1)
+    try {
+      while (Atomics.load(ctl, STATE) === CALL) {
+        const w = Atomics.waitAsync(ctl, STATE, CALL)
+        if (w.async) await w.value
+      }
+      if (ctl[STATE] === FAILED) {
+        const n = ctl[MESSAGE_LEN]
+        throw new Error(n < 0 ? 'lakelink: a caller thread stopped during a call' : Buffer.from(ch.bytes.subarray(0, n)).toString())
+      }
+      for (let i = 0; i < kinds.length; i++) {
+        if (kinds[i] === 'out') args[i][0] = ch.slots[i] === 0n ? null : BigInt.asUintN(64, ch.slots[i])
+        else if (kinds[i] === 'outint') args[i][0] = integerOf(ch.slots[i])
+      }
+      return ctl[RC]
+    } finally {
+      if (!this.dead) {
+        ctl[STATE] = IDLE
+        worker.unref()
+      }
+    }
+  }
+}
+
+/** The callers of the library loaded from file, started as needed; calls that none can take go to fallback. */
+class Callers {
+  constructor (file, cancelSync) {
+    this.file = file
+    this.all = []
+    this.started = 0 // callers started, dead ones included: a library that fails in one fails in all
+    this.kinds = PROTOTYPES.map((p) => (p.includes('void *p)') || p.includes('void *err)') ? null : paramKinds(p)))
+    process.on('exit', () => {
+      for (const c of this.all) {
+        if (c.busy && c.cancelHandle) {
+          try { cancelSync(c.cancelHandle) } catch {} // the process is leaving: nothing to report to
+        }
+      }
+    })
+  }
+
+  /**
+   * Calls PROTOTYPES[index] with args on an idle caller thread, resolving
+   * with its status; cancelHandle, when given, is the connection whose
+   * statement it runs (cancelled should the process exit meanwhile).
+   * Returns null when no caller can take the call: the caller uses the
+   * threadpool instead.
+   */
+  call (index, cancelHandle, args) {
+    const c = this.idle()
+    if (!c) return null
+    const kinds = this.kinds[index]
+    if (!c.put(index, kinds, args)) return null
+    c.busy = true
+    c.cancelHandle = cancelHandle
+    return c.run(kinds, args).finally(() => {
+      c.busy = false
+      c.cancelHandle = null
+    })
+  }
+
+  idle () {
+    for (const c of this.all) if (!c.busy && Atomics.load(c.ch.ctl, READY)) return c
+    if (this.started >= MAX_CALLERS || this.all.some((c) => !c.busy)) return null // one is starting
+    this.started++
+    try {
+      this.all.push(new Caller(this.file, (dead) => { this.all = this.all.filter((c) => c !== dead) }))
+    } catch {
+      return null
+    }
+    return null // this call goes to the threadpool while the new caller loads the library
+  }
+}
+
+/** A caller thread's loop: takes each call from the main thread, makes it, and answers. */
+function serve ({ file, sab }) {
+  const handle = require('koffi').load(file)
+  const fns = PROTOTYPES.map((p) => (p.includes('void *p)') || p.includes('void *err)') ? null : handle.func(p)))
+  const kinds = PROTOTYPES.map((p, i) => fns[i] && paramKinds(p))
+  const ch = new Channel(sab)
+  const { ctl, slots, spans } = ch
+  Atomics.store(ctl, READY, 1)
+  for (;;) {
+    if (Atomics.load(ctl, STATE) !== CALL) {
+      const until = performance.now() + SPIN_MS
+      while (Atomics.load(ctl, STATE) !== CALL && performance.now() < until);
+      Atomics.store(ctl, SLEEPING, 1)
+      for (let s; (s = Atomics.load(ctl, STATE)) !== CALL;) Atomics.wait(ctl, STATE, s)
+      Atomics.store(ctl, SLEEPING, 0)
+    }
+    const index = ctl[FN]
+    const k = kinds[index]
+    const args = new Array(k.length)
+    for (let i = 0; i < k.length; i++) {
+      const at = spans[2 * i]
+      switch (k[i]) {
+        case 'string': args[i] = at < 0 ? null : Buffer.from(sab, ch.bytes.byteOffset + at, spans[2 * i + 1]).toString(); break
+        case 'bytes': args[i] = at < 0 ? null : new Uint8Array(sab, ch.bytes.byteOffset + at, spans[2 * i + 1]); break
+        case 'int': args[i] = integerOf(slots[i]); break
+        case 'uint': args[i] = BigInt.asUintN(64, slots[i]); break
+        default: args[i] = [null]
+      }
+    }
+    let state = DONE
+    try {
+      ctl[RC] = fns[index](...args)
+      for (let i = 0; i < k.length; i++) {
+        if (k[i] === 'out' || k[i] === 'outint') slots[i] = BigInt.asIntN(64, BigInt(args[i][0] ?? 0))
+      }
+    } catch (e) {
+      const r = encoder.encodeInto(String(e?.message ?? e), ch.bytes)
+      ctl[MESSAGE_LEN] = r.written
+      state = FAILED
+    }
+    Atomics.store(ctl, STATE, state)
+    Atomics.notify(ctl, STATE)
+  }
+}
+
+if (workerData?.lakelinkCaller) serve(workerData)
+
+module.exports = { Callers }

@@ -1,0 +1,102 @@
+'use strict'
+// lakelink's caller threads (lib/caller.js): calls of every kind run on
+// them, calls that find them busy or do not fit go to the threadpool, and a
+// process that exits during a long statement does not wait for it.
+const lakelink = require('..') // first: it sizes the libuv threadpool before anything uses it
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const { test, before, after } = require('node:test')
+const { emulator, lakebase } = require('./helpers')
+const native = require('../lib/native')
+const params = require('../lib/params')
+const { Callers } = require('../lib/caller')
+const { PROTOTYPES } = require('../lib/abi')
+
+let info
+let conn
+before(async () => {
+  info = await emulator()
+  conn = await lakelink.connect(lakebase(info))
+})
+after(() => conn.close())
+
+const index = (name) => PROTOTYPES.findIndex((p) => p.includes(`lakelink_${name}(`))
+
+/** A call through callers once one of its threads is up (the first calls go to the threadpool while it starts). */
+async function direct (callers, name, conn, args) {
+  for (let i = 0; i < 200; i++) {
+    const p = callers.call(index(name), conn, args)
+    if (p) return p
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error('no caller thread came up in 2 s')
+}
+
+test('a caller thread makes calls with every kind of argument and out-parameter; a busy set sends calls elsewhere', async () => {
+  const callers = new Callers(native.lib().path, () => {})
+  const out = [null]
+  const err = [null]
+  assert.equal(await direct(callers, 'connstr_normalize', null, ['Host=https://x.example.com;Timeout=7', out, err]), 0)
+  assert.match(native.takeString(out[0]), /Timeout=7/)
+  const rc = await direct(callers, 'connstr_normalize', null, ['Bogus=1', out, err]) // a failure comes back as a status
+  assert.throws(() => native.check(rc, err), /Bogus/)
+
+  const h = [0]
+  native.check(await native.callAsync(native.lib().connect, lakebase(info), h, err), err)
+  const buf = params.encode([41])
+  const outs = [[null], [null], [0], [null], [0], [0], [null]]
+  assert.equal(await direct(callers, 'query', h[0], [h[0], 'SELECT $1::int + 1 AS n', buf, buf.length, 10, 'columnar', ...outs]), 0)
+  const [cols, batch, len, tag, affected, result] = outs.map((o) => o[0])
+  assert.deepEqual(JSON.parse(native.takeString(cols)).map((c) => c.name), ['n'])
+  assert.equal(typeof batch, 'bigint')
+  assert.ok(len > 0 && typeof len === 'number')
+  native.free(batch)
+  assert.equal(native.takeString(tag), 'SELECT 1')
+  assert.equal(affected, 1)
+  assert.equal(result, 0) // one row: the result is complete and closed
+
+  // Four callers at most: with each busy in a statement, the next call is refused (it goes to the threadpool).
+  const handles = []
+  for (let i = 0; i < 4; i++) {
+    const hi = [0]
+    native.check(await native.callAsync(native.lib().connect, lakebase(info), hi, err), err)
+    handles.push(hi[0])
+  }
+  const sleeps = []
+  for (const hi of handles) {
+    const o = [[null], [null], [0], [null], [0], [0], [null]]
+    sleeps.push(direct(callers, 'query', hi, [hi, 'SELECT pg_sleep(0.3)', null, 0, 10, 'columnar', ...o]).then((rc) => {
+      for (const p of [o[0][0], o[1][0], o[3][0]]) native.free(p)
+      return rc
+    }))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(callers.call(index('connstr_normalize'), null, ['Host=https://x.example.com', out, err]), null)
+  assert.deepEqual(await Promise.all(sleeps), [0, 0, 0, 0])
+  for (const hi of [h[0], ...handles]) native.check(await native.callAsync(native.lib().close, hi, err), err)
+})
+
+test('a statement too large for a caller thread goes to the threadpool, whole', async () => {
+  const big = 'x'.repeat(600 * 1024) // over the 256 KiB a caller carries
+  const r = await conn.query('SELECT length($1::text) AS n, $2::text AS tail', [big, 'é'.repeat(3)])
+  assert.deepEqual(r.rows, [{ n: big.length, tail: 'ééé' }])
+  const sql = `SELECT '${big}'::text AS s`
+  assert.equal((await conn.query(sql)).rows[0].s.length, big.length)
+})
+
+test('a process that exits during a long statement exits at once: the statement is cancelled', () => {
+  const script = `
+    const lakelink = require(${JSON.stringify(require.resolve('..'))})
+    lakelink.connect(${JSON.stringify(lakebase(info))}).then(async (c) => {
+      for (let i = 0; i < 50; i++) await c.query('SELECT 1') // the caller threads are up
+      c.query('SELECT pg_sleep(60)').catch(() => {})
+      setTimeout(() => { console.log('exiting'); process.exit(3) }, 300)
+    })`
+  const start = Date.now()
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 })
+  const elapsed = Date.now() - start
+  assert.equal(r.stdout.trim(), 'exiting', r.stderr)
+  assert.equal(r.status, 3, r.stderr)
+  assert.ok(elapsed < 10000, `the exit took ${elapsed} ms`)
+})
