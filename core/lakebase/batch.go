@@ -108,50 +108,88 @@ func (e *DataError) Unwrap() error { return e.Err }
 // encodeColumnar writes FormatColumnar; TYPES.md has the layout.
 func encodeColumnar(cols []Column, rows [][]any) ([]byte, error) {
 	n := len(rows)
-	if n > math.MaxUint32 || len(cols) > math.MaxUint16 {
-		return nil, fmt.Errorf("lakebase: encoding a batch: %d rows × %d columns is too large for one batch", n, len(cols))
+	buf, err := newColumnarBatch(len(cols), n, 16+len(cols)*(24+9*n))
+	if err != nil {
+		return nil, err
 	}
-	buf := make([]byte, 0, 16+len(cols)*(24+9*n))
-	buf = append(buf, columnarMagic...)
-	buf = binary.LittleEndian.AppendUint16(buf, formatVersion)
-	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(cols)))
-	buf = binary.LittleEndian.AppendUint32(buf, uint32(n))
-	buf = binary.LittleEndian.AppendUint32(buf, 0) // the batch's length, set at the end
 	for c, col := range cols {
 		k, elem := kindsOf(col.TypeOID)
-		buf = pad8(buf)
-		head := len(buf)
-		buf = append(buf, byte(k), 0, byte(elem), 0, 0, 0, 0, 0)
-		nulls := 0
-		for _, r := range rows {
+		var nulls []bool
+		for i, r := range rows {
 			if r[c] == nil {
-				nulls++
+				if nulls == nil {
+					nulls = make([]bool, n)
+				}
+				nulls[i] = true
 			}
 		}
-		if nulls > 0 {
-			buf[head+1] = 1
-			for _, r := range rows {
-				buf = append(buf, b2u8(r[c] == nil))
-			}
-			buf = pad8(buf)
-		}
-		body := len(buf)
-		var err error
+		var head, body int
+		buf, head, body = appendColumnHead(buf, k, elem, nulls)
 		if buf, err = appendColumn(buf, k, elem, col.TypeOID, rows, c); err != nil {
-			var re *rowErr
-			errors.As(err, &re)
-			return nil, valueError(cols, c, re.row, re.err)
+			return nil, columnError(cols, c, err)
 		}
-		if len(buf)-body > math.MaxUint32 {
-			return nil, fmt.Errorf("lakebase: encoding a batch: column %d %q holds over 4 GiB; fetch fewer rows per batch", c, col.Name)
+		if err := endColumn(buf, head, body, col); err != nil {
+			return nil, err
 		}
-		binary.LittleEndian.PutUint32(buf[head+4:], uint32(len(buf)-body))
 	}
+	return endColumnarBatch(buf)
+}
+
+// newColumnarBatch starts a batch of n rows of ncols columns: its header,
+// in a buffer of the capacity given.
+func newColumnarBatch(ncols, n, capacity int) ([]byte, error) {
+	if n > math.MaxUint32 || ncols > math.MaxUint16 {
+		return nil, fmt.Errorf("lakebase: encoding a batch: %d rows × %d columns is too large for one batch", n, ncols)
+	}
+	buf := make([]byte, 0, capacity)
+	buf = append(buf, columnarMagic...)
+	buf = binary.LittleEndian.AppendUint16(buf, formatVersion)
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(ncols))
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(n))
+	return binary.LittleEndian.AppendUint32(buf, 0), nil // the batch's length, set by endColumnarBatch
+}
+
+// appendColumnHead appends a column's header (its kind, its elements'
+// kind) and, when nulls is not nil, its NULL flags. head is where the
+// header starts, body where the values will.
+func appendColumnHead(buf []byte, k, elem kind, nulls []bool) (_ []byte, head, body int) {
+	buf = pad8(buf)
+	head = len(buf)
+	buf = append(buf, byte(k), 0, byte(elem), 0, 0, 0, 0, 0)
+	if nulls != nil {
+		buf[head+1] = 1
+		for _, null := range nulls {
+			buf = append(buf, b2u8(null))
+		}
+		buf = pad8(buf)
+	}
+	return buf, head, len(buf)
+}
+
+// endColumn records the length of the column whose values start at body
+// in its header at head.
+func endColumn(buf []byte, head, body int, col Column) error {
+	if len(buf)-body > math.MaxUint32 {
+		return fmt.Errorf("lakebase: encoding a batch: column %q holds over 4 GiB; fetch fewer rows per batch", col.Name)
+	}
+	binary.LittleEndian.PutUint32(buf[head+4:], uint32(len(buf)-body))
+	return nil
+}
+
+// endColumnarBatch records the batch's length in its header.
+func endColumnarBatch(buf []byte) ([]byte, error) {
 	if len(buf) > math.MaxUint32 {
 		return nil, fmt.Errorf("lakebase: encoding a batch: over 4 GiB; fetch fewer rows per batch")
 	}
 	binary.LittleEndian.PutUint32(buf[12:], uint32(len(buf)))
 	return buf, nil
+}
+
+// columnError is the error of a column's value (a *rowErr) as the caller sees it.
+func columnError(cols []Column, c int, err error) error {
+	var re *rowErr
+	errors.As(err, &re)
+	return valueError(cols, c, re.row, re.err)
 }
 
 // rowErr is an error of the value in one row of a column.

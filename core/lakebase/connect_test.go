@@ -133,14 +133,20 @@ func TestConnectAsUser(t *testing.T) {
 	}
 }
 
-// TestPasswordScheme connects to the backing PostgreSQL directly with a
+// directPool connects to the backing PostgreSQL directly, with a
 // password.
-func TestPasswordScheme(t *testing.T) {
+func directPool(t *testing.T) *Pool {
 	u, _ := url.Parse(testEmulator.Info().Lakebase.PostgresURL)
 	password, _ := u.User.Password()
 	host, port, _ := net.SplitHostPort(u.Host)
-	p := connect(t, fmt.Sprintf("AuthScheme=Password;Server=%s;Port=%s;User=%s;Password=%s;SSLMode=disable",
+	return connect(t, fmt.Sprintf("AuthScheme=Password;Server=%s;Port=%s;User=%s;Password=%s;SSLMode=disable",
 		host, port, u.User.Username(), password))
+}
+
+// TestPasswordScheme connects to the backing PostgreSQL directly with a
+// password.
+func TestPasswordScheme(t *testing.T) {
+	p := directPool(t)
 	if got := scalar(t, p, "SELECT current_database()"); got != DefaultDatabase {
 		t.Errorf("database %q", got)
 	}

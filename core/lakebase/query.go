@@ -101,7 +101,8 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 	if err != nil {
 		return nil, c.pool.wrap(err)
 	}
-	r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.Conn().TypeMap())}
+	r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.Conn().TypeMap()),
+		raw: rawColumns(rows.FieldDescriptions())}
 	if err := rows.Err(); err != nil { // failed before any row, e.g. a syntax error
 		rows.Close()
 		return nil, c.pool.wrap(err)
@@ -204,6 +205,7 @@ type Result struct {
 	conn *Conn
 	rows pgx.Rows
 	cols []Column
+	raw  bool // every column converts from its wire values (rawColumns)
 	tag  pgconn.CommandTag
 	done bool
 	err  error
@@ -260,6 +262,9 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 	if maxRows <= 0 {
 		maxRows = 1000
 	}
+	if format == FormatColumnar && r.raw {
+		return r.nextRawBatchLocked(maxRows)
+	}
 	var rows [][]any
 	for len(rows) < maxRows && r.nextLocked() {
 		v, err := r.rows.Values()
@@ -277,6 +282,23 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 		return nil, nil
 	}
 	return EncodeBatch(format, r.cols, rows)
+}
+
+// nextRawBatchLocked is NextBatch's columnar batch from the rows' wire
+// values (rawbatch.go), for a result whose every column has a direct
+// conversion.
+func (r *Result) nextRawBatchLocked(maxRows int) ([]byte, error) {
+	rows := rawRows{ncols: len(r.cols)}
+	for rows.len() < maxRows && r.nextLocked() {
+		rows.add(r.rows.RawValues())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if rows.len() == 0 {
+		return nil, nil
+	}
+	return encodeRawColumnar(r.cols, &rows)
 }
 
 // Done reports whether every row was read (or the result closed): the

@@ -3,9 +3,11 @@ package lakebase
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,6 +194,11 @@ func ConfigureTypeMap(m *pgtype.Map) {
 			}
 		}
 	}
+	if t, ok := m.TypeForOID(pgtype.NumericOID); ok {
+		if _, done := t.Codec.(scaledNumericCodec); !done {
+			m.RegisterType(&pgtype.Type{Name: t.Name, OID: pgtype.NumericOID, Codec: scaledNumericCodec{t.Codec}})
+		}
+	}
 	for _, t := range typeTable {
 		elem, ok := m.TypeForOID(t.oid)
 		if !ok {
@@ -233,6 +240,30 @@ func (c rawJSONCodec) DecodeValue(m *pgtype.Map, oid uint32, format int16, src [
 // PlanScan scans into *any with DecodeValue, so that array elements and
 // Scan(&v) get the document too; other targets as the wrapped codec does.
 func (c rawJSONCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+	if _, ok := target.(*any); ok {
+		return decodeValuePlan{c, m, oid, format}
+	}
+	return c.Codec.PlanScan(m, oid, format, target)
+}
+
+// scaledNumericCodec is a numeric codec whose DecodeValue keeps the scale
+// of a zero: pgx decodes a binary 0.00 as 0, where PostgreSQL prints
+// "0.00" (and the columnar wire path, rawbatch.go, gives "0.00" too).
+type scaledNumericCodec struct{ pgtype.Codec }
+
+// DecodeValue returns a zero as 0 × 10^-dscale; other values as the wrapped
+// codec does.
+func (c scaledNumericCodec) DecodeValue(m *pgtype.Map, oid uint32, format int16, src []byte) (any, error) {
+	if format == pgtype.BinaryFormatCode && len(src) == 8 && binary.BigEndian.Uint16(src) == 0 &&
+		binary.BigEndian.Uint16(src[4:]) == numericPos {
+		return pgtype.Numeric{Int: new(big.Int), Exp: -int32(binary.BigEndian.Uint16(src[6:])), Valid: true}, nil
+	}
+	return c.Codec.DecodeValue(m, oid, format, src)
+}
+
+// PlanScan scans into *any with DecodeValue; other targets as the wrapped
+// codec does.
+func (c scaledNumericCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
 	if _, ok := target.(*any); ok {
 		return decodeValuePlan{c, m, oid, format}
 	}
