@@ -23,7 +23,7 @@ async function connect(impl, cfg) {
   if (impl === 'lakelink') {
     const conn = await lakelink().connect(cfg.lakelink_pg);
     return {
-      query: async (sql, params) => (await conn.query(sql, params)).rows,
+      query: async (sql, params) => (await conn.query({ text: sql, values: params, rowMode: 'array' })).rows,
       close: () => conn.close(),
     };
   }
