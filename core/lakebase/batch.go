@@ -114,21 +114,13 @@ func encodeColumnar(cols []Column, rows [][]any) ([]byte, error) {
 	}
 	for c, col := range cols {
 		k, elem := kindsOf(col.TypeOID)
-		var nulls []bool
-		for i, r := range rows {
-			if r[c] == nil {
-				if nulls == nil {
-					nulls = make([]bool, n)
-				}
-				nulls[i] = true
-			}
-		}
 		var head, body int
+		nulls := nullFlags(n, func(i int) bool { return rows[i][c] == nil })
 		buf, head, body = appendColumnHead(buf, k, elem, nulls)
 		if buf, err = appendColumn(buf, k, elem, col.TypeOID, rows, c); err != nil {
 			return nil, columnError(cols, c, err)
 		}
-		if err := endColumn(buf, head, body, col); err != nil {
+		if err := endColumn(buf, head, body, c, col); err != nil {
 			return nil, err
 		}
 	}
@@ -147,6 +139,20 @@ func newColumnarBatch(ncols, n, capacity int) ([]byte, error) {
 	buf = binary.LittleEndian.AppendUint16(buf, uint16(ncols))
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(n))
 	return binary.LittleEndian.AppendUint32(buf, 0), nil // the batch's length, set by endColumnarBatch
+}
+
+// nullFlags is which of a column's n values are NULL, or nil when none is.
+func nullFlags(n int, isNull func(row int) bool) []bool {
+	var nulls []bool
+	for i := 0; i < n; i++ {
+		if isNull(i) {
+			if nulls == nil {
+				nulls = make([]bool, n)
+			}
+			nulls[i] = true
+		}
+	}
+	return nulls
 }
 
 // appendColumnHead appends a column's header (its kind, its elements'
@@ -168,9 +174,9 @@ func appendColumnHead(buf []byte, k, elem kind, nulls []bool) (_ []byte, head, b
 
 // endColumn records the length of the column whose values start at body
 // in its header at head.
-func endColumn(buf []byte, head, body int, col Column) error {
+func endColumn(buf []byte, head, body, c int, col Column) error {
 	if len(buf)-body > math.MaxUint32 {
-		return fmt.Errorf("lakebase: encoding a batch: column %q holds over 4 GiB; fetch fewer rows per batch", col.Name)
+		return fmt.Errorf("lakebase: encoding a batch: column %d %q holds over 4 GiB; fetch fewer rows per batch", c, col.Name)
 	}
 	binary.LittleEndian.PutUint32(buf[head+4:], uint32(len(buf)-body))
 	return nil

@@ -159,6 +159,10 @@ func (c *Conn) Cancel(ctx context.Context) error {
 	if c.pg == nil {
 		return ErrClosed
 	}
+	// The request is a connection of its own: bounded like a connect, so
+	// that an unreachable server cannot hold the caller (a process exiting).
+	ctx, cancel := context.WithTimeout(ctx, c.pool.pool.Config().ConnConfig.ConnectTimeout)
+	defer cancel()
 	return c.pg.CancelRequest(ctx)
 }
 
@@ -298,7 +302,13 @@ func (r *Result) nextRawBatchLocked(maxRows int) ([]byte, error) {
 	if rows.len() == 0 {
 		return nil, nil
 	}
-	return encodeRawColumnar(r.cols, &rows)
+	b, err := encodeRawColumnar(r.cols, &rows)
+	if err != nil { // a malformed value: as in NextBatch, the result ends, no rows skipped
+		r.err = r.conn.pool.wrap(err)
+		r.finishLocked()
+		return nil, r.err
+	}
+	return b, nil
 }
 
 // Done reports whether every row was read (or the result closed): the

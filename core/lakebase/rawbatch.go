@@ -86,21 +86,13 @@ func encodeRawColumnar(cols []Column, rows *rawRows) ([]byte, error) {
 	}
 	for c, col := range cols {
 		k, _ := kindsOf(col.TypeOID)
-		var nulls []bool
-		for i := 0; i < n; i++ {
-			if rows.null[i*rows.ncols+c] {
-				if nulls == nil {
-					nulls = make([]bool, n)
-				}
-				nulls[i] = true
-			}
-		}
 		var head, body int
+		nulls := nullFlags(n, func(i int) bool { return rows.null[i*rows.ncols+c] })
 		buf, head, body = appendColumnHead(buf, k, 0, nulls)
 		if buf, err = appendRawColumn(buf, k, col.TypeOID, rows, c); err != nil {
 			return nil, columnError(cols, c, err)
 		}
-		if err := endColumn(buf, head, body, col); err != nil {
+		if err := endColumn(buf, head, body, c, col); err != nil {
 			return nil, err
 		}
 	}
@@ -226,6 +218,11 @@ func appendBinaryNumeric(buf, v []byte) ([]byte, error) {
 	case numericPos:
 	default:
 		return buf, fmt.Errorf("a binary numeric with sign %#x", sign)
+	}
+	for i := 0; i < ndigits; i++ {
+		if be.Uint16(v[8+2*i:]) >= 10000 {
+			return buf, fmt.Errorf("a binary numeric with the base-10,000 digit %d", be.Uint16(v[8+2*i:]))
+		}
 	}
 	digit := func(i int) int {
 		if i < 0 || i >= ndigits {

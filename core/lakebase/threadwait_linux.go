@@ -1,6 +1,7 @@
 package lakebase
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -33,7 +34,8 @@ func waitOnThread(c net.Conn) net.Conn {
 // threadWaitConn is a net.Conn whose Read, when nothing has arrived yet,
 // retries on the calling thread for up to spinFor, yielding the CPU between
 // tries, and only then parks in Go's network poller, which honours
-// deadlines and Close.
+// deadlines and Close. Against a server farther away than spinFor, each
+// wait costs that much CPU in vain before parking.
 //
 // A goroutine that a foreign thread called into Go with (every call
 // through the C ABI) is locked to that thread. Parking it puts the thread
@@ -70,8 +72,11 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 			syscall.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // a server on this CPU runs first
 		}
 	})
+	var opErr *net.OpError
 	switch {
-	case rerr != nil: // a deadline, or the connection closed
+	case errors.As(rerr, &opErr): // a deadline, or the connection closed: worded as net's own reads are
+		return 0, &net.OpError{Op: "read", Net: opErr.Net, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: opErr.Err}
+	case rerr != nil:
 		return 0, rerr
 	case err != nil:
 		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(),

@@ -180,6 +180,8 @@ func kindsOf(oid uint32) (k, elem kind) {
 //     instead of the default's flattened []any{1, 2, 3, 4}. One-dimensional
 //     arrays stay []any; lower bounds other than 1 are dropped, as psycopg
 //     and node-postgres do.
+//   - A numeric zero keeps its scale (0.00 is 0 × 10^-2, printed "0.00" as
+//     PostgreSQL prints it), where pgx's default drops it.
 //
 // Scanning into an *any gets the same values as Values(); encoding
 // parameters and scanning into typed Go variables are unchanged. Call it

@@ -48,15 +48,19 @@ function nameOf (proto) {
  * The kinds of a prototype's parameters, as lib/caller.js passes them
  * between threads: 'string' (const char *), 'bytes' (const uint8_t *),
  * 'int' (a signed integer), 'uint' (uint64_t), 'out' (an out-pointer to a
- * pointer), 'outint' (an out-pointer to an integer).
+ * pointer), 'outint' and 'outuint' (out-pointers to an int64_t and a
+ * uint64_t); null for the free functions, which take raw pointers (and
+ * never leave the calling thread).
  */
 function paramKinds (proto) {
+  if (/\(void \*\w+\)$/.test(proto)) return null
   const list = /\((.*)\)/.exec(proto)[1].trim()
   if (!list) return []
   return list.split(',').map((p) => {
     p = p.trim()
     if (p.startsWith('_Out_ void **')) return 'out'
-    if (p.startsWith('_Out_')) return 'outint'
+    if (p.startsWith('_Out_ uint64_t *')) return 'outuint'
+    if (p.startsWith('_Out_ int64_t *')) return 'outint'
     if (p.startsWith('const char *')) return 'string'
     if (p.startsWith('const uint8_t *')) return 'bytes'
     if (p.startsWith('uint64_t ')) return 'uint'

@@ -1,6 +1,6 @@
 'use strict'
 // Calling the library from threads of lakelink's own, for the calls that
-// statements and app requests are made of.
+// statements are made of.
 //
 // koffi's .async runs a call on a libuv threadpool thread: the pool thread
 // sleeps until the call is queued, wakes up, calls, and queues the
@@ -13,15 +13,13 @@
 // for SPIN_MS after each one before it sleeps in Atomics.wait, takes it at
 // once, and the main thread awaits the answer with Atomics.waitAsync. When
 // every caller is busy, or the arguments do not fit in ARGUMENT_BYTES, the
-// call goes to the threadpool as before.
-//
-// Node waits for its worker threads when the process exits, and a caller
-// inside a long statement would hold the exit until the statement ends: so
-// on exit, each caller's statement is cancelled (lakelink_cancel on its
-// connection) and the exit waits only for the cancellation.
+// call goes to the threadpool as before. (Node waits for both kinds of
+// thread when the process exits: lib/native.js cancels the statements in
+// flight then.)
 
 const { Worker, workerData } = require('node:worker_threads')
 const { PROTOTYPES, paramKinds } = require('./abi')
+const { InternalError } = require('./errors')
 
 /** The most caller threads: a few statements at once go this way, more go to the threadpool. */
 const MAX_CALLERS = 4
@@ -32,7 +30,7 @@ const SPIN_MS = 0.1
 const MAX_PARAMS = 16
 
 // ctl's slots
-const STATE = 0 // IDLE, CALL (written by the main thread), DONE or FAILED (by the caller)
+const STATE = 0 // IDLE, CALL (written by the main thread), TAKEN, DONE or FAILED (by the caller)
 const SLEEPING = 1 // 1 while the caller waits in Atomics.wait
 const FN = 2 // the index of the function in PROTOTYPES
 const RC = 3 // the status it returned
@@ -40,8 +38,9 @@ const MESSAGE_LEN = 4 // FAILED: the length of the message in the argument bytes
 const READY = 5 // 1 once the caller loaded the library
 const IDLE = 0
 const CALL = 1
-const DONE = 2
-const FAILED = 3
+const TAKEN = 2
+const DONE = 3
+const FAILED = 4
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
@@ -69,7 +68,6 @@ class Caller {
     this.ch = new Channel()
     this.busy = false
     this.dead = false
-    this.cancelHandle = null // the connection whose statement the current call runs
     this.worker = new Worker(__filename, { workerData: { lakelinkCaller: true, file, sab: this.ch.sab } })
     this.worker.unref()
     const die = () => {
@@ -77,9 +75,13 @@ class Caller {
       this.dead = true
       onDeath(this)
       const { ctl } = this.ch
-      if (Atomics.compareExchange(ctl, STATE, CALL, FAILED) === CALL) {
-        ctl[MESSAGE_LEN] = -1
-        Atomics.notify(ctl, STATE)
+      // A call in flight fails; one not taken yet fails too (a caller dies
+      // only by a bug or the process's end).
+      for (const from of [CALL, TAKEN]) {
+        if (Atomics.compareExchange(ctl, STATE, from, FAILED) === from) {
+          ctl[MESSAGE_LEN] = -1
+          Atomics.notify(ctl, STATE)
+        }
       }
     }
     this.worker.on('error', die)
@@ -117,8 +119,10 @@ class Caller {
           }
           break
         case 'int':
-        case 'uint':
-          slots[i] = BigInt.asIntN(64, BigInt(a))
+        case 'uint': // as koffi takes them: numbers truncated, BigInts as they are; koffi reports anything else
+          if (typeof a === 'number' && Number.isFinite(a)) slots[i] = BigInt.asIntN(64, BigInt(Math.trunc(a)))
+          else if (typeof a === 'bigint') slots[i] = BigInt.asIntN(64, a)
+          else return false
           break
       }
     }
@@ -134,62 +138,50 @@ class Caller {
     Atomics.store(ctl, STATE, CALL)
     if (Atomics.load(ctl, SLEEPING)) Atomics.notify(ctl, STATE, 1)
     try {
-      while (Atomics.load(ctl, STATE) === CALL) {
-        const w = Atomics.waitAsync(ctl, STATE, CALL)
+      for (let s; (s = Atomics.load(ctl, STATE)) === CALL || s === TAKEN;) {
+        const w = Atomics.waitAsync(ctl, STATE, s)
         if (w.async) await w.value
       }
-      if (ctl[STATE] === FAILED) {
+      if (Atomics.load(ctl, STATE) === FAILED) {
         const n = ctl[MESSAGE_LEN]
-        throw new Error(n < 0 ? 'lakelink: a caller thread stopped during a call' : Buffer.from(ch.bytes.subarray(0, n)).toString())
+        throw new InternalError(n < 0 ? 'lakelink: a caller thread stopped during a call' : Buffer.from(ch.bytes.subarray(0, n)).toString())
       }
       for (let i = 0; i < kinds.length; i++) {
         if (kinds[i] === 'out') args[i][0] = ch.slots[i] === 0n ? null : BigInt.asUintN(64, ch.slots[i])
         else if (kinds[i] === 'outint') args[i][0] = integerOf(ch.slots[i])
+        else if (kinds[i] === 'outuint') args[i][0] = integerOf(BigInt.asUintN(64, ch.slots[i]))
       }
       return ctl[RC]
     } finally {
       if (!this.dead) {
-        ctl[STATE] = IDLE
+        Atomics.store(ctl, STATE, IDLE)
         worker.unref()
       }
     }
   }
 }
 
-/** The callers of the library loaded from file, started as needed; calls that none can take go to fallback. */
+/** The callers of the library loaded from file, started as needed. */
 class Callers {
-  constructor (file, cancelSync) {
+  constructor (file) {
     this.file = file
     this.all = []
     this.started = 0 // callers started, dead ones included: a library that fails in one fails in all
-    this.kinds = PROTOTYPES.map((p) => (p.includes('void *p)') || p.includes('void *err)') ? null : paramKinds(p)))
-    process.on('exit', () => {
-      for (const c of this.all) {
-        if (c.busy && c.cancelHandle) {
-          try { cancelSync(c.cancelHandle) } catch {} // the process is leaving: nothing to report to
-        }
-      }
-    })
+    this.kinds = PROTOTYPES.map(paramKinds)
   }
 
   /**
    * Calls PROTOTYPES[index] with args on an idle caller thread, resolving
-   * with its status; cancelHandle, when given, is the connection whose
-   * statement it runs (cancelled should the process exit meanwhile).
-   * Returns null when no caller can take the call: the caller uses the
-   * threadpool instead.
+   * with its status (the out arrays in args filled). Returns null when no
+   * caller can take the call: the caller uses the threadpool instead.
    */
-  call (index, cancelHandle, args) {
+  call (index, args) {
     const c = this.idle()
     if (!c) return null
     const kinds = this.kinds[index]
     if (!c.put(index, kinds, args)) return null
     c.busy = true
-    c.cancelHandle = cancelHandle
-    return c.run(kinds, args).finally(() => {
-      c.busy = false
-      c.cancelHandle = null
-    })
+    return c.run(kinds, args).finally(() => { c.busy = false })
   }
 
   idle () {
@@ -208,8 +200,8 @@ class Callers {
 /** A caller thread's loop: takes each call from the main thread, makes it, and answers. */
 function serve ({ file, sab }) {
   const handle = require('koffi').load(file)
-  const fns = PROTOTYPES.map((p) => (p.includes('void *p)') || p.includes('void *err)') ? null : handle.func(p)))
-  const kinds = PROTOTYPES.map((p, i) => fns[i] && paramKinds(p))
+  const kinds = PROTOTYPES.map(paramKinds)
+  const fns = PROTOTYPES.map((p, i) => kinds[i] && handle.func(p))
   const ch = new Channel(sab)
   const { ctl, slots, spans } = ch
   Atomics.store(ctl, READY, 1)
@@ -221,6 +213,7 @@ function serve ({ file, sab }) {
       for (let s; (s = Atomics.load(ctl, STATE)) !== CALL;) Atomics.wait(ctl, STATE, s)
       Atomics.store(ctl, SLEEPING, 0)
     }
+    Atomics.store(ctl, STATE, TAKEN)
     const index = ctl[FN]
     const k = kinds[index]
     const args = new Array(k.length)
@@ -238,7 +231,7 @@ function serve ({ file, sab }) {
     try {
       ctl[RC] = fns[index](...args)
       for (let i = 0; i < k.length; i++) {
-        if (k[i] === 'out' || k[i] === 'outint') slots[i] = BigInt.asIntN(64, BigInt(args[i][0] ?? 0))
+        if (k[i].startsWith('out')) slots[i] = BigInt.asIntN(64, BigInt(args[i][0] ?? 0))
       }
     } catch (e) {
       const r = encoder.encodeInto(String(e?.message ?? e), ch.bytes)

@@ -72,6 +72,9 @@ function statement (textOrConfig, values, options) {
   if (typeof cfg.text !== 'string') throw new TypeError('lakelink: a query needs its SQL text: query(text, values) or query({text, values})')
   if (cfg.rowMode !== undefined && cfg.rowMode !== 'array') throw new TypeError(`lakelink: rowMode ${cfg.rowMode}: only 'array' is known`)
   if (cfg.signal !== undefined && !(cfg.signal instanceof AbortSignal)) throw new TypeError('lakelink: signal must be an AbortSignal')
+  if (cfg.batchSize !== undefined && !(Number.isInteger(cfg.batchSize) && cfg.batchSize > 0 && cfg.batchSize <= 2 ** 31 - 1)) {
+    throw new TypeError(`lakelink: batchSize ${cfg.batchSize}: a whole number of rows from 1 to 2147483647`)
+  }
   return {
     text: cstr(cfg.text, 'the SQL text'),
     params: params.encode(cfg.values),

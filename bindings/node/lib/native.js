@@ -7,9 +7,9 @@
 // ../../build/out).
 //
 // Every call into Go runs off the main thread, so the event loop never
-// waits: the calls statements and app requests are made of on lakelink's
-// caller threads when one is idle (lib/caller.js), every call otherwise on
-// a libuv threadpool thread through koffi's `.async`. libuv's
+// waits: the calls statements are made of on lakelink's caller threads
+// when one is idle (lib/caller.js), every call otherwise on a libuv
+// threadpool thread through koffi's `.async`. libuv's
 // pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise, which would
 // run at most 4 queries at once and starve fs and dns meanwhile: when the
 // variable is not set, loading lakelink sets it to THREADPOOL_SIZE, which
@@ -53,6 +53,7 @@ function candidates () {
 
 let loaded = null
 let callers = null // lib/caller.js's threads, once loaded
+const running = new Map() // connection handle -> its calls in flight (callDirect)
 const indexOf = new Map() // a loaded function -> its index in PROTOTYPES
 
 /** The library's functions, by their C names without the lakelink_ prefix (loaded on first use). */
@@ -85,7 +86,12 @@ function lib () {
     throw new errors.InterfaceError(`lakelink: ${file} has ABI version ${abi}; this binding needs version ${ABI_VERSION}`)
   }
   loaded = fns
-  callers = new Callers(file, (h) => fns.cancel(h, [null]))
+  callers = new Callers(file)
+  process.on('exit', () => {
+    for (const h of running.keys()) {
+      try { fns.cancel(h, [null]) } catch {} // the process is leaving: nothing to report to
+    }
+  })
   if (weSetThreadpool) checkThreadpool(fns.abi_version)
   return fns
 }
@@ -139,13 +145,21 @@ function callAsync (fn, ...args) {
 }
 
 /**
- * Calls fn with args on an idle caller thread (lib/caller.js), else as
- * callAsync does, and resolves with its status. conn, when not null, is
- * the connection handle whose statement the call runs: should the process
- * exit meanwhile, it is cancelled.
+ * Calls fn with args, a call of a statement on connection handle conn, on
+ * an idle caller thread (lib/caller.js), else as callAsync does, and
+ * resolves with its status. Node waits for both kinds of thread when the
+ * process exits, so a statement still running then is cancelled
+ * (lakelink_cancel, bounded by the connection's Timeout): an exit does not
+ * wait for a long statement, and an uncommitted one rolls back.
  */
 function callDirect (conn, fn, ...args) {
-  return callers.call(indexOf.get(fn), conn, args) ?? callAsync(fn, ...args)
+  running.set(conn, (running.get(conn) ?? 0) + 1)
+  const call = callers.call(indexOf.get(fn), args) ?? callAsync(fn, ...args)
+  return call.finally(() => {
+    const n = running.get(conn) - 1
+    if (n) running.set(conn, n)
+    else running.delete(conn)
+  })
 }
 
 /** Throws the lakelink error for a failed call (freeing it); returns on success. */

@@ -1,11 +1,10 @@
 'use strict'
 // lakelink's caller threads (lib/caller.js): calls of every kind run on
 // them, calls that find them busy or do not fit go to the threadpool, and a
-// process that exits during a long statement does not wait for it.
+// process that exits during long statements does not wait for them.
 const lakelink = require('..') // first: it sizes the libuv threadpool before anything uses it
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
-const fs = require('node:fs')
 const { test, before, after } = require('node:test')
 const { emulator, lakebase } = require('./helpers')
 const native = require('../lib/native')
@@ -24,9 +23,9 @@ after(() => conn.close())
 const index = (name) => PROTOTYPES.findIndex((p) => p.includes(`lakelink_${name}(`))
 
 /** A call through callers once one of its threads is up (the first calls go to the threadpool while it starts). */
-async function direct (callers, name, conn, args) {
+async function direct (callers, name, args) {
   for (let i = 0; i < 200; i++) {
-    const p = callers.call(index(name), conn, args)
+    const p = callers.call(index(name), args)
     if (p) return p
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
@@ -34,19 +33,19 @@ async function direct (callers, name, conn, args) {
 }
 
 test('a caller thread makes calls with every kind of argument and out-parameter; a busy set sends calls elsewhere', async () => {
-  const callers = new Callers(native.lib().path, () => {})
+  const callers = new Callers(native.lib().path)
   const out = [null]
   const err = [null]
-  assert.equal(await direct(callers, 'connstr_normalize', null, ['Host=https://x.example.com;Timeout=7', out, err]), 0)
+  assert.equal(await direct(callers, 'connstr_normalize', ['Host=https://x.example.com;Timeout=7', out, err]), 0)
   assert.match(native.takeString(out[0]), /Timeout=7/)
-  const rc = await direct(callers, 'connstr_normalize', null, ['Bogus=1', out, err]) // a failure comes back as a status
+  const rc = await direct(callers, 'connstr_normalize', ['Bogus=1', out, err]) // a failure comes back as a status
   assert.throws(() => native.check(rc, err), /Bogus/)
 
   const h = [0]
   native.check(await native.callAsync(native.lib().connect, lakebase(info), h, err), err)
   const buf = params.encode([41])
   const outs = [[null], [null], [0], [null], [0], [0], [null]]
-  assert.equal(await direct(callers, 'query', h[0], [h[0], 'SELECT $1::int + 1 AS n', buf, buf.length, 10, 'columnar', ...outs]), 0)
+  assert.equal(await direct(callers, 'query', [h[0], 'SELECT $1::int + 1 AS n', buf, buf.length, 10, 'columnar', ...outs]), 0)
   const [cols, batch, len, tag, affected, result] = outs.map((o) => o[0])
   assert.deepEqual(JSON.parse(native.takeString(cols)).map((c) => c.name), ['n'])
   assert.equal(typeof batch, 'bigint')
@@ -66,13 +65,13 @@ test('a caller thread makes calls with every kind of argument and out-parameter;
   const sleeps = []
   for (const hi of handles) {
     const o = [[null], [null], [0], [null], [0], [0], [null]]
-    sleeps.push(direct(callers, 'query', hi, [hi, 'SELECT pg_sleep(0.3)', null, 0, 10, 'columnar', ...o]).then((rc) => {
+    sleeps.push(direct(callers, 'query', [hi, 'SELECT pg_sleep(0.3)', null, 0, 10, 'columnar', ...o]).then((rc) => {
       for (const p of [o[0][0], o[1][0], o[3][0]]) native.free(p)
       return rc
     }))
   }
   await new Promise((resolve) => setTimeout(resolve, 100))
-  assert.equal(callers.call(index('connstr_normalize'), null, ['Host=https://x.example.com', out, err]), null)
+  assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null)
   assert.deepEqual(await Promise.all(sleeps), [0, 0, 0, 0])
   for (const hi of [h[0], ...handles]) native.check(await native.callAsync(native.lib().close, hi, err), err)
 })
@@ -85,13 +84,13 @@ test('a statement too large for a caller thread goes to the threadpool, whole', 
   assert.equal((await conn.query(sql)).rows[0].s.length, big.length)
 })
 
-test('a process that exits during a long statement exits at once: the statement is cancelled', () => {
+test('a process that exits during long statements exits at once: they are cancelled, on caller threads and the threadpool alike', () => {
   const script = `
     const lakelink = require(${JSON.stringify(require.resolve('..'))})
     lakelink.connect(${JSON.stringify(lakebase(info))}).then(async (c) => {
-      for (let i = 0; i < 50; i++) await c.query('SELECT 1') // the caller threads are up
-      c.query('SELECT pg_sleep(60)').catch(() => {})
-      setTimeout(() => { console.log('exiting'); process.exit(3) }, 300)
+      for (let i = 0; i < 50; i++) await c.query('SELECT 1') // a caller thread is up
+      for (let i = 0; i < 6; i++) c.query('SELECT pg_sleep(60)').catch(() => {}) // more than the callers
+      setTimeout(() => { console.log('exiting'); process.exit(3) }, 500)
     })`
   const start = Date.now()
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 })

@@ -53,3 +53,12 @@ test('query: 1M rows at once', async () => {
   assert.deepEqual(last.ts, new Date(Date.UTC(2020, 0, 1) + 1000000 * 1000))
   console.log(`# query 1M rows: ${seconds.toFixed(2)} s, heap ${(process.memoryUsage().heapUsed / MB).toFixed(0)} MB`)
 })
+
+test('stream: batchSize must be a whole number of rows', async () => {
+  for (const batchSize of [0, 1.5, '2', -1, 2 ** 31]) {
+    assert.throws(() => conn.stream('SELECT 1', [], { batchSize }), { name: 'TypeError', message: /batchSize/ })
+  }
+  const rows = []
+  for await (const row of conn.stream('SELECT g FROM generate_series(1, 5) g', [], { batchSize: 2 })) rows.push(row.g)
+  assert.deepEqual(rows, [1, 2, 3, 4, 5])
+})
