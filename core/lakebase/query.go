@@ -210,9 +210,11 @@ type Result struct {
 	rows pgx.Rows
 	cols []Column
 	raw  bool // every column converts from its wire values (rawColumns)
-	tag  pgconn.CommandTag
-	done bool
-	err  error
+	// rawRows holds a batch's wire values while it is encoded (raw).
+	rawRows rawRows
+	tag     pgconn.CommandTag
+	done    bool
+	err     error
 }
 
 // Columns describes the result's columns (none for a statement without
@@ -292,7 +294,8 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 // values (rawbatch.go), for a result whose every column has a direct
 // conversion.
 func (r *Result) nextRawBatchLocked(maxRows int) ([]byte, error) {
-	rows := rawRows{ncols: len(r.cols)}
+	rows := &r.rawRows
+	rows.reset(len(r.cols))
 	for rows.len() < maxRows && r.nextLocked() {
 		rows.add(r.rows.RawValues())
 	}
@@ -302,7 +305,7 @@ func (r *Result) nextRawBatchLocked(maxRows int) ([]byte, error) {
 	if rows.len() == 0 {
 		return nil, nil
 	}
-	b, err := encodeRawColumnar(r.cols, &rows)
+	b, err := encodeRawColumnar(r.cols, rows)
 	if err != nil { // a malformed value: as in NextBatch, the result ends, no rows skipped
 		r.err = r.conn.pool.wrap(err)
 		r.finishLocked()

@@ -46,7 +46,8 @@ func rawColumns(fields []pgconn.FieldDescription) bool {
 }
 
 // rawRows is a batch of rows as the server sent them: each cell's bytes,
-// copied out of the connection's buffer, or NULL.
+// copied out of the connection's buffer, or NULL. A result keeps one and
+// reuses its memory from batch to batch.
 type rawRows struct {
 	ncols, n int
 	data     []byte
@@ -54,10 +55,13 @@ type rawRows struct {
 	null     []bool
 }
 
+// reset empties b for a batch of rows of ncols columns.
+func (b *rawRows) reset(ncols int) {
+	b.ncols, b.n = ncols, 0
+	b.data, b.offs, b.null = b.data[:0], append(b.offs[:0], 0), b.null[:0]
+}
+
 func (b *rawRows) add(row [][]byte) {
-	if b.offs == nil {
-		b.offs = []int{0}
-	}
 	for _, v := range row {
 		b.data = append(b.data, v...)
 		b.offs = append(b.offs, len(b.data))
@@ -80,7 +84,7 @@ func (b *rawRows) cell(row, col int) []byte {
 // rawColumns accepted: the bytes encodeColumnar writes from their Values.
 func encodeRawColumnar(cols []Column, rows *rawRows) ([]byte, error) {
 	n := rows.len()
-	buf, err := newColumnarBatch(len(cols), n, 16+len(cols)*24+len(rows.data)+2*len(rows.null))
+	buf, err := newColumnarBatch(len(cols), n, 16+len(cols)*32+len(rows.data)+3*len(rows.null))
 	if err != nil {
 		return nil, err
 	}

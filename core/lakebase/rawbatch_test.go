@@ -51,17 +51,22 @@ func TestRawBatchesMatchValueBatches(t *testing.T) {
 		if !r.raw {
 			t.Fatalf("the result does not take the wire path; formats %v", formats(r))
 		}
-		for at := 0; ; at += size {
-			got, err := r.NextBatch(FormatColumnar, size)
+		var batches [][]byte // all read before any is checked: a batch must not share memory with the next
+		for {
+			b, err := r.NextBatch(FormatColumnar, size)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got == nil {
-				if at < len(rows) {
-					t.Fatalf("batches of %d: ended at row %d of %d", size, at, len(rows))
-				}
+			if b == nil {
 				break
 			}
+			batches = append(batches, b)
+		}
+		if want := (len(rows) + size - 1) / size; len(batches) != want {
+			t.Fatalf("batches of %d: %d batches, want %d", size, len(batches), want)
+		}
+		for i, got := range batches {
+			at := i * size
 			want, err := EncodeBatch(FormatColumnar, cols, rows[at:min(at+size, len(rows))])
 			if err != nil {
 				t.Fatal(err)
