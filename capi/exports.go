@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
@@ -160,29 +161,54 @@ func lakelink_app_authorize(connStr, appURL, method, url *C.char, authorizationO
 		if err := notNull(authorizationOut, "authorization_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
-		if err != nil {
-			return err
-		}
-		s, err := optStrings(appURL, "app_url", method, "method")
-		if err != nil {
-			return err
-		}
-		u, err := goString(url, "url")
-		if err != nil {
-			return err
-		}
-		src, err := auth.NewTokenSource(o)
-		if err != nil {
-			return err
-		}
-		authorization, err := apps.Authorize(s[0], src, s[1], u)
+		authorization, _, err := authorize(connStr, appURL, method, url)
 		if err != nil {
 			return err
 		}
 		setString(authorizationOut, authorization)
 		return nil
 	})
+}
+
+//export lakelink_app_authorize_reusable
+func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, authorizationOut **C.char,
+	reuseUntilOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, statusAuth, func() error {
+		if err := errors.Join(notNull(authorizationOut, "authorization_out"), notNull(reuseUntilOut, "reuse_until_out")); err != nil {
+			return err
+		}
+		authorization, until, err := authorize(connStr, appURL, method, url)
+		if err != nil {
+			return err
+		}
+		setString(authorizationOut, authorization)
+		*reuseUntilOut = 0
+		if !until.IsZero() {
+			*reuseUntilOut = C.int64_t(until.UnixMilli())
+		}
+		return nil
+	})
+}
+
+// authorize is apps.Authorize for the exports' arguments.
+func authorize(connStr, appURL, method, url *C.char) (string, time.Time, error) {
+	o, err := parse(connStr)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s, err := optStrings(appURL, "app_url", method, "method")
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	u, err := goString(url, "url")
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	src, err := auth.NewTokenSource(o)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return apps.Authorize(s[0], src, s[1], u)
 }
 
 //export lakelink_app_diagnose

@@ -165,6 +165,14 @@ int32_t lakelink_app_request(const char *conn_str, const char *method, const cha
 int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const char *method, const char *url,
                                char **authorization_out, lakelink_error **err);
 
+/* lakelink_app_authorize, and *reuse_until_out: a Unix time in milliseconds
+ * until which the library would give the same answer for the same method
+ * and url (its token's renewal time), or 0 when it cannot say. Until then a
+ * caller may send *authorization_out with identical requests instead of
+ * calling again; after an answer other than 2xx, it must call again. */
+int32_t lakelink_app_authorize_reusable(const char *conn_str, const char *app_url, const char *method, const char *url,
+                                        char **authorization_out, int64_t *reuse_until_out, lakelink_error **err);
+
 /* Diagnoses the answer to a request lakelink_app_authorize allowed:
  *   sent_authorization  the Authorization header it carried (NULL or "":
  *                       none); its token is read (principal, expiry,

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -27,22 +28,31 @@ import (
 // not_api_path or other_host, as Transport's. The other client must not
 // follow redirects, which would carry the header to another URL; give its
 // answer, when not 2xx, to [Diagnose].
-func Authorize(appURL string, tokens oauth2.TokenSource, method, rawURL string) (string, error) {
+//
+// reuseUntil is when tokens will renew the token (when it says: an
+// *auth.Source does), zero otherwise: until then, Authorize answers the
+// same for the same method and rawURL, so a caller may keep the header for
+// identical requests instead of asking again, and must ask again after an
+// answer other than 2xx.
+func Authorize(appURL string, tokens oauth2.TokenSource, method, rawURL string) (authorization string, reuseUntil time.Time, err error) {
 	a, u, err := external(appURL, tokens, rawURL)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if refused := a.admit(&http.Request{Method: method, URL: u}); refused != nil {
-		return "", refused
+		return "", time.Time{}, refused
 	}
 	tok, err := tokens.Token()
 	if err != nil {
-		return "", fmt.Errorf("%s %s: getting a token: %w", method, shownURL(u), err)
+		return "", time.Time{}, fmt.Errorf("%s %s: getting a token: %w", method, shownURL(u), err)
+	}
+	if r, ok := tokens.(interface{ RenewsAt() time.Time }); ok {
+		reuseUntil = r.RenewsAt()
 	}
 	if tok == nil || tok.AccessToken == "" {
-		return "", nil
+		return "", reuseUntil, nil
 	}
-	return "Bearer " + tok.AccessToken, nil
+	return "Bearer " + tok.AccessToken, reuseUntil, nil
 }
 
 // Diagnose returns the error [App.Do] would have returned had it sent

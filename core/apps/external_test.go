@@ -17,7 +17,7 @@ import (
 // not follow redirects, and has a failure diagnosed.
 func sendExternally(t *testing.T, appURL string, src oauth2.TokenSource, url string) error {
 	t.Helper()
-	authorization, err := Authorize(appURL, src, http.MethodGet, url)
+	authorization, _, err := Authorize(appURL, src, http.MethodGet, url)
 	if err != nil {
 		return err
 	}
@@ -94,16 +94,16 @@ func TestExternalClientGetsDosDiagnoses(t *testing.T) {
 
 	// Another host than the app's is refused, before asking for a token.
 	src := static(testJWT)
-	_, err := Authorize(srv.URL, src, http.MethodGet, "http://127.0.0.1:1/api/x")
+	_, _, err := Authorize(srv.URL, src, http.MethodGet, "http://127.0.0.1:1/api/x")
 	wantKind(t, appError(t, err), KindOtherHost, 0, "is not the app's host")
-	_, err = Authorize(srv.URL, src, http.MethodGet, strings.Replace(srv.URL, "http://", "http://alice:pa55word@", 1)+"/api/x")
+	_, _, err = Authorize(srv.URL, src, http.MethodGet, strings.Replace(srv.URL, "http://", "http://alice:pa55word@", 1)+"/api/x")
 	if err == nil || strings.Contains(err.Error(), "pa55word") {
 		t.Errorf("a URL with a password: %v", err)
 	}
 	if src.calls.Load() != 0 {
 		t.Errorf("%d tokens asked for by refused requests", src.calls.Load())
 	}
-	_, err = Authorize("", failing{errors.New("no token for you")}, http.MethodGet, srv.URL+"/api/x")
+	_, _, err = Authorize("", failing{errors.New("no token for you")}, http.MethodGet, srv.URL+"/api/x")
 	if err == nil || !strings.Contains(err.Error(), "getting a token: no token for you") {
 		t.Errorf("a token source's failure: %v", err)
 	}
@@ -181,11 +181,11 @@ func TestExternalBadArguments(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"an app URL with a path", func() error { _, err := Authorize(app+"/page", src, "GET", app+"/api/x"); return err }(),
+		{"an app URL with a path", func() error { _, _, err := Authorize(app+"/page", src, "GET", app+"/api/x"); return err }(),
 			`app URL "https://app.example.com/page": it has the path "/page"`},
-		{"a relative URL, no app URL", func() error { _, err := Authorize("", src, "GET", "/api/x?token=s3cret"); return err }(),
+		{"a relative URL, no app URL", func() error { _, _, err := Authorize("", src, "GET", "/api/x?token=s3cret"); return err }(),
 			`request URL "/api/x?[REDACTED]": give the absolute URL`},
-		{"a relative URL, an app URL", func() error { _, err := Authorize(app, src, "GET", "api/x"); return err }(),
+		{"a relative URL, an app URL", func() error { _, _, err := Authorize(app, src, "GET", "api/x"); return err }(),
 			`request URL "api/x"`},
 		{"Diagnose, a relative URL", Diagnose(src, "GET", "/api/x", "", 500, nil, nil, ""), `request URL "/api/x"`},
 		{"Diagnose, no status and no network error", Diagnose(src, "GET", app+"/api/x", "", 0, nil, nil, ""),
@@ -195,5 +195,32 @@ func TestExternalBadArguments(t *testing.T) {
 		if !errors.As(c.err, &argErr) || !strings.Contains(c.err.Error(), c.want) || strings.Contains(c.err.Error(), "s3cret") {
 			t.Errorf("%s: %T %v, want an *ArgumentError with %q", c.what, c.err, c.err, c.want)
 		}
+	}
+}
+
+// renewing is a token source that says when it renews, as *auth.Source does.
+type renewing struct {
+	oauth2.TokenSource
+	at time.Time
+}
+
+func (r renewing) RenewsAt() time.Time { return r.at }
+
+// TestAuthorizeSaysHowLongItHolds: Authorize gives, with the header, when
+// the source will renew its token (until when the same request gets the
+// same answer), or zero for a source that does not say.
+func TestAuthorizeSaysHowLongItHolds(t *testing.T) {
+	const app = "https://app.example.com"
+	static := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t0k3n"})
+	at := time.Now().Add(time.Hour).Truncate(time.Second)
+	got, until, err := Authorize(app, renewing{static, at}, "GET", app+"/api/x")
+	if err != nil || got != "Bearer t0k3n" || !until.Equal(at) {
+		t.Errorf("a source that says: %q until %v, %v", got, until, err)
+	}
+	if _, until, err := Authorize(app, static, "GET", app+"/api/x"); err != nil || !until.IsZero() {
+		t.Errorf("a source that does not say: until %v, %v", until, err)
+	}
+	if _, until, err := Authorize(app, renewing{static, at}, "GET", app+"/index.html"); err == nil || !until.IsZero() {
+		t.Errorf("a refusal: until %v, %v", until, err)
 	}
 }

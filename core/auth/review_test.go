@@ -151,3 +151,32 @@ func TestUserLoginsAskForARefreshToken(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewsAt: a source says when it will renew its token, and until then
+// Token returns that same token; after, a new one.
+func TestRenewsAt(t *testing.T) {
+	e := shortLived(t, 5*time.Second) // a lifetime of 4 s: renewed a quarter of it, 1 s, before its end
+	src, err := NewTokenSource(parse(t, "%s", m2m(e)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.RenewsAt().IsZero() {
+		t.Fatal("RenewsAt before any token")
+	}
+	first, err := src.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := src.RenewsAt()
+	if want := first.Expiry.Add(-time.Until(first.Expiry) / 4); at.Sub(want).Abs() > 200*time.Millisecond {
+		t.Fatalf("RenewsAt %v, want about %v (expiry %v)", at, want, first.Expiry)
+	}
+	time.Sleep(time.Until(at) - 300*time.Millisecond)
+	if tok, _ := src.Token(); tok.AccessToken != first.AccessToken {
+		t.Fatal("a new token before RenewsAt")
+	}
+	time.Sleep(time.Until(at) + 50*time.Millisecond)
+	if tok, _ := src.Token(); tok.AccessToken == first.AccessToken || !src.RenewsAt().After(at) {
+		t.Fatal("the same token after RenewsAt")
+	}
+}

@@ -113,11 +113,25 @@ func (s *Source) String() string { return s.identity }
 // lifetime of expiry, at most 5 minutes before. A zero expiry never needs
 // renewal. Tokens and Lakebase credentials follow this one rule.
 func NeedsRenewal(expiry, fetched, now time.Time) bool {
-	if expiry.IsZero() {
-		return false
+	return !expiry.IsZero() && !now.Before(renewalTime(expiry, fetched))
+}
+
+// renewalTime is when NeedsRenewal turns true for a credential fetched at
+// fetched and expiring at expiry.
+func renewalTime(expiry, fetched time.Time) time.Time {
+	return expiry.Add(-min(5*time.Minute, expiry.Sub(fetched)/4))
+}
+
+// RenewsAt is when Token will first renew the token it holds: until then,
+// it returns that same token. Zero when it holds none, or one without an
+// expiry.
+func (s *Source) RenewsAt() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok == nil || s.tok.Expiry.IsZero() {
+		return time.Time{}
 	}
-	early := min(5*time.Minute, expiry.Sub(fetched)/4)
-	return !now.Before(expiry.Add(-early))
+	return renewalTime(s.tok.Expiry, s.fetched)
 }
 
 // publicCopy returns the token without its refresh token, which stays with
