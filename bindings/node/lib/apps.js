@@ -4,11 +4,14 @@
 //
 // App.fetch sends with global fetch, so that the Response is fetch's own
 // (its body streams, an AbortSignal cancels), while the rules stay in the
-// core: lakelink_app_authorize says whether the request may carry the
-// token (the app's own origin, its /api/ routes only) and gives the
-// Authorization header; a failure is diagnosed by lakelink_app_diagnose
-// (expired token, missing CAN USE or scope, wrong URL, sign-in redirect,
-// refused connection...) from what the app answered and the token sent.
+// core: lakelink_app_authorize_reusable says whether the request may carry
+// the token (the app's own origin, its /api/ routes only), gives the
+// Authorization header, and says until when it would answer the same for
+// the same request (its token's renewal): an App keeps that answer for an
+// identical method and URL until then, and drops it after any answer that
+// is not 2xx. A failure is diagnosed by lakelink_app_diagnose (expired
+// token, missing CAN USE or scope, wrong URL, sign-in redirect, refused
+// connection...) from what the app answered and the token sent.
 
 const { lib, callAsync, check, takeString, cstr } = require('./native')
 const connstr = require('./connstr')
@@ -41,13 +44,22 @@ function token (options) {
   return tokenFor(connStr)
 }
 
-/** The Authorization header for method and url (lakelink_app_authorize): '' for none; a refusal throws its AppError. */
+/**
+ * The core's answer for method and url (lakelink_app_authorize_reusable):
+ * {authorization ('' for none), until (ms since 1970 until which it holds
+ * for this same request, 0 when the core cannot say)}; a refusal throws
+ * its AppError.
+ */
 async function authorize (connStr, appURL, method, url) {
   const out = [null]
+  const until = [0]
   const err = [null]
-  check(await callAsync(lib().app_authorize, connStr, appURL, method, url, out, err), err)
-  return takeString(out[0])
+  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, url, out, until, err), err)
+  return { authorization: takeString(out[0]), until: Number(until[0]) }
 }
+
+/** How many requests' answers an App keeps (the oldest goes first). */
+const KEPT_ANSWERS = 64
 
 /**
  * The AppError for an answer that is not 2xx (status, headers, body), or
@@ -119,6 +131,20 @@ function methodOf (method) {
  */
 class App extends AppBase {
   #connStr
+  #answers = new Map() // "method url" -> the core's answer for it, kept until answer.until
+
+  /** The Authorization header for method and url: the core's answer, or the one kept for this same request. */
+  async #authorization (key, method, url) {
+    const kept = this.#answers.get(key)
+    if (kept && Date.now() < kept.until) return kept.authorization
+    const answer = await authorize(this.#connStr, this.url, cstr(method, 'the method'), cstr(url, 'the URL'))
+    this.#answers.delete(key)
+    if (answer.until) {
+      if (this.#answers.size >= KEPT_ANSWERS) this.#answers.delete(this.#answers.keys().next().value)
+      this.#answers.set(key, answer)
+    }
+    return answer.authorization
+  }
 
   constructor (url, options) {
     super(url)
@@ -140,20 +166,28 @@ class App extends AppBase {
     const method = methodOf(init?.method)
     const connStr = this.#connStr
     init?.signal?.throwIfAborted()
-    const authorization = await authorize(connStr, this.url, cstr(method, 'the method'), cstr(url, 'the URL'))
-    const headers = new Headers(init?.headers)
-    if (authorization) headers.set('Authorization', authorization)
-    else headers.delete('Authorization')
+    const key = `${method} ${url}`
+    const authorization = await this.#authorization(key, method, url)
+    let headers
+    if (init?.headers === undefined) {
+      headers = authorization ? { Authorization: authorization } : {} // what a plain fetch is given, at its cost
+    } else {
+      headers = new Headers(init.headers)
+      if (authorization) headers.set('Authorization', authorization)
+      else headers.delete('Authorization')
+    }
     let response
     try {
       response = await fetch(url, { ...init, method, headers, redirect: 'manual' })
     } catch (e) {
+      this.#answers.delete(key)
       if (init?.signal?.aborted || e?.name === 'AbortError') throw e
       const failure = await diagnose(connStr, method, url, authorization, 0, null, null, networkText(e))
       failure.cause = e
       throw failure
     }
     if (response.status >= 200 && response.status < 300) return response
+    this.#answers.delete(key) // ask the core again next time: the token may have been refused
     const body = await bodyStart(response.clone()) // the response keeps its whole body for the AppError
     init?.signal?.throwIfAborted()
     const failure = await diagnose(connStr, method, url, authorization, response.status, headersJSON(response.headers), body, null)
