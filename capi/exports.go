@@ -172,9 +172,9 @@ func lakelink_app_authorize(connStr, appURL, method, url *C.char, authorizationO
 
 //export lakelink_app_authorize_reusable
 func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, authorizationOut **C.char,
-	reuseUntilOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	reuseMsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, statusAuth, func() error {
-		if err := errors.Join(notNull(authorizationOut, "authorization_out"), notNull(reuseUntilOut, "reuse_until_out")); err != nil {
+		if err := errors.Join(notNull(authorizationOut, "authorization_out"), notNull(reuseMsOut, "reuse_ms_out")); err != nil {
 			return err
 		}
 		authorization, until, err := authorize(connStr, appURL, method, url)
@@ -182,10 +182,13 @@ func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, autho
 			return err
 		}
 		setString(authorizationOut, authorization)
-		*reuseUntilOut = 0
+		// A duration, not an instant: the caller's wall clock may step, and
+		// the library's own counts on a monotonic one.
+		var ms int64
 		if !until.IsZero() {
-			*reuseUntilOut = C.int64_t(until.UnixMilli())
+			ms = max(0, time.Until(until).Milliseconds())
 		}
+		*reuseMsOut = C.int64_t(ms)
 		return nil
 	})
 }

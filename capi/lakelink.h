@@ -142,9 +142,10 @@ int32_t lakelink_app_request(const char *conn_str, const char *method, const cha
                              const uint8_t *body, int64_t body_len, int32_t *status_out, char **headers_out,
                              uint8_t **body_out, int64_t *body_len_out, lakelink_error **err);
 
-/* lakelink_app_authorize and lakelink_app_diagnose are lakelink_app_request
- * for a caller that sends the request with an HTTP client of its own (to
- * stream bodies, or to cancel): the rules stay in the library.
+/* lakelink_app_authorize (or _reusable) and lakelink_app_diagnose are
+ * lakelink_app_request for a caller that sends the request with an HTTP
+ * client of its own (to stream bodies, or to cancel): the rules stay in the
+ * library.
  *
  *   1. lakelink_app_authorize: may the request go, and with which header?
  *   2. send it with *authorization_out as its Authorization header, NOT
@@ -165,13 +166,15 @@ int32_t lakelink_app_request(const char *conn_str, const char *method, const cha
 int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const char *method, const char *url,
                                char **authorization_out, lakelink_error **err);
 
-/* lakelink_app_authorize, and *reuse_until_out: a Unix time in milliseconds
- * until which the library would give the same answer for the same method
- * and url (its token's renewal time), or 0 when it cannot say. Until then a
- * caller may send *authorization_out with identical requests instead of
- * calling again; after an answer other than 2xx, it must call again. */
+/* lakelink_app_authorize, and *reuse_ms_out: for how many milliseconds
+ * from now the library would give the same answer for the same method and
+ * url (until its token's renewal), or 0 when it cannot say (call each
+ * time). Within that time a caller may send *authorization_out with
+ * identical requests instead of calling again, measuring it with a
+ * monotonic clock; after an answer other than 2xx, or none, it must call
+ * again (the token may have been refused, and renewed early). */
 int32_t lakelink_app_authorize_reusable(const char *conn_str, const char *app_url, const char *method, const char *url,
-                                        char **authorization_out, int64_t *reuse_until_out, lakelink_error **err);
+                                        char **authorization_out, int64_t *reuse_ms_out, lakelink_error **err);
 
 /* Diagnoses the answer to a request lakelink_app_authorize allowed:
  *   sent_authorization  the Authorization header it carried (NULL or "":

@@ -72,19 +72,20 @@ static void test_authorize_and_diagnose(const char *sp, const char *outsider, co
     lakelink_free(authorization);
     authorization = NULL;
 
-    say("lakelink_app_authorize_reusable: the same header, and until when it holds (the token's renewal, in the future)");
-    int64_t until = 0, expires = 0;
-    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &authorization, &until, &err);
+    say("lakelink_app_authorize_reusable: the same header, and for how long it holds (until the token's renewal)");
+    int64_t reuse_ms = 0, expires = 0;
+    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &authorization, &reuse_ms, &err);
     expect_ok("authorize_reusable", rc, err);
     rc = lakelink_token(sp, &token, &expires, &err);
     expect_ok("token", rc, err);
     CHECK(strncmp(authorization, "Bearer ", 7) == 0 && strcmp(authorization + 7, token) == 0, "authorization is not the token");
-    CHECK(until > (int64_t)time(NULL) * 1000 && until <= expires * 1000, "reuse_until %lld, token expires %lld", (long long)until, (long long)expires);
+    CHECK(reuse_ms > 0 && (int64_t)time(NULL) * 1000 + reuse_ms <= expires * 1000 + 1000, "reuse_ms %lld, token expires %lld",
+          (long long)reuse_ms, (long long)expires);
     lakelink_free(authorization);
     lakelink_free(token);
     authorization = NULL;
     rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &authorization, NULL, &err);
-    expect_error_free("authorize_reusable, reuse_until_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "reuse_until_out");
+    expect_error_free("authorize_reusable, reuse_ms_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "reuse_ms_out");
 
     say("lakelink_app_authorize refuses a path outside /api/ and another host: kind not_api_path, other_host");
     snprintf(url, sizeof url, "%s/index.html", app);

@@ -29,11 +29,11 @@ import (
 // follow redirects, which would carry the header to another URL; give its
 // answer, when not 2xx, to [Diagnose].
 //
-// reuseUntil is when tokens will renew the token (when it says: an
+// reuseUntil is when tokens will renew the token it gave (when it says: an
 // *auth.Source does), zero otherwise: until then, Authorize answers the
-// same for the same method and rawURL, so a caller may keep the header for
-// identical requests instead of asking again, and must ask again after an
-// answer other than 2xx.
+// same for the same method and rawURL unless the token is refused, so a
+// caller may keep the header for identical requests instead of asking
+// again, and must ask again after an answer other than 2xx or none.
 func Authorize(appURL string, tokens oauth2.TokenSource, method, rawURL string) (authorization string, reuseUntil time.Time, err error) {
 	a, u, err := external(appURL, tokens, rawURL)
 	if err != nil {
@@ -46,11 +46,13 @@ func Authorize(appURL string, tokens oauth2.TokenSource, method, rawURL string) 
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%s %s: getting a token: %w", method, shownURL(u), err)
 	}
-	if r, ok := tokens.(interface{ RenewsAt() time.Time }); ok {
-		reuseUntil = r.RenewsAt()
-	}
 	if tok == nil || tok.AccessToken == "" {
-		return "", reuseUntil, nil
+		return "", time.Time{}, nil
+	}
+	if r, ok := tokens.(interface {
+		RenewsAt(accessToken string) time.Time
+	}); ok {
+		reuseUntil = r.RenewsAt(tok.AccessToken) // zero if the source holds another token by now
 	}
 	return "Bearer " + tok.AccessToken, reuseUntil, nil
 }

@@ -204,7 +204,12 @@ type renewing struct {
 	at time.Time
 }
 
-func (r renewing) RenewsAt() time.Time { return r.at }
+func (r renewing) RenewsAt(accessToken string) time.Time {
+	if tok, _ := r.Token(); tok.AccessToken != accessToken {
+		return time.Time{}
+	}
+	return r.at
+}
 
 // TestAuthorizeSaysHowLongItHolds: Authorize gives, with the header, when
 // the source will renew its token (until when the same request gets the

@@ -153,30 +153,37 @@ func TestUserLoginsAskForARefreshToken(t *testing.T) {
 }
 
 // TestRenewsAt: a source says when it will renew its token, and until then
-// Token returns that same token; after, a new one.
+// Token returns that same token; after, a new one. For another token, or
+// none, it says nothing.
 func TestRenewsAt(t *testing.T) {
-	e := shortLived(t, 5*time.Second) // a lifetime of 4 s: renewed a quarter of it, 1 s, before its end
+	e := shortLived(t, 9*time.Second) // a lifetime of 8 s: renewed a quarter of it, 2 s, before its end
 	src, err := NewTokenSource(parse(t, "%s", m2m(e)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !src.RenewsAt().IsZero() {
+	if !src.RenewsAt("").IsZero() {
 		t.Fatal("RenewsAt before any token")
 	}
 	first, err := src.Token()
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := src.RenewsAt()
-	if want := first.Expiry.Add(-time.Until(first.Expiry) / 4); at.Sub(want).Abs() > 200*time.Millisecond {
+	at := src.RenewsAt(first.AccessToken)
+	if want := first.Expiry.Add(-time.Until(first.Expiry) / 4); at.Sub(want).Abs() > 500*time.Millisecond || !at.Before(first.Expiry) {
 		t.Fatalf("RenewsAt %v, want about %v (expiry %v)", at, want, first.Expiry)
 	}
-	time.Sleep(time.Until(at) - 300*time.Millisecond)
+	if !src.RenewsAt("another token").IsZero() {
+		t.Fatal("RenewsAt for a token the source does not hold")
+	}
+	time.Sleep(time.Until(at) - time.Second)
 	if tok, _ := src.Token(); tok.AccessToken != first.AccessToken {
 		t.Fatal("a new token before RenewsAt")
 	}
-	time.Sleep(time.Until(at) + 50*time.Millisecond)
-	if tok, _ := src.Token(); tok.AccessToken == first.AccessToken || !src.RenewsAt().After(at) {
+	time.Sleep(time.Until(at) + 100*time.Millisecond)
+	if !src.RenewsAt(first.AccessToken).IsZero() {
+		t.Fatal("RenewsAt past: the renewal is due")
+	}
+	if tok, _ := src.Token(); tok.AccessToken == first.AccessToken || !src.RenewsAt(tok.AccessToken).After(at) {
 		t.Fatal("the same token after RenewsAt")
 	}
 }

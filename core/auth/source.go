@@ -122,16 +122,20 @@ func renewalTime(expiry, fetched time.Time) time.Time {
 	return expiry.Add(-min(5*time.Minute, expiry.Sub(fetched)/4))
 }
 
-// RenewsAt is when Token will first renew the token it holds: until then,
-// it returns that same token. Zero when it holds none, or one without an
-// expiry.
-func (s *Source) RenewsAt() time.Time {
+// RenewsAt is when Token will renew accessToken, the token it holds: not
+// before then does it return another, unless Renew is told the token was
+// refused. Zero when accessToken is not the token it holds, when that has
+// no expiry, or when its renewal is due already.
+func (s *Source) RenewsAt(accessToken string) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tok == nil || s.tok.Expiry.IsZero() {
+	if s.tok == nil || s.tok.AccessToken != accessToken || s.tok.Expiry.IsZero() {
 		return time.Time{}
 	}
-	return renewalTime(s.tok.Expiry, s.fetched)
+	if at := renewalTime(s.tok.Expiry, s.fetched); at.After(time.Now()) {
+		return at
+	}
+	return time.Time{}
 }
 
 // publicCopy returns the token without its refresh token, which stays with

@@ -6,10 +6,12 @@
 // (its body streams, an AbortSignal cancels), while the rules stay in the
 // core: lakelink_app_authorize_reusable says whether the request may carry
 // the token (the app's own origin, its /api/ routes only), gives the
-// Authorization header, and says until when it would answer the same for
-// the same request (its token's renewal): an App keeps that answer for an
-// identical method and URL until then, and drops it after any answer that
-// is not 2xx. A failure is diagnosed by lakelink_app_diagnose (expired
+// Authorization header, and says for how long it would answer the same for
+// the same request (until its token's renewal): an App keeps that answer
+// for an identical method and URL that long (on the monotonic clock), and
+// drops every answer it keeps after an answer that is not 2xx, or none
+// (the token may have been refused, and renewed early). A failure is
+// diagnosed by lakelink_app_diagnose (expired
 // token, missing CAN USE or scope, wrong URL, sign-in redirect, refused
 // connection...) from what the app answered and the token sent.
 
@@ -46,16 +48,16 @@ function token (options) {
 
 /**
  * The core's answer for method and url (lakelink_app_authorize_reusable):
- * {authorization ('' for none), until (ms since 1970 until which it holds
- * for this same request, 0 when the core cannot say)}; a refusal throws
- * its AppError.
+ * {authorization ('' for none), until (the performance.now() until which
+ * it holds for this same request; 0 when the core cannot say)}; a refusal
+ * throws its AppError.
  */
 async function authorize (connStr, appURL, method, url) {
   const out = [null]
-  const until = [0]
+  const ms = [0]
   const err = [null]
-  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, url, out, until, err), err)
-  return { authorization: takeString(out[0]), until: Number(until[0]) }
+  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, url, out, ms, err), err)
+  return { authorization: takeString(out[0]), until: ms[0] > 0 ? performance.now() + Number(ms[0]) : 0 }
 }
 
 /** How many requests' answers an App keeps (the oldest goes first). */
@@ -131,12 +133,12 @@ function methodOf (method) {
  */
 class App extends AppBase {
   #connStr
-  #answers = new Map() // "method url" -> the core's answer for it, kept until answer.until
+  #answers = new Map() // "method url" -> the core's answer for it, kept until answer.until (performance.now())
 
   /** The Authorization header for method and url: the core's answer, or the one kept for this same request. */
   async #authorization (key, method, url) {
     const kept = this.#answers.get(key)
-    if (kept && Date.now() < kept.until) return kept.authorization
+    if (kept && performance.now() < kept.until) return kept.authorization
     const answer = await authorize(this.#connStr, this.url, cstr(method, 'the method'), cstr(url, 'the URL'))
     this.#answers.delete(key)
     if (answer.until) {
@@ -180,14 +182,14 @@ class App extends AppBase {
     try {
       response = await fetch(url, { ...init, method, headers, redirect: 'manual' })
     } catch (e) {
-      this.#answers.delete(key)
+      this.#answers.clear() // every answer kept carries the same token: ask the core again
       if (init?.signal?.aborted || e?.name === 'AbortError') throw e
       const failure = await diagnose(connStr, method, url, authorization, 0, null, null, networkText(e))
       failure.cause = e
       throw failure
     }
     if (response.status >= 200 && response.status < 300) return response
-    this.#answers.delete(key) // ask the core again next time: the token may have been refused
+    this.#answers.clear() // ask the core again next time: the token may have been refused
     const body = await bodyStart(response.clone()) // the response keeps its whole body for the AppError
     init?.signal?.throwIfAborted()
     const failure = await diagnose(connStr, method, url, authorization, response.status, headersJSON(response.headers), body, null)

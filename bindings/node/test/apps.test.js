@@ -250,7 +250,7 @@ test('OAuth procedures end to end: authorization URL, authorize, access token, r
     (e) => e instanceof lakelink.AuthError && !util.inspect(e).includes(t.OAuthRefreshToken)) // rotated out
 })
 
-test('App.fetch keeps the core\'s answer for an identical request until the token\'s renewal, and drops it after a failure', async () => {
+test('App.fetch keeps the core\'s answer for an identical request until the token\'s renewal, and drops all after a failure', async () => {
   const native = require('../lib/native')
   const fns = native.lib()
   const real = fns.app_authorize_reusable
@@ -260,12 +260,12 @@ test('App.fetch keeps the core\'s answer for an identical request until the toke
     const app = new lakelink.App(info.app_url, m2m(info))
     for (let i = 0; i < 3; i++) assert.equal((await app.fetch('/api/whoami')).status, 200)
     assert.deepEqual(asked, [`GET ${info.app_url}/api/whoami`]) // once for three identical requests
-    const now = Date.now
-    Date.now = () => now() + 3600 * 1000 // past the token's renewal: the core is asked again
+    const now = performance.now
+    performance.now = () => now.call(performance) + 3600 * 1000 // past the token's renewal: the core is asked again
     try {
       assert.equal((await app.fetch('/api/whoami')).status, 200)
     } finally {
-      Date.now = now
+      performance.now = now
     }
     assert.equal(asked.length, 2)
     asked.pop()
@@ -275,9 +275,11 @@ test('App.fetch keeps the core\'s answer for an identical request until the toke
     await assert.rejects(app.fetch('/api/no-such-route'), { status: 404 })
     await assert.rejects(app.fetch('/api/no-such-route'), { status: 404 })
     assert.equal(asked.length, 5) // not kept after an answer other than 2xx
+    assert.equal((await app.fetch('/api/echo')).status, 200)
+    assert.equal(asked.length, 6) // nor is any other: they carry the same token
     await assert.rejects(app.fetch('/index.html'), { kind: 'not_api_path' }) // refusals are the core's, every time
     await assert.rejects(app.fetch('/index.html'), { kind: 'not_api_path' })
-    assert.equal(asked.length, 7)
+    assert.equal(asked.length, 8)
     assert.doesNotMatch(util.inspect(app, { showHidden: true, depth: 5 }), /Bearer|eyJ/) // the kept header is not shown
   } finally {
     fns.app_authorize_reusable = real
