@@ -65,12 +65,15 @@ test('a caller thread makes calls with every kind of argument and out-parameter;
   const sleeps = []
   for (const hi of handles) {
     const o = [[null], [null], [0], [null], [0], [0], [null]]
-    sleeps.push(direct(callers, 'query', [hi, 'SELECT pg_sleep(0.3)', null, 0, 10, 'columnar', ...o]).then((rc) => {
+    sleeps.push(direct(callers, 'query', [hi, 'SELECT pg_sleep(2)', null, 0, 10, 'columnar', ...o]).then((rc) => {
       for (const p of [o[0][0], o[1][0], o[3][0]]) native.free(p)
       return rc
     }))
   }
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  for (let i = 0; i < 150 && !(callers.all.length === 4 && callers.all.every((c) => c.busy)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10)) // the callers start one after another
+  }
+  assert.equal(callers.all.filter((c) => c.busy).length, 4)
   assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null)
   assert.deepEqual(await Promise.all(sleeps), [0, 0, 0, 0])
   for (const hi of [h[0], ...handles]) native.check(await native.callAsync(native.lib().close, hi, err), err)
