@@ -135,10 +135,8 @@ class App extends AppBase {
   #connStr
   #answers = new Map() // "method url" -> the core's answer for it, kept until answer.until (performance.now())
 
-  /** The Authorization header for method and url: the core's answer, or the one kept for this same request. */
-  async #authorization (key, method, url) {
-    const kept = this.#answers.get(key)
-    if (kept && performance.now() < kept.until) return kept.authorization
+  /** The core's Authorization header for method and url, kept for this same request while it holds. */
+  async #ask (key, method, url) {
     const answer = await authorize(this.#connStr, this.url, cstr(method, 'the method'), cstr(url, 'the URL'))
     this.#answers.delete(key)
     if (answer.until) {
@@ -169,7 +167,8 @@ class App extends AppBase {
     const connStr = this.#connStr
     init?.signal?.throwIfAborted()
     const key = `${method} ${url}`
-    const authorization = await this.#authorization(key, method, url)
+    const kept = this.#answers.get(key)
+    const authorization = kept && performance.now() < kept.until ? kept.authorization : await this.#ask(key, method, url)
     let headers
     if (init?.headers === undefined) {
       headers = authorization ? { Authorization: authorization } : {} // what a plain fetch is given, at its cost
