@@ -22,17 +22,26 @@ import (
 // whose every column has one is encoded from the rows' wire values instead.
 // rawbatch_test.go checks that both ways give the same bytes.
 
+// rawTypes are the types with a direct conversion, and the size of their
+// binary values: anyFormat for the text types (the same bytes in either
+// format), variable for numeric, which must come in binary as the others.
+var rawTypes = map[uint32]int{
+	pgtype.TextOID: anyFormat, pgtype.VarcharOID: anyFormat, pgtype.BPCharOID: anyFormat, pgtype.NameOID: anyFormat,
+	pgtype.NumericOID: variable, pgtype.BoolOID: 1, pgtype.Int2OID: 2, pgtype.Int4OID: 4, pgtype.Float4OID: 4,
+	pgtype.DateOID: 4, pgtype.Int8OID: 8, pgtype.Float8OID: 8, pgtype.TimestampOID: 8, pgtype.TimestamptzOID: 8,
+}
+
+// Sizes in rawTypes that are not a fixed size.
+const (
+	anyFormat = -1
+	variable  = 0
+)
+
 // rawWire tells whether a column of type oid sent in wire format format
 // has a direct conversion to its kind's columnar layout.
 func rawWire(oid uint32, format int16) bool {
-	switch oid {
-	case pgtype.TextOID, pgtype.VarcharOID, pgtype.BPCharOID, pgtype.NameOID:
-		return true // the same bytes in either format
-	case pgtype.BoolOID, pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.Float4OID, pgtype.Float8OID,
-		pgtype.DateOID, pgtype.TimestampOID, pgtype.TimestamptzOID, pgtype.NumericOID:
-		return format == pgtype.BinaryFormatCode
-	}
-	return false
+	size, ok := rawTypes[oid]
+	return ok && (size == anyFormat || format == pgtype.BinaryFormatCode)
 }
 
 // rawColumns tells whether every column of fields has a direct conversion.
@@ -108,10 +117,10 @@ func encodeRawColumnar(cols []Column, rows *rawRows) ([]byte, error) {
 // placeholder, as in appendColumn.
 func appendRawColumn(buf []byte, k kind, oid uint32, rows *rawRows, c int) ([]byte, error) {
 	le, be := binary.LittleEndian, binary.BigEndian
-	n := rows.len()
+	n, size := rows.len(), rawTypes[oid]
 	for i := 0; i < n; i++ {
 		v := rows.cell(i, c)
-		if !rows.null[i*rows.ncols+c] && !rawSizeOK(oid, len(v)) {
+		if size > 0 && len(v) != size && !rows.null[i*rows.ncols+c] {
 			return buf, &rowErr{i, fmt.Errorf("a %d-byte binary value for type OID %d", len(v), oid)}
 		}
 		if k == kindText || k == kindNumeric {
@@ -171,21 +180,6 @@ func appendRawColumn(buf []byte, k kind, oid uint32, rows *rawRows, c int) ([]by
 		}
 	}
 	return buf, nil
-}
-
-// rawSizeOK tells whether a binary value of a fixed-size type has its size.
-func rawSizeOK(oid uint32, size int) bool {
-	switch oid {
-	case pgtype.BoolOID:
-		return size == 1
-	case pgtype.Int2OID:
-		return size == 2
-	case pgtype.Int4OID, pgtype.Float4OID, pgtype.DateOID:
-		return size == 4
-	case pgtype.Int8OID, pgtype.Float8OID, pgtype.TimestampOID, pgtype.TimestamptzOID:
-		return size == 8
-	}
-	return true
 }
 
 // Signs of a binary numeric.
