@@ -105,15 +105,7 @@ func TestProcessesShareRotatingRefreshTokens(t *testing.T) {
 	scopes := []string{"all-apis", "sql", "files", "dashboards.genie", "iam.current-user:read"}
 	var keys []string
 	for _, scope := range scopes {
-		o := parse(t, "Host=%s;Scope=%s", host, scope)
-		a, err := GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens, err := GetOAuthAccessToken(ctx, o, followAuthorize(t, a.URL).Query().Get("code"), AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tokens := webTokens(t, parse(t, "Host=%s;Scope=%s", host, scope))
 		key := StoreKey(host, DefaultClientID, []string{scope})
 		keys = append(keys, key)
 		entry := &StoredToken{AccessToken: tokens.OAuthAccessToken, RefreshToken: tokens.OAuthRefreshToken,

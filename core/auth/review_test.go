@@ -8,13 +8,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lakelink/lakelink/core/connstr"
 )
 
 // webTokens runs the web flow against e and returns its tokens.
-func webTokens(t *testing.T, host string) *OAuthTokens {
+func webTokens(t *testing.T, o *connstr.Options) *OAuthTokens {
 	t.Helper()
 	ctx := context.Background()
-	o := parse(t, "Host=%s", host)
 	a, err := GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func webTokens(t *testing.T, host string) *OAuthTokens {
 // once, so a 5xx (the server may have rotated it) is not retried.
 func TestRefreshIsNotRetriedAfterAnAnswerMayBeLost(t *testing.T) {
 	e := shortLived(t, time.Hour)
-	tokens := webTokens(t, e.Info().WorkspaceURL)
+	tokens := webTokens(t, parse(t, "Host=%s", e.Info().WorkspaceURL))
 	fault(t, e, `{"endpoint": "token", "kind": "500", "count": 1}`)
 	before := e.Stats()
 	o := parse(t, "Host=%s", e.Info().WorkspaceURL)
@@ -51,7 +52,7 @@ func TestRefreshIsNotRetriedAfterAnAnswerMayBeLost(t *testing.T) {
 // source, including a stored login whose token is not yet due.
 func TestRenewBypassesCaches(t *testing.T) {
 	e := shortLived(t, time.Hour)
-	tokens := webTokens(t, e.Info().WorkspaceURL)
+	tokens := webTokens(t, parse(t, "Host=%s", e.Info().WorkspaceURL))
 	sp := e.Info().ServicePrincipal
 	t.Setenv("HOME", t.TempDir())
 	for name, conn := range map[string]string{
