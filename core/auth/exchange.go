@@ -83,6 +83,7 @@ type httpDoer interface {
 // (100 ms doubling, at most 5 s apart), or after the server's Retry-After.
 func retry[T any](ctx context.Context, log *logger, what string, call func(context.Context) (T, error)) (T, error) {
 	backoff := 100 * time.Millisecond
+	var earlier error // the previous attempt's failure, shown when the Timeout cuts the last one short
 	for attempt := 1; ; attempt++ {
 		v, err := call(ctx)
 		var transient *transientError
@@ -100,6 +101,7 @@ func retry[T any](ctx context.Context, log *logger, what string, call func(conte
 			case <-ctx.Done():
 			case <-time.After(wait):
 				backoff = min(2*backoff, 5*time.Second)
+				earlier = transient.err
 				continue
 			}
 		}
@@ -107,6 +109,11 @@ func retry[T any](ctx context.Context, log *logger, what string, call func(conte
 		switch {
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			why = "the Timeout ran out"
+			if earlier != nil && errors.Is(transient.err, context.DeadlineExceeded) {
+				// The last attempt says only that time ran out; the one
+				// before says why the attempts failed.
+				why += "; the attempt before failed: " + earlier.Error()
+			}
 		case ctx.Err() != nil:
 			why = "cancelled"
 		}

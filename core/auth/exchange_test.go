@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,6 +89,32 @@ func TestParseTokenResponseExpiry(t *testing.T) {
 		}
 		if d := got.Expiry.Sub(sentAt); d != c.want {
 			t.Errorf("expires_in %s, exp %s: expiry sent-at + %s, want + %s", c.expiresIn, c.exp, d, c.want)
+		}
+	}
+}
+
+// TestRetryNamesTheEarlierFailureWhenTheTimeoutCutsTheLastShort: when the
+// Timeout runs out during an attempt, that attempt says only "context
+// deadline exceeded"; the error also gives the attempt before's reason
+// (here an oversized answer), which is what the user needs to know.
+func TestRetryNamesTheEarlierFailureWhenTheTimeoutCutsTheLastShort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	attempts := 0
+	_, err := retry(ctx, nopLogger, "token request", func(ctx context.Context) (int, error) {
+		attempts++
+		if attempts == 1 {
+			return 0, &transientError{err: fmt.Errorf("token endpoint answered 200 OK with a body larger than 1 MiB")}
+		}
+		<-ctx.Done()
+		return 0, &transientError{err: fmt.Errorf("Post %q: %w", "http://127.0.0.1/oidc/v1/token", ctx.Err())}
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"gave up after 2 attempts", "the Timeout ran out", "larger than 1 MiB", "context deadline exceeded"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
 		}
 	}
 }
