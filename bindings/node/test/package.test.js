@@ -1,5 +1,8 @@
 'use strict'
-// npm pack: a tarball that installs offline and runs on the library it carries.
+// npm pack: a tarball that installs as a user installs it (its dependency,
+// koffi, from the registry or the cache, whichever npm has) and runs on the
+// library it carries. No --offline: a fresh machine's empty npm cache lacks
+// the registry metadata that --offline needs (ENOTCACHED).
 const assert = require('node:assert/strict')
 const { execFileSync, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -12,7 +15,7 @@ const PKG = path.resolve(__dirname, '..')
 let info
 before(async () => { info = await emulator() })
 
-test('npm pack, npm install --offline, require and import', () => {
+test('npm pack, npm install of the tarball into an empty project, require and import', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-pack-'))
   try {
     const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180000 })
@@ -27,7 +30,7 @@ test('npm pack, npm install --offline, require and import', () => {
     const app = path.join(dir, 'app')
     fs.mkdirSync(app)
     fs.writeFileSync(path.join(app, 'package.json'), '{"name": "app", "version": "1.0.0", "private": true}')
-    npm(['install', '--offline', '--no-audit', '--no-fund', tgz], app)
+    npm(['install', '--prefer-offline', '--no-audit', '--no-fund', tgz], app)
 
     const env = { ...process.env, UV_THREADPOOL_SIZE: '64' }
     delete env.LAKELINK_LIBRARY
