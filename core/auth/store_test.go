@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -72,6 +73,75 @@ func TestFullDiskKeepsTheRefreshToken(t *testing.T) {
 	}
 	if status, body := appGet(t, e, "/api/whoami", tok); status != 200 {
 		t.Errorf("its token: %d %s", status, body)
+	}
+	if d := e.Stats().RefreshTokensReused - before.RefreshTokensReused; d != 0 {
+		t.Errorf("refresh tokens reused: %d, want 0", d)
+	}
+}
+
+// TestReadOnlyDirectoryKeepsTheRefreshToken: a process that may write the
+// lock file but not the store's directory must not redeem the refresh
+// token. Root writes anywhere, so as root the process runs as nobody, the
+// owner of the store, its lock and its read-only directory.
+func TestReadOnlyDirectoryKeepsTheRefreshToken(t *testing.T) {
+	e := shortLived(t, time.Hour)
+	top, err := os.MkdirTemp("", "lakelink-read-only-*") // not t.TempDir(), whose parent is closed to others
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(top) })
+	location := filepath.Join(top, "store", "tokens.json")
+	conn := expiredLogin(t, e.Info().WorkspaceURL, location)
+	os.WriteFile(location+".lock", nil, 0o600)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	if os.Geteuid() == 0 {
+		const nobody = 65534
+		for _, path := range []string{filepath.Dir(location), location, location + ".lock"} {
+			if err := os.Chown(path, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// nobody needs a way to the store and a copy of this test binary it may run.
+		os.Chmod(top, 0o755)
+		for dir := filepath.Dir(top); dir != "/"; dir = filepath.Dir(dir) {
+			if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o001 == 0 {
+				t.Skipf("%s is closed to other users", dir)
+			}
+		}
+		binary := filepath.Join(top, "auth.test")
+		var data []byte
+		if data, err = os.ReadFile(os.Args[0]); err == nil {
+			err = os.WriteFile(binary, data, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(binary, "-test.run=^$")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	}
+	os.Chmod(filepath.Dir(location), 0o500)
+	t.Cleanup(func() { os.Chmod(filepath.Dir(location), 0o700) })
+	before := e.Stats()
+	var out []byte
+
+	cmd.Env = append(os.Environ(), helperEnv+"="+conn)
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), location) {
+		t.Errorf("a process that cannot write the store's directory: %v %s, want an error naming %s", err, out, location)
+	}
+	if d := e.Stats().RefreshTokensRedeemed - before.RefreshTokensRedeemed; d != 0 {
+		t.Errorf("the process that could not write the store redeemed %d refresh tokens, want 0", d)
+	}
+	os.Chmod(filepath.Dir(location), 0o700)
+	if os.Geteuid() == 0 {
+		cmd = exec.Command(cmd.Path, "-test.run=^$")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	} else {
+		cmd = exec.Command(os.Args[0], "-test.run=^$")
+	}
+	cmd.Env = append(os.Environ(), helperEnv+"="+conn)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("the next process, with a writable directory: %v %s", err, out)
 	}
 	if d := e.Stats().RefreshTokensReused - before.RefreshTokensReused; d != 0 {
 		t.Errorf("refresh tokens reused: %d, want 0", d)
