@@ -177,7 +177,7 @@ type NotSavedError struct {
 }
 
 func (e *NotSavedError) Error() string {
-	return fmt.Sprintf("the new tokens were not saved in the token store %s: %v", e.Location, e.Err)
+	return fmt.Sprintf("token store %s was not updated: %v", e.Location, e.Err)
 }
 
 func (e *NotSavedError) Unwrap() error { return e.Err }

@@ -152,7 +152,8 @@ func TestReadOnlyDirectoryKeepsTheRefreshToken(t *testing.T) {
 // the refresh token is redeemed; when it still cannot be put in place (here
 // the prepared file vanishes while the token endpoint answers), the process
 // keeps the new tokens, says in its log where they were not saved, renews
-// with the new refresh token, and saves them then.
+// with the new refresh token (even while the store cannot be read), and
+// saves them once it can.
 func TestUnsavedTokensStayUsable(t *testing.T) {
 	e := shortLived(t, time.Hour)
 	location := tokenStore(t)
@@ -198,24 +199,32 @@ func TestUnsavedTokensStayUsable(t *testing.T) {
 		t.Errorf("the log does not say where the tokens were not saved:\n%s", log)
 	}
 
+	// While the store cannot even be read, the process renews with the
+	// unsaved tokens; once it can, it saves them.
+	os.Remove(location)
+	os.Mkdir(location, 0o700)
 	renewed, err := src.Renew(context.Background(), r.tok)
 	if err != nil {
-		t.Fatalf("renewing with the unsaved refresh token: %v", err)
+		t.Fatalf("renewing with the unsaved refresh token while the store is unusable: %v", err)
 	}
-	if renewed.AccessToken == r.tok {
-		t.Error("the renewal returned the refused token")
+	os.Remove(location)
+	saved, err := src.Renew(context.Background(), renewed.AccessToken)
+	if err != nil {
+		t.Fatalf("renewing with the unsaved refresh token once the store is usable: %v", err)
+	}
+	if saved.AccessToken == renewed.AccessToken || renewed.AccessToken == r.tok {
+		t.Error("a renewal returned the refused token")
 	}
 	after := e.Stats()
 	if d := after.RefreshTokensReused - before.RefreshTokensReused; d != 0 {
 		t.Errorf("refresh tokens reused: %d, want 0", d)
 	}
-	if d := after.RefreshTokensRedeemed - before.RefreshTokensRedeemed; d != 2 {
-		t.Errorf("refresh tokens redeemed: %d, want 2", d)
+	if d := after.RefreshTokensRedeemed - before.RefreshTokensRedeemed; d != 3 {
+		t.Errorf("refresh tokens redeemed: %d, want 3", d)
 	}
-	// The second renewal saved the tokens.
 	store, _ := OpenStore(location)
 	entry, err := store.Load(StoreKey(e.Info().WorkspaceURL, DefaultClientID, DefaultUserScopes))
-	if err != nil || entry == nil {
+	if err != nil || entry == nil || entry.AccessToken != saved.AccessToken {
 		t.Fatalf("the saved entry: %v %v", entry, err)
 	}
 	if _, err := RefreshOAuthAccessToken(context.Background(), parse(t, "Host=%s", e.Info().WorkspaceURL), entry.RefreshToken); err != nil {

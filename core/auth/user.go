@@ -228,7 +228,24 @@ func (l *storedLogin) token(ctx context.Context, log *logger, refused string) (*
 		return entryToken(entry), nil
 	}
 	var renewed *StoredToken
+	refresh := func(from *StoredToken) (*StoredToken, error) {
+		if from == nil || from.RefreshToken == "" {
+			return nil, fmt.Errorf("the stored access token for %s expired and there is no refresh token "+
+				"(was offline_access in Scope?): log in again with `lakelink login`", hostOf(f.o))
+		}
+		tctx, cancel := context.WithTimeout(ctx, timeout(f.o))
+		defer cancel()
+		tok, err := f.refresh(tctx, log, from.RefreshToken)
+		if err != nil {
+			return nil, err
+		}
+		renewed = storedFrom(tok, from)
+		log.info("refreshed the stored token", "store", l.store.Location())
+		return renewed, nil
+	}
+	ran := false
 	err := f.update(ctx, l.store, l.key, func(cur *StoredToken) (*StoredToken, error) {
+		ran = true
 		if cur != nil && usable(cur) { // another process renewed it while this one waited
 			renewed = cur
 			return cur, nil
@@ -236,20 +253,16 @@ func (l *storedLogin) token(ctx context.Context, log *logger, refused string) (*
 		if l.unsaved != nil { // this process holds the current refresh token
 			cur = l.unsaved
 		}
-		if cur == nil || cur.RefreshToken == "" {
-			return nil, fmt.Errorf("the stored access token for %s expired and there is no refresh token "+
-				"(was offline_access in Scope?): log in again with `lakelink login`", hostOf(f.o))
-		}
-		tctx, cancel := context.WithTimeout(ctx, timeout(f.o))
-		defer cancel()
-		tok, err := f.refresh(tctx, log, cur.RefreshToken)
-		if err != nil {
-			return nil, err
-		}
-		renewed = storedFrom(tok, cur)
-		log.info("refreshed the stored token", "store", l.store.Location())
-		return renewed, nil
+		return refresh(cur)
 	})
+	if err != nil && !ran && l.unsaved != nil {
+		// The store is still unusable, and the current refresh token is
+		// this process's alone: renewing with it loses nothing.
+		storeErr := err
+		if _, err = refresh(l.unsaved); err == nil {
+			err = &NotSavedError{Location: l.store.Location(), Err: storeErr}
+		}
+	}
 	var oauthErr *OAuthError
 	if errors.As(err, &oauthErr) && oauthErr.Code == "invalid_grant" && l.initiate == connstr.InitiateGetAndRefresh {
 		log.info("the refresh token was refused; logging in again")
