@@ -268,8 +268,9 @@ func (s *fileStore) read() (*storeFile, error) {
 // nextVersion is the store's next version: a temporary file beside it,
 // already holding room for its content, put in place by commit.
 type nextVersion struct {
-	store *fileStore
-	tmp   *os.File
+	store     *fileStore
+	tmp       *os.File
+	committed bool
 }
 
 // reserve creates the next version and fills it with as many bytes as the
@@ -314,6 +315,7 @@ func (n *nextVersion) commit(f *storeFile) error {
 	if err != nil {
 		return err
 	}
+	n.committed = true
 	if d, err := os.Open(filepath.Dir(n.store.path)); err == nil { // make the rename durable
 		d.Sync()
 		d.Close()
@@ -324,7 +326,9 @@ func (n *nextVersion) commit(f *storeFile) error {
 // discard closes the next version and removes it unless it was committed.
 func (n *nextVersion) discard() {
 	n.tmp.Close()
-	os.Remove(n.tmp.Name())
+	if !n.committed {
+		os.Remove(n.tmp.Name())
+	}
 }
 
 // checkDir refuses a store directory another user controls: one owned by
