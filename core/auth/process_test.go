@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +20,19 @@ import (
 // a token for it (see helperProcess).
 const helperEnv = "LAKELINK_TEST_TOKEN_FOR"
 
+// fileSizeLimitEnv, when set, is the largest file (in bytes) a child
+// process may write (RLIMIT_FSIZE, which binds root too): a disk that is
+// full as far as that process is concerned.
+const fileSizeLimitEnv = "LAKELINK_TEST_FILE_SIZE_LIMIT"
+
 func helperProcess() int {
+	if limit, err := strconv.ParseUint(os.Getenv(fileSizeLimitEnv), 10, 64); err == nil {
+		signal.Ignore(syscall.SIGXFSZ) // a write past the limit fails with EFBIG instead
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	o, err := connstr.Parse(os.Getenv(helperEnv))
 	if err == nil {
 		var src *Source
@@ -53,7 +68,7 @@ func TestTwoProcessesRefreshOnce(t *testing.T) {
 	key := StoreKey(e.Info().WorkspaceURL, DefaultClientID, DefaultUserScopes)
 	expired := &StoredToken{AccessToken: tokens.OAuthAccessToken, RefreshToken: tokens.OAuthRefreshToken,
 		Expiry: time.Now().Add(-time.Minute), UpdatedAt: time.Now().Add(-time.Hour)}
-	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return expired, nil }); err != nil {
+	if err := store.Update(context.Background(), key, func(*StoredToken) (*StoredToken, error) { return expired, nil }); err != nil {
 		t.Fatal(err)
 	}
 	before := e.Stats()

@@ -110,7 +110,7 @@ func TestProcessesShareRotatingRefreshTokens(t *testing.T) {
 		keys = append(keys, key)
 		entry := &StoredToken{AccessToken: tokens.OAuthAccessToken, RefreshToken: tokens.OAuthRefreshToken,
 			Expiry: time.Now().Add(-time.Second), Scopes: []string{scope, "offline_access"}, UpdatedAt: time.Now()}
-		if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return entry, nil }); err != nil {
+		if err := store.Update(context.Background(), key, func(*StoredToken) (*StoredToken, error) { return entry, nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,14 +1,18 @@
 package auth
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -54,8 +58,10 @@ type Store interface {
 	Load(key string) (*StoredToken, error)
 	// Update runs f on the entry for key (nil if none) while holding an
 	// exclusive lock, across processes for a file, and stores what f
-	// returns (nil deletes the entry). If f fails nothing is written.
-	Update(key string, f func(*StoredToken) (*StoredToken, error)) error
+	// returns (nil deletes the entry). ctx bounds the wait for the lock.
+	// If f fails nothing is written. If what f returns cannot be stored,
+	// the error is a *NotSavedError.
+	Update(ctx context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error
 	// Location names the store, for messages.
 	Location() string
 }
@@ -116,7 +122,7 @@ func (m *memoryStore) Load(key string) (*StoredToken, error) {
 	return cloneEntry(m.entries[key]), nil
 }
 
-func (m *memoryStore) Update(key string, f func(*StoredToken) (*StoredToken, error)) error {
+func (m *memoryStore) Update(_ context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next, err := f(cloneEntry(m.entries[key]))
@@ -145,9 +151,12 @@ func cloneEntry(e *StoredToken) *StoredToken {
 }
 
 // fileStore is a JSON file of entries, written atomically (temporary file,
-// fsync, rename) with mode 0600 in a 0700 directory. Updates hold an
-// exclusive flock on a sibling .lock file and re-read the file after taking
-// it, so that processes sharing the file use a rotating refresh token once.
+// fsync, rename, fsync of the directory) with mode 0600 in a 0700
+// directory. Updates hold an exclusive flock on a sibling .lock file and
+// re-read the file after taking it, so that processes sharing the file use
+// a rotating refresh token once. Neither file is followed if it is a
+// symbolic link, and only files and a directory no other user controls are
+// used (see checkDir and openOwn).
 type fileStore struct{ path string }
 
 type storeFile struct {
@@ -155,9 +164,30 @@ type storeFile struct {
 	Entries map[string]*StoredToken `json:"entries"`
 }
 
+// answerRoom is the room an update reserves, on top of the store's current
+// size, for what it will store: an entry holds two tokens of a few KiB.
+const answerRoom = 64 << 10
+
+// NotSavedError is what Update returns when f succeeded but its result
+// could not be stored. For tokens, the caller holds the only copy of the
+// new ones (a redeemed refresh token no longer works).
+type NotSavedError struct {
+	Location string
+	Err      error
+}
+
+func (e *NotSavedError) Error() string {
+	return fmt.Sprintf("token store %s was not updated: %v", e.Location, e.Err)
+}
+
+func (e *NotSavedError) Unwrap() error { return e.Err }
+
 func (s *fileStore) Location() string { return s.path }
 
 func (s *fileStore) Load(key string) (*StoredToken, error) {
+	if err := checkDir(filepath.Dir(s.path)); err != nil {
+		return nil, err
+	}
 	f, err := s.read()
 	if err != nil {
 		return nil, err
@@ -165,18 +195,26 @@ func (s *fileStore) Load(key string) (*StoredToken, error) {
 	return f.Entries[key], nil
 }
 
-func (s *fileStore) Update(key string, f func(*StoredToken) (*StoredToken, error)) error {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+// Update also makes sure that it can write before it runs f: the new
+// version of the file is created, written with room for f's answer and
+// synced first, so that f never redeems a token the store could not keep.
+// ctx bounds the wait for the lock.
+func (s *fileStore) Update(ctx context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error {
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("token store %s: %w", s.path, err)
 	}
-	lock, err := os.OpenFile(s.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err := checkDir(dir); err != nil {
+		return err
+	}
+	lock, err := openOwn(s.path+".lock", os.O_CREATE|os.O_RDWR)
 	if err != nil {
-		return fmt.Errorf("token store %s: %w", s.path, err)
+		return err
 	}
 	defer lock.Close()
-	unlock, err := lockFile(lock)
+	unlock, err := lockFile(ctx, lock)
 	if err != nil {
-		return fmt.Errorf("token store %s: locking: %w", s.path, err)
+		return fmt.Errorf("token store %s: %w", s.path, err)
 	}
 	defer unlock()
 
@@ -184,27 +222,35 @@ func (s *fileStore) Update(key string, f func(*StoredToken) (*StoredToken, error
 	if err != nil {
 		return err
 	}
-	next, err := f(file.Entries[key])
+	next, err := s.reserve(file)
+	if err != nil {
+		return fmt.Errorf("token store %s cannot be written, so lakelink did not renew or store tokens: %w", s.path, err)
+	}
+	defer next.discard()
+	entry, err := f(file.Entries[key])
 	if err != nil {
 		return err
 	}
-	if next == nil {
+	if entry == nil {
 		delete(file.Entries, key)
 	} else {
-		file.Entries[key] = next
+		file.Entries[key] = entry
 	}
-	return s.write(file)
+	if err := next.commit(file); err != nil {
+		return &NotSavedError{Location: s.path, Err: err}
+	}
+	return nil
 }
 
 // read parses the file; a missing file is an empty store, a corrupt one an
 // error that names it (it is never silently replaced).
 func (s *fileStore) read() (*storeFile, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := readOwn(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &storeFile{Version: 1, Entries: map[string]*StoredToken{}}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("token store %s: %w", s.path, err)
+		return nil, err
 	}
 	var f storeFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -219,33 +265,138 @@ func (s *fileStore) read() (*storeFile, error) {
 	return &f, nil
 }
 
-func (s *fileStore) write(f *storeFile) error {
+// nextVersion is the store's next version: a temporary file beside it,
+// already holding room for its content, put in place by commit.
+type nextVersion struct {
+	store     *fileStore
+	tmp       *os.File
+	committed bool
+}
+
+// reserve creates the next version and fills it with as many bytes as the
+// current content plus answerRoom, synced: the disk space is taken and the
+// directory writable before anything is redeemed.
+func (s *fileStore) reserve(current *storeFile) (*nextVersion, error) {
+	data, err := json.MarshalIndent(current, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".oauth-tokens-*")
+	if err != nil {
+		return nil, err
+	}
+	next := &nextVersion{store: s, tmp: tmp}
+	if _, err = tmp.Write(bytes.Repeat([]byte{' '}, len(data)+answerRoom)); err == nil {
+		err = tmp.Sync()
+	}
+	if err != nil {
+		next.discard()
+		return nil, err
+	}
+	return next, nil
+}
+
+// commit writes f over the reserved bytes and renames the file into place.
+func (n *nextVersion) commit(f *storeFile) error {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(s.path)
-	tmp, err := os.CreateTemp(dir, ".oauth-tokens-*")
-	if err != nil {
-		return fmt.Errorf("token store %s: %w", s.path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
+	_, err = n.tmp.WriteAt(data, 0)
 	if err == nil {
-		err = tmp.Sync()
-	}
-	if closeErr := tmp.Close(); err == nil {
-		err = closeErr
+		err = n.tmp.Truncate(int64(len(data)))
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), s.path)
+		err = n.tmp.Sync()
+	}
+	if err == nil {
+		err = os.Rename(n.tmp.Name(), n.store.path)
 	}
 	if err != nil {
-		return fmt.Errorf("token store %s: writing: %w", s.path, err)
+		return err
 	}
-	if d, err := os.Open(dir); err == nil { // make the rename durable
+	n.committed = true
+	if d, err := os.Open(filepath.Dir(n.store.path)); err == nil { // make the rename durable
 		d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// discard closes the next version and removes it unless it was committed.
+func (n *nextVersion) discard() {
+	n.tmp.Close()
+	if !n.committed {
+		os.Remove(n.tmp.Name())
+	}
+}
+
+// checkDir refuses a store directory another user controls: one owned by
+// another user (root aside), or one others may write to unless it is
+// sticky (as /tmp), where others cannot replace the user's files.
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // Update creates it, 0700
+	}
+	if err != nil {
+		return fmt.Errorf("token store directory %s: %w", dir, err)
+	}
+	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() && owner != 0 {
+		return fmt.Errorf("token store directory %s is owned by uid %d, not by you: use a directory of yours as OAuthSettingsLocation", dir, owner)
+	}
+	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
+		return fmt.Errorf("token store directory %s may be written by other users (mode %v), who could replace the tokens: "+
+			"run `chmod go-w %s`, or use a directory of yours as OAuthSettingsLocation", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}
+
+// openOwn opens path without following a symbolic link and makes sure it
+// is a regular file of the user's.
+func openOwn(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW, 0o600)
+	if isSymlinkRefusal(err) {
+		return nil, fmt.Errorf("%s is a symbolic link: lakelink does not follow one there; remove it", path)
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("token store file %s: %w", path, err)
+	}
+	if err := checkOwn(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkOwn makes sure f is a regular file of the user's.
+func checkOwn(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("token store file %s: %w", f.Name(), err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file: remove it", f.Name())
+	}
+	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by you: lakelink uses only its own files there; remove it", f.Name(), owner)
+	}
+	return nil
+}
+
+// readOwn reads path, a regular file of the user's (see openOwn).
+func readOwn(path string) ([]byte, error) {
+	f, err := openOwn(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("token store %s: %w", path, err)
+	}
+	return data, nil
 }

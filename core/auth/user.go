@@ -152,9 +152,9 @@ func userSource(o *connstr.Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := f.storeKey()
+	login := &storedLogin{flow: f, store: store, key: f.storeKey(), initiate: initiate}
 	s.fetch = func(ctx context.Context, refused string) (*oauth2.Token, error) {
-		return f.storedToken(ctx, s.log, store, key, initiate, refused)
+		return login.token(ctx, s.log, refused)
 	}
 	return s, nil
 }
@@ -185,17 +185,39 @@ func givenExpiry(o *connstr.Options) time.Time {
 	return issued.Add(time.Duration(o.OAuthExpiresIn) * time.Second)
 }
 
-// storedToken returns the stored token, first obtaining one when none is
-// stored (from OAuthVerifier, from the tokens in the connection string, or
-// with GETANDREFRESH by a browser login), and renewing it near expiry or
-// when it is refused (a server refused that token).
-func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, key string, initiate connstr.InitiateOAuth, refused string) (*oauth2.Token, error) {
-	entry, err := store.Load(key)
-	if err != nil {
-		return nil, err
+// storedLogin is a user login kept in a token store, as a Source uses it
+// (one fetch at a time).
+type storedLogin struct {
+	flow     *userFlow
+	store    Store
+	key      string
+	initiate connstr.InitiateOAuth
+	// unsaved holds tokens obtained but not saved (the store could not be
+	// written): this process uses them, renews with them and saves them
+	// with that renewal.
+	unsaved *StoredToken
+}
+
+// token returns the stored token, first obtaining one when none is stored
+// (from OAuthVerifier, from the tokens in the connection string, or with
+// GETANDREFRESH by a browser login), and renewing it near expiry or when it
+// is refused (a server refused that token).
+func (l *storedLogin) token(ctx context.Context, log *logger, refused string) (*oauth2.Token, error) {
+	f := l.flow
+	entry := l.unsaved
+	if entry == nil {
+		var err error
+		if entry, err = l.store.Load(l.key); err != nil {
+			return nil, err
+		}
 	}
 	if entry == nil || (entry.AccessToken == "" && entry.RefreshToken == "") {
-		if entry, err = f.firstToken(ctx, log, store, key, entry, initiate); err != nil {
+		tok, err := f.firstToken(ctx, log, entry, l.initiate, l.store.Location())
+		if err != nil {
+			return nil, err
+		}
+		entry = storedFrom(tok, nil)
+		if _, err := l.save(ctx, log, entry); err != nil {
 			return nil, err
 		}
 	}
@@ -206,46 +228,87 @@ func (f *userFlow) storedToken(ctx context.Context, log *logger, store Store, ke
 		return entryToken(entry), nil
 	}
 	var renewed *StoredToken
-	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
-		if cur != nil && usable(cur) { // another process renewed it while this one waited
-			renewed = cur
-			return cur, nil
-		}
-		if cur == nil || cur.RefreshToken == "" {
+	refresh := func(from *StoredToken) (*StoredToken, error) {
+		if from == nil || from.RefreshToken == "" {
 			return nil, fmt.Errorf("the stored access token for %s expired and there is no refresh token "+
 				"(was offline_access in Scope?): log in again with `lakelink login`", hostOf(f.o))
 		}
 		tctx, cancel := context.WithTimeout(ctx, timeout(f.o))
 		defer cancel()
-		tok, err := f.refresh(tctx, log, cur.RefreshToken)
+		tok, err := f.refresh(tctx, log, from.RefreshToken)
 		if err != nil {
 			return nil, err
 		}
-		renewed = storedFrom(tok, cur)
-		log.info("refreshed the stored token", "store", store.Location())
+		renewed = storedFrom(tok, from)
+		log.info("refreshed the stored token", "store", l.store.Location())
 		return renewed, nil
+	}
+	ran := false
+	err := f.update(ctx, l.store, l.key, func(cur *StoredToken) (*StoredToken, error) {
+		ran = true
+		if cur != nil && usable(cur) { // another process renewed it while this one waited
+			renewed = cur
+			return cur, nil
+		}
+		if l.unsaved != nil { // this process holds the current refresh token
+			cur = l.unsaved
+		}
+		return refresh(cur)
 	})
+	if err != nil && !ran && l.unsaved != nil {
+		// The store is still unusable, and the current refresh token is
+		// this process's alone: renewing with it loses nothing.
+		storeErr := err
+		if _, err = refresh(l.unsaved); err == nil {
+			err = &NotSavedError{Location: l.store.Location(), Err: storeErr}
+		}
+	}
 	var oauthErr *OAuthError
-	if errors.As(err, &oauthErr) && oauthErr.Code == "invalid_grant" && initiate == connstr.InitiateGetAndRefresh {
+	if errors.As(err, &oauthErr) && oauthErr.Code == "invalid_grant" && l.initiate == connstr.InitiateGetAndRefresh {
 		log.info("the refresh token was refused; logging in again")
 		tok, err := f.login(ctx, log, "")
 		if err != nil {
 			return nil, err
 		}
-		renewed = storedFrom(tok, nil)
-		if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return renewed, nil }); err != nil {
-			return nil, err
-		}
-		return entryToken(renewed), nil
+		return l.save(ctx, log, storedFrom(tok, nil))
 	}
-	if err != nil {
-		return nil, err
-	}
-	return entryToken(renewed), nil
+	return l.kept(log, renewed, err)
 }
 
-// firstToken obtains the first token of an identity and stores it.
-func (f *userFlow) firstToken(ctx context.Context, log *logger, store Store, key string, entry *StoredToken, initiate connstr.InitiateOAuth) (*StoredToken, error) {
+// save stores entry, tokens just obtained, and returns its token.
+func (l *storedLogin) save(ctx context.Context, log *logger, entry *StoredToken) (*oauth2.Token, error) {
+	err := l.flow.update(ctx, l.store, l.key, func(*StoredToken) (*StoredToken, error) { return entry, nil })
+	return l.kept(log, entry, err)
+}
+
+// kept is the outcome of an update that obtained entry: its token, also
+// when the store could not save it, which this process then keeps using
+// (and says so in its log: other processes do not have the tokens).
+func (l *storedLogin) kept(log *logger, entry *StoredToken, err error) (*oauth2.Token, error) {
+	var notSaved *NotSavedError
+	switch {
+	case errors.As(err, &notSaved):
+		log.error("tokens not saved: this process keeps using them; other processes and the next run will need a new login unless this process saves them at its next renewal",
+			"store", notSaved.Location, "error", notSaved.Err.Error())
+		l.unsaved = entry
+	case err != nil:
+		return nil, err
+	default:
+		l.unsaved = nil
+	}
+	return entryToken(entry), nil
+}
+
+// update is store.Update with the wait for the store's lock bounded by
+// the connection's Timeout.
+func (f *userFlow) update(ctx context.Context, store Store, key string, fn func(*StoredToken) (*StoredToken, error)) error {
+	lockCtx, cancel := context.WithTimeout(ctx, timeout(f.o))
+	defer cancel()
+	return store.Update(lockCtx, key, fn)
+}
+
+// firstToken obtains the first token of an identity, stored in location.
+func (f *userFlow) firstToken(ctx context.Context, log *logger, entry *StoredToken, initiate connstr.InitiateOAuth, location string) (*oauth2.Token, error) {
 	var tok *oauth2.Token
 	var err error
 	switch {
@@ -261,16 +324,9 @@ func (f *userFlow) firstToken(ctx context.Context, log *logger, store Store, key
 	default:
 		return nil, fmt.Errorf("InitiateOAuth=REFRESH: no token stored for %s (client %s, scopes %s) in %s: "+
 			"log in with `lakelink login`, give OAuthRefreshToken, or use InitiateOAuth=GETANDREFRESH",
-			hostOf(f.o), f.clientID, strings.Join(f.scopes, " "), store.Location())
+			hostOf(f.o), f.clientID, strings.Join(f.scopes, " "), location)
 	}
-	if err != nil {
-		return nil, err
-	}
-	stored := storedFrom(tok, nil)
-	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return stored, nil }); err != nil {
-		return nil, err
-	}
-	return stored, nil
+	return tok, err
 }
 
 // redeemVerifier completes the headless flow: the authorization was
@@ -467,7 +523,7 @@ func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return storedFrom(tok, nil), nil }); err != nil {
+	if err := f.update(ctx, store, key, func(*StoredToken) (*StoredToken, error) { return storedFrom(tok, nil), nil }); err != nil {
 		return nil, "", err
 	}
 	return tokensOf(tok), store.Location(), nil
@@ -486,7 +542,7 @@ func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, 
 		return nil, err
 	}
 	pending := &PendingAuthorization{CodeVerifier: a.PKCEVerifier, RedirectURI: f.redirectURI(), State: a.State, Created: time.Now()}
-	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
+	err = f.update(ctx, store, key, func(cur *StoredToken) (*StoredToken, error) {
 		if cur == nil {
 			cur = &StoredToken{}
 		}
@@ -505,15 +561,14 @@ func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAut
 	if err != nil {
 		return nil, "", err
 	}
-	entry, err := store.Load(key)
+	var tok *oauth2.Token
+	err = f.update(ctx, store, key, func(cur *StoredToken) (*StoredToken, error) { // the code is redeemed once the store can take the tokens
+		if tok, err = f.redeemVerifier(ctx, log, cur); err != nil {
+			return nil, err
+		}
+		return storedFrom(tok, nil), nil
+	})
 	if err != nil {
-		return nil, "", err
-	}
-	tok, err := f.redeemVerifier(ctx, log, entry)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := store.Update(key, func(*StoredToken) (*StoredToken, error) { return storedFrom(tok, nil), nil }); err != nil {
 		return nil, "", err
 	}
 	return tokensOf(tok), store.Location(), nil
@@ -526,7 +581,7 @@ func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, strin
 		return nil, "", err
 	}
 	var tok *oauth2.Token
-	err = store.Update(key, func(cur *StoredToken) (*StoredToken, error) {
+	err = f.update(ctx, store, key, func(cur *StoredToken) (*StoredToken, error) {
 		if cur == nil || cur.RefreshToken == "" {
 			return nil, fmt.Errorf("no refresh token stored for %s (client %s, scopes %s) in %s: log in with `lakelink login`",
 				hostOf(o), f.clientID, strings.Join(f.scopes, " "), store.Location())
@@ -538,6 +593,10 @@ func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, strin
 		}
 		return storedFrom(tok, cur), nil
 	})
+	var notSaved *NotSavedError
+	if errors.As(err, &notSaved) {
+		return nil, "", fmt.Errorf("%w; the stored refresh token was redeemed, so it no longer works: log in again with `lakelink login`", err)
+	}
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lakelink/lakelink/core/auth"
+)
+
+// TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout: while another process
+// holds the token store's lock, `lakelink oauth refresh` with Timeout=3
+// gives up after about 3 s and names the process that holds it.
+func TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout(t *testing.T) {
+	c := newCLI(t)
+	location := filepath.Join(t.TempDir(), "lakelink", "tokens.json")
+	store, err := auth.OpenStore(location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	holderDone := make(chan error, 1)
+	go func() {
+		holderDone <- store.Update(context.Background(), "held", func(*auth.StoredToken) (*auth.StoredToken, error) {
+			close(held)
+			<-release
+			return nil, nil
+		})
+	}()
+	<-held
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, "oauth", "refresh", "--connection",
+		"Host="+c.em.Info().WorkspaceURL+";Timeout=3;OAuthSettingsLocation="+location)
+	cmd.Env = c.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err = cmd.Run()
+	took := time.Since(start)
+	close(release)
+	if err := <-holderDone; err != nil {
+		t.Errorf("the holder: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("lakelink oauth refresh with Timeout=3 still waited for the store lock after %s", took.Round(time.Second))
+	}
+	if err == nil || took < 3*time.Second || took > 10*time.Second {
+		t.Errorf("lakelink oauth refresh with Timeout=3 ended after %s: %v", took.Round(time.Millisecond), err)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, location) || !strings.Contains(msg, "pid "+strconv.Itoa(os.Getpid())) {
+		t.Errorf("the error does not name the store and the process holding its lock (pid %d):\n%s", os.Getpid(), msg)
+	}
+}
