@@ -102,8 +102,8 @@ func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier strin
 		if verifier == "" || pkceVerifier == "" {
 			return nil, errors.New("GetOAuthAccessToken with AuthMode=WEB needs Verifier (the code from the callback, or the whole callback URL) and PKCEVerifier")
 		}
-		code, err := codeOfVerifier(verifier, state)
-		if err != nil {
+		var code string
+		if code, err = codeOfVerifier(verifier, state); err != nil {
 			return nil, err
 		}
 		if callbackURL == "" {

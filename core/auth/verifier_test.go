@@ -72,6 +72,12 @@ func TestProceduresTakeTheCallbackURL(t *testing.T) {
 	if p := Describe(tokens.OAuthAccessToken).Principal; p != shared.Info().User.Email {
 		t.Errorf("token for %q", p)
 	}
+	// The server's refusal of a spent code still comes back.
+	var oauthErr *OAuthError
+	_, err = GetOAuthAccessToken(ctx, o, back.Query().Get("code"), AuthModeWeb, callback, "", a.PKCEVerifier)
+	if !errors.As(err, &oauthErr) || oauthErr.Code != "invalid_grant" {
+		t.Errorf("a spent code: %v, want invalid_grant", err)
+	}
 	// Without State the URL's code is taken as is.
 	a2, _ := GetOAuthAuthorizationURL(ctx, o, callback, "", "")
 	if _, err := GetOAuthAccessToken(ctx, o, followAuthorize(t, a2.URL).String(), AuthModeWeb, callback, "", a2.PKCEVerifier); err != nil {
@@ -81,7 +87,6 @@ func TestProceduresTakeTheCallbackURL(t *testing.T) {
 	denied := callback + "?" + url.Values{"error": {"access_denied"}, "error_description": {"the user denied the request"},
 		"state": {a.State}}.Encode()
 	_, err = GetOAuthAccessToken(ctx, o, denied, AuthModeWeb, callback, a.State, a.PKCEVerifier)
-	var oauthErr *OAuthError
 	if err == nil || !strings.Contains(err.Error(), "access_denied") || errors.As(err, &oauthErr) {
 		t.Errorf("a callback URL with error=access_denied: %v, want the refusal", err)
 	}
