@@ -39,10 +39,15 @@
  * another thread while a statement runs.
  *
  * Process. The library contains a Go runtime, which starts when the library
- * is loaded and runs threads of its own. Do not fork() after loading it
- * (spawn a new process instead: posix_spawn, or fork followed at once by
- * exec); and do not unload it (dlclose does not unload it). Every exported
- * function recovers internal panics into LAKELINK_ERR_INTERNAL.
+ * is loaded and runs threads of its own; those threads do not survive
+ * fork(), so in the child of a process that had loaded the library any
+ * lakelink call may hang forever. Load the library in each child (a parent
+ * that forks before loading it is fine: dlopen it after the fork), or
+ * spawn a new process (posix_spawn, or fork followed at once by exec).
+ * The Python binding loads it on first use and raises an error, rather
+ * than hang, in a forked child of a process that had loaded it. Do not
+ * unload it (dlclose does not unload it). Every exported function recovers
+ * internal panics into LAKELINK_ERR_INTERNAL.
  */
 #ifndef LAKELINK_H
 #define LAKELINK_H
@@ -209,8 +214,11 @@ int32_t lakelink_app_diagnose(const char *conn_str, const char *method, const ch
 int32_t lakelink_oauth_authorization_url(const char *conn_str, const char *callback_url, const char *scope,
                                          const char *state, char **json_out, lakelink_error **err);
 
-/* GetOAuthAccessToken. auth_mode "WEB" exchanges verifier (the code) with
- * pkce_verifier and callback_url; "APP" runs the browser flow. *json_out:
+/* GetOAuthAccessToken. auth_mode "WEB" exchanges verifier with
+ * pkce_verifier and callback_url: verifier is the code, or the whole URL the
+ * browser was sent back to (its code is taken; its state must be state
+ * when state is given; an error=... in it is reported as the server's
+ * refusal, LAKELINK_ERR_AUTH). "APP" runs the browser flow. *json_out:
  * {"OAuthAccessToken": ..., "OAuthRefreshToken": ..., "ExpiresIn": seconds, "Scope": ...}
  * (secrets: free promptly). */
 int32_t lakelink_oauth_access_token(const char *conn_str, const char *verifier, const char *auth_mode,

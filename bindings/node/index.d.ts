@@ -157,7 +157,7 @@ export interface OAuthTokens {
 /** GetOAuthAuthorizationUrl (the CData procedure). */
 export declare function getOAuthAuthorizationUrl (connection: ConnectionOptions,
   inputs?: { callbackUrl?: string, scope?: string, state?: string }): Promise<AuthorizationUrl>
-/** GetOAuthAccessToken: authMode 'WEB' (default) exchanges verifier (the code or callback URL); 'APP' runs the browser flow. */
+/** GetOAuthAccessToken: authMode 'WEB' (default) exchanges verifier (the code, or the whole callback URL: its state must be state when given, its error= is thrown); 'APP' runs the browser flow. */
 export declare function getOAuthAccessToken (connection: ConnectionOptions,
   inputs?: { verifier?: string, authMode?: 'WEB' | 'APP', callbackUrl?: string, state?: string, pkceVerifier?: string }): Promise<OAuthTokens>
 /** RefreshOAuthAccessToken: keep the new refresh token, the old one is spent. */

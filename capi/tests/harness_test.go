@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -420,8 +421,10 @@ func TestOAuth(t *testing.T) {
 			if a.URL == "" || a.PKCEVerifier == "" {
 				t.Fatalf("oauth_url printed no AUTHORIZATION_JSON:\n%s", out)
 			}
-			code := followAuthorization(t, a.URL, vars["LAKELINK_CALLBACK"], a.State)
-			vars["LAKELINK_CODE"] = code
+			back := followAuthorization(t, a.URL, vars["LAKELINK_CALLBACK"], a.State)
+			vars["LAKELINK_CALLBACK_URL"] = back.String()
+			vars["LAKELINK_CODE"] = back.Query().Get("code")
+			vars["LAKELINK_STATE"] = a.State
 			vars["LAKELINK_PKCE_VERIFIER"] = a.PKCEVerifier
 			out, err = runProgram(t, compile(t, "oauth_exchange", san), san, vars)
 			if err != nil || !strings.Contains(out, "PASS oauth_exchange") {
@@ -434,8 +437,8 @@ func TestOAuth(t *testing.T) {
 
 // followAuthorization is the browser: it GETs the authorization URL, which
 // the emulator answers with a redirect to the callback, and returns the
-// code after checking the state.
-func followAuthorization(t *testing.T, authURL, callback, state string) string {
+// callback URL (with its code) after checking the state.
+func followAuthorization(t *testing.T, authURL, callback, state string) *url.URL {
 	t.Helper()
 	loc, err := emulator.SignIn(context.Background(), authURL)
 	if err != nil {
@@ -451,7 +454,7 @@ func followAuthorization(t *testing.T, authURL, callback, state string) string {
 	if q.Get("code") == "" {
 		t.Fatalf("no code in the callback: %s", loc)
 	}
-	return q.Get("code")
+	return loc
 }
 
 // TestMemoryCheckerIsLive: negative.c leaks a buffer lakelink returned, or

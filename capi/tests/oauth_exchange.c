@@ -3,13 +3,16 @@
 /*
  * oauth_exchange.c: the second and third OAuth procedures,
  * lakelink_oauth_access_token (GetOAuthAccessToken, AuthMode WEB) and
- * lakelink_oauth_refresh (RefreshOAuthAccessToken), with the code the Go
- * harness got by following oauth_url.c's authorization URL.
+ * lakelink_oauth_refresh (RefreshOAuthAccessToken), with the callback the
+ * Go harness got by following oauth_url.c's authorization URL. The verifier
+ * is the code or the whole callback URL.
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_WORKSPACE      the workspace URL
  *   LAKELINK_CALLBACK       the callback URL the authorization used
- *   LAKELINK_CODE           the code from the callback
+ *   LAKELINK_CALLBACK_URL   the URL the browser was sent back to (callback?code=...&state=...)
+ *   LAKELINK_CODE           the code from it
+ *   LAKELINK_STATE          the State of oauth_url.c's JSON
  *   LAKELINK_PKCE_VERIFIER  the PKCEVerifier of oauth_url.c's JSON
  */
 #include "check.h"
@@ -33,7 +36,9 @@ static char *check_tokens(const char *what, const char *json) {
 int main(void) {
     const char *workspace = need_env("LAKELINK_WORKSPACE");
     const char *callback = need_env("LAKELINK_CALLBACK");
+    const char *back = need_env("LAKELINK_CALLBACK_URL");
     const char *code = need_env("LAKELINK_CODE");
+    const char *state = need_env("LAKELINK_STATE");
     const char *verifier = need_env("LAKELINK_PKCE_VERIFIER");
     char conn[4096];
     snprintf(conn, sizeof conn, "Host=%s", workspace);
@@ -47,14 +52,29 @@ int main(void) {
     expect_error_free("unknown code", rc, err, LAKELINK_ERR_AUTH, NULL);
     CHECK(json == untouched, "json_out changed on failure");
 
-    say("lakelink_oauth_access_token, AuthMode WEB: the code and the PKCE verifier");
+    say("the callback URL of another sign-in (its state is not State): refused before the code is sent");
+    rc = lakelink_oauth_access_token(conn, back, "WEB", callback, "another-sign-in", verifier, &json, &err);
+    err = expect_error("another state", rc, err, LAKELINK_ERR_AUTH, "state");
+    CHECK(!contains(err->message, code), "the code is in the message");
+    lakelink_error_free(err);
+
+    say("a callback URL with error=access_denied: the refusal, not invalid_grant");
+    char denied[4096];
+    snprintf(denied, sizeof denied, "%s?error=access_denied&error_description=the+user+denied+the+request&state=%s",
+             callback, state);
+    rc = lakelink_oauth_access_token(conn, denied, "WEB", callback, state, verifier, &json, &err);
+    err = expect_error("refused sign-in", rc, err, LAKELINK_ERR_AUTH, "access_denied: the user denied the request");
+    CHECK(!contains(err->message, "invalid_grant"), "message %s", err->message);
+    lakelink_error_free(err);
+
+    say("lakelink_oauth_access_token, AuthMode WEB: the whole callback URL, its state checked, and the PKCE verifier");
     json = NULL;
-    rc = lakelink_oauth_access_token(conn, code, "WEB", callback, NULL, verifier, &json, &err);
+    rc = lakelink_oauth_access_token(conn, back, "WEB", callback, state, verifier, &json, &err);
     expect_ok("access_token", rc, err);
     char *refresh1 = check_tokens("access_token", json);
     lakelink_free(json);
 
-    say("the same code a second time (codes are single use): LAKELINK_ERR_AUTH");
+    say("the same code a second time, bare (codes are single use): LAKELINK_ERR_AUTH");
     rc = lakelink_oauth_access_token(conn, code, "WEB", callback, NULL, verifier, &json, &err);
     expect_error_free("code reused", rc, err, LAKELINK_ERR_AUTH, NULL);
 

@@ -186,6 +186,11 @@ func TestHeadlessOAuthCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A refused sign-in is reported as such, and leaves the authorization pending.
+	denied := "http://localhost:8020/?error=access_denied&error_description=the+user+denied+the+request&state=" + callback.Query().Get("state")
+	if _, errOut, code = c.run(nil, "oauth", "exchange", "--host", host, "--code", denied); code != 1 || !strings.Contains(errOut, "access_denied") {
+		t.Errorf("exchange of a refused sign-in: %d %s", code, errOut)
+	}
 	out, errOut, code = c.run(nil, "oauth", "exchange", "--host", host, "--code", callback.String())
 	if code != 0 || !strings.Contains(out, c.em.Info().User.Email) || !strings.Contains(out, "stored in") {
 		t.Fatalf("exchange: %d %s %s", code, out, errOut)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -85,10 +86,11 @@ func GetOAuthAuthorizationURL(ctx context.Context, o *connstr.Options, callbackU
 }
 
 // GetOAuthAccessToken completes an authorization. With AuthModeWeb it
-// exchanges verifier (the code from the callback; the caller has checked
-// the callback's state) using the pkceVerifier and callbackURL of
-// GetOAuthAuthorizationURL. With AuthModeApp it runs the desktop flow,
-// with state as the request's state when given.
+// exchanges verifier (the code from the callback, or the whole callback
+// URL, whose state must be state when state is given) using the
+// pkceVerifier and callbackURL of GetOAuthAuthorizationURL. With
+// AuthModeApp it runs the desktop flow, with state as the request's state
+// when given.
 func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier string, mode AuthMode, callbackURL, state, pkceVerifier string) (*OAuthTokens, error) {
 	f, log, err := procedureFlow(o, "")
 	if err != nil {
@@ -98,14 +100,18 @@ func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier strin
 	switch AuthMode(strings.ToUpper(string(mode))) {
 	case AuthModeWeb, "":
 		if verifier == "" || pkceVerifier == "" {
-			return nil, errors.New("GetOAuthAccessToken with AuthMode=WEB needs Verifier (the code from the callback) and PKCEVerifier")
+			return nil, errors.New("GetOAuthAccessToken with AuthMode=WEB needs Verifier (the code from the callback, or the whole callback URL) and PKCEVerifier")
+		}
+		var code string
+		if code, err = codeOfVerifier(verifier, state); err != nil {
+			return nil, err
 		}
 		if callbackURL == "" {
 			callbackURL = f.redirectURI()
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
-		tok, err = f.redeemCode(ctx, log, verifier, pkceVerifier, callbackURL)
+		tok, err = f.redeemCode(ctx, log, code, pkceVerifier, callbackURL)
 	case AuthModeApp:
 		if callbackURL != "" {
 			f.callbackURL = callbackURL
@@ -118,6 +124,45 @@ func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier strin
 		return nil, err
 	}
 	return tokensOf(tok), nil
+}
+
+// codeOfVerifier is the authorization code a verifier carries: the
+// verifier itself when it is a bare code, else the code parameter of the
+// callback URL it is (the whole URL the browser was sent back to). When
+// state is known, a callback URL's state must be state; an error parameter
+// in it is the authorization server's refusal (RFC 6749 section 4.1.2.1).
+func codeOfVerifier(verifier, state string) (string, error) {
+	verifier = strings.TrimSpace(verifier)
+	if verifier == "" {
+		return "", errors.New("the verifier is empty: give the code from the callback, or the whole callback URL")
+	}
+	if !strings.Contains(verifier, "?") && !strings.Contains(verifier, "://") {
+		return verifier, nil
+	}
+	u, err := url.Parse(verifier)
+	if err != nil { // url.Error would repeat the URL, and with it the code
+		return "", errors.New("the verifier looks like a callback URL but is not a valid URL: give the code, or the whole URL the browser was sent back to")
+	}
+	q := u.Query()
+	switch {
+	case q.Get("error") != "":
+		return "", refusal(q)
+	case state != "" && q.Get("state") != state:
+		return "", errors.New("the verifier is a callback URL whose state is not the sign-in's: it answers another sign-in; start the sign-in again")
+	case q.Get("code") == "":
+		return "", errors.New("the verifier is a URL with no code parameter: give the whole URL the browser was sent back to, or the code")
+	}
+	return q.Get("code"), nil
+}
+
+// refusal is the error an authorization callback's error parameters
+// report: the server (or the user) refused the sign-in.
+func refusal(q url.Values) error {
+	msg := "the authorization server refused the sign-in: " + q.Get("error")
+	if d := q.Get("error_description"); d != "" {
+		msg += ": " + d
+	}
+	return errors.New(msg)
 }
 
 // RefreshOAuthAccessToken redeems a refresh token (OAuthRefreshToken from

@@ -337,12 +337,9 @@ func (f *userFlow) redeemVerifier(ctx context.Context, log *logger, entry *Store
 		return nil, errors.New("OAuthVerifier is given but no authorization was started with the same Host, " +
 			"OAuthClientId, Scope and OAuthSettingsLocation: run `lakelink oauth authorize-url` first")
 	}
-	code := f.o.OAuthVerifier
-	if u, err := url.Parse(code); err == nil && u.Query().Get("code") != "" {
-		if state := u.Query().Get("state"); state != entry.Pending.State {
-			return nil, errors.New("OAuthVerifier is a callback URL whose state does not match the authorization started: start again")
-		}
-		code = u.Query().Get("code")
+	code, err := codeOfVerifier(f.o.OAuthVerifier, entry.Pending.State)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout(f.o))
 	defer cancel()
@@ -406,7 +403,7 @@ func (f *userFlow) login(ctx context.Context, log *logger, state string) (*oauth
 		case q.Get("error") != "":
 			w.WriteHeader(http.StatusBadRequest)
 			callbackPage.Execute(w, "Sign-in failed: "+q.Get("error")+". You can close this window.")
-			failures <- fmt.Errorf("the authorization server refused the sign-in: %s: %s", q.Get("error"), q.Get("error_description"))
+			failures <- refusal(q)
 		default:
 			callbackPage.Execute(w, "Signed in to lakelink. You can close this window.")
 			codes <- q.Get("code")

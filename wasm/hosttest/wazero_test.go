@@ -391,9 +391,22 @@ func TestPKCEProcedures(t *testing.T) {
 		OAuthAccessToken, OAuthRefreshToken, Scope string
 		ExpiresIn                                  int64
 	}
+	// The verifier is the code or the whole callback URL: another
+	// sign-in's URL and a refused sign-in are reported as such.
+	for _, c := range []struct{ verifier, state, want string }{
+		{code.String(), "another-sign-in", "state"},
+		{callback + "?error=access_denied&error_description=the+user+denied+the+request&state=st-1", "st-1",
+			"access_denied: the user denied the request"},
+	} {
+		e := mod.call(map[string]any{"op": "oauth_access_token", "conn": conn, "verifier": c.verifier, "auth_mode": "WEB",
+			"callback_url": callback, "state": c.state, "pkce_verifier": a.PKCEVerifier}, nil)
+		if e == nil || e.Code != -4 || !strings.Contains(e.Message, c.want) {
+			t.Fatalf("verifier %s: %+v, want an error saying %q", c.verifier, e, c.want)
+		}
+	}
 	var first tokens
-	mod.must(map[string]any{"op": "oauth_access_token", "conn": conn, "verifier": code.Query().Get("code"), "auth_mode": "WEB",
-		"callback_url": callback, "pkce_verifier": a.PKCEVerifier}, &first)
+	mod.must(map[string]any{"op": "oauth_access_token", "conn": conn, "verifier": code.String(), "auth_mode": "WEB",
+		"callback_url": callback, "state": "st-1", "pkce_verifier": a.PKCEVerifier}, &first)
 	if first.OAuthAccessToken == "" || first.OAuthRefreshToken == "" || first.ExpiresIn <= 0 {
 		t.Fatalf("access token: expires in %d, scope %s", first.ExpiresIn, first.Scope)
 	}

@@ -29,8 +29,9 @@ function getOAuthAuthorizationUrl (connection, { callbackUrl, scope, state } = {
 /**
  * GetOAuthAccessToken: {OAuthAccessToken, OAuthRefreshToken, ExpiresIn,
  * Scope}. authMode 'WEB' (the default) exchanges verifier (the code, or the
- * whole callback URL) with pkceVerifier and callbackUrl; 'APP' runs the
- * browser flow.
+ * whole callback URL, whose state must be state when given and whose
+ * error= is thrown as the server's refusal) with pkceVerifier and
+ * callbackUrl; 'APP' runs the browser flow.
  */
 function getOAuthAccessToken (connection, { verifier, authMode = 'WEB', callbackUrl, state, pkceVerifier } = {}) {
   return procedure(lib().oauth_access_token, connection, cstr(verifier, 'verifier'), cstr(authMode, 'authMode'),

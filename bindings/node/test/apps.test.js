@@ -250,6 +250,21 @@ test('OAuth procedures end to end: authorization URL, authorize, access token, r
     (e) => e instanceof lakelink.AuthError && !util.inspect(e).includes(t.OAuthRefreshToken)) // rotated out
 })
 
+test('getOAuthAccessToken takes the code or the whole callback URL, checks its state and reports error=', async () => {
+  const host = { Host: info.workspace_url }
+  const callbackUrl = 'http://127.0.0.1:8765/callback'
+  const a = await lakelink.getOAuthAuthorizationUrl(host, { callbackUrl })
+  const back = (await fetch(a.URL, { redirect: 'manual' })).headers.get('location') // the emulator signs its user in at once
+  const code = new URL(back).searchParams.get('code')
+  await assert.rejects(lakelink.getOAuthAccessToken(host, { verifier: back, callbackUrl, state: 'another-sign-in', pkceVerifier: a.PKCEVerifier }),
+    (e) => e instanceof lakelink.AuthError && /state/.test(e.message) && !e.message.includes(code))
+  const denied = `${callbackUrl}?error=access_denied&error_description=the+user+denied+the+request&state=${a.State}`
+  await assert.rejects(lakelink.getOAuthAccessToken(host, { verifier: denied, callbackUrl, state: a.State, pkceVerifier: a.PKCEVerifier }),
+    (e) => e instanceof lakelink.AuthError && e.message.includes('access_denied: the user denied the request'))
+  const t = await lakelink.getOAuthAccessToken(host, { verifier: back, callbackUrl, state: a.State, pkceVerifier: a.PKCEVerifier })
+  assert.ok(t.OAuthAccessToken && t.OAuthRefreshToken)
+})
+
 test('App.fetch keeps the core\'s answer for an identical request until the token\'s renewal, and drops all after a failure', async () => {
   const native = require('../lib/native')
   const fns = native.lib()

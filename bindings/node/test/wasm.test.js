@@ -93,8 +93,14 @@ test('the OAuth procedures: authorization URL, code exchange, refresh', async ()
   assert.doesNotMatch(util.inspect(a), new RegExp(a.PKCEVerifier))
   const r = await fetch(a.URL, { redirect: 'manual' }) // the emulator signs the user in at once
   assert.equal(r.status, 302)
-  const code = new URL(r.headers.get('location')).searchParams.get('code')
-  const first = await lakelink.getOAuthAccessToken(conn, { verifier: code, callbackUrl, pkceVerifier: a.PKCEVerifier })
+  const back = r.headers.get('location')
+  // The verifier is the code or the whole callback URL (its state checked, its error= reported).
+  await assert.rejects(lakelink.getOAuthAccessToken(conn, { verifier: back, callbackUrl, state: 'node-2', pkceVerifier: a.PKCEVerifier }),
+    (e) => e instanceof lakelink.AuthError && /state/.test(e.message))
+  await assert.rejects(lakelink.getOAuthAccessToken(conn, {
+    verifier: `${callbackUrl}?error=access_denied&state=node-1`, callbackUrl, state: 'node-1', pkceVerifier: a.PKCEVerifier
+  }), (e) => e instanceof lakelink.AuthError && e.message.includes('access_denied'))
+  const first = await lakelink.getOAuthAccessToken(conn, { verifier: back, callbackUrl, state: 'node-1', pkceVerifier: a.PKCEVerifier })
   assert.ok(first.OAuthAccessToken && first.OAuthRefreshToken && first.ExpiresIn > 0)
   assert.doesNotMatch(util.inspect(first), new RegExp(first.OAuthRefreshToken))
   const second = await lakelink.refreshOAuthAccessToken(conn, { refreshToken: first.OAuthRefreshToken })

@@ -244,7 +244,7 @@ function getOAuthAuthorizationUrl (connection, { callbackUrl, scope, state } = {
   return procedure('oauth_authorization_url', connection, { callback_url: callbackUrl, scope, state })
 }
 
-/** GetOAuthAccessToken: {OAuthAccessToken, OAuthRefreshToken, ExpiresIn, Scope} for the code (verifier) of a WEB flow. */
+/** GetOAuthAccessToken: {OAuthAccessToken, OAuthRefreshToken, ExpiresIn, Scope} for the verifier (the code, or the whole callback URL) of a WEB flow. */
 function getOAuthAccessToken (connection, { verifier, authMode = 'WEB', callbackUrl, state, pkceVerifier } = {}) {
   return procedure('oauth_access_token', connection, { verifier, auth_mode: authMode, callback_url: callbackUrl, state, pkce_verifier: pkceVerifier })
 }

@@ -3,6 +3,11 @@
 The library is found, in order: at ``$LAKELINK_LIBRARY``; next to this
 module (the copy a wheel carries); in ``build/out`` of the source checkout
 this package sits in (``bindings/python/lakelink`` -> ``../../../build/out``).
+
+It is loaded on first use, not at import: it holds a Go runtime, whose
+threads do not survive fork, so a parent may import lakelink and fork
+children that use it, but a child forked after the parent loaded it gets
+an InterfaceError (rather than a call that hangs).
 """
 
 from __future__ import annotations
@@ -76,18 +81,40 @@ def candidates() -> list[Path]:
 
 
 _lib: Optional[ctypes.CDLL] = None
+_loaded_by: Optional[int] = None  # the pid of the process that loaded it
 _load_lock = threading.Lock()
 
 
 def lib() -> ctypes.CDLL:
     """The loaded library (loaded on first use, once per process)."""
-    global _lib
+    global _lib, _loaded_by
     if _lib is not None:
         return _lib
     with _load_lock:
         if _lib is None:
-            _lib = _load()
+            if _loaded_by is not None:
+                raise _forked_error(_loaded_by)
+            _lib, _loaded_by = _load(), os.getpid()
         return _lib
+
+
+def _forget_after_fork() -> None:
+    # In a forked child the library is mapped but its Go runtime's threads
+    # are gone, so any call could wait forever: forget it, and lib() says why.
+    global _lib, _load_lock
+    _lib, _load_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _forked_error(parent: int) -> errors.InterfaceError:
+    return errors.InterfaceError(
+        f"lakelink: this process was forked from process {parent} after that one had loaded {LIBRARY_NAME}, "
+        "whose Go runtime does not survive fork (a call would hang). Use lakelink only in the child: do not call "
+        "it in the parent before forking (with gunicorn --preload, create Apps and connections in the worker, "
+        "not at import), or start children with multiprocessing's 'spawn' or 'forkserver' method")
 
 
 def _load() -> ctypes.CDLL:

@@ -32,8 +32,10 @@ def get_oauth_access_token(connection_string: Optional[str] = None, *, verifier:
                            pkce_verifier: Optional[str] = None, **properties: Any) -> dict[str, Any]:
     """GetOAuthAccessToken: ``{"OAuthAccessToken", "OAuthRefreshToken", "ExpiresIn", "Scope"}``.
 
-    auth_mode "WEB" exchanges verifier (the code, or the whole callback URL)
-    with pkce_verifier and callback_url; "APP" runs the browser flow.
+    auth_mode "WEB" exchanges verifier (the code, or the whole callback URL,
+    whose state must be ``state`` when given and whose ``error=`` is raised
+    as the server's refusal) with pkce_verifier and callback_url; "APP" runs
+    the browser flow.
     """
     c = _native.cstr
     return _json_call(_native.lib().lakelink_oauth_access_token,

@@ -103,21 +103,25 @@ def test_inside_a_databricks_app(emulator):
     assert out.stdout.split() == ["200", "True"]
 
 
-def test_oauth_procedures_end_to_end(emulator):
-    host = f"Host={emulator['workspace_url']}"
-    callback = "http://127.0.0.1:8765/callback"
-    a = lakelink.get_oauth_authorization_url(host, callback_url=callback)
-    assert set(a) >= {"URL", "State", "PKCEVerifier"}
-
+def _sign_in(authorization_url):
+    """Plays the browser at the emulator (which signs the user in at once): the callback URL it is sent to."""
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
             return None
 
     opener = urllib.request.build_opener(NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as e:
-        opener.open(a["URL"], timeout=10)
+        opener.open(authorization_url, timeout=10)
     assert e.value.code // 100 == 3
-    loc = e.value.headers["Location"]
+    return e.value.headers["Location"]
+
+
+def test_oauth_procedures_end_to_end(emulator):
+    host = f"Host={emulator['workspace_url']}"
+    callback = "http://127.0.0.1:8765/callback"
+    a = lakelink.get_oauth_authorization_url(host, callback_url=callback)
+    assert set(a) >= {"URL", "State", "PKCEVerifier"}
+    loc = _sign_in(a["URL"])
     assert loc.startswith(callback + "?")
     q = urllib.parse.parse_qs(urllib.parse.urlparse(loc).query)
     assert q["state"] == [a["State"]]
@@ -138,6 +142,25 @@ def test_oauth_procedures_end_to_end(emulator):
     with pytest.raises(lakelink.OperationalError) as e3:  # rotated out
         lakelink.refresh_oauth_access_token(host, t["OAuthRefreshToken"])
     assert t["OAuthRefreshToken"] not in str(e3.value) + repr(e3.value)
+
+
+def test_oauth_verifier_is_the_code_or_the_whole_callback_url(emulator):
+    host = f"Host={emulator['workspace_url']}"
+    callback = "http://127.0.0.1:8765/callback"
+    a = lakelink.get_oauth_authorization_url(host, callback_url=callback)
+    back = _sign_in(a["URL"])
+    code = urllib.parse.parse_qs(urllib.parse.urlparse(back).query)["code"][0]
+    with pytest.raises(lakelink.OperationalError) as e:  # another sign-in's callback: refused before the code is sent
+        lakelink.get_oauth_access_token(host, verifier=back, callback_url=callback, state="another-sign-in",
+                                        pkce_verifier=a["PKCEVerifier"])
+    assert "state" in str(e.value) and code not in str(e.value)
+    denied = callback + "?error=access_denied&error_description=the+user+denied+the+request&state=" + a["State"]
+    with pytest.raises(lakelink.OperationalError, match="access_denied: the user denied the request"):
+        lakelink.get_oauth_access_token(host, verifier=denied, callback_url=callback, state=a["State"],
+                                        pkce_verifier=a["PKCEVerifier"])
+    t = lakelink.get_oauth_access_token(host, verifier=back, callback_url=callback, state=a["State"],
+                                        pkce_verifier=a["PKCEVerifier"])
+    assert t["OAuthAccessToken"] and t["OAuthRefreshToken"]
 
 
 def test_oauth_through_callproc(emulator, conn):
