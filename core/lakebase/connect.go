@@ -103,6 +103,7 @@ func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		cc.DialFunc = oneServerPerLogin(cc.DialFunc) // cc is this login's copy
 		password, err := p.cred.get(ctx)
 		cc.Password = password
 		return err

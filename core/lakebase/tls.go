@@ -1,10 +1,14 @@
 package lakebase
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/lakelink/lakelink/core/connstr"
 )
@@ -72,4 +76,22 @@ func certificateRefused(err error) bool {
 	var invalid x509.CertificateInvalidError
 	return errors.As(err, &verification) || errors.As(err, &unknownAuthority) ||
 		errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// oneServerPerLogin wraps the dial function of one login so that, once it
+// has reached a server, it dials no other address of the host. pgconn
+// tries a host's addresses in turn after most failures, a certificate that
+// does not verify among them; a login that failed at the server it
+// reached is final, while an address that cannot be reached still gives
+// way to the next.
+func oneServerPerLogin(dial pgconn.DialFunc) pgconn.DialFunc {
+	reached := false // pgconn dials one address at a time
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if reached {
+			return nil, errors.New("not trying the host's other addresses: the login failed at the server it reached")
+		}
+		c, err := dial(ctx, network, addr)
+		reached = err == nil
+		return c, err
+	}
 }

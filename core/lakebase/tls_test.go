@@ -12,8 +12,10 @@ import (
 // connectAs connects to the shared emulator's gateway as its service
 // principal, with Server the given host name, dialing 127.0.0.1 whatever
 // that name (pgx's LookupFunc: no DNS), so that TLS checks the name as it
-// would against Lakebase. extra adds properties (Instance, SSLMode,
-// SSLServerCert...); none means lakelink's defaults.
+// would against Lakebase. The name resolves to two addresses, as a load
+// balancer's do (both 127.0.0.1), so that a login that tries the next
+// address after failing at the first shows. extra adds properties
+// (Instance, SSLMode, SSLServerCert...); none means lakelink's defaults.
 func connectAs(t *testing.T, server, extra string) (*Pool, error) {
 	t.Helper()
 	info := testEmulator.Info()
@@ -26,7 +28,9 @@ func connectAs(t *testing.T, server, extra string) (*Pool, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ConnConfig.LookupFunc = func(context.Context, string) ([]string, error) { return []string{info.Lakebase.Host}, nil }
+	cfg.ConnConfig.LookupFunc = func(context.Context, string) ([]string, error) {
+		return []string{info.Lakebase.Host, info.Lakebase.Host}, nil
+	}
 	p, err := connectPool(context.Background(), o, cfg)
 	if err == nil {
 		t.Cleanup(p.Close)
