@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 
@@ -79,19 +80,22 @@ func certificateRefused(err error) bool {
 }
 
 // oneServerPerLogin wraps the dial function of one login so that, once it
-// has reached a server, it dials no other address of the host. pgconn
-// tries a host's addresses in turn after most failures, a certificate that
-// does not verify among them; a login that failed at the server it
-// reached is final, while an address that cannot be reached still gives
-// way to the next.
+// has reached a server, it dials no other address: pgconn tries a host's
+// addresses in turn after most failures, a certificate that does not
+// verify among them, but a login that failed at the server it reached is
+// final. An address that cannot be reached still gives way to the next;
+// the server reached may be dialled again (pgconn sends cancel requests
+// there).
 func oneServerPerLogin(dial pgconn.DialFunc) pgconn.DialFunc {
-	reached := false // pgconn dials one address at a time
+	reached := "" // pgconn dials one address at a time
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if reached {
-			return nil, errors.New("not trying the host's other addresses: the login failed at the server it reached")
+		if reached != "" && addr != reached {
+			return nil, fmt.Errorf("not trying %s: the login failed at the server it reached, %s", addr, reached)
 		}
 		c, err := dial(ctx, network, addr)
-		reached = err == nil
+		if err == nil && reached == "" { // set once, during the login
+			reached = addr
+		}
 		return c, err
 	}
 }

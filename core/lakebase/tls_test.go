@@ -13,9 +13,10 @@ import (
 // principal, with Server the given host name, dialing 127.0.0.1 whatever
 // that name (pgx's LookupFunc: no DNS), so that TLS checks the name as it
 // would against Lakebase. The name resolves to two addresses, as a load
-// balancer's do (both 127.0.0.1), so that a login that tries the next
-// address after failing at the first shows. extra adds properties
-// (Instance, SSLMode, SSLServerCert...); none means lakelink's defaults.
+// balancer's does (127.0.0.1, and localhost: the same gateway), so that a
+// login that tries the next address after failing at the first shows.
+// extra adds properties (Instance, SSLMode, SSLServerCert...); none means
+// lakelink's defaults.
 func connectAs(t *testing.T, server, extra string) (*Pool, error) {
 	t.Helper()
 	info := testEmulator.Info()
@@ -29,7 +30,7 @@ func connectAs(t *testing.T, server, extra string) (*Pool, error) {
 		t.Fatal(err)
 	}
 	cfg.ConnConfig.LookupFunc = func(context.Context, string) ([]string, error) {
-		return []string{info.Lakebase.Host, info.Lakebase.Host}, nil
+		return []string{info.Lakebase.Host, "localhost"}, nil
 	}
 	p, err := connectPool(context.Background(), o, cfg)
 	if err == nil {
