@@ -409,10 +409,10 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 
 // lakebaseHost is the host name in host when host, the connection
 // string's Host (alias DatabricksInstance), is a Lakebase host
-// (instance-....database....) rather than a workspace; else "".
+// (see isLakebaseHost) rather than a workspace; else "".
 func lakebaseHost(host string) string {
 	h := strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), "/")
-	if strings.HasPrefix(h, "instance-") && strings.Contains(h, ".database.") {
+	if isLakebaseHost(h) {
 		return h
 	}
 	return ""

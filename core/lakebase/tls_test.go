@@ -159,3 +159,19 @@ func TestLakebaseHostNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLakebaseHostAsHostFollowsTheSameRule: a Host (alias
+// DatabricksInstance) is taken for the Server by the same rule, an
+// Autoscaling endpoint's host included.
+func TestLakebaseHostAsHostFollowsTheSameRule(t *testing.T) {
+	for host, want := range map[string]string{
+		"https://ep-foo-bar.database.us-east-1.cloud.databricks.com/": "ep-foo-bar.database.us-east-1.cloud.databricks.com",
+		"instance-0123.database.azuredatabricks.net":                  "instance-0123.database.azuredatabricks.net",
+		"https://adb-1234.5.azuredatabricks.net":                      "",
+		"instance-0123.database.example.com":                          "",
+	} {
+		if got := lakebaseHost(host); got != want {
+			t.Errorf("lakebaseHost(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
