@@ -166,6 +166,7 @@ func TestTokenEndpointFaults(t *testing.T) {
 func clearFaults(t *testing.T, e *emulator.Emulator) {
 	t.Helper()
 	req, _ := http.NewRequest("DELETE", e.Info().AdminURL+"/faults", nil)
+	req.Header.Set("Content-Type", "application/json") // the admin endpoint changes state only for JSON
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

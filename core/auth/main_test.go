@@ -100,6 +100,7 @@ func fault(t *testing.T, e *emulator.Emulator, body string) {
 	resp.Body.Close()
 	t.Cleanup(func() {
 		req, _ := http.NewRequest("DELETE", e.Info().AdminURL+"/faults", nil)
+		req.Header.Set("Content-Type", "application/json") // the admin endpoint changes state only for JSON
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}

@@ -164,6 +164,8 @@ type Options struct {
 	// projects/PROJECT/branches/BRANCH/endpoints/ENDPOINT.
 	Endpoint string
 	// SSLMode ("SSLMode") is the TLS policy. Parsed case-insensitively.
+	// Empty means package lakebase's default: verify-full for a Lakebase
+	// host or when SSLServerCert is given, require for other hosts.
 	SSLMode SSLMode
 	// SSLServerCert ("SSLServerCert") is the CA certificate to verify the
 	// server with: a file path, or the PEM text itself.

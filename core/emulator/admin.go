@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -239,7 +242,8 @@ func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 }
 
 // adminHandler serves /_emulator/stats, /_emulator/faults and
-// /_emulator/postgres/restart.
+// /_emulator/postgres/restart to this machine's own programs, not to web
+// pages that its user visits: see fromThisMachine and changesState.
 func (e *Emulator) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
@@ -248,11 +252,11 @@ func (e *Emulator) adminHandler() http.Handler {
 	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, e.faults.list())
 	})
-	mux.HandleFunc("DELETE /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("DELETE /_emulator/faults", changesState(func(w http.ResponseWriter, r *http.Request) {
 		e.faults.clear()
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("POST /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST /_emulator/faults", changesState(func(w http.ResponseWriter, r *http.Request) {
 		var f Fault
 		if !decodeBody(w, r, &f, true) {
 			return
@@ -264,8 +268,8 @@ func (e *Emulator) adminHandler() http.Handler {
 		armed := f // the store's copy changes as calls consume it
 		e.faults.add(&armed)
 		writeJSON(w, http.StatusCreated, f)
-	})
-	mux.HandleFunc("POST /_emulator/postgres/restart", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST /_emulator/postgres/restart", changesState(func(w http.ResponseWriter, r *http.Request) {
 		if err := e.RestartPostgres(r.Context()); errors.Is(err, errExternalPostgres) {
 			writeAPIError(w, http.StatusConflict, "INVALID_STATE", err.Error())
 			return
@@ -274,8 +278,54 @@ func (e *Emulator) adminHandler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	}))
+	return fromThisMachine(e.workspacePort(), mux)
+}
+
+// fromThisMachine passes on the requests addressed to this machine's
+// loopback at port: a Host of localhost, 127.0.0.0/8 or ::1, with that
+// port. Every listener is on 127.0.0.1, but a web page can still reach it
+// under a host name of its own that it has resolve to 127.0.0.1 (DNS
+// rebinding); its requests then carry that name, and are refused.
+func fromThisMachine(port string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, p, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host, p = r.Host, "80"
+		}
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		ip := net.ParseIP(host)
+		if p != port || !(strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()) {
+			writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED", fmt.Sprintf(
+				"Host %q: the emulator's admin endpoint answers only requests to 127.0.0.1:%s (or localhost, [::1])", r.Host, port))
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
-	return mux
+}
+
+// changesState passes on a request that changes the emulator's state only
+// when it says its body is JSON (Content-Type application/json, even
+// without a body): a web page may send another origin a text/plain or
+// form POST unasked, but JSON only after a CORS preflight, which the
+// emulator never grants.
+func changesState(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if t, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || t != "application/json" {
+			writeAPIError(w, http.StatusUnsupportedMediaType, "INVALID_PARAMETER_VALUE", fmt.Sprintf(
+				"Content-Type %q: send application/json; the emulator's admin endpoint changes nothing for other types, "+
+					"which web pages can send it", r.Header.Get("Content-Type")))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// workspacePort is the port of the workspace server, which serves the
+// admin endpoint.
+func (e *Emulator) workspacePort() string {
+	u, _ := url.Parse(e.info.WorkspaceURL)
+	return u.Port()
 }
 
 var errExternalPostgres = errors.New("the backing PostgreSQL server was given with --postgres-url: the emulator restarts only a cluster it started")

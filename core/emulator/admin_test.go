@@ -29,7 +29,7 @@ func adminStats(t *testing.T) Stats {
 // adminClearFaults disarms every fault of the shared emulator.
 func adminClearFaults(t *testing.T) {
 	t.Helper()
-	r := do(t, "DELETE", shared.Info().AdminURL+"/faults", "", nil)
+	r := do(t, "DELETE", shared.Info().AdminURL+"/faults", "", nil, "Content-Type", "application/json")
 	if r.status != http.StatusNoContent {
 		t.Fatalf("DELETE faults: %d %s", r.status, r.raw)
 	}
@@ -295,7 +295,7 @@ func TestAdminFaultsListAndClear(t *testing.T) {
 		t.Errorf("no faults listed as %q, want []", r.raw)
 	}
 
-	r = do(t, "POST", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"hang","duration":"2s"}`))
+	r = do(t, "POST", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"hang","duration":"2s"}`), "Content-Type", "application/json")
 	wantStatus(t, r, http.StatusCreated)
 	if r.body["count"] != 1.0 || r.body["duration"] != "2s" {
 		t.Errorf("created fault %s: want count 1 (the default) and duration 2s", r.raw)
@@ -317,7 +317,7 @@ func TestAdminFaultsListAndClear(t *testing.T) {
 		t.Errorf("scim-me 429 retry_after_seconds %d, want the default 1", fs[2].RetryAfterSeconds)
 	}
 
-	r = do(t, "DELETE", shared.Info().AdminURL+"/faults", "", nil)
+	r = do(t, "DELETE", shared.Info().AdminURL+"/faults", "", nil, "Content-Type", "application/json")
 	if r.status != http.StatusNoContent {
 		t.Fatalf("DELETE: %d %s", r.status, r.raw)
 	}
@@ -427,5 +427,65 @@ func TestAdminUnknownPath(t *testing.T) {
 	r = do(t, "PUT", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{}`))
 	if r.status != http.StatusMethodNotAllowed {
 		t.Errorf("PUT /_emulator/faults: %d, want 405", r.status)
+	}
+}
+
+// TestAdminRefusesWebPages: a web page the developer visits must not drive
+// the emulator. A cross-origin form or fetch can send a "simple" request
+// (text/plain, no preflight), and DNS rebinding gives a page a host name of
+// its own that resolves to 127.0.0.1: so the admin endpoint takes only
+// requests addressed to a loopback host at the emulator's port, and a
+// change of state only with Content-Type application/json (which a browser
+// sends cross-origin only after a CORS preflight the emulator never grants).
+func TestAdminRefusesWebPages(t *testing.T) {
+	t.Cleanup(func() { adminClearFaults(t) })
+	admin := shared.Info().AdminURL
+	port := strings.TrimPrefix(shared.Info().WorkspaceURL, "http://127.0.0.1:")
+	const fault = `{"endpoint":"token","kind":"500"}`
+	send := func(method, path, host, contentType, body string) response {
+		t.Helper()
+		req, err := http.NewRequest(method, admin+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		return send(t, req)
+	}
+
+	for name, tc := range map[string]struct{ method, path, host, contentType string }{
+		"text/plain POST":             {"POST", "/faults", "", "text/plain;charset=UTF-8"},
+		"form POST":                   {"POST", "/faults", "", "application/x-www-form-urlencoded"},
+		"POST without a type":         {"POST", "/faults", "", ""},
+		"DELETE without a type":       {"DELETE", "/faults", "", ""},
+		"restart without a type":      {"POST", "/postgres/restart", "evil.example", ""},
+		"foreign Host":                {"POST", "/faults", "evil.example", "application/json"},
+		"foreign Host, loopback port": {"POST", "/faults", "evil.example:" + port, "application/json"},
+		"foreign Host reading stats":  {"GET", "/stats", "evil.example:" + port, ""},
+		"loopback Host, other port":   {"POST", "/faults", "127.0.0.1:1", "application/json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := send(tc.method, tc.path, tc.host, tc.contentType, fault)
+			if r.status < 400 || r.status >= 500 {
+				t.Errorf("%d %s, want a refusal", r.status, r.raw)
+			}
+			if fs := adminFaults(t); len(fs) != 0 && tc.method == "POST" {
+				t.Errorf("a fault was armed: %+v", fs)
+			}
+		})
+	}
+	// What the emulator's own clients send is accepted, addressed by any
+	// loopback name.
+	for _, host := range []string{"", "localhost:" + port, "127.0.0.2:" + port, "[::1]:" + port} {
+		r := send("POST", "/faults", host, "application/json; charset=utf-8", fault)
+		wantStatus(t, r, http.StatusCreated)
+		r = send("DELETE", "/faults", host, "application/json", "")
+		wantStatus(t, r, http.StatusNoContent)
+		r = send("GET", "/stats", host, "", "")
+		wantStatus(t, r, http.StatusOK)
 	}
 }

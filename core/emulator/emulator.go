@@ -96,7 +96,10 @@ const (
 	endpointName = "projects/lakelink-demo/branches/production/endpoints/primary"
 	appName      = "lakelink-demo-app"
 	databaseName = "databricks_postgres"
-	workspaceID  = "1234567890123456"
+	// serverName is a Lakebase-like host name that the gateway's
+	// certificate is valid for, besides 127.0.0.1 and localhost.
+	serverName  = "instance-lakelink-demo.database.cloud.databricks.com"
+	workspaceID = "1234567890123456"
 )
 
 // Info is what emulator.json holds: where everything is and who may use it.
@@ -127,8 +130,13 @@ type LakebaseInfo struct {
 	Port     int    `json:"port"`
 	Database string `json:"database"`
 	CAFile   string `json:"ca_file"`
-	Instance string `json:"instance"`
-	Endpoint string `json:"endpoint"`
+	// ServerName is a Lakebase-like host name (under Lakebase's AWS
+	// domain) that the gateway's certificate is also valid for, to test
+	// verify-full as against Lakebase: give it as Server and have the
+	// client dial Host (with pgx, a LookupFunc) instead of resolving it.
+	ServerName string `json:"server_name"`
+	Instance   string `json:"instance"`
+	Endpoint   string `json:"endpoint"`
 	// PostgresURL reaches the backing PostgreSQL server directly, bypassing
 	// the gateway, as its administrator.
 	PostgresURL string `json:"postgres_url"`
@@ -242,7 +250,7 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 	}
 	e.written = append(e.written, caFile)
 	e.info.Lakebase = LakebaseInfo{Host: "127.0.0.1", Port: lakebaseLn.Addr().(*net.TCPAddr).Port, Database: databaseName,
-		CAFile: caFile, Instance: instanceName, Endpoint: endpointName, PostgresURL: e.backendURL}
+		CAFile: caFile, ServerName: serverName, Instance: instanceName, Endpoint: endpointName, PostgresURL: e.backendURL}
 
 	workspace := &http.Server{Handler: e.workspaceHandler(), ReadHeaderTimeout: 10 * time.Second,
 		ConnState: e.countOpen(func(s *Stats) *int { return &s.Open.Workspace })}

@@ -54,11 +54,11 @@ func TestAdminFaultCutEndsSessionAfterLogin(t *testing.T) {
 }
 
 func TestAdminFaultCutValidation(t *testing.T) {
-	r := do(t, "POST", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"gateway","kind":"cut"}`))
+	r := do(t, "POST", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"gateway","kind":"cut"}`), "Content-Type", "application/json")
 	if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "cut needs a positive") {
 		t.Errorf("a cut without a duration: %d %s", r.status, r.raw)
 	}
-	r = do(t, "POST", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"cut","duration":"1s"}`))
+	r = do(t, "POST", shared.Info().AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"cut","duration":"1s"}`), "Content-Type", "application/json")
 	if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "huge") {
 		t.Errorf("a cut on an HTTP endpoint: %d %s", r.status, r.raw)
 	}
@@ -132,7 +132,7 @@ func TestRestartPostgres(t *testing.T) {
 	}
 	pgLogin(t, e, e.Info().ServicePrincipal.ClientID, credential(t, e, token), "sslmode=require")
 
-	r := do(t, "POST", e.Info().AdminURL+"/postgres/restart", "", nil)
+	r := do(t, "POST", e.Info().AdminURL+"/postgres/restart", "", nil, "Content-Type", "application/json")
 	wantStatus(t, r, http.StatusNoContent)
 	pgLogin(t, e, e.Info().ServicePrincipal.ClientID, credential(t, e, token), "sslmode=require")
 	if n := e.Stats().PostgresRestarts; n != 2 {
@@ -141,6 +141,6 @@ func TestRestartPostgres(t *testing.T) {
 
 	// An emulator on a server it did not start refuses.
 	other := startEmulator(t, Config{})
-	r = do(t, "POST", other.Info().AdminURL+"/postgres/restart", "", nil)
+	r = do(t, "POST", other.Info().AdminURL+"/postgres/restart", "", nil, "Content-Type", "application/json")
 	wantStatus(t, r, http.StatusConflict, "--postgres-url")
 }

@@ -50,8 +50,8 @@ func newGateway(e *Emulator, ln net.Listener) *gateway {
 	return &gateway{e: e, ln: ln, ctx: ctx, cancel: cancel, sessions: map[net.Conn]struct{}{}}
 }
 
-// setUpTLS makes a self-signed CA and a server certificate for 127.0.0.1 and
-// localhost, and writes the CA's certificate to caFile for clients that
+// setUpTLS makes a self-signed CA and a server certificate for 127.0.0.1,
+// localhost and serverName, and writes the CA's certificate to caFile for clients that
 // verify (sslmode=verify-full).
 func (g *gateway) setUpTLS(caFile string) error {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -76,7 +76,7 @@ func (g *gateway) setUpTLS(caFile string) error {
 	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames: []string{"localhost", serverName}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}, ca, &key.PublicKey, caKey)
 	if err != nil {

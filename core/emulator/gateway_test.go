@@ -432,3 +432,35 @@ func TestGatewayAcceptErrors(t *testing.T) {
 		t.Errorf("after a failed Accept the gateway answered %q, want its TLS refusal", answer)
 	}
 }
+
+// TestGatewayServesALakebaseName: the gateway's certificate is valid for a
+// Lakebase-like host name (lakebase.server_name in emulator.json), so that
+// clients check verify-full as they would against Lakebase: pgx dials
+// 127.0.0.1 and verifies the certificate for that name, with no DNS.
+func TestGatewayServesALakebaseName(t *testing.T) {
+	info := shared.Info()
+	lb := info.Lakebase
+	if !strings.HasSuffix(lb.ServerName, ".database.cloud.databricks.com") || !strings.HasPrefix(lb.ServerName, "instance-") {
+		t.Fatalf("server_name %q, want instance-….database.cloud.databricks.com", lb.ServerName)
+	}
+	password := credential(t, shared, m2mToken(t, shared, info.ServicePrincipal, "all-apis"))
+	login := func(serverName string) error {
+		cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d dbname=%s user=%s password=%s sslmode=verify-full sslrootcert=%s connect_timeout=10",
+			serverName, lb.Port, lb.Database, info.ServicePrincipal.ClientID, password, lb.CAFile))
+		if err != nil {
+			return err
+		}
+		cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{lb.Host}, nil }
+		conn, err := pgx.ConnectConfig(context.Background(), cfg)
+		if err == nil {
+			conn.Close(context.Background())
+		}
+		return err
+	}
+	if err := login(lb.ServerName); err != nil {
+		t.Errorf("verify-full for %s: %v", lb.ServerName, err)
+	}
+	if err := login("instance-other.database.cloud.databricks.com"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("verify-full for another name: %v, want a certificate error", err)
+	}
+}

@@ -6,7 +6,8 @@
 // only); a login refused with 28P01 forces one renewal and one retry.
 //
 // Connect takes the same connection string as the rest of lakelink (see
-// package connstr): Server, Port, Database, User, SSLMode, SSLServerCert,
+// package connstr): Server, Port, Database, User, SSLMode (default
+// verify-full for Lakebase hosts, see sslMode), SSLServerCert,
 // ApplicationName, Timeout and MaxConnections, and for the password
 // AuthScheme=Password with Password, or Instance (Lakebase Provisioned),
 // Endpoint (Lakebase Autoscaling) or neither (the workspace token itself).
@@ -89,13 +90,20 @@ func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
+	return connectPool(ctx, o, cfg)
+}
+
+// connectPool is Connect with cfg, the pool configuration poolConfig made
+// of o (which tests may have changed, to dial elsewhere).
+func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
+	p = &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
 		plaintext: cfg.ConnConfig.TLSConfig == nil, userGiven: o.User != ""}
 	if p.user, p.id, p.cred, err = userAndCredential(ctx, o); err != nil {
 		return nil, err
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
+		cc.DialFunc = oneServerPerLogin(cc.DialFunc) // cc is this login's copy
 		password, err := p.cred.get(ctx)
 		cc.Password = password
 		return err
@@ -176,10 +184,7 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 		return nil, err
 	}
 	info := &LoginInfo{Host: cfg.ConnConfig.Host, Port: int(cfg.ConnConfig.Port), Database: cfg.ConnConfig.Database,
-		User: user, Password: password, SSLMode: string(o.SSLMode), ApplicationName: o.ApplicationName}
-	if info.SSLMode == "" {
-		info.SSLMode = string(connstr.SSLRequire)
-	}
+		User: user, Password: password, SSLMode: string(sslMode(o, cfg.ConnConfig.Host)), ApplicationName: o.ApplicationName}
 	switch {
 	case strings.Contains(o.SSLServerCert, "-----BEGIN"):
 		info.SSLRootCertPEM = o.SSLServerCert
@@ -190,7 +195,7 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 		}
 	case o.SSLServerCert != "":
 		info.SSLRootCert = o.SSLServerCert
-	case o.SSLMode == connstr.SSLVerifyFull:
+	case info.SSLMode == string(connstr.SSLVerifyFull):
 		info.SSLRootCert = "system"
 	}
 	return info, nil
@@ -245,7 +250,8 @@ func (p *Pool) Close() { p.pool.Close() }
 
 // acquire takes a session from the pool. A login refused for its password
 // (28P01) renews the credential and tries once more; of many logins
-// refused at once for the same password, only the first renews it.
+// refused at once for the same password, only the first renews it. No
+// other failure is tried again: a TLS failure, above all, is final.
 func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	c, err := p.pool.Acquire(ctx)
 	if refused := refusedPassword(err); refused != "" && p.cred.renewable {
@@ -319,6 +325,10 @@ func (p *Pool) loginError(ctx context.Context, err error) *Error {
 	switch {
 	case p.plaintext && e.SQLState != "" && mentionsTLS(e.Message):
 		e.Message = "TLS required by server: use SSLMode=require (or verify-full); the server said: " + e.Message
+	case certificateRefused(err):
+		e.Message = "the server's certificate does not verify, so the password was not sent (" + e.Message +
+			"): if this is the right server, give the CA that signed its certificate as SSLServerCert; " +
+			"SSLMode=require skips the check, and then sends the password to whichever server answers"
 	case e.SQLState == "28P01" && p.userGiven && p.id != nil:
 		if principal, perr := p.id.principalName(ctx); perr == nil && principal != p.user {
 			e.Message = fmt.Sprintf("user %s is not the principal of this token (%s): give User=%s, or leave User out; the server said: %s",
@@ -399,10 +409,10 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 
 // lakebaseHost is the host name in host when host, the connection
 // string's Host (alias DatabricksInstance), is a Lakebase host
-// (instance-....database....) rather than a workspace; else "".
+// (see isLakebaseHost) rather than a workspace; else "".
 func lakebaseHost(host string) string {
 	h := strings.TrimRight(strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), "/")
-	if strings.HasPrefix(h, "instance-") && strings.Contains(h, ".database.") {
+	if isLakebaseHost(h) {
 		return h
 	}
 	return ""
@@ -435,15 +445,13 @@ func workspace(o *connstr.Options) (*connstr.Options, error) {
 	return &w, nil
 }
 
-// tlsConfig follows SSLMode (default require): require encrypts without
-// checking the certificate; verify-ca checks it against SSLServerCert (a
-// file or PEM text); verify-full also checks the host name; disable, only
-// when asked for, sends no TLS at all (Lakebase refuses that).
+// tlsConfig follows SSLMode (default: see sslMode): require encrypts
+// without checking the certificate; verify-ca checks it against
+// SSLServerCert (a file or PEM text) or the system's roots; verify-full
+// also checks the host name; disable, only when asked for, sends no TLS at
+// all (Lakebase refuses that).
 func tlsConfig(o *connstr.Options, server string) (*tls.Config, error) {
-	mode := o.SSLMode
-	if mode == "" {
-		mode = connstr.SSLRequire
-	}
+	mode := sslMode(o, server)
 	switch mode {
 	case connstr.SSLDisable:
 		return nil, nil

@@ -557,6 +557,7 @@ func fault(t *testing.T, spec string) {
 	}
 	t.Cleanup(func() {
 		req, _ := http.NewRequest(http.MethodDelete, emu.Info().AdminURL+"/faults", nil)
+		req.Header.Set("Content-Type", "application/json") // the admin endpoint changes state only for JSON
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}

@@ -15,7 +15,7 @@ test('after a PostgreSQL restart, dead sessions fail once each and the pool reco
   try {
     await Promise.all(Array.from({ length: 4 }, () => conn.query('SELECT pg_sleep(0.05)')))
     const sessions = conn.totalCount
-    const r = await fetch(`${info.admin_url}/postgres/restart`, { method: 'POST' })
+    const r = await fetch(`${info.admin_url}/postgres/restart`, { method: 'POST', headers: { 'Content-Type': 'application/json' } })
     assert.equal(r.status, 204)
     let failures = 0
     let ok = 0

@@ -19,11 +19,14 @@ async function stats () {
   return (await fetch(`${info.admin_url}/stats`)).json()
 }
 
+// The admin endpoint changes state only for requests that say they send JSON.
+const JSON_TYPE = { 'Content-Type': 'application/json' }
+
 /** Arms an emulator fault (core/emulator/admin.go) for the rest of test t. */
 async function fault (t, spec) {
-  const r = await fetch(`${info.admin_url}/faults`, { method: 'POST', body: JSON.stringify(spec) })
+  const r = await fetch(`${info.admin_url}/faults`, { method: 'POST', headers: JSON_TYPE, body: JSON.stringify(spec) })
   assert.ok(r.ok, `arming ${JSON.stringify(spec)}: ${r.status}`)
-  t.after(() => fetch(`${info.admin_url}/faults`, { method: 'DELETE' }))
+  t.after(() => fetch(`${info.admin_url}/faults`, { method: 'DELETE', headers: JSON_TYPE }))
 }
 
 /** A local HTTP server answering with handler; resolves with its URL and the number of requests it got. */

@@ -1,0 +1,101 @@
+package lakebase
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// Why verify-full is the default for Lakebase hosts.
+//
+// Databricks' documentation asks for TLS without saying who signs
+// Lakebase's certificates: "Lakebase Autoscaling requires all connections
+// to use SSL/TLS encryption. The sslmode=require parameter enforces this
+// requirement." (https://docs.databricks.com/aws/en/oltp/projects/connection-strings),
+// and its Provisioned psql page connects with sslmode=require
+// (https://docs.databricks.com/aws/oltp/query/psql). No Lakebase API hands
+// out a CA certificate to verify with (databricks-sdk-go's database and
+// postgres services have none). Databricks' own Lakebase driver for Node,
+// @databricks/lakebase in github.com/databricks/appkit, verifies by
+// default: its default sslMode "require" maps to node-postgres'
+// { rejectUnauthorized: true }, which checks the chain against Node's
+// public roots and the host name (packages/lakebase/src/pool-config.ts,
+// config.ts). That works only because Lakebase's servers present
+// certificates chaining to public roots for their own names; so lakelink
+// checks them too, with the system's roots, unless SSLMode=require is
+// asked for. Should that ever fail, the error says how to opt out.
+
+// lakebaseDomains are the DNS domains of Databricks' clouds (AWS, Azure,
+// GCP) under which Lakebase serves its databases.
+var lakebaseDomains = []string{".cloud.databricks.com", ".azuredatabricks.net", ".gcp.databricks.com"}
+
+// isLakebaseHost reports whether host is a Lakebase server's name: one
+// with a "database" label under a Databricks domain, as
+// instance-UID.database.cloud.databricks.com (Provisioned),
+// ep-NAME.database.REGION.cloud.databricks.com (Autoscaling) or
+// instance-UID.database.azuredatabricks.net are. This is the one rule
+// lakelink has for telling Lakebase's hosts from others.
+func isLakebaseHost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, domain := range lakebaseDomains {
+		if name, ok := strings.CutSuffix(h, domain); ok && strings.Contains(name+".", ".database.") {
+			return true
+		}
+	}
+	return false
+}
+
+// sslMode is the options' SSLMode or, when they give none, the default
+// for server: verify-full for a Lakebase host (against the system's roots)
+// and whenever SSLServerCert gives a CA to verify with; require (TLS
+// without a check of the certificate) for other hosts.
+func sslMode(o *connstr.Options, server string) connstr.SSLMode {
+	switch {
+	case o.SSLMode != "":
+		return o.SSLMode
+	case o.SSLServerCert != "" || isLakebaseHost(server):
+		return connstr.SSLVerifyFull
+	}
+	return connstr.SSLRequire
+}
+
+// certificateRefused reports whether err is the server's certificate
+// failing the check that SSLMode asked for. The TLS handshake failed
+// then, before the password could be sent.
+func certificateRefused(err error) bool {
+	var verification *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verification) || errors.As(err, &unknownAuthority) ||
+		errors.As(err, &hostname) || errors.As(err, &invalid)
+}
+
+// oneServerPerLogin wraps the dial function of one login so that, once it
+// has reached a server, it dials no other address: pgconn tries a host's
+// addresses in turn after most failures, a certificate that does not
+// verify among them, but a login that failed at the server it reached is
+// final. An address that cannot be reached still gives way to the next;
+// the server reached may be dialled again (pgconn sends cancel requests
+// there).
+func oneServerPerLogin(dial pgconn.DialFunc) pgconn.DialFunc {
+	reached := "" // pgconn dials one address at a time
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if reached != "" && addr != reached {
+			return nil, fmt.Errorf("not trying %s: the login failed at the server it reached, %s", addr, reached)
+		}
+		c, err := dial(ctx, network, addr)
+		if err == nil && reached == "" { // set once, during the login
+			reached = addr
+		}
+		return c, err
+	}
+}
