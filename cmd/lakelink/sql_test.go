@@ -48,6 +48,28 @@ func TestPsqlCommand(t *testing.T) {
 	}
 }
 
+// TestPsqlVerifiesALakebaseHost: for a Lakebase host lakelink's default is
+// verify-full against the system's roots, which psql before 16 cannot be
+// told as "system": it gets the system's CA bundle file. With the
+// emulator's CA as that bundle (SSL_CERT_FILE) psql logs in; with the
+// real bundle, which does not hold the emulator's CA, psql refuses the
+// certificate (and does not fail reading a file named "system").
+func TestPsqlVerifiesALakebaseHost(t *testing.T) {
+	c := newCLI(t)
+	lb := c.em.Info().Lakebase
+	conn := fmt.Sprintf("%s;Server=%s;Port=%d;Instance=%s", c.m2m(), lb.ServerName, lb.Port, lb.Instance)
+	psql := []string{"psql", "--connection", conn, "--", "-X", "-A", "-t", "-c", "SELECT current_user"}
+	at := "PGHOSTADDR=127.0.0.1" // the Lakebase-like name is checked against the certificate, not looked up
+	out, errOut, code := c.run([]string{at, "SSL_CERT_FILE=" + lb.CAFile}, psql...)
+	if code != 0 || strings.TrimSpace(out) != c.em.Info().ServicePrincipal.ClientID {
+		t.Errorf("with the emulator's CA as the system's: %d %q %s", code, out, errOut)
+	}
+	_, errOut, code = c.run([]string{at, "SSL_CERT_FILE="}, psql...)
+	if code == 0 || !strings.Contains(errOut, "certificate verify failed") {
+		t.Errorf("with the system's CAs: exit %d, want a refused certificate: %s", code, errOut)
+	}
+}
+
 // TestSQLJSON: --format json writes every value in its JSON form of
 // TYPES.md, through the core's one mapping, and keeps repeated column
 // names apart.
