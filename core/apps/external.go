@@ -39,9 +39,6 @@ import (
 // caller may keep the header for identical requests instead of asking
 // again, and must ask again after an answer other than 2xx or none.
 func Authorize(appURL string, tokens oauth2.TokenSource, method, ref string) (authorization, target string, reuseUntil time.Time, err error) {
-	if appURL == "" {
-		return "", "", time.Time{}, &ArgumentError{"apps: Authorize needs the app's URL (https://host), the only origin the token may go to"}
-	}
 	a, err := newExternal(appURL, tokens)
 	if err != nil {
 		return "", "", time.Time{}, err

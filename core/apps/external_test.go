@@ -184,7 +184,7 @@ func TestExternalBadArguments(t *testing.T) {
 		{"an app URL with a path", func() error { _, _, _, err := Authorize(app+"/page", src, "GET", app+"/api/x"); return err }(),
 			`app URL "https://app.example.com/page": it has the path "/page"`},
 		{"no app URL", func() error { _, _, _, err := Authorize("", src, "GET", "/api/x?token=s3cret"); return err }(),
-			`Authorize needs the app's URL`},
+			`the app URL is empty`},
 		{"a backslash", func() error { _, _, _, err := Authorize(app, src, "GET", `/api\x?token=s3cret`); return err }(),
 			`request URL "/api%5Cx?[REDACTED]": it has a backslash`},
 		{"Diagnose, a relative URL", Diagnose(src, "GET", "/api/x", "", 500, nil, nil, ""), `request URL "/api/x"`},
