@@ -254,6 +254,9 @@ type Response struct {
 	Header http.Header
 	// Body is the whole body, up to 64 MiB.
 	Body []byte
+	// URL is where the request went: the path resolved against the app's
+	// URL, on the app's own scheme and host.
+	URL string
 }
 
 // Do sends method (GET when empty) to path, a reference resolved against
@@ -310,7 +313,7 @@ func (a *App) Do(ctx context.Context, method, path string, body io.Reader, heade
 			Diagnosis: "Ask the app for less at a time (pages), or read the answer as a stream: " +
 				"in Go with App.Client, in Node with the native binding's App.fetch."}
 	}
-	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, URL: target.String()}
 	if r.Status >= 200 && r.Status < 300 {
 		return r, nil
 	}
