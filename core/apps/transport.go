@@ -23,7 +23,8 @@ import (
 //   - a request for any other route of the app (Kind "not_api_path"):
 //     Databricks Apps accept token authentication only on /api/ routes,
 //     and other routes need a browser sign-in. The path is judged with its
-//     dot segments resolved, as the server would: /api/../login is /login.
+//     dot segments resolved, as the server would: /api/../login is /login;
+//     and both as sent and decoded: /api/%2e%2e/login is refused too.
 //   - a request for any other host, or for the app's host with another
 //     scheme or port (Kind "other_host"), so that the token never leaks to
 //     another server.
