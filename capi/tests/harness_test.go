@@ -388,7 +388,9 @@ func TestRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(emu.Info().AppURL, "http://"))
-	var table struct{ Rows []struct{ Want, App, URL, Sent, Why string } }
+	var table struct {
+		Rows []struct{ Want, App, URL, Sent, Why string }
+	}
 	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(data), "{port}", port)), &table); err != nil {
 		t.Fatal(err)
 	}

@@ -493,7 +493,9 @@ func TestRoutingTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := url.Parse(emu.Info().AppURL)
-	var table struct{ Rows []struct{ App, URL, Want, Why, Sent string } }
+	var table struct {
+		Rows []struct{ App, URL, Want, Why, Sent string }
+	}
 	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(data), "{port}", u.Port())), &table); err != nil {
 		t.Fatal(err)
 	}
