@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import json as _json
+import re
 import urllib.parse
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
@@ -109,7 +110,9 @@ class App:
         self._conn_str = _connstr.build(connection_string, properties)
 
     def __repr__(self) -> str:
-        return f"<lakelink.App {self.url}>"
+        # Without a user name, password or query the URL may wrongly carry (the core refuses them).
+        shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", str(self.url))
+        return f"<lakelink.App {re.sub(r'[?][^#]*', '?[REDACTED]', shown)}>"
 
     def request(self, method: str, path: str, *, json: Any = None,
                 data: Union[bytes, str, Mapping[str, Any], None] = None,

@@ -113,6 +113,14 @@ def test_query_with_scheme_is_a_relative_reference(emulator, sp_conn):
     assert r.json()["query"] == {"next": ["http://x"], "b": ["1"]}
 
 
+def test_repr_hides_what_the_url_must_not_carry(sp_conn):
+    app = lakelink.App("https://alice:pw-s3cret@my-app.example.com/?token=q-s3cret", sp_conn)
+    assert repr(app) == "<lakelink.App https://my-app.example.com/?[REDACTED]>"
+    with pytest.raises(lakelink.InterfaceError) as e:
+        app.get("/api/x")
+    assert "s3cret" not in str(e.value)
+
+
 def test_cleartext_to_the_internet_refused(sp_conn):
     with pytest.raises(lakelink.InterfaceError, match="only for a local emulator"):
         lakelink.App("http://my-app-123.databricksapps.com", sp_conn).get("/api/x")
