@@ -108,7 +108,7 @@ func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, e
 }
 
 //export lakelink_app_request
-func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t,
+func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t,
 	statusOut *C.int32_t, headersOut **C.char, bodyOut **C.uint8_t, bodyLenOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, statusAuth, func() error {
 		if err := errors.Join(notNull(statusOut, "status_out"), notNull(headersOut, "headers_out"),
@@ -116,6 +116,10 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 			return err
 		}
 		o, err := parse(connStr)
+		if err != nil {
+			return err
+		}
+		a, err := goString(appURL, "app_url")
 		if err != nil {
 			return err
 		}
@@ -143,7 +147,11 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 		if err != nil {
 			return err
 		}
-		resp, callErr := apps.Request(context.Background(), src, m, u, header, bytes.NewReader(reqBody))
+		app, err := apps.New(a, src)
+		if err != nil {
+			return err
+		}
+		resp, callErr := app.Do(context.Background(), m, u, bytes.NewReader(reqBody), header)
 		if resp != nil {
 			*statusOut = C.int32_t(resp.Status)
 			if err := setJSON(headersOut, resp.Header); err != nil {
@@ -156,31 +164,34 @@ func lakelink_app_request(connStr, method, url, headersJSON *C.char, body *C.uin
 }
 
 //export lakelink_app_authorize
-func lakelink_app_authorize(connStr, appURL, method, url *C.char, authorizationOut **C.char, errOut **C.lakelink_error) C.int32_t {
+func lakelink_app_authorize(connStr, appURL, method, url *C.char, urlOut, authorizationOut **C.char, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, statusAuth, func() error {
-		if err := notNull(authorizationOut, "authorization_out"); err != nil {
+		if err := errors.Join(notNull(urlOut, "url_out"), notNull(authorizationOut, "authorization_out")); err != nil {
 			return err
 		}
-		authorization, _, err := authorize(connStr, appURL, method, url)
+		authorization, target, _, err := authorize(connStr, appURL, method, url)
 		if err != nil {
 			return err
 		}
+		setString(urlOut, target)
 		setString(authorizationOut, authorization)
 		return nil
 	})
 }
 
 //export lakelink_app_authorize_reusable
-func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, authorizationOut **C.char,
+func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, urlOut, authorizationOut **C.char,
 	reuseMsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, statusAuth, func() error {
-		if err := errors.Join(notNull(authorizationOut, "authorization_out"), notNull(reuseMsOut, "reuse_ms_out")); err != nil {
+		if err := errors.Join(notNull(urlOut, "url_out"), notNull(authorizationOut, "authorization_out"),
+			notNull(reuseMsOut, "reuse_ms_out")); err != nil {
 			return err
 		}
-		authorization, until, err := authorize(connStr, appURL, method, url)
+		authorization, target, until, err := authorize(connStr, appURL, method, url)
 		if err != nil {
 			return err
 		}
+		setString(urlOut, target)
 		setString(authorizationOut, authorization)
 		// A duration, not an instant: the caller's wall clock may step, and
 		// the library's own counts on a monotonic one.
@@ -194,24 +205,28 @@ func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, autho
 }
 
 // authorize is apps.Authorize for the exports' arguments.
-func authorize(connStr, appURL, method, url *C.char) (string, time.Time, error) {
+func authorize(connStr, appURL, method, url *C.char) (authorization, target string, until time.Time, err error) {
 	o, err := parse(connStr)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", "", time.Time{}, err
 	}
-	s, err := optStrings(appURL, "app_url", method, "method")
+	a, err := goString(appURL, "app_url")
 	if err != nil {
-		return "", time.Time{}, err
+		return "", "", time.Time{}, err
+	}
+	m, err := optString(method, "method")
+	if err != nil {
+		return "", "", time.Time{}, err
 	}
 	u, err := goString(url, "url")
 	if err != nil {
-		return "", time.Time{}, err
+		return "", "", time.Time{}, err
 	}
 	src, err := auth.NewTokenSource(o)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", "", time.Time{}, err
 	}
-	return apps.Authorize(s[0], src, s[1], u)
+	return apps.Authorize(a, src, m, u)
 }
 
 //export lakelink_app_diagnose

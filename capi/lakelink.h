@@ -60,8 +60,10 @@ extern "C" {
 #endif
 
 /* The ABI version: incremented when a function's signature or meaning
- * changes. Bindings check it at load time. */
-#define LAKELINK_ABI_VERSION 1
+ * changes. Bindings check it at load time. Version 2: the app functions
+ * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
+ * to send to. */
+#define LAKELINK_ABI_VERSION 2
 
 /* Status codes. */
 #define LAKELINK_OK 0
@@ -133,43 +135,58 @@ int32_t lakelink_connstr_merge(const char *conn_str, const char *overrides_json,
 int32_t lakelink_token(const char *conn_str, char **token_out, int64_t *expires_out, lakelink_error **err);
 
 /* Calls a Databricks App route with a bearer token for conn_str.
+ *   app_url      the app's base URL, https://host[:port] (http only for a
+ *                loopback host: localhost, 127.0.0.0/8, [::1]), the only
+ *                origin the token goes to
  *   method       "GET", "POST", ...
- *   url          the absolute URL of an /api/ route; other paths are refused
- *                before sending (Apps accept token auth on /api/ only)
+ *   url          a reference resolved against app_url as RFC 3986 says: a
+ *                path with its query ("/api/items?next=https://x"), or an
+ *                absolute URL of the app. It must name an /api/ route of
+ *                the app's own scheme, host and port; anything else is
+ *                refused before a token is asked for and anything sent
+ *                (LAKELINK_ERR_APP, kind "other_host" or "not_api_path").
+ *                The request goes to app_url's own scheme and host.
  *   headers_json a JSON object {"Name": "value" or ["value", ...], ...} or NULL
  *   body, body_len  the request body, or NULL and 0
  * On success (any 2xx) *status_out is the status, *headers_out a JSON object
  * {"Name": ["value", ...]} and *body_out and *body_len_out the response body
  * (NULL and 0 when empty). On an HTTP failure the status is
  * LAKELINK_ERR_APP and the outputs are set all the same (the app's body
- * may explain), err carrying http_status, kind and diagnosis. */
-int32_t lakelink_app_request(const char *conn_str, const char *method, const char *url, const char *headers_json,
-                             const uint8_t *body, int64_t body_len, int32_t *status_out, char **headers_out,
-                             uint8_t **body_out, int64_t *body_len_out, lakelink_error **err);
+ * may explain), err carrying http_status, kind and diagnosis. An app_url
+ * that is not one, or a url that is not a reference to one of its routes
+ * (a user name or password in it, a backslash in its path), is
+ * LAKELINK_ERR_INVALID_ARGUMENT. */
+int32_t lakelink_app_request(const char *conn_str, const char *app_url, const char *method, const char *url,
+                             const char *headers_json, const uint8_t *body, int64_t body_len, int32_t *status_out,
+                             char **headers_out, uint8_t **body_out, int64_t *body_len_out, lakelink_error **err);
 
 /* lakelink_app_authorize (or _reusable) and lakelink_app_diagnose are
  * lakelink_app_request for a caller that sends the request with an HTTP
  * client of its own (to stream bodies, or to cancel): the rules stay in the
  * library.
  *
- *   1. lakelink_app_authorize: may the request go, and with which header?
- *   2. send it with *authorization_out as its Authorization header, NOT
- *      following redirects (a redirect would carry the token elsewhere; the
- *      library never follows one either);
+ *   1. lakelink_app_authorize: may the request go, to which URL, and with
+ *      which header?
+ *   2. send it to *url_out (not to the caller's own reading of url) with
+ *      *authorization_out as its Authorization header, NOT following
+ *      redirects (a redirect would carry the token elsewhere; the library
+ *      never follows one either);
  *   3. on a status other than 2xx, or no answer, lakelink_app_diagnose says
  *      why, as lakelink_app_request would have. */
 
-/* Checks that method and url may carry conn_str's token: url must be an
- * /api/ route of the app at app_url (scheme://host[:port]; NULL or "" for
- * url's own scheme and host). A refusal, before any token is asked for, is
- * LAKELINK_ERR_APP with kind "not_api_path" or "other_host" and the
- * diagnosis; an app_url that is not scheme://host[:port], or a url that is
- * not absolute, is LAKELINK_ERR_INVALID_ARGUMENT. On success *authorization_out is the Authorization header's
- * value, "Bearer <token>" (a secret: free it promptly with lakelink_free),
- * or "" when the token source gave an empty token (send none). The token
- * comes from the same cache as lakelink_token's. */
+/* Checks that method and url may carry conn_str's token, as
+ * lakelink_app_request does: url, resolved against app_url, must be an
+ * /api/ route of the app's own scheme, host and port. A refusal, before
+ * any token is asked for, is LAKELINK_ERR_APP with kind "not_api_path" or
+ * "other_host" and the diagnosis; an app_url or url that is not one is
+ * LAKELINK_ERR_INVALID_ARGUMENT. On success *url_out is the absolute URL
+ * to send the request to (free with lakelink_free) and
+ * *authorization_out the Authorization header's value, "Bearer <token>"
+ * (a secret: free it promptly with lakelink_free), or "" when the token
+ * source gave an empty token (send none). The token comes from the same
+ * cache as lakelink_token's. */
 int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const char *method, const char *url,
-                               char **authorization_out, lakelink_error **err);
+                               char **url_out, char **authorization_out, lakelink_error **err);
 
 /* lakelink_app_authorize, and *reuse_ms_out: for how many milliseconds
  * from now the library would give the same answer for the same method and
@@ -179,7 +196,8 @@ int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const 
  * monotonic clock; after an answer other than 2xx, or none, it must call
  * again (the token may have been refused, and renewed early). */
 int32_t lakelink_app_authorize_reusable(const char *conn_str, const char *app_url, const char *method, const char *url,
-                                        char **authorization_out, int64_t *reuse_ms_out, lakelink_error **err);
+                                        char **url_out, char **authorization_out, int64_t *reuse_ms_out,
+                                        lakelink_error **err);
 
 /* Diagnoses the answer to a request lakelink_app_authorize allowed:
  *   sent_authorization  the Authorization header it carried (NULL or "":

@@ -172,7 +172,7 @@ var ops = map[string]operation{
 		if resp == nil {
 			return nil, err
 		}
-		return map[string]any{"status": resp.Status, "headers": resp.Header, "body": resp.Body}, err
+		return map[string]any{"status": resp.Status, "headers": resp.Header, "body": resp.Body, "url": resp.URL}, err
 	}},
 	"oauth_authorization_url": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)

@@ -124,16 +124,18 @@ export declare function token (options?: ConnectionOptions): Promise<Token>
 /** A Databricks App's /api/ routes, called with a bearer token. */
 export declare class App {
   constructor (url: string, options?: ConnectionOptions)
-  /** The app's base URL, without a trailing slash. */
+  /** The app's base URL, as given (the core checks it on each request). */
   readonly url: string
-  /** An absolute URL for a path relative to the app (absolute URLs pass as they are). */
-  resolve (path: string): string
   /**
    * Global fetch with the app's bearer token: resolves with fetch's own
    * Response (streaming body; init.signal aborts) when the status is 2xx.
+   * The core resolves path against the app's URL (RFC 3986: a path with
+   * its query, or an absolute URL of the app) and names the URL sent to.
    * Redirects are never followed (redirect: 'manual'). Rejects with
-   * AppError for any other status, a network failure, or a URL outside the
-   * app's /api/ routes (refused before sending).
+   * AppError for any other status, a network failure, or a URL of another
+   * scheme, host or port (kind other_host) or outside the app's /api/
+   * routes (not_api_path), refused before sending; with InterfaceError for
+   * an app URL or path that is not one.
    */
   fetch (path: string, init?: RequestInit): Promise<Response>
   /** The token this App sends. */

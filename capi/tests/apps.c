@@ -23,10 +23,10 @@ typedef struct {
     char text[65536]; /* the body as a C string (cut) */
 } response;
 
-static void request(response *r, const char *conn, const char *method, const char *url, const char *headers_json,
-                    const char *body) {
+static void request(response *r, const char *conn, const char *app, const char *method, const char *url,
+                    const char *headers_json, const char *body) {
     memset(r, 0, sizeof *r);
-    r->rc = lakelink_app_request(conn, method, url, headers_json, (const uint8_t *)body,
+    r->rc = lakelink_app_request(conn, app, method, url, headers_json, (const uint8_t *)body,
                                  body ? (int64_t)strlen(body) : 0, &r->status, &r->headers, &r->body, &r->body_len,
                                  &r->err);
     if (r->body != NULL) {
@@ -52,72 +52,76 @@ static void release(response *r) {
  * say what lakelink_app_request said. */
 static void test_authorize_and_diagnose(const char *sp, const char *outsider, const char *app, const char *dead) {
     char url[2048];
-    char *authorization = NULL;
+    char *authorization = NULL, *target = NULL;
     lakelink_error *err = NULL;
     static response r;
 
-    say("lakelink_app_authorize: an /api/ route gets \"Bearer <token>\", the token lakelink_token gives");
+    say("lakelink_app_authorize: an /api/ route gets \"Bearer <token>\", the token lakelink_token gives, and its URL");
     snprintf(url, sizeof url, "%s/api/whoami", app);
-    int32_t rc = lakelink_app_authorize(sp, app, "GET", url, &authorization, &err);
+    int32_t rc = lakelink_app_authorize(sp, app, "GET", "api/whoami", &target, &authorization, &err);
     expect_ok("authorize", rc, err);
+    CHECK(strcmp(target, url) == 0, "url_out %s, want %s", target, url);
     char *token = NULL;
     rc = lakelink_token(sp, &token, NULL, &err);
     expect_ok("token", rc, err);
     CHECK(strncmp(authorization, "Bearer ", 7) == 0 && strcmp(authorization + 7, token) == 0, "authorization is not the token");
     lakelink_free(authorization);
+    lakelink_free(target);
     lakelink_free(token);
-    authorization = NULL;
-    rc = lakelink_app_authorize(sp, NULL, "GET", url, &authorization, &err); /* the app is url's origin */
-    expect_ok("authorize, app_url NULL", rc, err);
-    lakelink_free(authorization);
-    authorization = NULL;
+    authorization = target = NULL;
+    rc = lakelink_app_authorize(sp, NULL, "GET", url, &target, &authorization, &err);
+    expect_error_free("authorize, app_url NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "app_url is NULL");
 
     say("lakelink_app_authorize_reusable: the same header, and for how long it holds (until the token's renewal)");
     int64_t reuse_ms = 0, expires = 0;
-    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &authorization, &reuse_ms, &err);
+    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &target, &authorization, &reuse_ms, &err);
     expect_ok("authorize_reusable", rc, err);
     rc = lakelink_token(sp, &token, &expires, &err);
     expect_ok("token", rc, err);
     CHECK(strncmp(authorization, "Bearer ", 7) == 0 && strcmp(authorization + 7, token) == 0, "authorization is not the token");
     CHECK(reuse_ms > 0 && (int64_t)time(NULL) * 1000 + reuse_ms <= expires * 1000 + 1000, "reuse_ms %lld, token expires %lld",
           (long long)reuse_ms, (long long)expires);
+    CHECK(strcmp(target, url) == 0, "url_out %s, want %s", target, url);
     lakelink_free(authorization);
+    lakelink_free(target);
     lakelink_free(token);
-    authorization = NULL;
-    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &authorization, NULL, &err);
+    authorization = target = NULL;
+    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &target, &authorization, NULL, &err);
     expect_error_free("authorize_reusable, reuse_ms_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "reuse_ms_out");
 
     say("lakelink_app_authorize refuses a path outside /api/ and another host: kind not_api_path, other_host");
     snprintf(url, sizeof url, "%s/index.html", app);
-    rc = lakelink_app_authorize(sp, app, "GET", url, &authorization, &err);
+    rc = lakelink_app_authorize(sp, app, "GET", url, &target, &authorization, &err);
     lakelink_error *e = expect_error("authorize /index.html", rc, err, LAKELINK_ERR_APP, "not an /api/ route");
     CHECK(strcmp(e->kind, "not_api_path") == 0 && e->http_status == 0 && e->diagnosis[0], "kind %s", e->kind);
-    CHECK(authorization == NULL, "authorization_out set on a refusal");
+    CHECK(authorization == NULL && target == NULL, "authorization_out or url_out set on a refusal");
     lakelink_error_free(e);
     snprintf(url, sizeof url, "%s/api/whoami", dead);
-    rc = lakelink_app_authorize(sp, app, "GET", url, &authorization, &err);
+    rc = lakelink_app_authorize(sp, app, "GET", url, &target, &authorization, &err);
     e = expect_error("authorize another host", rc, err, LAKELINK_ERR_APP, "is not the app's host");
     CHECK(strcmp(e->kind, "other_host") == 0, "kind %s", e->kind);
     lakelink_error_free(e);
-    rc = lakelink_app_authorize(sp, app, "GET", NULL, &authorization, &err);
+    rc = lakelink_app_authorize(sp, app, "GET", NULL, &target, &authorization, &err);
     expect_error_free("authorize, url NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "url is NULL");
-    rc = lakelink_app_authorize(sp, app, "GET", url, NULL, &err);
+    rc = lakelink_app_authorize(sp, app, "GET", url, &target, NULL, &err);
     expect_error_free("authorize, authorization_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "authorization_out");
+    rc = lakelink_app_authorize(sp, app, "GET", url, NULL, &authorization, &err);
+    expect_error_free("authorize, url_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "url_out");
     char app_with_path[2048];
     snprintf(app_with_path, sizeof app_with_path, "%s/some/page", app);
-    rc = lakelink_app_authorize(sp, app_with_path, "GET", url, &authorization, &err);
+    rc = lakelink_app_authorize(sp, app_with_path, "GET", url, &target, &authorization, &err);
     expect_error_free("authorize, app_url with a path", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "has the path");
-    rc = lakelink_app_authorize(sp, NULL, "GET", "/api/whoami", &authorization, &err);
-    e = expect_error("authorize, a relative url and app_url NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "request URL \"/api/whoami\"");
-    CHECK(!contains(e->message, "app URL is empty"), "the message blames the app URL: %s", e->message);
-    lakelink_error_free(e);
-    CHECK(authorization == NULL, "authorization_out set on a bad argument");
+    rc = lakelink_app_authorize(sp, "", "GET", "/api/whoami", &target, &authorization, &err);
+    expect_error_free("authorize, app_url empty", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "app URL is empty");
+    CHECK(authorization == NULL && target == NULL, "authorization_out or url_out set on a bad argument");
 
     say("lakelink_app_diagnose of the outsider's 403: what lakelink_app_request said, the token not shown");
     snprintf(url, sizeof url, "%s/api/whoami", app);
-    rc = lakelink_app_authorize(outsider, app, "GET", url, &authorization, &err);
+    rc = lakelink_app_authorize(outsider, app, "GET", url, &target, &authorization, &err);
     expect_ok("authorize the outsider", rc, err);
-    request(&r, outsider, "GET", url, NULL, NULL);
+    lakelink_free(target);
+    target = NULL;
+    request(&r, outsider, app, "GET", url, NULL, NULL);
     CHECK(r.rc == LAKELINK_ERR_APP && r.status == 403, "the outsider got %d", r.status);
     rc = lakelink_app_diagnose(outsider, "GET", url, authorization, r.status, r.headers, r.body, r.body_len, NULL, &err);
     e = expect_error("diagnose 403", rc, err, LAKELINK_ERR_APP, "403");
@@ -140,7 +144,7 @@ static void test_authorize_and_diagnose(const char *sp, const char *outsider, co
 
     say("lakelink_app_diagnose of a network error by its code: the diagnosis of lakelink_app_request's");
     snprintf(url, sizeof url, "%s/api/whoami", dead);
-    request(&r, sp, "GET", url, NULL, NULL);
+    request(&r, sp, dead, "GET", url, NULL, NULL);
     CHECK(r.rc == LAKELINK_ERR_APP && strcmp(r.err->kind, "network") == 0, "the dead port: %d", r.rc);
     rc = lakelink_app_diagnose(sp, "GET", url, authorization, 0, NULL, NULL, 0,
                                "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9", &err);
@@ -177,7 +181,7 @@ int main(void) {
 
     say("GET /api/whoami: 200, headers as JSON, the body names the service principal");
     snprintf(url, sizeof url, "%s/api/whoami", app);
-    request(&r, sp, "GET", url, NULL, NULL);
+    request(&r, sp, app, "GET", url, NULL, NULL);
     expect_ok("whoami", r.rc, r.err);
     CHECK(r.status == 200, "status %d", r.status);
     CHECK(r.headers != NULL && r.headers[0] == '{' && utf8_valid(r.headers), "headers %s", r.headers);
@@ -189,7 +193,7 @@ int main(void) {
 
     say("POST /api/echo with a body and headers_json");
     snprintf(url, sizeof url, "%s/api/echo?x=1", app);
-    request(&r, sp, "POST", url, "{\"X-Lakelink-Test\": \"h\\u00e9llo\", \"Content-Type\": \"text/plain\"}",
+    request(&r, sp, app, "POST", url, "{\"X-Lakelink-Test\": \"h\\u00e9llo\", \"Content-Type\": \"text/plain\"}",
             "ping \xc3\xa9 pong");
     expect_ok("echo", r.rc, r.err);
     CHECK(r.status == 200, "status %d", r.status);
@@ -206,19 +210,19 @@ int main(void) {
 
     say("GET with a NULL body and an empty headers_json");
     snprintf(url, sizeof url, "%s/api/echo", app);
-    request(&r, sp, "GET", url, "", NULL);
+    request(&r, sp, app, "GET", url, "", NULL);
     expect_ok("echo, empty headers_json", r.rc, r.err);
     release(&r);
 
     say("headers_json that is not an object of strings: LAKELINK_ERR_INVALID_ARGUMENT");
-    request(&r, sp, "GET", url, "{\"X-A\": 1}", NULL);
+    request(&r, sp, app, "GET", url, "{\"X-A\": 1}", NULL);
     lakelink_error *e = expect_error("headers_json", r.rc, r.err, LAKELINK_ERR_INVALID_ARGUMENT, "headers_json");
     CHECK(r.headers == NULL && r.body == NULL, "outputs set for a request never sent");
     release(&r);
 
     say("the outsider (no CAN USE): 403, kind forbidden, a diagnosis, the outputs set all the same");
     snprintf(url, sizeof url, "%s/api/whoami", app);
-    request(&r, outsider, "GET", url, NULL, NULL);
+    request(&r, outsider, app, "GET", url, NULL, NULL);
     e = expect_error("outsider", r.rc, r.err, LAKELINK_ERR_APP, "403");
     CHECK(e->http_status == 403, "http_status %d", e->http_status);
     CHECK(strcmp(e->kind, "forbidden") == 0, "kind %s", e->kind);
@@ -233,7 +237,7 @@ int main(void) {
 
     say("a route that does not exist: 404, kind not_found");
     snprintf(url, sizeof url, "%s/api/nope", app);
-    request(&r, sp, "GET", url, NULL, NULL);
+    request(&r, sp, app, "GET", url, NULL, NULL);
     e = expect_error("404", r.rc, r.err, LAKELINK_ERR_APP, "404");
     CHECK(e->http_status == 404 && strcmp(e->kind, "not_found") == 0, "http_status %d, kind %s", e->http_status, e->kind);
     CHECK(r.status == 404 && r.body != NULL, "outputs not set");
@@ -241,7 +245,7 @@ int main(void) {
 
     say("a path outside /api/: refused before sending, kind not_api_path");
     snprintf(url, sizeof url, "%s/index.html", app);
-    request(&r, sp, "GET", url, NULL, NULL);
+    request(&r, sp, app, "GET", url, NULL, NULL);
     e = expect_error("not /api/", r.rc, r.err, LAKELINK_ERR_APP, NULL);
     CHECK(strcmp(e->kind, "not_api_path") == 0, "kind %s", e->kind);
     CHECK(e->http_status == 0, "http_status %d", e->http_status);
@@ -252,7 +256,7 @@ int main(void) {
 
     say("a dead port: kind network, http_status 0");
     snprintf(url, sizeof url, "%s/api/whoami", dead);
-    request(&r, sp, "GET", url, NULL, NULL);
+    request(&r, sp, dead, "GET", url, NULL, NULL);
     e = expect_error("dead port", r.rc, r.err, LAKELINK_ERR_APP, NULL);
     CHECK(strcmp(e->kind, "network") == 0, "kind %s", e->kind);
     CHECK(e->http_status == 0, "http_status %d", e->http_status);
@@ -260,11 +264,24 @@ int main(void) {
     printf("   diagnosis: %s\n", e->diagnosis);
     release(&r);
 
-    say("a URL that is not absolute: an error, no crash");
-    request(&r, sp, "GET", "/api/whoami", NULL, NULL);
-    CHECK(r.rc != LAKELINK_OK, "a relative URL was accepted");
-    check_error_shape(__FILE__, __LINE__, "relative URL", r.rc, r.err);
-    printf("   %s: %s\n", status_name(r.rc), r.err->message);
+    say("a path relative to app_url, its query holding ://: 200 (RFC 3986 reference)");
+    request(&r, sp, app, "GET", "/api/echo?next=http://x", NULL, NULL);
+    expect_ok("relative", r.rc, r.err);
+    CHECK(contains(r.text, "\"next\":[\"http://x\"]"), "the query did not arrive: %s", r.text);
+    release(&r);
+
+    say("another host than app_url's (the token would leak): refused before sending, kind other_host");
+    request(&r, sp, app, "GET", "http://127.0.0.2:9/api/x", NULL, NULL);
+    e = expect_error("other host", r.rc, r.err, LAKELINK_ERR_APP, "is not the app's host");
+    CHECK(strcmp(e->kind, "other_host") == 0 && r.headers == NULL, "kind %s", e->kind);
+    release(&r);
+
+    say("app_url NULL, or http to a host on the internet: LAKELINK_ERR_INVALID_ARGUMENT");
+    request(&r, sp, NULL, "GET", url, NULL, NULL);
+    expect_error("app_url NULL", r.rc, r.err, LAKELINK_ERR_INVALID_ARGUMENT, "app_url is NULL");
+    release(&r);
+    request(&r, sp, "http://my-app-123.databricksapps.com", "GET", "/api/x", NULL, NULL);
+    expect_error("cleartext", r.rc, r.err, LAKELINK_ERR_INVALID_ARGUMENT, "only for a local emulator");
     release(&r);
 
     test_authorize_and_diagnose(sp, outsider, app, dead);

@@ -357,7 +357,7 @@ func TestHeaderStandalone(t *testing.T) {
 // TestEveryProgramIsRun: a C program added to this directory gets a test.
 func TestEveryProgramIsRun(t *testing.T) {
 	run := map[string]bool{"basics": true, "apps": true, "lakebase": true, "misuse": true, "threads": true,
-		"oauth_url": true, "oauth_exchange": true, "negative": true}
+		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true}
 	files, err := filepath.Glob(filepath.Join(testsDir, "*.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +377,35 @@ func TestBasics(t *testing.T) {
 func TestApps(t *testing.T) {
 	t.Parallel()
 	mustPass(t, "apps", env(t))
+}
+
+// TestRouting runs routing.c over the table of where an app's token may
+// go that every binding's tests read, written for C as lines of fields
+// separated by 0x1F, {port} replaced by the emulator app's port.
+func TestRouting(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join(capiDir, "..", "core", "apps", "testdata", "routing.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(emu.Info().AppURL, "http://"))
+	var table struct {
+		Rows []struct{ Want, App, URL, Sent, Why string }
+	}
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(data), "{port}", port)), &table); err != nil {
+		t.Fatal(err)
+	}
+	var lines strings.Builder
+	for _, r := range table.Rows {
+		lines.WriteString(strings.Join([]string{r.Want, r.App, r.URL, r.Sent, r.Why}, "\x1f") + "\n")
+	}
+	file := filepath.Join(t.TempDir(), "routing.txt")
+	if err := os.WriteFile(file, []byte(lines.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := env(t)
+	vars["LAKELINK_ROUTING_TABLE"] = file
+	mustPass(t, "routing", vars)
 }
 
 func TestLakebase(t *testing.T) {

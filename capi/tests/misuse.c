@@ -47,21 +47,22 @@ static void test_null_pointers(uint64_t conn) {
 
     char url[2048];
     snprintf(url, sizeof url, "%s/api/whoami", app);
-    EXPECT_ARG("app conn_str", lakelink_app_request(NULL, "GET", url, NULL, NULL, 0, &status, &s, &b, &n, &err_), "conn_str");
-    EXPECT_ARG("app method", lakelink_app_request(sp, NULL, url, NULL, NULL, 0, &status, &s, &b, &n, &err_), "method");
-    EXPECT_ARG("app url", lakelink_app_request(sp, "GET", NULL, NULL, NULL, 0, &status, &s, &b, &n, &err_), "url");
-    EXPECT_ARG("app status_out", lakelink_app_request(sp, "GET", url, NULL, NULL, 0, NULL, &s, &b, &n, &err_), "status_out");
-    EXPECT_ARG("app headers_out", lakelink_app_request(sp, "GET", url, NULL, NULL, 0, &status, NULL, &b, &n, &err_),
+    EXPECT_ARG("app conn_str", lakelink_app_request(NULL, app, "GET", url, NULL, NULL, 0, &status, &s, &b, &n, &err_), "conn_str");
+    EXPECT_ARG("app app_url", lakelink_app_request(sp, NULL, "GET", url, NULL, NULL, 0, &status, &s, &b, &n, &err_), "app_url");
+    EXPECT_ARG("app method", lakelink_app_request(sp, app, NULL, url, NULL, NULL, 0, &status, &s, &b, &n, &err_), "method");
+    EXPECT_ARG("app url", lakelink_app_request(sp, app, "GET", NULL, NULL, NULL, 0, &status, &s, &b, &n, &err_), "url");
+    EXPECT_ARG("app status_out", lakelink_app_request(sp, app, "GET", url, NULL, NULL, 0, NULL, &s, &b, &n, &err_), "status_out");
+    EXPECT_ARG("app headers_out", lakelink_app_request(sp, app, "GET", url, NULL, NULL, 0, &status, NULL, &b, &n, &err_),
                "headers_out");
-    EXPECT_ARG("app body_out", lakelink_app_request(sp, "GET", url, NULL, NULL, 0, &status, &s, NULL, &n, &err_), "body_out");
-    EXPECT_ARG("app body_len_out", lakelink_app_request(sp, "GET", url, NULL, NULL, 0, &status, &s, &b, NULL, &err_),
+    EXPECT_ARG("app body_out", lakelink_app_request(sp, app, "GET", url, NULL, NULL, 0, &status, &s, NULL, &n, &err_), "body_out");
+    EXPECT_ARG("app body_len_out", lakelink_app_request(sp, app, "GET", url, NULL, NULL, 0, &status, &s, &b, NULL, &err_),
                "body_len_out");
-    EXPECT_ARG("app every output", lakelink_app_request(sp, "GET", url, NULL, NULL, 0, NULL, NULL, NULL, NULL, &err_),
+    EXPECT_ARG("app every output", lakelink_app_request(sp, app, "GET", url, NULL, NULL, 0, NULL, NULL, NULL, NULL, &err_),
                "status_out");
-    EXPECT_ARG("app body negative", lakelink_app_request(sp, "POST", url, NULL, (const uint8_t *)"x", -1, &status, &s, &b, &n, &err_),
+    EXPECT_ARG("app body negative", lakelink_app_request(sp, app, "POST", url, NULL, (const uint8_t *)"x", -1, &status, &s, &b, &n, &err_),
                "negative length");
     EXPECT_ARG("app body NULL with a length",
-               lakelink_app_request(sp, "POST", url, NULL, NULL, 5, &status, &s, &b, &n, &err_), "NULL with length 5");
+               lakelink_app_request(sp, app, "POST", url, NULL, NULL, 5, &status, &s, &b, &n, &err_), "NULL with length 5");
 
     EXPECT_ARG("authorization_url conn_str", lakelink_oauth_authorization_url(NULL, NULL, NULL, NULL, &s, &err_), "conn_str");
     EXPECT_ARG("authorization_url json_out", lakelink_oauth_authorization_url(sp, NULL, NULL, NULL, NULL, &err_), "json_out");
@@ -258,12 +259,12 @@ static void test_utf8(uint64_t conn) {
     int64_t n = 0;
     char url[2048];
     snprintf(url, sizeof url, "%s/api/\xff", app);
-    rc = lakelink_app_request(sp, "GET", url, NULL, NULL, 0, &status, &s, &b, &n, &err);
+    rc = lakelink_app_request(sp, app, "GET", url, NULL, NULL, 0, &status, &s, &b, &n, &err);
     expect_error_free("app url", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "url is not valid UTF-8");
     snprintf(url, sizeof url, "%s/api/whoami", app);
-    rc = lakelink_app_request(sp, "G\xffT", url, NULL, NULL, 0, &status, &s, &b, &n, &err);
+    rc = lakelink_app_request(sp, app, "G\xffT", url, NULL, NULL, 0, &status, &s, &b, &n, &err);
     expect_error_free("app method", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "method is not valid UTF-8");
-    rc = lakelink_app_request(sp, "GET", url, "{\"X-A\": \"\xff\"}", NULL, 0, &status, &s, &b, &n, &err);
+    rc = lakelink_app_request(sp, app, "GET", url, "{\"X-A\": \"\xff\"}", NULL, 0, &status, &s, &b, &n, &err);
     expect_error_free("app headers_json", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "headers_json is not valid UTF-8");
     rc = lakelink_oauth_authorization_url(sp, NULL, NULL, "st\xffte", &s, &err);
     expect_error_free("authorization_url state", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "state is not valid UTF-8");
@@ -381,9 +382,9 @@ static void test_null_err(uint64_t conn) {
         {"normalize bad", lakelink_connstr_normalize("Hots=1", &s, NULL), LAKELINK_ERR_CONNECTION_STRING},
         {"token bad", lakelink_token("Hots=1", &s, NULL, NULL), LAKELINK_ERR_CONNECTION_STRING},
         {"token NULL out", lakelink_token(sp, NULL, NULL, NULL), LAKELINK_ERR_INVALID_ARGUMENT},
-        {"app NULL url", lakelink_app_request(sp, "GET", NULL, NULL, NULL, 0, &status, &s, &b, &n, NULL),
+        {"app NULL url", lakelink_app_request(sp, app, "GET", NULL, NULL, NULL, 0, &status, &s, &b, &n, NULL),
          LAKELINK_ERR_INVALID_ARGUMENT},
-        {"app bad connstr", lakelink_app_request("Hots=1", "GET", "http://x/api/a", NULL, NULL, 0, &status, &s, &b, &n, NULL),
+        {"app bad connstr", lakelink_app_request("Hots=1", app, "GET", "/api/a", NULL, NULL, 0, &status, &s, &b, &n, NULL),
          LAKELINK_ERR_CONNECTION_STRING},
         {"authorization_url bad", lakelink_oauth_authorization_url("Hots=1", NULL, NULL, NULL, &s, NULL),
          LAKELINK_ERR_CONNECTION_STRING},

@@ -105,11 +105,13 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 		method  string
 		data    string
 		headers headerFlags
+		appURL  string
 	)
-	fs := newFlagSet("call", "call [-X METHOD] [-d DATA|@FILE|@-] [-H 'Name: value']... URL\n\n"+
+	fs := newFlagSet("call", "call [--app APP_URL] [-X METHOD] [-d DATA|@FILE|@-] [-H 'Name: value']... URL\n\n"+
 		"Calls a Databricks App's /api/ route with a bearer token for the connection, prints the body, and on\n"+
-		"failure exits 1 with what went wrong and what to check.", stderr)
+		"failure exits 1 with what went wrong and what to check. Without --app, the app is URL's own origin.", stderr)
 	c.register(fs)
+	fs.StringVar(&appURL, "app", "", "the app's URL (https://host): URL may then be a path relative to it, and one of another origin is refused")
 	fs.StringVar(&method, "X", "", "HTTP method (default GET, or POST with -d)")
 	fs.StringVar(&data, "d", "", "request body; @FILE reads a file, @- standard input")
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
@@ -161,7 +163,15 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "call", err)
 	}
-	resp, err := apps.Request(context.Background(), src, method, target, h, bytes.NewReader(body))
+	var resp *apps.Response
+	if appURL == "" {
+		resp, err = apps.Request(context.Background(), src, method, target, h, bytes.NewReader(body))
+	} else {
+		var app *apps.App
+		if app, err = apps.New(appURL, src); err == nil {
+			resp, err = app.Do(context.Background(), method, target, bytes.NewReader(body), h)
+		}
+	}
 	if err != nil {
 		if resp != nil && len(resp.Body) > 0 && c.verbose {
 			stdout.Write(resp.Body)

@@ -137,6 +137,22 @@ func TestCallCommand(t *testing.T) {
 			t.Errorf("echo lacks %s: %d %s %s", want, code, out, errOut)
 		}
 	}
+	out, errOut, code = c.run(nil, "call", "--connection", conn, "--app", info.AppURL, "/api/echo?next=http://x")
+	if code != 0 || !strings.Contains(out, `"next":["http://x"]`) {
+		t.Errorf("--app and a path whose query holds ://: %d %s %s", code, out, errOut)
+	}
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"--app", info.AppURL, "http://127.0.0.2:9/api/x"}, []string{"refused before sending", "is not the app's host"}},
+		{[]string{"--app", "http://my-app-123.databricksapps.com", "/api/x"}, []string{"only for a local emulator"}},
+		{[]string{"app.example.com/api/x?next=http://x"}, []string{`app URL "app.example.com": no scheme`}},
+	} {
+		_, errOut, code := c.run(nil, append([]string{"call", "--connection", conn}, tc.args...)...)
+		for _, w := range tc.want {
+			if code != 1 || !strings.Contains(errOut, w) {
+				t.Errorf("%v: exit %d, stderr lacks %q:\n%s", tc.args, code, w, errOut)
+			}
+		}
+	}
 	outsider := fmt.Sprintf("Host=%s;OAuthClientId=%s;OAuthClientSecret=%s", info.WorkspaceURL, info.Outsider.ClientID, info.Outsider.ClientSecret)
 	for _, tc := range []struct {
 		name, conn, url string

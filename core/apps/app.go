@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/httphook"
+	"github.com/lakelink/lakelink/core/weburl"
 )
 
 // defaultTimeout bounds a whole call (connecting, sending, reading the
@@ -101,7 +103,8 @@ func New(baseURL string, tokens oauth2.TokenSource, opts ...Option) (*App, error
 }
 
 // parseBaseURL checks that s is http(s)://host[:port][/] and returns it
-// without the slash, with the scheme and host in lower case.
+// without the slash, with the scheme and host in lower case. Its scheme
+// and host follow [weburl.Check]: https, or http for a loopback host.
 func parseBaseURL(s string) (*url.URL, error) {
 	fail := func(shown, problem string) (*url.URL, error) {
 		return nil, &ArgumentError{fmt.Sprintf("apps: app URL %q: %s", shown, problem)}
@@ -123,23 +126,29 @@ func parseBaseURL(s string) (*url.URL, error) {
 		return fail(stripUserinfo(s), "not a URL: "+err.Error())
 	}
 	shown := shownURL(u)
+	if err := weburl.Check(u); err != nil {
+		return fail(shown, err.Error())
+	}
 	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fail(shown, fmt.Sprintf("the scheme is %q; it must be https (or http for a local emulator)", u.Scheme))
 	case u.User != nil:
 		return fail(shown, "it must not carry a user name or password: the bearer token authenticates")
-	case u.Hostname() == "":
-		return fail(shown, "no host: write it as https://host")
 	case u.Opaque != "":
 		return fail(shown, "not in the form scheme://host")
+	case strings.Contains(s, `\`):
+		return fail(shown, "it has a backslash, which programs read differently: give the app's base URL, scheme://host[:port]")
 	case u.Path != "" && u.Path != "/":
 		return fail(shown, fmt.Sprintf("it has the path %q; give the app's base URL (scheme://host[:port]) and pass routes such as /api/whoami to Do", u.Path))
 	case u.RawQuery != "" || u.ForceQuery:
 		return fail(shown, "it must not have a query (?...); pass it with the route to Do")
-	case u.Fragment != "":
+	case u.Fragment != "" || strings.Contains(s, "#"):
 		return fail(shown, "it must not have a fragment (#...)")
 	case strings.HasSuffix(u.Host, ":"):
 		return fail(shown, "the port after the colon is missing")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fail(shown, fmt.Sprintf("the port %q is not a number from 1 to 65535", p))
+		}
 	}
 	return &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}, nil
 }
@@ -162,10 +171,11 @@ func stripUserinfo(s string) string {
 
 // splitOrigin splits what looks like a URL, without parsing it, into its
 // scheme and authority (user info, host, port) and the rest: the path,
-// query and fragment.
+// query and fragment. A "://" after the start of the path (in a query,
+// say) is not a scheme's.
 func splitOrigin(s string) (origin, route string) {
 	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
+	if i := strings.Index(s, "://"); i >= 0 && !strings.ContainsAny(s[:i], "/?#") {
 		start = i + 3
 	}
 	end := strings.IndexAny(s[start:], "/?#")
@@ -244,11 +254,16 @@ type Response struct {
 	Header http.Header
 	// Body is the whole body, up to 64 MiB.
 	Body []byte
+	// URL is where the request went: the path resolved against the app's
+	// URL, on the app's own scheme and host.
+	URL string
 }
 
-// Do sends method (GET when empty) to path, which is relative to the base
-// URL and may carry a query ("/api/whoami", "/api/items?limit=10"), or an
-// absolute URL of the app (one of another origin is refused, as below), with
+// Do sends method (GET when empty) to path, a reference resolved against
+// the base URL as RFC 3986 says: a path with its query ("/api/whoami",
+// "/api/items?next=https://x"), or an absolute URL of the app (one of
+// another origin is refused, as below; the request goes to the app's own
+// scheme and host as New normalised them), with
 // body and the extra header fields in header (either may be nil; an
 // Authorization field is replaced by the bearer token). It reads the whole
 // answer, up to 64 MiB.
@@ -268,7 +283,7 @@ func (a *App) Do(ctx context.Context, method, path string, body io.Reader, heade
 	if method == "" {
 		method = http.MethodGet
 	}
-	target, err := a.resolve(path)
+	target, err := a.target(method, path)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +313,7 @@ func (a *App) Do(ctx context.Context, method, path string, body io.Reader, heade
 			Diagnosis: "Ask the app for less at a time (pages), or read the answer as a stream: " +
 				"in Go with App.Client, in Node with the native binding's App.fetch."}
 	}
-	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, URL: target.String()}
 	if r.Status >= 200 && r.Status < 300 {
 		return r, nil
 	}
@@ -320,25 +335,44 @@ func (a *App) Post(ctx context.Context, path, contentType string, body io.Reader
 	return a.Do(ctx, http.MethodPost, path, body, header)
 }
 
-// resolve makes path, relative to the base URL, a full URL; an absolute
-// URL (as a binding's App.fetch resolves one) is kept as it is. Whether
-// the URL is one the token may go to (the app's origin, an /api/ route) is
-// the transport's rule, not checked here.
-func (a *App) resolve(path string) (*url.URL, error) {
-	u, err := url.Parse(path)
+// target is the URL a request for ref goes to, or why it may not go. ref
+// is resolved against the base URL as RFC 3986 resolves a reference: a
+// path with its query ("/api/whoami", "api/items?next=https://x"), or an
+// absolute URL. The result must be an /api/ route of the app's own origin
+// ([App.admit]: an *Error of Kind other_host or not_api_path otherwise).
+// The URL returned has the app's own scheme and host, as New normalised
+// them, whatever spelling of them ref used: the request goes where the
+// app's URL says, and nowhere a reading of ref could send it.
+//
+// A ref that is not a URL, that carries a user name or password, has no
+// host after resolution ("http:/api/x"), or has a backslash before its
+// query (which browsers read as a slash, and Go as a character) is an
+// [*ArgumentError].
+func (a *App) target(method, ref string) (*url.URL, error) {
+	invalid := func(shown, problem string) (*url.URL, error) {
+		return nil, &ArgumentError{fmt.Sprintf("apps: request URL %q: %s", shown, problem)}
+	}
+	r, err := url.Parse(ref)
 	if err != nil {
-		return nil, fmt.Errorf("apps: path %q: %w", path, err)
+		shown, _, _ := strings.Cut(stripUserinfo(ref), "?")
+		return invalid(shown, "not a URL; give a path such as /api/whoami, or an absolute URL of the app")
 	}
-	if u.User != nil || (u.Scheme == "") != (u.Host == "") {
-		return nil, fmt.Errorf("apps: path %q: give a path relative to the app URL, such as /api/whoami, or an absolute URL without a user name or password", stripUserinfo(path))
+	shown := shownURL(r)
+	beforeQuery, _, _ := strings.Cut(ref, "?")
+	beforeQuery, _, _ = strings.Cut(beforeQuery, "#")
+	switch u := a.origin.ResolveReference(r); {
+	case r.User != nil:
+		return invalid(shown, "it must not carry a user name or password: the bearer token authenticates")
+	case strings.Contains(beforeQuery, `\`):
+		return invalid(shown, `it has a backslash, which programs read differently: write / between segments, or %5C for a backslash in one`)
+	case u.Host == "" || u.Opaque != "":
+		return invalid(shown, "give a path such as /api/whoami, or an absolute URL scheme://host/path of the app")
+	default:
+		if refused := a.admit(&http.Request{Method: method, URL: u}); refused != nil {
+			return nil, refused
+		}
+		return &url.URL{Scheme: a.origin.Scheme, Host: a.origin.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}, nil
 	}
-	if u.IsAbs() {
-		return u, nil
-	}
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	return url.Parse(a.url + path)
 }
 
 // sendFailed turns the error of http.Client.Do into Do's error: a request
@@ -357,9 +391,11 @@ func (a *App) sendFailed(ctx context.Context, op string, u *url.URL, sent *sentT
 }
 
 // Request calls one route given by its absolute URL, for callers that hold
-// URLs rather than an App (the CLI's call command, the exports): New takes
-// the URL's scheme and host (and says what is wrong with them, never
-// repeating a user:password), Do the rest.
+// a URL rather than an App (the CLI's call command): the app is the URL's
+// own origin. New takes the URL's scheme and host (and says what is wrong
+// with them, never repeating a user:password), Do the rest. Callers that
+// know the app's URL use New and Do, so that a URL of another host is
+// refused.
 func Request(ctx context.Context, tokens oauth2.TokenSource, method, rawURL string, header http.Header, body io.Reader) (*Response, error) {
 	origin, route := splitOrigin(rawURL)
 	app, err := New(origin, tokens)

@@ -25,6 +25,26 @@
 //     follow redirects, so that a redirect to the sign-in page is seen.
 //   - [App.Do], [App.Get] and [App.Post] send one request, read the answer
 //     and turn a failure into an [*Error].
+//   - [Authorize] and [Diagnose] are Do for a request another HTTP client
+//     sends (a binding's fetch): the same rules, and the URL to send to.
+//
+// # Where the token goes
+//
+// One rule, here, for every binding. The app's URL is https://host[:port],
+// or http for a loopback host only (localhost, 127.0.0.0/8, [::1]; see
+// package weburl), because http carries the token in cleartext. A request
+// is a reference resolved against the app's URL as RFC 3986 resolves one
+// (so "/api/x?next=https://y" is a path with a query). It may carry the
+// token only to the app's own scheme, host and port (another one is an
+// *Error of Kind other_host; hosts compare without case but otherwise as
+// written, so localhost is not 127.0.0.1 and a final dot makes another
+// host) and only to an /api/ route, the path judged both as sent and
+// decoded, with dot segments resolved and %5C read as a slash (Kind
+// not_api_path). A backslash in the path, or a user name or password in
+// the URL, is an [*ArgumentError]. The request goes to the app's own
+// scheme and host as New normalised them, never to another spelling of
+// them. testdata/routing.json is the table of cases every binding's tests
+// run.
 //
 // # Errors
 //

@@ -333,7 +333,7 @@ const noSuchHost = "lakelink-no-such-host.invalid"
 
 func TestUnresolvableHost(t *testing.T) {
 	unsetProxies(t)
-	app := newApp(t, "http://"+noSuchHost, static("opaque-token-for-dns-test-1234"))
+	app := newApp(t, "https://"+noSuchHost, static("opaque-token-for-dns-test-1234"))
 	_, err := app.Get(context.Background(), "/api/whoami")
 	e := appError(t, err)
 	wantKind(t, e, KindNetwork, 0, "host not found: check the app URL ("+noSuchHost+" does not resolve")
@@ -345,7 +345,7 @@ func TestProxyVariablesNamed(t *testing.T) {
 	t.Setenv("HTTP_PROXY", "http://proxyuser:pr0xy-s3cret@"+proxyAddr)
 	t.Setenv("HTTPS_PROXY", "proxyuser:pr0xy-s3cret@"+proxyAddr) // host:port form, as curl accepts
 	t.Setenv("NO_PROXY", "example.com")
-	app := newApp(t, "http://"+noSuchHost, static("opaque-token-for-proxy-test-1234"))
+	app := newApp(t, "https://"+noSuchHost, static("opaque-token-for-proxy-test-1234"))
 	check := func(t *testing.T, e *Error) {
 		t.Helper()
 		for _, text := range []string{e.Error(), e.Message, e.Diagnosis} {
@@ -383,10 +383,10 @@ func TestProxyVariablesNamed(t *testing.T) {
 	})
 	t.Run("lower case only", func(t *testing.T) {
 		unsetProxies(t)
-		t.Setenv("https_proxy", "http://"+proxyAddr)
+		t.Setenv("http_proxy", "http://"+proxyAddr)
 		_, err := app.Get(context.Background(), "/api/whoami")
 		e := appError(t, err)
-		wantKind(t, e, KindNetwork, 0, "host not found", "Proxy variables: https_proxy=http://"+proxyAddr+".",
-			"The request went directly, not through a proxy: HTTP_PROXY, the variable for http:// URLs, is not set.")
+		wantKind(t, e, KindNetwork, 0, "host not found", "Proxy variables: http_proxy=http://"+proxyAddr+".",
+			"The request went directly, not through a proxy: HTTPS_PROXY, the variable for https:// URLs, is not set.")
 	})
 }

@@ -18,43 +18,49 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Authorize applies the rules of [App.Transport] to a request that another
-// HTTP client sends (a binding's own fetch, whose streaming and
-// cancellation the caller keeps): rawURL must be an /api/ route of the app
-// at appURL (rawURL's own scheme and host when appURL is empty). It
-// returns the Authorization header to send, "Bearer <token>" with a token
+// Authorize applies the rules of [App.Do] to a request that another HTTP
+// client sends (a binding's own fetch, whose streaming and cancellation
+// the caller keeps). appURL is the app's base URL, as [New] takes it; ref
+// is resolved against it as Do resolves its path, and must be an /api/
+// route of the app. It returns target, the absolute URL to send the
+// request to (on the app's own scheme and host, as Do would send it), and
+// the Authorization header to send with it, "Bearer <token>" with a token
 // from tokens ("" when the source gives an empty token, which is not
-// sent), or the refusal before asking for a token: an [*Error] of Kind
-// not_api_path or other_host, as Transport's. The other client must not
-// follow redirects, which would carry the header to another URL; give its
-// answer, when not 2xx, to [Diagnose].
+// sent); or the refusal before asking for a token: an [*Error] of Kind
+// not_api_path or other_host, as Transport's, or an [*ArgumentError] for
+// an appURL or ref that is not one. The other client must send to target
+// (not to its own reading of ref) and must not follow redirects, which
+// would carry the header to another URL; give its answer, when not 2xx,
+// to [Diagnose].
 //
 // reuseUntil is when tokens will renew the token it gave (when it says: an
 // *auth.Source does), zero otherwise: until then, Authorize answers the
-// same for the same method and rawURL unless the token is refused, so a
+// same for the same method and ref unless the token is refused, so a
 // caller may keep the header for identical requests instead of asking
 // again, and must ask again after an answer other than 2xx or none.
-func Authorize(appURL string, tokens oauth2.TokenSource, method, rawURL string) (authorization string, reuseUntil time.Time, err error) {
-	a, u, err := external(appURL, tokens, rawURL)
+func Authorize(appURL string, tokens oauth2.TokenSource, method, ref string) (authorization, target string, reuseUntil time.Time, err error) {
+	a, err := newExternal(appURL, tokens)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", "", time.Time{}, err
 	}
-	if refused := a.admit(&http.Request{Method: method, URL: u}); refused != nil {
-		return "", time.Time{}, refused
+	u, err := a.target(method, ref)
+	if err != nil {
+		return "", "", time.Time{}, err
 	}
+	target = u.String()
 	tok, err := tokens.Token()
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("%s %s: getting a token: %w", method, shownURL(u), err)
+		return "", "", time.Time{}, fmt.Errorf("%s %s: getting a token: %w", method, shownURL(u), err)
 	}
 	if tok == nil || tok.AccessToken == "" {
-		return "", time.Time{}, nil
+		return "", target, time.Time{}, nil
 	}
 	if r, ok := tokens.(interface {
 		RenewsAt(accessToken string) time.Time
 	}); ok {
 		reuseUntil = r.RenewsAt(tok.AccessToken) // zero if the source holds another token by now
 	}
-	return "Bearer " + tok.AccessToken, reuseUntil, nil
+	return "Bearer " + tok.AccessToken, target, reuseUntil, nil
 }
 
 // Diagnose returns the error [App.Do] would have returned had it sent
@@ -75,7 +81,7 @@ func Diagnose(tokens oauth2.TokenSource, method, rawURL, sentAuthorization strin
 	if status == 0 && networkErr == "" {
 		return &ArgumentError{"apps: Diagnose needs an HTTP status, or the network error when there was no answer"}
 	}
-	a, u, err := external("", tokens, rawURL)
+	a, u, err := external(tokens, rawURL)
 	if err != nil {
 		return err
 	}
@@ -91,10 +97,9 @@ func Diagnose(tokens oauth2.TokenSource, method, rawURL, sentAuthorization strin
 	return a.statusError(op, u, &Response{Status: status, Header: header, Body: body}, sent)
 }
 
-// external is the App of a request another client sends, and its URL.
-// The App diagnoses but never sends: its transport is otherClient, and it
-// has no timeout of its own.
-func external(appURL string, tokens oauth2.TokenSource, rawURL string) (*App, *url.URL, error) {
+// external is the App of a request another client sent, and its URL: the
+// app is the URL's own origin.
+func external(tokens oauth2.TokenSource, rawURL string) (*App, *url.URL, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.User != nil || !u.IsAbs() {
 		shown := stripUserinfo(rawURL)
@@ -103,14 +108,19 @@ func external(appURL string, tokens oauth2.TokenSource, rawURL string) (*App, *u
 		}
 		return nil, nil, &ArgumentError{fmt.Sprintf("apps: request URL %q: give the absolute URL of an /api/ route of the app, without a user name or password", shown)}
 	}
-	if appURL == "" {
-		appURL, _ = splitOrigin(rawURL)
-	}
-	a, err := New(appURL, tokens, WithHTTPClient(&http.Client{Transport: otherClient{}}), WithTimeout(0))
+	origin, _ := splitOrigin(rawURL)
+	a, err := newExternal(origin, tokens)
 	if err != nil {
 		return nil, nil, err
 	}
 	return a, u, nil
+}
+
+// newExternal is the App at appURL for a request another client sends. It
+// diagnoses but never sends: its transport is otherClient, and it has no
+// timeout of its own.
+func newExternal(appURL string, tokens oauth2.TokenSource) (*App, error) {
+	return New(appURL, tokens, WithHTTPClient(&http.Client{Transport: otherClient{}}), WithTimeout(0))
 }
 
 // otherClient stands for the HTTP client that sends what Authorize

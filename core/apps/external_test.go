@@ -17,11 +17,11 @@ import (
 // not follow redirects, and has a failure diagnosed.
 func sendExternally(t *testing.T, appURL string, src oauth2.TokenSource, url string) error {
 	t.Helper()
-	authorization, _, err := Authorize(appURL, src, http.MethodGet, url)
+	authorization, target, _, err := Authorize(appURL, src, http.MethodGet, url)
 	if err != nil {
 		return err
 	}
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req, _ := http.NewRequest(http.MethodGet, target, nil)
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
@@ -31,7 +31,7 @@ func sendExternally(t *testing.T, appURL string, src oauth2.TokenSource, url str
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return Diagnose(src, http.MethodGet, url, authorization, resp.StatusCode, resp.Header, body, "")
+	return Diagnose(src, http.MethodGet, target, authorization, resp.StatusCode, resp.Header, body, "")
 }
 
 // sameError fails unless got is the *Error want is, field by field.
@@ -84,7 +84,7 @@ func TestExternalClientGetsDosDiagnoses(t *testing.T) {
 		for _, path := range []string{"/api/unauthorized", "/api/forbidden", "/api/can-use", "/api/moved", "/api/login",
 			"/api/crash", "/api/missing", "/index.html", "/api/../login"} {
 			_, want := app.Get(context.Background(), path)
-			got := sendExternally(t, "", src, srv.URL+path)
+			got := sendExternally(t, srv.URL, src, srv.URL+path)
 			sameError(t, what+" "+path, got, want)
 		}
 		if err := sendExternally(t, srv.URL, src, srv.URL+"/api/ok"); err != nil {
@@ -94,16 +94,16 @@ func TestExternalClientGetsDosDiagnoses(t *testing.T) {
 
 	// Another host than the app's is refused, before asking for a token.
 	src := static(testJWT)
-	_, _, err := Authorize(srv.URL, src, http.MethodGet, "http://127.0.0.1:1/api/x")
+	_, _, _, err := Authorize(srv.URL, src, http.MethodGet, "http://127.0.0.1:1/api/x")
 	wantKind(t, appError(t, err), KindOtherHost, 0, "is not the app's host")
-	_, _, err = Authorize(srv.URL, src, http.MethodGet, strings.Replace(srv.URL, "http://", "http://alice:pa55word@", 1)+"/api/x")
+	_, _, _, err = Authorize(srv.URL, src, http.MethodGet, strings.Replace(srv.URL, "http://", "http://alice:pa55word@", 1)+"/api/x")
 	if err == nil || strings.Contains(err.Error(), "pa55word") {
 		t.Errorf("a URL with a password: %v", err)
 	}
 	if src.calls.Load() != 0 {
 		t.Errorf("%d tokens asked for by refused requests", src.calls.Load())
 	}
-	_, _, err = Authorize("", failing{errors.New("no token for you")}, http.MethodGet, srv.URL+"/api/x")
+	_, _, _, err = Authorize(srv.URL, failing{errors.New("no token for you")}, http.MethodGet, srv.URL+"/api/x")
 	if err == nil || !strings.Contains(err.Error(), "getting a token: no token for you") {
 		t.Errorf("a token source's failure: %v", err)
 	}
@@ -126,12 +126,12 @@ func TestForeignNetworkErrors(t *testing.T) {
 		t.Errorf("Message %q: want the client's text", e.Message)
 	}
 
-	const host = "http://no-such-host.invalid"
+	const host = "https://no-such-host.invalid"
 	for _, c := range []struct{ text, want string }{
 		{"ENOTFOUND: getaddrinfo ENOTFOUND no-such-host.invalid", "host not found: check the app URL (no-such-host.invalid does not resolve"},
 		{"EAI_AGAIN: getaddrinfo EAI_AGAIN no-such-host.invalid", "The DNS lookup of no-such-host.invalid failed"},
-		{"UND_ERR_CONNECT_TIMEOUT: Connect Timeout Error", "Connecting to no-such-host.invalid:80 timed out"},
-		{"ETIMEDOUT: connect ETIMEDOUT 10.0.0.1:80", "Connecting to no-such-host.invalid:80 timed out"},
+		{"UND_ERR_CONNECT_TIMEOUT: Connect Timeout Error", "Connecting to no-such-host.invalid:443 timed out"},
+		{"ETIMEDOUT: connect ETIMEDOUT 10.0.0.1:80", "Connecting to no-such-host.invalid:443 timed out"},
 		{"UND_ERR_HEADERS_TIMEOUT: Headers Timeout Error", "The app did not answer in time"},
 		{"ECONNRESET: read ECONNRESET", "The connection was closed before the whole answer arrived"},
 		{"UND_ERR_SOCKET: other side closed", "The connection was closed before the whole answer arrived"},
@@ -141,10 +141,10 @@ func TestForeignNetworkErrors(t *testing.T) {
 		{"ERR_TLS_CERT_ALTNAME_INVALID: Hostname/IP does not match certificate's altnames", "is not valid for no-such-host.invalid"},
 		{"CERT_HAS_EXPIRED: certificate has expired", "has expired or is not yet valid: check this machine's clock"},
 		{"EPROTO: 0A00010B:SSL routines:ssl3_get_record:wrong version number", "The server did not answer in TLS"},
-		{"something else entirely", "The request did not reach the app at no-such-host.invalid:80"},
+		{"something else entirely", "The request did not reach the app at no-such-host.invalid:443"},
 		// The first code lakelink knows, not the first word that looks like one.
-		{"ERROR: connect ECONNREFUSED 127.0.0.1:9", "connection refused: nothing listens at no-such-host.invalid:80"},
-		{"EFOO bar ETIMEDOUT", "Connecting to no-such-host.invalid:80 timed out"},
+		{"ERROR: connect ECONNREFUSED 127.0.0.1:9", "connection refused: nothing listens at no-such-host.invalid:443"},
+		{"EFOO bar ETIMEDOUT", "Connecting to no-such-host.invalid:443 timed out"},
 	} {
 		e := appError(t, Diagnose(src, http.MethodGet, host+"/api/x", "Bearer "+testJWT, 0, nil, nil, c.text))
 		if e.Kind != KindNetwork || e.Message != c.text || !strings.Contains(e.Diagnosis, c.want) {
@@ -181,12 +181,12 @@ func TestExternalBadArguments(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"an app URL with a path", func() error { _, _, err := Authorize(app+"/page", src, "GET", app+"/api/x"); return err }(),
+		{"an app URL with a path", func() error { _, _, _, err := Authorize(app+"/page", src, "GET", app+"/api/x"); return err }(),
 			`app URL "https://app.example.com/page": it has the path "/page"`},
-		{"a relative URL, no app URL", func() error { _, _, err := Authorize("", src, "GET", "/api/x?token=s3cret"); return err }(),
-			`request URL "/api/x?[REDACTED]": give the absolute URL`},
-		{"a relative URL, an app URL", func() error { _, _, err := Authorize(app, src, "GET", "api/x"); return err }(),
-			`request URL "api/x"`},
+		{"no app URL", func() error { _, _, _, err := Authorize("", src, "GET", "/api/x?token=s3cret"); return err }(),
+			`the app URL is empty`},
+		{"a backslash", func() error { _, _, _, err := Authorize(app, src, "GET", `/api\x?token=s3cret`); return err }(),
+			`request URL "/api%5Cx?[REDACTED]": it has a backslash`},
 		{"Diagnose, a relative URL", Diagnose(src, "GET", "/api/x", "", 500, nil, nil, ""), `request URL "/api/x"`},
 		{"Diagnose, no status and no network error", Diagnose(src, "GET", app+"/api/x", "", 0, nil, nil, ""),
 			"needs an HTTP status, or the network error"},
@@ -218,14 +218,14 @@ func TestAuthorizeSaysHowLongItHolds(t *testing.T) {
 	const app = "https://app.example.com"
 	static := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t0k3n"})
 	at := time.Now().Add(time.Hour).Truncate(time.Second)
-	got, until, err := Authorize(app, renewing{static, at}, "GET", app+"/api/x")
+	got, _, until, err := Authorize(app, renewing{static, at}, "GET", app+"/api/x")
 	if err != nil || got != "Bearer t0k3n" || !until.Equal(at) {
 		t.Errorf("a source that says: %q until %v, %v", got, until, err)
 	}
-	if _, until, err := Authorize(app, static, "GET", app+"/api/x"); err != nil || !until.IsZero() {
+	if _, _, until, err := Authorize(app, static, "GET", app+"/api/x"); err != nil || !until.IsZero() {
 		t.Errorf("a source that does not say: until %v, %v", until, err)
 	}
-	if _, until, err := Authorize(app, renewing{static, at}, "GET", app+"/index.html"); err == nil || !until.IsZero() {
+	if _, _, until, err := Authorize(app, renewing{static, at}, "GET", app+"/index.html"); err == nil || !until.IsZero() {
 		t.Errorf("a refusal: until %v, %v", until, err)
 	}
 }

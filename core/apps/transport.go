@@ -23,7 +23,8 @@ import (
 //   - a request for any other route of the app (Kind "not_api_path"):
 //     Databricks Apps accept token authentication only on /api/ routes,
 //     and other routes need a browser sign-in. The path is judged with its
-//     dot segments resolved, as the server would: /api/../login is /login.
+//     dot segments resolved, as the server would: /api/../login is /login;
+//     and both as sent and decoded: /api/%2e%2e/login is refused too.
 //   - a request for any other host, or for the app's host with another
 //     scheme or port (Kind "other_host"), so that the token never leaks to
 //     another server.
@@ -84,8 +85,8 @@ func (a *App) admit(req *http.Request) *Error {
 				"Call other hosts with a client of their own; a redirect from the app to another host is not followed either."),
 		}
 	}
-	if clean, ok := apiPath(u.Path); !ok {
-		shown := u.Path
+	if clean, ok := apiPath(u); !ok {
+		shown := u.EscapedPath()
 		if shown == "" {
 			shown = "/"
 		}
@@ -106,9 +107,23 @@ func (a *App) admit(req *http.Request) *Error {
 	return nil
 }
 
-// apiPath resolves the dot segments and repeated slashes of p, as a server
-// would, and reports whether the result is under /api/.
-func apiPath(p string) (clean string, ok bool) {
+// apiPath reports whether u's path is under /api/ however a server reads
+// it: as it is sent, and decoded (%2F a slash, %2E a dot, %5C a backslash,
+// which some servers take for a slash), each with its dot segments and
+// repeated slashes resolved. clean is the first reading that is not under
+// /api/, or the decoded one.
+func apiPath(u *url.URL) (clean string, ok bool) {
+	for _, p := range []string{strings.ReplaceAll(u.Path, `\`, "/"), u.EscapedPath()} {
+		if clean, ok = cleanPath(p); !ok {
+			return clean, false
+		}
+	}
+	return cleanPath(strings.ReplaceAll(u.Path, `\`, "/"))
+}
+
+// cleanPath resolves the dot segments and repeated slashes of p, as a
+// server would, and reports whether the result is under /api/.
+func cleanPath(p string) (clean string, ok bool) {
 	if p == "" {
 		p = "/"
 	}
@@ -120,16 +135,22 @@ func apiPath(p string) (clean string, ok bool) {
 }
 
 // sameOrigin reports whether u has the scheme, host and port of origin,
-// default ports made explicit and host names compared without case.
+// default ports made explicit, ports compared as numbers and host names
+// compared without case but otherwise as written: 127.0.0.1 is not
+// localhost, [::1] not [0::1], and app.example.com. (with a final dot) not
+// app.example.com.
 func sameOrigin(origin, u *url.URL) bool {
 	return strings.EqualFold(origin.Scheme, u.Scheme) &&
 		strings.EqualFold(origin.Hostname(), u.Hostname()) &&
 		portOf(origin) == portOf(u)
 }
 
-// portOf is u's port, or its scheme's default.
+// portOf is u's port without leading zeros, or its scheme's default.
 func portOf(u *url.URL) string {
 	if p := u.Port(); p != "" {
+		if p = strings.TrimLeft(p, "0"); p == "" {
+			return "0"
+		}
 		return p
 	}
 	switch strings.ToLower(u.Scheme) {

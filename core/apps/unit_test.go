@@ -544,7 +544,7 @@ func TestDoFullURL(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	_, err = app.Get(context.Background(), "https://alice:pa55word@app.example.com/api/x")
-	if err == nil || !strings.Contains(err.Error(), "without a user name or password") || strings.Contains(err.Error(), "pa55word") {
+	if err == nil || !strings.Contains(err.Error(), "must not carry a user name or password") || strings.Contains(err.Error(), "pa55word") {
 		t.Fatalf("err = %v", err)
 	}
 	if src.calls.Load() != 0 {

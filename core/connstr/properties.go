@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lakelink/lakelink/core/weburl"
 )
 
 // property is one row of the property table: everything about one key.
@@ -34,10 +36,10 @@ type codec struct {
 // properties is the property table, in the order of Keys and String.
 var properties = [...]property{
 	// Workspace
-	{name: "Host", aliases: []string{"DatabricksInstance"}, codec: text(func(o *Options) *string { return &o.Host }, nil)},
+	{name: "Host", aliases: []string{"DatabricksInstance"}, codec: text(func(o *Options) *string { return &o.Host }, workspaceHost)},
 	{name: "Profile", codec: text(func(o *Options) *string { return &o.Profile }, nil)},
 	{name: "ConfigFile", codec: text(func(o *Options) *string { return &o.ConfigFile }, nil)},
-	{name: "DiscoveryURL", codec: text(func(o *Options) *string { return &o.DiscoveryURL }, httpURL)},
+	{name: "DiscoveryURL", codec: text(func(o *Options) *string { return &o.DiscoveryURL }, serverURL)},
 	// Auth
 	{name: "AuthScheme", codec: enum(func(o *Options) *AuthScheme { return &o.AuthScheme },
 		AuthAuto, AuthDatabricks, AuthOAuthClient, AuthOAuthPKCE, AuthToken, AuthPassword)},
@@ -204,6 +206,31 @@ func httpURL(v string) error {
 		return errors.New("is not an http:// or https:// URL")
 	}
 	return nil
+}
+
+// serverURL checks that v is the URL of a server lakelink sends secrets
+// to: https, or http for a loopback host (weburl.Check).
+func serverURL(v string) error {
+	if err := httpURL(v); err != nil {
+		return err
+	}
+	u, _ := url.Parse(v)
+	if err := weburl.Check(u); err != nil {
+		return fmt.Errorf("is refused: %w", err)
+	}
+	return nil
+}
+
+// workspaceHost checks Host: a host name, which means https://host, or a
+// URL as serverURL wants it.
+func workspaceHost(v string) error {
+	if !strings.Contains(v, "://") {
+		v = "https://" + v
+	}
+	if _, err := url.Parse(v); err != nil {
+		return errors.New("is not a host name or an https:// URL")
+	}
+	return serverURL(v)
 }
 
 // settingsLocation checks that a memory:// store location has a name.

@@ -135,8 +135,16 @@ func TestValues(t *testing.T) {
 		invalid []string
 		allowed string // in the error for each invalid value
 	}{
-		{"DiscoveryURL", []string{"https://x", "http://127.0.0.1:8080/.well-known/openid-configuration"},
+		{"DiscoveryURL", []string{"https://x", "http://127.0.0.1:8080/.well-known/openid-configuration", "http://localhost:1", "http://[::1]:1/x"},
 			[]string{"x", "ftp://x", "https://", "/path", "://x"}, "is not an http:// or https:// URL"},
+		{"DiscoveryURL", nil, []string{"http://x", "http://example.com/oidc", "http://localhost.:1", "http://10.0.0.1"},
+			"is refused: it uses http, which would send the token in cleartext: http is only for a local emulator on a loopback host (localhost, 127.0.0.0/8, [::1]); write https://"},
+		{"Host", []string{"adb-1.2.azuredatabricks.net", "https://x.cloud.databricks.com/", "http://127.0.0.1:8080", "localhost:8080",
+			"http://localhost:1", "http://[::1]:1", "instance-1.database.cloud.databricks.com"},
+			[]string{"http://my-workspace.cloud.databricks.com", "http://10.0.0.1:8080", "http://localhost.:1", "http://foo.localhost"},
+			"is refused: it uses http, which would send the token in cleartext: http is only for a local emulator on a loopback host (localhost, 127.0.0.0/8, [::1]); write https://"},
+		{"Host", nil, []string{"127.1", "https://0x7f.0.0.1", "http://2130706433:80", "http://127.0.0.1.:80"},
+			"is refused: its host reads as an IPv4 address, which programs read differently unless it is written as four decimal numbers without a final dot, such as 127.0.0.1"},
 		{"CallbackURL", []string{"http://localhost:8020", "https://app.example/cb"},
 			[]string{"localhost:8020", "file:///x", "http//x"}, "is not an http:// or https:// URL"},
 		{"AuthScheme", []string{"Auto", "auto", "DATABRICKS", "OAuthClient", "oauthpkce", "token", "Password"},

@@ -495,6 +495,45 @@ func TestAppOtherHost(t *testing.T) {
 	}
 }
 
+// TestRoutingTable: app_request gives every row of the table of where an
+// app's token may go (core/apps/testdata/routing.json, which every
+// binding's tests read) its outcome, and names, for the allowed rows that
+// succeed, the URL the request went to.
+func TestRoutingTable(t *testing.T) {
+	mod := instantiate(t)
+	data, err := os.ReadFile(filepath.Join("..", "..", "core", "apps", "testdata", "routing.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(emu.Info().AppURL)
+	var table struct {
+		Rows []struct{ App, URL, Want, Why, Sent string }
+	}
+	if err := json.Unmarshal([]byte(strings.ReplaceAll(string(data), "{port}", u.Port())), &table); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range table.Rows {
+		var resp struct{ URL string }
+		e := mod.call(map[string]any{"op": "app_request", "conn": m2m(), "app_url": r.App, "url": r.URL}, &resp)
+		got := "allowed" // sent: the answer, or the network, may have failed
+		switch {
+		case e == nil:
+			if resp.URL != r.Sent {
+				t.Errorf("app %q, url %q (%s): sent to %q, want %q", r.App, r.URL, r.Why, resp.URL, r.Sent)
+			}
+		case e.Code == -1:
+			got = "invalid"
+		case e.Code == -6 && (e.Kind == "other_host" || e.Kind == "not_api_path"):
+			got = e.Kind
+		case e.Code != -6:
+			got = fmt.Sprintf("error %d", e.Code)
+		}
+		if got != r.Want {
+			t.Errorf("app %q, url %q (%s): %s (%+v), want %s", r.App, r.URL, r.Why, got, e, r.Want)
+		}
+	}
+}
+
 // TestAppTooLarge: an answer over the 64 MiB Do reads is an App error
 // (too_large), with the answer's status, not an auth error.
 func TestAppTooLarge(t *testing.T) {

@@ -47,17 +47,19 @@ function token (options) {
 }
 
 /**
- * The core's answer for method and url (lakelink_app_authorize_reusable):
- * {authorization ('' for none), until (the performance.now() until which
+ * The core's answer for method and ref, a reference resolved against
+ * appURL (lakelink_app_authorize_reusable): {url (where to send it),
+ * authorization ('' for none), until (the performance.now() until which
  * it holds for this same request; 0 when the core cannot say)}; a refusal
  * throws its AppError.
  */
-async function authorize (connStr, appURL, method, url) {
+async function authorize (connStr, appURL, method, ref) {
+  const url = [null]
   const out = [null]
   const ms = [0]
   const err = [null]
-  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, url, out, ms, err), err)
-  return { authorization: takeString(out[0]), until: ms[0] > 0 ? performance.now() + Number(ms[0]) : 0 }
+  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, ref, url, out, ms, err), err)
+  return { url: takeString(url[0]), authorization: takeString(out[0]), until: ms[0] > 0 ? performance.now() + Number(ms[0]) : 0 }
 }
 
 /** How many requests' answers an App keeps (the oldest goes first). */
@@ -133,17 +135,17 @@ function methodOf (method) {
  */
 class App extends AppBase {
   #connStr
-  #answers = new Map() // "method url" -> the core's answer for it, kept until answer.until (performance.now())
+  #answers = new Map() // "method ref" -> the core's answer for it, kept until answer.until (performance.now())
 
-  /** The core's Authorization header for method and url, kept for this same request while it holds. */
-  async #ask (key, method, url) {
-    const answer = await authorize(this.#connStr, this.url, cstr(method, 'the method'), cstr(url, 'the URL'))
+  /** The core's answer (URL and Authorization header) for method and ref, kept for this same request while it holds. */
+  async #ask (key, method, ref) {
+    const answer = await authorize(this.#connStr, cstr(this.url, 'the app URL'), cstr(method, 'the method'), cstr(ref, 'the URL'))
     this.#answers.delete(key)
     if (answer.until) {
       if (this.#answers.size >= KEPT_ANSWERS) this.#answers.delete(this.#answers.keys().next().value)
       this.#answers.set(key, answer)
     }
-    return answer.authorization
+    return answer
   }
 
   constructor (url, options) {
@@ -152,23 +154,28 @@ class App extends AppBase {
   }
 
   /**
-   * Sends a request to path (relative to the app's URL) with global fetch
-   * and init as fetch takes it (method, headers, body, signal...), with the
-   * app's bearer token, and resolves with fetch's Response when its status
-   * is 2xx: the body streams, and init.signal aborts as with fetch.
-   * Redirects are not followed (redirect: 'manual' whatever init says), so
-   * that the token goes nowhere else. Any other status, a network failure,
-   * or a URL the token may not go to rejects with an AppError carrying the
-   * core's diagnosis (and, for an answer, the Response).
+   * Sends a request to path with global fetch and init as fetch takes it
+   * (method, headers, body, signal...), with the app's bearer token, and
+   * resolves with fetch's Response when its status is 2xx: the body
+   * streams, and init.signal aborts as with fetch. The core resolves path
+   * against the app's URL as RFC 3986 resolves a reference (a path with
+   * its query, or an absolute URL of the app), decides whether the token
+   * may go there, and names the URL fetch sends to. Redirects are not
+   * followed (redirect: 'manual' whatever init says), so that the token
+   * goes nowhere else. Any other status, a network failure, or a URL the
+   * token may not go to (another scheme, host or port: kind other_host;
+   * outside /api/: not_api_path) rejects with an AppError carrying the
+   * core's diagnosis (and, for an answer, the Response); an app URL or
+   * path that is not one rejects with an InterfaceError.
    */
   async fetch (path, init) {
-    const url = this.resolve(String(path))
+    const ref = String(path)
     const method = methodOf(init?.method)
     const connStr = this.#connStr
     init?.signal?.throwIfAborted()
-    const key = `${method} ${url}`
+    const key = `${method} ${ref}`
     const kept = this.#answers.get(key)
-    const authorization = kept && performance.now() < kept.until ? kept.authorization : await this.#ask(key, method, url)
+    const { url, authorization } = kept && performance.now() < kept.until ? kept : await this.#ask(key, method, ref)
     let headers
     if (init?.headers === undefined) {
       headers = authorization ? { Authorization: authorization } : {} // what a plain fetch is given, at its cost

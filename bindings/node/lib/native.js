@@ -29,7 +29,7 @@ const errors = require('./errors')
 const { Callers } = require('./caller')
 const { PROTOTYPES, nameOf } = require('./abi')
 
-const ABI_VERSION = 1
+const ABI_VERSION = 2
 const LIBRARY_NAME = 'liblakelink.so'
 
 const ErrorStruct = koffi.struct('lakelink_error', {

@@ -7,7 +7,7 @@ const http = require('node:http')
 const path = require('node:path')
 const { test, before } = require('node:test')
 const util = require('node:util')
-const { emulator, m2m } = require('./helpers')
+const { emulator, m2m, routingRows, routingOutcome } = require('./helpers')
 
 let info
 before(async () => { info = await emulator() })
@@ -63,18 +63,34 @@ test('404 and 401 are diagnosed', async () => {
   assert.ok(!util.inspect(un).includes(token) && !un.message.includes(token))
 })
 
-test('an app URL with a path, query or fragment is refused by the constructor, naming what is wrong', () => {
+test('an app URL with a path, query or fragment is refused by the core, naming what is wrong and no secret', async () => {
   const refused = [
     ['https://my-app.example.com/some/path', /app URL "https:\/\/my-app\.example\.com\/some\/path": it has the path "\/some\/path"; give the app's base URL \(scheme:\/\/host\[:port\]\)/],
-    ['https://my-app.example.com/?token=query-secret-1', /app URL "https:\/\/my-app\.example\.com\?\[REDACTED\]": it must not have a query/],
+    ['https://my-app.example.com/?token=query-secret-1', /app URL "https:\/\/my-app\.example\.com\/\?\[REDACTED\]": it must not have a query/],
     ['https://my-app.example.com#top', /app URL "https:\/\/my-app\.example\.com#top": it must not have a fragment/],
-    ['https://user:pw-secret-2@my-app.example.com', /must not carry a user name or password/]
+    ['https://user:pw-secret-2@my-app.example.com', /must not carry a user name or password/],
+    ['http://my-app-123.databricksapps.com', /it uses http, which would send the token in cleartext: http is only for a local emulator/]
   ]
   for (const [url, message] of refused) {
-    assert.throws(() => new lakelink.App(url, m2m(info)), (e) => e instanceof TypeError && message.test(e.message) &&
-      !e.message.includes('secret'), url)
+    const app = new lakelink.App(url, m2m(info))
+    assert.ok(!util.inspect(app).includes('secret'), util.inspect(app))
+    const e = await app.fetch('/api/x').catch((err) => err)
+    assert.ok(e instanceof lakelink.InterfaceError && message.test(e.message) && !e.message.includes('secret'), `${url}: ${e}`)
   }
-  assert.equal(new lakelink.App('https://my-app.example.com/', m2m(info)).url, 'https://my-app.example.com')
+  assert.throws(() => new lakelink.App(undefined), TypeError)
+})
+
+test('where the token may go: every row of the shared table (core/apps/testdata/routing.json)', async () => {
+  for (const row of routingRows()) {
+    const got = await routingOutcome(lakelink, row, info, (url) => new lakelink.App(url, m2m(info)))
+    assert.equal(got, row.want, `app ${row.app}, url ${JSON.stringify(row.url)}: ${row.why}`)
+  }
+})
+
+test('App.fetch sends to the URL the core names: a relative path whose query holds ://', async () => {
+  const r = await new lakelink.App(info.app_url, m2m(info)).fetch('/api/echo?next=http://x')
+  assert.equal(r.url, `${info.app_url}/api/echo?next=http://x`)
+  assert.deepEqual((await r.json()).query, { next: ['http://x'] })
 })
 
 test('a path outside /api/ is refused before sending', async () => {
@@ -274,7 +290,7 @@ test('App.fetch keeps the core\'s answer for an identical request until the toke
   try {
     const app = new lakelink.App(info.app_url, m2m(info))
     for (let i = 0; i < 3; i++) assert.equal((await app.fetch('/api/whoami')).status, 200)
-    assert.deepEqual(asked, [`GET ${info.app_url}/api/whoami`]) // once for three identical requests
+    assert.deepEqual(asked, ['GET /api/whoami']) // once for three identical requests
     const now = performance.now
     performance.now = () => now.call(performance) + 3600 * 1000 // past the token's renewal: the core is asked again
     try {

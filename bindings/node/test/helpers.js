@@ -61,4 +61,27 @@ function lakebase (info) {
   return `${m2m(info)};Server=${lb.host};Port=${lb.port};Instance=${lb.instance};SSLMode=verify-full;SSLServerCert=${lb.ca_file}`
 }
 
-module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase }
+/** The rows of core/apps/testdata/routing.json, where an app's token may go: the table every binding's tests read. */
+function routingRows () {
+  return JSON.parse(fs.readFileSync(path.join(REPO, 'core', 'apps', 'testdata', 'routing.json'), 'utf8')).rows
+}
+
+/**
+ * Runs one row through app (an App of require('lakelink') or
+ * require('lakelink/wasm'), made by makeApp(appURL)): resolves with its
+ * outcome as the table names it.
+ */
+async function routingOutcome (lakelink, row, info, makeApp) {
+  const port = new URL(info.app_url).port
+  const fill = (s) => s.replaceAll('{port}', port)
+  try {
+    await makeApp(fill(row.app)).fetch(fill(row.url))
+    return 'allowed'
+  } catch (e) {
+    if (e instanceof lakelink.AppError) return ['other_host', 'not_api_path'].includes(e.kind) ? e.kind : 'allowed' // sent: the answer failed
+    if (e instanceof lakelink.InterfaceError) return 'invalid'
+    throw e
+  }
+}
+
+module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase, routingRows, routingOutcome }

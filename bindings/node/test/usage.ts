@@ -55,7 +55,7 @@ export async function apps (appUrl: string, cs: string): Promise<unknown> {
     if (e instanceof AppError) console.log(e.status, e.kind, e.diagnosis, e.response?.status)
     else if (e instanceof LakelinkError) console.log(e.code)
   } finally {
-    console.log(bearer.length, when, await inApp.token(), withProps.url, app.resolve('/api/x'))
+    console.log(bearer.length, when, await inApp.token(), withProps.url)
   }
 }
 

@@ -9,7 +9,7 @@ const { test, before, after } = require('node:test')
 const util = require('node:util')
 const zlib = require('node:zlib')
 const lakelink = require('lakelink/wasm')
-const { emulator, m2m } = require('./helpers')
+const { emulator, m2m, routingRows, routingOutcome } = require('./helpers')
 
 let info
 before(async () => { info = await emulator() })
@@ -168,6 +168,13 @@ test('App.fetch: an absolute URL of another host is refused before anything is s
     return true
   })
   assert.equal(other.seen.count, 0)
+})
+
+test('where the token may go: every row of the shared table (core/apps/testdata/routing.json)', async () => {
+  for (const row of routingRows()) {
+    const got = await routingOutcome(lakelink, row, info, (url) => new lakelink.App(url, m2m(info)))
+    assert.equal(got, row.want, `app ${row.app}, url ${JSON.stringify(row.url)}: ${row.why}`)
+  }
 })
 
 test('App.fetch: a refused connection gets the core\'s diagnosis (ECONNREFUSED through the import)', async () => {

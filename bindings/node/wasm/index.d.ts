@@ -38,10 +38,8 @@ export declare function token (options?: ConnectionOptions): Promise<Token>
 /** A Databricks App's /api/ routes, called with a bearer token through the module. */
 export declare class App {
   constructor (url: string, options?: ConnectionOptions)
-  /** The app's base URL, without a trailing slash. */
+  /** The app's base URL, as given (the core checks it on each request). */
   readonly url: string
-  /** An absolute URL for a path relative to the app (absolute URLs pass as they are). */
-  resolve (path: string): string
   /**
    * As global fetch (no signal); rejects with AppError, with the core's diagnosis, unless the status is 2xx.
    * The token goes to the app's own /api/ routes only: an absolute URL of another host is refused (kind other_host).

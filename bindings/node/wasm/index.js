@@ -210,21 +210,23 @@ class App extends AppBase {
   }
 
   /**
-   * Sends a request to path (relative to the app's URL, or an absolute URL
-   * of the app) with init as for global fetch (method, headers, body). The
-   * core sends the token to the app's own /api/ routes only: another host
-   * rejects with an AppError of kind other_host, before anything is sent.
+   * Sends a request to path (resolved by the core against the app's URL as
+   * RFC 3986 resolves a reference: a path with its query, or an absolute
+   * URL of the app) with init as for global fetch (method, headers, body).
+   * The core sends the token to the app's own /api/ routes only: another
+   * host rejects with an AppError of kind other_host, a path outside /api/
+   * with not_api_path, before anything is sent.
    */
   async fetch (path, init) {
-    const url = this.resolve(String(path))
-    const req = new Request(url, init)
+    const ref = String(path)
+    const req = new Request('http://lakelink.invalid/', init) // reads init's method, headers and body as fetch would; the URL is not used
     const body = req.body ? Buffer.from(await req.arrayBuffer()).toString('base64') : undefined
     const headers = {}
     req.headers.forEach((value, name) => { headers[name] = value })
     const conn = await connectionString(this.#options)
-    const result = await defaultModule().call({ op: 'app_request', conn, app_url: this.url, method: req.method, url, headers, body })
+    const result = await defaultModule().call({ op: 'app_request', conn, app_url: this.url, method: req.method, url: ref, headers, body })
     const r = responseOf(result)
-    Object.defineProperty(r, 'url', { value: url, enumerable: true })
+    Object.defineProperty(r, 'url', { value: result.url, enumerable: true })
     return r
   }
 

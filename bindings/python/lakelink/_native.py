@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from . import errors
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 LIBRARY_NAME = "liblakelink.so"
 
 
@@ -50,8 +50,8 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_connstr_normalize": ([_cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_connstr_merge": ([_cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_token": ([_cp, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
-    "lakelink_app_request": ([_cp, _cp, _cp, _cp, U8P, _i64, _P(_i32), _P(_vp), _P(_vp), _P(_i64), _P(ErrPtr)],
-                             _i32),
+    "lakelink_app_request": ([_cp, _cp, _cp, _cp, _cp, U8P, _i64, _P(_i32), _P(_vp), _P(_vp), _P(_i64),
+                              _P(ErrPtr)], _i32),
     "lakelink_oauth_authorization_url": ([_cp, _cp, _cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_oauth_access_token": ([_cp, _cp, _cp, _cp, _cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_oauth_refresh": ([_cp, _cp, _P(_vp), _P(ErrPtr)], _i32),

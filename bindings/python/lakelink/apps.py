@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import datetime as _dt
 import json as _json
+import re
 import urllib.parse
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
@@ -15,7 +16,10 @@ __all__ = ["App", "Response", "Token", "token", "AppError"]
 
 
 class Response:
-    """An app's answer: ``status``, ``headers`` (name -> first value), ``content``, ``text``, ``json()``."""
+    """An app's answer: ``status``, ``headers`` (name -> first value), ``content``, ``text``, ``json()``.
+
+    ``url`` is the reference that was requested, as given (with ``params``).
+    """
 
     def __init__(self, status: int, headers: Mapping[str, list[str]], content: bytes, url: str) -> None:
         self.status = status
@@ -101,24 +105,29 @@ class App:
     """
 
     def __init__(self, url: str, connection_string: Optional[str] = None, **properties: Any) -> None:
-        self.url = url.rstrip("/")
+        #: The app's base URL, as given: the core checks it on each request, and sends the token nowhere else.
+        self.url = url
         self._conn_str = _connstr.build(connection_string, properties)
 
     def __repr__(self) -> str:
-        return f"<lakelink.App {self.url}>"
-
-    def _url(self, path: str) -> str:
-        if "://" in path:
-            return path
-        return self.url + ("" if path.startswith("/") else "/") + path
+        # Without a user name, password or query the URL may wrongly carry (the core refuses them).
+        shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", str(self.url))
+        return f"<lakelink.App {re.sub(r'[?][^#]*', '?[REDACTED]', shown)}>"
 
     def request(self, method: str, path: str, *, json: Any = None,
                 data: Union[bytes, str, Mapping[str, Any], None] = None,
                 headers: Optional[Mapping[str, str]] = None, params: Optional[Mapping[str, Any]] = None) -> Response:
-        """Sends method to path (relative to the app's URL, or absolute) and returns the response."""
-        url = self._url(path)
+        """Sends method to path and returns the response.
+
+        path is resolved against the app's URL as RFC 3986 resolves a reference
+        (``/api/items?next=https://x``), or is an absolute URL of the app. The
+        core refuses, before sending, a URL of another scheme, host or port
+        (``AppError`` of kind ``other_host``) or outside /api/ (``not_api_path``).
+        """
+        url, hash_, fragment = path.partition("#")
         if params:
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params, doseq=True)
+        url += hash_ + fragment
         hdrs = dict(headers or {})
         body: Optional[bytes] = None
         lower = {k.lower() for k in hdrs}
@@ -140,7 +149,8 @@ class App:
         barr: Any = None
         if body:
             barr = ctypes.cast((ctypes.c_uint8 * len(body)).from_buffer_copy(body), _native.U8P)
-        rc = lib.lakelink_app_request(_native.cstr(self._conn_str), _native.cstr(method.upper()), _native.cstr(url),
+        rc = lib.lakelink_app_request(_native.cstr(self._conn_str), _native.cstr(self.url),
+                                      _native.cstr(method.upper()), _native.cstr(url),
                                       _native.cstr(_json.dumps(hdrs)) if hdrs else None, barr,
                                       len(body) if body else 0, ctypes.byref(status), ctypes.byref(hp),
                                       ctypes.byref(bp), ctypes.byref(blen), ctypes.byref(err))

@@ -4,11 +4,13 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +71,59 @@ def test_non_api_path_refused(emulator, sp_conn):
     with pytest.raises(lakelink.AppError) as e:
         lakelink.App(emulator["app_url"], sp_conn).get("/index.html")
     assert e.value.kind == "not_api_path"
+
+
+ROUTING_TABLE = Path(__file__).resolve().parents[3] / "core" / "apps" / "testdata" / "routing.json"
+
+
+def _routing_rows() -> list:
+    return json.loads(ROUTING_TABLE.read_text(encoding="utf-8"))["rows"]
+
+
+@pytest.mark.parametrize("row", _routing_rows(), ids=lambda r: r["why"])
+def test_routing_table(emulator, sp_conn, row):
+    """The core decides where the token goes, for every row of the table every binding reads."""
+    port = urllib.parse.urlsplit(emulator["app_url"]).port
+    app_url, url = (row[k].replace("{port}", str(port)) for k in ("app", "url"))
+    try:
+        lakelink.App(app_url, sp_conn).get(url)
+        got = "allowed"
+    except lakelink.AppError as e:
+        got = e.kind if e.kind in ("other_host", "not_api_path") else "allowed"  # sent: the answer failed
+    except lakelink.InterfaceError:
+        got = "invalid"
+    assert got == row["want"], f"app {app_url!r}, url {url!r}"
+
+
+def test_token_never_reaches_another_host(emulator, sp_conn):
+    """The issue's case: an absolute URL of another host is refused before anything is sent to it."""
+    with socket.socket() as other:
+        other.bind(("127.0.0.2", 0))
+        other.listen()
+        other.settimeout(0.5)
+        with pytest.raises(lakelink.AppError) as e:
+            lakelink.App(emulator["app_url"], sp_conn).get(f"http://127.0.0.2:{other.getsockname()[1]}/api/x")
+        assert e.value.kind == "other_host"
+        with pytest.raises(socket.timeout):
+            other.accept()
+
+
+def test_query_with_scheme_is_a_relative_reference(emulator, sp_conn):
+    r = lakelink.App(emulator["app_url"], sp_conn).get("/api/echo?next=http://x", params={"b": "1"})
+    assert r.json()["query"] == {"next": ["http://x"], "b": ["1"]}
+
+
+def test_repr_hides_what_the_url_must_not_carry(sp_conn):
+    app = lakelink.App("https://alice:pw-s3cret@my-app.example.com/?token=q-s3cret", sp_conn)
+    assert repr(app) == "<lakelink.App https://my-app.example.com/?[REDACTED]>"
+    with pytest.raises(lakelink.InterfaceError) as e:
+        app.get("/api/x")
+    assert "s3cret" not in str(e.value)
+
+
+def test_cleartext_to_the_internet_refused(sp_conn):
+    with pytest.raises(lakelink.InterfaceError, match="only for a local emulator"):
+        lakelink.App("http://my-app-123.databricksapps.com", sp_conn).get("/api/x")
 
 
 def test_properties_as_keywords(emulator):
