@@ -80,9 +80,8 @@ func (c *connectionFlags) userOptions() (*connstr.Options, error) {
 		return nil, err
 	}
 	if o.Host == "" && o.DiscoveryURL == "" {
-		cfg := auth.SDKConfig(o)
-		if err := cfg.EnsureResolved(); err == nil {
-			o.Host = cfg.Host
+		if host, err := auth.UnifiedAuthHost(o); err == nil {
+			o.Host = host
 		}
 	}
 	if o.Host == "" && o.DiscoveryURL == "" {
