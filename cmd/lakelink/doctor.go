@@ -27,7 +27,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		return exit
 	}
 	d := &doctor{w: stdout}
-	o, err := c.options()
+	o, err := c.options(stderr)
 	if !d.step("connection string", err, func() string { return describeOptions(o) }) {
 		return 1
 	}
