@@ -71,7 +71,6 @@ func Of(err error, fallback Code) Failure {
 		dbErr     *lakebase.Error
 		appErr    *apps.Error
 		oauthErr  *auth.OAuthError
-		sdkErr    *auth.APIError
 	)
 	switch {
 	case errors.As(err, &argErr), errors.As(err, &appArgErr):
@@ -100,9 +99,6 @@ func Of(err error, fallback Code) Failure {
 		if appErr.Diagnosis != "" {
 			f.Message = strings.Replace(f.Message, "\n"+appErr.Diagnosis, "", 1)
 		}
-	}
-	if errors.As(err, &sdkErr) && f.HTTPStatus == 0 {
-		f.HTTPStatus = int32(sdkErr.StatusCode)
 	}
 	// The core's errors hold no secret; this is the last line of defence
 	// at the boundary, should one ever quote a server that echoed one.
