@@ -17,7 +17,7 @@ import (
 // logger writes lakelink's log to the Logfile at the Verbosity asked for:
 // 1 errors, 2 what happens (tokens obtained, refreshed), 3 each HTTP
 // request, 4 their headers, 5 their bodies. Secrets never reach it: headers
-// and bodies pass through redact first.
+// and bodies pass through package redact, and so does every attribute (redactAttr).
 type logger struct {
 	l         *slog.Logger
 	verbosity int
@@ -65,7 +65,26 @@ func newLogger(o *connstr.Options) (*logger, error) {
 	if verbosity >= 2 {
 		level = slog.LevelDebug
 	}
-	return &logger{l: slog.New(slog.NewTextHandler(w.(io.Writer), &slog.HandlerOptions{Level: level})), verbosity: verbosity}, nil
+	handler := slog.NewTextHandler(w.(io.Writer), &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr})
+	return &logger{l: slog.New(handler), verbosity: verbosity}, nil
+}
+
+// redactAttr passes every attribute of every log line, the message
+// included, through package redact: an attribute named like a secret is
+// masked whole, any other text (an error, a URL, a body) has its secrets
+// masked. Whatever a caller logs, no secret package redact recognises
+// reaches the Logfile.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	if redact.IsSecretKey(a.Key) {
+		return slog.String(a.Key, redact.Mask)
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(redact.Text(a.Value.String()))
+	case slog.KindAny:
+		a.Value = slog.StringValue(redact.Text(fmt.Sprint(a.Value.Any())))
+	}
+	return a
 }
 
 // info logs what happens (verbosity 2 and up).

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -50,5 +51,26 @@ func TestVerbosity5MasksSecretsAtEveryDepth(t *testing.T) {
 		if !bytes.Contains(log, []byte(want)) {
 			t.Errorf("the log lacks %q, which is no secret:\n%s", want, log)
 		}
+	}
+}
+
+// TestEveryLogLineIsRedacted: whatever a caller logs (a URL with a
+// password, an error quoting a token, an attribute named like a secret),
+// the Logfile shows no secret.
+func TestEveryLogLineIsRedacted(t *testing.T) {
+	logfile := t.TempDir() + "/lakelink.log"
+	l, err := newLogger(&connstr.Options{Logfile: logfile, Verbosity: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.info("resolved", "host", "http://u:SECRET-1@h", "client_secret", "SECRET-2",
+		"error", errors.New(`answer {"access_token": "SECRET-3`), "n", 3)
+	l.error("failed with Bearer SECRET-4")
+	log, err := os.ReadFile(logfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(log, []byte("SECRET")) || !bytes.Contains(log, []byte("n=3")) || !bytes.Contains(log, []byte("http://u:***@h")) {
+		t.Errorf("the log:\n%s", log)
 	}
 }
