@@ -111,3 +111,36 @@ func TestSDKIsCalledFromOneFileEach(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnifiedAuthErrorsShowNoSecret: AuthScheme=Databricks, whose tokens
+// databricks-sdk-go gets, meets a token endpoint that answers a token cut
+// short, then one that refuses with a body holding a token: the errors
+// say what happened and show neither token.
+func TestUnifiedAuthErrorsShowNoSecret(t *testing.T) {
+	const secret = "SECRETsdkToken5150"
+	e := shared
+	for _, f := range []string{
+		`{"endpoint":"token","kind":"malformed","count":20,"body":"{\"access_token\": \"` + secret + `\", \"expires_in\": "}`,
+		`{"endpoint":"token","kind":"500","count":20}`,
+	} {
+		clearFaults(t, e)
+		fault(t, e, f)
+		src, err := NewTokenSource(parse(t, "%s;Timeout=3", strings.Replace(m2m(e), "AuthScheme=OAuthClient", "AuthScheme=Databricks", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token()
+		if err == nil {
+			t.Fatalf("a token despite %s", f)
+		}
+		if msg := err.Error(); strings.Contains(msg, secret) || strings.Contains(msg, "Request log") || strings.Contains(msg, e.Info().ServicePrincipal.ClientSecret) {
+			t.Errorf("the error shows a secret: %s", msg)
+		}
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) {
+			t.Errorf("%T %v, want an *APIError", err, err)
+		}
+		t.Log(err)
+	}
+	clearFaults(t, e)
+}
