@@ -38,13 +38,14 @@ export XDG_CONFIG_HOME=$state/config BROWSER="curl -s -L -o /dev/null"
 echo "    workspace $host, app $app, Lakebase $(field lakebase.host):$(field lakebase.port)"
 
 echo
-echo "==> 1. A service principal's token (M2M): lakelink token --json --connection 'Host=...;OAuthClientId=...;OAuthClientSecret=...'"
-"$lakelink" token --json --connection "$sp" | python3 -c 'import json,sys; t=json.load(sys.stdin)
+echo "==> 1. A service principal's token (M2M): LAKELINK_CONNECTION='Host=...;OAuthClientId=...;OAuthClientSecret=...' lakelink token --json"
+echo "    (secrets go in LAKELINK_CONNECTION or --connection-file, never in arguments others can read)"
+LAKELINK_CONNECTION="$sp" "$lakelink" token --json | python3 -c 'import json,sys; t=json.load(sys.stdin)
 print("    principal %s, scopes %s, expires at %s (the token itself: %d characters)" % (t["principal"], " ".join(t["scopes"]), t["expires_at"], len(t["access_token"])))'
 
 echo
-echo "==> 2. The app's /api/whoami with it: lakelink call --connection ... $app/api/whoami"
-"$lakelink" call --connection "$sp" "$app/api/whoami"
+echo "==> 2. The app's /api/whoami with it: lakelink call $app/api/whoami"
+LAKELINK_CONNECTION="$sp" "$lakelink" call "$app/api/whoami"
 
 echo
 echo "==> 3. A user login with custom scopes (U2M, PKCE): lakelink login --host $host --scopes sql,dashboards.genie"
@@ -54,15 +55,15 @@ echo "    then the route that needs dashboards.genie: lakelink call --host ... -
 
 echo
 echo "==> 4. A principal without CAN USE on the app: lakelink says why and what to check"
-"$lakelink" call --connection "$outsider" "$app/api/whoami" 2>&1 | sed 's/^/    /' || true
+LAKELINK_CONNECTION="$outsider" "$lakelink" call "$app/api/whoami" 2>&1 | sed 's/^/    /' || true
 
 echo
 echo "==> 5. The same from Go: auth.NewTokenSource and apps.New (build/demo/apps.go)"
 go run build/demo/apps.go "$state/emulator.json"
 
 echo
-echo "==> 6. SQL on Lakebase with a credential lakelink mints: lakelink sql --connection '...;Instance=...' \"SELECT ...\""
-"$lakelink" sql --connection "$sp;$lakebase" "SELECT current_user AS principal, current_database() AS database, 6 * 7 AS answer"
+echo "==> 6. SQL on Lakebase with a credential lakelink mints: LAKELINK_CONNECTION='...;Instance=...' lakelink sql \"SELECT ...\""
+LAKELINK_CONNECTION="$sp;$lakebase" "$lakelink" sql "SELECT current_user AS principal, current_database() AS database, 6 * 7 AS answer"
 
 echo
 echo "==> 7. The same from Python: the lakelink package (bindings/python, build/demo/demo.py)"

@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -357,7 +358,7 @@ func TestHeaderStandalone(t *testing.T) {
 // TestEveryProgramIsRun: a C program added to this directory gets a test.
 func TestEveryProgramIsRun(t *testing.T) {
 	run := map[string]bool{"basics": true, "apps": true, "lakebase": true, "misuse": true, "threads": true,
-		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true}
+		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true}
 	files, err := filepath.Glob(filepath.Join(testsDir, "*.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -416,6 +417,33 @@ func TestLakebase(t *testing.T) {
 func TestMisuse(t *testing.T) {
 	t.Parallel()
 	mustPass(t, "misuse", env(t))
+}
+
+// TestSecrets runs secrets.c once per sanitizer, each time with the
+// credentials API armed to answer a credential cut short. It is not
+// parallel: the fault is for this program's call only.
+func TestSecrets(t *testing.T) {
+	const secret = "SECRETcutCredential42"
+	vars := env(t)
+	vars["LAKELINK_CUT_SECRET"] = secret
+	fault := `{"endpoint":"database-credentials","kind":"malformed","body":"{\"token\": \"` + secret + `\", \"expiration_time\": "}`
+	for _, san := range []sanitizer{plain, asan} {
+		t.Run(string(san), func(t *testing.T) {
+			resp, err := http.Post(emu.Info().AdminURL+"/faults", "application/json", strings.NewReader(fault))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("arming the fault: %s", resp.Status)
+			}
+			out, err := runProgram(t, compile(t, "secrets", san), san, vars)
+			if err != nil || !strings.Contains(out, "PASS secrets") || strings.Contains(out, "Sanitizer") {
+				t.Fatalf("secrets (%s): %v\n%s", san, err, out)
+			}
+			t.Log("\n" + out)
+		})
+	}
 }
 
 func TestThreads(t *testing.T) {

@@ -43,7 +43,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	if exit, stop := parseFlags(fs, args, stderr); stop {
 		return exit
 	}
-	o, err := c.userOptions()
+	o, err := c.userOptions(stderr)
 	if err != nil {
 		return fail(stderr, "login", err)
 	}
@@ -66,7 +66,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	if exit, stop := parseFlags(fs, args, stderr); stop {
 		return exit
 	}
-	o, err := c.options()
+	o, err := c.options(stderr)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
@@ -155,7 +155,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 	if data != "" && h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
-	o, err := c.options()
+	o, err := c.options(stderr)
 	if err != nil {
 		return fail(stderr, "call", err)
 	}

@@ -6,46 +6,124 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/redact"
 )
 
 // connectionFlags are the flags every command that talks to Databricks
 // takes to say how.
 type connectionFlags struct {
-	connection string
-	host       string
-	profile    string
-	scopes     string
-	verbose    bool
+	connection     string
+	connectionFile string
+	host           string
+	profile        string
+	scopes         string
+	verbose        bool
 }
 
 func (c *connectionFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.connection, "connection", "", "connection string (default: $LAKELINK_CONNECTION; else DATABRICKS_* variables, --profile, or the login stored for --host)")
+	fs.StringVar(&c.connection, "connection", "", "connection string (default: $LAKELINK_CONNECTION; else DATABRICKS_* variables, --profile, or the login stored for --host). "+
+		"Other users can read arguments in the process list: give secrets with --connection-file or $LAKELINK_CONNECTION")
+	fs.StringVar(&c.connectionFile, "connection-file", "", "read the connection string from this file (- for standard input); pairs may be on lines of their own, each ending in ;")
 	fs.StringVar(&c.host, "host", "", "workspace URL (overrides the connection string's Host)")
 	fs.StringVar(&c.profile, "profile", "", "~/.databrickscfg profile, resolved by Databricks unified auth (a `lakelink login` is stored per host: use --host for it)")
 	fs.StringVar(&c.scopes, "scopes", "", "OAuth scopes, comma-separated (default: all-apis, plus offline_access for a user login)")
 	fs.BoolVar(&c.verbose, "v", false, "verbose: log lakelink's OAuth requests to stderr (never tokens or secrets)")
 }
 
-// options builds the connection options: the connection string (flag, else
-// $LAKELINK_CONNECTION) with the flags laid over it. Without one, a
-// service principal or token in DATABRICKS_* variables, or a profile, means
+// maxConnectionFile bounds what --connection-file reads.
+const maxConnectionFile = 1 << 20
+
+// connectionString returns the connection string, from --connection,
+// --connection-file or else $LAKELINK_CONNECTION, and warns on stderr when
+// a secret lies where other users can read it: in an argument (the
+// process list), or in a file readable by others.
+func (c *connectionFlags) connectionString(stderr io.Writer) (string, error) {
+	switch {
+	case c.connection != "" && c.connectionFile != "":
+		return "", errors.New("give the connection string once: --connection or --connection-file, not both")
+	case c.connection != "":
+		warnIfSecret(stderr, "--connection", c.connection, "other users can read it in the process list: "+
+			"use --connection-file or $LAKELINK_CONNECTION")
+		return c.connection, nil
+	case c.connectionFile == "-":
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, maxConnectionFile+1))
+		if err != nil {
+			return "", fmt.Errorf("--connection-file -: reading standard input: %w", err)
+		}
+		return connectionFileText("standard input", b)
+	case c.connectionFile != "":
+		b, err := readLimited(c.connectionFile)
+		if err != nil {
+			return "", fmt.Errorf("--connection-file: %w", err)
+		}
+		s, err := connectionFileText(c.connectionFile, b)
+		if err != nil {
+			return "", err
+		}
+		if fi, err := os.Stat(c.connectionFile); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o044 != 0 {
+			warnIfSecret(stderr, c.connectionFile, s, fmt.Sprintf("the file is readable by other users (mode %04o): chmod 600 %s",
+				fi.Mode().Perm(), c.connectionFile))
+		}
+		return s, nil
+	}
+	return os.Getenv("LAKELINK_CONNECTION"), nil
+}
+
+// readLimited reads the file at path, up to maxConnectionFile+1 bytes.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxConnectionFile+1))
+}
+
+// connectionFileText is the connection string a --connection-file holds.
+func connectionFileText(name string, b []byte) (string, error) {
+	if len(b) > maxConnectionFile {
+		return "", fmt.Errorf("--connection-file: %s is larger than 1 MiB: is it a connection string?", name)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("--connection-file: %s is empty: write the connection string in it, such as Host=https://...;OAuthClientId=...", name)
+	}
+	return s, nil
+}
+
+// warnIfSecret prints a one-line warning on stderr when the connection
+// string s, from where, holds a secret (a secret key, or a URL with a
+// password): String masks exactly those, so it differs from Format.
+func warnIfSecret(stderr io.Writer, where, s, why string) {
+	if o, err := connstr.Parse(s); err == nil && o.String() != o.Format() {
+		fmt.Fprintf(stderr, "lakelink: warning: %s holds a secret, and %s\n", where, why)
+	}
+}
+
+// options builds the connection options: the connection string (see
+// connectionString) with the flags laid over it. Without one, a service
+// principal or token in DATABRICKS_* variables, or a profile, means
 // Databricks unified auth; otherwise a host means the user login stored by
 // `lakelink login` for it.
-func (c *connectionFlags) options() (*connstr.Options, error) {
-	s := c.connection
-	if s == "" {
-		s = os.Getenv("LAKELINK_CONNECTION")
+func (c *connectionFlags) options(stderr io.Writer) (*connstr.Options, error) {
+	s, err := c.connectionString(stderr)
+	if err != nil {
+		return nil, err
 	}
 	o := &connstr.Options{}
 	if s != "" {
-		var err error
 		if o, err = connstr.Parse(s); err != nil {
 			return nil, err
 		}
+	}
+	if redact.URL(c.host) != c.host {
+		fmt.Fprintln(stderr, "lakelink: warning: --host holds a password, and other users can read it in the process list: "+
+			"put Host in --connection-file or $LAKELINK_CONNECTION")
 	}
 	if c.host != "" {
 		o.Host = c.host
@@ -74,15 +152,14 @@ func (c *connectionFlags) options() (*connstr.Options, error) {
 // userOptions are the options for a user login (login and oauth commands):
 // AuthScheme=OAuthPKCE on the host from the flags, connection string,
 // DATABRICKS_HOST or the profile.
-func (c *connectionFlags) userOptions() (*connstr.Options, error) {
-	o, err := c.options()
+func (c *connectionFlags) userOptions(stderr io.Writer) (*connstr.Options, error) {
+	o, err := c.options(stderr)
 	if err != nil {
 		return nil, err
 	}
 	if o.Host == "" && o.DiscoveryURL == "" {
-		cfg := auth.SDKConfig(o)
-		if err := cfg.EnsureResolved(); err == nil {
-			o.Host = cfg.Host
+		if host, err := auth.UnifiedAuthHost(o); err == nil {
+			o.Host = host
 		}
 	}
 	if o.Host == "" && o.DiscoveryURL == "" {

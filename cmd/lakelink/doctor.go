@@ -27,7 +27,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 		return exit
 	}
 	d := &doctor{w: stdout}
-	o, err := c.options()
+	o, err := c.options(stderr)
 	if !d.step("connection string", err, func() string { return describeOptions(o) }) {
 		return 1
 	}
@@ -168,11 +168,11 @@ func describeOptions(o *connstr.Options) string {
 // workspaceOf is the workspace URL, when the options name one.
 func workspaceOf(o *connstr.Options) string {
 	if o.Host == "" {
-		cfg := auth.SDKConfig(o)
-		if cfg.EnsureResolved() != nil {
+		host, err := auth.UnifiedAuthHost(o)
+		if err != nil {
 			return ""
 		}
-		return strings.TrimRight(cfg.Host, "/")
+		return strings.TrimRight(host, "/")
 	}
 	return auth.WorkspaceURL(o)
 }

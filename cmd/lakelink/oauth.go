@@ -45,7 +45,7 @@ Each takes --host/--connection/--scopes like lakelink login; use the same ones f
 	if exit, stop := parseFlags(fs, args, stderr); stop {
 		return exit
 	}
-	o, err := c.userOptions()
+	o, err := c.userOptions(stderr)
 	if err != nil {
 		return fail(stderr, "oauth "+procedure, err)
 	}

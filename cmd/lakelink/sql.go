@@ -50,7 +50,7 @@ column name (a repeated name gets a suffix: n, n_2), each value in its JSON form
 		fmt.Fprintf(stderr, "lakelink sql: --format %q: want table, csv or json\n", format)
 		return 2
 	}
-	o, err := c.options()
+	o, err := c.options(stderr)
 	if err != nil {
 		return fail(stderr, "sql", err)
 	}
@@ -253,7 +253,7 @@ PGPASSWORD and the connection's SSL mode in PGSSLMODE, like `+"`databricks psql`
 	if err != nil {
 		return fail(stderr, "psql", fmt.Errorf("psql is not installed (Debian: apt-get install postgresql-client)"))
 	}
-	o, err := c.options()
+	o, err := c.options(stderr)
 	if err != nil {
 		return fail(stderr, "psql", err)
 	}

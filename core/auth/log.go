@@ -1,26 +1,23 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/redact"
 )
 
 // logger writes lakelink's log to the Logfile at the Verbosity asked for:
 // 1 errors, 2 what happens (tokens obtained, refreshed), 3 each HTTP
 // request, 4 their headers, 5 their bodies. Secrets never reach it: headers
-// and bodies pass through redact first.
+// and bodies pass through package redact, and so does every attribute (redactAttr).
 type logger struct {
 	l         *slog.Logger
 	verbosity int
@@ -68,7 +65,26 @@ func newLogger(o *connstr.Options) (*logger, error) {
 	if verbosity >= 2 {
 		level = slog.LevelDebug
 	}
-	return &logger{l: slog.New(slog.NewTextHandler(w.(io.Writer), &slog.HandlerOptions{Level: level})), verbosity: verbosity}, nil
+	handler := slog.NewTextHandler(w.(io.Writer), &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr})
+	return &logger{l: slog.New(handler), verbosity: verbosity}, nil
+}
+
+// redactAttr passes every attribute of every log line, the message
+// included, through package redact: an attribute named like a secret is
+// masked whole, any other text (an error, a URL, a body) has its secrets
+// masked. Whatever a caller logs, no secret package redact recognises
+// reaches the Logfile.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	if redact.IsSecretKey(a.Key) {
+		return slog.String(a.Key, redact.Mask)
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(redact.Text(a.Value.String()))
+	case slog.KindAny:
+		a.Value = slog.StringValue(redact.Text(fmt.Sprint(a.Value.Any())))
+	}
+	return a
 }
 
 // info logs what happens (verbosity 2 and up).
@@ -91,12 +107,12 @@ func (l *logger) request(req *http.Request) {
 	}
 	args := []any{"method", req.Method, "url", withoutQuery(req.URL)}
 	if l.verbosity >= 4 {
-		args = append(args, "headers", redactHeader(req.Header))
+		args = append(args, "headers", redact.Header(req.Header))
 	}
 	if l.verbosity >= 5 && req.GetBody != nil {
 		if body, err := req.GetBody(); err == nil {
 			b, _ := io.ReadAll(body)
-			args = append(args, "body", redactBody(req.Header.Get("Content-Type"), b))
+			args = append(args, "body", redact.Body(req.Header.Get("Content-Type"), b))
 		}
 	}
 	l.at(3, "http request", args...)
@@ -109,10 +125,10 @@ func (l *logger) response(resp *http.Response, body []byte) {
 	}
 	args := []any{"status", resp.StatusCode, "url", withoutQuery(resp.Request.URL)}
 	if l.verbosity >= 4 {
-		args = append(args, "headers", redactHeader(resp.Header))
+		args = append(args, "headers", redact.Header(resp.Header))
 	}
 	if l.verbosity >= 5 {
-		args = append(args, "body", redactBody(resp.Header.Get("Content-Type"), body))
+		args = append(args, "body", redact.Body(resp.Header.Get("Content-Type"), body))
 	}
 	l.at(3, "http response", args...)
 }
@@ -121,65 +137,4 @@ func withoutQuery(u *url.URL) string {
 	c := *u
 	c.RawQuery, c.User, c.Fragment = "", nil, ""
 	return c.String()
-}
-
-// secretFields are JSON and form fields whose values are never logged.
-var secretFields = map[string]bool{
-	"access_token": true, "refresh_token": true, "id_token": true, "client_secret": true, "code": true,
-	"code_verifier": true, "password": true, "token": true, "assertion": true, "client_assertion": true,
-}
-
-// redactHeader renders headers with credentials masked: an
-// authorization's known scheme is kept, cookies and tokens are not.
-func redactHeader(h http.Header) string {
-	var b strings.Builder
-	for name, values := range h {
-		v := strings.Join(values, ",")
-		switch strings.ToLower(name) {
-		case "authorization", "proxy-authorization":
-			scheme, _, _ := strings.Cut(v, " ")
-			switch strings.ToLower(scheme) {
-			case "bearer", "basic", "negotiate", "digest":
-				v = scheme + " ***"
-			default:
-				v = "***"
-			}
-		case "cookie", "set-cookie", "x-forwarded-access-token":
-			v = "***"
-		}
-		fmt.Fprintf(&b, "%s: %s; ", name, v)
-	}
-	return strings.TrimSuffix(b.String(), "; ")
-}
-
-// redactBody returns a JSON or form body with secret fields masked; any
-// other body is summarised by its length only.
-func redactBody(contentType string, body []byte) string {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return ""
-	}
-	mediaType, _, _ := mime.ParseMediaType(contentType)
-	switch mediaType {
-	case "application/json":
-		var obj map[string]any
-		if json.Unmarshal(body, &obj) == nil {
-			for k := range obj {
-				if secretFields[k] {
-					obj[k] = "***"
-				}
-			}
-			out, _ := json.Marshal(obj)
-			return string(out)
-		}
-	case "application/x-www-form-urlencoded":
-		if form, err := url.ParseQuery(string(body)); err == nil {
-			for k := range form {
-				if secretFields[k] {
-					form[k] = []string{"***"}
-				}
-			}
-			return form.Encode()
-		}
-	}
-	return fmt.Sprintf("(%d bytes of %s, not shown)", len(body), mediaType)
 }

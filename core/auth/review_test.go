@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/redact"
 )
 
 // webTokens runs the web flow against e and returns its tokens.
@@ -135,7 +136,7 @@ func TestSecretsNotInStringForms(t *testing.T) {
 		}
 	}
 	h := http.Header{"Authorization": {"Bearer tok-secret"}, "Cookie": {"session=cookie-secret"}, "Proxy-Authorization": {"bare-secret"}}
-	if out := redactHeader(h); strings.Contains(out, "secret") || !strings.Contains(out, "Bearer ***") {
+	if out := redact.Header(h); strings.Contains(out, "secret") || !strings.Contains(out, "Bearer ***") {
 		t.Errorf("redacted headers: %s", out)
 	}
 }

@@ -6,17 +6,19 @@ import (
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/config"
+	sdkauth "github.com/databricks/databricks-sdk-go/config/experimental/auth"
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/httphook"
+	"github.com/lakelink/lakelink/core/redact"
 )
 
-// SDKConfig is the databricks-sdk-go configuration the options describe:
+// sdkConfig is the databricks-sdk-go configuration the options describe:
 // what AuthScheme=Databricks (and Auto without a secret or password)
 // resolves through the SDK's unified auth. Fields not given are left for
 // the SDK to find in the environment (DATABRICKS_*) and ~/.databrickscfg.
-func SDKConfig(o *connstr.Options) *config.Config {
+func sdkConfig(o *connstr.Options) *config.Config {
 	cfg := &config.Config{
 		Host:         o.Host,
 		Profile:      o.Profile,
@@ -37,14 +39,14 @@ func SDKConfig(o *connstr.Options) *config.Config {
 // sdkSource serves AuthScheme=Databricks through the SDK, which caches and
 // refreshes its own tokens; a personal access token is used as is.
 func sdkSource(o *connstr.Options) (*Source, error) {
-	cfg := SDKConfig(o)
+	cfg := sdkConfig(o)
 	s := &Source{identity: "Databricks unified auth", refreshable: true}
 	s.fetch = func(ctx context.Context, refused string) (*oauth2.Token, error) {
 		if refused != "" { // a fresh configuration has no cached token to return again
-			cfg = SDKConfig(o)
+			cfg = sdkConfig(o)
 		}
 		if err := cfg.EnsureResolved(); err != nil {
-			return nil, fmt.Errorf("Databricks unified auth: %w", err)
+			return nil, SDKError("Databricks unified auth", err)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
@@ -53,10 +55,33 @@ func sdkSource(o *connstr.Options) (*Source, error) {
 			if cfg.AuthType == "pat" { // a personal access token is no OAuth token, but a bearer all the same
 				return &oauth2.Token{AccessToken: cfg.Token, TokenType: "Bearer"}, nil
 			}
-			return nil, fmt.Errorf("Databricks unified auth (host %q, profile %q): %w", cfg.Host, cfg.Profile, err)
+			return nil, SDKError(fmt.Sprintf("Databricks unified auth (host %q, profile %q)", redact.URL(cfg.Host), cfg.Profile), err)
 		}
 		s.log.info("Databricks unified auth resolved", "auth_type", cfg.AuthType, "host", cfg.Host)
 		return tok, nil
 	}
 	return s, nil
+}
+
+// UnifiedAuthHost is the workspace URL that Databricks unified auth
+// resolves for the options (DATABRICKS_HOST, a profile), or "" with the
+// reason it resolves none.
+func UnifiedAuthHost(o *connstr.Options) (string, error) {
+	cfg := sdkConfig(o)
+	if err := cfg.EnsureResolved(); err != nil {
+		return "", SDKError("Databricks configuration", err)
+	}
+	return cfg.Host, nil
+}
+
+// SDKCredentials lets a databricks-sdk-go client call with the tokens of
+// s. An error of s reaches the client's caller through SDKError as it is.
+func SDKCredentials(s *Source) config.CredentialsStrategy {
+	return config.NewTokenSourceStrategy("lakelink", sdkauth.TokenSourceFn(func(ctx context.Context) (*oauth2.Token, error) {
+		tok, err := s.TokenContext(ctx)
+		if err != nil {
+			return nil, &ownError{err}
+		}
+		return tok, nil
+	}))
 }

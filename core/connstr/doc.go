@@ -51,7 +51,9 @@
 // The keys for which [IsSecret] reports true (OAuthClientSecret, Token,
 // OAuthAccessToken, OAuthRefreshToken, OAuthVerifier, Password) hold
 // credentials. Their values never appear in an error, in [Options.String],
-// or in [Options.Redacted]; those show "***" in their place. Only
+// or in [Options.Redacted]; those show "***" in their place. So does the
+// userinfo password of any value that is a URL (Host=http://user:***@host,
+// and likewise Server, DiscoveryURL, CallbackURL). Only
 // [Options.Format] writes them out, for handing a complete connection
 // string to a child process; its result must never be logged.
 package connstr

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/lakelink/lakelink/core/redact"
 )
 
 // AuthScheme selects how lakelink obtains a Databricks token.
@@ -179,7 +181,7 @@ type Options struct {
 }
 
 // redacted stands for a secret value in String and Redacted.
-const redacted = "***"
+const redacted = redact.Mask
 
 // Parse parses the connection string s (see the package documentation for
 // the grammar). It is all-or-nothing: on error it returns a nil *Options
@@ -207,7 +209,8 @@ func (o *Options) Set(key, value string) error {
 }
 
 // String returns the normalized connection string: canonical key names in
-// the order of [Keys], only the keys that are set, secret values as ***,
+// the order of [Keys], only the keys that are set, secret values and URL
+// passwords as ***,
 // and values quoted where needed (see [Options.Format]). Parse(o.String())
 // gives back o whenever o holds no secrets and valid values.
 //
@@ -231,7 +234,7 @@ func (o *Options) Format() string {
 }
 
 // Redacted returns, for each key that is set, its canonical name mapped to
-// its normalized value (unquoted), with "***" for secrets. The C ABI returns
+// its normalized value (unquoted), with "***" for secrets and URL passwords. The C ABI returns
 // it as JSON.
 func (o *Options) Redacted() map[string]string {
 	m := make(map[string]string)
@@ -241,13 +244,20 @@ func (o *Options) Redacted() map[string]string {
 	for i := range properties {
 		p := &properties[i]
 		if v := p.get(o); v != "" {
-			if p.secret {
-				v = redacted
-			}
-			m[p.name] = v
+			m[p.name] = p.shown(v)
 		}
 	}
 	return m
+}
+
+// shown is the one redaction rule of String and Redacted: a secret's
+// value is ***, and a value that is a URL (Host, Server, DiscoveryURL,
+// CallbackURL, any property given one) shows its userinfo password as ***.
+func (p *property) shown(v string) string {
+	if p.secret {
+		return redacted
+	}
+	return redact.URL(v)
 }
 
 // Scopes returns Scope split on whitespace and commas, without empty parts;
@@ -289,8 +299,8 @@ func (o *Options) encode(reveal bool) string {
 		if v == "" {
 			continue
 		}
-		if p.secret && !reveal {
-			v = redacted
+		if !reveal {
+			v = p.shown(v)
 		}
 		if b.Len() > 0 {
 			b.WriteByte(';')

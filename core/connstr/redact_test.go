@@ -98,3 +98,30 @@ func TestSecretsNeverShown(t *testing.T) {
 		})
 	}
 }
+
+// TestURLPasswordsNeverShown: a URL's userinfo password, in any property
+// that holds a URL, is masked by String, Redacted and fmt, and kept by
+// Format.
+func TestURLPasswordsNeverShown(t *testing.T) {
+	const secret = "Pw9SECRET"
+	for _, key := range []string{"Host", "DatabricksInstance", "Server", "DiscoveryURL", "CallbackURL"} {
+		t.Run(key, func(t *testing.T) {
+			o, err := connstr.Parse(key + "=http://u:" + secret + "@127.0.0.1:8080/p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for what, text := range map[string]string{"String": o.String(), "Redacted": fmt.Sprint(o.Redacted()),
+				"%v": fmt.Sprintf("%v", o), "%#v": fmt.Sprintf("%#v", *o)} {
+				if strings.Contains(text, secret) {
+					t.Errorf("%s shows the URL's password: %s", what, text)
+				}
+				if !strings.Contains(text, "http://u:***@127.0.0.1:8080/p") {
+					t.Errorf("%s = %s, want the URL with its password masked", what, text)
+				}
+			}
+			if !strings.Contains(o.Format(), secret) {
+				t.Errorf("Format() = %s, lacks the password", o.Format())
+			}
+		})
+	}
+}

@@ -120,6 +120,10 @@ type Fault struct {
 	// after its login, as a Go duration ("2s").
 	Duration string `json:"duration,omitempty"`
 	duration time.Duration
+	// Body is what a "malformed" fault answers in place of its default
+	// (a token answer cut short), such as a credential cut short: tests
+	// put a secret in it and check that no error or log shows it.
+	Body string `json:"body,omitempty"`
 }
 
 func (f *Fault) validate() error {
@@ -132,6 +136,9 @@ func (f *Fault) validate() error {
 		return fmt.Errorf("kind %q: the gateway supports only %q and %q", f.Kind, faultDrop, faultCut)
 	case !isGateway && !slices.Contains([]string{faultServerError, faultRateLimit, faultHang, faultMalformed, faultHuge}, f.Kind):
 		return fmt.Errorf("kind %q: want one of 500, 429, hang, malformed, huge", f.Kind)
+	}
+	if f.Body != "" && f.Kind != faultMalformed {
+		return fmt.Errorf("body: only a %q fault answers a body of the test's choosing", faultMalformed)
 	}
 	if f.Count == 0 {
 		f.Count = 1
@@ -218,7 +225,11 @@ func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 			writeAPIError(w, http.StatusTooManyRequests, "REQUEST_LIMIT_EXCEEDED", "Injected fault: too many requests")
 		case faultMalformed:
 			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"access_token": "trunc`))
+			body := f.Body
+			if body == "" {
+				body = `{"access_token": "trunc`
+			}
+			w.Write([]byte(body))
 		case faultHuge:
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Content-Length", strconv.Itoa(hugeBodySize))

@@ -144,3 +144,22 @@ func TestRestartPostgres(t *testing.T) {
 	r = do(t, "POST", other.Info().AdminURL+"/postgres/restart", "", nil, "Content-Type", "application/json")
 	wantStatus(t, r, http.StatusConflict, "--postgres-url")
 }
+
+// TestAdminFaultMalformedBody: a malformed fault answers the body the test
+// chose (a credential cut short, say); no other kind takes one.
+func TestAdminFaultMalformedBody(t *testing.T) {
+	info := shared.Info()
+	token := m2mToken(t, shared, info.ServicePrincipal, "all-apis")
+	const cut = `{"token": "cut-credential", "expiration_time": `
+	adminArm(t, `{"endpoint":"database-credentials","kind":"malformed","body":`+jsonString(cut)+`}`)
+	r := restAPI(t, "POST", "/api/2.0/database/credentials", token, `{"instance_names":["lakelink-demo"]}`)
+	if r.status != http.StatusOK || r.raw != cut {
+		t.Errorf("malformed fault with a body: %d %q, want 200 %q", r.status, r.raw, cut)
+	}
+	r = do(t, "POST", info.AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"500","body":"x"}`))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "body") {
+		t.Errorf("a 500 fault with a body: %d %s", r.status, r.raw)
+	}
+}
+
+func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }

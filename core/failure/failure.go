@@ -11,6 +11,7 @@ import (
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/lakebase"
+	"github.com/lakelink/lakelink/core/redact"
 )
 
 // Code is a status, as lakelink.h defines LAKELINK_ERR_*.
@@ -45,7 +46,8 @@ type HandleError struct{ Message string }
 func (e *HandleError) Error() string { return e.Message }
 
 // Failure is an error as the exports report it. Message is one line and
-// never holds a secret (the core's errors never do).
+// never holds a secret (the core's errors never do, and Of masks what
+// package redact recognises besides).
 type Failure struct {
 	Code       Code   `json:"code"`
 	Message    string `json:"message"`
@@ -98,7 +100,9 @@ func Of(err error, fallback Code) Failure {
 			f.Message = strings.Replace(f.Message, "\n"+appErr.Diagnosis, "", 1)
 		}
 	}
-	f.Message = OneLine(f.Message)
+	// The core's errors hold no secret; this is the last line of defence
+	// at the boundary, should one ever quote a server that echoed one.
+	f.Message = OneLine(redact.Text(f.Message))
 	return f
 }
 

@@ -429,19 +429,19 @@ func workspace(o *connstr.Options) (*connstr.Options, error) {
 	}
 	w := *o
 	w.Host = ""
-	cfg := auth.SDKConfig(&w)
-	if err := cfg.EnsureResolved(); err != nil || cfg.Host == "" {
+	host, err := auth.UnifiedAuthHost(&w)
+	if err != nil || host == "" {
 		msg := "no workspace to mint a Lakebase credential with"
 		if o.Host != "" {
 			msg += fmt.Sprintf(": Host %s is a Lakebase host, which gives the Server, not the workspace", o.Host)
 		}
 		if err != nil {
-			msg += fmt.Sprintf(" (Databricks configuration: %v)", err)
+			msg += fmt.Sprintf(" (%v)", err)
 		}
 		return nil, errors.New(msg + "; give the workspace URL in Host (with the Lakebase host as Server), DATABRICKS_HOST " +
 			"or a profile, or use AuthScheme=Password with Password")
 	}
-	w.Host = cfg.Host
+	w.Host = host
 	return &w, nil
 }
 

@@ -6,17 +6,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/databricks/databricks-sdk-go/client"
-	"github.com/databricks/databricks-sdk-go/config"
-	sdkauth "github.com/databricks/databricks-sdk-go/config/experimental/auth"
-	"github.com/databricks/databricks-sdk-go/service/database"
-	"github.com/databricks/databricks-sdk-go/service/iam"
-	"github.com/databricks/databricks-sdk-go/service/postgres"
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
-	"github.com/lakelink/lakelink/core/httphook"
 )
 
 // credential is the Postgres password of one identity for one database:
@@ -87,13 +80,6 @@ type identity struct {
 	principal string
 }
 
-// workspaceAPIs are the workspace APIs lakelink calls.
-type workspaceAPIs struct {
-	database    *database.DatabaseAPI
-	postgres    *postgres.PostgresAPI
-	currentUser *iam.CurrentUserAPI
-}
-
 var registry = struct {
 	sync.Mutex
 	identities  map[*auth.Source]*identity
@@ -116,21 +102,10 @@ func identityFor(o *connstr.Options) (*identity, error) {
 	if id, ok := registry.identities[tokens]; ok {
 		return id, nil
 	}
-	host := auth.WorkspaceURL(w)
-	// The three APIs lakelink calls, on one client, rather than
-	// databricks.NewWorkspaceClient: that links every service of the SDK,
-	// which made lakelink.wasm 17 MB larger (wasm/README.md).
-	c, err := client.New(&config.Config{
-		Host:          host,
-		HTTPTransport: httphook.Transport, // nil: the SDK's own
-		Credentials: config.NewTokenSourceStrategy("lakelink", sdkauth.TokenSourceFn(func(ctx context.Context) (*oauth2.Token, error) {
-			return tokens.TokenContext(ctx)
-		})),
-	})
+	api, err := newWorkspaceAPIs(auth.WorkspaceURL(w), tokens)
 	if err != nil {
-		return nil, fmt.Errorf("workspace %s: %w", host, err)
+		return nil, err
 	}
-	api := workspaceAPIs{database.NewDatabase(c), postgres.NewPostgres(c), iam.NewCurrentUser(c)}
 	id := &identity{tokens: tokens, api: api}
 	registry.identities[tokens] = id
 	return id, nil
@@ -145,9 +120,9 @@ func (id *identity) principalName(ctx context.Context) (string, error) {
 	if id.principal != "" {
 		return id.principal, nil
 	}
-	me, err := id.api.currentUser.Me(ctx, iam.MeRequest{})
-	if err == nil && me.UserName != "" {
-		id.principal = me.UserName
+	name, err := id.api.userName(ctx)
+	if err == nil && name != "" {
+		id.principal = name
 		return id.principal, nil
 	}
 	tok, tokErr := id.tokens.TokenContext(ctx)
@@ -158,7 +133,7 @@ func (id *identity) principalName(ctx context.Context) (string, error) {
 		id.principal = sub
 		return sub, nil
 	}
-	return "", fmt.Errorf("cannot tell which Postgres user this token belongs to (SCIM Me: %v): give User", err)
+	return "", fmt.Errorf("cannot tell which Postgres user this token belongs to (%v): give User", err)
 }
 
 // credentialFor returns the password source the options describe:
@@ -173,30 +148,13 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 		key = "instance/" + o.Instance
 		c = &credential{what: "the Lakebase credential for instance " + o.Instance, renewable: true,
 			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
-				cred, err := id.api.database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{
-					InstanceNames: []string{o.Instance}})
-				if err != nil {
-					return "", time.Time{}, err
-				}
-				expiry, err := time.Parse(time.RFC3339, cred.ExpirationTime)
-				if err != nil {
-					return "", time.Time{}, fmt.Errorf("the credential's expiration_time %q is not RFC 3339", cred.ExpirationTime)
-				}
-				return cred.Token, expiry, nil
+				return id.api.instanceCredential(ctx, o.Instance)
 			}}
 	case o.Endpoint != "":
 		key = "endpoint/" + o.Endpoint
 		c = &credential{what: "the Lakebase credential for endpoint " + o.Endpoint, renewable: true,
 			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
-				cred, err := id.api.postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: o.Endpoint})
-				if err != nil {
-					return "", time.Time{}, err
-				}
-				var expiry time.Time
-				if cred.ExpireTime != nil {
-					expiry = cred.ExpireTime.AsTime()
-				}
-				return cred.Token, expiry, nil
+				return id.api.endpointCredential(ctx, o.Endpoint)
 			}}
 	default:
 		key = "workspace-token"

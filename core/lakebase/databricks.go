@@ -1,0 +1,80 @@
+package lakebase
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/databricks/databricks-sdk-go/client"
+	"github.com/databricks/databricks-sdk-go/config"
+	"github.com/databricks/databricks-sdk-go/service/database"
+	"github.com/databricks/databricks-sdk-go/service/iam"
+	"github.com/databricks/databricks-sdk-go/service/postgres"
+
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/httphook"
+	"github.com/lakelink/lakelink/core/redact"
+)
+
+// workspaceAPIs are the workspace APIs lakelink calls, through
+// databricks-sdk-go. This file is the package's only caller of the SDK:
+// each method returns the SDK's errors through auth.SDKError, so that no
+// request log, body or header the SDK puts in them reaches a user.
+type workspaceAPIs struct {
+	database    *database.DatabaseAPI
+	postgres    *postgres.PostgresAPI
+	currentUser *iam.CurrentUserAPI
+}
+
+// newWorkspaceAPIs returns the APIs of the workspace at host, called with
+// the tokens of tokens.
+func newWorkspaceAPIs(host string, tokens *auth.Source) (workspaceAPIs, error) {
+	// The three APIs lakelink calls, on one client, rather than
+	// databricks.NewWorkspaceClient: that links every service of the SDK,
+	// which made lakelink.wasm 17 MB larger (wasm/README.md).
+	c, err := client.New(&config.Config{
+		Host:          host,
+		HTTPTransport: httphook.Transport, // nil: the SDK's own
+		Credentials:   auth.SDKCredentials(tokens),
+	})
+	if err != nil {
+		return workspaceAPIs{}, auth.SDKError("workspace "+redact.URL(host), err)
+	}
+	return workspaceAPIs{database.NewDatabase(c), postgres.NewPostgres(c), iam.NewCurrentUser(c)}, nil
+}
+
+// instanceCredential mints a credential for a Lakebase Provisioned instance.
+func (a workspaceAPIs) instanceCredential(ctx context.Context, instance string) (string, time.Time, error) {
+	cred, err := a.database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{InstanceNames: []string{instance}})
+	if err != nil {
+		return "", time.Time{}, auth.SDKError("the database credentials API", err)
+	}
+	expiry, err := time.Parse(time.RFC3339, cred.ExpirationTime)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("the credential's expiration_time %q is not RFC 3339", cred.ExpirationTime)
+	}
+	return cred.Token, expiry, nil
+}
+
+// endpointCredential mints a credential for a Lakebase Autoscaling endpoint.
+func (a workspaceAPIs) endpointCredential(ctx context.Context, endpoint string) (string, time.Time, error) {
+	cred, err := a.postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: endpoint})
+	if err != nil {
+		return "", time.Time{}, auth.SDKError("the postgres credentials API", err)
+	}
+	var expiry time.Time
+	if cred.ExpireTime != nil {
+		expiry = cred.ExpireTime.AsTime()
+	}
+	return cred.Token, expiry, nil
+}
+
+// userName is the SCIM userName of the caller: a user's email, a service
+// principal's application id.
+func (a workspaceAPIs) userName(ctx context.Context) (string, error) {
+	me, err := a.currentUser.Me(ctx, iam.MeRequest{})
+	if err != nil {
+		return "", auth.SDKError("SCIM Me", err)
+	}
+	return me.UserName, nil
+}
