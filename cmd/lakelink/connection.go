@@ -126,7 +126,9 @@ func (c *connectionFlags) options(stderr io.Writer) (*connstr.Options, error) {
 			"put Host in --connection-file or $LAKELINK_CONNECTION")
 	}
 	if c.host != "" {
-		o.Host = c.host
+		if err := o.Set("Host", c.host); err != nil {
+			return nil, fmt.Errorf("--host: %w", err)
+		}
 	}
 	if c.profile != "" {
 		o.Profile = c.profile
@@ -137,7 +139,9 @@ func (c *connectionFlags) options(stderr io.Writer) (*connstr.Options, error) {
 	if s == "" && c.profile == "" && os.Getenv("DATABRICKS_CLIENT_SECRET") == "" && os.Getenv("DATABRICKS_TOKEN") == "" &&
 		os.Getenv("DATABRICKS_CONFIG_PROFILE") == "" {
 		if o.Host == "" {
-			o.Host = os.Getenv("DATABRICKS_HOST")
+			if err := o.Set("Host", os.Getenv("DATABRICKS_HOST")); err != nil {
+				return nil, fmt.Errorf("DATABRICKS_HOST: %w", err)
+			}
 		}
 		if o.Host != "" {
 			o.AuthScheme, o.InitiateOAuth = connstr.AuthOAuthPKCE, connstr.InitiateRefresh

@@ -104,3 +104,24 @@ func TestConnectionWithoutSecretsInArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestHostFlagsFollowHostsRule: --host and DATABRICKS_HOST are checked as
+// a connection string's Host is: cleartext http only to a loopback host,
+// refused before any token is asked for.
+func TestHostFlagsFollowHostsRule(t *testing.T) {
+	c := newCLI(t)
+	for _, run := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"token", "--host", "http://workspace.example.com"}, "lakelink token: --host: "},
+		{[]string{"DATABRICKS_HOST=http://workspace.example.com"}, []string{"token"}, "lakelink token: DATABRICKS_HOST: "},
+		{nil, []string{"login", "--host", "http://workspace.example.com"}, "lakelink login: --host: "},
+	} {
+		_, errOut, code := c.run(run.env, run.args...)
+		if code != 1 || !strings.Contains(errOut, run.want) || !strings.Contains(errOut, "cleartext") {
+			t.Errorf("%v %v: exit %d, want 1 and %q saying cleartext: %s", run.env, run.args, code, run.want, errOut)
+		}
+	}
+}

@@ -63,6 +63,43 @@ func TestServicePrincipalFromEnvironment(t *testing.T) {
 	}
 }
 
+// TestUnifiedAuthRefusesCleartextToAnotherMachine: a workspace URL that
+// unified auth finds in DATABRICKS_HOST or a profile, where connstr does
+// not see it, is held to Host's rule: http only for a loopback host, so a
+// client secret is never sent in cleartext over the network.
+func TestUnifiedAuthRefusesCleartextToAnotherMachine(t *testing.T) {
+	sp := shared.Info().ServicePrincipal
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("DATABRICKS_CLIENT_ID", sp.ClientID)
+	t.Setenv("DATABRICKS_CLIENT_SECRET", sp.ClientSecret)
+	cfg := "[remote]\nhost = http://workspace.example.com\nclient_id = x\nclient_secret = y\n"
+	if err := os.WriteFile(filepath.Join(home, ".databrickscfg"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ env, conn string }{
+		// Timeout makes each a Source of its own: sources are shared per
+		// connection string, and another test resolved these strings'
+		// environment before.
+		{"http://workspace.example.com", "Timeout=17"},
+		{"http://workspace.example.com", "AuthScheme=Databricks;Timeout=17"},
+		{"", "Profile=remote"},
+	} {
+		t.Setenv("DATABRICKS_HOST", c.env)
+		src, err := NewTokenSource(parse(t, "%s", c.conn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token()
+		if err == nil || !strings.Contains(err.Error(), "it uses http, which would send the token in cleartext") {
+			t.Errorf("DATABRICKS_HOST=%q %q: %v, want a refusal of cleartext http", c.env, c.conn, err)
+		}
+		if host, err := UnifiedAuthHost(parse(t, "%s", c.conn)); err == nil {
+			t.Errorf("UnifiedAuthHost %q %q: %q, want a refusal", c.env, c.conn, host)
+		}
+	}
+}
+
 func TestDatabricksProfile(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/config"
@@ -12,6 +13,7 @@ import (
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/httphook"
 	"github.com/lakelink/lakelink/core/redact"
+	"github.com/lakelink/lakelink/core/weburl"
 )
 
 // sdkConfig is the databricks-sdk-go configuration the options describe:
@@ -45,8 +47,8 @@ func sdkSource(o *connstr.Options) (*Source, error) {
 		if refused != "" { // a fresh configuration has no cached token to return again
 			cfg = sdkConfig(o)
 		}
-		if err := cfg.EnsureResolved(); err != nil {
-			return nil, SDKError("Databricks unified auth", err)
+		if err := resolve(cfg); err != nil {
+			return nil, err
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
@@ -68,10 +70,33 @@ func sdkSource(o *connstr.Options) (*Source, error) {
 // reason it resolves none.
 func UnifiedAuthHost(o *connstr.Options) (string, error) {
 	cfg := sdkConfig(o)
-	if err := cfg.EnsureResolved(); err != nil {
-		return "", SDKError("Databricks configuration", err)
+	if err := resolve(cfg); err != nil {
+		return "", err
 	}
 	return cfg.Host, nil
+}
+
+// resolve resolves cfg as unified auth does (DATABRICKS_* variables, a
+// profile), then checks the workspace URL it found by the rule connstr
+// applies to Host, before any secret is sent there: a host from the
+// environment or ~/.databrickscfg must not take a client secret or token
+// over cleartext http to another machine either.
+func resolve(cfg *config.Config) error {
+	if err := cfg.EnsureResolved(); err != nil {
+		return SDKError("Databricks unified auth", err)
+	}
+	if cfg.Host == "" {
+		return nil
+	}
+	u, err := url.Parse(cfg.Host)
+	if err == nil {
+		err = weburl.Check(u)
+	}
+	if err != nil {
+		return fmt.Errorf("Databricks unified auth: the workspace URL %s (from DATABRICKS_HOST or the profile) is refused: %w",
+			redact.URL(cfg.Host), err)
+	}
+	return nil
 }
 
 // SDKCredentials lets a databricks-sdk-go client call with the tokens of
