@@ -12,6 +12,7 @@ test('a credential cut short by the credentials API is not in the error', async 
   const secret = 'SECRETcutCredentialNode'
   const r = await fetch(`${info.admin_url}/faults`, {
     method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, // the admin endpoint takes JSON only
     body: JSON.stringify({ endpoint: 'database-credentials', kind: 'malformed', body: `{"token": "${secret}", "expiration_time": ` })
   })
   assert.equal(r.status, 201)
