@@ -7,7 +7,8 @@ this package sits in (``bindings/python/lakelink`` -> ``../../../build/out``).
 It is loaded on first use, not at import: it holds a Go runtime, whose
 threads do not survive fork, so a parent may import lakelink and fork
 children that use it, but a child forked after the parent loaded it gets
-an InterfaceError (rather than a call that hangs).
+an InterfaceError (rather than a call that hangs): lib() compares the pid,
+and a connection's Lock calls lib() before it waits.
 """
 
 from __future__ import annotations
@@ -80,33 +81,68 @@ def candidates() -> list[Path]:
     return [here / LIBRARY_NAME, here.parent.parent.parent / "build" / "out" / LIBRARY_NAME]
 
 
-_lib: Optional[ctypes.CDLL] = None
-_loaded_by: Optional[int] = None  # the pid of the process that loaded it
+_loaded: Optional[tuple[ctypes.CDLL, int]] = None  # the library, and the pid of the process that loaded it
+_opened_by: Optional[int] = None  # the pid of the process that began to load it
 _load_lock = threading.Lock()
 
 
 def lib() -> ctypes.CDLL:
-    """The loaded library (loaded on first use, once per process)."""
-    global _lib, _loaded_by
-    if _lib is not None:
-        return _lib
+    """The loaded library (loaded on first use, once per process).
+
+    In a process forked after its parent began loading it, raises
+    InterfaceError: the pid tells, so this holds after any fork, also one
+    that ran no Python at-fork hooks (fork() called from C).
+    """
+    loaded = _loaded
+    if loaded is not None and loaded[1] == os.getpid():
+        return loaded[0]
+    return _load_once()
+
+
+def _load_once() -> ctypes.CDLL:
+    global _loaded, _opened_by
+    if _opened_by is not None and _opened_by != os.getpid():
+        # Its Go runtime's threads are gone in this child: any call could wait forever.
+        raise _forked_error(_opened_by)
+    path = _find()
     with _load_lock:
-        if _lib is None:
-            if _loaded_by is not None:
-                raise _forked_error(_loaded_by)
-            _lib, _loaded_by = _load(), os.getpid()
-        return _lib
+        if _loaded is None:
+            _opened_by = os.getpid()
+            _loaded = (_open(path), _opened_by)
+        return _loaded[0]
 
 
-def _forget_after_fork() -> None:
-    # In a forked child the library is mapped but its Go runtime's threads
-    # are gone, so any call could wait forever: forget it, and lib() says why.
-    global _lib, _load_lock
-    _lib, _load_lock = None, threading.Lock()
+def _new_load_lock() -> None:
+    # A thread of the parent may have held it at fork; it is not there to release it.
+    global _load_lock
+    _load_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_forget_after_fork)
+    os.register_at_fork(after_in_child=_new_load_lock)
+
+
+class Lock:
+    """A re-entrant lock for the calls of one connection, giving the library.
+
+    It checks that this process may use the library before it waits, so
+    in a process forked while another thread held it (a thread fork did not
+    copy, which will never release it) it raises InterfaceError instead of
+    waiting forever.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> ctypes.CDLL:
+        loaded = lib()
+        self._lock.acquire()
+        return loaded
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def _forked_error(parent: int) -> errors.InterfaceError:
@@ -117,7 +153,7 @@ def _forked_error(parent: int) -> errors.InterfaceError:
         "not at import), or start children with multiprocessing's 'spawn' or 'forkserver' method")
 
 
-def _load() -> ctypes.CDLL:
+def _find() -> Path:
     tried = candidates()
     path = next((p for p in tried if p.is_file()), None)
     if path is None:
@@ -125,6 +161,10 @@ def _load() -> ctypes.CDLL:
         raise errors.InterfaceError(
             f"lakelink: {LIBRARY_NAME} not found (tried {where}); set LAKELINK_LIBRARY to its path, "
             "or run `make build` in the lakelink checkout")
+    return path
+
+
+def _open(path: Path) -> ctypes.CDLL:
     try:
         cdll = ctypes.CDLL(str(path))
     except OSError as e:

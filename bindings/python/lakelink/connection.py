@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import json
-import threading
 import weakref
 from types import TracebackType
 from typing import Any, Optional, Type
@@ -41,7 +40,7 @@ class Connection:
 
     def __init__(self, conn_str: str) -> None:
         self._handle = 0
-        self._lock = threading.RLock()
+        self._lock = _native.Lock()  # raises InterfaceError, not waits, in a forked child
         self._autocommit = False
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
         self._described = _describe(conn_str)
@@ -102,6 +101,8 @@ class Connection:
 
     def close(self) -> None:
         """Closes the connection (rolling back an open transaction). Closing twice is allowed."""
+        if not self._handle:
+            return
         with self._lock:
             if not self._handle:
                 return
