@@ -3,6 +3,8 @@ package lakebase
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,7 +68,11 @@ func TestLakebaseHostIsVerifiedByDefault(t *testing.T) {
 			if err == nil {
 				t.Fatal("connected to a server whose certificate does not verify")
 			}
-			for _, want := range []string{"certificate", tc.server, "SSLServerCert", "SSLMode=require"} {
+			wants := []string{"certificate", tc.server, "SSLServerCert", "SSLMode=require"}
+			if !strings.Contains(tc.extra, "SSLServerCert") { // checked against the system's roots
+				wants = append(wants, "apt-get install ca-certificates")
+			}
+			for _, want := range wants {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not say %q", err, want)
 				}
@@ -105,17 +111,25 @@ func TestLakebaseHostWithItsCA(t *testing.T) {
 	}
 }
 
-// TestSSLModeDefault: what Login tells libpq clients, by host.
+// TestSSLModeDefault: what Login tells libpq clients, by host. Checking
+// against the system's roots (verify-full or verify-ca without
+// SSLServerCert) gives libpq the system's CA bundle file, which every
+// libpq reads, rather than "system", which libpq before 16 takes for a
+// file name (and, failing to read it, falls back to ~/.postgresql).
 func TestSSLModeDefault(t *testing.T) {
 	info := testEmulator.Info()
 	lb := info.Lakebase
+	bundle := systemBundleFile(t)
 	for name, tc := range map[string]struct{ server, extra, mode, rootCert string }{
-		"Lakebase host":           {lb.ServerName, "", "verify-full", "system"},
-		"Lakebase host, CA given": {lb.ServerName, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
-		"Lakebase host, require":  {lb.ServerName, "SSLMode=require", "require", ""},
-		"other host":              {lb.Host, "", "require", ""},
-		"other host, CA given":    {lb.Host, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
-		"other host, disable":     {lb.Host, "SSLMode=disable", "disable", ""},
+		"Lakebase host":                 {lb.ServerName, "", "verify-full", bundle},
+		"Lakebase host, verify-ca":      {lb.ServerName, "SSLMode=verify-ca", "verify-ca", bundle},
+		"Lakebase host, CA given":       {lb.ServerName, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
+		"Lakebase host, require":        {lb.ServerName, "SSLMode=require", "require", ""},
+		"other host":                    {lb.Host, "", "require", ""},
+		"other host, verify-ca":         {lb.Host, "SSLMode=verify-ca", "verify-ca", bundle},
+		"other host, CA given":          {lb.Host, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
+		"other host, verify-ca with CA": {lb.Host, "SSLMode=verify-ca;SSLServerCert=" + lb.CAFile, "verify-ca", lb.CAFile},
+		"other host, disable":           {lb.Host, "SSLMode=disable", "disable", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o, err := connstr.Parse(fmt.Sprintf("Host=%s;Server=%s;Port=%d;OAuthClientId=%s;OAuthClientSecret=%s;Instance=%s;%s",
@@ -131,6 +145,37 @@ func TestSSLModeDefault(t *testing.T) {
 				t.Errorf("sslmode %s sslrootcert %q, want %s %q", l.SSLMode, l.SSLRootCert, tc.mode, tc.rootCert)
 			}
 		})
+	}
+}
+
+// systemBundleFile makes SSL_CERT_FILE, for the rest of the test, a file
+// that holds no certificate: one that Login must name, but that does not
+// make the process trust another CA should it be the first to load the
+// system's roots (crypto/x509 loads them once per process).
+func systemBundleFile(t *testing.T) string {
+	t.Helper()
+	bundle := filepath.Join(t.TempDir(), "ca-bundle.crt")
+	if err := os.WriteFile(bundle, []byte("# no certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", bundle)
+	return bundle
+}
+
+// TestSystemRootCertFile: the system's CA bundle is SSL_CERT_FILE when
+// that is a file, else the first of the distributions' files that exists,
+// else "system" (libpq 16's name for the system's roots).
+func TestSystemRootCertFile(t *testing.T) {
+	t.Setenv("SSL_CERT_FILE", filepath.Join(t.TempDir(), "absent.crt"))
+	want := "system"
+	for _, f := range systemCABundles {
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			want = f
+			break
+		}
+	}
+	if got := systemRootCert(); got != want {
+		t.Errorf("systemRootCert() = %q, want %q", got, want)
 	}
 }
 
