@@ -3,7 +3,9 @@
 // lakelink mints with the workspace token, shares across the process and
 // renews ahead of expiry, so that a pool lives for days. Sessions already
 // open are not affected by expiry (Lakebase checks the password at login
-// only); a login refused with 28P01 forces one renewal and one retry.
+// only); a login refused with 28P01 forces one renewal and one retry,
+// except for the workspace token at a server whose certificate is not
+// checked (see unverifiedToken).
 //
 // Connect takes the same connection string as the rest of lakelink (see
 // package connstr): Server, Port, Database, User, SSLMode (default
@@ -53,10 +55,14 @@ type Pool struct {
 	cred      *credential
 	host      string // host:port, for messages
 	user      string
-	plaintext bool      // SSLMode=disable
-	caGiven   bool      // SSLServerCert, rather than the system's roots, verifies the server
-	id        *identity // whose token mints the password; nil for AuthScheme=Password
-	userGiven bool      // User was in the options, not the token's principal
+	plaintext bool // SSLMode=disable
+	caGiven   bool // SSLServerCert, rather than the system's roots, verifies the server
+	// unverifiedToken: the workspace token goes to a server whose
+	// certificate is not checked (see unverifiedToken), so a login refused
+	// with 28P01 is not tried again with a renewed one.
+	unverifiedToken bool
+	id              *identity // whose token mints the password; nil for AuthScheme=Password
+	userGiven       bool      // User was in the options, not the token's principal
 }
 
 // Error is a failed Lakebase connection or statement: where, as whom, and
@@ -101,6 +107,10 @@ func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (
 		plaintext: cfg.ConnConfig.TLSConfig == nil, caGiven: o.SSLServerCert != "", userGiven: o.User != ""}
 	if p.user, p.id, p.cred, err = userAndCredential(ctx, o); err != nil {
 		return nil, err
+	}
+	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(p.cred, mode) {
+		p.unverifiedToken = true
+		warnUnverifiedToken(p.host, mode)
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -181,6 +191,9 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 	user, _, cred, err := userAndCredential(ctx, o)
 	if err != nil {
 		return nil, err
+	}
+	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(cred, mode) {
+		warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
 	}
 	password, err := cred.get(ctx)
 	if err != nil {
@@ -281,11 +294,13 @@ func (p *Pool) Close() { p.pool.Close() }
 
 // acquire takes a session from the pool. A login refused for its password
 // (28P01) renews the credential and tries once more; of many logins
-// refused at once for the same password, only the first renews it. No
-// other failure is tried again: a TLS failure, above all, is final.
+// refused at once for the same password, only the first renews it; but
+// the workspace token is not renewed for a server whose certificate is not
+// checked (see unverifiedToken). No other failure is tried again: a TLS
+// failure, above all, is final.
 func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	c, err := p.pool.Acquire(ctx)
-	if refused := refusedPassword(err); refused != "" && p.cred.renewable {
+	if refused := refusedPassword(err); refused != "" && p.cred.renewable && !p.unverifiedToken {
 		if _, renewErr := p.cred.renew(ctx, refused); renewErr != nil {
 			e := p.loginError(ctx, err)
 			e.Message += "; renewing the credential failed too: " + renewErr.Error()
@@ -369,6 +384,10 @@ func (p *Pool) loginError(ctx context.Context, err error) *Error {
 			e.Message = fmt.Sprintf("user %s is not the principal of this token (%s): give User=%s, or leave User out; the server said: %s",
 				p.user, principal, principal, e.Message)
 		}
+	}
+	if e.SQLState == "28P01" && p.unverifiedToken {
+		e.Message += "; the workspace token was not renewed to try again, because the server's certificate is not checked: " +
+			"give SSLServerCert to check it"
 	}
 	return e
 }

@@ -2,6 +2,7 @@ package lakebase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -218,5 +219,78 @@ func TestLakebaseHostAsHostFollowsTheSameRule(t *testing.T) {
 		if got := lakebaseHost(host); got != want {
 			t.Errorf("lakebaseHost(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+// captureStderr points os.Stderr at a file until the test ends, and
+// returns a function that reads what was written to it so far.
+func captureStderr(t *testing.T) func() string {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = f
+	t.Cleanup(func() { os.Stderr = saved; f.Close() })
+	return func() string {
+		b, _ := os.ReadFile(f.Name())
+		return string(b)
+	}
+}
+
+// TestWorkspaceTokenToAnUnverifiedServer: a host outside Lakebase's
+// domains (a private name, a proxy, an address) defaults to require, and
+// without Instance or Endpoint the password is the workspace token itself.
+// lakelink warns on standard error, once per process per server, before
+// sending it; and a login refused with 28P01 is not retried with a renewed
+// token, so a server that merely claims the password is wrong never
+// collects a second workspace token. A minted credential, which opens the
+// database only, and a verified server are still retried once.
+func TestWorkspaceTokenToAnUnverifiedServer(t *testing.T) {
+	stderr := captureStderr(t)
+	lb := testEmulator.Info().Lakebase
+	proxy := "lakebase-proxy.corp.example" // another name for the gateway: connectAs dials 127.0.0.1
+	for range 2 {
+		if _, err := connectAs(t, proxy, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := connectAs(t, "other-proxy.corp.example", "SSLMode=verify-full;SSLServerCert="+lb.CAFile); err == nil {
+		t.Fatal("verify-full connected to a certificate for another name")
+	}
+	if n := strings.Count(stderr(), "lakelink: warning:"); n != 1 || !strings.Contains(stderr(), proxy) ||
+		!strings.Contains(stderr(), "workspace") || !strings.Contains(stderr(), "SSLServerCert") {
+		t.Errorf("%d warnings, want 1 naming %s, the workspace token and SSLServerCert:\n%s", n, proxy, stderr())
+	}
+
+	for name, tc := range map[string]struct {
+		server, extra string
+		passwords     int
+	}{
+		"workspace token, unverified":    {proxy, "", 1},
+		"workspace token, verified":      {lb.ServerName, "SSLServerCert=" + lb.CAFile, 2},
+		"minted credential, unverified":  {proxy, "Instance=" + lb.Instance, 2},
+		"workspace token, require given": {proxy, "SSLMode=require", 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := testEmulator.Stats()
+			_, err := connectAs(t, tc.server, tc.extra+";User=someone@example.com")
+			var e *Error
+			if !errors.As(err, &e) || e.SQLState != "28P01" {
+				t.Fatalf("want a 28P01 refusal, got %v", err)
+			}
+			after := testEmulator.Stats()
+			passwords := after.GatewayLogins.Refused - before.GatewayLogins.Refused
+			if passwords != tc.passwords {
+				t.Errorf("the server received %d passwords, want %d", passwords, tc.passwords)
+			}
+			if tc.passwords == 1 && after.TokensIssued != before.TokensIssued {
+				t.Errorf("%d workspace tokens issued for a retry", after.TokensIssued-before.TokensIssued)
+			}
+			if tc.passwords == 1 && !strings.Contains(err.Error(), "not renewed") {
+				t.Errorf("the error does not say why the login was not tried again: %v", err)
+			}
+		})
 	}
 }
