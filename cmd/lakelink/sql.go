@@ -264,7 +264,7 @@ PGPASSWORD and the connection's SSL mode in PGSSLMODE, like `+"`databricks psql`
 	env := append(os.Environ(), "PGHOST="+login.Host, "PGPORT="+strconv.Itoa(login.Port), "PGDATABASE="+login.Database,
 		"PGUSER="+login.User, "PGPASSWORD="+login.Password, "PGSSLMODE="+login.SSLMode)
 	if login.SSLRootCert != "" {
-		env = append(env, "PGSSLROOTCERT="+psqlRootCert(login.SSLRootCert))
+		env = append(env, "PGSSLROOTCERT="+login.SSLRootCert)
 	}
 	if login.ApplicationName != "" {
 		env = append(env, "PGAPPNAME="+login.ApplicationName)
@@ -274,34 +274,4 @@ PGPASSWORD and the connection's SSL mode in PGSSLMODE, like `+"`databricks psql`
 		return fail(stderr, "psql", err)
 	}
 	return 0
-}
-
-// systemCABundles are the files where Linux distributions (Debian and
-// Ubuntu, RHEL and Fedora, SUSE, Alpine) and macOS keep the system's CA
-// certificates, in the order Go's crypto/x509 looks for them.
-var systemCABundles = []string{
-	"/etc/ssl/certs/ca-certificates.crt",
-	"/etc/pki/tls/certs/ca-bundle.crt",
-	"/etc/ssl/ca-bundle.pem",
-	"/etc/pki/tls/cacert.pem",
-	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-	"/etc/ssl/cert.pem",
-}
-
-// psqlRootCert is sslrootcert for psql. libpq understands "system" (the
-// system's roots, lakelink's default for Lakebase hosts) from version 16
-// on; older ones, such as Debian 12's psql 15, take it for a file name and
-// fail. So "system" becomes the system's CA bundle file (SSL_CERT_FILE
-// when set, as for OpenSSL), which every libpq reads; it stays "system"
-// when there is none.
-func psqlRootCert(rootCert string) string {
-	if rootCert != "system" {
-		return rootCert
-	}
-	for _, f := range append([]string{os.Getenv("SSL_CERT_FILE")}, systemCABundles...) {
-		if st, err := os.Stat(f); f != "" && err == nil && st.Mode().IsRegular() {
-			return f
-		}
-	}
-	return rootCert
 }

@@ -70,6 +70,28 @@ func TestPsqlVerifiesALakebaseHost(t *testing.T) {
 	}
 }
 
+// TestSQLWarnsOfAnUnverifiedToken: to a host outside Lakebase's domains
+// (here 127.0.0.1) the default is SSLMode=require, and without Instance or
+// Endpoint the password is the workspace token itself: the CLI says so on
+// standard error, once, and still runs the statement.
+func TestSQLWarnsOfAnUnverifiedToken(t *testing.T) {
+	c := newCLI(t)
+	lb := c.em.Info().Lakebase
+	conn := fmt.Sprintf("%s;Server=%s;Port=%d", c.m2m(), lb.Host, lb.Port)
+	out, errOut, code := c.run(nil, "sql", "--connection", conn, "SELECT 1 AS n")
+	if code != 0 || !strings.HasPrefix(out, "n\n") {
+		t.Fatalf("exit %d %q %s", code, out, errOut)
+	}
+	warning := fmt.Sprintf("lakelink: warning: the workspace OAuth token itself is the password for %s:%d, sent without checking its certificate", lb.Host, lb.Port)
+	if strings.Count(errOut, warning) != 1 {
+		t.Errorf("stderr does not warn once of the unverified workspace token:\n%s", errOut)
+	}
+	_, errOut, _ = c.run(nil, "sql", "--connection", c.lakebase(), "SELECT 1")
+	if strings.Contains(errOut, "workspace OAuth token") {
+		t.Errorf("a warning for a verified server with a minted credential: %s", errOut)
+	}
+}
+
 // TestSQLJSON: --format json writes every value in its JSON form of
 // TYPES.md, through the core's one mapping, and keeps repeated column
 // names apart.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"golang.org/x/net/http/httpproxy"
+
+	"github.com/lakelink/lakelink/core/weburl"
 )
 
 // networkError diagnoses a call that got no answer, or whose answer could
@@ -185,7 +187,7 @@ func (a *App) proxyRoute(u *url.URL) string {
 	}
 	direct := subject + " went directly, not through a proxy"
 	host := u.Hostname()
-	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+	if weburl.IsLoopback(host) {
 		return fmt.Sprintf("%s: %s is a loopback address, which never goes through one.", direct, host)
 	}
 	cfg := httpproxy.FromEnvironment()

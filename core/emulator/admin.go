@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lakelink/lakelink/core/weburl"
 )
 
 // Endpoint names, used by /_emulator/stats and /_emulator/faults.
@@ -294,8 +296,8 @@ func (e *Emulator) adminHandler() http.Handler {
 }
 
 // fromThisMachine passes on the requests addressed to this machine's
-// loopback at port: a Host of localhost, 127.0.0.0/8 or ::1, with that
-// port. Every listener is on 127.0.0.1, but a web page can still reach it
+// loopback at port: a Host that weburl.IsLoopback takes for this machine
+// (localhost, 127.0.0.0/8, ::1), with that port. Every listener is on 127.0.0.1, but a web page can still reach it
 // under a host name of its own that it has resolve to 127.0.0.1 (DNS
 // rebinding); its requests then carry that name, and are refused.
 func fromThisMachine(port string, h http.Handler) http.Handler {
@@ -305,8 +307,7 @@ func fromThisMachine(port string, h http.Handler) http.Handler {
 			host, p = r.Host, "80"
 		}
 		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-		ip := net.ParseIP(host)
-		if p != port || !(strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()) {
+		if p != port || !weburl.IsLoopback(host) {
 			writeAPIError(w, http.StatusForbidden, "PERMISSION_DENIED", fmt.Sprintf(
 				"Host %q: the emulator's admin endpoint answers only requests to 127.0.0.1:%s (or localhost, [::1])", r.Host, port))
 			return

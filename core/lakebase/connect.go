@@ -3,7 +3,9 @@
 // lakelink mints with the workspace token, shares across the process and
 // renews ahead of expiry, so that a pool lives for days. Sessions already
 // open are not affected by expiry (Lakebase checks the password at login
-// only); a login refused with 28P01 forces one renewal and one retry.
+// only); a login refused with 28P01 forces one renewal and one retry,
+// except for the workspace token at a server whose certificate is not
+// checked (see unverifiedToken).
 //
 // Connect takes the same connection string as the rest of lakelink (see
 // package connstr): Server, Port, Database, User, SSLMode (default
@@ -53,9 +55,14 @@ type Pool struct {
 	cred      *credential
 	host      string // host:port, for messages
 	user      string
-	plaintext bool      // SSLMode=disable
-	id        *identity // whose token mints the password; nil for AuthScheme=Password
-	userGiven bool      // User was in the options, not the token's principal
+	plaintext bool // SSLMode=disable
+	caGiven   bool // SSLServerCert, rather than the system's roots, verifies the server
+	// unverifiedToken: the workspace token goes to a server whose
+	// certificate is not checked (see unverifiedToken), so a login refused
+	// with 28P01 is not tried again with a renewed one.
+	unverifiedToken bool
+	id              *identity // whose token mints the password; nil for AuthScheme=Password
+	userGiven       bool      // User was in the options, not the token's principal
 }
 
 // Error is a failed Lakebase connection or statement: where, as whom, and
@@ -97,9 +104,13 @@ func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
 // of o (which tests may have changed, to dial elsewhere).
 func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
 	p = &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
-		plaintext: cfg.ConnConfig.TLSConfig == nil, userGiven: o.User != ""}
+		plaintext: cfg.ConnConfig.TLSConfig == nil, caGiven: o.SSLServerCert != "", userGiven: o.User != ""}
 	if p.user, p.id, p.cred, err = userAndCredential(ctx, o); err != nil {
 		return nil, err
+	}
+	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(p.cred, mode) {
+		p.unverifiedToken = true
+		warnUnverifiedToken(p.host, mode)
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -149,9 +160,11 @@ type LoginInfo struct {
 	Host, Database, User, Password string
 	Port                           int
 	SSLMode                        string // libpq's sslmode
-	// SSLRootCert is libpq's sslrootcert: a CA file, or "system" (the
-	// system's roots, libpq 16 and later) for verify-full without
-	// SSLServerCert.
+	// SSLRootCert is libpq's sslrootcert: SSLServerCert's CA file, or, for
+	// verify-full and verify-ca without SSLServerCert, the system's CA
+	// bundle file (see systemRootCert), which every libpq reads; "system"
+	// (libpq 16's name for the system's roots) only where no such file
+	// exists, as in the WASI build, which has no file system.
 	SSLRootCert string
 	// SSLRootCertPEM is SSLServerCert's PEM text when it was given as text
 	// rather than a file; in the WASI build, which has no file system to
@@ -179,6 +192,9 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(cred, mode) {
+		warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
+	}
 	password, err := cred.get(ctx)
 	if err != nil {
 		return nil, err
@@ -195,10 +211,38 @@ func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 		}
 	case o.SSLServerCert != "":
 		info.SSLRootCert = o.SSLServerCert
-	case info.SSLMode == string(connstr.SSLVerifyFull):
-		info.SSLRootCert = "system"
+	case info.SSLMode == string(connstr.SSLVerifyFull) || info.SSLMode == string(connstr.SSLVerifyCA):
+		info.SSLRootCert = systemRootCert()
 	}
 	return info, nil
+}
+
+// systemCABundles are the files where Linux distributions (Debian and
+// Ubuntu, RHEL and Fedora, SUSE, Alpine) and macOS keep the system's CA
+// certificates, in the order Go's crypto/x509 looks for them.
+var systemCABundles = []string{
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/ca-bundle.pem",
+	"/etc/pki/tls/cacert.pem",
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+	"/etc/ssl/cert.pem",
+}
+
+// systemRootCert is libpq's sslrootcert for the system's roots, which
+// lakelink itself checks with: the system's CA bundle file, SSL_CERT_FILE
+// when that is a file (as for OpenSSL and Go), else the first of
+// systemCABundles that exists. libpq understands "system" only from
+// version 16 on; older ones (Debian 12's psql 15) take it for a file name,
+// fail to read it, and fall back to ~/.postgresql/root.crt. So "system"
+// comes back only when there is no file, as in the WASI build.
+func systemRootCert() string {
+	for _, f := range append([]string{os.Getenv("SSL_CERT_FILE")}, systemCABundles...) {
+		if st, err := os.Stat(f); f != "" && err == nil && st.Mode().IsRegular() {
+			return f
+		}
+	}
+	return "system"
 }
 
 // certFile returns the file of SSLServerCert's PEM text cert: the text
@@ -250,11 +294,13 @@ func (p *Pool) Close() { p.pool.Close() }
 
 // acquire takes a session from the pool. A login refused for its password
 // (28P01) renews the credential and tries once more; of many logins
-// refused at once for the same password, only the first renews it. No
-// other failure is tried again: a TLS failure, above all, is final.
+// refused at once for the same password, only the first renews it; but
+// the workspace token is not renewed for a server whose certificate is not
+// checked (see unverifiedToken). No other failure is tried again: a TLS
+// failure, above all, is final.
 func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	c, err := p.pool.Acquire(ctx)
-	if refused := refusedPassword(err); refused != "" && p.cred.renewable {
+	if refused := refusedPassword(err); refused != "" && p.cred.renewable && !p.unverifiedToken {
 		if _, renewErr := p.cred.renew(ctx, refused); renewErr != nil {
 			e := p.loginError(ctx, err)
 			e.Message += "; renewing the credential failed too: " + renewErr.Error()
@@ -327,13 +373,21 @@ func (p *Pool) loginError(ctx context.Context, err error) *Error {
 		e.Message = "TLS required by server: use SSLMode=require (or verify-full); the server said: " + e.Message
 	case certificateRefused(err):
 		e.Message = "the server's certificate does not verify, so the password was not sent (" + e.Message +
-			"): if this is the right server, give the CA that signed its certificate as SSLServerCert; " +
-			"SSLMode=require skips the check, and then sends the password to whichever server answers"
+			"): if this is the right server, give the CA that signed its certificate as SSLServerCert"
+		if !p.caGiven {
+			e.Message += ", or, checking against the system's roots, make sure the system has its CA certificates " +
+				"(a slim container may lack them; Debian: apt-get install ca-certificates)"
+		}
+		e.Message += "; SSLMode=require skips the check, and then sends the password to whichever server answers"
 	case e.SQLState == "28P01" && p.userGiven && p.id != nil:
 		if principal, perr := p.id.principalName(ctx); perr == nil && principal != p.user {
 			e.Message = fmt.Sprintf("user %s is not the principal of this token (%s): give User=%s, or leave User out; the server said: %s",
 				p.user, principal, principal, e.Message)
 		}
+	}
+	if e.SQLState == "28P01" && p.unverifiedToken {
+		e.Message += "; the workspace token was not renewed to try again, because the server's certificate is not checked: " +
+			"give SSLServerCert to check it"
 	}
 	return e
 }

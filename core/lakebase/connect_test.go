@@ -673,17 +673,19 @@ func TestLakebaseHostAsHost(t *testing.T) {
 }
 
 // TestLogin: what psql gets. verify-full without SSLServerCert trusts the
-// system's roots (sslrootcert=system); PEM text is written once to a file
-// named by its hash, reused by later logins.
+// system's roots (sslrootcert is the system's CA bundle, SSL_CERT_FILE
+// here); PEM text is written once to a file named by its hash, reused by
+// later logins.
 func TestLogin(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	bundle := systemBundleFile(t)
 	info := testEmulator.Info()
 	o, _ := connstr.Parse(strings.Replace(lakebaseConn(testEmulator, "Instance="+info.Lakebase.Instance), ";SSLServerCert="+info.Lakebase.CAFile, "", 1))
 	l, err := Login(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.SSLRootCert != "system" || l.SSLMode != "verify-full" || l.User != info.ServicePrincipal.ClientID || l.Password == "" {
+	if l.SSLRootCert != bundle || l.SSLMode != "verify-full" || l.User != info.ServicePrincipal.ClientID || l.Password == "" {
 		t.Errorf("verify-full without SSLServerCert: %v", l)
 	}
 	if s := fmt.Sprintf("%v %+v %s", l, l, *l); strings.Contains(s, l.Password) {

@@ -18,6 +18,10 @@ import (
 type credential struct {
 	what      string // for messages: "a Lakebase credential for instance X"
 	renewable bool
+	// workspaceToken: the password is the workspace OAuth token itself,
+	// which opens the whole workspace API, not a credential minted for
+	// one database.
+	workspaceToken bool
 	// mint gets a password; refused, when not empty, is one the server
 	// refused, which mint must not return again.
 	mint func(ctx context.Context, refused string) (string, time.Time, error)
@@ -84,7 +88,8 @@ var registry = struct {
 	sync.Mutex
 	identities  map[*auth.Source]*identity
 	credentials map[string]*credential
-}{identities: map[*auth.Source]*identity{}, credentials: map[string]*credential{}}
+	warned      map[string]bool // servers warned about by warnUnverifiedToken
+}{identities: map[*auth.Source]*identity{}, credentials: map[string]*credential{}, warned: map[string]bool{}}
 
 // identityFor returns the shared identity of the options' token source, in
 // the workspace that workspace(o) names.
@@ -158,7 +163,7 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 			}}
 	default:
 		key = "workspace-token"
-		c = &credential{what: "the workspace OAuth token used as password", renewable: id.tokens.CanRefresh(),
+		c = &credential{what: "the workspace OAuth token used as password", renewable: id.tokens.CanRefresh(), workspaceToken: true,
 			mint: func(ctx context.Context, refused string) (string, time.Time, error) {
 				var tok *oauth2.Token
 				var err error

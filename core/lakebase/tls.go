@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -65,6 +66,37 @@ func sslMode(o *connstr.Options, server string) connstr.SSLMode {
 		return connstr.SSLVerifyFull
 	}
 	return connstr.SSLRequire
+}
+
+// unverifiedToken reports whether cred sends the workspace OAuth token
+// itself, which opens the whole workspace API, to a server whose
+// certificate mode does not check (require, or disable: no TLS at all).
+// lakelink then warns before the first login (warnUnverifiedToken), and
+// does not renew the token to try a login refused with 28P01 again: a
+// server that merely claims the password is wrong must not collect a
+// second token. Minted credentials (Instance, Endpoint) open only the
+// database, and are renewed once as usual.
+func unverifiedToken(cred *credential, mode connstr.SSLMode) bool {
+	return cred.workspaceToken && (mode == connstr.SSLRequire || mode == connstr.SSLDisable)
+}
+
+// warnUnverifiedToken writes a warning to standard error, once per process
+// for server (host:port), that the workspace token is about to be sent
+// there without a check of the server's certificate (see unverifiedToken).
+func warnUnverifiedToken(server string, mode connstr.SSLMode) {
+	registry.Lock()
+	defer registry.Unlock()
+	if registry.warned[server] {
+		return
+	}
+	registry.warned[server] = true
+	how := "without checking its certificate (SSLMode=require)"
+	if mode == connstr.SSLDisable {
+		how = "in cleartext (SSLMode=disable)"
+	}
+	fmt.Fprintf(os.Stderr, "lakelink: warning: the workspace OAuth token itself is the password for %s, sent %s: "+
+		"whoever answers there can use the whole workspace API with it; give SSLServerCert (the CA that signed the "+
+		"server's certificate) to check it, or Instance or Endpoint for a credential that opens only the database\n", server, how)
 }
 
 // certificateRefused reports whether err is the server's certificate

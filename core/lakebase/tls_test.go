@@ -2,7 +2,10 @@ package lakebase
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,7 +69,11 @@ func TestLakebaseHostIsVerifiedByDefault(t *testing.T) {
 			if err == nil {
 				t.Fatal("connected to a server whose certificate does not verify")
 			}
-			for _, want := range []string{"certificate", tc.server, "SSLServerCert", "SSLMode=require"} {
+			wants := []string{"certificate", tc.server, "SSLServerCert", "SSLMode=require"}
+			if !strings.Contains(tc.extra, "SSLServerCert") { // checked against the system's roots
+				wants = append(wants, "apt-get install ca-certificates")
+			}
+			for _, want := range wants {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error %q does not say %q", err, want)
 				}
@@ -105,17 +112,25 @@ func TestLakebaseHostWithItsCA(t *testing.T) {
 	}
 }
 
-// TestSSLModeDefault: what Login tells libpq clients, by host.
+// TestSSLModeDefault: what Login tells libpq clients, by host. Checking
+// against the system's roots (verify-full or verify-ca without
+// SSLServerCert) gives libpq the system's CA bundle file, which every
+// libpq reads, rather than "system", which libpq before 16 takes for a
+// file name (and, failing to read it, falls back to ~/.postgresql).
 func TestSSLModeDefault(t *testing.T) {
 	info := testEmulator.Info()
 	lb := info.Lakebase
+	bundle := systemBundleFile(t)
 	for name, tc := range map[string]struct{ server, extra, mode, rootCert string }{
-		"Lakebase host":           {lb.ServerName, "", "verify-full", "system"},
-		"Lakebase host, CA given": {lb.ServerName, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
-		"Lakebase host, require":  {lb.ServerName, "SSLMode=require", "require", ""},
-		"other host":              {lb.Host, "", "require", ""},
-		"other host, CA given":    {lb.Host, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
-		"other host, disable":     {lb.Host, "SSLMode=disable", "disable", ""},
+		"Lakebase host":                 {lb.ServerName, "", "verify-full", bundle},
+		"Lakebase host, verify-ca":      {lb.ServerName, "SSLMode=verify-ca", "verify-ca", bundle},
+		"Lakebase host, CA given":       {lb.ServerName, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
+		"Lakebase host, require":        {lb.ServerName, "SSLMode=require", "require", ""},
+		"other host":                    {lb.Host, "", "require", ""},
+		"other host, verify-ca":         {lb.Host, "SSLMode=verify-ca", "verify-ca", bundle},
+		"other host, CA given":          {lb.Host, "SSLServerCert=" + lb.CAFile, "verify-full", lb.CAFile},
+		"other host, verify-ca with CA": {lb.Host, "SSLMode=verify-ca;SSLServerCert=" + lb.CAFile, "verify-ca", lb.CAFile},
+		"other host, disable":           {lb.Host, "SSLMode=disable", "disable", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			o, err := connstr.Parse(fmt.Sprintf("Host=%s;Server=%s;Port=%d;OAuthClientId=%s;OAuthClientSecret=%s;Instance=%s;%s",
@@ -131,6 +146,37 @@ func TestSSLModeDefault(t *testing.T) {
 				t.Errorf("sslmode %s sslrootcert %q, want %s %q", l.SSLMode, l.SSLRootCert, tc.mode, tc.rootCert)
 			}
 		})
+	}
+}
+
+// systemBundleFile makes SSL_CERT_FILE, for the rest of the test, a file
+// that holds no certificate: one that Login must name, but that does not
+// make the process trust another CA should it be the first to load the
+// system's roots (crypto/x509 loads them once per process).
+func systemBundleFile(t *testing.T) string {
+	t.Helper()
+	bundle := filepath.Join(t.TempDir(), "ca-bundle.crt")
+	if err := os.WriteFile(bundle, []byte("# no certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", bundle)
+	return bundle
+}
+
+// TestSystemRootCertFile: the system's CA bundle is SSL_CERT_FILE when
+// that is a file, else the first of the distributions' files that exists,
+// else "system" (libpq 16's name for the system's roots).
+func TestSystemRootCertFile(t *testing.T) {
+	t.Setenv("SSL_CERT_FILE", filepath.Join(t.TempDir(), "absent.crt"))
+	want := "system"
+	for _, f := range systemCABundles {
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			want = f
+			break
+		}
+	}
+	if got := systemRootCert(); got != want {
+		t.Errorf("systemRootCert() = %q, want %q", got, want)
 	}
 }
 
@@ -173,5 +219,78 @@ func TestLakebaseHostAsHostFollowsTheSameRule(t *testing.T) {
 		if got := lakebaseHost(host); got != want {
 			t.Errorf("lakebaseHost(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+// captureStderr points os.Stderr at a file until the test ends, and
+// returns a function that reads what was written to it so far.
+func captureStderr(t *testing.T) func() string {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = f
+	t.Cleanup(func() { os.Stderr = saved; f.Close() })
+	return func() string {
+		b, _ := os.ReadFile(f.Name())
+		return string(b)
+	}
+}
+
+// TestWorkspaceTokenToAnUnverifiedServer: a host outside Lakebase's
+// domains (a private name, a proxy, an address) defaults to require, and
+// without Instance or Endpoint the password is the workspace token itself.
+// lakelink warns on standard error, once per process per server, before
+// sending it; and a login refused with 28P01 is not retried with a renewed
+// token, so a server that merely claims the password is wrong never
+// collects a second workspace token. A minted credential, which opens the
+// database only, and a verified server are still retried once.
+func TestWorkspaceTokenToAnUnverifiedServer(t *testing.T) {
+	stderr := captureStderr(t)
+	lb := testEmulator.Info().Lakebase
+	proxy := "lakebase-proxy.corp.example" // another name for the gateway: connectAs dials 127.0.0.1
+	for range 2 {
+		if _, err := connectAs(t, proxy, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := connectAs(t, "other-proxy.corp.example", "SSLMode=verify-full;SSLServerCert="+lb.CAFile); err == nil {
+		t.Fatal("verify-full connected to a certificate for another name")
+	}
+	if n := strings.Count(stderr(), "lakelink: warning:"); n != 1 || !strings.Contains(stderr(), proxy) ||
+		!strings.Contains(stderr(), "workspace") || !strings.Contains(stderr(), "SSLServerCert") {
+		t.Errorf("%d warnings, want 1 naming %s, the workspace token and SSLServerCert:\n%s", n, proxy, stderr())
+	}
+
+	for name, tc := range map[string]struct {
+		server, extra string
+		passwords     int
+	}{
+		"workspace token, unverified":    {proxy, "", 1},
+		"workspace token, verified":      {lb.ServerName, "SSLServerCert=" + lb.CAFile, 2},
+		"minted credential, unverified":  {proxy, "Instance=" + lb.Instance, 2},
+		"workspace token, require given": {proxy, "SSLMode=require", 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := testEmulator.Stats()
+			_, err := connectAs(t, tc.server, tc.extra+";User=someone@example.com")
+			var e *Error
+			if !errors.As(err, &e) || e.SQLState != "28P01" {
+				t.Fatalf("want a 28P01 refusal, got %v", err)
+			}
+			after := testEmulator.Stats()
+			passwords := after.GatewayLogins.Refused - before.GatewayLogins.Refused
+			if passwords != tc.passwords {
+				t.Errorf("the server received %d passwords, want %d", passwords, tc.passwords)
+			}
+			if tc.passwords == 1 && after.TokensIssued != before.TokensIssued {
+				t.Errorf("%d workspace tokens issued for a retry", after.TokensIssued-before.TokensIssued)
+			}
+			if tc.passwords == 1 && !strings.Contains(err.Error(), "not renewed") {
+				t.Errorf("the error does not say why the login was not tried again: %v", err)
+			}
+		})
 	}
 }

@@ -707,6 +707,24 @@ func TestLakebaseCAAsText(t *testing.T) {
 	}
 }
 
+// TestLakebaseSystemRootsInWASI: a Lakebase host is verify-full against
+// the system's roots by default; the module has no file system in which to
+// find the system's CA bundle, so sslrootcert is "system" (libpq 16's name
+// for them), for the host to resolve.
+func TestLakebaseSystemRootsInWASI(t *testing.T) {
+	mod := instantiate(t)
+	lb := emu.Info().Lakebase
+	conn := fmt.Sprintf("%s;Server=%s;Port=%d;Instance=%s", m2m(), lb.ServerName, lb.Port, lb.Instance)
+	var login struct {
+		SSLMode     string `json:"sslmode"`
+		SSLRootCert string `json:"sslrootcert"`
+	}
+	mod.must(map[string]any{"op": "lakebase_credential", "conn": conn}, &login)
+	if login.SSLMode != "verify-full" || login.SSLRootCert != "system" {
+		t.Fatalf("sslmode %q, sslrootcert %q", login.SSLMode, login.SSLRootCert)
+	}
+}
+
 // TestNoBrowserLogin: a login that needs a browser fails at once, saying
 // what works instead, rather than waiting for a callback that cannot come.
 func TestNoBrowserLogin(t *testing.T) {
