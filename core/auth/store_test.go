@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // put stores entry under key.
@@ -343,5 +345,250 @@ func TestStoreLockWaitIsBounded(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(store.Location() + ".lock"); len(data) != 0 {
 		t.Errorf("the released lock still names a holder: %q", data)
+	}
+}
+
+// sharedDir returns a directory anyone may write to, sticky as /tmp: where
+// other users can create files at the store's paths.
+func sharedDir(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777|os.ModeSticky)
+	return dir
+}
+
+// TestStoreRefusesAFIFO: another user can make a FIFO at the store's path
+// in a shared directory. Opening one blocks until a writer comes, beyond
+// any Timeout; the store never opens its files in a way that can block, and
+// refuses what is not a regular file.
+func TestStoreRefusesAFIFO(t *testing.T) {
+	location := filepath.Join(sharedDir(t), "tokens.json")
+	if err := syscall.Mkfifo(location, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, _ := OpenStore(location)
+	loaded := make(chan error, 1)
+	go func() { _, err := store.Load("k"); loaded <- err }()
+	updated := make(chan error, 1)
+	go func() {
+		updated <- store.Update(context.Background(), "k", func(*StoredToken) (*StoredToken, error) { return nil, nil })
+	}()
+	for what, done := range map[string]chan error{"Load": loaded, "Update": updated} {
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), location) || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s of a store that is a FIFO: %v", what, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("%s of a store that is a FIFO still blocks after 5s", what)
+		}
+	}
+}
+
+// TestStoreRefusesHardLinkedFiles: a hard link at the lock's or the
+// store's path (O_NOFOLLOW does not see one) would make lakelink write into,
+// or read, another file of the user's. Both are refused, and the other
+// file is left as it was.
+func TestStoreRefusesHardLinkedFiles(t *testing.T) {
+	location := filepath.Join(sharedDir(t), "tokens.json")
+	precious := filepath.Join(t.TempDir(), "precious")
+	const content = "the user's ssh config\n"
+	os.WriteFile(precious, []byte(content), 0o600)
+	store, _ := OpenStore(location)
+	if err := os.Link(precious, location+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	err := store.Update(context.Background(), "k", func(*StoredToken) (*StoredToken, error) { return &StoredToken{AccessToken: "a"}, nil })
+	if err == nil || !strings.Contains(err.Error(), location+".lock") || !strings.Contains(err.Error(), "links") {
+		t.Errorf("a lock that is a hard link: %v", err)
+	}
+	if data, _ := os.ReadFile(precious); string(data) != content {
+		t.Errorf("the file hard-linked as the lock was changed to %q", data)
+	}
+
+	os.Remove(location + ".lock")
+	os.WriteFile(precious, []byte(`{"version": 1, "entries": {"k": {"access_token": "planted"}}}`), 0o600)
+	if err := os.Link(precious, location); err != nil {
+		t.Fatal(err)
+	}
+	if entry, err := store.Load("k"); err == nil || !strings.Contains(err.Error(), location) || !strings.Contains(err.Error(), "links") {
+		t.Errorf("a store that is a hard link was read: %v %v", entry, err)
+	}
+}
+
+// TestStoreRefusesFilesOthersMayUse: a store or lock that other users may
+// read or write (a 0666 file in a shared directory) is refused, with the
+// command that fixes it.
+func TestStoreRefusesFilesOthersMayUse(t *testing.T) {
+	location := filepath.Join(sharedDir(t), "tokens.json")
+	store, _ := OpenStore(location)
+	os.WriteFile(location, []byte(`{"version": 1, "entries": {"k": {"access_token": "planted"}}}`), 0o600)
+	os.Chmod(location, 0o666)
+	if entry, err := store.Load("k"); err == nil || !strings.Contains(err.Error(), "chmod 600 "+location) {
+		t.Errorf("a store others may write was read: %v %v", entry, err)
+	}
+	os.Chmod(location, 0o600)
+	os.WriteFile(location+".lock", nil, 0o600)
+	os.Chmod(location+".lock", 0o644)
+	err := store.Update(context.Background(), "k", func(*StoredToken) (*StoredToken, error) { return nil, nil })
+	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+location+".lock") {
+		t.Errorf("a lock others may read: %v", err)
+	}
+}
+
+// TestVerifierIsRedeemedOnlyWhenTheStoreCanKeepTheTokens: a connection
+// with OAuthVerifier redeems the code under the store's lock, once the
+// store's next version is prepared. A process that cannot write the store
+// fails without spending the code, and the next one completes the login.
+func TestVerifierIsRedeemedOnlyWhenTheStoreCanKeepTheTokens(t *testing.T) {
+	ctx := context.Background()
+	location := tokenStore(t)
+	s := fmt.Sprintf("Host=%s;AuthScheme=OAuthPKCE;InitiateOAuth=REFRESH;OAuthSettingsLocation=%s", shared.Info().WorkspaceURL, location)
+	a, err := StartHeadless(ctx, parse(t, "%s", s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := fmt.Sprintf("%s;OAuthVerifier='%s'", s, followAuthorize(t, a.URL).String())
+	if _, err := tokenInChild(conn, fileSizeLimitEnv+"=16"); err == nil || !strings.Contains(err.Error(), location) {
+		t.Errorf("a process that cannot write the store: %v, want an error naming %s", err, location)
+	}
+	tok, err := tokenInChild(conn)
+	if err != nil {
+		t.Fatalf("the next process, with room, with the same verifier: %v", err)
+	}
+	if status, body := appGet(t, shared, "/api/whoami", tok); status != 200 {
+		t.Errorf("its token: %d %s", status, body)
+	}
+}
+
+// TestLoginTokensAreKeptWhenTheStoreIsBusy: tokens a browser login
+// obtained are kept (and the log says they were not saved, and where) when
+// the store's lock cannot be had within Timeout.
+func TestLoginTokensAreKeptWhenTheStoreIsBusy(t *testing.T) {
+	browse(t)
+	location := tokenStore(t)
+	logfile := filepath.Join(t.TempDir(), "lakelink.log")
+	store, _ := OpenStore(location)
+	held, release := make(chan struct{}), make(chan struct{})
+	holder := make(chan error, 1)
+	go func() {
+		holder <- store.Update(context.Background(), "held", func(*StoredToken) (*StoredToken, error) {
+			close(held)
+			<-release
+			return nil, nil
+		})
+	}()
+	<-held
+	src, err := NewTokenSource(parse(t, "Host=%s;AuthScheme=OAuthPKCE;CallbackURL=%s;Timeout=1;OAuthSettingsLocation=%s;Logfile=%s",
+		shared.Info().WorkspaceURL, freeCallback(t), location, logfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := src.Token()
+	close(release)
+	if err := <-holder; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("a browser login whose tokens the busy store could not take: %v", err)
+	}
+	if status, body := appGet(t, shared, "/api/whoami", tok.AccessToken); status != 200 {
+		t.Errorf("its token: %d %s", status, body)
+	}
+	if log, _ := os.ReadFile(logfile); !strings.Contains(string(log), "not saved") || !strings.Contains(string(log), location) {
+		t.Errorf("the log does not say where the tokens were not saved:\n%s", log)
+	}
+	if again, err := src.Token(); err != nil || again.AccessToken != tok.AccessToken {
+		t.Errorf("the next token of the source: %v, want the kept one", err)
+	}
+}
+
+// removeNextVersions removes the store's prepared next versions until done
+// yields: a store whose new version vanishes before it is put in place.
+func removeNextVersions(t *testing.T, location string, done <-chan struct{}) {
+	t.Helper()
+	removed := false
+	for {
+		select {
+		case <-done:
+			if !removed {
+				t.Fatal("no new version of the store was prepared while the token endpoint answered")
+			}
+			return
+		case <-time.After(5 * time.Millisecond):
+			temps, _ := filepath.Glob(filepath.Join(filepath.Dir(location), ".oauth-tokens-*"))
+			for _, tmp := range temps {
+				removed = os.Remove(tmp) == nil || removed
+			}
+		}
+	}
+}
+
+// TestUnsavedTokensAreSharedByTheProcess: tokens a renewal could not save
+// belong to the store, not to the connection that renewed: another
+// connection of the process to the same identity (here with another
+// Timeout) uses them, and never the stored refresh token already redeemed.
+func TestUnsavedTokensAreSharedByTheProcess(t *testing.T) {
+	e := shortLived(t, time.Hour)
+	location := tokenStore(t)
+	conn := expiredLogin(t, e.Info().WorkspaceURL, location)
+	a, err := NewTokenSource(parse(t, "%s;Timeout=30", conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewTokenSource(parse(t, "%s;Timeout=31", conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.Stats()
+	fault(t, e, `{"endpoint": "token", "kind": "hang", "duration": "1s"}`)
+	done := make(chan struct{})
+	var tokA *oauth2.Token
+	go func() { tokA, err = a.Token(); close(done) }()
+	removeNextVersions(t, location, done)
+	if err != nil {
+		t.Fatalf("A, whose renewal was not saved: %v", err)
+	}
+	tokB, err := b.Token()
+	if err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	if tokB.AccessToken != tokA.AccessToken {
+		t.Error("B did not use the tokens A renewed")
+	}
+	if _, err := b.Renew(context.Background(), tokB.AccessToken); err != nil {
+		t.Errorf("B renewing with the unsaved refresh token: %v", err)
+	}
+	after := e.Stats()
+	if d := after.RefreshTokensReused - before.RefreshTokensReused; d != 0 {
+		t.Errorf("refresh tokens reused: %d, want 0", d)
+	}
+}
+
+// TestRefreshStoredReturnsTokensItCouldNotSave: when the store's new
+// version cannot be put in place after the refresh token was redeemed,
+// RefreshStored returns the new tokens with a *NotSavedError naming the
+// store, so that the caller can hand them to the user.
+func TestRefreshStoredReturnsTokensItCouldNotSave(t *testing.T) {
+	e := shortLived(t, time.Hour)
+	location := tokenStore(t)
+	conn := expiredLogin(t, e.Info().WorkspaceURL, location)
+	fault(t, e, `{"endpoint": "token", "kind": "hang", "duration": "1s"}`)
+	done := make(chan struct{})
+	var tokens *OAuthTokens
+	var err error
+	go func() { tokens, _, err = RefreshStored(context.Background(), parse(t, "%s", conn)); close(done) }()
+	removeNextVersions(t, location, done)
+	var notSaved *NotSavedError
+	if !errors.As(err, &notSaved) || !strings.Contains(err.Error(), location) {
+		t.Fatalf("RefreshStored whose store could not be replaced: %v, want a NotSavedError naming %s", err, location)
+	}
+	if tokens == nil || tokens.OAuthRefreshToken == "" {
+		t.Fatalf("RefreshStored dropped the tokens it could not save: %v", tokens)
+	}
+	if _, err := RefreshOAuthAccessToken(context.Background(), parse(t, "Host=%s", e.Info().WorkspaceURL), tokens.OAuthRefreshToken); err != nil {
+		t.Errorf("the returned refresh token: %v", err)
 	}
 }
