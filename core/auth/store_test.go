@@ -87,47 +87,35 @@ func TestFullDiskKeepsTheRefreshToken(t *testing.T) {
 // owner of the store, its lock and its read-only directory.
 func TestReadOnlyDirectoryKeepsTheRefreshToken(t *testing.T) {
 	e := shortLived(t, time.Hour)
-	top, err := os.MkdirTemp("", "lakelink-read-only-*") // not t.TempDir(), whose parent is closed to others
-	if err != nil {
-		t.Fatal(err)
+	const nobody = 65534
+	top, binary := t.TempDir(), os.Args[0]
+	asRoot := os.Geteuid() == 0
+	if asRoot {
+		top, binary = placeNobodyMayRun(t, nobody)
 	}
-	t.Cleanup(func() { os.RemoveAll(top) })
 	location := filepath.Join(top, "store", "tokens.json")
 	conn := expiredLogin(t, e.Info().WorkspaceURL, location)
 	os.WriteFile(location+".lock", nil, 0o600)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	if os.Geteuid() == 0 {
-		const nobody = 65534
+	child := func() *exec.Cmd {
+		cmd := exec.Command(binary, "-test.run=^$")
+		cmd.Env = append(os.Environ(), helperEnv+"="+conn)
+		if asRoot {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		}
+		return cmd
+	}
+	if asRoot {
 		for _, path := range []string{filepath.Dir(location), location, location + ".lock"} {
 			if err := os.Chown(path, nobody, nobody); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// nobody needs a way to the store and a copy of this test binary it may run.
-		os.Chmod(top, 0o755)
-		for dir := filepath.Dir(top); dir != "/"; dir = filepath.Dir(dir) {
-			if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o001 == 0 {
-				t.Skipf("%s is closed to other users", dir)
-			}
-		}
-		binary := filepath.Join(top, "auth.test")
-		var data []byte
-		if data, err = os.ReadFile(os.Args[0]); err == nil {
-			err = os.WriteFile(binary, data, 0o755)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd = exec.Command(binary, "-test.run=^$")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	}
 	os.Chmod(filepath.Dir(location), 0o500)
 	t.Cleanup(func() { os.Chmod(filepath.Dir(location), 0o700) })
 	before := e.Stats()
-	var out []byte
 
-	cmd.Env = append(os.Environ(), helperEnv+"="+conn)
-	out, err = cmd.CombinedOutput()
+	out, err := child().CombinedOutput()
 	if err == nil || !strings.Contains(string(out), location) {
 		t.Errorf("a process that cannot write the store's directory: %v %s, want an error naming %s", err, out, location)
 	}
@@ -135,18 +123,67 @@ func TestReadOnlyDirectoryKeepsTheRefreshToken(t *testing.T) {
 		t.Errorf("the process that could not write the store redeemed %d refresh tokens, want 0", d)
 	}
 	os.Chmod(filepath.Dir(location), 0o700)
-	if os.Geteuid() == 0 {
-		cmd = exec.Command(cmd.Path, "-test.run=^$")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	} else {
-		cmd = exec.Command(os.Args[0], "-test.run=^$")
-	}
-	cmd.Env = append(os.Environ(), helperEnv+"="+conn)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := child().CombinedOutput(); err != nil {
 		t.Errorf("the next process, with a writable directory: %v %s", err, out)
 	}
 	if d := e.Stats().RefreshTokensReused - before.RefreshTokensReused; d != 0 {
 		t.Errorf("refresh tokens reused: %d, want 0", d)
+	}
+}
+
+// placeNobodyMayRun returns a directory user uid may reach (0755, with
+// every parent open to others) and a copy of the test binary in it that uid
+// can run. It tries the temporary directory, then the working directory
+// (the package's, for a temporary directory mounted noexec), and skips the
+// test when uid can run the copy in neither.
+func placeNobodyMayRun(t *testing.T, uid int) (dir, binary string) {
+	t.Helper()
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused []string
+	for _, parent := range []string{os.TempDir(), "."} {
+		dir, err := os.MkdirTemp(parent, "lakelink-read-only-*") // not t.TempDir(), whose parent is closed to others
+		if err != nil {
+			refused = append(refused, err.Error())
+			continue
+		}
+		dir, _ = filepath.Abs(dir)
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		os.Chmod(dir, 0o755)
+		if closed := closedParent(dir); closed != "" {
+			refused = append(refused, closed+" is closed to other users")
+			continue
+		}
+		binary := filepath.Join(dir, "auth.test")
+		if err := os.WriteFile(binary, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		probe := exec.Command(binary, "-test.run=^$") // exits at once: a connection string that fails
+		probe.Env = append(os.Environ(), helperEnv+"=AuthScheme=Token")
+		probe.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+		var exit *exec.ExitError
+		if err := probe.Run(); err != nil && !errors.As(err, &exit) {
+			refused = append(refused, fmt.Sprintf("uid %d cannot run a program in %s: %v", uid, dir, err))
+			continue
+		}
+		return dir, binary
+	}
+	t.Skipf("no directory where uid %d may run a copy of the test binary: %s", uid, strings.Join(refused, "; "))
+	return "", ""
+}
+
+// closedParent returns the first parent of dir that other users cannot
+// pass through, or "".
+func closedParent(dir string) string {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return d
+		}
+		if d == filepath.Dir(d) {
+			return ""
+		}
 	}
 }
 
