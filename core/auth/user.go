@@ -271,7 +271,9 @@ func (l *storedLogin) first(ctx context.Context, log *logger) (*StoredToken, err
 		return entry, err
 	}
 	var entry *StoredToken
+	ran := false
 	err := f.update(ctx, l.store, l.key, func(cur *StoredToken) (*StoredToken, error) {
+		ran = true
 		if cur != nil && (cur.AccessToken != "" || cur.RefreshToken != "") { // another connection completed it
 			entry = cur
 			return cur, nil
@@ -283,6 +285,9 @@ func (l *storedLogin) first(ctx context.Context, log *logger) (*StoredToken, err
 		entry = storedFrom(tok, nil)
 		return entry, nil
 	})
+	if err != nil && !ran {
+		err = fmt.Errorf("the OAuthVerifier code was not redeemed: %w", err)
+	}
 	if _, err := l.kept(log, entry, err); err != nil {
 		return nil, err
 	}
