@@ -49,7 +49,7 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	}
 	tokens, location, err := auth.Login(context.Background(), o)
 	if err != nil {
-		return fail(stderr, "login", err)
+		return failNotSaved(stdout, stderr, "login", tokens, err)
 	}
 	info := auth.Describe(tokens.OAuthAccessToken)
 	fmt.Fprintf(stdout, "Logged in to %s as %s with scopes %s.\nTokens stored in %s.\n", o.Host, info.Principal, tokens.Scope, location)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -70,17 +71,33 @@ Each takes --host/--connection/--scopes like lakelink login; use the same ones f
 		}
 		tokens, location, err := auth.FinishHeadless(ctx, o, code)
 		if err != nil {
-			return fail(stderr, "oauth exchange", err)
+			return failNotSaved(stdout, stderr, "oauth exchange", tokens, err)
 		}
 		printStored(stdout, tokens, location)
 	case "refresh":
 		tokens, location, err := auth.RefreshStored(ctx, o)
 		if err != nil {
-			return fail(stderr, "oauth refresh", err)
+			return failNotSaved(stdout, stderr, "oauth refresh", tokens, err)
 		}
 		printStored(stdout, tokens, location)
 	}
 	return 0
+}
+
+// failNotSaved is fail, except for tokens obtained that the token store
+// could not take (err is then a *auth.NotSavedError): it prints them on
+// stdout, the only copy there is (a redeemed refresh token or code no
+// longer works), with a warning naming the store.
+func failNotSaved(stdout, stderr io.Writer, command string, tokens *auth.OAuthTokens, err error) int {
+	var notSaved *auth.NotSavedError
+	if tokens == nil || !errors.As(err, &notSaved) {
+		return fail(stderr, command, err)
+	}
+	fmt.Fprintf(stderr, "lakelink %s: the new tokens were not saved: %v\n"+
+		"They are printed on standard output and kept nowhere else: keep them (OAuthRefreshToken in a connection string, "+
+		"with InitiateOAuth=REFRESH), or fix the store and log in again.\n", command, err)
+	fmt.Fprintf(stdout, "OAuthAccessToken=%s\nOAuthRefreshToken=%s\n", tokens.OAuthAccessToken, tokens.OAuthRefreshToken)
+	return 1
 }
 
 func printStored(w io.Writer, t *auth.OAuthTokens, location string) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
 )
 
 // TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout: while another process
@@ -56,5 +57,52 @@ func TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout(t *testing.T) {
 	}
 	if msg := stderr.String(); !strings.Contains(msg, location) || !strings.Contains(msg, "pid "+strconv.Itoa(os.Getpid())) {
 		t.Errorf("the error does not name the store and the process holding its lock (pid %d):\n%s", os.Getpid(), msg)
+	}
+}
+
+// TestLoginPrintsTokensItCouldNotStore: when the token store cannot take
+// the tokens of a completed login (here its lock stays held past Timeout),
+// `lakelink login` prints them with a warning naming the store, so that the
+// user can keep them, and exits 1.
+func TestLoginPrintsTokensItCouldNotStore(t *testing.T) {
+	c := newCLI(t)
+	location := filepath.Join(t.TempDir(), "lakelink", "tokens.json")
+	store, err := auth.OpenStore(location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	holderDone := make(chan error, 1)
+	go func() {
+		holderDone <- store.Update(context.Background(), "held", func(*auth.StoredToken) (*auth.StoredToken, error) {
+			close(held)
+			<-release
+			return nil, nil
+		})
+	}()
+	<-held
+	out, errOut, code := c.run(nil, "login", "--connection", "Host="+c.em.Info().WorkspaceURL+";Timeout=1;OAuthSettingsLocation="+location)
+	close(release)
+	if err := <-holderDone; err != nil {
+		t.Errorf("the holder: %v", err)
+	}
+	if code != 1 || !strings.Contains(errOut, "not saved") || !strings.Contains(errOut, location) {
+		t.Errorf("login whose tokens the store could not take: exit %d, stderr:\n%s", code, errOut)
+	}
+	var refreshToken string
+	for _, line := range strings.Split(out, "\n") {
+		if rt, ok := strings.CutPrefix(line, "OAuthRefreshToken="); ok {
+			refreshToken = rt
+		}
+	}
+	if refreshToken == "" {
+		t.Fatalf("the tokens were not printed:\n%s", out)
+	}
+	o, err := connstr.Parse("Host=" + c.em.Info().WorkspaceURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.RefreshOAuthAccessToken(context.Background(), o, refreshToken); err != nil {
+		t.Errorf("the printed refresh token: %v", err)
 	}
 }

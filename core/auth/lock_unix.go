@@ -67,6 +67,18 @@ func ownerOf(fi os.FileInfo) (uid int, ok bool) {
 	return int(st.Uid), true
 }
 
+// linksOf returns a file's number of links (names).
+func linksOf(fi os.FileInfo) (n uint64, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return uint64(st.Nlink), true
+}
+
+// openNonBlocking makes an open return at once, also for a FIFO.
+const openNonBlocking = syscall.O_NONBLOCK
+
 // isSymlinkRefusal reports whether an open with O_NOFOLLOW failed because
 // the path is a symbolic link (ELOOP; EMLINK on FreeBSD).
 func isSymlinkRefusal(err error) bool {

@@ -30,6 +30,18 @@ func lockFile(ctx context.Context, _ *os.File) (unlock func(), err error) {
 // ownerOf: WASI has no file owners.
 func ownerOf(os.FileInfo) (uid int, ok bool) { return 0, false }
 
+// linksOf returns a file's number of links (names).
+func linksOf(fi os.FileInfo) (n uint64, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return st.Nlink, true
+}
+
+// openNonBlocking: WASI preview 1 opens have no such flag, and no FIFOs.
+const openNonBlocking = 0
+
 // isSymlinkRefusal reports whether an open with O_NOFOLLOW failed because
 // the path is a symbolic link.
 func isSymlinkRefusal(err error) bool { return errors.Is(err, syscall.ELOOP) }

@@ -60,8 +60,13 @@ type Store interface {
 	// exclusive lock, across processes for a file, and stores what f
 	// returns (nil deletes the entry). ctx bounds the wait for the lock.
 	// If f fails nothing is written. If what f returns cannot be stored,
-	// the error is a *NotSavedError.
+	// the error is a *NotSavedError, and the store keeps it for this
+	// process, as Save does.
 	Update(ctx context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error
+	// Save stores entry, tokens already obtained, for key. If it cannot,
+	// the error is a *NotSavedError and the store keeps the entry for this
+	// process: its Load and Update use it, and its next write saves it.
+	Save(ctx context.Context, key string, entry *StoredToken) error
 	// Location names the store, for messages.
 	Location() string
 }
@@ -103,10 +108,16 @@ func OpenStore(location string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OAuthSettingsLocation %q: %w", location, err)
 	}
-	return &fileStore{path: abs}, nil
+	s, _ := fileStores.LoadOrStore(abs, &fileStore{path: abs, turn: make(chan struct{}, 1)})
+	return s.(*fileStore), nil
 }
 
-var memoryStores sync.Map // name -> *memoryStore
+var (
+	memoryStores sync.Map // name -> *memoryStore
+	// fileStores holds one fileStore per file, so that every connection of
+	// the process shares its unsaved entries and its turn.
+	fileStores sync.Map // absolute path -> *fileStore
+)
 
 type memoryStore struct {
 	name    string
@@ -137,6 +148,10 @@ func (m *memoryStore) Update(_ context.Context, key string, f func(*StoredToken)
 	return nil
 }
 
+func (m *memoryStore) Save(ctx context.Context, key string, entry *StoredToken) error {
+	return m.Update(ctx, key, func(*StoredToken) (*StoredToken, error) { return entry, nil })
+}
+
 func cloneEntry(e *StoredToken) *StoredToken {
 	if e == nil {
 		return nil
@@ -157,7 +172,29 @@ func cloneEntry(e *StoredToken) *StoredToken {
 // a rotating refresh token once. Neither file is followed if it is a
 // symbolic link, and only files and a directory no other user controls are
 // used (see checkDir and openOwn).
-type fileStore struct{ path string }
+//
+// Entries this process obtained but could not write (unsaved) are kept
+// here, for every connection of the process: they hold the current refresh
+// token when the file's was already redeemed.
+type fileStore struct {
+	path string
+	// turn is held by this process's update of the file, so that two of
+	// its connections never renew with the same unsaved refresh token.
+	turn    chan struct{}
+	mu      sync.Mutex // guards unsaved
+	unsaved []unsavedEntry
+}
+
+// unsavedEntry is an entry this process could not write to the file.
+type unsavedEntry struct {
+	key   string
+	entry *StoredToken
+}
+
+// maxUnsaved bounds the unsaved entries of a store, least recently used
+// dropped first. A process keeps one per identity (host, client, scopes)
+// it renewed while the file could not be written: a handful at most.
+const maxUnsaved = 16
 
 type storeFile struct {
 	Version int                     `json:"version"`
@@ -184,49 +221,100 @@ func (e *NotSavedError) Unwrap() error { return e.Err }
 
 func (s *fileStore) Location() string { return s.path }
 
+// Load prefers the entry this process could not save, unless the file's is
+// newer; it uses that one also when the file cannot be read.
 func (s *fileStore) Load(key string) (*StoredToken, error) {
-	if err := checkDir(filepath.Dir(s.path)); err != nil {
-		return nil, err
+	unsaved := s.unsavedEntry(key)
+	err := checkDir(filepath.Dir(s.path))
+	var f *storeFile
+	if err == nil {
+		f, err = s.read()
 	}
-	f, err := s.read()
+	if unsaved != nil && (err != nil || newer(unsaved, f.Entries[key])) {
+		return unsaved, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return f.Entries[key], nil
 }
 
+// newer reports whether entry a is at least as recent as b.
+func newer(a, b *StoredToken) bool { return b == nil || !b.UpdatedAt.After(a.UpdatedAt) }
+
+// unsavedEntry returns a copy of key's unsaved entry, or nil.
+func (s *fileStore) unsavedEntry(key string) *StoredToken {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, u := range s.unsaved {
+		if u.key == key { // most recently used last
+			s.unsaved = append(append(s.unsaved[:i:i], s.unsaved[i+1:]...), u)
+			return cloneEntry(u.entry)
+		}
+	}
+	return nil
+}
+
+// keepUnsaved keeps entry, which could not be written, for key.
+func (s *fileStore) keepUnsaved(key string, entry *StoredToken) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unsaved = slices.DeleteFunc(s.unsaved, func(u unsavedEntry) bool { return u.key == key })
+	if entry != nil {
+		s.unsaved = append(s.unsaved, unsavedEntry{key: key, entry: cloneEntry(entry)})
+	}
+	if len(s.unsaved) > maxUnsaved {
+		s.unsaved = slices.Delete(s.unsaved, 0, len(s.unsaved)-maxUnsaved)
+	}
+}
+
+// withUnsaved puts the unsaved entries newer than the file's into f, and
+// returns a function that forgets them once f is written.
+func (s *fileStore) withUnsaved(f *storeFile) (saved func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	merged := slices.Clone(s.unsaved)
+	for _, u := range merged {
+		if newer(u.entry, f.Entries[u.key]) {
+			f.Entries[u.key] = cloneEntry(u.entry)
+		}
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.unsaved = slices.DeleteFunc(s.unsaved, func(u unsavedEntry) bool { return slices.Contains(merged, u) })
+	}
+}
+
 // Update also makes sure that it can write before it runs f: the new
 // version of the file is created, written with room for f's answer and
 // synced first, so that f never redeems a token the store could not keep.
-// ctx bounds the wait for the lock.
+// When the file cannot be written but this process holds an unsaved entry
+// for key, f runs on that entry (whose refresh token no other process has)
+// and its result stays unsaved. ctx bounds the wait for the lock.
 func (s *fileStore) Update(ctx context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error {
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("token store %s: %w", s.path, err)
+	select {
+	case s.turn <- struct{}{}:
+		defer func() { <-s.turn }()
+	case <-ctx.Done():
+		return fmt.Errorf("token store %s: gave up waiting for its lock (%w, see Timeout): it is held by pid %d (this process, for another of its connections)",
+			s.path, ctx.Err(), os.Getpid())
 	}
-	if err := checkDir(dir); err != nil {
-		return err
-	}
-	lock, err := openOwn(s.path+".lock", os.O_CREATE|os.O_RDWR)
+	p, err := s.prepare(ctx)
 	if err != nil {
-		return err
+		cur := s.unsavedEntry(key)
+		if cur == nil {
+			return err
+		}
+		entry, ferr := f(cur)
+		if ferr != nil {
+			return ferr
+		}
+		s.keepUnsaved(key, entry)
+		return &NotSavedError{Location: s.path, Err: err}
 	}
-	defer lock.Close()
-	unlock, err := lockFile(ctx, lock)
-	if err != nil {
-		return fmt.Errorf("token store %s: %w", s.path, err)
-	}
-	defer unlock()
-
-	file, err := s.read()
-	if err != nil {
-		return err
-	}
-	next, err := s.reserve(file)
-	if err != nil {
-		return fmt.Errorf("token store %s cannot be written, so lakelink did not renew or store tokens: %w", s.path, err)
-	}
-	defer next.discard()
+	defer p.release()
+	file := p.file
 	entry, err := f(file.Entries[key])
 	if err != nil {
 		return err
@@ -236,10 +324,70 @@ func (s *fileStore) Update(ctx context.Context, key string, f func(*StoredToken)
 	} else {
 		file.Entries[key] = entry
 	}
-	if err := next.commit(file); err != nil {
+	if err := p.next.commit(file); err != nil {
+		s.keepUnsaved(key, entry)
 		return &NotSavedError{Location: s.path, Err: err}
 	}
+	p.saved()
 	return nil
+}
+
+// Save is Update with f returning entry, which is kept unsaved also when
+// the file cannot even be locked or read.
+func (s *fileStore) Save(ctx context.Context, key string, entry *StoredToken) error {
+	err := s.Update(ctx, key, func(*StoredToken) (*StoredToken, error) { return entry, nil })
+	var notSaved *NotSavedError
+	if err != nil && !errors.As(err, &notSaved) {
+		s.keepUnsaved(key, entry)
+		err = &NotSavedError{Location: s.path, Err: err}
+	}
+	return err
+}
+
+// prepared is what an update needs before it runs f: the file read (with
+// this process's unsaved entries), its next version reserved, and the lock.
+type prepared struct {
+	file   *storeFile
+	next   *nextVersion
+	saved  func() // forgets the unsaved entries in file, once it is written
+	unlock func()
+}
+
+func (p *prepared) release() {
+	p.next.discard()
+	p.unlock()
+}
+
+// prepare locks the file, reads it and reserves its next version.
+func (s *fileStore) prepare(ctx context.Context) (*prepared, error) {
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("token store %s: %w", s.path, err)
+	}
+	if err := checkDir(dir); err != nil {
+		return nil, err
+	}
+	lock, err := openOwn(s.path+".lock", os.O_CREATE|os.O_RDWR)
+	if err != nil {
+		return nil, err
+	}
+	unlockFile, err := lockFile(ctx, lock)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("token store %s: %w", s.path, err)
+	}
+	p := &prepared{unlock: func() { unlockFile(); lock.Close() }}
+	if p.file, err = s.read(); err == nil {
+		p.saved = s.withUnsaved(p.file)
+		if p.next, err = s.reserve(p.file); err != nil {
+			err = fmt.Errorf("token store %s cannot be written: %w", s.path, err)
+		}
+	}
+	if err != nil {
+		p.unlock()
+		return nil, err
+	}
+	return p, nil
 }
 
 // read parses the file; a missing file is an empty store, a corrupt one an
@@ -352,10 +500,11 @@ func checkDir(dir string) error {
 	return nil
 }
 
-// openOwn opens path without following a symbolic link and makes sure it
-// is a regular file of the user's.
+// openOwn opens path without following a symbolic link, and without
+// waiting (a FIFO another user made there would block an open for
+// reading), and makes sure it is a file of the user's alone (see checkOwn).
 func openOwn(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW, 0o600)
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|openNonBlocking, 0o600)
 	if isSymlinkRefusal(err) {
 		return nil, fmt.Errorf("%s is a symbolic link: lakelink does not follow one there; remove it", path)
 	}
@@ -372,7 +521,10 @@ func openOwn(path string, flag int) (*os.File, error) {
 	return f, nil
 }
 
-// checkOwn makes sure f is a regular file of the user's.
+// checkOwn makes sure f is a file of the user's alone: a regular file,
+// owned by the user, that no other user may read or write, and with no
+// other name (a hard link would make another file of the user's the lock,
+// which lakelink writes into, or the store).
 func checkOwn(f *os.File) error {
 	fi, err := f.Stat()
 	if err != nil {
@@ -383,6 +535,12 @@ func checkOwn(f *os.File) error {
 	}
 	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() {
 		return fmt.Errorf("%s is owned by uid %d, not by you: lakelink uses only its own files there; remove it", f.Name(), owner)
+	}
+	if n, ok := linksOf(fi); ok && n != 1 {
+		return fmt.Errorf("%s has %d links (names): it is, or is linked to, another file; remove it", f.Name(), n)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s may be used by other users (mode %v): run `chmod 600 %s`, or remove it", f.Name(), perm, f.Name())
 	}
 	return nil
 }

@@ -192,10 +192,6 @@ type storedLogin struct {
 	store    Store
 	key      string
 	initiate connstr.InitiateOAuth
-	// unsaved holds tokens obtained but not saved (the store could not be
-	// written): this process uses them, renews with them and saves them
-	// with that renewal.
-	unsaved *StoredToken
 }
 
 // token returns the stored token, first obtaining one when none is stored
@@ -204,20 +200,12 @@ type storedLogin struct {
 // is refused (a server refused that token).
 func (l *storedLogin) token(ctx context.Context, log *logger, refused string) (*oauth2.Token, error) {
 	f := l.flow
-	entry := l.unsaved
-	if entry == nil {
-		var err error
-		if entry, err = l.store.Load(l.key); err != nil {
-			return nil, err
-		}
+	entry, err := l.store.Load(l.key)
+	if err != nil {
+		return nil, err
 	}
 	if entry == nil || (entry.AccessToken == "" && entry.RefreshToken == "") {
-		tok, err := f.firstToken(ctx, log, entry, l.initiate, l.store.Location())
-		if err != nil {
-			return nil, err
-		}
-		entry = storedFrom(tok, nil)
-		if _, err := l.save(ctx, log, entry); err != nil {
+		if entry, err = l.first(ctx, log); err != nil {
 			return nil, err
 		}
 	}
@@ -244,24 +232,16 @@ func (l *storedLogin) token(ctx context.Context, log *logger, refused string) (*
 		return renewed, nil
 	}
 	ran := false
-	err := f.update(ctx, l.store, l.key, func(cur *StoredToken) (*StoredToken, error) {
+	err = f.update(ctx, l.store, l.key, func(cur *StoredToken) (*StoredToken, error) {
 		ran = true
-		if cur != nil && usable(cur) { // another process renewed it while this one waited
+		if cur != nil && usable(cur) { // another connection renewed it while this one waited
 			renewed = cur
 			return cur, nil
 		}
-		if l.unsaved != nil { // this process holds the current refresh token
-			cur = l.unsaved
-		}
 		return refresh(cur)
 	})
-	if err != nil && !ran && l.unsaved != nil {
-		// The store is still unusable, and the current refresh token is
-		// this process's alone: renewing with it loses nothing.
-		storeErr := err
-		if _, err = refresh(l.unsaved); err == nil {
-			err = &NotSavedError{Location: l.store.Location(), Err: storeErr}
-		}
+	if err != nil && !ran {
+		err = fmt.Errorf("the token was not renewed (its refresh token is unused): %w", err)
 	}
 	var oauthErr *OAuthError
 	if errors.As(err, &oauthErr) && oauthErr.Code == "invalid_grant" && l.initiate == connstr.InitiateGetAndRefresh {
@@ -275,26 +255,64 @@ func (l *storedLogin) token(ctx context.Context, log *logger, refused string) (*
 	return l.kept(log, renewed, err)
 }
 
-// save stores entry, tokens just obtained, and returns its token.
-func (l *storedLogin) save(ctx context.Context, log *logger, entry *StoredToken) (*oauth2.Token, error) {
-	err := l.flow.update(ctx, l.store, l.key, func(*StoredToken) (*StoredToken, error) { return entry, nil })
-	return l.kept(log, entry, err)
+// first obtains the identity's first tokens and stores them: from
+// OAuthVerifier, redeemed under the store's lock once the store can take
+// the tokens, else from the connection string or a browser login, saved
+// after (kept for this process if the store cannot take them).
+func (l *storedLogin) first(ctx context.Context, log *logger) (*StoredToken, error) {
+	f := l.flow
+	if f.o.OAuthVerifier == "" {
+		tok, err := f.firstToken(ctx, log, l.initiate, l.store.Location())
+		if err != nil {
+			return nil, err
+		}
+		entry := storedFrom(tok, nil)
+		_, err = l.save(ctx, log, entry)
+		return entry, err
+	}
+	var entry *StoredToken
+	ran := false
+	err := f.update(ctx, l.store, l.key, func(cur *StoredToken) (*StoredToken, error) {
+		ran = true
+		if cur != nil && (cur.AccessToken != "" || cur.RefreshToken != "") { // another connection completed it
+			entry = cur
+			return cur, nil
+		}
+		tok, err := f.redeemVerifier(ctx, log, cur)
+		if err != nil {
+			return nil, err
+		}
+		entry = storedFrom(tok, nil)
+		return entry, nil
+	})
+	if err != nil && !ran {
+		err = fmt.Errorf("the OAuthVerifier code was not redeemed: %w", err)
+	}
+	if _, err := l.kept(log, entry, err); err != nil {
+		return nil, err
+	}
+	return entry, nil
 }
 
-// kept is the outcome of an update that obtained entry: its token, also
-// when the store could not save it, which this process then keeps using
-// (and says so in its log: other processes do not have the tokens).
+// save stores entry, tokens just obtained, and returns its token, also
+// when the store cannot take it (see kept).
+func (l *storedLogin) save(ctx context.Context, log *logger, entry *StoredToken) (*oauth2.Token, error) {
+	lockCtx, cancel := context.WithTimeout(ctx, timeout(l.flow.o))
+	defer cancel()
+	return l.kept(log, entry, l.store.Save(lockCtx, l.key, entry))
+}
+
+// kept is the outcome of storing entry, tokens obtained: its token, also
+// when the store could not save it; the store then keeps it for this
+// process, which says so in its log (other processes do not have it).
 func (l *storedLogin) kept(log *logger, entry *StoredToken, err error) (*oauth2.Token, error) {
 	var notSaved *NotSavedError
 	switch {
 	case errors.As(err, &notSaved):
-		log.error("tokens not saved: this process keeps using them; other processes and the next run will need a new login unless this process saves them at its next renewal",
+		log.error("tokens not saved: this process keeps using them and saves them at its next write of the store; until then other processes and the next run do not have them",
 			"store", notSaved.Location, "error", notSaved.Err.Error())
-		l.unsaved = entry
 	case err != nil:
 		return nil, err
-	default:
-		l.unsaved = nil
 	}
 	return entryToken(entry), nil
 }
@@ -307,13 +325,12 @@ func (f *userFlow) update(ctx context.Context, store Store, key string, fn func(
 	return store.Update(lockCtx, key, fn)
 }
 
-// firstToken obtains the first token of an identity, stored in location.
-func (f *userFlow) firstToken(ctx context.Context, log *logger, entry *StoredToken, initiate connstr.InitiateOAuth, location string) (*oauth2.Token, error) {
+// firstToken obtains the first token of an identity, stored in location,
+// without OAuthVerifier (see storedLogin.first).
+func (f *userFlow) firstToken(ctx context.Context, log *logger, initiate connstr.InitiateOAuth, location string) (*oauth2.Token, error) {
 	var tok *oauth2.Token
 	var err error
 	switch {
-	case f.o.OAuthVerifier != "":
-		tok, err = f.redeemVerifier(ctx, log, entry)
 	case f.o.OAuthAccessToken != "" || f.o.OAuthRefreshToken != "":
 		tok = &oauth2.Token{AccessToken: f.o.OAuthAccessToken, RefreshToken: f.o.OAuthRefreshToken, Expiry: givenExpiry(f.o)}
 		if tok.Expiry.IsZero() && tok.RefreshToken != "" { // unknown expiry: renew at once rather than trust it
@@ -511,6 +528,8 @@ func (f *userFlow) storeKey() string { return StoreKey(hostOf(f.o), f.clientID, 
 
 // Login runs the desktop flow (browser and loopback callback) for the
 // options' user login and stores the tokens, replacing any stored before.
+// When they cannot be stored it returns them with a *NotSavedError, so
+// that the caller can hand them to the user.
 func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
 	f, log, store, key, err := storedFlow(o)
 	if err != nil {
@@ -520,10 +539,9 @@ func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	if err := f.update(ctx, store, key, func(*StoredToken) (*StoredToken, error) { return storedFrom(tok, nil), nil }); err != nil {
-		return nil, "", err
-	}
-	return tokensOf(tok), store.Location(), nil
+	lockCtx, cancel := context.WithTimeout(ctx, timeout(o))
+	defer cancel()
+	return tokensOf(tok), store.Location(), store.Save(lockCtx, key, storedFrom(tok, nil))
 }
 
 // StartHeadless begins the headless flow: it returns the URL to open on
@@ -551,6 +569,8 @@ func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, 
 
 // FinishHeadless exchanges the code of the pending authorization (the code,
 // or the whole callback URL the browser ended at) and stores the tokens.
+// The code is redeemed only once the store can take the tokens; when they
+// still cannot be put in place, they come with a *NotSavedError.
 func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAuthTokens, string, error) {
 	with := *o
 	with.OAuthVerifier = code
@@ -565,13 +585,23 @@ func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAut
 		}
 		return storedFrom(tok, nil), nil
 	})
-	if err != nil {
+	return obtained(tok, store, err)
+}
+
+// obtained is the outcome of an update that may have obtained tok: the
+// tokens also when they could not be saved (the error is then a
+// *NotSavedError), for the caller to hand to the user.
+func obtained(tok *oauth2.Token, store Store, err error) (*OAuthTokens, string, error) {
+	var notSaved *NotSavedError
+	if err != nil && !errors.As(err, &notSaved) {
 		return nil, "", err
 	}
-	return tokensOf(tok), store.Location(), nil
+	return tokensOf(tok), store.Location(), err
 }
 
 // RefreshStored redeems the stored refresh token now and stores the result.
+// When the result cannot be stored, it comes with a *NotSavedError: the
+// stored refresh token no longer works, the returned one does.
 func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
 	f, log, store, key, err := storedFlow(o)
 	if err != nil {
@@ -590,12 +620,5 @@ func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, strin
 		}
 		return storedFrom(tok, cur), nil
 	})
-	var notSaved *NotSavedError
-	if errors.As(err, &notSaved) {
-		return nil, "", fmt.Errorf("%w; the stored refresh token was redeemed, so it no longer works: log in again with `lakelink login`", err)
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	return tokensOf(tok), store.Location(), nil
+	return obtained(tok, store, err)
 }
