@@ -30,6 +30,7 @@ func sdkConfig(o *connstr.Options) *config.Config {
 		ClientSecret: o.OAuthClientSecret,
 		Token:        o.Token,
 		Scopes:       o.Scopes(),
+		Loaders:      []config.Loader{config.ConfigAttributes, config.ConfigFile, hostRule{}},
 	}
 	if o.Timeout > 0 {
 		cfg.HTTPTimeoutSeconds = int(o.Timeout / time.Second)
@@ -47,8 +48,8 @@ func sdkSource(o *connstr.Options) (*Source, error) {
 		if refused != "" { // a fresh configuration has no cached token to return again
 			cfg = sdkConfig(o)
 		}
-		if err := resolve(cfg); err != nil {
-			return nil, err
+		if err := cfg.EnsureResolved(); err != nil {
+			return nil, SDKError("Databricks unified auth", err)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
@@ -70,21 +71,22 @@ func sdkSource(o *connstr.Options) (*Source, error) {
 // reason it resolves none.
 func UnifiedAuthHost(o *connstr.Options) (string, error) {
 	cfg := sdkConfig(o)
-	if err := resolve(cfg); err != nil {
-		return "", err
+	if err := cfg.EnsureResolved(); err != nil {
+		return "", SDKError("Databricks configuration", err)
 	}
 	return cfg.Host, nil
 }
 
-// resolve resolves cfg as unified auth does (DATABRICKS_* variables, a
-// profile), then checks the workspace URL it found by the rule connstr
-// applies to Host, before any secret is sent there: a host from the
-// environment or ~/.databrickscfg must not take a client secret or token
-// over cleartext http to another machine either.
-func resolve(cfg *config.Config) error {
-	if err := cfg.EnsureResolved(); err != nil {
-		return SDKError("Databricks unified auth", err)
-	}
+// hostRule is the last of unified auth's configuration loaders: after the
+// SDK's own have found the workspace URL (DATABRICKS_HOST, a profile of
+// ~/.databrickscfg), where connstr does not see it, it holds that URL to
+// Host's rule (weburl.Check: http only for a loopback host), before the
+// SDK's first request there and before any secret is sent.
+type hostRule struct{}
+
+func (hostRule) Name() string { return "lakelink's rule for workspace URLs" }
+
+func (hostRule) Configure(cfg *config.Config) error {
 	if cfg.Host == "" {
 		return nil
 	}
@@ -93,8 +95,8 @@ func resolve(cfg *config.Config) error {
 		err = weburl.Check(u)
 	}
 	if err != nil {
-		return fmt.Errorf("Databricks unified auth: the workspace URL %s (from DATABRICKS_HOST or the profile) is refused: %w",
-			redact.URL(cfg.Host), err)
+		return &ownError{fmt.Errorf("Databricks unified auth: the workspace URL %s (from DATABRICKS_HOST or the profile) is refused: %w",
+			redact.URL(cfg.Host), err)}
 	}
 	return nil
 }

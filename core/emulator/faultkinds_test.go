@@ -156,7 +156,8 @@ func TestAdminFaultMalformedBody(t *testing.T) {
 	if r.status != http.StatusOK || r.raw != cut {
 		t.Errorf("malformed fault with a body: %d %q, want 200 %q", r.status, r.raw, cut)
 	}
-	r = do(t, "POST", info.AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"500","body":"x"}`))
+	r = do(t, "POST", info.AdminURL+"/faults", "", strings.NewReader(`{"endpoint":"token","kind":"500","body":"x"}`),
+		"Content-Type", "application/json")
 	if r.status != http.StatusBadRequest || !strings.Contains(r.raw, "body") {
 		t.Errorf("a 500 fault with a body: %d %s", r.status, r.raw)
 	}
