@@ -48,6 +48,32 @@
  * than hang, in a forked child of a process that had loaded it. Do not
  * unload it (dlclose does not unload it). Every exported function recovers
  * internal panics into LAKELINK_ERR_INTERNAL.
+ *
+ * SECURITY (README.md, "Security", lists the tests that hold each promise)
+ *
+ * Where a token goes. An app's bearer token is sent only to the app's own
+ * scheme, host and port (app_url), and there only to /api/ routes: every
+ * app function takes app_url and resolves the request's url against it as
+ * an RFC 3986 reference, refusing anything else before a token is asked
+ * for. Redirects are never followed. http is accepted for app and
+ * workspace URLs only on a loopback host (localhost, 127.0.0.0/8, [::1]).
+ *
+ * What is never shown. No secret (client secret, token, password, Lakebase
+ * credential, a URL's password) is in a lakelink_error, a log line at any
+ * Verbosity, or a normalized connection string; errors of Databricks APIs
+ * keep only status, error code and message. Strings the library returns
+ * that are secrets are marked so above: free them promptly.
+ *
+ * Token store. OAuthSettingsLocation's file and its lock are used only when
+ * they are regular files of the user's with one name and mode 0600, in a
+ * directory others cannot write (or a sticky one); links are not
+ * followed. A refresh token or code is redeemed only once the store can
+ * take the answer; tokens obtained are never dropped. Timeout bounds the
+ * wait for the store's lock.
+ *
+ * Lakebase TLS. For a Lakebase host the server's certificate is checked
+ * (verify-full, the system's roots) before any password is sent, unless
+ * SSLMode=require is given; a login that fails for TLS is not retried.
  */
 #ifndef LAKELINK_H
 #define LAKELINK_H
