@@ -14,26 +14,39 @@ import (
 	"github.com/lakelink/lakelink/core/connstr"
 )
 
+// holdStoreLock holds the lock of the token store at location, as another
+// process would, until release is called.
+func holdStoreLock(t *testing.T, location string) (release func()) {
+	t.Helper()
+	store, err := auth.OpenStore(location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, done := make(chan struct{}), make(chan struct{})
+	holderDone := make(chan error, 1)
+	go func() {
+		holderDone <- store.Update(context.Background(), "held", func(*auth.StoredToken) (*auth.StoredToken, error) {
+			close(held)
+			<-done
+			return nil, nil
+		})
+	}()
+	<-held
+	return func() {
+		close(done)
+		if err := <-holderDone; err != nil {
+			t.Errorf("the holder: %v", err)
+		}
+	}
+}
+
 // TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout: while another process
 // holds the token store's lock, `lakelink oauth refresh` with Timeout=3
 // gives up after about 3 s and names the process that holds it.
 func TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout(t *testing.T) {
 	c := newCLI(t)
 	location := filepath.Join(t.TempDir(), "lakelink", "tokens.json")
-	store, err := auth.OpenStore(location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	held, release := make(chan struct{}), make(chan struct{})
-	holderDone := make(chan error, 1)
-	go func() {
-		holderDone <- store.Update(context.Background(), "held", func(*auth.StoredToken) (*auth.StoredToken, error) {
-			close(held)
-			<-release
-			return nil, nil
-		})
-	}()
-	<-held
+	release := holdStoreLock(t, location)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -43,12 +56,9 @@ func TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout(t *testing.T) {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	took := time.Since(start)
-	close(release)
-	if err := <-holderDone; err != nil {
-		t.Errorf("the holder: %v", err)
-	}
+	release()
 	if ctx.Err() != nil {
 		t.Fatalf("lakelink oauth refresh with Timeout=3 still waited for the store lock after %s", took.Round(time.Second))
 	}
@@ -67,25 +77,9 @@ func TestOAuthRefreshWaitsForTheStoreLockAtMostTimeout(t *testing.T) {
 func TestLoginPrintsTokensItCouldNotStore(t *testing.T) {
 	c := newCLI(t)
 	location := filepath.Join(t.TempDir(), "lakelink", "tokens.json")
-	store, err := auth.OpenStore(location)
-	if err != nil {
-		t.Fatal(err)
-	}
-	held, release := make(chan struct{}), make(chan struct{})
-	holderDone := make(chan error, 1)
-	go func() {
-		holderDone <- store.Update(context.Background(), "held", func(*auth.StoredToken) (*auth.StoredToken, error) {
-			close(held)
-			<-release
-			return nil, nil
-		})
-	}()
-	<-held
+	release := holdStoreLock(t, location)
 	out, errOut, code := c.run(nil, "login", "--connection", "Host="+c.em.Info().WorkspaceURL+";Timeout=1;OAuthSettingsLocation="+location)
-	close(release)
-	if err := <-holderDone; err != nil {
-		t.Errorf("the holder: %v", err)
-	}
+	release()
 	if code != 1 || !strings.Contains(errOut, "not saved") || !strings.Contains(errOut, location) {
 		t.Errorf("login whose tokens the store could not take: exit %d, stderr:\n%s", code, errOut)
 	}
