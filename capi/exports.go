@@ -7,17 +7,11 @@ package main
 import "C"
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"time"
 
-	"github.com/lakelink/lakelink/core/apps"
-	"github.com/lakelink/lakelink/core/auth"
-	"github.com/lakelink/lakelink/core/connstr"
-	"github.com/lakelink/lakelink/core/failure"
 	"github.com/lakelink/lakelink/core/lakebase"
+	"github.com/lakelink/lakelink/internal/ops"
 )
 
 // version is the library's version, set at build time with
@@ -39,37 +33,34 @@ func lakelink_abi_version() C.int32_t { return C.LAKELINK_ABI_VERSION }
 
 //export lakelink_connstr_normalize
 func lakelink_connstr_normalize(connStr *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusConnectionString, func() error {
+	return call(errOut, func() error {
 		if err := notNull(jsonOut, "json_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
+		conn, err := goString(connStr, "conn_str")
 		if err != nil {
 			return err
 		}
-		return setJSON(jsonOut, map[string]any{"normalized": o.String(), "properties": o.Redacted()})
+		n, err := ops.Normalize(context.Background(), ops.Conn{Conn: conn})
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, n)
 	})
 }
 
 //export lakelink_connstr_merge
 func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusConnectionString, func() error {
+	return call(errOut, func() error {
 		if err := notNull(out, "out"); err != nil {
 			return err
 		}
-		s, err := goString(connStr, "conn_str")
+		var r ops.Merge
+		err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), jsonArg(&r.Overrides, overridesJSON, "overrides_json", "a JSON object of strings or nulls", true))
 		if err != nil {
 			return err
 		}
-		raw, err := goString(overridesJSON, "overrides_json")
-		if err != nil {
-			return err
-		}
-		var fields map[string]*string
-		if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-			return &failure.ArgumentError{Message: "overrides_json is not a JSON object of strings or nulls: " + err.Error()}
-		}
-		merged, err := connstr.MergeNullable(s, fields)
+		merged, err := ops.Merged(context.Background(), r)
 		if err != nil {
 			return err
 		}
@@ -80,28 +71,21 @@ func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut
 
 //export lakelink_token
 func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := notNull(tokenOut, "token_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
+		conn, err := goString(connStr, "conn_str")
 		if err != nil {
 			return err
 		}
-		src, err := auth.NewTokenSource(o)
+		t, err := ops.GetToken(context.Background(), ops.Conn{Conn: conn})
 		if err != nil {
 			return err
 		}
-		tok, err := src.TokenContext(context.Background())
-		if err != nil {
-			return err
-		}
-		setString(tokenOut, tok.AccessToken)
+		setString(tokenOut, t.AccessToken)
 		if expiresOut != nil {
-			*expiresOut = 0
-			if !tok.Expiry.IsZero() {
-				*expiresOut = C.int64_t(tok.Expiry.Unix())
-			}
+			*expiresOut = C.int64_t(t.ExpiresAt.Unix())
 		}
 		return nil
 	})
@@ -110,51 +94,27 @@ func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, e
 //export lakelink_app_request
 func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t,
 	statusOut *C.int32_t, headersOut **C.char, bodyOut **C.uint8_t, bodyLenOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := errors.Join(notNull(statusOut, "status_out"), notNull(headersOut, "headers_out"),
 			notNull(bodyOut, "body_out"), notNull(bodyLenOut, "body_len_out")); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
-		if err != nil {
+		var r ops.AppRequest
+		var err error
+		if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
+			stringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
 			return err
 		}
-		a, err := goString(appURL, "app_url")
-		if err != nil {
+		if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
 			return err
 		}
-		m, err := goString(method, "method")
-		if err != nil {
+		if err := jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
 			return err
 		}
-		u, err := goString(url, "url")
-		if err != nil {
-			return err
-		}
-		reqBody, err := goBytes(body, bodyLen, "body")
-		if err != nil {
-			return err
-		}
-		hj, err := optString(headersJSON, "headers_json")
-		if err != nil {
-			return err
-		}
-		header, err := headerOf(hj)
-		if err != nil {
-			return err
-		}
-		src, err := auth.NewTokenSource(o)
-		if err != nil {
-			return err
-		}
-		app, err := apps.New(a, src)
-		if err != nil {
-			return err
-		}
-		resp, callErr := app.Do(context.Background(), m, u, bytes.NewReader(reqBody), header)
+		resp, callErr := ops.CallApp(context.Background(), r)
 		if resp != nil {
 			*statusOut = C.int32_t(resp.Status)
-			if err := setJSON(headersOut, resp.Header); err != nil {
+			if err := setJSON(headersOut, resp.Headers); err != nil {
 				return err
 			}
 			setBytes(bodyOut, bodyLenOut, resp.Body)
@@ -165,16 +125,16 @@ func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, bod
 
 //export lakelink_app_authorize
 func lakelink_app_authorize(connStr, appURL, method, url *C.char, urlOut, authorizationOut **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := errors.Join(notNull(urlOut, "url_out"), notNull(authorizationOut, "authorization_out")); err != nil {
 			return err
 		}
-		authorization, target, _, err := authorize(connStr, appURL, method, url)
+		a, err := authorize(connStr, appURL, method, url)
 		if err != nil {
 			return err
 		}
-		setString(urlOut, target)
-		setString(authorizationOut, authorization)
+		setString(urlOut, a.URL)
+		setString(authorizationOut, a.Authorization)
 		return nil
 	})
 }
@@ -182,125 +142,91 @@ func lakelink_app_authorize(connStr, appURL, method, url *C.char, urlOut, author
 //export lakelink_app_authorize_reusable
 func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, urlOut, authorizationOut **C.char,
 	reuseMsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := errors.Join(notNull(urlOut, "url_out"), notNull(authorizationOut, "authorization_out"),
 			notNull(reuseMsOut, "reuse_ms_out")); err != nil {
 			return err
 		}
-		authorization, target, until, err := authorize(connStr, appURL, method, url)
+		a, err := authorize(connStr, appURL, method, url)
 		if err != nil {
 			return err
 		}
-		setString(urlOut, target)
-		setString(authorizationOut, authorization)
-		// A duration, not an instant: the caller's wall clock may step, and
-		// the library's own counts on a monotonic one.
-		var ms int64
-		if !until.IsZero() {
-			ms = max(0, time.Until(until).Milliseconds())
-		}
-		*reuseMsOut = C.int64_t(ms)
+		setString(urlOut, a.URL)
+		setString(authorizationOut, a.Authorization)
+		*reuseMsOut = C.int64_t(a.ReuseMS)
 		return nil
 	})
 }
 
-// authorize is apps.Authorize for the exports' arguments.
-func authorize(connStr, appURL, method, url *C.char) (authorization, target string, until time.Time, err error) {
-	o, err := parse(connStr)
-	if err != nil {
-		return "", "", time.Time{}, err
+// headersForm is what headers_json holds.
+const headersForm = `a JSON object {"Name": "value" or ["value", ...]}`
+
+// authorize is ops.AuthorizeApp for the exports' arguments (method may be
+// NULL).
+func authorize(connStr, appURL, method, url *C.char) (*ops.Authorization, error) {
+	var r ops.Authorize
+	if err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
+		optStringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
+		return nil, err
 	}
-	a, err := goString(appURL, "app_url")
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	m, err := optString(method, "method")
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	u, err := goString(url, "url")
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	src, err := auth.NewTokenSource(o)
-	if err != nil {
-		return "", "", time.Time{}, err
-	}
-	return apps.Authorize(a, src, m, u)
+	return ops.AuthorizeApp(context.Background(), r)
 }
 
 //export lakelink_app_diagnose
 func lakelink_app_diagnose(connStr, method, url, sentAuthorization *C.char, status C.int32_t, headersJSON *C.char,
 	body *C.uint8_t, bodyLen C.int64_t, networkError *C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
-		o, err := parse(connStr)
-		if err != nil {
+	return call(errOut, func() error {
+		r := ops.Diagnose{Status: int(status)}
+		var err error
+		if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), optStringArg(&r.Method, method, "method"),
+			stringArg(&r.URL, url, "url"), optStringArg(&r.SentAuthorization, sentAuthorization, "sent_authorization"),
+			optStringArg(&r.NetworkError, networkError, "network_error")); err != nil {
 			return err
 		}
-		s, err := optStrings(method, "method", sentAuthorization, "sent_authorization", headersJSON, "headers_json",
-			networkError, "network_error")
-		if err != nil {
+		if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
 			return err
 		}
-		u, err := goString(url, "url")
-		if err != nil {
+		if err := jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
 			return err
 		}
-		respBody, err := goBytes(body, bodyLen, "body")
-		if err != nil {
-			return err
-		}
-		header, err := headerOf(s[2])
-		if err != nil {
-			return err
-		}
-		src, err := auth.NewTokenSource(o)
-		if err != nil {
-			return err
-		}
-		return apps.Diagnose(src, s[0], u, s[1], int(status), header, respBody, s[3])
+		_, err = ops.DiagnoseApp(context.Background(), r)
+		return err
 	})
 }
 
 //export lakelink_oauth_authorization_url
 func lakelink_oauth_authorization_url(connStr, callbackURL, scope, state *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := notNull(jsonOut, "json_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
+		var r ops.AuthorizationURLRequest
+		if err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), optStringArg(&r.CallbackURL, callbackURL, "callback_url"),
+			optStringArg(&r.Scope, scope, "scope"), optStringArg(&r.State, state, "state")); err != nil {
+			return err
+		}
+		a, err := ops.GetAuthorizationURL(context.Background(), r)
 		if err != nil {
 			return err
 		}
-		s, err := optStrings(callbackURL, "callback_url", scope, "scope", state, "state")
-		if err != nil {
-			return err
-		}
-		a, err := auth.GetOAuthAuthorizationURL(context.Background(), o, s[0], s[1], s[2])
-		if err != nil {
-			return err
-		}
-		return setJSON(jsonOut, map[string]string{"URL": a.URL, "State": a.State, "PKCEVerifier": a.PKCEVerifier})
+		return setJSON(jsonOut, a)
 	})
 }
 
 //export lakelink_oauth_access_token
 func lakelink_oauth_access_token(connStr, verifier, authMode, callbackURL, state, pkceVerifier *C.char,
 	jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := notNull(jsonOut, "json_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
-		if err != nil {
+		var r ops.AccessTokenRequest
+		if err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), optStringArg(&r.Verifier, verifier, "verifier"),
+			optStringArg(&r.AuthMode, authMode, "auth_mode"), optStringArg(&r.CallbackURL, callbackURL, "callback_url"),
+			optStringArg(&r.State, state, "state"), optStringArg(&r.PKCEVerifier, pkceVerifier, "pkce_verifier")); err != nil {
 			return err
 		}
-		s, err := optStrings(verifier, "verifier", authMode, "auth_mode", callbackURL, "callback_url", state, "state",
-			pkceVerifier, "pkce_verifier")
-		if err != nil {
-			return err
-		}
-		t, err := auth.GetOAuthAccessToken(context.Background(), o, s[0], auth.AuthMode(s[1]), s[2], s[3], s[4])
+		t, err := ops.GetAccessToken(context.Background(), r)
 		if err != nil {
 			return err
 		}
@@ -310,19 +236,15 @@ func lakelink_oauth_access_token(connStr, verifier, authMode, callbackURL, state
 
 //export lakelink_oauth_refresh
 func lakelink_oauth_refresh(connStr, refreshToken *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusAuth, func() error {
+	return call(errOut, func() error {
 		if err := notNull(jsonOut, "json_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
-		if err != nil {
+		var r ops.RefreshRequest
+		if err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), optStringArg(&r.RefreshToken, refreshToken, "refresh_token")); err != nil {
 			return err
 		}
-		rt, err := optString(refreshToken, "refresh_token")
-		if err != nil {
-			return err
-		}
-		t, err := auth.RefreshOAuthAccessToken(context.Background(), o, rt)
+		t, err := ops.RefreshAccessToken(context.Background(), r)
 		if err != nil {
 			return err
 		}
@@ -332,15 +254,15 @@ func lakelink_oauth_refresh(connStr, refreshToken *C.char, jsonOut **C.char, err
 
 //export lakelink_connect
 func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		if err := notNull(connOut, "conn_out"); err != nil {
 			return err
 		}
-		o, err := parse(connStr)
+		conn, err := goString(connStr, "conn_str")
 		if err != nil {
 			return err
 		}
-		c, err := lakebase.Open(context.Background(), o)
+		c, err := ops.Connect(context.Background(), ops.Conn{Conn: conn})
 		if err != nil {
 			return err
 		}
@@ -352,11 +274,15 @@ func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_
 //export lakelink_execute
 func lakelink_execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t, resultOut *C.uint64_t,
 	errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		if err := notNull(resultOut, "result_out"); err != nil {
 			return err
 		}
-		r, err := execute(conn, sql, params, paramsLen)
+		c, s, err := statement(conn, sql, params, paramsLen)
+		if err != nil {
+			return err
+		}
+		r, err := ops.Execute(context.Background(), c, s)
 		if err != nil {
 			return err
 		}
@@ -369,105 +295,64 @@ func lakelink_execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen
 func lakelink_query(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t, maxRows C.int32_t,
 	format *C.char, columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
 	rowsOut *C.int64_t, resultOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		if err := errors.Join(notNull(columnsOut, "columns_json_out"), notNull(batchOut, "batch_out"),
 			notNull(lenOut, "len_out"), notNull(tagOut, "command_tag_out"), notNull(rowsOut, "rows_affected_out"),
 			notNull(resultOut, "result_out")); err != nil {
 			return err
 		}
-		f, err := batchFormat(format)
+		b, err := batch(maxRows, format)
 		if err != nil {
 			return err
 		}
-		r, err := execute(conn, sql, params, paramsLen)
+		c, s, err := statement(conn, sql, params, paramsLen)
 		if err != nil {
 			return err
 		}
-		batch, err := r.NextBatch(f, int(maxRows))
+		first, err := ops.Query(context.Background(), c, s, b)
 		if err != nil {
-			r.Close()
 			return err
 		}
-		cols, err := json.Marshal(columns(r))
-		if err != nil {
-			r.Close()
+		if err := setJSON(columnsOut, first.Columns); err != nil {
 			return err
 		}
 		var handle uint64
-		if r.Done() {
-			if err := r.Close(); err != nil {
-				return err
-			}
-		} else {
-			handle = newHandle(kindResult, r)
+		if first.Result != nil {
+			handle = newHandle(kindResult, first.Result)
 		}
-		setString(columnsOut, string(cols))
-		setBytes(batchOut, lenOut, batch)
-		setString(tagOut, r.CommandTag())
-		*rowsOut = C.int64_t(r.RowsAffected())
+		setBytes(batchOut, lenOut, first.Batch)
+		setString(tagOut, first.CommandTag)
+		*rowsOut = C.int64_t(first.RowsAffected)
 		*resultOut = C.uint64_t(handle)
 		return nil
 	})
 }
 
-// execute runs sql with its encoded parameters on a live connection.
-func execute(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t) (*lakebase.Result, error) {
+// statement reads lakelink_execute's and lakelink_query's arguments.
+func statement(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t) (*lakebase.Conn, ops.Statement, error) {
+	var s ops.Statement
 	c, err := connection(conn)
 	if err != nil {
-		return nil, err
+		return nil, s, err
 	}
-	query, err := goString(sql, "sql")
-	if err != nil {
-		return nil, err
+	if s.SQL, err = goString(sql, "sql"); err != nil {
+		return nil, s, err
 	}
-	encoded, err := goBytes(params, paramsLen, "params")
-	if err != nil {
-		return nil, err
+	if s.Params, err = goBytes(params, paramsLen, "params"); err != nil {
+		return nil, s, err
 	}
-	var args []any
-	if encoded != nil {
-		if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, encoded); err != nil {
-			return nil, &failure.ArgumentError{Message: err.Error(), Err: err}
-		}
-	}
-	return c.Execute(context.Background(), query, args...)
+	return c, s, nil
 }
 
-// column is a result column as lakelink.h's JSON shows it.
-type column struct {
-	Name     string `json:"name"`
-	TypeOID  uint32 `json:"type_oid"`
-	TypeName string `json:"type_name"`
-}
-
-func columns(r *lakebase.Result) []column {
-	cols := []column{}
-	for _, c := range r.Columns() {
-		cols = append(cols, column{c.Name, c.TypeOID, c.TypeName})
-	}
-	return cols
-}
-
-// batchFormat reads an optional batch format name; NULL or "" is the
-// default.
-func batchFormat(format *C.char) (lakebase.Format, error) {
-	name, err := optString(format, "format")
-	if err != nil {
-		return "", err
-	}
-	f := lakebase.Format(name)
-	if f == "" {
-		f = lakebase.DefaultFormat
-	}
-	if f != lakebase.FormatColumnar && f != lakebase.FormatPickle {
-		return "", &failure.ArgumentError{Message: "format " + string(f) + ": want columnar or pickle"}
-	}
-	return f, nil
+// batch reads max_rows and format (NULL or "": the default).
+func batch(maxRows C.int32_t, format *C.char) (ops.Batch, error) {
+	b := ops.Batch{MaxRows: int(maxRows)}
+	return b, optStringArg(&b.Format, format, "format")
 }
 
 //export lakelink_result_columns
 func lakelink_result_columns(res C.uint64_t, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		if err := notNull(jsonOut, "json_out"); err != nil {
 			return err
 		}
@@ -475,14 +360,14 @@ func lakelink_result_columns(res C.uint64_t, jsonOut **C.char, errOut **C.lakeli
 		if err != nil {
 			return err
 		}
-		return setJSON(jsonOut, columns(r))
+		return setJSON(jsonOut, ops.Columns(r))
 	})
 }
 
 //export lakelink_result_next_batch
 func lakelink_result_next_batch(res C.uint64_t, maxRows C.int32_t, format *C.char, batchOut **C.uint8_t, lenOut *C.int64_t,
 	errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		if err := errors.Join(notNull(batchOut, "batch_out"), notNull(lenOut, "len_out")); err != nil {
 			return err
 		}
@@ -490,22 +375,22 @@ func lakelink_result_next_batch(res C.uint64_t, maxRows C.int32_t, format *C.cha
 		if err != nil {
 			return err
 		}
-		f, err := batchFormat(format)
+		b, err := batch(maxRows, format)
 		if err != nil {
 			return err
 		}
-		batch, err := r.NextBatch(f, int(maxRows))
+		data, err := ops.NextBatch(r, b)
 		if err != nil {
 			return err
 		}
-		setBytes(batchOut, lenOut, batch)
+		setBytes(batchOut, lenOut, data)
 		return nil
 	})
 }
 
 //export lakelink_result_status
 func lakelink_result_status(res C.uint64_t, tagOut **C.char, rowsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		r, err := result(res)
 		if err != nil {
 			return err
@@ -522,27 +407,23 @@ func lakelink_result_status(res C.uint64_t, tagOut **C.char, rowsOut *C.int64_t,
 
 //export lakelink_result_close
 func lakelink_result_close(res C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		v, err := lookup(uint64(res), kindResult, true)
 		if err != nil {
 			return err
 		}
-		err = v.(*lakebase.Result).Close()
-		if errors.Is(err, lakebase.ErrDiscarded) {
-			return nil // closing what was discarded is fine
-		}
-		return err
+		return ops.CloseResult(v.(*lakebase.Result))
 	})
 }
 
-// onConnection runs f on a live connection.
-func onConnection(conn C.uint64_t, errOut **C.lakelink_error, f func(*lakebase.Conn) error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+// onConnection runs step on a live connection.
+func onConnection(conn C.uint64_t, errOut **C.lakelink_error, step func(*lakebase.Conn) error) C.int32_t {
+	return call(errOut, func() error {
 		c, err := connection(conn)
 		if err != nil {
 			return err
 		}
-		return f(c)
+		return ops.OnSession(c, step)
 	})
 }
 
@@ -573,11 +454,11 @@ func lakelink_cancel(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 
 //export lakelink_close
 func lakelink_close(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, statusDatabase, func() error {
+	return call(errOut, func() error {
 		v, err := lookup(uint64(conn), kindConnection, true)
 		if err != nil {
 			return err
 		}
-		return v.(*lakebase.Conn).Close()
+		return ops.OnSession(v.(*lakebase.Conn), (*lakebase.Conn).Close)
 	})
 }

@@ -1,7 +1,8 @@
 // Command capi is liblakelink.so: the C ABI of lakelink's core, built with
 // -buildmode=c-shared. lakelink.h, written by hand, is its public header
 // and documents every function. This package only marshals: handles,
-// C strings and buffers, errors; every rule lives in core/.
+// C strings and buffers, errors; every operation is internal/ops's (the
+// WASI module and the CLI share it), every rule lives in core/.
 package main
 
 /*
@@ -14,16 +15,15 @@ import "C"
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/lakelink/lakelink/core/connstr"
-	"github.com/lakelink/lakelink/core/failure"
 	"github.com/lakelink/lakelink/core/lakebase"
+	"github.com/lakelink/lakelink/internal/ops"
 )
 
 func main() {}
@@ -42,8 +42,10 @@ const (
 
 // call runs an export's body: it clears *errOut, recovers a panic into
 // LAKELINK_ERR_INTERNAL, and turns an error into its status and *errOut.
-// fallback is the status of errors of no recognised kind.
-func call(errOut **C.lakelink_error, fallback C.int32_t, body func() error) (status C.int32_t) {
+// internal/ops classifies the errors of its operations, and this package's
+// own are bad arguments and handles: an error of no recognised kind is a
+// bug, LAKELINK_ERR_INTERNAL.
+func call(errOut **C.lakelink_error, body func() error) (status C.int32_t) {
 	if errOut != nil {
 		*errOut = nil
 	}
@@ -53,16 +55,16 @@ func call(errOut **C.lakelink_error, fallback C.int32_t, body func() error) (sta
 		}
 	}()
 	if err := body(); err != nil {
-		return setError(errOut, fallback, err)
+		return setError(errOut, statusInternal, err)
 	}
 	return statusOK
 }
 
-// setError classifies err with core/failure (fallback is the status of
-// errors of no recognised kind), fills *errOut (when not NULL) with a new
+// setError classifies err with ops.Of (fallback is the status of errors of
+// no recognised kind), fills *errOut (when not NULL) with a new
 // lakelink_error of its fields, and returns its status.
 func setError(errOut **C.lakelink_error, fallback C.int32_t, err error) C.int32_t {
-	f := failure.Of(err, failure.Code(fallback))
+	f := ops.Of(err, ops.Code(fallback))
 	status := C.int32_t(f.Code)
 	if errOut == nil {
 		return status
@@ -89,7 +91,7 @@ func lakelink_error_free(e *C.lakelink_error) {
 // goString copies a required C string, which must be UTF-8.
 func goString(p *C.char, name string) (string, error) {
 	if p == nil {
-		return "", &failure.ArgumentError{Message: name + " is NULL"}
+		return "", &ops.ArgumentError{Message: name + " is NULL"}
 	}
 	return checkUTF8(C.GoString(p), name)
 }
@@ -102,18 +104,38 @@ func optString(p *C.char, name string) (string, error) {
 	return checkUTF8(C.GoString(p), name)
 }
 
-// optStrings copies optional C strings given as pairs of the string and
-// its parameter's name.
-func optStrings(args ...any) ([]string, error) {
-	out := make([]string, 0, len(args)/2)
-	for i := 0; i+1 < len(args); i += 2 {
-		s, err := optString(args[i].(*C.char), args[i+1].(string))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+// stringArg copies a required C string argument into *dst.
+func stringArg(dst *string, p *C.char, name string) (err error) {
+	*dst, err = goString(p, name)
+	return err
+}
+
+// optStringArg copies an optional C string argument into *dst; NULL is "".
+func optStringArg(dst *string, p *C.char, name string) (err error) {
+	*dst, err = optString(p, name)
+	return err
+}
+
+// jsonArg decodes a JSON C string argument, which should be what, into
+// *dst, the wire type of internal/ops; NULL and "" leave *dst as it is
+// unless required.
+func jsonArg(dst any, p *C.char, name, what string, required bool) error {
+	read := optString
+	if required {
+		read = goString
 	}
-	return out, nil
+	raw, err := read(p, name)
+	if err != nil || raw == "" && !required {
+		return err
+	}
+	if err := json.Unmarshal([]byte(raw), dst); err != nil {
+		var bad *ops.ArgumentError // a wire type's own complaint
+		if errors.As(err, &bad) {
+			return &ops.ArgumentError{Message: name + ": " + bad.Message}
+		}
+		return &ops.ArgumentError{Message: fmt.Sprintf("%s is not %s: %v", name, what, err)}
+	}
+	return nil
 }
 
 // checkUTF8 refuses a string that is not UTF-8 (lakelink.h: strings are
@@ -127,7 +149,7 @@ func checkUTF8(s, name string) (string, error) {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size <= 1 {
-			return "", &failure.ArgumentError{Message: fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
+			return "", &ops.ArgumentError{Message: fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02x at offset %d)", name, s[i], i)}
 		}
 		i += size
 	}
@@ -138,47 +160,19 @@ func checkUTF8(s, name string) (string, error) {
 func goBytes(p *C.uint8_t, n C.int64_t, name string) ([]byte, error) {
 	switch {
 	case n < 0:
-		return nil, &failure.ArgumentError{Message: fmt.Sprintf("%s: negative length %d", name, n)}
+		return nil, &ops.ArgumentError{Message: fmt.Sprintf("%s: negative length %d", name, n)}
 	case n == 0:
 		return nil, nil
 	case p == nil:
-		return nil, &failure.ArgumentError{Message: fmt.Sprintf("%s is NULL with length %d", name, n)}
+		return nil, &ops.ArgumentError{Message: fmt.Sprintf("%s is NULL with length %d", name, n)}
 	}
 	return bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))), nil
-}
-
-// headerOf reads headers_json, a JSON object of header names to a value
-// or a list of values; "" is no header.
-func headerOf(raw string) (http.Header, error) {
-	header := http.Header{}
-	if raw == "" {
-		return header, nil
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &fields); err != nil {
-		return nil, &failure.ArgumentError{Message: "headers_json is not a JSON object: " + err.Error()}
-	}
-	for name, v := range fields {
-		var one string
-		var many []string
-		switch {
-		case json.Unmarshal(v, &one) == nil:
-			header.Add(name, one)
-		case json.Unmarshal(v, &many) == nil:
-			for _, s := range many {
-				header.Add(name, s)
-			}
-		default:
-			return nil, &failure.ArgumentError{Message: fmt.Sprintf("headers_json: the value of %q is not a string or a list of strings", name)}
-		}
-	}
-	return header, nil
 }
 
 // notNull checks a required out-parameter.
 func notNull[T any](p *T, name string) error {
 	if p == nil {
-		return &failure.ArgumentError{Message: name + " is NULL"}
+		return &ops.ArgumentError{Message: name + " is NULL"}
 	}
 	return nil
 }
@@ -252,11 +246,11 @@ func lookup(h uint64, kind handleKind, remove bool) (any, error) {
 	e, ok := handles.m[h]
 	switch {
 	case h == 0:
-		return nil, &failure.HandleError{Message: "handle 0 is never valid"}
+		return nil, &ops.HandleError{Message: "handle 0 is never valid"}
 	case !ok:
-		return nil, &failure.HandleError{Message: fmt.Sprintf("handle %d is unknown or closed", h)}
+		return nil, &ops.HandleError{Message: fmt.Sprintf("handle %d is unknown or closed", h)}
 	case e.kind != kind:
-		return nil, &failure.HandleError{Message: fmt.Sprintf("handle %d is %s, not %s", h, e.kind, kind)}
+		return nil, &ops.HandleError{Message: fmt.Sprintf("handle %d is %s, not %s", h, e.kind, kind)}
 	}
 	if remove {
 		delete(handles.m, h)
@@ -278,13 +272,4 @@ func result(h C.uint64_t) (*lakebase.Result, error) {
 		return nil, err
 	}
 	return v.(*lakebase.Result), nil
-}
-
-// parse parses a required connection string.
-func parse(p *C.char) (*connstr.Options, error) {
-	s, err := goString(p, "conn_str")
-	if err != nil {
-		return nil, err
-	}
-	return connstr.Parse(s)
 }

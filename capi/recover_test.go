@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"go/ast"
 	"go/parser"
@@ -12,7 +13,7 @@ import (
 	"unsafe"
 
 	"github.com/lakelink/lakelink/core/apps"
-	"github.com/lakelink/lakelink/core/failure"
+	"github.com/lakelink/lakelink/internal/ops"
 )
 
 // A Go test file cannot use cgo, so these tests name no C type: callWith
@@ -21,9 +22,9 @@ import (
 // reflection.
 
 // callWith runs f (which is call) with a fresh error out-parameter.
-func callWith[E any, S any](f func(*E, S, func() error) S, fallback S, body func() error) (S, E) {
+func callWith[E any, S any](f func(*E, func() error) S, body func() error) (S, E) {
 	var e E
-	return f(&e, fallback, body), e
+	return f(&e, body), e
 }
 
 // errorFields reads a *lakelink_error: its code and its strings.
@@ -71,7 +72,7 @@ func TestCallRecoversPanics(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			status, e := callWith(call, statusDatabase, body)
+			status, e := callWith(call, body)
 			if status != statusInternal {
 				t.Fatalf("status %d, want LAKELINK_ERR_INTERNAL (%d)", status, statusInternal)
 			}
@@ -94,22 +95,22 @@ func TestCallRecoversPanics(t *testing.T) {
 // TestCallRecoversPanicsWithoutErr: with err NULL the status still comes
 // back.
 func TestCallRecoversPanicsWithoutErr(t *testing.T) {
-	if status := call(nil, statusAuth, func() error { panic("boom") }); status != statusInternal {
+	if status := call(nil, func() error { panic("boom") }); status != statusInternal {
 		t.Fatalf("status %d, want %d", status, statusInternal)
 	}
 }
 
-// TestStatusesAreFailureCodes: call returns core/failure's codes as
+// TestStatusesAreFailureCodes: call returns internal/ops's codes as
 // statuses, so they must be lakelink.h's.
 func TestStatusesAreFailureCodes(t *testing.T) {
 	for _, c := range []struct {
-		code   failure.Code
+		code   ops.Code
 		status int
 	}{
-		{failure.OK, statusOK}, {failure.InvalidArgument, statusInvalidArgument},
-		{failure.InvalidHandle, statusInvalidHandle}, {failure.ConnectionString, statusConnectionString},
-		{failure.Auth, statusAuth}, {failure.Database, statusDatabase}, {failure.App, statusApp},
-		{failure.Internal, statusInternal},
+		{ops.OK, statusOK}, {ops.InvalidArgument, statusInvalidArgument},
+		{ops.InvalidHandle, statusInvalidHandle}, {ops.ConnectionString, statusConnectionString},
+		{ops.Auth, statusAuth}, {ops.Database, statusDatabase}, {ops.App, statusApp},
+		{ops.Internal, statusInternal},
 	} {
 		if int(c.code) != c.status {
 			t.Errorf("failure code %d, lakelink.h status %d", c.code, c.status)
@@ -120,7 +121,7 @@ func TestStatusesAreFailureCodes(t *testing.T) {
 // TestCallStatuses: call's other paths: OK clears *err, errors map to
 // their status.
 func TestCallStatuses(t *testing.T) {
-	status, e := callWith(call, statusDatabase, func() error { return nil })
+	status, e := callWith(call, func() error { return nil })
 	if status != statusOK || !reflect.ValueOf(e).IsNil() {
 		t.Fatalf("OK: status %d, err %v", status, e)
 	}
@@ -128,13 +129,14 @@ func TestCallStatuses(t *testing.T) {
 		err  error
 		want int
 	}{
-		{&failure.ArgumentError{Message: "x is NULL"}, statusInvalidArgument},
-		{&failure.HandleError{Message: "handle 0 is never valid"}, statusInvalidHandle},
-		{errors.New("something else"), statusDatabase},
+		{&ops.ArgumentError{Message: "x is NULL"}, statusInvalidArgument},
+		{&ops.HandleError{Message: "handle 0 is never valid"}, statusInvalidHandle},
+		{errors.New("something no operation classified: a bug"), statusInternal},
+		{opsError(ops.Normalize(context.Background(), ops.Conn{Conn: "AuthScheme=Nope"})), statusConnectionString},
 		{&apps.ArgumentError{Message: "apps: the app URL is empty"}, statusInvalidArgument},
-		{errors.Join(&failure.ArgumentError{Message: "a is NULL"}, &failure.ArgumentError{Message: "b is NULL"}), statusInvalidArgument},
+		{errors.Join(&ops.ArgumentError{Message: "a is NULL"}, &ops.ArgumentError{Message: "b is NULL"}), statusInvalidArgument},
 	} {
-		status, e := callWith(call, statusDatabase, func() error { return c.err })
+		status, e := callWith(call, func() error { return c.err })
 		if int(status) != c.want {
 			t.Errorf("%v: status %d, want %d", c.err, status, c.want)
 		}
@@ -145,6 +147,9 @@ func TestCallStatuses(t *testing.T) {
 		lakelink_error_free(e)
 	}
 }
+
+// opsError is the error of an operation's answer.
+func opsError[T any](_ T, err error) error { return err }
 
 // TestEveryExportRecovers: every exported function's body is a single
 // return of call(...) or onConnection(...) (which uses call), so that

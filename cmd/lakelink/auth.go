@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/internal/ops"
 )
 
 func init() {
@@ -70,11 +70,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
-	src, err := auth.NewTokenSource(o)
-	if err != nil {
-		return fail(stderr, "token", err)
-	}
-	tok, err := src.TokenContext(context.Background())
+	tok, err := ops.GetToken(context.Background(), ops.Conn{Conn: o.Format()})
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
@@ -82,14 +78,9 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, tok.AccessToken)
 		return 0
 	}
-	info := auth.Describe(tok.AccessToken)
-	out := map[string]any{"access_token": tok.AccessToken, "principal": info.Principal, "scopes": info.Scopes, "expires_at": nil}
-	if !tok.Expiry.IsZero() {
-		out["expires_at"] = tok.Expiry.UTC().Format(time.RFC3339)
-	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	enc.Encode(out)
+	enc.Encode(tok)
 	return 0
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/internal/ops"
 )
 
 func runOAuth(args []string, stdout, stderr io.Writer) int {
@@ -34,7 +35,7 @@ Each takes --host/--connection/--scopes like lakelink login; use the same ones f
 	c.register(fs)
 	switch procedure {
 	case "authorize-url":
-		fs.BoolVar(&asJSON, "json", false, "print JSON: url, state, pkce_verifier (for running the exchange yourself)")
+		fs.BoolVar(&asJSON, "json", false, "print JSON: URL, State, PKCEVerifier, as the C and WASI exports give them (for running the exchange yourself)")
 	case "exchange":
 		fs.StringVar(&code, "code", "", "the authorization code, or the URL the browser was sent back to")
 	case "refresh":
@@ -53,12 +54,12 @@ Each takes --host/--connection/--scopes like lakelink login; use the same ones f
 	ctx := context.Background()
 	switch procedure {
 	case "authorize-url":
-		a, err := auth.StartHeadless(ctx, o)
+		a, err := ops.StartHeadlessLogin(ctx, ops.Conn{Conn: o.Format()})
 		if err != nil {
 			return fail(stderr, "oauth authorize-url", err)
 		}
 		if asJSON {
-			json.NewEncoder(stdout).Encode(map[string]string{"url": a.URL, "state": a.State, "pkce_verifier": a.PKCEVerifier})
+			json.NewEncoder(stdout).Encode(a)
 			return 0
 		}
 		fmt.Fprintf(stdout, "%s\n", a.URL)

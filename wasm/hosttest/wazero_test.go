@@ -285,7 +285,7 @@ func TestVersionAndBadRequests(t *testing.T) {
 		ABIVersion int    `json:"abi_version"`
 	}
 	mod.must(map[string]any{"op": "version"}, &v)
-	if v.ABIVersion != 2 || v.Version == "" {
+	if v.ABIVersion != 3 || v.Version == "" {
 		t.Fatalf("version: %+v", v)
 	}
 	if e := mod.call(map[string]any{"op": "nope"}, nil); e == nil || e.Code != -1 || !strings.Contains(e.Message, `unknown op "nope"`) {
@@ -321,12 +321,12 @@ func TestM2MTokenCache(t *testing.T) {
 	mod := instantiate(t)
 	before := emu.Stats()
 	var tok struct {
-		AccessToken string `json:"access_token"`
-		ExpiresAt   int64  `json:"expires_at"`
+		AccessToken string    `json:"access_token"`
+		ExpiresAt   time.Time `json:"expires_at"` // RFC 3339
 	}
 	mod.must(map[string]any{"op": "token", "conn": m2m()}, &tok)
-	if tok.AccessToken == "" || time.Unix(tok.ExpiresAt, 0).Before(time.Now()) {
-		t.Fatalf("token: expires %d", tok.ExpiresAt)
+	if tok.AccessToken == "" || tok.ExpiresAt.Before(time.Now()) {
+		t.Fatalf("token: expires %s", tok.ExpiresAt)
 	}
 	var again struct {
 		AccessToken string `json:"access_token"`

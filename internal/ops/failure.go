@@ -1,7 +1,8 @@
-// Package failure classifies the core's errors for the exports (the C
-// library, the WASI module): a status code and the fields a binding turns
-// into its exception, as lakelink.h's lakelink_error documents them.
-package failure
+package ops
+
+// The one failure classification of the exports: a status code and the
+// fields a binding turns into its exception, as lakelink.h's
+// lakelink_error and CONTRACT.md ("Errors") document them.
 
 import (
 	"errors"
@@ -59,9 +60,38 @@ type Failure struct {
 	Hint       string `json:"hint"`   // the server's HINT of a database error
 }
 
-// Of classifies err; fallback is the code of errors of no recognised kind
-// (the one of the operation that failed: Auth for a token, say).
+// Error is an operation's error: its Failure, and the error it classifies.
+// Every operation of this package returns its errors as an *Error, so that
+// the exports need not know which operation failed to classify them.
+type Error struct {
+	Failure
+	Err error
+}
+
+// Error is the classified error's own text (the CLI shows it, a diagnosis
+// on lines of its own included); Message is its one-line form.
+func (e *Error) Error() string { return e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// classify replaces a non-nil *err with its *Error; fallback is the code of
+// errors of no recognised kind (the operation's own: Auth for a token).
+// Operations defer it.
+func classify(err *error, fallback Code) {
+	if _, done := (*err).(*Error); *err != nil && !done {
+		*err = &Error{Of(*err, fallback), *err}
+	}
+}
+
+// Of classifies err: an operation's *Error has its Failure; other errors
+// are classified by their type, fallback being the code of errors of no
+// recognised kind (the exports give Internal: every operation classifies
+// its own errors, so an error no operation classified is a bug).
 func Of(err error, fallback Code) Failure {
+	var classified *Error
+	if errors.As(err, &classified) {
+		return classified.Failure
+	}
 	f := Failure{Code: fallback, Message: err.Error()}
 	var (
 		argErr    *ArgumentError

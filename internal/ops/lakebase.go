@@ -1,0 +1,184 @@
+package ops
+
+import (
+	"context"
+	"errors"
+
+	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+// Credential is what a host's own Postgres driver needs to log in as the
+// connection's identity: the WASI operation lakebase_credential. Password
+// is a secret.
+type Credential struct {
+	Host            string `json:"host"`
+	Port            int    `json:"port"`
+	Database        string `json:"database"`
+	User            string `json:"user"`
+	Password        string `json:"password"`
+	SSLMode         string `json:"sslmode"`
+	SSLRootCert     string `json:"sslrootcert"`
+	SSLRootCertPEM  string `json:"sslrootcert_pem"`
+	ApplicationName string `json:"application_name"`
+}
+
+// String describes the login without its password.
+func (c Credential) String() string {
+	return lakebase.LoginInfo{Host: c.Host, Port: c.Port, Database: c.Database, User: c.User, SSLMode: c.SSLMode,
+		SSLRootCert: c.SSLRootCert, ApplicationName: c.ApplicationName}.String()
+}
+
+// GoString is String, so that %#v hides the password too.
+func (c Credential) GoString() string { return c.String() }
+
+// GetCredential mints (or reuses, until it nears expiry) the Lakebase
+// credential of r.Conn.
+func GetCredential(ctx context.Context, r Conn) (c *Credential, err error) {
+	defer classify(&err, Database)
+	o, err := connstr.Parse(r.Conn)
+	if err != nil {
+		return nil, err
+	}
+	l, err := lakebase.Login(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Credential{Host: l.Host, Port: l.Port, Database: l.Database, User: l.User, Password: l.Password,
+		SSLMode: l.SSLMode, SSLRootCert: l.SSLRootCert, SSLRootCertPEM: l.SSLRootCertPEM, ApplicationName: l.ApplicationName}, nil
+}
+
+// The Lakebase sessions of the C library: its handles are Go values here.
+
+// Connect opens a Lakebase session for r.Conn from the process's shared
+// pool for it, in autocommit mode.
+func Connect(ctx context.Context, r Conn) (c *lakebase.Conn, err error) {
+	defer classify(&err, Database)
+	o, err := connstr.Parse(r.Conn)
+	if err != nil {
+		return nil, err
+	}
+	return lakebase.Open(ctx, o)
+}
+
+// Statement is SQL with PostgreSQL's $1..$n placeholders and its encoded
+// parameters (TYPES.md, "Parameters"; none when empty).
+type Statement struct {
+	SQL    string
+	Params []byte
+}
+
+// Execute runs s on c.
+func Execute(ctx context.Context, c *lakebase.Conn, s Statement) (r *lakebase.Result, err error) {
+	defer classify(&err, Database)
+	var args []any
+	if s.Params != nil {
+		if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, s.Params); err != nil {
+			return nil, &ArgumentError{Message: err.Error(), Err: err}
+		}
+	}
+	return c.Execute(ctx, s.SQL, args...)
+}
+
+// Column is a result column: lakelink.h's lakelink_result_columns.
+type Column struct {
+	Name     string `json:"name"`
+	TypeOID  uint32 `json:"type_oid"`
+	TypeName string `json:"type_name"`
+}
+
+// Columns are r's columns ([] for a statement without rows).
+func Columns(r *lakebase.Result) []Column {
+	cols := []Column{}
+	for _, c := range r.Columns() {
+		cols = append(cols, Column{c.Name, c.TypeOID, c.TypeName})
+	}
+	return cols
+}
+
+// Batch asks for up to MaxRows (<= 0: 1000) rows in Format ("columnar",
+// the default when "", or "pickle"; TYPES.md).
+type Batch struct {
+	MaxRows int
+	Format  string
+}
+
+// NextBatch encodes the next rows of r as b asks; nil at the end.
+func NextBatch(r *lakebase.Result, b Batch) (batch []byte, err error) {
+	defer classify(&err, Database)
+	f, err := batchFormat(b.Format)
+	if err != nil {
+		return nil, err
+	}
+	return r.NextBatch(f, b.MaxRows)
+}
+
+// FirstBatch is a statement's columns and first batch, read in the call
+// that ran it (lakelink_query).
+type FirstBatch struct {
+	Columns []Column
+	Batch   []byte
+	// Result is nil when the rows all came (the result is closed, and
+	// CommandTag and RowsAffected are set); otherwise it is the open
+	// result to read on, and CommandTag and RowsAffected wait for its end.
+	Result       *lakebase.Result
+	CommandTag   string
+	RowsAffected int64
+}
+
+// Query runs s on c like Execute and reads its columns and first batch.
+// On failure nothing is left open.
+func Query(ctx context.Context, c *lakebase.Conn, s Statement, b Batch) (first *FirstBatch, err error) {
+	defer classify(&err, Database)
+	f, err := batchFormat(b.Format)
+	if err != nil {
+		return nil, err
+	}
+	r, err := Execute(ctx, c, s)
+	if err != nil {
+		return nil, err
+	}
+	batch, err := r.NextBatch(f, b.MaxRows)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	first = &FirstBatch{Columns: Columns(r), Batch: batch, Result: r}
+	if r.Done() {
+		if err := r.Close(); err != nil {
+			return nil, err
+		}
+		first.Result = nil
+	}
+	first.CommandTag, first.RowsAffected = r.CommandTag(), r.RowsAffected()
+	return first, nil
+}
+
+// CloseResult closes r, discarding rows not read; closing a result its
+// connection discarded is fine.
+func CloseResult(r *lakebase.Result) (err error) {
+	defer classify(&err, Database)
+	if err := r.Close(); !errors.Is(err, lakebase.ErrDiscarded) {
+		return err
+	}
+	return nil
+}
+
+// OnSession runs step (begin, commit, rollback, cancel, autocommit, close)
+// on c.
+func OnSession(c *lakebase.Conn, step func(*lakebase.Conn) error) (err error) {
+	defer classify(&err, Database)
+	return step(c)
+}
+
+// batchFormat reads a batch format name; "" is the default.
+func batchFormat(name string) (lakebase.Format, error) {
+	f := lakebase.Format(name)
+	if f == "" {
+		f = lakebase.DefaultFormat
+	}
+	if f != lakebase.FormatColumnar && f != lakebase.FormatPickle {
+		return "", &ArgumentError{Message: "format " + string(f) + ": want columnar or pickle"}
+	}
+	return f, nil
+}

@@ -1,0 +1,74 @@
+// Package ops is the one operations layer of lakelink's exports: every
+// operation the C library (capi), the WASI module (wasm) and the CLI's
+// --json output offer is one function here, taking and returning typed
+// structs whose JSON tags are the wire contract (CONTRACT.md), and
+// returning its errors classified (*Error, with the status codes of
+// lakelink.h). The exports only marshal: C arguments and out-parameters,
+// the WASI module's JSON requests, the CLI's flags and output.
+//
+// Every operation has the form func(context.Context, Request) (Answer,
+// error), so that the WASI module can dispatch to it by name.
+package ops
+
+import (
+	"context"
+
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// Conn is a request that needs only a connection string.
+type Conn struct {
+	Conn string `json:"conn"`
+}
+
+// Version is the answer of the WASI module's version operation.
+type Version struct {
+	Version    string `json:"version"`
+	ABIVersion int    `json:"abi_version"`
+}
+
+// tokenSource is the core's shared token source of a connection string:
+// the process (or WASI instance) keeps its cached token across calls.
+func tokenSource(conn string) (*auth.Source, error) {
+	o, err := connstr.Parse(conn)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewTokenSource(o)
+}
+
+// Normalized is a connection string as the core reads it: lakelink.h's
+// lakelink_connstr_normalize, the WASI operation normalize.
+type Normalized struct {
+	// Normalized is the connection string with canonical key names and
+	// every secret as ***.
+	Normalized string `json:"normalized"`
+	// Properties maps each canonical key given to its value, secrets as ***.
+	Properties map[string]string `json:"properties"`
+}
+
+// Normalize parses and validates r.Conn.
+func Normalize(_ context.Context, r Conn) (n *Normalized, err error) {
+	defer classify(&err, ConnectionString)
+	o, err := connstr.Parse(r.Conn)
+	if err != nil {
+		return nil, err
+	}
+	return &Normalized{Normalized: o.String(), Properties: o.Redacted()}, nil
+}
+
+// Merge is a request to apply overrides to a connection string.
+type Merge struct {
+	Conn string `json:"conn"`
+	// Overrides maps property names (or aliases, any case) to values, or to
+	// null to remove the property.
+	Overrides map[string]*string `json:"overrides"`
+}
+
+// Merged is r.Conn with r.Overrides applied: a connection string with its
+// secrets (hand it on, never show it).
+func Merged(_ context.Context, r Merge) (s string, err error) {
+	defer classify(&err, ConnectionString)
+	return connstr.MergeNullable(r.Conn, r.Overrides)
+}
