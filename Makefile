@@ -85,10 +85,13 @@ $(WASMVENV)/bin/python:
 
 # lakelink.wasm in its three hosts, each against an emulator: Go (wazero),
 # Node (require('lakelink/wasm'), no native library) and Python (wasmtime).
+# The wazero test also runs the C library and the CLI on the same inputs
+# (wasm/hosttest/agree_test.go: the three exports agree).
 test-wasm: build $(WASMVENV)/bin/python $(NODEPKG)/node_modules/.package-lock.json
 	@echo "==> lakelink.wasm: go vet for wasip1, then the wazero host test (Go)"
 	@GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm
-	@LAKELINK_WASM=$(abspath $(OUT)/lakelink.wasm) $(GO) test -count=1 -timeout 10m ./wasm/...
+	@LAKELINK_WASM=$(abspath $(OUT)/lakelink.wasm) LAKELINK_LIBRARY=$(abspath $(OUT)/liblakelink.so) LAKELINK_CLI=$(abspath $(OUT)/lakelink) \
+		$(GO) test -count=1 -timeout 10m ./wasm/...
 	@echo "==> lakelink.wasm: require('lakelink/wasm') (node --test)"
 	@wasm/examples/with-emulator.sh $(OUT)/lakelink node --test bindings/node/test/wasm.test.js
 	@echo "==> lakelink.wasm: the Python example (wasmtime)"

@@ -37,11 +37,11 @@ func lakelink_connstr_normalize(connStr *C.char, jsonOut **C.char, errOut **C.la
 		if err := notNull(jsonOut, "json_out"); err != nil {
 			return err
 		}
-		conn, err := goString(connStr, "conn_str")
+		conn, err := connArg(connStr)
 		if err != nil {
 			return err
 		}
-		n, err := ops.Normalize(context.Background(), ops.Conn{Conn: conn})
+		n, err := ops.Normalize(context.Background(), conn)
 		if err != nil {
 			return err
 		}
@@ -56,8 +56,8 @@ func lakelink_connstr_merge(connStr, overridesJSON *C.char, out **C.char, errOut
 			return err
 		}
 		var r ops.Merge
-		err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), jsonArg(&r.Overrides, overridesJSON, "overrides_json", "a JSON object of strings or nulls", true))
-		if err != nil {
+		if err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"),
+			jsonArg(&r.Overrides, overridesJSON, "overrides_json", "a JSON object of strings or nulls", true)); err != nil {
 			return err
 		}
 		merged, err := ops.Merged(context.Background(), r)
@@ -75,11 +75,11 @@ func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, e
 		if err := notNull(tokenOut, "token_out"); err != nil {
 			return err
 		}
-		conn, err := goString(connStr, "conn_str")
+		conn, err := connArg(connStr)
 		if err != nil {
 			return err
 		}
-		t, err := ops.GetToken(context.Background(), ops.Conn{Conn: conn})
+		t, err := ops.GetToken(context.Background(), conn)
 		if err != nil {
 			return err
 		}
@@ -258,11 +258,11 @@ func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_
 		if err := notNull(connOut, "conn_out"); err != nil {
 			return err
 		}
-		conn, err := goString(connStr, "conn_str")
+		conn, err := connArg(connStr)
 		if err != nil {
 			return err
 		}
-		c, err := ops.Connect(context.Background(), ops.Conn{Conn: conn})
+		c, err := ops.Connect(context.Background(), conn)
 		if err != nil {
 			return err
 		}
@@ -345,9 +345,10 @@ func statement(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int6
 }
 
 // batch reads max_rows and format (NULL or "": the default).
-func batch(maxRows C.int32_t, format *C.char) (ops.Batch, error) {
-	b := ops.Batch{MaxRows: int(maxRows)}
-	return b, optStringArg(&b.Format, format, "format")
+func batch(maxRows C.int32_t, format *C.char) (b ops.Batch, err error) {
+	b.MaxRows = int(maxRows)
+	b.Format, err = optString(format, "format")
+	return b, err
 }
 
 //export lakelink_result_columns

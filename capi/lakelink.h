@@ -27,6 +27,11 @@
  * buffer with a positive length, or an input string that is not valid
  * UTF-8 gets LAKELINK_ERR_INVALID_ARGUMENT.
  *
+ * JSON. The JSON a function takes or returns (normalize, headers, OAuth
+ * answers, columns) and the error codes are the same through every export
+ * (this library, lakelink.wasm, the CLI's --json): internal/ops/CONTRACT.md
+ * in the source tree writes them down once.
+ *
  * Memory. Every string or buffer the library returns through an
  * out-parameter is allocated by the library and owned by the caller, who
  * frees it with lakelink_free (lakelink_error_free for errors), never with

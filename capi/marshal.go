@@ -104,6 +104,12 @@ func optString(p *C.char, name string) (string, error) {
 	return checkUTF8(C.GoString(p), name)
 }
 
+// connArg reads the conn_str argument of an operation that needs only it.
+func connArg(p *C.char) (r ops.Conn, err error) {
+	r.Conn, err = goString(p, "conn_str")
+	return r, err
+}
+
 // stringArg copies a required C string argument into *dst.
 func stringArg(dst *string, p *C.char, name string) (err error) {
 	*dst, err = goString(p, name)

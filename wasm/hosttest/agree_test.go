@@ -7,13 +7,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,8 +76,7 @@ func agreeTools(t *testing.T) (program, cli string) {
 }
 
 func goBuild(args ...string) error {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(goBin, append([]string{"build"}, args...)...)
+	cmd := exec.Command("go", append([]string{"build"}, args...)...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -149,12 +148,7 @@ func same(t *testing.T, what string, texts map[string]json.RawMessage) {
 	t.Helper()
 	var first string
 	var want any
-	names := make([]string, 0, len(texts))
-	for name := range texts {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(texts)) {
 		var v any
 		if err := json.Unmarshal(texts[name], &v); err != nil {
 			t.Fatalf("%s through %s: %q: %v", what, name, texts[name], err)

@@ -192,7 +192,7 @@ async function connectionString (given) {
 async function token (options) {
   const conn = await connectionString(options)
   const r = await defaultModule().call({ op: 'token', conn })
-  return new Token(r.access_token, r.expires_at ? new Date(r.expires_at * 1000) : null)
+  return new Token(r.access_token, r.expires_at ? new Date(r.expires_at) : null) // RFC 3339, null when unknown
 }
 
 /**

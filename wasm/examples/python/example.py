@@ -33,7 +33,7 @@ def main(wasm: str, emulator_json: str) -> None:
     first = lakelink.call({"op": "token", "conn": conn})
     again = lakelink.call({"op": "token", "conn": conn})
     assert first["access_token"] == again["access_token"], "the second token call should come from the cache"
-    print("token: expires at", time.strftime("%H:%M:%S", time.localtime(first["expires_at"])))
+    print("token: expires at", first["expires_at"])  # RFC 3339, UTC
 
     who = lakelink.call({"op": "app_request", "conn": conn, "app_url": info["app_url"], "url": "/api/whoami"})
     assert who["status"] == 200
