@@ -51,20 +51,20 @@ func call(errOut **C.lakelink_error, body func() error) (status C.int32_t) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			status = setError(errOut, statusInternal, fmt.Errorf("lakelink internal error (a bug; please report it): %v", r))
+			status = setError(errOut, fmt.Errorf("lakelink internal error (a bug; please report it): %v", r))
 		}
 	}()
 	if err := body(); err != nil {
-		return setError(errOut, statusInternal, err)
+		return setError(errOut, err)
 	}
 	return statusOK
 }
 
-// setError classifies err with ops.Of (fallback is the status of errors of
-// no recognised kind), fills *errOut (when not NULL) with a new
-// lakelink_error of its fields, and returns its status.
-func setError(errOut **C.lakelink_error, fallback C.int32_t, err error) C.int32_t {
-	f := ops.Of(err, ops.Code(fallback))
+// setError classifies err with ops.Of (an error of no recognised kind is
+// LAKELINK_ERR_INTERNAL: see call), fills *errOut (when not NULL) with a
+// new lakelink_error of its fields, and returns its status.
+func setError(errOut **C.lakelink_error, err error) C.int32_t {
+	f := ops.Of(err, ops.Internal)
 	status := C.int32_t(f.Code)
 	if errOut == nil {
 		return status
