@@ -19,7 +19,7 @@ import (
 	"github.com/lakelink/lakelink/core/internal/soak"
 )
 
-// The Lakebase half of the reliability suite (issue 9; figures in
+// The Lakebase half of the reliability suite (figures in
 // bench/RELIABILITY.md): sessions cut mid-query, PostgreSQL restarted
 // under load, and short-lived credentials under concurrent load. Each has
 // a short version, run by `make test`, and a long one, run by `make soak`
