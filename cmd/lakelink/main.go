@@ -17,6 +17,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/lakelink/lakelink"
 )
 
 // command is one subcommand: its one-line summary and its entry point,
@@ -31,8 +33,8 @@ var commands = map[string]command{
 	"version":  {"print the version", func(_ []string, stdout, _ io.Writer) int { fmt.Fprintln(stdout, "lakelink", version); return 0 }},
 }
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is lakelink's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
