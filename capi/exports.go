@@ -13,6 +13,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/lakelink/lakelink"
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
@@ -20,9 +21,8 @@ import (
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
-// version is the library's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is the library's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
 // Every caller of this library is a thread of another runtime, so sessions
 // wait for the server's answers on it (see lakebase.ThreadWait).

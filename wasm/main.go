@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/lakelink/lakelink"
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
@@ -23,9 +24,8 @@ import (
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
-// version is the module's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is the module's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
 // abiVersion changes when the exports, the import or the JSON of an
 // operation change incompatibly.

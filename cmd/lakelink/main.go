@@ -22,10 +22,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lakelink/lakelink"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is lakelink's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
