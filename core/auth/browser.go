@@ -7,14 +7,6 @@ import (
 	"runtime"
 )
 
-// OpenBrowser opens a URL in the user's browser: $BROWSER if set, else the
-// platform's opener. Programs and tests may replace it.
-var OpenBrowser = openBrowser
-
-// Prompt receives the authorization URL of a browser login, so that a user
-// can open it by hand when no browser opens. Programs may replace it.
-var Prompt io.Writer = os.Stderr
-
 // openBrowser runs $BROWSER with the URL, else xdg-open, open or the
 // Windows opener. It does not wait for the browser.
 func openBrowser(target string) error {

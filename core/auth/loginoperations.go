@@ -14,12 +14,12 @@ import (
 
 // storedFlow is the user flow of the options with its token store and the
 // identity's key in it: what the stored-login operations work on.
-func storedFlow(o *connstr.Options) (*userFlow, *logger, Store, string, error) {
-	f, log, err := procedureFlow(o, "")
+func (c *Config) storedFlow(o *connstr.Options) (*userFlow, *logger, Store, string, error) {
+	f, log, err := c.procedureFlow(o, "")
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
-	store, err := OpenStore(o.OAuthSettingsLocation)
+	store, err := c.OpenStore(o.OAuthSettingsLocation)
 	if err != nil {
 		return nil, nil, nil, "", err
 	}
@@ -30,8 +30,9 @@ func storedFlow(o *connstr.Options) (*userFlow, *logger, Store, string, error) {
 // options' user login and stores the tokens, replacing any stored before.
 // When they cannot be stored it returns them with a *NotSavedError, so
 // that the caller can hand them to the user.
-func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
-	f, log, store, key, err := storedFlow(o)
+func (c *Config) Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
+	c = c.use()
+	f, log, store, key, err := c.storedFlow(o)
 	if err != nil {
 		return nil, "", err
 	}
@@ -47,12 +48,13 @@ func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error
 // StartHeadless begins the headless flow: it returns the URL to open on
 // another device and keeps the PKCE verifier in the store, pending, until
 // FinishHeadless (or a connection with OAuthVerifier) brings the code.
-func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, error) {
-	f, _, store, key, err := storedFlow(o)
+func (c *Config) StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, error) {
+	c = c.use()
+	f, _, store, key, err := c.storedFlow(o)
 	if err != nil {
 		return nil, err
 	}
-	a, err := GetOAuthAuthorizationURL(ctx, o, "", "", "")
+	a, err := c.GetOAuthAuthorizationURL(ctx, o, "", "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +73,11 @@ func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, 
 // or the whole callback URL the browser ended at) and stores the tokens.
 // The code is redeemed only once the store can take the tokens; when they
 // still cannot be put in place, they come with a *NotSavedError.
-func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAuthTokens, string, error) {
+func (c *Config) FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAuthTokens, string, error) {
+	c = c.use()
 	with := *o
 	with.OAuthVerifier = code
-	f, log, store, key, err := storedFlow(&with)
+	f, log, store, key, err := c.storedFlow(&with)
 	if err != nil {
 		return nil, "", err
 	}
@@ -102,8 +105,9 @@ func obtained(tok *oauth2.Token, store Store, err error) (*OAuthTokens, string, 
 // RefreshStored redeems the stored refresh token now and stores the result.
 // When the result cannot be stored, it comes with a *NotSavedError: the
 // stored refresh token no longer works, the returned one does.
-func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
-	f, log, store, key, err := storedFlow(o)
+func (c *Config) RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
+	c = c.use()
+	f, log, store, key, err := c.storedFlow(o)
 	if err != nil {
 		return nil, "", err
 	}

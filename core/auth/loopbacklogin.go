@@ -69,8 +69,8 @@ func (f *userFlow) login(ctx context.Context, log *logger, state string) (*oauth
 		srv.Shutdown(ctx)
 	}()
 
-	fmt.Fprintf(Prompt, "Opening the browser to sign in. If it does not open, visit:\n  %s\n", authURL)
-	if err := OpenBrowser(authURL); err != nil {
+	fmt.Fprintf(f.cfg.prompt(), "Opening the browser to sign in. If it does not open, visit:\n  %s\n", authURL)
+	if err := f.cfg.openBrowser(authURL); err != nil {
 		log.info("no browser opened", "error", err.Error())
 	}
 	select {

@@ -144,7 +144,7 @@ func TestSecretsNotInStringForms(t *testing.T) {
 func TestUserLoginsAskForARefreshToken(t *testing.T) {
 	for scope, want := range map[string]string{"": "all-apis offline_access", "sql": "sql offline_access",
 		"sql offline_access": "sql offline_access"} {
-		f, err := newUserFlow(parse(t, "Host=h;Scope='%s'", scope))
+		f, err := defaultConfig.use().newUserFlow(parse(t, "Host=h;Scope='%s'", scope))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,8 +15,8 @@ import (
 // userSource serves AuthScheme=OAuthPKCE per InitiateOAuth (default
 // GETANDREFRESH): tokens live in the store at OAuthSettingsLocation, keyed
 // by host, client and scopes; renewals happen under the store's lock.
-func userSource(o *connstr.Options) (*Source, error) {
-	f, err := newUserFlow(o)
+func (c *Config) userSource(o *connstr.Options) (*Source, error) {
+	f, err := c.newUserFlow(o)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func userSource(o *connstr.Options) (*Source, error) {
 		}
 		return s, nil
 	}
-	store, err := OpenStore(o.OAuthSettingsLocation)
+	store, err := c.OpenStore(o.OAuthSettingsLocation)
 	if err != nil {
 		return nil, err
 	}

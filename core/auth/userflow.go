@@ -28,6 +28,7 @@ var DefaultUserScopes = []string{"all-apis", "offline_access"}
 
 // userFlow is a user login's settings, resolved from the options.
 type userFlow struct {
+	cfg         *Config // in use (see Config.use)
 	o           *connstr.Options
 	clientID    string
 	scopes      []string
@@ -35,12 +36,12 @@ type userFlow struct {
 	metadata    string
 }
 
-func newUserFlow(o *connstr.Options) (*userFlow, error) {
+func (c *Config) newUserFlow(o *connstr.Options) (*userFlow, error) {
 	metadata, err := metadataURL(o)
 	if err != nil {
 		return nil, err
 	}
-	f := &userFlow{o: o, clientID: o.OAuthClientID, scopes: withOfflineAccess(o.Scopes()), callbackURL: o.CallbackURL, metadata: metadata}
+	f := &userFlow{cfg: c, o: o, clientID: o.OAuthClientID, scopes: withOfflineAccess(o.Scopes()), callbackURL: o.CallbackURL, metadata: metadata}
 	if f.clientID == "" {
 		f.clientID = DefaultClientID
 	}
@@ -77,7 +78,7 @@ func (f *userFlow) clientAuth() clientAuth {
 }
 
 func (f *userFlow) endpoints(ctx context.Context, log *logger) (*Endpoints, error) {
-	return discover(ctx, httpClient, log, f.metadata)
+	return f.cfg.discover(ctx, log, f.metadata)
 }
 
 // authorizationURL builds the authorize request with a PKCE S256 challenge.
@@ -92,7 +93,7 @@ func (f *userFlow) redeemCode(ctx context.Context, log *logger, code, codeVerifi
 	if err != nil {
 		return nil, err
 	}
-	return exchange(ctx, httpClient, log, ep.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+	return exchange(ctx, f.cfg.client, log, ep.TokenEndpoint, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"code_verifier": {codeVerifier}, "redirect_uri": {redirectURI}}, f.clientAuth())
 }
 
@@ -102,7 +103,7 @@ func (f *userFlow) refresh(ctx context.Context, log *logger, refreshToken string
 	if err != nil {
 		return nil, err
 	}
-	return exchange(ctx, httpClient, log, ep.TokenEndpoint, url.Values{"grant_type": {"refresh_token"},
+	return exchange(ctx, f.cfg.client, log, ep.TokenEndpoint, url.Values{"grant_type": {"refresh_token"},
 		"refresh_token": {refreshToken}}, f.clientAuth())
 }
 
