@@ -90,27 +90,17 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Connect opens a pool and one session in it, so that a wrong host, user
-// or credential is reported now rather than at the first query.
-func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
-	cfg, err := poolConfig(o)
-	if err != nil {
-		return nil, err
-	}
-	return connectPool(ctx, o, cfg)
-}
-
 // connectPool is Connect with cfg, the pool configuration poolConfig made
 // of o (which tests may have changed, to dial elsewhere).
-func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
+func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
 	p = &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
 		plaintext: cfg.ConnConfig.TLSConfig == nil, caGiven: o.SSLServerCert != "", userGiven: o.User != ""}
-	if p.user, p.id, p.cred, err = userAndCredential(ctx, o); err != nil {
+	if p.user, p.id, p.cred, err = c.userAndCredential(ctx, o); err != nil {
 		return nil, err
 	}
 	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(p.cred, mode) {
 		p.unverifiedToken = true
-		warnUnverifiedToken(p.host, mode)
+		c.warnUnverifiedToken(p.host, mode)
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -122,25 +112,25 @@ func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (
 	if p.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, p.wrap(err)
 	}
-	c, err := p.acquire(ctx)
+	session, err := p.acquire(ctx)
 	if err != nil {
 		p.pool.Close()
 		return nil, err
 	}
-	c.Release()
+	session.Release()
 	return p, nil
 }
 
 // userAndCredential resolves who logs in and with what password source:
 // the identity whose token mints it (nil for AuthScheme=Password).
-func userAndCredential(ctx context.Context, o *connstr.Options) (string, *identity, *credential, error) {
+func (c *Config) userAndCredential(ctx context.Context, o *connstr.Options) (string, *identity, *credential, error) {
 	if auth.EffectiveScheme(o) == connstr.AuthPassword {
 		if o.User == "" {
 			return "", nil, nil, errors.New("AuthScheme=Password needs User")
 		}
 		return o.User, nil, staticPassword(o.Password), nil
 	}
-	id, err := identityFor(o)
+	id, err := c.identityFor(o)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -150,7 +140,7 @@ func userAndCredential(ctx context.Context, o *connstr.Options) (string, *identi
 			return "", nil, nil, err
 		}
 	}
-	return user, id, credentialFor(o, id), nil
+	return user, id, c.credentialFor(o, id), nil
 }
 
 // LoginInfo is what a libpq client such as psql needs to log in as the
@@ -183,17 +173,18 @@ func (l LoginInfo) String() string {
 
 // Login mints (or reuses) the current credential and returns it with the
 // connection parameters, for programs that log in themselves.
-func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
+func (c *Config) Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
+	c = c.use()
 	cfg, err := poolConfig(o)
 	if err != nil {
 		return nil, err
 	}
-	user, _, cred, err := userAndCredential(ctx, o)
+	user, _, cred, err := c.userAndCredential(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(cred, mode) {
-		warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
+		c.warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
 	}
 	password, err := cred.get(ctx)
 	if err != nil {
@@ -399,14 +390,6 @@ func mentionsTLS(message string) bool {
 	return strings.Contains(m, "ssl") || strings.Contains(m, "tls") || strings.Contains(m, "encrypt")
 }
 
-// ThreadWait makes sessions connected afterwards wait for the server's
-// answers on the calling thread, retrying for a short while (on Linux)
-// before parking in Go's network poller. Set it when the callers are
-// threads of another runtime (the C ABI does): their goroutines are locked
-// to those threads, and parking one costs two thread hand-offs per
-// statement. See threadWaitConn.
-var ThreadWait bool
-
 // poolConfig turns the options into a pgxpool configuration, without the
 // user and password.
 func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
@@ -439,16 +422,6 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	if cc.TLSConfig, err = tlsConfig(o, server); err != nil {
 		return nil, err
 	}
-	if ThreadWait {
-		dial := cc.DialFunc
-		cc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return waitOnThread(c), nil
-		}
-	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		ConfigureTypeMap(c.TypeMap())
 		return nil
@@ -477,13 +450,13 @@ func lakebaseHost(host string) string {
 // the database, and fills Server; see poolConfig); then a copy whose Host
 // is the workspace of databricks-sdk-go's configuration (DATABRICKS_HOST,
 // a profile). o itself is not changed.
-func workspace(o *connstr.Options) (*connstr.Options, error) {
+func (c *Config) workspace(o *connstr.Options) (*connstr.Options, error) {
 	if o.Host != "" && lakebaseHost(o.Host) == "" {
 		return o, nil
 	}
 	w := *o
 	w.Host = ""
-	host, err := auth.UnifiedAuthHost(&w)
+	host, err := c.Auth.UnifiedAuthHost(&w)
 	if err != nil || host == "" {
 		msg := "no workspace to mint a Lakebase credential with"
 		if o.Host != "" {

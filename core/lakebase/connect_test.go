@@ -41,25 +41,27 @@ func lakebaseConn(e *emulator.Emulator, extra string) string {
 }
 
 // bothWaits runs test with sessions that park in Go's network poller, and
-// again with sessions that wait on the calling thread (ThreadWait, as the
-// C ABI's are).
-func bothWaits(t *testing.T, test func(t *testing.T)) {
+// again, with a configuration of its own, with sessions that wait on the
+// calling thread (ThreadWait, as the C library's are).
+func bothWaits(t *testing.T, test func(t *testing.T, cfg *Config)) {
 	for _, wait := range []bool{false, true} {
 		t.Run(map[bool]string{false: "poller", true: "thread"}[wait], func(t *testing.T) {
-			ThreadWait = wait
-			defer func() { ThreadWait = false }()
-			test(t)
+			test(t, &Config{ThreadWait: wait})
 		})
 	}
 }
 
-func connect(t *testing.T, s string) *Pool {
+// connect connects with the default configuration.
+func connect(t *testing.T, s string) *Pool { t.Helper(); return connectWith(t, nil, s) }
+
+// connectWith connects with cfg.
+func connectWith(t *testing.T, cfg *Config, s string) *Pool {
 	t.Helper()
 	o, err := connstr.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Connect(context.Background(), o)
+	p, err := cfg.Connect(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,8 +305,8 @@ func TestExpiredCredentialCannotBeRenewed(t *testing.T) {
 
 func TestTransactionsAndCancel(t *testing.T) { bothWaits(t, testTransactionsAndCancel) }
 
-func testTransactionsAndCancel(t *testing.T) {
-	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
+func testTransactionsAndCancel(t *testing.T, cfg *Config) {
+	p := connectWith(t, cfg, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
 	ctx := context.Background()
 	c, err := p.Acquire(ctx)
 	if err != nil {
@@ -648,7 +650,7 @@ func TestLakebaseHostAsHost(t *testing.T) {
 		if cfg, err := poolConfig(o); err != nil || cfg.ConnConfig.Host != instance {
 			t.Errorf("%s: not the server: %v", host, err)
 		}
-		if _, err := workspace(o); err == nil || !strings.Contains(err.Error(), "is a Lakebase host") ||
+		if _, err := new(Config).workspace(o); err == nil || !strings.Contains(err.Error(), "is a Lakebase host") ||
 			!strings.Contains(err.Error(), "DATABRICKS_HOST") {
 			t.Errorf("%s without a workspace: %v", host, err)
 		}
@@ -659,7 +661,7 @@ func TestLakebaseHostAsHost(t *testing.T) {
 	}
 	ws := testEmulator.Info().WorkspaceURL
 	t.Setenv("DATABRICKS_HOST", ws)
-	w, err := workspace(o)
+	w, err := new(Config).workspace(o)
 	if err != nil || auth.WorkspaceURL(w) != ws || w.OAuthClientID != "id" {
 		t.Errorf("workspace %+v, %v", w, err)
 	}
@@ -667,7 +669,7 @@ func TestLakebaseHostAsHost(t *testing.T) {
 		t.Errorf("the caller's options changed: Host %q", o.Host)
 	}
 	given, _ := connstr.Parse("Host=https://adb-1.azuredatabricks.net;Server=" + instance)
-	if w, err := workspace(given); err != nil || w != given {
+	if w, err := new(Config).workspace(given); err != nil || w != given {
 		t.Errorf("a workspace Host: %+v, %v", w, err)
 	}
 }
