@@ -13,6 +13,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/lakelink/lakelink"
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
@@ -20,13 +21,13 @@ import (
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
-// version is the library's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is the library's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
-// Every caller of this library is a thread of another runtime, so sessions
-// wait for the server's answers on it (see lakebase.ThreadWait).
-func init() { lakebase.ThreadWait = true }
+// process is the library's one configuration. Every caller of this
+// library is a thread of another runtime, so sessions wait for the
+// server's answers on it (see lakebase.Config.ThreadWait).
+var process = &lakebase.Config{Auth: &auth.Config{}, ThreadWait: true}
 
 // cVersion is version as a C string that lives as long as the process.
 var cVersion = C.CString(version)
@@ -88,7 +89,7 @@ func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, e
 		if err != nil {
 			return err
 		}
-		src, err := auth.NewTokenSource(o)
+		src, err := process.Auth.NewTokenSource(o)
 		if err != nil {
 			return err
 		}
@@ -143,7 +144,7 @@ func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, bod
 		if err != nil {
 			return err
 		}
-		src, err := auth.NewTokenSource(o)
+		src, err := process.Auth.NewTokenSource(o)
 		if err != nil {
 			return err
 		}
@@ -222,7 +223,7 @@ func authorize(connStr, appURL, method, url *C.char) (authorization, target stri
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	src, err := auth.NewTokenSource(o)
+	src, err := process.Auth.NewTokenSource(o)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -254,7 +255,7 @@ func lakelink_app_diagnose(connStr, method, url, sentAuthorization *C.char, stat
 		if err != nil {
 			return err
 		}
-		src, err := auth.NewTokenSource(o)
+		src, err := process.Auth.NewTokenSource(o)
 		if err != nil {
 			return err
 		}
@@ -276,7 +277,7 @@ func lakelink_oauth_authorization_url(connStr, callbackURL, scope, state *C.char
 		if err != nil {
 			return err
 		}
-		a, err := auth.GetOAuthAuthorizationURL(context.Background(), o, s[0], s[1], s[2])
+		a, err := process.Auth.GetOAuthAuthorizationURL(context.Background(), o, s[0], s[1], s[2])
 		if err != nil {
 			return err
 		}
@@ -300,7 +301,7 @@ func lakelink_oauth_access_token(connStr, verifier, authMode, callbackURL, state
 		if err != nil {
 			return err
 		}
-		t, err := auth.GetOAuthAccessToken(context.Background(), o, s[0], auth.AuthMode(s[1]), s[2], s[3], s[4])
+		t, err := process.Auth.GetOAuthAccessToken(context.Background(), o, s[0], auth.AuthMode(s[1]), s[2], s[3], s[4])
 		if err != nil {
 			return err
 		}
@@ -322,7 +323,7 @@ func lakelink_oauth_refresh(connStr, refreshToken *C.char, jsonOut **C.char, err
 		if err != nil {
 			return err
 		}
-		t, err := auth.RefreshOAuthAccessToken(context.Background(), o, rt)
+		t, err := process.Auth.RefreshOAuthAccessToken(context.Background(), o, rt)
 		if err != nil {
 			return err
 		}
@@ -340,7 +341,7 @@ func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_
 		if err != nil {
 			return err
 		}
-		c, err := lakebase.Open(context.Background(), o)
+		c, err := process.Open(context.Background(), o)
 		if err != nil {
 			return err
 		}

@@ -15,23 +15,24 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/lakelink/lakelink"
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/failure"
-	"github.com/lakelink/lakelink/core/httphook"
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
-// version is the module's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is the module's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
 // abiVersion changes when the exports, the import or the JSON of an
 // operation change incompatibly.
 const abiVersion = 2
 
-func init() { httphook.Transport = hostTransport{} }
+// process is the module's one configuration: every HTTP request of the
+// core goes through the host's HTTP import.
+var process = &lakebase.Config{Auth: &auth.Config{HTTPTransport: hostTransport{}}}
 
 func main() {}
 
@@ -160,7 +161,7 @@ var ops = map[string]operation{
 		if err != nil {
 			return nil, err
 		}
-		app, err := apps.New(r.AppURL, src)
+		app, err := apps.New(r.AppURL, src, apps.WithTransport(process.Auth.HTTPTransport))
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +180,7 @@ var ops = map[string]operation{
 		if err != nil {
 			return nil, err
 		}
-		a, err := auth.GetOAuthAuthorizationURL(ctx, o, r.CallbackURL, r.Scope, r.State)
+		a, err := process.Auth.GetOAuthAuthorizationURL(ctx, o, r.CallbackURL, r.Scope, r.State)
 		if err != nil {
 			return nil, err
 		}
@@ -190,21 +191,21 @@ var ops = map[string]operation{
 		if err != nil {
 			return nil, err
 		}
-		return auth.GetOAuthAccessToken(ctx, o, r.Verifier, auth.AuthMode(r.AuthMode), r.CallbackURL, r.State, r.PKCEVerifier)
+		return process.Auth.GetOAuthAccessToken(ctx, o, r.Verifier, auth.AuthMode(r.AuthMode), r.CallbackURL, r.State, r.PKCEVerifier)
 	}},
 	"oauth_refresh": {failure.Auth, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
 		}
-		return auth.RefreshOAuthAccessToken(ctx, o, r.RefreshToken)
+		return process.Auth.RefreshOAuthAccessToken(ctx, o, r.RefreshToken)
 	}},
 	"lakebase_credential": {failure.Database, false, func(ctx context.Context, r *request) (any, error) {
 		o, err := connstr.Parse(r.Conn)
 		if err != nil {
 			return nil, err
 		}
-		l, err := lakebase.Login(ctx, o)
+		l, err := process.Login(ctx, o)
 		if err != nil {
 			return nil, err
 		}
@@ -227,5 +228,5 @@ func tokenSource(conn string) (*auth.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewTokenSource(o)
+	return process.Auth.NewTokenSource(o)
 }

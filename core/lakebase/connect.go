@@ -38,27 +38,17 @@ type Pool struct {
 	userGiven       bool      // User was in the options, not the token's principal
 }
 
-// Connect opens a pool and one session in it, so that a wrong host, user
-// or credential is reported now rather than at the first query.
-func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
-	cfg, err := poolConfig(o)
-	if err != nil {
-		return nil, err
-	}
-	return connectPool(ctx, o, cfg)
-}
-
 // connectPool is Connect with cfg, the pool configuration poolConfig made
 // of o (which tests may have changed, to dial elsewhere).
-func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
+func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
 	p = &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
 		plaintext: cfg.ConnConfig.TLSConfig == nil, caGiven: o.SSLServerCert != "", userGiven: o.User != ""}
-	if p.user, p.id, p.cred, err = userAndCredential(ctx, o); err != nil {
+	if p.user, p.id, p.cred, err = c.userAndCredential(ctx, o); err != nil {
 		return nil, err
 	}
 	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(p.cred, mode) {
 		p.unverifiedToken = true
-		warnUnverifiedToken(p.host, mode)
+		c.warnUnverifiedToken(p.host, mode)
 	}
 	cfg.ConnConfig.User = p.user
 	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
@@ -70,25 +60,25 @@ func connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (
 	if p.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, p.wrap(err)
 	}
-	c, err := p.acquire(ctx)
+	session, err := p.acquire(ctx)
 	if err != nil {
 		p.pool.Close()
 		return nil, err
 	}
-	c.Release()
+	session.Release()
 	return p, nil
 }
 
 // userAndCredential resolves who logs in and with what password source:
 // the identity whose token mints it (nil for AuthScheme=Password).
-func userAndCredential(ctx context.Context, o *connstr.Options) (string, *identity, *credential, error) {
+func (c *Config) userAndCredential(ctx context.Context, o *connstr.Options) (string, *identity, *credential, error) {
 	if auth.EffectiveScheme(o) == connstr.AuthPassword {
 		if o.User == "" {
 			return "", nil, nil, errors.New("AuthScheme=Password needs User")
 		}
 		return o.User, nil, staticPassword(o.Password), nil
 	}
-	id, err := identityFor(o)
+	id, err := c.identityFor(o)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -98,7 +88,7 @@ func userAndCredential(ctx context.Context, o *connstr.Options) (string, *identi
 			return "", nil, nil, err
 		}
 	}
-	return user, id, credentialFor(o, id), nil
+	return user, id, c.credentialFor(o, id), nil
 }
 
 // User is the Postgres user the pool logs in as.
@@ -140,14 +130,6 @@ func refusedPassword(err error) string {
 	return ""
 }
 
-// ThreadWait makes sessions connected afterwards wait for the server's
-// answers on the calling thread, retrying for a short while (on Linux)
-// before parking in Go's network poller. Set it when the callers are
-// threads of another runtime (the C ABI does): their goroutines are locked
-// to those threads, and parking one costs two thread hand-offs per
-// statement. See threadWaitConn.
-var ThreadWait bool
-
 // poolConfig turns the options into a pgxpool configuration, without the
 // user and password.
 func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
@@ -179,16 +161,6 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	}
 	if cc.TLSConfig, err = tlsConfig(o, server); err != nil {
 		return nil, err
-	}
-	if ThreadWait {
-		dial := cc.DialFunc
-		cc.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dial(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return waitOnThread(c), nil
-		}
 	}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		ConfigureTypeMap(c.TypeMap())

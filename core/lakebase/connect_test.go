@@ -30,25 +30,27 @@ func lakebaseConn(e *emulator.Emulator, extra string) string {
 }
 
 // bothWaits runs test with sessions that park in Go's network poller, and
-// again with sessions that wait on the calling thread (ThreadWait, as the
-// C ABI's are).
-func bothWaits(t *testing.T, test func(t *testing.T)) {
+// again, with a configuration of its own, with sessions that wait on the
+// calling thread (ThreadWait, as the C library's are).
+func bothWaits(t *testing.T, test func(t *testing.T, cfg *Config)) {
 	for _, wait := range []bool{false, true} {
 		t.Run(map[bool]string{false: "poller", true: "thread"}[wait], func(t *testing.T) {
-			ThreadWait = wait
-			defer func() { ThreadWait = false }()
-			test(t)
+			test(t, &Config{ThreadWait: wait})
 		})
 	}
 }
 
-func connect(t *testing.T, s string) *Pool {
+// connect connects with the default configuration.
+func connect(t *testing.T, s string) *Pool { t.Helper(); return connectWith(t, nil, s) }
+
+// connectWith connects with cfg.
+func connectWith(t *testing.T, cfg *Config, s string) *Pool {
 	t.Helper()
 	o, err := connstr.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Connect(context.Background(), o)
+	p, err := cfg.Connect(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,17 +44,18 @@ func (l LoginInfo) String() string {
 
 // Login mints (or reuses) the current credential and returns it with the
 // connection parameters, for programs that log in themselves.
-func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
+func (c *Config) Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
+	c = c.use()
 	cfg, err := poolConfig(o)
 	if err != nil {
 		return nil, err
 	}
-	user, _, cred, err := userAndCredential(ctx, o)
+	user, _, cred, err := c.userAndCredential(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(cred, mode) {
-		warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
+		c.warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
 	}
 	password, err := cred.get(ctx)
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 
 func TestTransactionsAndCancel(t *testing.T) { bothWaits(t, testTransactionsAndCancel) }
 
-func testTransactionsAndCancel(t *testing.T) {
-	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
+func testTransactionsAndCancel(t *testing.T, cfg *Config) {
+	p := connectWith(t, cfg, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
 	ctx := context.Background()
 	c, err := p.Acquire(ctx)
 	if err != nil {

@@ -80,16 +80,16 @@ func unverifiedToken(cred *credential, mode connstr.SSLMode) bool {
 	return cred.workspaceToken && (mode == connstr.SSLRequire || mode == connstr.SSLDisable)
 }
 
-// warnUnverifiedToken writes a warning to standard error, once per process
+// warnUnverifiedToken writes a warning to standard error, once per Config
 // for server (host:port), that the workspace token is about to be sent
 // there without a check of the server's certificate (see unverifiedToken).
-func warnUnverifiedToken(server string, mode connstr.SSLMode) {
-	registry.Lock()
-	defer registry.Unlock()
-	if registry.warned[server] {
+func (c *Config) warnUnverifiedToken(server string, mode connstr.SSLMode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.warned[server] {
 		return
 	}
-	registry.warned[server] = true
+	c.warned[server] = true
 	how := "without checking its certificate (SSLMode=require)"
 	if mode == connstr.SSLDisable {
 		how = "in cleartext (SSLMode=disable)"

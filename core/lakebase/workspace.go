@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 )
 
@@ -28,13 +27,13 @@ func lakebaseHost(host string) string {
 // the database, and fills Server; see poolConfig); then a copy whose Host
 // is the workspace of databricks-sdk-go's configuration (DATABRICKS_HOST,
 // a profile). o itself is not changed.
-func workspace(o *connstr.Options) (*connstr.Options, error) {
+func (c *Config) workspace(o *connstr.Options) (*connstr.Options, error) {
 	if o.Host != "" && lakebaseHost(o.Host) == "" {
 		return o, nil
 	}
 	w := *o
 	w.Host = ""
-	host, err := auth.UnifiedAuthHost(&w)
+	host, err := c.Auth.UnifiedAuthHost(&w)
 	if err != nil || host == "" {
 		msg := "no workspace to mint a Lakebase credential with"
 		if o.Host != "" {

@@ -25,7 +25,7 @@ func TestLakebaseHostAsHost(t *testing.T) {
 		if cfg, err := poolConfig(o); err != nil || cfg.ConnConfig.Host != instance {
 			t.Errorf("%s: not the server: %v", host, err)
 		}
-		if _, err := workspace(o); err == nil || !strings.Contains(err.Error(), "is a Lakebase host") ||
+		if _, err := new(Config).workspace(o); err == nil || !strings.Contains(err.Error(), "is a Lakebase host") ||
 			!strings.Contains(err.Error(), "DATABRICKS_HOST") {
 			t.Errorf("%s without a workspace: %v", host, err)
 		}
@@ -36,7 +36,7 @@ func TestLakebaseHostAsHost(t *testing.T) {
 	}
 	ws := testEmulator.Info().WorkspaceURL
 	t.Setenv("DATABRICKS_HOST", ws)
-	w, err := workspace(o)
+	w, err := new(Config).workspace(o)
 	if err != nil || auth.WorkspaceURL(w) != ws || w.OAuthClientID != "id" {
 		t.Errorf("workspace %+v, %v", w, err)
 	}
@@ -44,7 +44,7 @@ func TestLakebaseHostAsHost(t *testing.T) {
 		t.Errorf("the caller's options changed: Host %q", o.Host)
 	}
 	given, _ := connstr.Parse("Host=https://adb-1.azuredatabricks.net;Server=" + instance)
-	if w, err := workspace(given); err != nil || w != given {
+	if w, err := new(Config).workspace(given); err != nil || w != given {
 		t.Errorf("a workspace Host: %+v, %v", w, err)
 	}
 }
