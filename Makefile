@@ -120,7 +120,8 @@ bench/node/node_modules/pg/package.json: bench/node/package-lock.json $(NODEPKG)
 	@cd bench/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Benchmarks against the peers (issue 9): writes bench/results.json and
+# Benchmarks against the peers (psycopg 3, pg, requests, fetch, pgx; see
+# bench/RESULTS.md): writes bench/results.json and
 # bench/RESULTS.md. About 6 minutes.
 bench: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
 	@$(BENCHVENV)/bin/python bench/run.py
@@ -131,7 +132,7 @@ bench-smoke: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.js
 	@echo "==> Benchmark smoke run"
 	@$(BENCHVENV)/bin/python bench/run.py --smoke > $(OUT)/bench-smoke.log 2>&1 || { cat $(OUT)/bench-smoke.log; exit 1; }
 
-# The reliability suite (issue 9; bench/RELIABILITY.md) at full length:
+# The reliability suite (bench/RELIABILITY.md) at full length:
 # the tests `make test` runs short, with LAKELINK_SOAK=1 (token endpoint
 # faults, four processes sharing a token file for a minute, sessions cut
 # mid-query, PostgreSQL restarted under load, 32 workers for 2 minutes on

@@ -1,6 +1,6 @@
 """`make bench`: lakelink against the peers users would otherwise pick.
 
-Starts the emulator, runs every workload of issue 9 for lakelink and its
+Starts the emulator, runs every workload (workloads.py) for lakelink and its
 peer side by side, each run a fresh process, repeating them interleaved
 (lakelink first on even rounds, the peer first on odd ones) so that the
 noise of a shared machine falls on both; then writes bench/results.json and

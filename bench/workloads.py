@@ -18,7 +18,8 @@ import sys
 import time
 from typing import Any, Callable
 
-# The fetch workload's query: the columns issue 9 names, 1M rows by default.
+# The fetch workload's query: int8, float8, text, timestamptz and numeric
+# columns, 1M rows by default.
 FETCH_SQL = ("SELECT g::int8, (g * 0.37)::float8, md5(g::text), "
              "timestamptz '2024-01-01 00:00:00+00' + g * interval '1.234567 second', (g * 1.25)::numeric(12,2) "
              "FROM generate_series(1, %d) AS g")

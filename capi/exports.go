@@ -10,17 +10,22 @@ import (
 	"context"
 	"errors"
 
+	"github.com/lakelink/lakelink"
+	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/lakebase"
 	"github.com/lakelink/lakelink/internal/ops"
 )
 
-// version is the library's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is the library's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
-// Every caller of this library is a thread of another runtime, so sessions
-// wait for the server's answers on it (see lakebase.ThreadWait).
-func init() { lakebase.ThreadWait = true }
+// process is the library's one configuration. Every caller of this
+// library is a thread of another runtime, so sessions wait for the
+// server's answers on it (see lakebase.Config.ThreadWait).
+var process = &lakebase.Config{Auth: &auth.Config{}, ThreadWait: true}
+
+// operations are internal/ops's operations run with process.
+var operations = ops.Ops{Config: process}
 
 // cVersion is version as a C string that lives as long as the process.
 var cVersion = C.CString(version)
@@ -79,7 +84,7 @@ func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, e
 		if err != nil {
 			return err
 		}
-		t, err := ops.GetToken(context.Background(), conn)
+		t, err := operations.GetToken(context.Background(), conn)
 		if err != nil {
 			return err
 		}
@@ -111,7 +116,7 @@ func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, bod
 		if err := jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
 			return err
 		}
-		resp, callErr := ops.CallApp(context.Background(), r)
+		resp, callErr := operations.CallApp(context.Background(), r)
 		if resp != nil {
 			*statusOut = C.int32_t(resp.Status)
 			if err := setJSON(headersOut, resp.Headers); err != nil {
@@ -161,7 +166,7 @@ func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, urlOu
 // headersForm is what headers_json holds.
 const headersForm = `a JSON object {"Name": "value" or ["value", ...]}`
 
-// authorize is ops.AuthorizeApp for the exports' arguments (method may be
+// authorize is Ops.AuthorizeApp for the exports' arguments (method may be
 // NULL).
 func authorize(connStr, appURL, method, url *C.char) (*ops.Authorization, error) {
 	var r ops.Authorize
@@ -169,7 +174,7 @@ func authorize(connStr, appURL, method, url *C.char) (*ops.Authorization, error)
 		optStringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
 		return nil, err
 	}
-	return ops.AuthorizeApp(context.Background(), r)
+	return operations.AuthorizeApp(context.Background(), r)
 }
 
 //export lakelink_app_diagnose
@@ -189,7 +194,7 @@ func lakelink_app_diagnose(connStr, method, url, sentAuthorization *C.char, stat
 		if err := jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
 			return err
 		}
-		_, err = ops.DiagnoseApp(context.Background(), r)
+		_, err = operations.DiagnoseApp(context.Background(), r)
 		return err
 	})
 }
@@ -205,7 +210,7 @@ func lakelink_oauth_authorization_url(connStr, callbackURL, scope, state *C.char
 			optStringArg(&r.Scope, scope, "scope"), optStringArg(&r.State, state, "state")); err != nil {
 			return err
 		}
-		a, err := ops.GetAuthorizationURL(context.Background(), r)
+		a, err := operations.GetAuthorizationURL(context.Background(), r)
 		if err != nil {
 			return err
 		}
@@ -226,7 +231,7 @@ func lakelink_oauth_access_token(connStr, verifier, authMode, callbackURL, state
 			optStringArg(&r.State, state, "state"), optStringArg(&r.PKCEVerifier, pkceVerifier, "pkce_verifier")); err != nil {
 			return err
 		}
-		t, err := ops.GetAccessToken(context.Background(), r)
+		t, err := operations.GetAccessToken(context.Background(), r)
 		if err != nil {
 			return err
 		}
@@ -244,7 +249,7 @@ func lakelink_oauth_refresh(connStr, refreshToken *C.char, jsonOut **C.char, err
 		if err := errors.Join(stringArg(&r.Conn, connStr, "conn_str"), optStringArg(&r.RefreshToken, refreshToken, "refresh_token")); err != nil {
 			return err
 		}
-		t, err := ops.RefreshAccessToken(context.Background(), r)
+		t, err := operations.RefreshAccessToken(context.Background(), r)
 		if err != nil {
 			return err
 		}
@@ -262,7 +267,7 @@ func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_
 		if err != nil {
 			return err
 		}
-		c, err := ops.Connect(context.Background(), conn)
+		c, err := operations.Connect(context.Background(), conn)
 		if err != nil {
 			return err
 		}

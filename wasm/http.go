@@ -46,7 +46,7 @@ type httpResponse struct {
 }
 
 // hostTransport is the http.RoundTripper over the import: every request
-// the core makes goes through it (httphook.Transport).
+// the core makes goes through it (it is the HTTPTransport of process).
 type hostTransport struct{}
 
 func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -16,20 +16,26 @@ import (
 	"fmt"
 	"reflect"
 
-	"github.com/lakelink/lakelink/core/httphook"
+	"github.com/lakelink/lakelink"
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/lakebase"
 	"github.com/lakelink/lakelink/internal/ops"
 )
 
-// version is the module's version, set at build time with
-// -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
+// version is the module's version (the VERSION file beside go.mod).
+var version = lakelink.Version()
 
 // abiVersion changes when the exports, the import or the JSON of an
 // operation change incompatibly. 3: token's expires_at is RFC 3339 (null
 // when unknown), as everywhere else.
 const abiVersion = 3
 
-func init() { httphook.Transport = hostTransport{} }
+// process is the module's one configuration: every HTTP request of the
+// core goes through the host's HTTP import.
+var process = &lakebase.Config{Auth: &auth.Config{HTTPTransport: hostTransport{}}}
+
+// operations are internal/ops's operations run with process.
+var operations = ops.Ops{Config: process}
 
 func main() {}
 
@@ -71,7 +77,7 @@ func call(p, n uint32) (resp response) {
 	}
 	var name string
 	json.Unmarshal(fields["op"], &name)
-	op, ok := operations[name]
+	op, ok := byName[name]
 	if !ok {
 		return fail(&ops.ArgumentError{Message: fmt.Sprintf("lakelink_call: unknown op %q", name)})
 	}
@@ -95,20 +101,20 @@ func fail(err error) response {
 // operation runs one operation on its request's fields.
 type operation func(context.Context, map[string]json.RawMessage) (any, error)
 
-// operations are the operations, by name. README.md lists them;
+// byName are the operations, by name. README.md lists them;
 // internal/ops/CONTRACT.md documents their JSON.
-var operations = map[string]operation{
+var byName = map[string]operation{
 	"version": func(context.Context, map[string]json.RawMessage) (any, error) {
 		return ops.Version{Version: version, ABIVersion: abiVersion}, nil
 	},
 	"normalize":               op(ops.Normalize),
 	"merge":                   op(ops.Merged),
-	"token":                   op(ops.GetToken),
-	"app_request":             op(ops.CallApp),
-	"oauth_authorization_url": op(ops.GetAuthorizationURL),
-	"oauth_access_token":      op(ops.GetAccessToken),
-	"oauth_refresh":           op(ops.RefreshAccessToken),
-	"lakebase_credential":     op(ops.GetCredential),
+	"token":                   op(operations.GetToken),
+	"app_request":             op(operations.CallApp),
+	"oauth_authorization_url": op(operations.GetAuthorizationURL),
+	"oauth_access_token":      op(operations.GetAccessToken),
+	"oauth_refresh":           op(operations.RefreshAccessToken),
+	"lakebase_credential":     op(operations.GetCredential),
 	"sql": func(context.Context, map[string]json.RawMessage) (any, error) {
 		return nil, &ops.Error{Failure: ops.Failure{Code: ops.Database, Message: errNoSQL.Error()}, Err: errNoSQL}
 	},

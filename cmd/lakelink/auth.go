@@ -4,45 +4,39 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/internal/ops"
 )
 
-func init() {
-	commands["login"] = command{"log a user in (browser, PKCE) with any scopes and store the tokens", runLogin}
-	commands["token"] = command{"print an access token for the connection", runToken}
-	commands["call"] = command{"call a Databricks App's /api/ route with a bearer token, curl-like", runCall}
-	commands["oauth"] = command{"the OAuth procedures: authorize-url, exchange, refresh (headless login)", runOAuth}
-	commands["doctor"] = command{"check config, token, scopes and app reachability step by step", runDoctor}
-}
-
-func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: lakelink %s\n\nFlags:\n", usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func runLogin(args []string, stdout, stderr io.Writer) int {
+func newLoginCommand() *cobra.Command {
 	var c connectionFlags
-	fs := newFlagSet("login", "login [--host URL] [--profile P] [--scopes a,b,c]\n\n"+
-		"Opens the browser at the workspace's sign-in (authorization code with PKCE, client databricks-cli),\n"+
-		"and stores the tokens (OAuthSettingsLocation, default in the user's config directory). Custom scopes\n"+
-		"such as sql,file.files,dashboards.genie work directly; offline_access is added for a refresh token.", stderr)
-	c.register(fs)
-	if exit, stop := parseFlags(fs, args, stderr); stop {
-		return exit
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "log a user in (browser, PKCE) with any scopes and store the tokens",
+		Long: "Opens the browser at the workspace's sign-in (authorization code with PKCE, client databricks-cli),\n" +
+			"and stores the tokens (OAuthSettingsLocation, default in the user's config directory). Custom scopes\n" +
+			"such as sql,file.files,dashboards.genie work directly; offline_access is added for a refresh token.",
+		Example: "  lakelink login --host https://my-workspace.cloud.databricks.com --scopes sql,dashboards.genie",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exit(runLogin(&c, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	c.register(cmd.Flags())
+	return cmd
+}
+
+func runLogin(c *connectionFlags, stdout, stderr io.Writer) int {
 	o, err := c.userOptions(stderr)
 	if err != nil {
 		return fail(stderr, "login", err)
@@ -56,21 +50,30 @@ func runLogin(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runToken(args []string, stdout, stderr io.Writer) int {
+func newTokenCommand() *cobra.Command {
 	var c connectionFlags
 	var asJSON bool
-	fs := newFlagSet("token", "token [--json] [--connection S | --host URL | --profile P] [--scopes a,b]\n\n"+
-		"Prints an access token for the connection (renewed if near expiry).", stderr)
-	c.register(fs)
-	fs.BoolVar(&asJSON, "json", false, "print JSON: access_token, expires_at, scopes, principal")
-	if exit, stop := parseFlags(fs, args, stderr); stop {
-		return exit
+	cmd := &cobra.Command{
+		Use:     "token",
+		Short:   "print an access token for the connection",
+		Long:    "Prints an access token for the connection (renewed if near expiry).",
+		Example: "  lakelink token --json --connection-file sp.conn",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exit(runToken(&c, asJSON, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	c.register(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: access_token, expires_at, scopes, principal")
+	return cmd
+}
+
+func runToken(c *connectionFlags, asJSON bool, stdout, stderr io.Writer) int {
 	o, err := c.options(stderr)
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
-	tok, err := ops.GetToken(context.Background(), ops.Conn{Conn: o.Format()})
+	tok, err := ops.Ops{}.GetToken(context.Background(), ops.Conn{Conn: o.Format()})
 	if err != nil {
 		return fail(stderr, "token", err)
 	}
@@ -84,46 +87,46 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// headerFlags collects repeated -H flags.
-type headerFlags []string
+// callFlags are call's own flags, curl's.
+type callFlags struct {
+	appURL  string
+	method  string
+	data    string
+	headers []string
+}
 
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
-
-func runCall(args []string, stdout, stderr io.Writer) int {
+func newCallCommand() *cobra.Command {
 	var (
-		c       connectionFlags
-		method  string
-		data    string
-		headers headerFlags
-		appURL  string
+		c connectionFlags
+		f callFlags
 	)
-	fs := newFlagSet("call", "call [--app APP_URL] [-X METHOD] [-d DATA|@FILE|@-] [-H 'Name: value']... URL\n\n"+
-		"Calls a Databricks App's /api/ route with a bearer token for the connection, prints the body, and on\n"+
-		"failure exits 1 with what went wrong and what to check. Without --app, the app is URL's own origin.", stderr)
-	c.register(fs)
-	fs.StringVar(&appURL, "app", "", "the app's URL (https://host): URL may then be a path relative to it, and one of another origin is refused")
-	fs.StringVar(&method, "X", "", "HTTP method (default GET, or POST with -d)")
-	fs.StringVar(&data, "d", "", "request body; @FILE reads a file, @- standard input")
-	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
-	// URL first or last: flags may follow it, as with curl.
-	var target string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		target, args = args[0], args[1:]
+	cmd := &cobra.Command{
+		Use:   "call URL",
+		Short: "call a Databricks App's /api/ route with a bearer token, curl-like",
+		Long: "Calls a Databricks App's /api/ route with a bearer token for the connection, prints the body, and on\n" +
+			"failure exits 1 with what went wrong and what to check. Without --app, the app is URL's own origin.",
+		Example: "  lakelink call https://my-app-123.databricksapps.com/api/whoami --connection-file sp.conn\n" +
+			"  lakelink call -X POST -d '{\"a\": 1}' -H 'X-Trace: 42' --app https://my-app-123.databricksapps.com /api/echo",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New("give exactly one URL, such as https://my-app.databricksapps.com/api/hello")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return exit(runCall(&c, &f, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if target == "" && fs.NArg() == 1 {
-		target = fs.Arg(0)
-	} else if fs.NArg() > 0 || target == "" {
-		fmt.Fprintln(stderr, "lakelink call: give exactly one URL, such as https://my-app.databricksapps.com/api/hello")
-		return 2
-	}
+	c.register(cmd.Flags())
+	cmd.Flags().StringVar(&f.appURL, "app", "", "the app's URL (https://host): URL may then be a path relative to it, and one of another origin is refused")
+	cmd.Flags().StringVarP(&f.method, "request", "X", "", "HTTP method (default GET, or POST with -d)")
+	cmd.Flags().StringVarP(&f.data, "data", "d", "", "request body; @FILE reads a file, @- standard input")
+	cmd.Flags().StringArrayVarP(&f.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	return cmd
+}
+
+func runCall(c *connectionFlags, f *callFlags, target string, stdout, stderr io.Writer) int {
+	method, data, appURL := f.method, f.data, f.appURL
 	body, err := readData(data)
 	if err != nil {
 		return fail(stderr, "call", err)
@@ -135,7 +138,7 @@ func runCall(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	h := http.Header{}
-	for _, line := range headers {
+	for _, line := range f.headers {
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || strings.TrimSpace(name) == "" {
 			fmt.Fprintf(stderr, "lakelink call: header %q: want 'Name: value'\n", line)

@@ -2,12 +2,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
@@ -25,14 +26,14 @@ type connectionFlags struct {
 	verbose        bool
 }
 
-func (c *connectionFlags) register(fs *flag.FlagSet) {
+func (c *connectionFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.connection, "connection", "", "connection string (default: $LAKELINK_CONNECTION; else DATABRICKS_* variables, --profile, or the login stored for --host). "+
 		"Other users can read arguments in the process list: give secrets with --connection-file or $LAKELINK_CONNECTION")
 	fs.StringVar(&c.connectionFile, "connection-file", "", "read the connection string from this file (- for standard input); pairs may be on lines of their own, each ending in ;")
 	fs.StringVar(&c.host, "host", "", "workspace URL (overrides the connection string's Host)")
-	fs.StringVar(&c.profile, "profile", "", "~/.databrickscfg profile, resolved by Databricks unified auth (a `lakelink login` is stored per host: use --host for it)")
+	fs.StringVar(&c.profile, "profile", "", "~/.databrickscfg profile, resolved by Databricks unified auth (a 'lakelink login' is stored per host: use --host for it)")
 	fs.StringVar(&c.scopes, "scopes", "", "OAuth scopes, comma-separated (default: all-apis, plus offline_access for a user login)")
-	fs.BoolVar(&c.verbose, "v", false, "verbose: log lakelink's OAuth requests to stderr (never tokens or secrets)")
+	fs.BoolVarP(&c.verbose, "verbose", "v", false, "log lakelink's OAuth requests to stderr (never tokens or secrets)")
 }
 
 // maxConnectionFile bounds what --connection-file reads.

@@ -10,22 +10,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/lakelink/lakelink/core/apps"
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 )
 
-func runDoctor(args []string, stdout, stderr io.Writer) int {
+func newDoctorCommand() *cobra.Command {
 	var c connectionFlags
 	var appURL string
-	fs := newFlagSet("doctor", "doctor [--connection S | --host URL | --profile P] [--app URL]\n\n"+
-		"Checks, step by step, the connection string, the workspace, the token (principal, scopes, expiry),\n"+
-		"the workspace API with that token, and with --app an app's reachability, and says what is wrong.", stderr)
-	c.register(fs)
-	fs.StringVar(&appURL, "app", "", "an app URL to check: its base URL, or an /api/ route to call")
-	if exit, stop := parseFlags(fs, args, stderr); stop {
-		return exit
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "check config, token, scopes and app reachability step by step",
+		Long: "Checks, step by step, the connection string, the workspace, the token (principal, scopes, expiry),\n" +
+			"the workspace API with that token, and with --app an app's reachability, and says what is wrong.",
+		Example: "  lakelink doctor --connection-file sp.conn --app https://my-app-123.databricksapps.com/api/health",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exit(runDoctor(&c, appURL, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	c.register(cmd.Flags())
+	cmd.Flags().StringVar(&appURL, "app", "", "an app URL to check: its base URL, or an /api/ route to call")
+	return cmd
+}
+
+func runDoctor(c *connectionFlags, appURL string, stdout, stderr io.Writer) int {
 	d := &doctor{w: stdout}
 	o, err := c.options(stderr)
 	if !d.step("connection string", err, func() string { return describeOptions(o) }) {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,32 +11,34 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/lakelink/lakelink/core/emulator"
 )
 
-// oauthAppFlags collects repeated --oauth-app flags.
-type oauthAppFlags []emulator.OAuthApp
-
-func (f *oauthAppFlags) String() string { return "" }
-
-func (f *oauthAppFlags) Set(s string) error {
-	app, err := emulator.ParseOAuthApp(s)
-	if err != nil {
-		return err
-	}
-	*f = append(*f, app)
-	return nil
+// emulatorFlags are the emulator command's flags.
+type emulatorFlags struct {
+	cfg                            emulator.Config
+	workspacePort, appPort, pgPort int
+	verbose                        bool
 }
 
-func runEmulator(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
-	var (
-		cfg                            emulator.Config
-		apps                           oauthAppFlags
-		workspacePort, appPort, pgPort int
-		verbose                        bool
-	)
-	fs.StringVar(&cfg.StateDir, "state-dir", "", "directory for emulator.json and the Lakebase CA file (default: a temporary directory, removed on exit)")
+func newEmulatorCommand() *cobra.Command {
+	var f emulatorFlags
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "run a local Databricks workspace, app and Lakebase endpoint for offline development and tests",
+		Long: "Runs a local Databricks workspace (OAuth and REST), a Databricks App and a Lakebase\n" +
+			"endpoint on 127.0.0.1 until interrupted. Once ready it writes DIR/emulator.json,\n" +
+			"which tells tests where everything is and who may use it.",
+		Example: "  lakelink emulator --state-dir .emulator",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exit(runEmulator(&f, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.cfg.StateDir, "state-dir", "", "directory for emulator.json and the Lakebase CA file (default: a temporary directory, removed on exit)")
 	fs.Func("token-ttl", "`duration` of access tokens and Lakebase credentials, at least 1s (default 1h)", func(s string) error {
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -46,31 +47,32 @@ func runEmulator(args []string, stdout, stderr io.Writer) int {
 		if d <= 0 {
 			return errors.New("must be positive")
 		}
-		cfg.TokenTTL = d
+		f.cfg.TokenTTL = d
 		return nil
 	})
-	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "proxy Lakebase sessions to this running PostgreSQL server, a URL or key=value pairs naming a role that may create roles and databases, instead of starting a throwaway cluster")
-	fs.BoolVar(&cfg.Interactive, "interactive", false, "show a consent page with an Allow button at the authorize endpoint instead of signing in at once")
-	fs.StringVar(&cfg.UserEmail, "user", "", "email of the user the authorize endpoint signs in (default dev.user@example.com)")
-	fs.Var(&apps, "oauth-app", "register an OAuth client: CLIENT_ID=REDIRECT_URI[,REDIRECT_URI...] (repeatable)")
-	fs.IntVar(&workspacePort, "workspace-port", 0, "workspace port on 127.0.0.1 (default: a free port)")
-	fs.IntVar(&appPort, "app-port", 0, "app port on 127.0.0.1 (default: a free port)")
-	fs.IntVar(&pgPort, "lakebase-port", 0, "Lakebase gateway port on 127.0.0.1 (default: a free port)")
-	fs.BoolVar(&verbose, "v", false, "log every request and session to stderr (never tokens or secrets)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: lakelink emulator [flags]\n\n"+
-			"Runs a local Databricks workspace (OAuth and REST), a Databricks App and a Lakebase\n"+
-			"endpoint on 127.0.0.1 until interrupted. Once ready it writes DIR/emulator.json,\n"+
-			"which tells tests where everything is and who may use it.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if exit, stop := parseFlags(fs, args, stderr); stop {
-		return exit
-	}
-	cfg.OAuthApps = apps
-	cfg.WorkspaceAddr, cfg.AppAddr, cfg.LakebaseAddr = loopback(workspacePort), loopback(appPort), loopback(pgPort)
+	fs.StringVar(&f.cfg.PostgresURL, "postgres-url", "", "proxy Lakebase sessions to this running PostgreSQL server, a URL or key=value pairs naming a role that may create roles and databases, instead of starting a throwaway cluster")
+	fs.BoolVar(&f.cfg.Interactive, "interactive", false, "show a consent page with an Allow button at the authorize endpoint instead of signing in at once")
+	fs.StringVar(&f.cfg.UserEmail, "user", "", "email of the user the authorize endpoint signs in (default dev.user@example.com)")
+	fs.Func("oauth-app", "register an OAuth client with its redirect URIs: `CLIENT_ID=URI[,URI...]` (repeatable)", func(s string) error {
+		app, err := emulator.ParseOAuthApp(s)
+		if err != nil {
+			return err
+		}
+		f.cfg.OAuthApps = append(f.cfg.OAuthApps, app)
+		return nil
+	})
+	fs.IntVar(&f.workspacePort, "workspace-port", 0, "workspace port on 127.0.0.1 (default: a free port)")
+	fs.IntVar(&f.appPort, "app-port", 0, "app port on 127.0.0.1 (default: a free port)")
+	fs.IntVar(&f.pgPort, "lakebase-port", 0, "Lakebase gateway port on 127.0.0.1 (default: a free port)")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log every request and session to stderr (never tokens or secrets)")
+	return cmd
+}
+
+func runEmulator(f *emulatorFlags, stdout, stderr io.Writer) int {
+	cfg := f.cfg
+	cfg.WorkspaceAddr, cfg.AppAddr, cfg.LakebaseAddr = loopback(f.workspacePort), loopback(f.appPort), loopback(f.pgPort)
 	level := slog.LevelWarn
-	if verbose {
+	if f.verbose {
 		level = slog.LevelInfo
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))

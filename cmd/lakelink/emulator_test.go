@@ -137,9 +137,9 @@ func TestEmulatorCommandErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"emulator", "--help"}, 0, "emulator.json"},
-		{[]string{"emulator", "--token-ttl", "soon"}, 2, "invalid value \"soon\" for flag -token-ttl"},
-		{[]string{"emulator", "--token-ttl", "0"}, 2, "invalid value \"0\" for flag -token-ttl: must be positive"},
-		{[]string{"emulator", "--token-ttl", "-5s"}, 2, "invalid value \"-5s\" for flag -token-ttl: must be positive"},
+		{[]string{"emulator", "--token-ttl", "soon"}, 2, "invalid argument \"soon\" for \"--token-ttl\" flag"},
+		{[]string{"emulator", "--token-ttl", "0"}, 2, "invalid argument \"0\" for \"--token-ttl\" flag: must be positive"},
+		{[]string{"emulator", "--token-ttl", "-5s"}, 2, "invalid argument \"-5s\" for \"--token-ttl\" flag: must be positive"},
 		{[]string{"emulator", "--token-ttl", "500ms"}, 1, "token TTL 500ms: must be at least 1s"},
 		{[]string{"emulator", "--user", "nobody"}, 1, "user email \"nobody\""},
 		{[]string{"emulator", "--postgres-url", "host=h password = SECRET port=x"}, 1, "--postgres-url is not a PostgreSQL connection string"},

@@ -8,45 +8,54 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/internal/ops"
 )
 
-func runOAuth(args []string, stdout, stderr io.Writer) int {
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, `Usage: lakelink oauth <procedure> [flags]
-
-The OAuth procedures, for a login on a machine without a browser (headless):
-  authorize-url   print the URL to open on another device; keeps the PKCE verifier in the token store
-  exchange        --code CODE: exchange the code (or the whole URL the browser ended at) and store the tokens
-  refresh         redeem the stored refresh token now and store the new tokens
-
-Each takes --host/--connection/--scopes like lakelink login; use the same ones for all three.`)
+func newOAuthCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "oauth",
+		Short: "the OAuth procedures: authorize-url, exchange, refresh (headless login)",
+		Long: "The OAuth procedures, for a login on a machine without a browser (headless). Each takes\n" +
+			"--host/--connection/--scopes like lakelink login; use the same ones for all three.",
+		Example: "  lakelink oauth authorize-url --host URL    # open the URL elsewhere, then\n" +
+			"  lakelink oauth exchange --host URL --code 'http://localhost:8020/?code=...&state=...'",
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		return 0
-	}
-	procedure, args := args[0], args[1:]
+	cmd.AddCommand(
+		newOAuthProcedureCommand("authorize-url", "print the URL to open on another device; keeps the PKCE verifier in the token store"),
+		newOAuthProcedureCommand("exchange", "--code CODE: exchange the code (or the whole URL the browser ended at) and store the tokens"),
+		newOAuthProcedureCommand("refresh", "redeem the stored refresh token now and store the new tokens"),
+	)
+	return cmd
+}
+
+// newOAuthProcedureCommand is the oauth subcommand that runs procedure.
+func newOAuthProcedureCommand(procedure, summary string) *cobra.Command {
 	var c connectionFlags
 	var code string
 	var asJSON bool
-	fs := newFlagSet("oauth "+procedure, "oauth "+procedure+" [flags]", stderr)
-	c.register(fs)
+	cmd := &cobra.Command{
+		Use:   procedure,
+		Short: summary,
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exit(runOAuth(procedure, &c, code, asJSON, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
+	}
+	c.register(cmd.Flags())
 	switch procedure {
 	case "authorize-url":
-		fs.BoolVar(&asJSON, "json", false, "print JSON: URL, State, PKCEVerifier, as the C and WASI exports give them (for running the exchange yourself)")
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: URL, State, PKCEVerifier, as the C and WASI exports give them (for running the exchange yourself)")
 	case "exchange":
-		fs.StringVar(&code, "code", "", "the authorization code, or the URL the browser was sent back to")
-	case "refresh":
-	default:
-		fmt.Fprintf(stderr, "lakelink oauth: unknown procedure %q\n\n", procedure)
-		usage(stderr)
-		return 2
+		cmd.Flags().StringVar(&code, "code", "", "the authorization code, or the URL the browser was sent back to")
 	}
-	if exit, stop := parseFlags(fs, args, stderr); stop {
-		return exit
-	}
+	return cmd
+}
+
+// runOAuth runs the OAuth procedure authorize-url, exchange or refresh.
+func runOAuth(procedure string, c *connectionFlags, code string, asJSON bool, stdout, stderr io.Writer) int {
 	o, err := c.userOptions(stderr)
 	if err != nil {
 		return fail(stderr, "oauth "+procedure, err)
@@ -54,7 +63,7 @@ Each takes --host/--connection/--scopes like lakelink login; use the same ones f
 	ctx := context.Background()
 	switch procedure {
 	case "authorize-url":
-		a, err := ops.StartHeadlessLogin(ctx, ops.Conn{Conn: o.Format()})
+		a, err := ops.Ops{}.StartHeadlessLogin(ctx, ops.Conn{Conn: o.Format()})
 		if err != nil {
 			return fail(stderr, "oauth authorize-url", err)
 		}

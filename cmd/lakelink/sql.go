@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,37 +15,39 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
 
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
-func init() {
-	commands["sql"] = command{"run one SQL statement on Lakebase and print the result", runSQL}
-	commands["psql"] = command{"run psql against Lakebase with a freshly minted credential", runPsql}
-}
-
-func runSQL(args []string, stdout, stderr io.Writer) int {
+func newSQLCommand() *cobra.Command {
 	var c connectionFlags
 	var format string
-	fs := newFlagSet("sql", `sql [--connection S] [--format table|csv|json] "SQL"
-
-Runs one statement on Lakebase (Server, Instance or Endpoint, ... in the connection string) with a
+	cmd := &cobra.Command{
+		Use:   `sql "SQL"`,
+		Short: "run one SQL statement on Lakebase and print the result",
+		Long: `Runs one statement on Lakebase (Server, Instance or Endpoint, ... in the connection string) with a
 credential minted for the connection's identity, and prints the rows: an aligned table by default.
 --format csv prints the values as psql shows them; --format json prints one JSON object per row, keyed by
-column name (a repeated name gets a suffix: n, n_2), each value in its JSON form of TYPES.md.`, stderr)
-	c.register(fs)
-	fs.StringVar(&format, "format", "table", "output: table, csv or json")
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+column name (a repeated name gets a suffix: n, n_2), each value in its JSON form of TYPES.md.`,
+		Example: `  lakelink sql "SELECT current_user, now()" --format json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return errors.New(`give exactly one SQL statement, quoted: lakelink sql "SELECT 1"`)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return exit(runSQL(&c, format, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, `lakelink sql: give exactly one SQL statement, quoted: lakelink sql "SELECT 1"`)
-		return 2
-	}
+	c.register(cmd.Flags())
+	cmd.Flags().StringVar(&format, "format", "table", "output: table, csv or json")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "csv", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runSQL(c *connectionFlags, format, statement string, stdout, stderr io.Writer) int {
 	if format != "table" && format != "csv" && format != "json" {
 		fmt.Fprintf(stderr, "lakelink sql: --format %q: want table, csv or json\n", format)
 		return 2
@@ -64,7 +66,7 @@ column name (a repeated name gets a suffix: n, n_2), each value in its JSON form
 	if format != "json" { // the server's own text form of every value, as psql shows it
 		args2 = append(args2, pgx.QueryResultFormats{pgx.TextFormatCode})
 	}
-	r, err := pool.Query(ctx, fs.Arg(0), args2...)
+	r, err := pool.Query(ctx, statement, args2...)
 	if err != nil {
 		return fail(stderr, "sql", err)
 	}
@@ -235,20 +237,29 @@ func jsonKeys(cols []lakebase.Column) [][]byte {
 	return keys
 }
 
-func runPsql(args []string, stdout, stderr io.Writer) int {
+func newPsqlCommand() *cobra.Command {
 	var c connectionFlags
-	fs := newFlagSet("psql", `psql [--connection S] [-- psql arguments]
-
-Runs the installed psql against Lakebase with a credential minted for the connection's identity in
-PGPASSWORD and the connection's SSL mode in PGSSLMODE, like `+"`databricks psql`"+`.`, stderr)
-	c.register(fs)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	cmd := &cobra.Command{
+		Use:   "psql [-- psql arguments]",
+		Short: "run psql against Lakebase with a freshly minted credential",
+		Long: `Runs the installed psql against Lakebase with a credential minted for the connection's identity in
+PGPASSWORD and the connection's SSL mode in PGSSLMODE, like ` + "`databricks psql`" + `. The arguments after --
+go to psql.`,
+		Example: "  lakelink psql -- -c 'select 1'",
+		Args:    cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return exit(runPsql(&c, args, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
+	c.register(cmd.Flags())
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return fmt.Errorf("%w (psql's own arguments go after --: lakelink psql -- -c 'select 1')", err)
+	})
+	return cmd
+}
+
+// runPsql runs psql with args in place of this process.
+func runPsql(c *connectionFlags, args []string, stdout, stderr io.Writer) int {
 	psql, err := exec.LookPath("psql")
 	if err != nil {
 		return fail(stderr, "psql", fmt.Errorf("psql is not installed (Debian: apt-get install postgresql-client)"))
@@ -270,7 +281,7 @@ PGPASSWORD and the connection's SSL mode in PGSSLMODE, like `+"`databricks psql`
 		env = append(env, "PGAPPNAME="+login.ApplicationName)
 	}
 	// psql takes over this process: its prompts, signals and exit code.
-	if err := syscall.Exec(psql, append([]string{"psql"}, fs.Args()...), env); err != nil {
+	if err := syscall.Exec(psql, append([]string{"psql"}, args...), env); err != nil {
 		return fail(stderr, "psql", err)
 	}
 	return 0

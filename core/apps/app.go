@@ -15,7 +15,6 @@ import (
 	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/oauth2"
 
-	"github.com/lakelink/lakelink/core/httphook"
 	"github.com/lakelink/lakelink/core/weburl"
 )
 
@@ -36,7 +35,8 @@ type App struct {
 	tokens oauth2.TokenSource
 
 	// Set by options, resolved by New.
-	httpClient *http.Client // from WithHTTPClient, or nil
+	httpClient *http.Client      // from WithHTTPClient, or nil
+	transport  http.RoundTripper // from WithTransport, or nil
 	timeout    time.Duration
 	timeoutSet bool // WithTimeout was given
 
@@ -57,6 +57,15 @@ type Option func(*App)
 // request rather than once per process) and a 60-second timeout.
 func WithHTTPClient(c *http.Client) Option {
 	return func(a *App) { a.httpClient = c }
+}
+
+// WithTransport makes the App send through rt in place of its default
+// transport (a transport shared by every App of the process that finds its
+// proxy in the environment, see [WithHTTPClient]); nil leaves the default.
+// The WASI build passes the host's HTTP import. The transport of
+// WithHTTPClient's client, when given, takes precedence.
+func WithTransport(rt http.RoundTripper) Option {
+	return func(a *App) { a.transport = rt }
 }
 
 // WithTimeout bounds each call made with [App.Do] or [App.Client], from
@@ -88,7 +97,10 @@ func New(baseURL string, tokens oauth2.TokenSource, opts ...Option) (*App, error
 	for _, opt := range opts {
 		opt(a)
 	}
-	a.base = httphook.Or(sharedTransport())
+	a.base = a.transport
+	if a.base == nil {
+		a.base = sharedTransport()
+	}
 	if c := a.httpClient; c != nil {
 		a.base = c.Transport
 		if a.base == nil {
@@ -392,13 +404,13 @@ func (a *App) sendFailed(ctx context.Context, op string, u *url.URL, sent *sentT
 
 // Request calls one route given by its absolute URL, for callers that hold
 // a URL rather than an App (the CLI's call command): the app is the URL's
-// own origin. New takes the URL's scheme and host (and says what is wrong
-// with them, never repeating a user:password), Do the rest. Callers that
+// own origin, made with opts. New takes the URL's scheme and host (and says
+// what is wrong with them, never repeating a user:password), Do the rest. Callers that
 // know the app's URL use New and Do, so that a URL of another host is
 // refused.
-func Request(ctx context.Context, tokens oauth2.TokenSource, method, rawURL string, header http.Header, body io.Reader) (*Response, error) {
+func Request(ctx context.Context, tokens oauth2.TokenSource, method, rawURL string, header http.Header, body io.Reader, opts ...Option) (*Response, error) {
 	origin, route := splitOrigin(rawURL)
-	app, err := New(origin, tokens)
+	app, err := New(origin, tokens, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -181,11 +182,11 @@ func TestProceduresWebFlow(t *testing.T) {
 // TestPKCELoopbackFlow: AuthScheme=OAuthPKCE with GETANDREFRESH sends the
 // browser to the authorize URL and takes the code at its loopback callback.
 func TestPKCELoopbackFlow(t *testing.T) {
-	browse(t)
+	cfg := browser()
 	location := tokenStore(t)
 	o := parse(t, "Host=%s;AuthScheme=OAuthPKCE;Scope='sql,dashboards.genie,offline_access';CallbackURL=%s;OAuthSettingsLocation=%s",
 		shared.Info().WorkspaceURL, freeCallback(t), location)
-	src, err := NewTokenSource(o)
+	src, err := cfg.NewTokenSource(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,17 +210,16 @@ func TestPKCELoopbackFlow(t *testing.T) {
 	}
 }
 
-// browse makes OpenBrowser play a browser that signs in at once.
-func browse(t *testing.T) {
-	OpenBrowser = func(u string) error {
+// browser is a configuration whose browser signs in at once.
+func browser() *Config {
+	return &Config{Prompt: io.Discard, OpenBrowser: func(u string) error {
 		go func() {
 			if resp, err := http.Get(u); err == nil {
 				resp.Body.Close()
 			}
 		}()
 		return nil
-	}
-	t.Cleanup(func() { OpenBrowser = func(string) error { return errors.New("no browser") } })
+	}}
 }
 
 // TestHeadlessFlow: the authorization URL is opened on another device and

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -121,12 +120,10 @@ func retry[T any](ctx context.Context, log *logger, what string, call func(conte
 	}
 }
 
-var discoveryCache sync.Map // metadata URL -> *Endpoints
-
 // discover fetches the endpoints from an RFC 8414 metadata document, once
-// per process.
-func discover(ctx context.Context, client httpDoer, log *logger, metadataURL string) (*Endpoints, error) {
-	if ep, ok := discoveryCache.Load(metadataURL); ok {
+// per Config.
+func (c *Config) discover(ctx context.Context, log *logger, metadataURL string) (*Endpoints, error) {
+	if ep, ok := c.discovery.Load(metadataURL); ok {
 		return ep.(*Endpoints), nil
 	}
 	ep, err := retry(ctx, log, "OAuth discovery", func(ctx context.Context) (*Endpoints, error) {
@@ -136,7 +133,7 @@ func discover(ctx context.Context, client httpDoer, log *logger, metadataURL str
 		}
 		req.Header.Set("Accept", "application/json")
 		log.request(req)
-		resp, err := client.Do(req)
+		resp, err := c.client.Do(req)
 		if err != nil {
 			if hostNotFound(err) {
 				return nil, err
@@ -167,7 +164,7 @@ func discover(ctx context.Context, client httpDoer, log *logger, metadataURL str
 	if err != nil {
 		return nil, err
 	}
-	discoveryCache.Store(metadataURL, ep)
+	c.discovery.Store(metadataURL, ep)
 	return ep, nil
 }
 
@@ -340,9 +337,15 @@ func retryAfter(resp *http.Response) time.Duration {
 	return 0
 }
 
-// Discover returns the OAuth endpoints of the options' workspace (or
-// DiscoveryURL).
+// Discover is the default configuration's Config.Discover.
 func Discover(ctx context.Context, o *connstr.Options) (*Endpoints, string, error) {
+	return (*Config)(nil).Discover(ctx, o)
+}
+
+// Discover returns the OAuth endpoints of the options' workspace (or
+// DiscoveryURL), and the metadata URL they were read from.
+func (c *Config) Discover(ctx context.Context, o *connstr.Options) (*Endpoints, string, error) {
+	c = c.use()
 	metadata, err := metadataURL(o)
 	if err != nil {
 		return nil, "", err
@@ -353,6 +356,6 @@ func Discover(ctx context.Context, o *connstr.Options) (*Endpoints, string, erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout(o))
 	defer cancel()
-	ep, err := discover(ctx, httpClient, log, metadata)
+	ep, err := c.discover(ctx, log, metadata)
 	return ep, metadata, err
 }

@@ -45,7 +45,7 @@ func TestTokenExpiryIgnoresTheServersClock(t *testing.T) {
 			}))
 			defer srv.Close()
 			before := time.Now()
-			tok, err := exchange(context.Background(), httpClient, nopLogger, srv.URL, url.Values{"grant_type": {"client_credentials"}},
+			tok, err := exchange(context.Background(), http.DefaultClient, nopLogger, srv.URL, url.Values{"grant_type": {"client_credentials"}},
 				clientAuth{id: "id", secret: "secret", basic: true})
 			after := time.Now()
 			if err != nil {

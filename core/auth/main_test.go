@@ -41,8 +41,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "starting the emulator:", err)
 		os.Exit(1)
 	}
-	OpenBrowser = func(string) error { return fmt.Errorf("tests open no browser unless they say so") }
-	Prompt = io.Discard
+	// The default configuration, which most tests use, opens no browser.
+	defaultConfig.OpenBrowser = func(string) error { return fmt.Errorf("tests open no browser unless they say so") }
+	defaultConfig.Prompt = io.Discard
 	code := m.Run()
 	shared.Close()
 	os.Exit(code)

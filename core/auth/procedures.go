@@ -64,8 +64,9 @@ const (
 // options' workspace, client (default databricks-cli) and scopes. Empty
 // callbackURL, scope and state default to the options' CallbackURL (or
 // DefaultCallbackURL), Scope (or DefaultUserScopes) and a random state.
-func GetOAuthAuthorizationURL(ctx context.Context, o *connstr.Options, callbackURL, scope, state string) (*AuthorizationURL, error) {
-	f, log, err := procedureFlow(o, scope)
+func (c *Config) GetOAuthAuthorizationURL(ctx context.Context, o *connstr.Options, callbackURL, scope, state string) (*AuthorizationURL, error) {
+	c = c.use()
+	f, log, err := c.procedureFlow(o, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +92,9 @@ func GetOAuthAuthorizationURL(ctx context.Context, o *connstr.Options, callbackU
 // pkceVerifier and callbackURL of GetOAuthAuthorizationURL. With
 // AuthModeApp it runs the desktop flow, with state as the request's state
 // when given.
-func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier string, mode AuthMode, callbackURL, state, pkceVerifier string) (*OAuthTokens, error) {
-	f, log, err := procedureFlow(o, "")
+func (c *Config) GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier string, mode AuthMode, callbackURL, state, pkceVerifier string) (*OAuthTokens, error) {
+	c = c.use()
+	f, log, err := c.procedureFlow(o, "")
 	if err != nil {
 		return nil, err
 	}
@@ -168,8 +170,9 @@ func refusal(q url.Values) error {
 // RefreshOAuthAccessToken redeems a refresh token (OAuthRefreshToken from
 // the options when refreshToken is empty). Databricks rotates refresh
 // tokens: keep the new one, the old one no longer works.
-func RefreshOAuthAccessToken(ctx context.Context, o *connstr.Options, refreshToken string) (*OAuthTokens, error) {
-	f, log, err := procedureFlow(o, "")
+func (c *Config) RefreshOAuthAccessToken(ctx context.Context, o *connstr.Options, refreshToken string) (*OAuthTokens, error) {
+	c = c.use()
+	f, log, err := c.procedureFlow(o, "")
 	if err != nil {
 		return nil, err
 	}
@@ -191,8 +194,8 @@ func RefreshOAuthAccessToken(ctx context.Context, o *connstr.Options, refreshTok
 // procedureFlow is the user flow of a procedure call. A scope given to the
 // procedure is used exactly as given (a web app may not want refresh
 // tokens); otherwise the options' scopes, as a stored login uses them.
-func procedureFlow(o *connstr.Options, scope string) (*userFlow, *logger, error) {
-	f, err := newUserFlow(o)
+func (c *Config) procedureFlow(o *connstr.Options, scope string) (*userFlow, *logger, error) {
+	f, err := c.use().newUserFlow(o)
 	if err != nil {
 		return nil, nil, err
 	}

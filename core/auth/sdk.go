@@ -11,7 +11,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/connstr"
-	"github.com/lakelink/lakelink/core/httphook"
 	"github.com/lakelink/lakelink/core/redact"
 	"github.com/lakelink/lakelink/core/weburl"
 )
@@ -20,7 +19,7 @@ import (
 // what AuthScheme=Databricks (and Auto without a secret or password)
 // resolves through the SDK's unified auth. Fields not given are left for
 // the SDK to find in the environment (DATABRICKS_*) and ~/.databrickscfg.
-func sdkConfig(o *connstr.Options) *config.Config {
+func (c *Config) sdkConfig(o *connstr.Options) *config.Config {
 	cfg := &config.Config{
 		Host:         o.Host,
 		Profile:      o.Profile,
@@ -35,18 +34,18 @@ func sdkConfig(o *connstr.Options) *config.Config {
 	if o.Timeout > 0 {
 		cfg.HTTPTimeoutSeconds = int(o.Timeout / time.Second)
 	}
-	cfg.HTTPTransport = httphook.Transport // nil: the SDK's own
+	cfg.HTTPTransport = c.HTTPTransport // nil: the SDK's own
 	return cfg
 }
 
 // sdkSource serves AuthScheme=Databricks through the SDK, which caches and
 // refreshes its own tokens; a personal access token is used as is.
-func sdkSource(o *connstr.Options) (*Source, error) {
-	cfg := sdkConfig(o)
+func (c *Config) sdkSource(o *connstr.Options) (*Source, error) {
+	cfg := c.sdkConfig(o)
 	s := &Source{identity: "Databricks unified auth", refreshable: true}
 	s.fetch = func(ctx context.Context, refused string) (*oauth2.Token, error) {
 		if refused != "" { // a fresh configuration has no cached token to return again
-			cfg = sdkConfig(o)
+			cfg = c.sdkConfig(o)
 		}
 		if err := cfg.EnsureResolved(); err != nil {
 			return nil, SDKError("Databricks unified auth", err)
@@ -66,11 +65,16 @@ func sdkSource(o *connstr.Options) (*Source, error) {
 	return s, nil
 }
 
+// UnifiedAuthHost is the default configuration's Config.UnifiedAuthHost.
+func UnifiedAuthHost(o *connstr.Options) (string, error) {
+	return (*Config)(nil).UnifiedAuthHost(o)
+}
+
 // UnifiedAuthHost is the workspace URL that Databricks unified auth
 // resolves for the options (DATABRICKS_HOST, a profile), or "" with the
 // reason it resolves none.
-func UnifiedAuthHost(o *connstr.Options) (string, error) {
-	cfg := sdkConfig(o)
+func (c *Config) UnifiedAuthHost(o *connstr.Options) (string, error) {
+	cfg := c.use().sdkConfig(o)
 	if err := cfg.EnsureResolved(); err != nil {
 		return "", SDKError("Databricks configuration", err)
 	}

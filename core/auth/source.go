@@ -13,8 +13,10 @@
 //     OAuthClient when a client secret is, else Databricks.
 //
 // NewTokenSource returns a *Source, an oauth2.TokenSource shared by every
-// caller in the process that asks for the same identity: one cached token,
-// renewed ahead of expiry, one renewal in flight at a time.
+// caller of one Config that asks for the same identity: one cached token,
+// renewed ahead of expiry, one renewal in flight at a time. A Config
+// carries what a program sets (the HTTP transport, how a browser login
+// reaches the user); the package-level functions use the default one.
 package auth
 
 import (
@@ -23,7 +25,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +33,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/connstr"
-	"github.com/lakelink/lakelink/core/httphook"
 )
 
 // DefaultTimeout bounds a token request, retries included, when the
@@ -146,21 +146,22 @@ func publicCopy(t *oauth2.Token) *oauth2.Token {
 	return &c
 }
 
-// registry shares one Source per identity across the process.
-var registry = struct {
-	sync.Mutex
-	sources map[string]*Source
-}{sources: map[string]*Source{}}
+// NewTokenSource returns the default configuration's token source for the
+// identity the options describe (see Config.NewTokenSource).
+func NewTokenSource(o *connstr.Options) (*Source, error) {
+	return (*Config)(nil).NewTokenSource(o)
+}
 
 // NewTokenSource returns the token source for the identity the options
-// describe, shared with every earlier caller that described the same one.
-// It validates the options but does not contact any server.
-func NewTokenSource(o *connstr.Options) (*Source, error) {
+// describe, shared with every earlier caller of c that described the same
+// one. It validates the options but does not contact any server.
+func (c *Config) NewTokenSource(o *connstr.Options) (*Source, error) {
+	c = c.use()
 	scheme := EffectiveScheme(o)
 	key := identityKey(scheme, o)
-	registry.Lock()
-	defer registry.Unlock()
-	if s, ok := registry.sources[key]; ok {
+	c.sources.Lock()
+	defer c.sources.Unlock()
+	if s, ok := c.bySource[key]; ok {
 		return s, nil
 	}
 	log, err := newLogger(o)
@@ -175,17 +176,17 @@ func NewTokenSource(o *connstr.Options) (*Source, error) {
 	case connstr.AuthToken:
 		s, err = staticSource(o)
 	case connstr.AuthOAuthClient:
-		s, err = clientCredentialsSource(o)
+		s, err = c.clientCredentialsSource(o)
 	case connstr.AuthOAuthPKCE:
-		s, err = userSource(o)
+		s, err = c.userSource(o)
 	default:
-		s, err = sdkSource(o)
+		s, err = c.sdkSource(o)
 	}
 	if err != nil {
 		return nil, err
 	}
 	s.log = log
-	registry.sources[key] = s
+	c.bySource[key] = s
 	return s, nil
 }
 
@@ -205,8 +206,8 @@ func EffectiveScheme(o *connstr.Options) connstr.AuthScheme {
 
 // identityKey tells identities apart. Secrets enter it hashed, so that a
 // wrong secret never shares the token a right one got. Timeout and logging
-// are in it too: a source keeps the settings it was made with. The
-// registry keeps every source for the life of the process.
+// are in it too: a source keeps the settings it was made with. A Config
+// keeps every source it made for its own life.
 func identityKey(scheme connstr.AuthScheme, o *connstr.Options) string {
 	h := sha256.New()
 	for _, secret := range []string{o.OAuthClientSecret, o.Token, o.OAuthAccessToken, o.OAuthRefreshToken, o.OAuthVerifier} {
@@ -225,11 +226,6 @@ func timeout(o *connstr.Options) time.Duration {
 	}
 	return DefaultTimeout
 }
-
-// httpClient is what the OAuth calls use: httphook.Transport when a
-// program sets it, else http.DefaultTransport (proxies from the
-// environment).
-var httpClient = &http.Client{Transport: httphook.Late{Default: http.DefaultTransport}}
 
 // metadataURL is where the OAuth server's endpoints are published.
 func metadataURL(o *connstr.Options) (string, error) {
@@ -272,7 +268,7 @@ func staticSource(o *connstr.Options) (*Source, error) {
 // clientCredentialsSource serves AuthScheme=OAuthClient: a service
 // principal's client credentials grant, authenticated by HTTP Basic as
 // Databricks expects, scope all-apis unless Scope says otherwise.
-func clientCredentialsSource(o *connstr.Options) (*Source, error) {
+func (c *Config) clientCredentialsSource(o *connstr.Options) (*Source, error) {
 	if o.OAuthClientID == "" || o.OAuthClientSecret == "" {
 		return nil, errors.New("AuthScheme=OAuthClient needs OAuthClientId and OAuthClientSecret (a service principal's OAuth secret)")
 	}
@@ -288,11 +284,11 @@ func clientCredentialsSource(o *connstr.Options) (*Source, error) {
 	s.fetch = func(ctx context.Context, _ string) (*oauth2.Token, error) { // each grant is a new token
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
-		ep, err := discover(ctx, httpClient, s.log, metadata)
+		ep, err := c.discover(ctx, s.log, metadata)
 		if err != nil {
 			return nil, err
 		}
-		return exchange(ctx, httpClient, s.log, ep.TokenEndpoint,
+		return exchange(ctx, c.client, s.log, ep.TokenEndpoint,
 			map[string][]string{"grant_type": {"client_credentials"}, "scope": {strings.Join(scopes, " ")}},
 			clientAuth{id: o.OAuthClientID, secret: o.OAuthClientSecret, basic: true})
 	}

@@ -91,11 +91,13 @@ func DefaultStoreLocation() (string, error) {
 	return filepath.Join(dir, "lakelink", "oauth-tokens.json"), nil
 }
 
-// OpenStore opens the store at location: memory://NAME for one shared by
-// this process only, else a file path ("" for the default file).
-func OpenStore(location string) (Store, error) {
+// OpenStore opens the store at location: memory://NAME for one that this
+// Config's token sources share and nothing outside the process sees, else
+// a file path ("" for the default file).
+func (c *Config) OpenStore(location string) (Store, error) {
+	c = c.use()
 	if name, ok := strings.CutPrefix(location, "memory://"); ok {
-		s, _ := memoryStores.LoadOrStore(name, &memoryStore{name: location, entries: map[string]*StoredToken{}})
+		s, _ := c.memory.LoadOrStore(name, &memoryStore{name: location, entries: map[string]*StoredToken{}})
 		return s.(*memoryStore), nil
 	}
 	if location == "" {
@@ -112,12 +114,9 @@ func OpenStore(location string) (Store, error) {
 	return s.(*fileStore), nil
 }
 
-var (
-	memoryStores sync.Map // name -> *memoryStore
-	// fileStores holds one fileStore per file, so that every connection of
-	// the process shares its unsaved entries and its turn.
-	fileStores sync.Map // absolute path -> *fileStore
-)
+// fileStores holds one fileStore per file, so that every connection of
+// the process, whatever its Config, shares its unsaved entries and its turn.
+var fileStores sync.Map // absolute path -> *fileStore
 
 type memoryStore struct {
 	name    string

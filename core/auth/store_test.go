@@ -504,7 +504,7 @@ func TestVerifierIsRedeemedOnlyWhenTheStoreCanKeepTheTokens(t *testing.T) {
 // obtained are kept (and the log says they were not saved, and where) when
 // the store's lock cannot be had within Timeout.
 func TestLoginTokensAreKeptWhenTheStoreIsBusy(t *testing.T) {
-	browse(t)
+	cfg := browser()
 	location := tokenStore(t)
 	logfile := filepath.Join(t.TempDir(), "lakelink.log")
 	store, _ := OpenStore(location)
@@ -518,7 +518,7 @@ func TestLoginTokensAreKeptWhenTheStoreIsBusy(t *testing.T) {
 		})
 	}()
 	<-held
-	src, err := NewTokenSource(parse(t, "Host=%s;AuthScheme=OAuthPKCE;CallbackURL=%s;Timeout=1;OAuthSettingsLocation=%s;Logfile=%s",
+	src, err := cfg.NewTokenSource(parse(t, "Host=%s;AuthScheme=OAuthPKCE;CallbackURL=%s;Timeout=1;OAuthSettingsLocation=%s;Logfile=%s",
 		shared.Info().WorkspaceURL, freeCallback(t), location, logfile))
 	if err != nil {
 		t.Fatal(err)

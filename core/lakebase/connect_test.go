@@ -2,20 +2,9 @@ package lakebase
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,25 +30,27 @@ func lakebaseConn(e *emulator.Emulator, extra string) string {
 }
 
 // bothWaits runs test with sessions that park in Go's network poller, and
-// again with sessions that wait on the calling thread (ThreadWait, as the
-// C ABI's are).
-func bothWaits(t *testing.T, test func(t *testing.T)) {
+// again, with a configuration of its own, with sessions that wait on the
+// calling thread (ThreadWait, as the C library's are).
+func bothWaits(t *testing.T, test func(t *testing.T, cfg *Config)) {
 	for _, wait := range []bool{false, true} {
 		t.Run(map[bool]string{false: "poller", true: "thread"}[wait], func(t *testing.T) {
-			ThreadWait = wait
-			defer func() { ThreadWait = false }()
-			test(t)
+			test(t, &Config{ThreadWait: wait})
 		})
 	}
 }
 
-func connect(t *testing.T, s string) *Pool {
+// connect connects with the default configuration.
+func connect(t *testing.T, s string) *Pool { t.Helper(); return connectWith(t, nil, s) }
+
+// connectWith connects with cfg.
+func connectWith(t *testing.T, cfg *Config, s string) *Pool {
 	t.Helper()
 	o, err := connstr.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Connect(context.Background(), o)
+	p, err := cfg.Connect(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,49 +225,6 @@ func TestSessionOutlivesItsCredential(t *testing.T) {
 	r.Close()
 }
 
-func TestConnectionErrors(t *testing.T) {
-	e := testEmulator
-	info := e.Info()
-	wrongCA := otherCA(t)
-	for name, tc := range map[string]struct {
-		conn, sqlstate string
-		want           []string
-	}{
-		"user mismatch": {lakebaseConn(e, "Instance="+info.Lakebase.Instance+";User=someone@example.com"), "28P01",
-			[]string{"user someone@example.com is not the principal of this token (" + info.ServicePrincipal.ClientID + ")", "127.0.0.1"}},
-		"no TLS": {lakebaseConn(e, "Instance="+info.Lakebase.Instance+";SSLMode=disable"), "28000",
-			[]string{"TLS required by server: use SSLMode=require (or verify-full)"}},
-		"wrong CA verify-full": {strings.Replace(lakebaseConn(e, ""), "SSLServerCert="+info.Lakebase.CAFile, "SSLServerCert='"+wrongCA+"'", 1), "", []string{"certificate"}},
-		"server down":          {strings.Replace(lakebaseConn(e, ""), fmt.Sprintf("Port=%d", info.Lakebase.Port), "Port="+deadPort(t), 1), "", []string{"cannot connect", "refused"}},
-		"outsider":             {strings.NewReplacer(info.ServicePrincipal.ClientID, info.Outsider.ClientID, info.ServicePrincipal.ClientSecret, info.Outsider.ClientSecret).Replace(lakebaseConn(e, "Instance="+info.Lakebase.Instance)), "", []string{"permission"}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			o, err := connstr.Parse(tc.conn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = Connect(context.Background(), o)
-			if err == nil {
-				t.Fatal("connected")
-			}
-			var lbErr *Error
-			if tc.sqlstate != "" && (!errors.As(err, &lbErr) || lbErr.SQLState != tc.sqlstate) {
-				t.Errorf("error %v, want SQLSTATE %s", err, tc.sqlstate)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not mention %q", err, w)
-				}
-			}
-			for _, secret := range []string{info.ServicePrincipal.ClientSecret, info.Outsider.ClientSecret} {
-				if strings.Contains(err.Error(), secret) {
-					t.Error("the error holds a client secret")
-				}
-			}
-		})
-	}
-}
-
 // TestExpiredCredentialCannotBeRenewed: a token given as is (OFF) that has
 // expired is named as such.
 func TestExpiredCredentialCannotBeRenewed(t *testing.T) {
@@ -299,133 +247,6 @@ func TestExpiredCredentialCannotBeRenewed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "expired at") {
 		t.Errorf("an expired token given as is: %v", err)
 	}
-}
-
-func TestTransactionsAndCancel(t *testing.T) { bothWaits(t, testTransactionsAndCancel) }
-
-func testTransactionsAndCancel(t *testing.T) {
-	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
-	ctx := context.Background()
-	c, err := p.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	exec := func(sql string, args ...any) *Result {
-		t.Helper()
-		r, err := c.Execute(ctx, sql, args...)
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		for r.Next() {
-		}
-		r.Close()
-		return r
-	}
-	exec("CREATE TEMP TABLE tx_test (n int)")
-	if err := c.SetAutocommit(false); err != nil {
-		t.Fatal(err)
-	}
-	exec("INSERT INTO tx_test VALUES ($1), ($2)", 1, 2)
-	if err := c.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := exec("INSERT INTO tx_test VALUES ($1)", 3)
-	if r.CommandTag() != "INSERT 0 1" || r.RowsAffected() != 1 {
-		t.Errorf("command tag %q, rows affected %d", r.CommandTag(), r.RowsAffected())
-	}
-	if err := c.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SetAutocommit(true); err != nil {
-		t.Fatal(err)
-	}
-	r, _ = c.Execute(ctx, "SELECT sum(n) FROM tx_test")
-	r.Next()
-	v, _ := r.Values()
-	r.Close()
-	if fmt.Sprint(v[0]) != "3" {
-		t.Errorf("after rollback and commit: sum %v, want 3", v[0])
-	}
-
-	done := make(chan error, 1)
-	go func() {
-		r, err := c.Execute(ctx, "SELECT pg_sleep(10)")
-		if err == nil {
-			for r.Next() {
-			}
-			err = r.Close()
-		}
-		done <- err
-	}()
-	time.Sleep(300 * time.Millisecond)
-	if err := c.Cancel(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var lbErr *Error
-	if err := <-done; !errors.As(err, &lbErr) || lbErr.SQLState != "57014" {
-		t.Fatalf("cancelled statement: %v, want SQLSTATE 57014", err)
-	}
-	exec("SELECT 1") // the session is still usable
-}
-
-// TestMillionRowsStreamInBoundedMemory reads a million rows in batches and
-// watches the heap.
-func TestMillionRowsStreamInBoundedMemory(t *testing.T) {
-	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
-	r, err := p.Query(context.Background(), "SELECT g, repeat('x', 100) FROM generate_series(1, 1000000) AS g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var rows int
-	var peak uint64
-	var m runtime.MemStats
-	for batches := 0; ; batches++ {
-		b, err := r.NextBatch(DefaultFormat, 5000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b == nil {
-			break
-		}
-		rows += batchRows(t, b)
-		if batches%20 == 0 {
-			runtime.ReadMemStats(&m)
-			peak = max(peak, m.HeapInuse)
-		}
-	}
-	if rows != 1000000 || r.CommandTag() != "SELECT 1000000" {
-		t.Errorf("%d rows, tag %q", rows, r.CommandTag())
-	}
-	// The whole result is over 100 MB as Go values; a batch is about 1 MB.
-	if peak > 64<<20 {
-		t.Errorf("heap peaked at %d MiB while streaming", peak>>20)
-	}
-	t.Logf("heap peak %d MiB", peak>>20)
-}
-
-func deadPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-}
-
-// otherCA returns the PEM of a CA that did not sign the gateway's
-// certificate.
-func otherCA(t *testing.T) string {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
 // revokedPool connects to a fresh gateway (its own counters) with extra,
@@ -512,236 +333,4 @@ func TestForcedRenewalOfWorkspaceToken(t *testing.T) {
 	if again, _ := p.cred.renew(ctx, before); again != after {
 		t.Error("renewing the same refused token twice minted twice")
 	}
-}
-
-// TestSetAutocommitWithOpenTransaction: switching autocommit while a
-// transaction is open is refused, as psycopg does, and the transaction's
-// writes are then committed by Commit, not lost.
-func TestSetAutocommitWithOpenTransaction(t *testing.T) {
-	p := connect(t, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
-	ctx := context.Background()
-	table := fmt.Sprintf("autocommit_%d", time.Now().UnixNano())
-	c, err := p.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(sql string) {
-		t.Helper()
-		r, err := c.Execute(ctx, sql)
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-		r.Close()
-	}
-	run("CREATE TABLE " + table + " (x int)")
-	defer func() {
-		if r, err := p.Query(ctx, "DROP TABLE "+table); err == nil {
-			r.Close()
-		}
-	}()
-	if err := c.SetAutocommit(false); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SetAutocommit(false); err != nil { // no change, no transaction yet
-		t.Fatal(err)
-	}
-	run("INSERT INTO " + table + " VALUES (1)")
-	if err := c.SetAutocommit(true); err == nil || !strings.Contains(err.Error(), "commit or roll back first") {
-		t.Fatalf("switching autocommit on in a transaction: %v", err)
-	}
-	if err := c.SetAutocommit(false); err != nil { // no change
-		t.Fatal(err)
-	}
-	if err := c.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SetAutocommit(true); err != nil {
-		t.Fatalf("after Commit: %v", err)
-	}
-	run("INSERT INTO " + table + " VALUES (2)")
-	c.Close()
-	if err := c.SetAutocommit(false); err != ErrClosed {
-		t.Errorf("on a closed Conn: %v", err)
-	}
-	if got := scalar(t, p, "SELECT count(*) FROM "+table); got != "2" {
-		t.Errorf("%s rows after Close, want 2", got)
-	}
-}
-
-// TestOpenSharesOnePoolPerString: Opens of one connection string share
-// one pool, connected once; a string whose server does not answer does
-// not hold up another's.
-func TestOpenSharesOnePoolPerString(t *testing.T) {
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() { // accepts and never answers
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	stuck, _ := connstr.Parse(fmt.Sprintf("AuthScheme=Password;Server=127.0.0.1;Port=%d;User=u;Password=p;Timeout=10",
-		silent.Addr().(*net.TCPAddr).Port))
-	stuckDone := make(chan error, 1)
-	go func() {
-		_, err := Open(context.Background(), stuck)
-		stuckDone <- err
-	}()
-	time.Sleep(200 * time.Millisecond) // the stuck Open is connecting
-
-	o, _ := connstr.Parse(lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=8"))
-	start := time.Now()
-	var wg sync.WaitGroup
-	conns := make([]*Conn, 8)
-	for i := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := Open(context.Background(), o)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			conns[i] = c
-		}()
-	}
-	wg.Wait()
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Open took %s while another string was connecting", d)
-	}
-	for _, c := range conns {
-		if c == nil {
-			continue
-		}
-		if c.pool != conns[0].pool {
-			t.Error("two pools for one connection string")
-		}
-		c.Close()
-	}
-	select {
-	case err := <-stuckDone:
-		t.Errorf("the silent server's Open ended early: %v", err)
-	default:
-	}
-}
-
-// TestLakebaseHostAsHost: a Lakebase host given as Host (alias
-// DatabricksInstance) is the Server, and the workspace comes from the
-// Databricks configuration, never from that host.
-func TestLakebaseHostAsHost(t *testing.T) {
-	const instance = "instance-0123.database.cloud.databricks.com"
-	t.Setenv("HOME", t.TempDir()) // no ~/.databrickscfg
-	t.Setenv("DATABRICKS_CONFIG_FILE", "")
-	t.Setenv("DATABRICKS_CONFIG_PROFILE", "")
-	t.Setenv("DATABRICKS_HOST", "")
-	for _, host := range []string{instance, "https://" + instance + "/"} {
-		o, err := connstr.Parse("DatabricksInstance=" + host + ";OAuthClientId=id;OAuthClientSecret=secret")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg, err := poolConfig(o); err != nil || cfg.ConnConfig.Host != instance {
-			t.Errorf("%s: not the server: %v", host, err)
-		}
-		if _, err := workspace(o); err == nil || !strings.Contains(err.Error(), "is a Lakebase host") ||
-			!strings.Contains(err.Error(), "DATABRICKS_HOST") {
-			t.Errorf("%s without a workspace: %v", host, err)
-		}
-	}
-	o, _ := connstr.Parse("Host=" + instance + ";Server=other.example.com;OAuthClientId=id;OAuthClientSecret=secret")
-	if cfg, err := poolConfig(o); err != nil || cfg.ConnConfig.Host != "other.example.com" {
-		t.Errorf("Server given: %v", err)
-	}
-	ws := testEmulator.Info().WorkspaceURL
-	t.Setenv("DATABRICKS_HOST", ws)
-	w, err := workspace(o)
-	if err != nil || auth.WorkspaceURL(w) != ws || w.OAuthClientID != "id" {
-		t.Errorf("workspace %+v, %v", w, err)
-	}
-	if o.Host != instance {
-		t.Errorf("the caller's options changed: Host %q", o.Host)
-	}
-	given, _ := connstr.Parse("Host=https://adb-1.azuredatabricks.net;Server=" + instance)
-	if w, err := workspace(given); err != nil || w != given {
-		t.Errorf("a workspace Host: %+v, %v", w, err)
-	}
-}
-
-// TestLogin: what psql gets. verify-full without SSLServerCert trusts the
-// system's roots (sslrootcert is the system's CA bundle, SSL_CERT_FILE
-// here); PEM text is written once to a file named by its hash, reused by
-// later logins.
-func TestLogin(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	bundle := systemBundleFile(t)
-	info := testEmulator.Info()
-	o, _ := connstr.Parse(strings.Replace(lakebaseConn(testEmulator, "Instance="+info.Lakebase.Instance), ";SSLServerCert="+info.Lakebase.CAFile, "", 1))
-	l, err := Login(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.SSLRootCert != bundle || l.SSLMode != "verify-full" || l.User != info.ServicePrincipal.ClientID || l.Password == "" {
-		t.Errorf("verify-full without SSLServerCert: %v", l)
-	}
-	if s := fmt.Sprintf("%v %+v %s", l, l, *l); strings.Contains(s, l.Password) {
-		t.Errorf("the password is printed: %s", s)
-	}
-
-	pem, err := os.ReadFile(info.Lakebase.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.SSLServerCert = string(pem)
-	first, err := Login(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := Login(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.SSLRootCertPEM != string(pem) {
-		t.Errorf("SSLRootCertPEM %q, want the PEM text", first.SSLRootCertPEM)
-	}
-	if got, _ := os.ReadFile(first.SSLRootCert); first.SSLRootCert != second.SSLRootCert || string(got) != string(pem) {
-		t.Errorf("CA files %q and %q", first.SSLRootCert, second.SSLRootCert)
-	}
-	if files, _ := os.ReadDir(filepath.Dir(first.SSLRootCert)); len(files) != 1 {
-		t.Errorf("%d files in the CA directory, want 1", len(files))
-	}
-}
-
-// TestOpenWhenEverySessionIsTaken: a shared pool whose sessions are all
-// held makes Open fail after Timeout, saying why, instead of waiting.
-func TestOpenWhenEverySessionIsTaken(t *testing.T) {
-	o, err := connstr.Parse(lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=2;Timeout=1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	var held []*Conn
-	for range 2 {
-		c, err := Open(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	start := time.Now()
-	_, err = Open(ctx, o)
-	if err == nil || !strings.Contains(err.Error(), "all 2 sessions") || time.Since(start) > 3*time.Second {
-		t.Errorf("a third Open: %v after %v", err, time.Since(start))
-	}
-	held[0].Close()
-	c, err := Open(ctx, o)
-	if err != nil {
-		t.Fatalf("after a connection closed: %v", err)
-	}
-	c.Close()
-	held[1].Close()
 }

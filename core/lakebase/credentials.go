@@ -84,35 +84,28 @@ type identity struct {
 	principal string
 }
 
-var registry = struct {
-	sync.Mutex
-	identities  map[*auth.Source]*identity
-	credentials map[string]*credential
-	warned      map[string]bool // servers warned about by warnUnverifiedToken
-}{identities: map[*auth.Source]*identity{}, credentials: map[string]*credential{}, warned: map[string]bool{}}
-
 // identityFor returns the shared identity of the options' token source, in
 // the workspace that workspace(o) names.
-func identityFor(o *connstr.Options) (*identity, error) {
-	w, err := workspace(o)
+func (c *Config) identityFor(o *connstr.Options) (*identity, error) {
+	w, err := c.workspace(o)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := auth.NewTokenSource(w)
+	tokens, err := c.Auth.NewTokenSource(w)
 	if err != nil {
 		return nil, err
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if id, ok := registry.identities[tokens]; ok {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id, ok := c.identities[tokens]; ok {
 		return id, nil
 	}
-	api, err := newWorkspaceAPIs(auth.WorkspaceURL(w), tokens)
+	api, err := newWorkspaceAPIs(auth.WorkspaceURL(w), tokens, c.httpTransport())
 	if err != nil {
 		return nil, err
 	}
 	id := &identity{tokens: tokens, api: api}
-	registry.identities[tokens] = id
+	c.identities[tokens] = id
 	return id, nil
 }
 
@@ -145,25 +138,25 @@ func (id *identity) principalName(ctx context.Context) (string, error) {
 // Password as given; a credential minted for Instance (Lakebase
 // Provisioned) or Endpoint (Lakebase Autoscaling); or else the workspace
 // access token itself.
-func credentialFor(o *connstr.Options, id *identity) *credential {
+func (c *Config) credentialFor(o *connstr.Options, id *identity) *credential {
 	var key string
-	var c *credential
+	var cred *credential
 	switch {
 	case o.Instance != "":
 		key = "instance/" + o.Instance
-		c = &credential{what: "the Lakebase credential for instance " + o.Instance, renewable: true,
+		cred = &credential{what: "the Lakebase credential for instance " + o.Instance, renewable: true,
 			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
 				return id.api.instanceCredential(ctx, o.Instance)
 			}}
 	case o.Endpoint != "":
 		key = "endpoint/" + o.Endpoint
-		c = &credential{what: "the Lakebase credential for endpoint " + o.Endpoint, renewable: true,
+		cred = &credential{what: "the Lakebase credential for endpoint " + o.Endpoint, renewable: true,
 			mint: func(ctx context.Context, _ string) (string, time.Time, error) { // each is new
 				return id.api.endpointCredential(ctx, o.Endpoint)
 			}}
 	default:
 		key = "workspace-token"
-		c = &credential{what: "the workspace OAuth token used as password", renewable: id.tokens.CanRefresh(), workspaceToken: true,
+		cred = &credential{what: "the workspace OAuth token used as password", renewable: id.tokens.CanRefresh(), workspaceToken: true,
 			mint: func(ctx context.Context, refused string) (string, time.Time, error) {
 				var tok *oauth2.Token
 				var err error
@@ -178,14 +171,14 @@ func credentialFor(o *connstr.Options, id *identity) *credential {
 				return tok.AccessToken, tok.Expiry, nil
 			}}
 	}
-	registry.Lock()
-	defer registry.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	key = fmt.Sprintf("%p %s", id, key)
-	if shared, ok := registry.credentials[key]; ok {
+	if shared, ok := c.credentials[key]; ok {
 		return shared
 	}
-	registry.credentials[key] = c
-	return c
+	c.credentials[key] = cred
+	return cred
 }
 
 // staticPassword serves AuthScheme=Password.

@@ -3,6 +3,7 @@ package lakebase
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/client"
@@ -12,7 +13,6 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/postgres"
 
 	"github.com/lakelink/lakelink/core/auth"
-	"github.com/lakelink/lakelink/core/httphook"
 	"github.com/lakelink/lakelink/core/redact"
 )
 
@@ -27,14 +27,14 @@ type workspaceAPIs struct {
 }
 
 // newWorkspaceAPIs returns the APIs of the workspace at host, called with
-// the tokens of tokens.
-func newWorkspaceAPIs(host string, tokens *auth.Source) (workspaceAPIs, error) {
+// the tokens of tokens through transport (nil: the SDK's own).
+func newWorkspaceAPIs(host string, tokens *auth.Source, transport http.RoundTripper) (workspaceAPIs, error) {
 	// The three APIs lakelink calls, on one client, rather than
 	// databricks.NewWorkspaceClient: that links every service of the SDK,
 	// which made lakelink.wasm 17 MB larger (wasm/README.md).
 	c, err := client.New(&config.Config{
 		Host:          host,
-		HTTPTransport: httphook.Transport, // nil: the SDK's own
+		HTTPTransport: transport,
 		Credentials:   auth.SDKCredentials(tokens),
 	})
 	if err != nil {

@@ -375,13 +375,6 @@ func (r *Result) finishLocked() {
 	}
 }
 
-// pools are the process's shared pools, one per connection string, for
-// Open.
-var pools = struct {
-	sync.Mutex
-	byOptions map[string]*sharedPool
-}{byOptions: map[string]*sharedPool{}}
-
 // sharedPool is the pool of one connection string, connected by the first
 // Open that needs it while later ones wait: a string connects once, and
 // strings do not wait for each other.
@@ -390,20 +383,21 @@ type sharedPool struct {
 	pool       *Pool
 }
 
-// Open returns a session from the process's shared pool for the options,
+// Open returns a session from the Config's shared pool for the options,
 // connecting it on first use: what a DB-API style connect() needs, where
 // every connection is one session. Close returns the session to the pool,
-// which lives as long as the process. A failed connection is not kept:
+// which lives as long as the Config. A failed connection is not kept:
 // the next Open tries again.
-func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
+func (c *Config) Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
+	c = c.use()
 	key := o.Format() // the whole string, secrets included: only a map key
-	pools.Lock()
-	s, ok := pools.byOptions[key]
+	c.mu.Lock()
+	s, ok := c.pools[key]
 	if !ok {
 		s = &sharedPool{connecting: make(chan struct{}, 1)}
-		pools.byOptions[key] = s
+		c.pools[key] = s
 	}
-	pools.Unlock()
+	c.mu.Unlock()
 	select {
 	case s.connecting <- struct{}{}:
 	case <-ctx.Done():
@@ -414,7 +408,7 @@ func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 		if sized.MaxConnections == 0 {
 			sized.MaxConnections = OpenPoolSize
 		}
-		p, err := Connect(ctx, &sized)
+		p, err := c.Connect(ctx, &sized)
 		if err != nil {
 			<-s.connecting
 			return nil, err
@@ -427,7 +421,7 @@ func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 	// for ever.
 	wait, cancel := context.WithTimeout(ctx, timeoutOf(o))
 	defer cancel()
-	c, err := p.Acquire(wait)
+	conn, err := p.Acquire(wait)
 	if err != nil && wait.Err() != nil && ctx.Err() == nil {
 		stat := p.pool.Stat()
 		if stat.AcquiredConns() >= stat.MaxConns() {
@@ -435,7 +429,7 @@ func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 				"close connections you no longer need, or raise MaxConnections", stat.MaxConns()))
 		}
 	}
-	return c, err
+	return conn, err
 }
 
 // OpenPoolSize is the size of Open's shared pools when MaxConnections is

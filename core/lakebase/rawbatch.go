@@ -114,7 +114,7 @@ func encodeRawColumnar(cols []Column, rows *rawRows) ([]byte, error) {
 
 // appendRawColumn appends column c's values, of kind k, converted from
 // the binary format (text kinds: as sent). A NULL holds its kind's
-// placeholder, as in appendColumn.
+// placeholder, as in columnEncoders.
 func appendRawColumn(buf []byte, k kind, oid uint32, rows *rawRows, c int) ([]byte, error) {
 	le, be := binary.LittleEndian, binary.BigEndian
 	n, size := rows.len(), rawTypes[oid]

@@ -19,7 +19,7 @@ import (
 	"github.com/lakelink/lakelink/core/internal/soak"
 )
 
-// The Lakebase half of the reliability suite (issue 9; figures in
+// The Lakebase half of the reliability suite (figures in
 // bench/RELIABILITY.md): sessions cut mid-query, PostgreSQL restarted
 // under load, and short-lived credentials under concurrent load. Each has
 // a short version, run by `make test`, and a long one, run by `make soak`
@@ -80,14 +80,14 @@ func openSessions(e *emulator.Emulator, want int) int {
 // lost; the pool discards the dead session; the next queries succeed.
 func TestSessionsCutMidQuery(t *testing.T) { bothWaits(t, testSessionsCutMidQuery) }
 
-func testSessionsCutMidQuery(t *testing.T) {
+func testSessionsCutMidQuery(t *testing.T, cfg *Config) {
 	e, err := emulator.Start(context.Background(), emulator.Config{PostgresURL: testEmulator.Info().Lakebase.PostgresURL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
 	cuts := soak.Pick(3, 20)
-	p := connect(t, lakebaseConn(e, "Instance="+e.Info().Lakebase.Instance+";MaxConnections=2"))
+	p := connectWith(t, cfg, lakebaseConn(e, "Instance="+e.Info().Lakebase.Instance+";MaxConnections=2"))
 	defer p.Close()
 	ctx := context.Background()
 	before := e.Stats()

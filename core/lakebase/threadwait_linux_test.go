@@ -1,6 +1,8 @@
 package lakebase
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -100,5 +102,27 @@ func TestThreadWaitConnReset(t *testing.T) {
 	var opErr *net.OpError
 	if !errors.As(err, &opErr) || !connectionLost(err) {
 		t.Fatalf("read after a reset: %T %v, want a *net.OpError", err, err)
+	}
+}
+
+// TestThreadWaitIsPerConfiguration: sessions of a configuration with
+// ThreadWait wait on the calling thread, while those of another
+// configuration in the same process park in Go's poller.
+func TestThreadWaitIsPerConfiguration(t *testing.T) {
+	s := lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance)
+	for _, wait := range []bool{true, false} {
+		p := connectWith(t, &Config{ThreadWait: wait}, s)
+		c, err := p.pool.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := c.Conn().PgConn().Conn()
+		if tlsConn, ok := conn.(*tls.Conn); ok {
+			conn = tlsConn.NetConn()
+		}
+		if _, onThread := conn.(*threadWaitConn); onThread != wait {
+			t.Errorf("ThreadWait=%v: the session's connection is a %T", wait, conn)
+		}
+		c.Release()
 	}
 }

@@ -80,16 +80,16 @@ func unverifiedToken(cred *credential, mode connstr.SSLMode) bool {
 	return cred.workspaceToken && (mode == connstr.SSLRequire || mode == connstr.SSLDisable)
 }
 
-// warnUnverifiedToken writes a warning to standard error, once per process
+// warnUnverifiedToken writes a warning to standard error, once per Config
 // for server (host:port), that the workspace token is about to be sent
 // there without a check of the server's certificate (see unverifiedToken).
-func warnUnverifiedToken(server string, mode connstr.SSLMode) {
-	registry.Lock()
-	defer registry.Unlock()
-	if registry.warned[server] {
+func (c *Config) warnUnverifiedToken(server string, mode connstr.SSLMode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.warned[server] {
 		return
 	}
-	registry.warned[server] = true
+	c.warned[server] = true
 	how := "without checking its certificate (SSLMode=require)"
 	if mode == connstr.SSLDisable {
 		how = "in cleartext (SSLMode=disable)"
@@ -130,4 +130,77 @@ func oneServerPerLogin(dial pgconn.DialFunc) pgconn.DialFunc {
 		}
 		return c, err
 	}
+}
+
+// tlsConfig follows SSLMode (default: see sslMode): require encrypts
+// without checking the certificate; verify-ca checks it against
+// SSLServerCert (a file or PEM text) or the system's roots; verify-full
+// also checks the host name; disable, only when asked for, sends no TLS at
+// all (Lakebase refuses that).
+//
+// Why not pgconn's own TLS from sslmode and sslrootcert (pgconn's
+// configTLS, reachable only through pgconn.ParseConfig): it reads the CA
+// from a file only, where SSLServerCert may be PEM text and the WASI build
+// has no files at all; its sslrootcert=system turns verify-ca into
+// verify-full, so verify-ca against the system's roots cannot be said;
+// and ParseConfig adds what it finds in the environment and in
+// ~/.postgresql (PGSSLROOTCERT, root.crt, a client certificate and key),
+// so the roots and the client certificate would depend on files the
+// connection string never named. Its verify-ca check is the same chain
+// check as ours (see VerifyPeerCertificate below); the rules that decide
+// the mode (sslMode), the refusal (certificateRefused) and the one server
+// per login (oneServerPerLogin) are lakelink's and stay as they are.
+func tlsConfig(o *connstr.Options, server string) (*tls.Config, error) {
+	mode := sslMode(o, server)
+	switch mode {
+	case connstr.SSLDisable:
+		return nil, nil
+	case connstr.SSLRequire:
+		return &tls.Config{InsecureSkipVerify: true, ServerName: server, MinVersion: tls.VersionTLS12}, nil
+	}
+	roots, err := certPool(o.SSLServerCert)
+	if err != nil {
+		return nil, err
+	}
+	if mode == connstr.SSLVerifyFull {
+		return &tls.Config{RootCAs: roots, ServerName: server, MinVersion: tls.VersionTLS12}, nil
+	}
+	// verify-ca: the chain, not the name.
+	return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			certs := make([]*x509.Certificate, len(raw))
+			for i, der := range raw {
+				c, err := x509.ParseCertificate(der)
+				if err != nil {
+					return err
+				}
+				certs[i] = c
+			}
+			intermediates := x509.NewCertPool()
+			for _, c := range certs[1:] {
+				intermediates.AddCert(c)
+			}
+			_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: intermediates})
+			return err
+		}}, nil
+}
+
+// certPool reads SSLServerCert: PEM text, or a file holding it; without
+// one, the system's roots.
+func certPool(cert string) (*x509.CertPool, error) {
+	if cert == "" {
+		return x509.SystemCertPool()
+	}
+	pem := []byte(cert)
+	if !strings.Contains(cert, "-----BEGIN") {
+		var err error
+		if pem, err = os.ReadFile(cert); err != nil {
+			return nil, fmt.Errorf("SSLServerCert: %w", err)
+		}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("SSLServerCert holds no PEM certificate")
+	}
+	return pool, nil
 }

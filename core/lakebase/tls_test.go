@@ -35,7 +35,7 @@ func connectAs(t *testing.T, server, extra string) (*Pool, error) {
 	cfg.ConnConfig.LookupFunc = func(context.Context, string) ([]string, error) {
 		return []string{info.Lakebase.Host, "localhost"}, nil
 	}
-	p, err := connectPool(context.Background(), o, cfg)
+	p, err := (*Config)(nil).use().connectPool(context.Background(), o, cfg)
 	if err == nil {
 		t.Cleanup(p.Close)
 	}

@@ -3,13 +3,10 @@ package lakebase
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/big"
 	"os"
-	"os/exec"
 	"reflect"
 	"strings"
 	"testing"
@@ -60,77 +57,6 @@ func query(t *testing.T, c *pgx.Conn, sql string, args ...any) ([]Column, [][]an
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return cols, out
-}
-
-// TestValuesOfPgxDefaultMap pins what pgx's rows.Values() returns for each
-// type with the default type map, and with ConfigureTypeMap: the Go types
-// TYPES.md lists and EncodeBatch accepts. A pgx upgrade that changes one
-// fails here.
-func TestValuesOfPgxDefaultMap(t *testing.T) {
-	utc := func(y int, m time.Month, d, h, mi, s, ns int) time.Time {
-		return time.Date(y, m, d, h, mi, s, ns, time.UTC)
-	}
-	cases := []struct {
-		sql        string
-		want       any
-		configured any // with ConfigureTypeMap, when it differs
-	}{
-		{"true", true, nil},
-		{"1::int2", int16(1), nil},
-		{"1::int4", int32(1), nil},
-		{"1::int8", int64(1), nil},
-		{"0.1::float4", float32(0.1), nil},
-		{"0.1::float8", 0.1, nil},
-		{"1.50::numeric", pgtype.Numeric{Int: big.NewInt(150), Exp: -2, Valid: true}, nil},
-		{"'NaN'::numeric", pgtype.Numeric{NaN: true, Valid: true}, nil},
-		{"'-Infinity'::numeric", pgtype.Numeric{InfinityModifier: pgtype.NegativeInfinity, Valid: true}, nil},
-		{"'a'::text", "a", nil},
-		{"'a'::varchar", "a", nil},
-		{"'a'::char(2)", "a ", nil},
-		{"'a'::name", "a", nil},
-		{`'\x00ff'::bytea`, []byte{0, 255}, nil},
-		{"'2020-01-02'::date", utc(2020, 1, 2, 0, 0, 0, 0), nil},
-		{"'0044-03-15 BC'::date", utc(-43, 3, 15, 0, 0, 0, 0), nil},
-		{"'infinity'::date", pgtype.Infinity, nil},
-		{"'12:34:56.789'::time", pgtype.Time{Microseconds: 45296789000, Valid: true}, nil},
-		{"'2020-01-02 03:04:05.678901'::timestamp", utc(2020, 1, 2, 3, 4, 5, 678901000), nil},
-		{"'-infinity'::timestamp", pgtype.NegativeInfinity, nil},
-		{"'2020-01-02 03:04:05.678901+05:30'::timestamptz", utc(2020, 1, 1, 21, 34, 5, 678901000).In(time.Local), nil},
-		{"'1 year 2 mons 3 days 00:00:04'::interval", pgtype.Interval{Months: 14, Days: 3, Microseconds: 4000000, Valid: true}, nil},
-		{"'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid", [16]byte{0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, 0x11}, nil},
-		{`'{"a": 12345678901234567890}'::json`, map[string]any{"a": 1.2345678901234567e19}, json.RawMessage(`{"a": 12345678901234567890}`)},
-		{`'{"a":1}'::jsonb`, map[string]any{"a": 1.0}, json.RawMessage(`{"a": 1}`)},
-		{`'null'::jsonb`, nil, json.RawMessage(`null`)},
-		{"'{1,NULL,3}'::int4[]", []any{int32(1), nil, int32(3)}, nil},
-		{"'{}'::int4[]", []any{}, nil},
-		{"'{{1,2},{3,4}}'::int4[]", []any{int32(1), int32(2), int32(3), int32(4)}, []any{[]any{int32(1), int32(2)}, []any{int32(3), int32(4)}}},
-		{"'[0:1]={5,6}'::int4[]", []any{int32(5), int32(6)}, nil},
-		{`'{"{\"a\": 1}"}'::jsonb[]`, []any{map[string]any{"a": 1.0}}, []any{json.RawMessage(`{"a": 1}`)}},
-		{"'{1.5}'::numeric[]", []any{pgtype.Numeric{Int: big.NewInt(15), Exp: -1, Valid: true}}, nil},
-		{"NULL", nil, nil},
-		{"'(1,2)'::point", pgtype.Point{P: pgtype.Vec2{X: 1, Y: 2}, Valid: true}, nil},
-	}
-	for _, configure := range []bool{false, true} {
-		c := typesConn(t, configure)
-		if configure {
-			ConfigureTypeMap(c.TypeMap()) // twice: harmless
-		}
-		for _, tc := range cases {
-			_, rows := query(t, c, "SELECT "+tc.sql)
-			got, want := rows[0][0], tc.want
-			if configure && tc.configured != nil {
-				want = tc.configured
-			}
-			same := reflect.DeepEqual(got, want)
-			if gt, ok := got.(time.Time); ok {
-				wt, _ := want.(time.Time)
-				same = gt.Equal(wt) && gt.Location() == wt.Location()
-			}
-			if !same {
-				t.Errorf("configured=%v: SELECT %s: Values() gave %T %#v, want %T %#v", configure, tc.sql, got, got, want, want)
-			}
-		}
-	}
 }
 
 // TestTypesDocumented checks that TYPES.md has a row for every type of
@@ -439,75 +365,6 @@ func checkRoundTrip(t *testing.T, name string, cols []Column, rows [][]any, want
 	}
 }
 
-// pythonDecoder is how TYPES.md says the Python binding reads a pickle
-// batch: an unpickler that accepts the listed globals only.
-const pythonDecoder = `
-import base64, io, json, pickle, sys
-
-ALLOWED = {("decimal", "Decimal"), ("datetime", "date"), ("datetime", "time"), ("datetime", "datetime"),
-           ("datetime", "timedelta"), ("datetime", "timezone.utc"), ("uuid", "UUID"), ("json", "loads")}
-
-class BatchUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) not in ALLOWED:
-            raise pickle.UnpicklingError(f"a lakelink batch may not name {module}.{name}")
-        return super().find_class(module, name)
-
-out = []
-for b in json.load(sys.stdin):
-    version, rows = BatchUnpickler(io.BytesIO(base64.b64decode(b))).load()
-    assert version == 1 and isinstance(rows, list) and all(type(r) is tuple for r in rows)
-    out.append([[repr(v) for v in row] for row in rows])
-json.dump(out, sys.stdout)
-`
-
-// runPython decodes pickle batches with pythonDecoder and returns repr()
-// of every value; it skips the test when there is no python3.
-func runPython(t *testing.T, batches [][]byte) [][][]string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not installed")
-	}
-	in := make([]string, len(batches))
-	for i, b := range batches {
-		in[i] = base64.StdEncoding.EncodeToString(b)
-	}
-	stdin, _ := json.Marshal(in)
-	cmd := exec.Command(py, "-c", pythonDecoder)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python3: %v\n%s", err, stderr.String())
-	}
-	var reprs [][][]string
-	if err := json.Unmarshal(out, &reprs); err != nil {
-		t.Fatal(err)
-	}
-	return reprs
-}
-
-// TestPythonDecodesPickleBatches has Python decode the pickle batches of
-// TestRoundTrip and checks repr() of each value.
-func TestPythonDecodesPickleBatches(t *testing.T) {
-	if pythonChecks == nil {
-		TestRoundTrip(t) // when run alone
-	}
-	batches := make([][]byte, len(pythonChecks))
-	for i, c := range pythonChecks {
-		batches[i] = c.batch
-	}
-	reprs := runPython(t, batches)
-	for i, c := range pythonChecks {
-		if got := reprs[i][0][0]; got != c.repr {
-			t.Errorf("%s: Python decoded %s, want %s", c.what, got, c.repr)
-		}
-	}
-	t.Logf("Python decoded %d batches", len(pythonChecks))
-}
-
 // TestTimeZones checks that timestamptz values keep their instant whatever
 // the session's TimeZone, and what a timestamp without zone becomes.
 func TestTimeZones(t *testing.T) {
@@ -551,40 +408,6 @@ func TestTimeZones(t *testing.T) {
 		if got[4] != naive {
 			t.Errorf("TimeZone %s: timestamp %v, want %v", tz.name, got[4], naive)
 		}
-	}
-}
-
-// TestUntypedParameters shows what a placeholder without a type, which
-// the server takes for text, returns.
-func TestUntypedParameters(t *testing.T) {
-	c := typesConn(t, true)
-	params, err := DecodeParams(FormatPickle, encodeParams(pInt(42), pBytes(0, 1), pArr(pInt(1), pNull), pNull, pBool(true), pFloat(0.5)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rows := query(t, c, "SELECT $1, $2, $3, $4, $5, $6", params...)
-	if want := []any{"42", `\x0001`, "{\"1\",NULL}", nil, "true", "0.5"}; !reflect.DeepEqual(rows[0], want) {
-		t.Errorf("got %#v, want %#v", rows[0], want)
-	}
-	_, rows = query(t, c, "SELECT $1 + 1, $2 || 'x'::bytea", params[0], params[1])
-	if want := []any{int32(43), []byte{0, 1, 'x'}}; !reflect.DeepEqual(rows[0], want) {
-		t.Errorf("typed by context: got %#v, want %#v", rows[0], want)
-	}
-}
-
-// TestInvalidUTF8 checks that text that is not UTF-8 is refused by
-// DecodeParams, naming the parameter, before PostgreSQL refuses it with
-// SQLSTATE 22021.
-func TestInvalidUTF8(t *testing.T) {
-	c := typesConn(t, true)
-	_, err := DecodeParams(FormatColumnar, encodeParams(pText("ok"), pv{kindText, []byte("caf\xe9")}))
-	if err == nil || !strings.Contains(err.Error(), "parameter $2: text is not valid UTF-8 (byte 0xe9 at offset 3)") {
-		t.Errorf("DecodeParams: %v", err)
-	}
-	// What PostgreSQL says when the bytes reach it.
-	_, err = c.Exec(context.Background(), "SELECT $1::text", []byte("caf\xe9"))
-	if err == nil || !strings.Contains(err.Error(), "22021") {
-		t.Errorf("PostgreSQL: %v, want SQLSTATE 22021", err)
 	}
 }
 

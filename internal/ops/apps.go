@@ -68,16 +68,16 @@ type AppResponse struct {
 // CallApp sends r with a bearer token for r.Conn. An answer other than 2xx
 // comes back together with its error (an App error saying what to check):
 // the app's body may explain.
-func CallApp(ctx context.Context, r AppRequest) (resp *AppResponse, err error) {
+func (p Ops) CallApp(ctx context.Context, r AppRequest) (resp *AppResponse, err error) {
 	defer classify(&err, Auth)
 	if r.AppURL == "" {
 		return nil, &ArgumentError{Message: "app_url is missing: give the app's URL (https://host), the only origin the token may go to"}
 	}
-	src, err := tokenSource(r.Conn)
+	src, err := p.tokenSource(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	app, err := apps.New(r.AppURL, src)
+	app, err := apps.New(r.AppURL, src, apps.WithTransport(p.transport()))
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +121,9 @@ func (a Authorization) GoString() string { return a.String() }
 
 // AuthorizeApp checks that r may carry r.Conn's token, as CallApp does,
 // and returns where and with which header to send it.
-func AuthorizeApp(_ context.Context, r Authorize) (a *Authorization, err error) {
+func (p Ops) AuthorizeApp(_ context.Context, r Authorize) (a *Authorization, err error) {
 	defer classify(&err, Auth)
-	src, err := tokenSource(r.Conn)
+	src, err := p.tokenSource(r.Conn)
 	if err != nil {
 		return nil, err
 	}
@@ -158,9 +158,9 @@ type Diagnose struct {
 
 // DiagnoseApp returns the error CallApp would have returned for r's
 // answer: nil for a 2xx status, an App error otherwise.
-func DiagnoseApp(_ context.Context, r Diagnose) (_ struct{}, err error) {
+func (p Ops) DiagnoseApp(_ context.Context, r Diagnose) (_ struct{}, err error) {
 	defer classify(&err, Auth)
-	src, err := tokenSource(r.Conn)
+	src, err := p.tokenSource(r.Conn)
 	if err != nil {
 		return struct{}{}, err
 	}

@@ -34,13 +34,13 @@ func (c Credential) GoString() string { return c.String() }
 
 // GetCredential mints (or reuses, until it nears expiry) the Lakebase
 // credential of r.Conn.
-func GetCredential(ctx context.Context, r Conn) (c *Credential, err error) {
+func (p Ops) GetCredential(ctx context.Context, r Conn) (c *Credential, err error) {
 	defer classify(&err, Database)
 	o, err := connstr.Parse(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	l, err := lakebase.Login(ctx, o)
+	l, err := p.Config.Login(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -50,15 +50,15 @@ func GetCredential(ctx context.Context, r Conn) (c *Credential, err error) {
 
 // The Lakebase sessions of the C library: its handles are Go values here.
 
-// Connect opens a Lakebase session for r.Conn from the process's shared
-// pool for it, in autocommit mode.
-func Connect(ctx context.Context, r Conn) (c *lakebase.Conn, err error) {
+// Connect opens a Lakebase session for r.Conn from the configuration's
+// shared pool for it, in autocommit mode.
+func (p Ops) Connect(ctx context.Context, r Conn) (c *lakebase.Conn, err error) {
 	defer classify(&err, Database)
 	o, err := connstr.Parse(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	return lakebase.Open(ctx, o)
+	return p.Config.Open(ctx, o)
 }
 
 // Statement is SQL with PostgreSQL's $1..$n placeholders and its encoded

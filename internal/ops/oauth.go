@@ -45,13 +45,13 @@ func authorizationURLOf(a *auth.AuthorizationURL) *AuthorizationURL {
 // GetAuthorizationURL is GetOAuthAuthorizationUrl: lakelink.h's
 // lakelink_oauth_authorization_url, the WASI operation
 // oauth_authorization_url.
-func GetAuthorizationURL(ctx context.Context, r AuthorizationURLRequest) (a *AuthorizationURL, err error) {
+func (p Ops) GetAuthorizationURL(ctx context.Context, r AuthorizationURLRequest) (a *AuthorizationURL, err error) {
 	defer classify(&err, Auth)
 	o, err := connstr.Parse(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	got, err := auth.GetOAuthAuthorizationURL(ctx, o, r.CallbackURL, r.Scope, r.State)
+	got, err := p.auth().GetOAuthAuthorizationURL(ctx, o, r.CallbackURL, r.Scope, r.State)
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +61,13 @@ func GetAuthorizationURL(ctx context.Context, r AuthorizationURLRequest) (a *Aut
 // StartHeadlessLogin is GetAuthorizationURL for a login whose tokens the
 // token store keeps (`lakelink oauth authorize-url`): the PKCE verifier
 // and state wait in the store for the exchange.
-func StartHeadlessLogin(ctx context.Context, r Conn) (a *AuthorizationURL, err error) {
+func (p Ops) StartHeadlessLogin(ctx context.Context, r Conn) (a *AuthorizationURL, err error) {
 	defer classify(&err, Auth)
 	o, err := connstr.Parse(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	got, err := auth.StartHeadless(ctx, o)
+	got, err := p.auth().StartHeadless(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -107,13 +107,13 @@ func oauthTokensOf(t *auth.OAuthTokens) *OAuthTokens {
 
 // GetAccessToken is GetOAuthAccessToken: lakelink.h's
 // lakelink_oauth_access_token, the WASI operation oauth_access_token.
-func GetAccessToken(ctx context.Context, r AccessTokenRequest) (t *OAuthTokens, err error) {
+func (p Ops) GetAccessToken(ctx context.Context, r AccessTokenRequest) (t *OAuthTokens, err error) {
 	defer classify(&err, Auth)
 	o, err := connstr.Parse(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	got, err := auth.GetOAuthAccessToken(ctx, o, r.Verifier, auth.AuthMode(r.AuthMode), r.CallbackURL, r.State, r.PKCEVerifier)
+	got, err := p.auth().GetOAuthAccessToken(ctx, o, r.Verifier, auth.AuthMode(r.AuthMode), r.CallbackURL, r.State, r.PKCEVerifier)
 	if err != nil {
 		return nil, err
 	}
@@ -130,13 +130,13 @@ type RefreshRequest struct {
 // RefreshAccessToken is RefreshOAuthAccessToken: lakelink.h's
 // lakelink_oauth_refresh, the WASI operation oauth_refresh. Keep the new
 // refresh token: the old one is spent.
-func RefreshAccessToken(ctx context.Context, r RefreshRequest) (t *OAuthTokens, err error) {
+func (p Ops) RefreshAccessToken(ctx context.Context, r RefreshRequest) (t *OAuthTokens, err error) {
 	defer classify(&err, Auth)
 	o, err := connstr.Parse(r.Conn)
 	if err != nil {
 		return nil, err
 	}
-	got, err := auth.RefreshOAuthAccessToken(ctx, o, r.RefreshToken)
+	got, err := p.auth().RefreshOAuthAccessToken(ctx, o, r.RefreshToken)
 	if err != nil {
 		return nil, err
 	}

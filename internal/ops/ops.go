@@ -7,15 +7,47 @@
 // the WASI module's JSON requests, the CLI's flags and output.
 //
 // Every operation has the form func(context.Context, Request) (Answer,
-// error), so that the WASI module can dispatch to it by name.
+// error), so that the WASI module can dispatch to it by name. Those that
+// reach Databricks or Lakebase are methods of [Ops], which holds the
+// configuration they use: the C library and the WASI module each pass
+// their process's, the CLI the default one.
 package ops
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/lakebase"
 )
+
+// Ops are the operations that reach Databricks or Lakebase, run with one
+// configuration: its token sources, HTTP transport and pools. The zero Ops
+// uses the default configuration (lakebase's and auth's package-level
+// functions).
+type Ops struct {
+	// Config is the configuration every operation uses; nil: the default.
+	Config *lakebase.Config
+}
+
+// auth is the configuration of the operations' tokens: Config's Auth, nil
+// (the default) when Config is nil.
+func (p Ops) auth() *auth.Config {
+	if p.Config == nil {
+		return nil
+	}
+	return p.Config.Auth
+}
+
+// transport is the HTTP transport of the operations' App calls: the
+// configuration's, nil for the default.
+func (p Ops) transport() http.RoundTripper {
+	if a := p.auth(); a != nil {
+		return a.HTTPTransport
+	}
+	return nil
+}
 
 // Conn is a request that needs only a connection string.
 type Conn struct {
@@ -28,14 +60,15 @@ type Version struct {
 	ABIVersion int    `json:"abi_version"`
 }
 
-// tokenSource is the core's shared token source of a connection string:
-// the process (or WASI instance) keeps its cached token across calls.
-func tokenSource(conn string) (*auth.Source, error) {
+// tokenSource is the configuration's shared token source of a connection
+// string: the process (or WASI instance) keeps its cached token across
+// calls.
+func (p Ops) tokenSource(conn string) (*auth.Source, error) {
 	o, err := connstr.Parse(conn)
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewTokenSource(o)
+	return p.auth().NewTokenSource(o)
 }
 
 // Normalized is a connection string as the core reads it: lakelink.h's

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/lakebase"
 )
 
 func TestInstantIsRFC3339OrNull(t *testing.T) {
@@ -61,6 +64,7 @@ func expiredToken() string {
 func TestOperationsClassifyTheirErrors(t *testing.T) {
 	ctx := context.Background()
 	expired := "AuthScheme=Token;Host=http://127.0.0.1:9;Token=" + expiredToken()
+	p := Ops{Config: &lakebase.Config{Auth: &auth.Config{}}}
 	for _, c := range []struct {
 		name string
 		err  error
@@ -68,13 +72,13 @@ func TestOperationsClassifyTheirErrors(t *testing.T) {
 	}{
 		{"Normalize, bad key", second(Normalize(ctx, Conn{"Nope=1"})), ConnectionString},
 		{"Merged, bad key", second(Merged(ctx, Merge{Conn: "Host=https://x", Overrides: map[string]*string{"Nope": nil}})), ConnectionString},
-		{"GetToken, expired", second(GetToken(ctx, Conn{expired})), Auth},
-		{"CallApp, expired token", second(CallApp(ctx, AppRequest{Conn: expired, AppURL: "http://127.0.0.1:9", URL: "/api/x"})), Auth},
-		{"CallApp, no app_url", second(CallApp(ctx, AppRequest{Conn: expired, URL: "/api/x"})), InvalidArgument},
-		{"CallApp, not /api/", second(CallApp(ctx, AppRequest{Conn: expired, AppURL: "http://127.0.0.1:9", URL: "/x"})), App},
-		{"AuthorizeApp, expired", second(AuthorizeApp(ctx, Authorize{Conn: expired, AppURL: "http://127.0.0.1:9", URL: "/api/x"})), Auth},
-		{"GetAccessToken, no verifier", second(GetAccessToken(ctx, AccessTokenRequest{Conn: "AuthScheme=OAuthPKCE;Host=http://127.0.0.1:9"})), Auth},
-		{"Connect, bad key", second(Connect(ctx, Conn{"Nope=1"})), ConnectionString},
+		{"GetToken, expired", second(p.GetToken(ctx, Conn{expired})), Auth},
+		{"CallApp, expired token", second(p.CallApp(ctx, AppRequest{Conn: expired, AppURL: "http://127.0.0.1:9", URL: "/api/x"})), Auth},
+		{"CallApp, no app_url", second(p.CallApp(ctx, AppRequest{Conn: expired, URL: "/api/x"})), InvalidArgument},
+		{"CallApp, not /api/", second(p.CallApp(ctx, AppRequest{Conn: expired, AppURL: "http://127.0.0.1:9", URL: "/x"})), App},
+		{"AuthorizeApp, expired", second(p.AuthorizeApp(ctx, Authorize{Conn: expired, AppURL: "http://127.0.0.1:9", URL: "/api/x"})), Auth},
+		{"GetAccessToken, no verifier", second(p.GetAccessToken(ctx, AccessTokenRequest{Conn: "AuthScheme=OAuthPKCE;Host=http://127.0.0.1:9"})), Auth},
+		{"Connect, bad key", second(p.Connect(ctx, Conn{"Nope=1"})), ConnectionString},
 		{"NextBatch, bad format", second(NextBatch(nil, Batch{Format: "csv"})), InvalidArgument},
 	} {
 		var classified *Error

@@ -31,10 +31,10 @@ func (t Token) String() string {
 func (t Token) GoString() string { return t.String() }
 
 // GetToken returns an access token for r.Conn from the token source the
-// process shares for its identity (renewed ahead of expiry).
-func GetToken(ctx context.Context, r Conn) (t *Token, err error) {
+// configuration shares for its identity (renewed ahead of expiry).
+func (p Ops) GetToken(ctx context.Context, r Conn) (t *Token, err error) {
 	defer classify(&err, Auth)
-	src, err := tokenSource(r.Conn)
+	src, err := p.tokenSource(r.Conn)
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/lakelink/lakelink"
 	"github.com/lakelink/lakelink/core/emulator"
 )
 
@@ -285,8 +286,8 @@ func TestVersionAndBadRequests(t *testing.T) {
 		ABIVersion int    `json:"abi_version"`
 	}
 	mod.must(map[string]any{"op": "version"}, &v)
-	if v.ABIVersion != 3 || v.Version == "" {
-		t.Fatalf("version: %+v", v)
+	if v.ABIVersion != 3 || v.Version != lakelink.Version() {
+		t.Fatalf("version: %+v, want ABI 3 and version %q (VERSION)", v, lakelink.Version())
 	}
 	if e := mod.call(map[string]any{"op": "nope"}, nil); e == nil || e.Code != -1 || !strings.Contains(e.Message, `unknown op "nope"`) {
 		t.Fatalf("unknown op: %+v", e)

@@ -1,10 +1,28 @@
 'use strict'
-// The C prototypes of lakelink.h that the binding calls, shared by the main
-// thread (lib/native.js) and the caller threads (lib/caller.js).
+// The binding's view of lakelink.h: its ABI version, the lakelink_error
+// structure, and the C prototypes the binding calls, shared by the main
+// thread (lib/native.js) and the caller threads (lib/caller.js). The status
+// codes are in lib/errors.js. test/abi.test.js checks all of them against
+// capi/lakelink.h.
 //
 // Out-parameters are `_Out_ void **` (a pointer the library allocated,
 // freed with lakelink_free) or `_Out_ <int> *`; koffi fills a one-element
 // array.
+
+/** LAKELINK_ABI_VERSION: the library must report the same from lakelink_abi_version. */
+const ABI_VERSION = 2
+
+/** struct lakelink_error's fields in order, as koffi types. */
+const ERROR_FIELDS = {
+  code: 'int32_t',
+  message: 'const char *',
+  sqlstate: 'const char *',
+  diagnosis: 'const char *',
+  http_status: 'int32_t',
+  kind: 'const char *',
+  detail: 'const char *', // appended to the struct after kind (lakelink.h)
+  hint: 'const char *'
+}
 
 const PROTOTYPES = [
   'const char *lakelink_version()',
@@ -69,4 +87,4 @@ function paramKinds (proto) {
   })
 }
 
-module.exports = { PROTOTYPES, nameOf, paramKinds }
+module.exports = { ABI_VERSION, ERROR_FIELDS, PROTOTYPES, nameOf, paramKinds }

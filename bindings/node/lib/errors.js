@@ -95,23 +95,25 @@ class AppError extends LakelinkError {
   }
 }
 
+/** The class of an error without a SQLSTATE, by its code (LAKELINK_APP's is AppError). */
 const CLASSES = {
-  '-1': InterfaceError,
-  '-2': InterfaceError,
-  '-3': ConnectionStringError,
-  '-4': AuthError,
-  '-5': DatabaseError,
-  '-7': InternalError
+  LAKELINK_INVALID_ARGUMENT: InterfaceError,
+  LAKELINK_INVALID_HANDLE: InterfaceError,
+  LAKELINK_CONNECTION_STRING: ConnectionStringError,
+  LAKELINK_AUTH: AuthError,
+  LAKELINK_DATABASE: DatabaseError,
+  LAKELINK_INTERNAL: InternalError
 }
 
 /** The error for a failed C ABI call. */
 function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind, detail, hint) {
-  if (status === -6) return new AppError(message, { status: httpStatus, kind, diagnosis })
-  const Class = sqlstate ? DatabaseError : (CLASSES[status] || LakelinkError)
-  return new Class(message, { code: STATUS_CODES[status], sqlstate, detail, hint })
+  const code = STATUS_CODES[status]
+  if (code === 'LAKELINK_APP') return new AppError(message, { status: httpStatus, kind, diagnosis })
+  const Class = sqlstate ? DatabaseError : (CLASSES[code] || LakelinkError)
+  return new Class(message, { code, sqlstate, detail, hint })
 }
 
 /** The error classes both entry points (lakelink, lakelink/wasm) export. */
 const classes = { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError }
 
-module.exports = { ...classes, classes, fromNative }
+module.exports = { ...classes, classes, fromNative, STATUS_CODES }

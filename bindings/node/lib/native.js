@@ -27,21 +27,11 @@ if (weSetThreadpool) process.env.UV_THREADPOOL_SIZE = String(THREADPOOL_SIZE)
 const koffi = require('koffi')
 const errors = require('./errors')
 const { Callers } = require('./caller')
-const { PROTOTYPES, nameOf } = require('./abi')
+const { ABI_VERSION, ERROR_FIELDS, PROTOTYPES, nameOf } = require('./abi')
 
-const ABI_VERSION = 2
 const LIBRARY_NAME = 'liblakelink.so'
 
-const ErrorStruct = koffi.struct('lakelink_error', {
-  code: 'int32_t',
-  message: 'const char *',
-  sqlstate: 'const char *',
-  diagnosis: 'const char *',
-  http_status: 'int32_t',
-  kind: 'const char *',
-  detail: 'const char *', // appended to the struct after kind (lakelink.h)
-  hint: 'const char *'
-})
+const ErrorStruct = koffi.struct('lakelink_error', ERROR_FIELDS)
 
 /** The paths tried, in order. */
 function candidates () {

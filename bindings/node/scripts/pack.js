@@ -1,5 +1,7 @@
 'use strict'
-// npm pack's hooks: `prepack` copies the library built for this platform
+// npm pack's hooks: `prepack` checks that package.json's version is the
+// checkout's VERSION file (the one place it is written, which the library
+// reports too), then copies the library built for this platform
 // (build/out/liblakelink.so, from `make build`) and, when it exists,
 // build/out/lakelink.wasm into the package; `postpack` removes the copies,
 // so that the source tree keeps loading build/out's.
@@ -8,10 +10,19 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const PKG = path.resolve(__dirname, '..')
-const OUT = path.resolve(PKG, '..', '..', 'build', 'out')
+const ROOT = path.resolve(PKG, '..', '..')
+const OUT = path.join(ROOT, 'build', 'out')
 const FILES = [['liblakelink.so', true], ['lakelink.wasm', false]] // [name, required]
 
 const step = process.argv[2]
+if (step === 'prepack') {
+  const version = fs.readFileSync(path.join(ROOT, 'VERSION'), 'utf8').trim()
+  const declared = JSON.parse(fs.readFileSync(path.join(PKG, 'package.json'), 'utf8')).version
+  if (declared !== version) {
+    throw new Error(`package.json has version ${declared} but ${path.join(ROOT, 'VERSION')} says ${version}: ` +
+      'run `npm version --no-git-tag-version --allow-same-version "$(cat ../../VERSION)"` in bindings/node')
+  }
+}
 for (const [name, required] of FILES) {
   const copy = path.join(PKG, name)
   if (step === 'prepack') {

@@ -84,4 +84,11 @@ async function routingOutcome (lakelink, row, info, makeApp) {
   }
 }
 
-module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase, routingRows, routingOutcome }
+/** p, or a failure when it is not settled within ms (a hang). */
+function within (p, ms, what) {
+  let timer
+  const hang = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not settled in ${ms} ms`)), ms) })
+  return Promise.race([p, hang]).finally(() => clearTimeout(timer))
+}
+
+module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase, routingRows, routingOutcome, within }

@@ -12,6 +12,7 @@ const { test, before } = require('node:test')
 const { emulator, m2m } = require('./helpers')
 
 const PKG = path.resolve(__dirname, '..')
+const VERSION = fs.readFileSync(path.resolve(PKG, '..', '..', 'VERSION'), 'utf8').trim() // the one place it is written
 let info
 before(async () => { info = await emulator() })
 
@@ -36,8 +37,9 @@ test('npm pack, npm install of the tarball into an empty project, require and im
     delete env.LAKELINK_LIBRARY
     const run = (args) => execFileSync(process.execPath, args, { cwd: app, env, encoding: 'utf8', timeout: 60000 }).trim().split('\n')
     const cjs = run(['-e', `const l = require('lakelink');
-      l.token(${JSON.stringify(m2m(info))}).then((t) => console.log(l.libraryPath() + '\\n' + (t.accessToken.length > 20)))`])
-    assert.deepEqual(cjs, [path.join(fs.realpathSync(app), 'node_modules', 'lakelink', 'liblakelink.so'), 'true'])
+      l.token(${JSON.stringify(m2m(info))}).then((t) => console.log(l.libraryPath() + '\\n' + (t.accessToken.length > 20)))
+      console.log(require('lakelink/package.json').version + ' ' + l.libraryVersion())`])
+    assert.deepEqual(cjs, [`${VERSION} ${VERSION}`, path.join(fs.realpathSync(app), 'node_modules', 'lakelink', 'liblakelink.so'), 'true'])
     const esm = run(['--input-type=module', '-e', "import lakelink, { App, libraryPath } from 'lakelink'; console.log(typeof App, libraryPath() === lakelink.libraryPath())"])
     assert.deepEqual(esm, ['function true'])
   } finally {
@@ -55,4 +57,23 @@ test('an ES module import warns that the threadpool started too early; UV_THREAD
   const quiet = run({ UV_THREADPOOL_SIZE: '64' })
   assert.equal(quiet.status, 0)
   assert.doesNotMatch(quiet.stderr, /LAKELINK_THREADPOOL/)
+})
+
+test('the package and its library report the checkout\'s VERSION; npm pack refuses a package.json that differs', () => {
+  assert.equal(require('../package.json').version, VERSION)
+  assert.equal(require('..').libraryVersion(), VERSION)
+  // prepack's check, in a copy of the checkout's layout whose package.json has drifted.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-version-'))
+  try {
+    const pkg = path.join(root, 'bindings', 'node')
+    fs.mkdirSync(path.join(pkg, 'scripts'), { recursive: true })
+    fs.copyFileSync(path.join(PKG, 'scripts', 'pack.js'), path.join(pkg, 'scripts', 'pack.js'))
+    fs.writeFileSync(path.join(root, 'VERSION'), `${VERSION}\n`)
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'lakelink', version: '0.0.0-drift' }))
+    const r = spawnSync(process.execPath, ['scripts/pack.js', 'prepack'], { cwd: pkg, encoding: 'utf8' })
+    assert.notEqual(r.status, 0)
+    assert.match(r.stderr, /package\.json has version 0\.0\.0-drift but .*VERSION says/)
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
 })

@@ -26,8 +26,13 @@ What it does:
   from it needs ``LAKELINK_SOURCE_ROOT`` or ``LAKELINK_PREBUILT_LIBRARY``,
   since the Go core is not in it).
 
-Name, version, description, Python requirement, license, classifiers and
-extras come from pyproject.toml's [project] table.
+Name, description, Python requirement, license, classifiers and extras
+come from pyproject.toml's [project] table. The version is the checkout's
+``VERSION`` file (in an sdist, the one its ``PKG-INFO`` was written with),
+the one place it is written: the Go build compiles the same file in, so
+the wheel's version and its library's ``lakelink_version()`` agree. The
+wheel and the sdist carry ``lakelink/_version.py`` with the version
+written in; in the checkout that module reads ``VERSION``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import base64
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +56,7 @@ from typing import Any, Optional
 SRC = Path(__file__).resolve().parent.parent  # bindings/python
 PACKAGE = "lakelink"
 LIBRARY = "liblakelink.so"
+VERSION_MODULE = "_version.py"  # reads the checkout's VERSION; packed with the version written in
 
 __all__ = ["build_wheel", "build_sdist", "build_editable", "prepare_metadata_for_build_wheel",
            "prepare_metadata_for_build_editable", "get_requires_for_build_wheel",
@@ -72,10 +79,9 @@ def build_wheel(wheel_directory: str, config_settings: Optional[dict[str, Any]] 
     with tempfile.TemporaryDirectory(prefix="lakelink-wheel-") as tmp:
         library = _library(Path(tmp))
         files: list[tuple[str, bytes, int]] = []
-        pkg = SRC / PACKAGE
-        for p in sorted(pkg.iterdir()):
-            if p.is_file() and (p.suffix == ".py" or p.name == "py.typed"):
-                files.append((f"{PACKAGE}/{p.name}", p.read_bytes(), 0o644))
+        for p in _package_files():
+            data = _version_module(meta["version"]) if p.name == VERSION_MODULE else p.read_bytes()
+            files.append((f"{PACKAGE}/{p.name}", data, 0o644))
         files.append((f"{PACKAGE}/{LIBRARY}", library.read_bytes(), 0o755))
         return _write_wheel(Path(wheel_directory), meta, f"py3-none-{_platform_tag()}", files)
 
@@ -107,16 +113,42 @@ def build_sdist(sdist_directory: str, config_settings: Optional[dict[str, Any]] 
     base = f"{_dist_name(meta['name'])}-{meta['version']}"
     out = Path(sdist_directory) / f"{base}.tar.gz"
     members = [SRC / "pyproject.toml", SRC / "README.md", SRC / "_backend" / "lakelink_build.py"]
-    members += sorted(p for p in (SRC / PACKAGE).iterdir()
-                      if p.is_file() and (p.suffix == ".py" or p.name == "py.typed"))
-    pkg_info = _metadata(meta).encode()
+    members += [p for p in _package_files() if p.name != VERSION_MODULE]
+    written = {f"{PACKAGE}/{VERSION_MODULE}": _version_module(meta["version"]), "PKG-INFO": _metadata(meta).encode()}
     with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as tar:
         for p in members:
             tar.add(str(p), arcname=f"{base}/{p.relative_to(SRC).as_posix()}")
-        info = tarfile.TarInfo(f"{base}/PKG-INFO")
-        info.size, info.mtime, info.mode = len(pkg_info), int(time.time()), 0o644
-        tar.addfile(info, io.BytesIO(pkg_info))
+        for name, data in written.items():
+            info = tarfile.TarInfo(f"{base}/{name}")
+            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o644
+            tar.addfile(info, io.BytesIO(data))
     return out.name
+
+
+def _package_files() -> list[Path]:
+    return sorted(p for p in (SRC / PACKAGE).iterdir() if p.is_file() and (p.suffix == ".py" or p.name == "py.typed"))
+
+
+# --- the version ---------------------------------------------------------------------------------------------------
+
+def version() -> str:
+    """The version: the VERSION file of the checkout holding bindings/python, or an sdist's PKG-INFO's."""
+    pkg_info = SRC / "PKG-INFO"
+    if pkg_info.is_file():  # an sdist, written by build_sdist
+        m = re.search(r"^Version: (\S+)$", pkg_info.read_text(encoding="utf-8"), re.M)
+        if not m:
+            raise RuntimeError(f"lakelink: {pkg_info} has no Version line")
+        return m[1]
+    path = SRC.parent.parent / "VERSION"
+    if not path.is_file():
+        raise RuntimeError(f"lakelink: {path} is missing, so the version is unknown; build from bindings/python "
+                           "inside the lakelink checkout, or from an sdist of it")
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _version_module(v: str) -> bytes:
+    return (f'"""The package\'s version (written by the build backend from the lakelink checkout\'s VERSION file)."""'
+            f"\n\nversion = {v!r}\n").encode()
 
 
 # --- the library ---------------------------------------------------------------------------------------------------
@@ -169,7 +201,9 @@ def _project() -> dict[str, Any]:
         import tomli as tomllib
     with open(SRC / "pyproject.toml", "rb") as f:
         project: dict[str, Any] = tomllib.load(f)["project"]
-    return project
+    if "version" in project:
+        raise RuntimeError("lakelink: pyproject.toml must not set the version: it is the checkout's VERSION file")
+    return dict(project, version=version())
 
 
 def _dist_name(name: str) -> str:

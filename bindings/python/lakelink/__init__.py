@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._native import version as library_version
+from ._version import version as __version__
 from .apps import App, Response, Token, token
 from .connection import Connection, connect
 from .cursor import Column, Cursor
@@ -19,8 +20,6 @@ from .errors import (AppError, DatabaseError, DataError, Error, IntegrityError, 
 from .oauth import get_oauth_access_token, get_oauth_authorization_url, refresh_oauth_access_token
 from .types import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateFromTicks, Json, Time, TimeFromTicks,
                     Timestamp, TimestampFromTicks)
-
-__version__ = "0.1.0"
 
 apilevel = "2.0"
 threadsafety = 2

@@ -21,6 +21,7 @@ import pytest
 from conftest import PKG, REPO
 
 PLATFORM = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+VERSION = (REPO / "VERSION").read_text(encoding="utf-8").strip()  # the one place it is written
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="liblakelink.so: Linux only for now")
 
@@ -65,7 +66,7 @@ def _check_installed(py: Path, cwd: Path) -> dict[str, object]:
     venv_dir = py.parent.parent.resolve()
     assert venv_dir in pkg_dir.parents, f"lakelink imported from {pkg_dir}, not from the venv {venv_dir}"
     assert info["loaded"] == [str(pkg_dir / "liblakelink.so")], info
-    assert info["version"] == "0.1.0" and info["library_version"]
+    assert info["version"] == VERSION and info["library_version"] == VERSION, info
     return info
 
 
@@ -81,18 +82,20 @@ def test_wheel_tag_contents_and_install(tmp_path: Path, outside: Path) -> None:
     wheels = tmp_path / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-index", "--no-deps", "-w", wheels, PKG], cwd=outside)
     built = sorted(wheels.glob("*.whl"))
-    assert [w.name for w in built] == [f"lakelink-0.1.0-py3-none-{PLATFORM}.whl"]
+    assert [w.name for w in built] == [f"lakelink-{VERSION}-py3-none-{PLATFORM}.whl"]
     whl = built[0]
     with zipfile.ZipFile(whl) as z:
         names = set(z.namelist())
-        wheel_meta = z.read("lakelink-0.1.0.dist-info/WHEEL").decode()
+        wheel_meta = z.read(f"lakelink-{VERSION}.dist-info/WHEEL").decode()
+        metadata = z.read(f"lakelink-{VERSION}.dist-info/METADATA").decode()
         lib = z.getinfo("lakelink/liblakelink.so")
         assert z.read("lakelink/liblakelink.so")[:4] == b"\x7fELF"
     assert {"lakelink/__init__.py", "lakelink/_native.py", "lakelink/py.typed",
-            "lakelink-0.1.0.dist-info/METADATA", "lakelink-0.1.0.dist-info/RECORD"} <= names
+            f"lakelink-{VERSION}.dist-info/METADATA", f"lakelink-{VERSION}.dist-info/RECORD"} <= names
     assert not any(n.startswith(("tests/", "_backend/")) for n in names)
     assert f"Tag: py3-none-{PLATFORM}" in wheel_meta and "Root-Is-Purelib: false" in wheel_meta
     assert lib.file_size > 0
+    assert f"\nVersion: {VERSION}\n" in metadata
 
     py = _fresh_venv(tmp_path / "venv")
     _run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", whl], cwd=outside)
@@ -104,3 +107,28 @@ def test_install_from_source_builds_with_go(tmp_path: Path, outside: Path) -> No
     _run([py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", PKG], cwd=outside)
     _check_installed(py, outside)
     assert not (PKG / "lakelink" / "liblakelink.so").exists(), "the build wrote into the source tree"
+
+
+def test_sdist_carries_the_version_and_a_wheel_built_from_it_too(tmp_path: Path, outside: Path) -> None:
+    import tarfile
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    _run([sys.executable, "-c", "import sys, lakelink_build; print(lakelink_build.build_sdist(sys.argv[1]))", dist],
+         cwd=PKG / "_backend")
+    sdist = dist / f"lakelink-{VERSION}.tar.gz"
+    with tarfile.open(sdist) as tar:
+        version_module = tar.extractfile(f"lakelink-{VERSION}/lakelink/_version.py").read().decode()  # type: ignore
+        assert f"\nVersion: {VERSION}\n" in tar.extractfile(f"lakelink-{VERSION}/PKG-INFO").read().decode()  # type: ignore
+    assert f"version = {VERSION!r}" in version_module
+
+    # Built from the sdist (no checkout around it), with the library already built by `make build`.
+    library = os.environ.get("LAKELINK_LIBRARY") or str(REPO / "build" / "out" / "liblakelink.so")
+    wheels = tmp_path / "wheels"
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-index", "--no-deps", "-w", str(wheels),
+                        str(sdist)], cwd=outside, env=dict(_clean_env(), LAKELINK_PREBUILT_LIBRARY=library),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    whl = wheels / f"lakelink-{VERSION}-py3-none-{PLATFORM}.whl"
+    with zipfile.ZipFile(whl) as z:
+        assert z.read("lakelink/_version.py").decode() == version_module

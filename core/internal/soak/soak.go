@@ -1,4 +1,4 @@
-// Package soak is what the reliability tests share (issue 9; see
+// Package soak is what the reliability tests share (see
 // bench/RELIABILITY.md): the choice between their short version, which
 // `make test` runs, and their long one, which `make soak` runs with
 // LAKELINK_SOAK=1; the recording of their figures; and the counting of

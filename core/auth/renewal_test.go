@@ -3,14 +3,12 @@ package auth
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lakelink/lakelink/core/connstr"
-	"github.com/lakelink/lakelink/core/redact"
 )
 
 // webTokens runs the web flow against e and returns its tokens.
@@ -115,42 +113,6 @@ func TestFailedEarlyRenewalDoesNotStallCallers(t *testing.T) {
 	wg.Wait()
 	if d := time.Since(start); d > 1800*time.Millisecond {
 		t.Errorf("5 callers took %v: each retried the renewal in turn", d)
-	}
-}
-
-func TestSecretsNotInStringForms(t *testing.T) {
-	secrets := []string{"access-secret-1", "refresh-secret-2", "verifier-secret-3"}
-	for _, v := range []any{
-		OAuthTokens{OAuthAccessToken: secrets[0], OAuthRefreshToken: secrets[1], ExpiresIn: 60, Scope: "sql"},
-		AuthorizationURL{URL: "https://h/authorize", State: "s", PKCEVerifier: secrets[2]},
-		StoredToken{AccessToken: secrets[0], RefreshToken: secrets[1], Pending: &PendingAuthorization{CodeVerifier: secrets[2]}},
-		PendingAuthorization{CodeVerifier: secrets[2]},
-	} {
-		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
-			out := fmt.Sprintf(format, v)
-			for _, s := range secrets {
-				if strings.Contains(out, s) {
-					t.Errorf("%s of %T shows a secret: %s", format, v, out)
-				}
-			}
-		}
-	}
-	h := http.Header{"Authorization": {"Bearer tok-secret"}, "Cookie": {"session=cookie-secret"}, "Proxy-Authorization": {"bare-secret"}}
-	if out := redact.Header(h); strings.Contains(out, "secret") || !strings.Contains(out, "Bearer ***") {
-		t.Errorf("redacted headers: %s", out)
-	}
-}
-
-func TestUserLoginsAskForARefreshToken(t *testing.T) {
-	for scope, want := range map[string]string{"": "all-apis offline_access", "sql": "sql offline_access",
-		"sql offline_access": "sql offline_access"} {
-		f, err := newUserFlow(parse(t, "Host=h;Scope='%s'", scope))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := strings.Join(f.scopes, " "); got != want {
-			t.Errorf("Scope=%q: %q, want %q", scope, got, want)
-		}
 	}
 }
 

@@ -1,0 +1,185 @@
+'use strict'
+// One native session (a lakelink_connect handle h, a session from the
+// core's pool for a connection string), as pg/lib/client.js is one: open,
+// close, cancel, begin/commit/rollback, and running one statement at a time
+// with its result read batch by batch. A new statement discards an unread
+// result; who may use a handle when is the caller's business (lib/pool.js,
+// lib/transaction.js, lib/stream.js).
+
+const { lib, callAsync, callDirect, check, free, errorFree, takeString, withBytes } = require('./native')
+const { decodeColumns } = require('./batch')
+const { fieldsOf, rowsOf, resultOf } = require('./result')
+
+/** Rows per batch for query(): the first batch comes with the statement, in the same call. */
+const QUERY_BATCH_ROWS = 10000
+const FORMAT = 'columnar'
+
+/** Opens a session for connection string connStr: its handle. */
+async function open (connStr) {
+  const out = [0]
+  const err = [null]
+  check(await callAsync(lib().connect, connStr, out, err), err)
+  return out[0]
+}
+
+/** Gives handle h's session back to the core's pool (which drops a dead one). */
+function close (h) {
+  const err = [null]
+  return callAsync(lib().close, h, err).then((rc) => check(rc, err))
+}
+
+/** Asks the server to cancel the statement running on handle h (lakelink_cancel). */
+async function cancel (h) {
+  const err = [null]
+  check(await callAsync(lib().cancel, h, err), err)
+}
+
+/** Runs lakelink_begin, _commit or _rollback (name) on handle h. */
+async function command (name, h) {
+  const err = [null]
+  check(await callDirect(h, lib()[name], h, err), err)
+}
+
+const begin = (h) => command('begin', h)
+const commit = (h) => command('commit', h)
+const rollback = (h) => command('rollback', h)
+
+/**
+ * The batches after the first of an open result (of a statement on
+ * connection handle h), read one ahead: the next batch is fetched on
+ * another thread while the caller decodes this one.
+ */
+class Batches {
+  constructor (h, result, rowsPerBatch) {
+    this.h = h
+    this.result = result
+    this.rowsPerBatch = rowsPerBatch
+    this.pending = this.fetch()
+  }
+
+  fetch () {
+    const batch = [null]
+    const len = [0]
+    const err = [null]
+    return callDirect(this.h, lib().result_next_batch, this.result, this.rowsPerBatch, FORMAT, batch, len, err)
+      .then((rc) => { check(rc, err); return batch[0] ? { ptr: batch[0], len: len[0] } : null })
+  }
+
+  /** The next batch ({ptr, len}, the caller frees it), or null at the end of the rows. */
+  async take () {
+    const b = await this.pending
+    this.pending = b ? this.fetch() : null
+    return b
+  }
+
+  /** The command tag and rows affected, once every batch was taken. */
+  async status () {
+    const tag = [null]
+    const affected = [0]
+    const err = [null]
+    check(await callDirect(this.h, lib().result_status, this.result, tag, affected, err), err)
+    return { tag: takeString(tag[0]), affected: affected[0] }
+  }
+
+  /** Closes the result (discarding unread rows, off the event loop); errors are thrown only when complete. */
+  async close (complete) {
+    if (this.pending) await this.pending.then((b) => b && free(b.ptr), () => {})
+    const err = [null]
+    const rc = await callDirect(this.h, lib().result_close, this.result, err)
+    if (complete) check(rc, err)
+    else errorFree(err[0]) // the error that got us here is the one to report
+  }
+}
+
+/**
+ * Starts statement st (lib/statement.js) on handle h, in one call that
+ * also brings the first batch of rowsPerBatch rows: {fields, decode, rows
+ * (the first batch's), rest (a Batches, or null when the result is
+ * complete), tag, affected}. opts: the connection's {int8}.
+ */
+async function start (h, st, opts, rowsPerBatch) {
+  const L = lib()
+  const buf = st.params
+  const cols = [null]
+  const batch = [null]
+  const len = [0]
+  const tag = [null]
+  const affected = [0]
+  const result = [0]
+  const err = [null]
+  const rc = await callDirect(h, L.query, h, st.text, buf, buf ? buf.length : 0, rowsPerBatch, FORMAT, cols, batch, len, tag,
+    affected, result, err)
+  check(rc, err)
+  const fields = fieldsOf(takeString(cols[0]))
+  const decodeOpts = { int8: st.int8 ?? opts.int8 }
+  const decode = (ab) => rowsOf(decodeColumns(ab, fields, decodeOpts), fields, st.rowMode === 'array')
+  const rest = result[0] ? new Batches(h, result[0], rowsPerBatch) : null // starts fetching the second batch
+  let rows = []
+  try {
+    if (batch[0]) rows = withBytes(batch[0], len[0], decode)
+  } catch (e) {
+    if (rest) await rest.close(false)
+    throw e
+  }
+  return { fields, decode, rows, rest, tag: takeString(tag[0]), affected: affected[0] }
+}
+
+/** Runs statement st on handle h to its end: {command, rowCount, rows, fields}. */
+async function run (h, st, opts) {
+  const s = await start(h, st, opts, QUERY_BATCH_ROWS)
+  if (!s.rest) return resultOf(s.rows, s.fields, s.tag, s.affected)
+  const all = s.rows
+  let complete = false
+  try {
+    for (let b; (b = await s.rest.take());) {
+      const rows = withBytes(b.ptr, b.len, s.decode)
+      for (let i = 0; i < rows.length; i++) all.push(rows[i])
+    }
+    const { tag, affected } = await s.rest.status()
+    complete = true
+    return resultOf(all, s.fields, tag, affected)
+  } finally {
+    await s.rest.close(complete)
+  }
+}
+
+/**
+ * Names e, a statement's error, an AbortError (its code stays '57014',
+ * its cause is signal's reason) when it is the server's answer to the
+ * cancel request sent because signal aborted (cancelling is that request,
+ * or null when none was sent).
+ */
+function nameAbort (e, cancelling, signal) {
+  if (cancelling && e.code === '57014') {
+    e.name = 'AbortError'
+    e.cause = signal.reason
+  }
+}
+
+/**
+ * Runs statement st on handle h like run(), and when st.signal aborts
+ * meanwhile, asks the server to cancel it: the statement then fails with
+ * SQLSTATE 57014, rejected as an AbortError (see nameAbort). A statement
+ * that ends before the cancellation reaches it resolves as usual. Resolves
+ * or rejects only once the cancel request was answered, so that it cannot
+ * reach the session's next statement.
+ */
+async function runAbortable (h, st, opts) {
+  const signal = st.signal
+  if (!signal) return run(h, st, opts)
+  signal.throwIfAborted()
+  let cancelling = null
+  const onAbort = () => { cancelling = cancel(h).catch(() => {}) }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await run(h, st, opts)
+  } catch (e) {
+    nameAbort(e, cancelling, signal)
+    throw e
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    if (cancelling) await cancelling
+  }
+}
+
+module.exports = { open, close, cancel, begin, commit, rollback, start, runAbortable, nameAbort }

@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// Config is how lakelink authenticates in a program: the HTTP transport of
+// its requests and how a browser login reaches the user, as documented
+// fields that a program sets before first use (as pgxpool.Config carries
+// its hooks). A Config also holds what it has made: one token source per
+// identity, the OAuth servers' endpoints it discovered, and its memory://
+// token stores; a token source keeps the transport of the Config that made
+// it, so configurations do not share them. Two Configs in one process are
+// independent.
+//
+// The zero Config is ready to use. Use a Config by pointer and do not
+// change its fields after first use. A nil *Config is the package's
+// default configuration, which the package-level functions
+// (NewTokenSource, Login, ...) use.
+type Config struct {
+	// HTTPTransport, when not nil, carries every HTTP request the Config
+	// makes: OAuth discovery and token endpoint calls, and the
+	// databricks-sdk-go clients (unified auth, and Lakebase credential
+	// minting and SCIM through package lakebase). nil: http.DefaultTransport
+	// for the OAuth calls, the SDK's own transport for the SDK's. The WASI
+	// build sets it to the host's HTTP import.
+	HTTPTransport http.RoundTripper
+
+	// OpenBrowser opens the authorization URL of a browser login
+	// (InitiateOAuth=GETANDREFRESH, Login, AuthMode=APP). nil: $BROWSER
+	// if set, else the platform's opener (xdg-open, open, rundll32).
+	OpenBrowser func(url string) error
+
+	// Prompt receives the authorization URL of a browser login, so that a
+	// user can open it by hand when no browser opens. nil: standard error.
+	Prompt io.Writer
+
+	once      sync.Once
+	client    *http.Client // the OAuth calls' client, over HTTPTransport
+	sources   sync.Mutex   // held while finding or adding a token source
+	bySource  map[string]*Source
+	discovery sync.Map // metadata URL -> *Endpoints
+	memory    sync.Map // memory:// store name -> *memoryStore
+}
+
+// defaultConfig is the nil *Config's: what the package-level functions use.
+var defaultConfig Config
+
+// use returns c ready for use: the default configuration for a nil c.
+func (c *Config) use() *Config {
+	if c == nil {
+		c = &defaultConfig
+	}
+	c.once.Do(func() {
+		c.client = &http.Client{Transport: c.HTTPTransport} // nil: http.DefaultTransport
+		c.bySource = map[string]*Source{}
+	})
+	return c
+}
+
+// openBrowser opens url with OpenBrowser, or $BROWSER or the platform's
+// opener.
+func (c *Config) openBrowser(url string) error {
+	if c.OpenBrowser != nil {
+		return c.OpenBrowser(url)
+	}
+	return openBrowser(url)
+}
+
+// prompt is Prompt, or standard error.
+func (c *Config) prompt() io.Writer {
+	if c.Prompt != nil {
+		return c.Prompt
+	}
+	return os.Stderr
+}
+
+// The default configuration's operations: the package-level functions of
+// a program that sets no Config.
+
+// GetOAuthAuthorizationURL is the default configuration's Config.GetOAuthAuthorizationURL.
+func GetOAuthAuthorizationURL(ctx context.Context, o *connstr.Options, callbackURL, scope, state string) (*AuthorizationURL, error) {
+	return (*Config)(nil).GetOAuthAuthorizationURL(ctx, o, callbackURL, scope, state)
+}
+
+// GetOAuthAccessToken is the default configuration's Config.GetOAuthAccessToken.
+func GetOAuthAccessToken(ctx context.Context, o *connstr.Options, verifier string, mode AuthMode, callbackURL, state, pkceVerifier string) (*OAuthTokens, error) {
+	return (*Config)(nil).GetOAuthAccessToken(ctx, o, verifier, mode, callbackURL, state, pkceVerifier)
+}
+
+// RefreshOAuthAccessToken is the default configuration's Config.RefreshOAuthAccessToken.
+func RefreshOAuthAccessToken(ctx context.Context, o *connstr.Options, refreshToken string) (*OAuthTokens, error) {
+	return (*Config)(nil).RefreshOAuthAccessToken(ctx, o, refreshToken)
+}
+
+// Login is the default configuration's Config.Login.
+func Login(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
+	return (*Config)(nil).Login(ctx, o)
+}
+
+// StartHeadless is the default configuration's Config.StartHeadless.
+func StartHeadless(ctx context.Context, o *connstr.Options) (*AuthorizationURL, error) {
+	return (*Config)(nil).StartHeadless(ctx, o)
+}
+
+// FinishHeadless is the default configuration's Config.FinishHeadless.
+func FinishHeadless(ctx context.Context, o *connstr.Options, code string) (*OAuthTokens, string, error) {
+	return (*Config)(nil).FinishHeadless(ctx, o, code)
+}
+
+// RefreshStored is the default configuration's Config.RefreshStored.
+func RefreshStored(ctx context.Context, o *connstr.Options) (*OAuthTokens, string, error) {
+	return (*Config)(nil).RefreshStored(ctx, o)
+}
+
+// OpenStore is the default configuration's Config.OpenStore.
+func OpenStore(location string) (Store, error) {
+	return (*Config)(nil).OpenStore(location)
+}

@@ -1,0 +1,117 @@
+package lakebase
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// Config is how lakebase connects in a program, as documented fields that
+// a program sets before first use (as pgxpool.Config carries its hooks).
+// A Config also holds what it has made: the workspace identities and the
+// Lakebase credentials its pools share, and Open's shared pools. Two
+// Configs in one process are independent.
+//
+// The zero Config is ready to use. Use a Config by pointer and do not
+// change its fields after first use. A nil *Config is the package's
+// default configuration, which the package-level functions (Connect,
+// Open, Login) use.
+type Config struct {
+	// Auth makes the workspace tokens that mint Lakebase credentials (or
+	// are the password), and carries the HTTP transport of the workspace
+	// API calls (credential minting, SCIM). nil: auth's default
+	// configuration, the one auth's package-level functions use.
+	Auth *auth.Config
+
+	// ThreadWait makes sessions wait for the server's answers on the
+	// calling thread, retrying for a short while (on Linux) before parking
+	// in Go's network poller. Set it when the callers are threads of
+	// another runtime (the C library does): their goroutines are locked to
+	// those threads, and parking one costs two thread hand-offs per
+	// statement. See threadWaitConn.
+	ThreadWait bool
+
+	once        sync.Once
+	mu          sync.Mutex // guards the maps below
+	identities  map[*auth.Source]*identity
+	credentials map[string]*credential
+	warned      map[string]bool // servers warned about by warnUnverifiedToken
+	pools       map[string]*sharedPool
+}
+
+// defaultConfig is the nil *Config's: what the package-level functions use.
+var defaultConfig Config
+
+// use returns c ready for use: the default configuration for a nil c.
+func (c *Config) use() *Config {
+	if c == nil {
+		c = &defaultConfig
+	}
+	c.once.Do(func() {
+		c.identities = map[*auth.Source]*identity{}
+		c.credentials = map[string]*credential{}
+		c.warned = map[string]bool{}
+		c.pools = map[string]*sharedPool{}
+	})
+	return c
+}
+
+// httpTransport is the transport of the workspace API calls: Auth's, or
+// nil for the SDK's own.
+func (c *Config) httpTransport() http.RoundTripper {
+	if c.Auth == nil {
+		return nil
+	}
+	return c.Auth.HTTPTransport
+}
+
+// Connect opens a pool and one session in it, so that a wrong host, user
+// or credential is reported now rather than at the first query.
+func (c *Config) Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
+	c = c.use()
+	cfg, err := poolConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	if c.ThreadWait {
+		waitOnThreads(cfg)
+	}
+	return c.connectPool(ctx, o, cfg)
+}
+
+// waitOnThreads makes the sessions of cfg wait on the calling thread (see
+// ThreadWait).
+func waitOnThreads(cfg *pgxpool.Config) {
+	dial := cfg.ConnConfig.DialFunc
+	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return waitOnThread(c), nil
+	}
+}
+
+// The default configuration's operations: the package-level functions of
+// a program that sets no Config.
+
+// Connect is the default configuration's Config.Connect.
+func Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
+	return (*Config)(nil).Connect(ctx, o)
+}
+
+// Open is the default configuration's Config.Open.
+func Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
+	return (*Config)(nil).Open(ctx, o)
+}
+
+// Login is the default configuration's Config.Login.
+func Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
+	return (*Config)(nil).Login(ctx, o)
+}
