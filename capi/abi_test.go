@@ -2,8 +2,6 @@ package main
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -106,44 +104,27 @@ func TestExportsHaveTheHeadersSignatures(t *testing.T) {
 			defined[m[1]] = true
 		}
 	}
-	goFiles, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range goFiles {
-		if strings.HasSuffix(name, "_test.go") {
+	fset, fns := exportedFuncs(t)
+	for _, fn := range fns {
+		defined[fn.Name.Name] = true
+		want, ok := header[fn.Name.Name]
+		if !ok {
+			t.Errorf("%s: %s is exported but not in lakelink.h", fset.Position(fn.Pos()), fn.Name.Name)
 			continue
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
-		if err != nil {
-			t.Fatal(err)
+		var got cFunction
+		got.ret = "void"
+		if res := fn.Type.Results; res != nil && len(res.List) == 1 {
+			got.ret = cTypeOf(res.List[0].Type)
 		}
-		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || !hasExportDirective(fn) {
-				continue
+		for _, p := range fn.Type.Params.List {
+			for range max(1, len(p.Names)) {
+				got.params = append(got.params, cTypeOf(p.Type))
 			}
-			defined[fn.Name.Name] = true
-			want, ok := header[fn.Name.Name]
-			if !ok {
-				t.Errorf("%s: %s is exported but not in lakelink.h", fset.Position(fn.Pos()), fn.Name.Name)
-				continue
-			}
-			var got cFunction
-			got.ret = "void"
-			if res := fn.Type.Results; res != nil && len(res.List) == 1 {
-				got.ret = cTypeOf(res.List[0].Type)
-			}
-			for _, p := range fn.Type.Params.List {
-				for range max(1, len(p.Names)) {
-					got.params = append(got.params, cTypeOf(p.Type))
-				}
-			}
-			if strings.Join(got.params, ", ") != strings.Join(want.params, ", ") || got.ret != want.ret {
-				t.Errorf("%s: %s is %s (%s) in Go, but %s (%s) in lakelink.h", fset.Position(fn.Pos()), fn.Name.Name,
-					got.ret, strings.Join(got.params, ", "), want.ret, strings.Join(want.params, ", "))
-			}
+		}
+		if strings.Join(got.params, ", ") != strings.Join(want.params, ", ") || got.ret != want.ret {
+			t.Errorf("%s: %s is %s (%s) in Go, but %s (%s) in lakelink.h", fset.Position(fn.Pos()), fn.Name.Name,
+				got.ret, strings.Join(got.params, ", "), want.ret, strings.Join(want.params, ", "))
 		}
 	}
 	for name := range header {

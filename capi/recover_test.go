@@ -158,12 +158,32 @@ func opsError[T any](_ T, err error) error { return err }
 func TestEveryExportRecovers(t *testing.T) {
 	cannotFail := map[string]bool{"lakelink_version": true, "lakelink_abi_version": true,
 		"lakelink_error_free": true}
+	fset, fns := exportedFuncs(t)
+	exports := len(fns)
+	for _, fn := range fns {
+		if cannotFail[fn.Name.Name] {
+			continue
+		}
+		if !recovers(fn) {
+			t.Errorf("%s: %s's body is not `return call(...)` or `return onConnection(...)`: a panic in it would abort the host",
+				fset.Position(fn.Pos()), fn.Name.Name)
+		}
+	}
+	if exports < 20 {
+		t.Fatalf("found %d exports: the parsing is broken", exports)
+	}
+}
+
+// exportedFuncs parses the package's Go files (not its tests) and returns
+// the functions with an //export directive.
+func exportedFuncs(t *testing.T) (*token.FileSet, []*ast.FuncDecl) {
+	t.Helper()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	exports := 0
+	var fns []*ast.FuncDecl
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -173,23 +193,12 @@ func TestEveryExportRecovers(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || !hasExportDirective(fn) {
-				continue
-			}
-			exports++
-			if cannotFail[fn.Name.Name] {
-				continue
-			}
-			if !recovers(fn) {
-				t.Errorf("%s: %s's body is not `return call(...)` or `return onConnection(...)`: a panic in it would abort the host",
-					fset.Position(fn.Pos()), fn.Name.Name)
+			if fn, ok := d.(*ast.FuncDecl); ok && hasExportDirective(fn) {
+				fns = append(fns, fn)
 			}
 		}
 	}
-	if exports < 20 {
-		t.Fatalf("found %d exports: the parsing is broken", exports)
-	}
+	return fset, fns
 }
 
 func hasExportDirective(fn *ast.FuncDecl) bool {
