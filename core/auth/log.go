@@ -26,7 +26,12 @@ type logger struct {
 // nopLogger logs nothing.
 var nopLogger = &logger{l: slog.New(slog.DiscardHandler)}
 
-var logFiles sync.Map // path -> io.Writer, so that every source appends to one handle
+// logFiles holds one writer per Logfile path for the whole process, so
+// that every source, whatever its Config, appends to one handle and lines
+// do not interleave; like the token store's files (fileStores), a file is
+// the process's, not a configuration's. It grows with the distinct paths
+// a process logs to, which its connection strings name.
+var logFiles sync.Map // path -> *lockedWriter
 
 type lockedWriter struct {
 	mu sync.Mutex
@@ -47,7 +52,7 @@ func newLogger(o *connstr.Options) (*logger, error) {
 	}
 	w, ok := logFiles.Load(o.Logfile)
 	if !ok {
-		var out io.Writer = os.Stderr
+		out := os.Stderr
 		if o.Logfile != "-" && o.Logfile != "stderr" {
 			f, err := os.OpenFile(o.Logfile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 			if err != nil {
@@ -55,7 +60,10 @@ func newLogger(o *connstr.Options) (*logger, error) {
 			}
 			out = f
 		}
-		w, _ = logFiles.LoadOrStore(o.Logfile, &lockedWriter{w: out})
+		var loaded bool
+		if w, loaded = logFiles.LoadOrStore(o.Logfile, &lockedWriter{w: out}); loaded && out != os.Stderr {
+			out.Close() // another source opened the file first: keep its handle only
+		}
 	}
 	verbosity := o.Verbosity
 	if verbosity == 0 {

@@ -6,8 +6,10 @@
 // lakelink.h). The exports only marshal: C arguments and out-parameters,
 // the WASI module's JSON requests, the CLI's flags and output.
 //
-// Every operation has the form func(context.Context, Request) (Answer,
-// error), so that the WASI module can dispatch to it by name. Those that
+// The operations the WASI module offers have the form
+// func(context.Context, Request) (Answer, error), so that it can dispatch
+// to them by name; those on sessions and results, which only the C
+// library offers, take the session or result as well. Those that
 // reach Databricks or Lakebase are methods of [Ops], which holds the
 // configuration they use: the C library and the WASI module each pass
 // their process's, the CLI the default one.
