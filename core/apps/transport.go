@@ -113,12 +113,13 @@ func (a *App) admit(req *http.Request) *Error {
 // repeated slashes resolved. clean is the first reading that is not under
 // /api/, or the decoded one.
 func apiPath(u *url.URL) (clean string, ok bool) {
-	for _, p := range []string{strings.ReplaceAll(u.Path, `\`, "/"), u.EscapedPath()} {
-		if clean, ok = cleanPath(p); !ok {
-			return clean, false
-		}
+	if clean, ok = cleanPath(strings.ReplaceAll(u.Path, `\`, "/")); !ok {
+		return clean, false
 	}
-	return cleanPath(strings.ReplaceAll(u.Path, `\`, "/"))
+	if sent, ok := cleanPath(u.EscapedPath()); !ok {
+		return sent, false
+	}
+	return clean, true
 }
 
 // cleanPath resolves the dot segments and repeated slashes of p, as a
