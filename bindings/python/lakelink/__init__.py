@@ -1,6 +1,7 @@
 """lakelink: Databricks Apps and Lakebase with OAuth, over liblakelink.
 
-PEP 249 (``lakelink.connect("Key=Value;...")``), App calls
+PEP 249 (``lakelink.connect("Key=Value;...")``), App users
+(``user_token``), App calls
 (``lakelink.App(url).get("/api/x")``), tokens (``lakelink.token()``), the
 CData OAuth procedures, and auth adapters for requests (``BearerAuth``) and
 httpx (``HttpxAuth``), imported only when used.
@@ -12,7 +13,7 @@ from typing import Any
 
 from ._native import version as library_version
 from ._version import version as __version__
-from .apps import App, Response, Token, token
+from .apps import USER_TOKEN_HEADER, App, Response, Token, token, user_token
 from .connection import Connection, connect
 from .cursor import Column, Cursor
 from .errors import (AppError, DatabaseError, DataError, Error, IntegrityError, InterfaceError, InternalError,
@@ -31,7 +32,7 @@ __all__ = [
     "InternalError", "ProgrammingError", "NotSupportedError", "AppError",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
     "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Json",
-    "App", "Response", "Token", "token", "BearerAuth", "HttpxAuth",
+    "App", "Response", "Token", "token", "user_token", "USER_TOKEN_HEADER", "BearerAuth", "HttpxAuth",
     "get_oauth_authorization_url", "get_oauth_access_token", "refresh_oauth_access_token", "library_version",
 ]
 
