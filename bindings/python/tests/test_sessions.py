@@ -1,0 +1,55 @@
+"""connect() opens one server session and close() ends it; counted on the emulator's backing PostgreSQL server."""
+
+import uuid
+
+import pytest
+
+import lakelink
+from emutil import Backend, fds, stats, wait_until
+
+
+@pytest.fixture(scope="module")
+def backend(emulator):
+    b = Backend(emulator)
+    yield b
+    b.close()
+
+
+def test_connect_close_leaves_no_session(emulator, lakebase_conn, backend):
+    # Warm up the library, the identity's credential and pgx, then take the baseline.
+    lakelink.connect(lakebase_conn).close()
+    assert wait_until(lambda: backend.sessions() == 0), "sessions left before the test"
+    base_fds, base_gateway = fds(), stats(emulator)["open"]["gateway"]
+    run = uuid.uuid4().hex[:8]
+    for i in range(100):  # a connection string per user, as an app serving users with their own strings would
+        with lakelink.connect(lakebase_conn + f";ApplicationName=u{run}-{i}") as c:
+            assert c.execute("SELECT current_setting('application_name')").fetchone() == (f"u{run}-{i}",)
+    for _ in range(100):  # the same string
+        with lakelink.connect(lakebase_conn + f";ApplicationName=same-{run}") as c:
+            c.execute("SELECT 1").fetchall()
+    assert wait_until(lambda: backend.sessions() == 0), f"{backend.sessions()} server sessions left"
+    assert wait_until(lambda: stats(emulator)["open"]["gateway"] == base_gateway)
+    assert wait_until(lambda: fds() <= base_fds), f"{fds() - base_fds} file descriptors more than at the start"
+
+
+def test_each_connection_is_one_session(lakebase_conn, backend):
+    name = "one-" + uuid.uuid4().hex[:8]
+    conns = [lakelink.connect(lakebase_conn, ApplicationName=name) for _ in range(3)]
+    try:
+        assert backend.sessions(name) == 3
+        pids = {c.execute("SELECT pg_backend_pid()").fetchone()[0] for c in conns}
+        assert len(pids) == 3
+    finally:
+        for c in conns:
+            c.close()
+    assert wait_until(lambda: backend.sessions(name) == 0)
+
+
+def test_prepared_statements_stay_per_session(lakebase_conn):
+    with lakelink.connect(lakebase_conn) as c:
+        pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
+        for i in range(3):
+            assert c.execute("SELECT %s::int + 1", (i,)).fetchone() == (i + 1,)
+        prepared = c.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+        assert any("+ 1" in s for (s,) in prepared), prepared
+        assert c.execute("SELECT pg_backend_pid()").fetchone()[0] == pid  # the same session throughout
