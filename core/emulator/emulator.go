@@ -124,6 +124,9 @@ type Info struct {
 	Outsider         ClientInfo   `json:"outsider"`
 	User             UserInfo     `json:"user"`
 	AdminURL         string       `json:"admin_url"`
+	// AppUserAPIScopes are the app's user API scopes (Config's); empty
+	// when its user authorization is off.
+	AppUserAPIScopes []string `json:"app_user_api_scopes"`
 	// WorkspaceID is sent by the SDK as X-Databricks-Workspace-Id.
 	WorkspaceID string `json:"workspace_id"`
 	// TokenTTLSeconds is the lifetime of tokens and credentials.
@@ -247,9 +250,10 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 			ClientSecret: e.dir.clients[e.dir.servicePrincipal.Name].Secret},
 		Outsider: ClientInfo{ClientID: e.dir.outsider.Name, DisplayName: e.dir.outsider.DisplayName,
 			ClientSecret: e.dir.clients[e.dir.outsider.Name].Secret},
-		TokenTTLSeconds: int64(e.cfg.TokenTTL / time.Second),
-		PID:             os.Getpid(),
-		StateDir:        e.cfg.StateDir,
+		AppUserAPIScopes: append([]string{}, e.cfg.AppUserAPIScopes...),
+		TokenTTLSeconds:  int64(e.cfg.TokenTTL / time.Second),
+		PID:              os.Getpid(),
+		StateDir:         e.cfg.StateDir,
 	}
 	e.gateway = newGateway(e, lakebaseLn)
 
