@@ -67,12 +67,7 @@ def _run_emulator(*flags: str) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[dict[str, Any]]:
-    yield from _run_emulator()
-
-
-@pytest.fixture(scope="session")
-def users_emulator() -> Iterator[dict[str, Any]]:
-    """An emulator whose app has user authorization on (scope sql): it forwards X-Forwarded-Access-Token."""
+    """The emulator, its app with user authorization on (scope sql): it forwards X-Forwarded-Access-Token."""
     yield from _run_emulator("--app-user-scopes", "sql")
 
 
