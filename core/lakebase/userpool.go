@@ -3,12 +3,12 @@ package lakebase
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/internal/cache"
@@ -53,7 +53,7 @@ func (p *Pool) AsUser(token string) *UserPool { return &UserPool{owner: p, token
 
 // Acquire takes a session of the user's pool, in autocommit mode.
 func (u *UserPool) Acquire(ctx context.Context) (*Conn, error) {
-	for {
+	for try := 1; ; try++ {
 		up, err := u.owner.users.pool(ctx, u.token)
 		if err != nil {
 			return nil, err
@@ -62,7 +62,7 @@ func (u *UserPool) Acquire(ctx context.Context) (*Conn, error) {
 		switch {
 		case err == nil:
 			return c, nil
-		case up.evicted.Load() && !u.owner.users.closed.Load():
+		case try < 3 && up.evicted.Load() && !u.owner.users.closed.Load():
 			continue // evicted meanwhile: the next try opens the user's pool again
 		}
 		return nil, userLoginError(err)
@@ -104,7 +104,7 @@ type users struct {
 	config   *Config
 	opts     *connstr.Options // the owner's: its workspace verifies the tokens
 	maxConns int32            // MaxUserConnections
-	tokens   tokenVerifier
+	tokens   *tokenVerifier
 	pools    *cache.Cache[string, *userPool] // by principal
 	closed   atomic.Bool
 
@@ -125,10 +125,11 @@ type userPool struct {
 
 // newUsers readies the App users of owner, a pool connected with o.
 func newUsers(c *Config, owner *Pool, o *connstr.Options) *users {
-	u := &users{owner: owner, config: c, opts: o, closing: map[*userPool]bool{},
+	opts := *o
+	u := &users{owner: owner, config: c, opts: &opts, closing: map[*userPool]bool{},
 		maxConns: int32(orDefault(o.MaxUserConnections, DefaultMaxUserConnections))}
 	idle := orDefault(o.UserIdleTime, DefaultUserIdleTime)
-	u.tokens = newTokenVerifier(c, o, idle)
+	u.tokens = newTokenVerifier(c, &opts, idle)
 	u.pools = cache.New(orDefault(o.MaxUsers, DefaultMaxUsers), idle, u.evict)
 	return u
 }
@@ -137,6 +138,9 @@ func newUsers(c *Config, owner *Pool, o *connstr.Options) *users {
 // login yet) when the user has none, and makes token its password if it
 // is the user's newest.
 func (u *users) pool(ctx context.Context, token string) (*userPool, error) {
+	if u == nil {
+		return nil, errors.New("lakebase: AsUser needs a pool from Connect")
+	}
 	if u.closed.Load() {
 		return nil, ErrPoolClosed
 	}
@@ -166,11 +170,33 @@ func (u *users) open(principal, token string, expiry time.Time) (*userPool, erro
 			}
 			return up.newest, up.newestExpiry, nil
 		}}
-	p, err := u.owner.userPool(u.opts, principal, up.cred, u.maxConns)
+	p, err := u.owner.userPool(principal, up.cred, u.maxConns)
 	if err != nil {
 		return nil, err
 	}
+	if mode := sslMode(u.opts, p.conn.Host); unverifiedToken(up.cred, mode) {
+		p.unverifiedToken = true
+		u.config.warnUnverifiedToken(p.host, mode)
+	}
 	up.pool = p
+	return up, nil
+}
+
+// userPool returns a pool like p (its server, TLS, dialing, timeouts and
+// session lifetimes, and its login rules: see login) that logs in as
+// principal with cred, of at most maxConns sessions, none opened yet.
+func (p *Pool) userPool(principal string, cred *credential, maxConns int32) (*Pool, error) {
+	cfg := p.pool.Config() // a copy
+	cfg.MaxConns, cfg.MinConns = maxConns, 0
+	t := *p.target
+	t.conn = cfg.ConnConfig
+	t.conn.User, t.user, t.cred, t.id, t.userGiven = principal, principal, cred, nil, false
+	cfg.BeforeConnect = t.beforeConnect
+	up := &Pool{target: &t, timeout: p.timeout}
+	var err error
+	if up.pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
+		return nil, up.wrap(err)
+	}
 	return up, nil
 }
 

@@ -38,8 +38,10 @@ type verifiedToken struct {
 	until     time.Time // when to ask again: expiry, or trustWithoutExpiry after asking
 }
 
-func newTokenVerifier(c *Config, o *connstr.Options, idle time.Duration) tokenVerifier {
-	return tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](maxVerifiedTokens, idle, nil)}
+// newTokenVerifier returns the verifier of a pool connected with o, which
+// forgets a token unused for idle.
+func newTokenVerifier(c *Config, o *connstr.Options, idle time.Duration) *tokenVerifier {
+	return &tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](maxVerifiedTokens, idle, nil)}
 }
 
 // verify returns whose token is. Its errors say what is wrong without the
