@@ -2,6 +2,7 @@ package lakebase
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/emulator"
 )
@@ -165,5 +167,151 @@ func TestAsUserRowLevelSecurity(t *testing.T) {
 	}
 	if s := p.Stats(); s.Users != len(users) || s.UserSessions != len(users) {
 		t.Errorf("Stats: %d users, %d user sessions; want %d of each", s.Users, s.UserSessions, len(users))
+	}
+}
+
+// backendPID is the server process of c's session.
+func backendPID(t *testing.T, c *Conn) string {
+	t.Helper()
+	r, err := c.Execute(context.Background(), "SELECT pg_backend_pid()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Next() {
+		t.Fatal(r.Err())
+	}
+	v, _ := r.Values()
+	return fmt.Sprint(v[0])
+}
+
+// TestAsUserNextToken: a user's next token uses the sessions their first
+// one opened (the same server process), and new logins use the newest
+// token: once the first has expired, a new session opens without a login
+// refused. The expired token itself is refused before any login.
+func TestAsUserNextToken(t *testing.T) {
+	const ttl = 4 * time.Second
+	e := userEmulator(t, ttl)
+	ctx := context.Background()
+	const user = "dee@example.com"
+	first := forwardedToken(t, e, user)
+	firstExpiry := auth.Describe(first).ExpiresAt
+	p := appPool(t, nil, e, "MaxUserConnections=2")
+
+	c, err := p.AsUser(first).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := backendPID(t, c)
+	c.Close()
+
+	time.Sleep(ttl / 2)
+	next := forwardedToken(t, e, user)
+	c1, err := p.AsUser(next).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	if got := backendPID(t, c1); got != pid {
+		t.Errorf("the next token's session is process %s, want the first token's, %s", got, pid)
+	}
+
+	time.Sleep(time.Until(firstExpiry) + 200*time.Millisecond)
+	refused := e.Stats().GatewayLogins.Refused
+	c2, err := p.AsUser(next).Acquire(ctx) // c1 is held: a new login
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if got := backendPID(t, c2); got == pid {
+		t.Errorf("a second session while the first is held is the same process %s", got)
+	}
+	if n := e.Stats().GatewayLogins.Refused - refused; n != 0 {
+		t.Errorf("%d logins refused: the new login used the expired token, not the newest", n)
+	}
+	if s := p.Stats(); s.Users != 1 || s.UserSessions != 2 {
+		t.Errorf("Stats: %d users, %d user sessions; want 1 and 2", s.Users, s.UserSessions)
+	}
+
+	_, err = p.AsUser(first).Acquire(ctx)
+	if err == nil || !strings.Contains(err.Error(), "expired at") || strings.Contains(err.Error(), first) {
+		t.Errorf("the expired token: %v, want an error saying it expired, without the token", err)
+	}
+}
+
+// pkceToken is an access token of e's own user with scope, from the
+// authorization-code flow with PKCE.
+func pkceToken(t *testing.T, e *emulator.Emulator, scope string) string {
+	t.Helper()
+	ctx := context.Background()
+	o, _ := connstr.Parse("Host=" + e.Info().WorkspaceURL + ";Scope=" + scope)
+	a, err := auth.GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := emulator.SignIn(ctx, a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.GetOAuthAccessToken(ctx, o, back.Query().Get("code"), auth.AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens.OAuthAccessToken
+}
+
+// jwt is an unsigned JWT with these claims.
+func jwt(claims map[string]any) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." + enc(claims) + "." + base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
+}
+
+// TestAsUserBadTokens: each bad token is a clear error that does not
+// repeat it, and leaves nothing cached: no verified token, no user's pool.
+func TestAsUserBadTokens(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	good := forwardedToken(t, e, "eve@example.com")
+	other, err := testEmulator.AddUser(ctx, "eve@example.com") // the same user in another workspace
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := appPool(t, nil, e, "")
+	future, past := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Minute).Unix()
+	for _, c := range []struct{ name, token, want string }{
+		{"another workspace's", other, "did not accept the App user's access token"},
+		{"not signed by the workspace", jwt(map[string]any{"sub": "eve@example.com", "exp": future}), "did not accept"},
+		{"expired", jwt(map[string]any{"sub": "eve@example.com", "exp": past}), "expired at"},
+		{"without iam.current-user:read", pkceToken(t, e, "sql"), "iam.current-user:read"},
+		{"two in a list", good + "," + good, "comma-separated list"},
+		{"two with a space", good + " " + good, "spaces"},
+		{"1 MB", good + strings.Repeat("A", 1<<20), "more than the 64 KiB"},
+		{"empty", "", "empty"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := p.AsUser(c.token).Acquire(ctx)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q, want it to say %q", msg, c.want)
+			}
+			for _, part := range strings.Split(c.token, ".") {
+				if len(part) > 8 && strings.Contains(msg, part[:8]) {
+					t.Errorf("the error repeats the token: %q", msg)
+				}
+			}
+			if n, m := p.users.tokens.verified.Len(), p.users.pools.Len(); n != 0 || m != 0 {
+				t.Errorf("cached: %d verified tokens, %d users' pools", n, m)
+			}
+		})
+	}
+	if err := ownRows(ctx, p, good, rlsTable(t, []string{"eve@example.com"}, 1), "eve@example.com", 1); err != nil {
+		t.Errorf("the good token, after the bad ones: %v", err)
 	}
 }
