@@ -1,0 +1,317 @@
+package lakebase
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/apps"
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/emulator"
+)
+
+// userEmulator starts an emulator whose app has user authorization on
+// (user API scope sql), sharing testEmulator's PostgreSQL, for the test.
+func userEmulator(t testing.TB, ttl time.Duration) *emulator.Emulator {
+	t.Helper()
+	e, err := emulator.Start(context.Background(), emulator.Config{AppUserAPIScopes: []string{"sql"}, TokenTTL: ttl,
+		PostgresURL: testEmulator.Info().Lakebase.PostgresURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// forwardedToken adds the user email to e (when new) and returns the
+// token the app receives for a request of theirs: a new browser session's
+// token calls the app's /api/echo, which shows the X-Forwarded-Access-Token
+// the platform added.
+func forwardedToken(t testing.TB, e *emulator.Emulator, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	session, err := e.AddUser(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := apps.New(e.Info().AppURL, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: session}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := app.Get(ctx, "/api/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo struct{ Headers http.Header }
+	if err := json.Unmarshal(r.Body, &echo); err != nil {
+		t.Fatal(err)
+	}
+	req := &http.Request{Header: echo.Headers}
+	token, err := apps.UserToken(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// appPool connects e's service principal (the App's own identity) with
+// the extra properties, through cfg.
+func appPool(t testing.TB, cfg *Config, e *emulator.Emulator, extra string) *Pool {
+	t.Helper()
+	o, err := connstr.Parse(lakebaseConn(e, "Instance="+e.Info().Lakebase.Instance+";"+extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Connect(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// rlsTable creates a table with a row-level security policy on
+// current_user, through an administrator's session of the backing
+// PostgreSQL, holding rows rows for each user, and returns its name.
+func rlsTable(t testing.TB, users []string, rows int) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testEmulator.Info().Lakebase.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	table := fmt.Sprintf("user_rows_%d", rand.Uint32())
+	for _, sql := range []string{
+		"CREATE TABLE " + table + " (owner text NOT NULL, n int NOT NULL)",
+		"ALTER TABLE " + table + " ENABLE ROW LEVEL SECURITY",
+		"CREATE POLICY own_rows ON " + table + " USING (owner = current_user)",
+		"GRANT SELECT ON " + table + " TO PUBLIC",
+		"INSERT INTO " + table + " SELECT u, n FROM unnest($1::text[]) u, generate_series(1, $2) n",
+	} {
+		args := []any{}
+		if strings.HasPrefix(sql, "INSERT") {
+			args = []any{users, rows}
+		}
+		if _, err := admin.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	t.Cleanup(func() {
+		if c, err := pgx.Connect(ctx, testEmulator.Info().Lakebase.PostgresURL); err == nil {
+			c.Exec(ctx, "DROP TABLE "+table)
+			c.Close(ctx)
+		}
+	})
+	return table
+}
+
+// ownRows reads table as the holder of token, and checks that every row
+// is user's and that there are want of them.
+func ownRows(ctx context.Context, p *Pool, token, table, user string, want int) error {
+	r, err := p.AsUser(token).Query(ctx, "SELECT owner, current_user FROM "+table)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	n := 0
+	for r.Next() {
+		v, err := r.Values()
+		if err != nil {
+			return err
+		}
+		if v[0] != user || v[1] != user {
+			return fmt.Errorf("%s saw a row of %v as %v", user, v[0], v[1])
+		}
+		n++
+	}
+	if err := r.Close(); err != nil {
+		return err
+	}
+	if n != want {
+		return fmt.Errorf("%s saw %d rows, want %d", user, n, want)
+	}
+	return nil
+}
+
+// TestAsUserRowLevelSecurity: each App user, acting through the App's
+// pool with the token the platform forwarded, logs in as themself and
+// sees only their own rows.
+func TestAsUserRowLevelSecurity(t *testing.T) {
+	e := userEmulator(t, 0)
+	users := []string{"ana@example.com", "bo@example.com", "cy@example.com"}
+	tokens := map[string]string{}
+	for _, u := range users {
+		tokens[u] = forwardedToken(t, e, u)
+	}
+	table := rlsTable(t, users, 3)
+	p := appPool(t, nil, e, "")
+	ctx := context.Background()
+	for _, u := range users {
+		if err := ownRows(ctx, p, tokens[u], table, u, 3); err != nil {
+			t.Error(err)
+		}
+	}
+	if got := scalar(t, p, "SELECT count(*) FROM "+table); got != "0" {
+		t.Errorf("the App's own identity sees %s rows, want none (the policy lets each user see their own)", got)
+	}
+	if s := p.Stats(); s.Users != len(users) || s.UserSessions != len(users) {
+		t.Errorf("Stats: %d users, %d user sessions; want %d of each", s.Users, s.UserSessions, len(users))
+	}
+}
+
+// backendPID is the server process of c's session.
+func backendPID(t *testing.T, c *Conn) string {
+	t.Helper()
+	r, err := c.Execute(context.Background(), "SELECT pg_backend_pid()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Next() {
+		t.Fatal(r.Err())
+	}
+	v, _ := r.Values()
+	return fmt.Sprint(v[0])
+}
+
+// TestAsUserNextToken: a user's next token uses the sessions their first
+// one opened (the same server process), and new logins use the newest
+// token: once the first has expired, a new session opens without a login
+// refused. The expired token itself is refused before any login.
+func TestAsUserNextToken(t *testing.T) {
+	const ttl = 4 * time.Second
+	e := userEmulator(t, ttl)
+	ctx := context.Background()
+	const user = "dee@example.com"
+	first := forwardedToken(t, e, user)
+	firstExpiry := auth.Describe(first).ExpiresAt
+	p := appPool(t, nil, e, "MaxUserConnections=2")
+
+	c, err := p.AsUser(first).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := backendPID(t, c)
+	c.Close()
+
+	time.Sleep(ttl / 2)
+	next := forwardedToken(t, e, user)
+	c1, err := p.AsUser(next).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	if got := backendPID(t, c1); got != pid {
+		t.Errorf("the next token's session is process %s, want the first token's, %s", got, pid)
+	}
+
+	time.Sleep(time.Until(firstExpiry) + 200*time.Millisecond)
+	refused := e.Stats().GatewayLogins.Refused
+	c2, err := p.AsUser(next).Acquire(ctx) // c1 is held: a new login
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if got := backendPID(t, c2); got == pid {
+		t.Errorf("a second session while the first is held is the same process %s", got)
+	}
+	if n := e.Stats().GatewayLogins.Refused - refused; n != 0 {
+		t.Errorf("%d logins refused: the new login used the expired token, not the newest", n)
+	}
+	if s := p.Stats(); s.Users != 1 || s.UserSessions != 2 {
+		t.Errorf("Stats: %d users, %d user sessions; want 1 and 2", s.Users, s.UserSessions)
+	}
+
+	_, err = p.AsUser(first).Acquire(ctx)
+	if err == nil || !strings.Contains(err.Error(), "expired at") || strings.Contains(err.Error(), first) {
+		t.Errorf("the expired token: %v, want an error saying it expired, without the token", err)
+	}
+}
+
+// pkceToken is an access token of e's own user with scope, from the
+// authorization-code flow with PKCE.
+func pkceToken(t *testing.T, e *emulator.Emulator, scope string) string {
+	t.Helper()
+	ctx := context.Background()
+	o, _ := connstr.Parse("Host=" + e.Info().WorkspaceURL + ";Scope=" + scope)
+	a, err := auth.GetOAuthAuthorizationURL(ctx, o, "http://localhost:8020", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := emulator.SignIn(ctx, a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.GetOAuthAccessToken(ctx, o, back.Query().Get("code"), auth.AuthModeWeb, "http://localhost:8020", "", a.PKCEVerifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens.OAuthAccessToken
+}
+
+// jwt is an unsigned JWT with these claims.
+func jwt(claims map[string]any) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." + enc(claims) + "." + base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
+}
+
+// TestAsUserBadTokens: each bad token is a clear error that does not
+// repeat it, and leaves nothing cached: no verified token, no user's pool.
+func TestAsUserBadTokens(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	good := forwardedToken(t, e, "eve@example.com")
+	other, err := testEmulator.AddUser(ctx, "eve@example.com") // the same user in another workspace
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := appPool(t, nil, e, "")
+	future, past := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Minute).Unix()
+	for _, c := range []struct{ name, token, want string }{
+		{"another workspace's", other, "did not accept the App user's access token"},
+		{"not signed by the workspace", jwt(map[string]any{"sub": "eve@example.com", "exp": future}), "did not accept"},
+		{"expired", jwt(map[string]any{"sub": "eve@example.com", "exp": past}), "expired at"},
+		{"without iam.current-user:read", pkceToken(t, e, "sql"), "iam.current-user:read"},
+		{"two in a list", good + "," + good, "comma-separated list"},
+		{"two with a space", good + " " + good, "spaces"},
+		{"1 MB", good + strings.Repeat("A", 1<<20), "more than the 64 KiB"},
+		{"empty", "", "empty"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := p.AsUser(c.token).Acquire(ctx)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			t.Log(msg)
+			if !strings.Contains(msg, c.want) {
+				t.Errorf("error %q, want it to say %q", msg, c.want)
+			}
+			for _, part := range strings.Split(c.token, ".") {
+				if len(part) > 8 && strings.Contains(msg, part[:8]) {
+					t.Errorf("the error repeats the token: %q", msg)
+				}
+			}
+			if n, m := p.users.tokens.verified.Len(), p.users.pools.Len(); n != 0 || m != 0 {
+				t.Errorf("cached: %d verified tokens, %d users' pools", n, m)
+			}
+		})
+	}
+	if err := ownRows(ctx, p, good, rlsTable(t, []string{"eve@example.com"}, 1), "eve@example.com", 1); err != nil {
+		t.Errorf("the good token, after the bad ones: %v", err)
+	}
+}
