@@ -13,7 +13,8 @@ from .cursor import Cursor
 
 
 class Connection:
-    """A Lakebase session (PEP 249). Create one with :func:`lakelink.connect`.
+    """A Lakebase session (PEP 249). Open one with :func:`lakelink.connect` (a session of its
+    own), or take one from a :class:`lakelink.ConnectionPool` (its ``close()`` gives it back).
 
     Connections may be shared between threads (threadsafety 2): every call
     is serialized by a per-connection lock. Autocommit is off by default,
