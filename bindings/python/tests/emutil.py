@@ -30,11 +30,14 @@ class Backend:
             cur = self.conn.execute(query, params)
             return cur.fetchall() if cur.description else []
 
-    def sessions(self, application_name: Optional[str] = None) -> int:
-        """Client sessions of the gateway's logins (any role but the administrator), or of one application_name."""
+    def sessions(self, application_name: Optional[str] = None, prefix: bool = False) -> int:
+        """Client sessions of the gateway's logins (any role but the administrator), or of one
+        application_name (of any beginning with it, with prefix)."""
         if application_name is not None:
+            op, arg = ("LIKE", application_name.replace("%", r"\%").replace("_", r"\_") + "%") if prefix \
+                else ("=", application_name)
             return int(self.sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                                "AND application_name = %s", (application_name,))[0][0])
+                                f"AND application_name {op} %s", (arg,))[0][0])
         return int(self.sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
                             "AND usename <> %s", (self.admin,))[0][0])
 

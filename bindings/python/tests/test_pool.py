@@ -42,6 +42,15 @@ def test_sessions_are_reused_and_given_back(lakebase_conn, backend, name):
     assert wait_until(lambda: backend.sessions(name) == 0)
 
 
+def test_prepared_statements_outlive_a_borrow(lakebase_conn, name):
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=1) as pool:
+        with pool.connection() as conn:
+            assert conn.execute("SELECT %s::int * 3", (2,)).fetchone() == (6,)
+        with pool.connection() as conn:  # the same session, its statement cache kept
+            prepared = conn.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+            assert any("* 3" in s for (s,) in prepared), prepared
+
+
 def test_commit_on_success_rollback_on_exception(lakebase_conn, name):
     table = "t_" + uuid.uuid4().hex[:10]
     with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name) as pool:
