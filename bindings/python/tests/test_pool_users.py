@@ -10,6 +10,7 @@ import os
 import random
 import threading
 import time
+import traceback
 import uuid
 
 import pytest
@@ -98,7 +99,9 @@ def test_a_bad_user_token_is_a_clear_error(lakebase_conn, bad):
     with lakelink.ConnectionPool(lakebase_conn) as pool:
         with pytest.raises(lakelink.Error) as e:
             pool.getconn(as_user=bad)
-        assert bad not in str(e.value) + repr(e.value)
+        shown = str(e.value) + repr(e.value) + repr(e.value.args) + repr(vars(e.value)) + \
+            "".join(traceback.format_exception(e.value))
+        assert bad not in shown, shown
         assert pool.get_stats()["users"] == 0  # nothing kept for it
 
 
