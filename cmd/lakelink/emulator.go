@@ -37,7 +37,7 @@ func newEmulatorCommand() *cobra.Command {
 			"PostgreSQL role (named after the email), and answers {\"email\", \"access_token\"}.",
 		Example: "  lakelink emulator --state-dir .emulator\n" +
 			"  lakelink emulator --state-dir .emulator --app-user-scopes sql,dashboards.genie",
-		Args:    noArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return exit(runEmulator(&f, cmd.OutOrStdout(), cmd.ErrOrStderr()))
 		},

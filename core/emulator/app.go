@@ -29,12 +29,13 @@ const genieScope = "dashboards.genie"
 
 // defaultUserAPIScopes are the scopes Databricks adds to an app's user API
 // scopes when user authorization is on: the token forwarded to the app may
-// always read who the user is and the user's permissions. This follows
+// always read who the user is and the user's permissions. Based on
 // Databricks' "Configure authorization in a Databricks app"
 // (docs.databricks.com/aws/en/dev-tools/databricks-apps/auth, "User
-// authorization"), and what GET /api/2.0/apps/{name} answers for such
-// apps: effective_user_api_scopes holds these two beside the
-// user_api_scopes configured, which need not name them.
+// authorization": these two are always included by default and cannot be
+// requested), and on what GET /api/2.0/apps/{name} answers for such apps:
+// effective_user_api_scopes lists these two beside the configured
+// user_api_scopes, which do not name them.
 var defaultUserAPIScopes = []string{"iam.current-user:read", "iam.access-control:read"}
 
 // checkUserAPIScopes checks the scopes an app's user authorization is

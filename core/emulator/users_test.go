@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,5 +241,45 @@ func TestAppUserAPIScopesChecked(t *testing.T) {
 	c := Config{AppUserAPIScopes: []string{"sql", "iam.current-user:read", "sql"}}
 	if err := c.applyDefaults(); err != nil || strings.Join(c.AppUserAPIScopes, " ") != "sql iam.current-user:read" {
 		t.Errorf("%v %v", err, c.AppUserAPIScopes)
+	}
+}
+
+// TestAdminUsersConcurrent: users added at once, from many goroutines,
+// each get their own SCIM id and role.
+func TestAdminUsersConcurrent(t *testing.T) {
+	const n = 200
+	prefix := "many-" + randomHex(4) + "-"
+	start := time.Now()
+	var wg sync.WaitGroup
+	tokens := make([]string, n)
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			tokens[i], err = shared.AddUser(context.Background(), fmt.Sprintf("%s%d@example.com", prefix, i))
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d users added in %s", n, time.Since(start).Round(time.Millisecond))
+	ids := map[int64]bool{}
+	for i := range n {
+		p := shared.dir.principalByName(fmt.Sprintf("%s%d@example.com", prefix, i))
+		if p == nil || ids[p.ID] {
+			t.Fatalf("user %d: %+v (ids so far %d)", i, p, len(ids))
+		}
+		ids[p.ID] = true
+	}
+	var roles int
+	if err := shared.admin.QueryRow(context.Background(), "SELECT count(*) FROM pg_roles WHERE rolname LIKE $1", prefix+"%").Scan(&roles); err != nil || roles != n {
+		t.Errorf("%d roles (%v), want %d", roles, err, n)
 	}
 }
