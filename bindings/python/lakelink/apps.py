@@ -150,11 +150,12 @@ def _header_values(request: Any) -> list[Any]:
             and isinstance(request.get("headers"), (list, tuple)):  # an ASGI scope: (name, value) byte pairs
         wanted = USER_TOKEN_HEADER.lower().encode()
         return [v for k, v in request["headers"] if bytes(k).lower() == wanted]
-    for method in ("getlist", "get_all", "getall"):  # Werkzeug and Starlette; email.message; multidict
-        get = getattr(request, method, None)
-        if callable(get):
-            got = get(USER_TOKEN_HEADER)
-            return list(got or [])
+    getlist = getattr(request, "getlist", None)  # Werkzeug, Starlette
+    if callable(getlist):
+        return list(getlist(USER_TOKEN_HEADER))
+    getall = getattr(request, "getall", None) or getattr(request, "get_all", None)  # multidict (aiohttp), email
+    if callable(getall):
+        return list(getall(USER_TOKEN_HEADER, []))
     if not isinstance(request, Mapping):
         raise TypeError("lakelink.user_token: expected a request (Starlette, FastAPI, Flask, Django), an ASGI "
                         f"scope, a WSGI environ or a mapping of headers, not {type(request).__name__}")
