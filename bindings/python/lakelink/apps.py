@@ -134,6 +134,14 @@ def user_token(request: Any) -> str:
     return value
 
 
+def as_user_token(token_or_request: Any) -> str:
+    """An as_user argument's token: the token itself (a str), or read from a request with user_token."""
+    token = token_or_request if isinstance(token_or_request, str) else user_token(token_or_request)
+    if not token:
+        raise errors.ProgrammingError("as_user: the App user's access token is empty")
+    return token
+
+
 def _bad_user_token(message: str) -> AppError:
     return AppError(message, kind="bad_user_token", code=errors.ERR_INVALID_ARGUMENT)
 
@@ -197,12 +205,9 @@ class App:
         not renewed: make the App for the request that brought the token, and
         let it go with the request.
         """
-        tok = token if isinstance(token, str) else user_token(token)
-        if not tok:
-            raise errors.ProgrammingError("as_user: the App user's access token is empty")
         user = App.__new__(App)
         user.url = self.url
-        user._conn_str = _connstr.build(self._conn_str, {"AuthScheme": "Token", "Token": tok})
+        user._conn_str = _connstr.build(self._conn_str, {"AuthScheme": "Token", "Token": as_user_token(token)})
         user._as_user = True
         return user
 

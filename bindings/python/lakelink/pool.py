@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Any, Iterator, Optional, Type
 
 from . import _connstr, _native, errors
-from .apps import user_token
+from .apps import as_user_token
 from .connection import Connection, describe
 
 __all__ = ["ConnectionPool"]
@@ -84,11 +84,7 @@ class ConnectionPool:
         read with :func:`lakelink.user_token`): the session is then one of
         that user's, logged in as them. Waits up to the pool's ``timeout``.
         """
-        token: Optional[str] = None
-        if as_user is not None:
-            token = as_user if isinstance(as_user, str) else user_token(as_user)
-            if not token:
-                raise errors.ProgrammingError("as_user: the App user's access token is empty")
+        token = None if as_user is None else as_user_token(as_user)
         pool = self._check()
         described = self._described + (" as an App user" if token is not None else "")
         return Connection._opened(
