@@ -189,3 +189,35 @@ def test_as_user_empty_token_refused(lakebase_conn):
             pool.getconn(as_user="")
         with pytest.raises(lakelink.AppError, match="User authorization"):
             pool.getconn(as_user={"Accept": "*/*"})  # a request without the header
+
+
+def test_sessions_recycled_after_max_lifetime_without_failing_a_query(lakebase_conn, name):
+    pids, errors, stop = set(), [], threading.Event()
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=3, max_lifetime=1) as pool:
+        def work():
+            while not stop.is_set():
+                try:
+                    with pool.connection() as conn:
+                        pids.add(conn.execute("SELECT pg_backend_pid() FROM pg_sleep(0.01)").fetchone()[0])
+                except BaseException as e:  # noqa: B902 - reported below
+                    errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(4)
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert len(pids) > 3, f"sessions not replaced: {len(pids)} server processes in 4 s"
+
+
+def test_a_session_the_server_ended_is_replaced(lakebase_conn, backend, name):
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=1) as pool:
+        with pool.connection() as conn:
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        backend.sql("SELECT pg_terminate_backend(%s)", (pid,))
+        time.sleep(1.2)  # idle past a second: the pool checks a session before lending it
+        with pool.connection() as conn:
+            assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid

@@ -193,3 +193,25 @@ def test_distinct_token_identities_keep_rss_bounded(emulator):
     print(f"\nFIGURES token identities: {n} distinct tokens after 2,000 warm-up in {time.monotonic() - t0:.1f}s: "
           f"RSS {before:.1f} MB -> {before + growth:.1f} MB ({growth:+.1f} MB)")
     assert growth < 5, f"RSS grew {growth:.1f} MB over {n} identities"
+
+
+def test_one_users_sessions_stay_within_max_user_connections(emulator, lakebase_conn):
+    [(email, _, token)] = _users(emulator, 1)
+    peak, errors = [0], []
+    with lakelink.ConnectionPool(lakebase_conn, MaxUserConnections=2, timeout=20) as pool:
+        def work():
+            try:
+                for _ in range(10):
+                    with pool.connection(as_user=token) as conn:
+                        assert conn.execute("SELECT current_user FROM pg_sleep(0.02)").fetchone() == (email,)
+                        peak[0] = max(peak[0], pool.get_stats()["user_sessions"])
+            except BaseException as e:  # noqa: B902 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert peak[0] == 2
