@@ -68,6 +68,19 @@ def forwarded_token(info: dict[str, Any], user_access_token: str) -> str:
     return lakelink.user_token(headers)
 
 
+SOAK = os.environ.get("LAKELINK_SOAK") == "1"  # the long versions (make soak's convention)
+
+
+def record(scenario: str, figures: dict[str, Any]) -> None:
+    """Prints a test's figures, and appends them to $LAKELINK_SOAK_OUT as core/internal/soak.Record does."""
+    line = json.dumps({"scenario": "python/" + scenario, "long": SOAK, "figures": figures})
+    print("\nfigures:", line)
+    out = os.environ.get("LAKELINK_SOAK_OUT")
+    if out:
+        with open(out, "a") as f:
+            f.write(line + "\n")
+
+
 def wait_until(ok: Callable[[], bool], timeout: float = 15.0) -> bool:
     """Polls ok until it holds or timeout passes; returns its last value."""
     deadline = time.monotonic() + timeout

@@ -6,7 +6,6 @@ proxy forwards in X-Forwarded-Access-Token (its app has user authorization on). 
 long variants."""
 
 import concurrent.futures
-import os
 import random
 import threading
 import time
@@ -16,9 +15,7 @@ import uuid
 import pytest
 
 import lakelink
-from emutil import Backend, add_user, forwarded_token, rss_mb, wait_until
-
-SOAK = os.environ.get("LAKELINK_SOAK") == "1"
+from emutil import SOAK, Backend, add_user, forwarded_token, record, rss_mb, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +160,12 @@ def test_many_users_under_threads(emulator, lakebase_conn, backend):
         assert wait_until(lambda: backend.sessions(name) == 0), "sessions left after the pool closed"
     finally:
         backend.sql(f"DROP TABLE {table}")
-    print(f"\nFIGURES many users: {n_users} users made in {made:.1f}s; {requests} requests, {threads} threads, "
-          f"max_users={max_users}: {took:.1f}s ({requests / took:.0f}/s), {len(errors)} errors; peak server "
-          f"sessions {peak['sessions']}, peak users {peak['users']}, peak user sessions {peak['user_sessions']}, "
-          f"peak app sessions {peak['pool_size']}; at the end {final}")
+    record("as_user_many_users", {"users": n_users, "users_made_s": round(made, 1), "requests": requests,
+                                  "threads": threads, "max_users": max_users, "seconds": round(took, 1),
+                                  "requests_per_s": round(requests / took), "errors": len(errors),
+                                  "peak_server_sessions": peak["sessions"], "peak_users": peak["users"],
+                                  "peak_user_sessions": peak["user_sessions"], "peak_app_sessions": peak["pool_size"],
+                                  "final": final})
     assert not errors, errors[:3]
     assert peak["users"] <= max_users
     # The App's sessions (at most 10, here 1), each kept user's (2 at most, MaxUserConnections), and the
@@ -189,9 +188,9 @@ def test_distinct_token_identities_keep_rss_bounded(emulator):
     for i in range(n):
         tok = f"tok{run}x{i}"
         assert lakelink.token(f"Host={host};AuthScheme=Token;Token={tok}").access_token == tok
-    growth = rss_mb() - before
-    print(f"\nFIGURES token identities: {n} distinct tokens after 2,000 warm-up in {time.monotonic() - t0:.1f}s: "
-          f"RSS {before:.1f} MB -> {before + growth:.1f} MB ({growth:+.1f} MB)")
+    growth, took = rss_mb() - before, time.monotonic() - t0
+    record("token_distinct_identities", {"identities": n, "warm_up": 2_000, "seconds": round(took, 2),
+                                         "rss_before_mb": round(before, 1), "rss_growth_mb": round(growth, 1)})
     assert growth < 5, f"RSS grew {growth:.1f} MB over {n} identities"
 
 
