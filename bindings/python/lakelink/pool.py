@@ -59,12 +59,14 @@ class ConnectionPool:
             "PoolTimeout": _seconds("timeout", timeout),
             "MaxUsers": _count("max_users", max_users, 1),
         }
-        if min_size is not None and max_size is not None and min_size > max_size:
-            raise ValueError(f"lakelink.ConnectionPool: min_size ({min_size}) is more than max_size ({max_size})")
         given = {k: v for k, v in sizes.items() if v is not None}
         self._conn_str = _connstr.build(_connstr.build(conn_str, overrides), given)  # holds secrets: never shown
+        props = _properties(self._conn_str)
+        self._min = int(props.get("MinConnections", "0"))
+        if "MaxConnections" in props and self._min > int(props["MaxConnections"]):
+            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {self._min} is more than "
+                             f"max_size (MaxConnections) {props['MaxConnections']}")
         self._described = describe(self._conn_str)
-        self._min = int(_properties(self._conn_str).get("MinConnections", "0"))
         h, err = ctypes.c_uint64(), _native.error_out()
         lib = _native.lib()
         _native.raise_for(lib.lakelink_pool_open(_native.cstr(self._conn_str), ctypes.byref(h), ctypes.byref(err)),

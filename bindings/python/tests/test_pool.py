@@ -99,7 +99,8 @@ def test_sizes_from_arguments_and_connection_string(lakebase_conn, backend, name
 @pytest.mark.parametrize("kwargs, error, words", [
     ({"max_size": 0}, ValueError, "max_size must be at least 1"),
     ({"min_size": -1}, ValueError, "min_size must be at least 0"),
-    ({"min_size": 5, "max_size": 2}, ValueError, "min_size (5) is more than max_size (2)"),
+    ({"min_size": 5, "max_size": 2}, ValueError, "min_size (MinConnections) 5 is more than max_size (MaxConnections) 2"),
+    ({"min_size": 5, "MaxConnections": 2}, ValueError, "min_size (MinConnections) 5 is more than max_size"),
     ({"max_users": 0}, ValueError, "max_users must be at least 1"),
     ({"max_size": 2.5}, TypeError, "max_size must be an int"),
     ({"max_size": True}, TypeError, "max_size must be an int"),
