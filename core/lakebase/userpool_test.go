@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/emulator"
+	"github.com/lakelink/lakelink/core/internal/soak"
 )
 
 // userEmulator starts an emulator whose app has user authorization on
@@ -313,5 +316,125 @@ func TestAsUserBadTokens(t *testing.T) {
 	}
 	if err := ownRows(ctx, p, good, rlsTable(t, []string{"eve@example.com"}, 1), "eve@example.com", 1); err != nil {
 		t.Errorf("the good token, after the bad ones: %v", err)
+	}
+}
+
+// TestAsUserManyTokens: 500 distinct user tokens (50 users with 10 each;
+// 500 users with 2 in the long version) through one App pool with
+// MaxUsers=20 and MaxUserConnections=2, 16 goroutines issuing requests as
+// random users. No user ever sees another's rows; the server's sessions
+// of these users stay within MaxUsers*MaxUserConnections plus one per
+// goroutine (a session in use when its user's pool is evicted finishes
+// first); after Close none is left, and goroutines and open files are
+// back to their count before.
+func TestAsUserManyTokens(t *testing.T) {
+	const maxUsers, maxUserConnections, workers = 20, 2, 16
+	nUsers, perUser, requests := soak.Pick(50, 500), soak.Pick(10, 2), soak.Pick(2000, 10000)
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	users := make([]string, nUsers)
+	tokens := make([][]string, nUsers)
+	for i := range users {
+		users[i] = fmt.Sprintf("many%03d@example.com", i)
+		for range perUser {
+			tokens[i] = append(tokens[i], forwardedToken(t, e, users[i]))
+		}
+	}
+	table := rlsTable(t, users, 2)
+	admin, err := pgx.Connect(ctx, testEmulator.Info().Lakebase.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	serverSessions := func() int {
+		var n int
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'many%@example.com'").Scan(&n); err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	cfg := &Config{Auth: &auth.Config{HTTPTransport: transport}}
+
+	before := soak.Count()
+	start := time.Now()
+	p := appPool(t, cfg, e, fmt.Sprintf("MaxUsers=%d;MaxUserConnections=%d", maxUsers, maxUserConnections))
+	var most atomic.Int64 // the most server sessions seen
+	var statsMost atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if n := int64(serverSessions()); n > most.Load() {
+				most.Store(n)
+			}
+			if n := int64(p.Stats().UserSessions); n > statsMost.Load() {
+				statsMost.Store(n)
+			}
+		}
+	}()
+	var next, failed atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(requests) {
+				i := rand.IntN(nUsers)
+				if err := ownRows(ctx, p, tokens[i][rand.IntN(perUser)], table, users[i], 2); err != nil {
+					failed.Add(1)
+					errOnce.Do(func() { firstErr = err })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	<-sampled
+	stats := p.Stats()
+	p.Close()
+	left := -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if left = serverSessions(); left == 0 {
+			break
+		}
+	}
+	admin.Close(ctx)
+	after := soak.Settle(before, 10*time.Second, transport.CloseIdleConnections)
+
+	bound := maxUsers*maxUserConnections + workers
+	soak.Record(t, "as_user_many_tokens", map[string]any{
+		"users": nUsers, "tokens": nUsers * perUser, "requests": requests, "workers": workers,
+		"max_users": maxUsers, "max_user_connections": maxUserConnections, "failed": failed.Load(),
+		"max_server_sessions": most.Load(), "max_stats_user_sessions": statsMost.Load(), "bound": bound,
+		"seconds": elapsed.Seconds(), "requests_per_second": float64(requests) / elapsed.Seconds(),
+		"sessions_left": left, "before": before, "after": after,
+	})
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d requests failed; the first: %v", failed.Load(), requests, firstErr)
+	}
+	if most.Load() > int64(bound) {
+		t.Errorf("up to %d server sessions of the users, more than the bound %d", most.Load(), bound)
+	}
+	if statsMost.Load() > int64(bound) {
+		t.Errorf("Stats: up to %d user sessions, more than the bound %d", statsMost.Load(), bound)
+	}
+	if stats.Users > maxUsers {
+		t.Errorf("Stats: %d users' pools, more than MaxUsers %d", stats.Users, maxUsers)
+	}
+	if left != 0 {
+		t.Errorf("%d server sessions left after Close", left)
+	}
+	if after.Goroutines > before.Goroutines || after.OpenFiles > before.OpenFiles {
+		t.Errorf("after Close: %+v, before the pool: %+v", after, before)
 	}
 }
