@@ -438,3 +438,45 @@ func TestAsUserManyTokens(t *testing.T) {
 		t.Errorf("after Close: %+v, before the pool: %+v", after, before)
 	}
 }
+
+// TestUserCredential: a user's pool's credential gives each login the
+// user's newest token; a login refused with an older one gets the newest;
+// the newest refused is an error that does not repeat it, which Acquire
+// words as the user's token refused.
+func TestUserCredential(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	const user = "fay@example.com"
+	older, newer := forwardedToken(t, e, user), forwardedToken(t, e, user)
+	p := appPool(t, nil, e, "")
+	up, err := p.users.pool(ctx, older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := up.cred.get(ctx); got != older {
+		t.Error("the first login does not use the user's token")
+	}
+	if again, _ := p.users.pool(ctx, newer); again != up {
+		t.Error("the user's next token opened another pool")
+	}
+	if got, _ := up.cred.get(ctx); got != newer {
+		t.Error("a login after the user's next token does not use it")
+	}
+	if got, err := up.cred.renew(ctx, older); err != nil || got != newer {
+		t.Errorf("the older token refused: %v, and not the newest", err)
+	}
+	_, err = up.cred.renew(ctx, newer)
+	if err == nil || strings.Contains(err.Error(), strings.Split(newer, ".")[2]) {
+		t.Errorf("the newest token refused: %v, want an error without the token", err)
+	}
+
+	// A real 28P01, as Acquire words it for a user.
+	o, _ := connstr.Parse(lakebaseConn(e, "AuthScheme=Password;User="+user+";Password="+newer+"x"))
+	_, err = (&Config{}).Connect(ctx, o)
+	if err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	if msg := userLoginError(err).Error(); !strings.Contains(msg, "the user's access token was refused") || !strings.Contains(msg, "28P01") {
+		t.Errorf("a refused login, as Acquire words it: %s", msg)
+	}
+}
