@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -476,7 +477,31 @@ func TestUserCredential(t *testing.T) {
 	if err == nil {
 		t.Fatal("a wrong password was accepted")
 	}
-	if msg := userLoginError(err).Error(); !strings.Contains(msg, "the user's access token was refused") || !strings.Contains(msg, "28P01") {
+	if msg := p.users.error(err).Error(); !strings.Contains(msg, "the user's access token was refused") || !strings.Contains(msg, "28P01") {
 		t.Errorf("a refused login, as Acquire words it: %s", msg)
 	}
+}
+
+// TestAsUserBusy: a user whose MaxUserConnections sessions are all in use
+// waits PoolTimeout, then is told which limit to raise; other users are
+// not held up.
+func TestAsUserBusy(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	busy, other := forwardedToken(t, e, "hal@example.com"), forwardedToken(t, e, "ida@example.com")
+	p := appPool(t, nil, e, "MaxUserConnections=1;PoolTimeout=300ms")
+	c, err := p.AsUser(busy).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = p.AsUser(busy).Acquire(ctx)
+	if !errors.Is(err, ErrPoolTimeout) || !strings.Contains(err.Error(), "MaxUserConnections=1") {
+		t.Errorf("a second session of a user with MaxUserConnections=1: %v", err)
+	}
+	c2, err := p.AsUser(other).Acquire(ctx)
+	if err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	c2.Close()
 }
