@@ -383,3 +383,81 @@ func longTransaction(ctx context.Context, p *Pool, d time.Duration) error {
 	}
 	return c.Commit(ctx)
 }
+
+// TestOpenCloseLeavesNothing: 1,000 Opens and Closes (as lakelink_connect
+// and lakelink_close make them: a connection string parsed each time,
+// sessions waiting on their threads), with a distinct ApplicationName
+// each and with one string for all, leave no session on the server, and
+// goroutines and open files at their count before (after a first round,
+// which opens what the Config keeps: its identity's token, credential and
+// HTTP connections).
+func TestOpenCloseLeavesNothing(t *testing.T) {
+	const n, workers = 1000, 4
+	cfg := &Config{ThreadWait: true}
+	base := lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance)
+	o, err := connstr.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first sync.WaitGroup
+	for range workers {
+		first.Add(1)
+		go func() {
+			defer first.Done()
+			c, err := cfg.Open(context.Background(), o)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.Close()
+		}()
+	}
+	first.Wait()
+	for _, distinct := range []bool{true, false} {
+		name := map[bool]string{true: "distinct strings", false: "equal strings"}[distinct]
+		t.Run(name, func(t *testing.T) {
+			prefix := fmt.Sprintf("open-close-%v-", distinct)
+			before := soak.Count()
+			start := time.Now()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := next.Add(1); i <= n; i = next.Add(1) {
+						app := prefix + "all"
+						if distinct {
+							app = fmt.Sprintf("%suser%d", prefix, i)
+						}
+						o, err := connstr.Parse(base + ";ApplicationName=" + app)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						c, err := cfg.Open(context.Background(), o)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if err := c.Close(); err != nil {
+							t.Error(err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			left := serverSessions(t, prefix, 0)
+			after := soak.Settle(before, 10*time.Second, func() {})
+			soak.Record(t, "connect/close "+name, map[string]any{"opens": n, "seconds": elapsed.Seconds(),
+				"sessions_left": left, "before": before, "after": after})
+			if left != 0 {
+				t.Errorf("%d sessions left on the server after %d Opens and Closes", left, n)
+			}
+			if after.Goroutines > before.Goroutines || after.OpenFiles > before.OpenFiles {
+				t.Errorf("before %+v, after %+v: a leak", before, after)
+			}
+		})
+	}
+}
