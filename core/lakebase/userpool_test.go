@@ -174,21 +174,6 @@ func TestAsUserRowLevelSecurity(t *testing.T) {
 	}
 }
 
-// backendPID is the server process of c's session.
-func backendPID(t *testing.T, c *Conn) string {
-	t.Helper()
-	r, err := c.Execute(context.Background(), "SELECT pg_backend_pid()")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.Next() {
-		t.Fatal(r.Err())
-	}
-	v, _ := r.Values()
-	return fmt.Sprint(v[0])
-}
-
 // TestAsUserNextToken: a user's next token uses the sessions their first
 // one opened (the same server process), and new logins use the newest
 // token: once the first has expired, a new session opens without a login
@@ -217,7 +202,7 @@ func TestAsUserNextToken(t *testing.T) {
 	}
 	defer c1.Close()
 	if got := backendPID(t, c1); got != pid {
-		t.Errorf("the next token's session is process %s, want the first token's, %s", got, pid)
+		t.Errorf("the next token's session is process %d, want the first token's, %d", got, pid)
 	}
 
 	time.Sleep(time.Until(firstExpiry) + 200*time.Millisecond)
@@ -228,7 +213,7 @@ func TestAsUserNextToken(t *testing.T) {
 	}
 	defer c2.Close()
 	if got := backendPID(t, c2); got == pid {
-		t.Errorf("a second session while the first is held is the same process %s", got)
+		t.Errorf("a second session while the first is held is the same process %d", got)
 	}
 	if n := e.Stats().GatewayLogins.Refused - refused; n != 0 {
 		t.Errorf("%d logins refused: the new login used the expired token, not the newest", n)
