@@ -1,10 +1,17 @@
 package apps
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/emulator"
 )
 
 func TestUserToken(t *testing.T) {
@@ -55,4 +62,57 @@ func TestUserToken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAsUser: with user authorization on, the app's handler reads the
+// user's token from the request and calls an app as that user; an
+// expired user token is diagnosed as one, and no error shows it.
+func TestAsUser(t *testing.T) {
+	e := startEmulator(t, emulator.Config{AppUserAPIScopes: []string{"sql"}, TokenTTL: 2 * time.Second})
+	ctx := context.Background()
+	session, err := e.AddUser(ctx, "gus@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued.Store(session, true)
+	app, err := New(e.Info().AppURL, static(session))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := app.Get(ctx, "/api/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo struct{ Headers http.Header }
+	if err := json.Unmarshal(r.Body, &echo); err != nil {
+		t.Fatal(err)
+	}
+	token, err := UserToken(&http.Request{Header: echo.Headers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued.Store(token, true)
+
+	own, err := New(e.Info().AppURL, spSource(e, e.Info().ServicePrincipal, "all-apis")) // the app's own identity
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = own.AsUser(token).Get(ctx, "/api/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(r.Body), `"email":"gus@example.com"`) {
+		t.Errorf("whoami as the user: %s", r.Body)
+	}
+	if who, _ := own.Get(ctx, "/api/whoami"); who == nil || strings.Contains(string(who.Body), "gus@") {
+		t.Error("AsUser changed the App it was made from")
+	}
+
+	time.Sleep(time.Until(auth.Describe(token).ExpiresAt) + 100*time.Millisecond)
+	_, err = own.AsUser(token).Get(ctx, "/api/whoami")
+	var appErr *Error
+	if !errors.As(err, &appErr) || appErr.Kind != KindUnauthorized || !strings.Contains(appErr.Diagnosis, "App user's token") {
+		t.Errorf("an expired user token: %v (%+v)", err, appErr)
+	}
+	noLeak(t, err)
 }

@@ -3,6 +3,7 @@ package lakebase
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +66,7 @@ func (u *UserPool) Acquire(ctx context.Context) (*Conn, error) {
 		case try < 3 && up.evicted.Load() && !u.owner.users.closed.Load():
 			continue // evicted meanwhile: the next try opens the user's pool again
 		}
-		return nil, userLoginError(err)
+		return nil, u.owner.users.error(err)
 	}
 }
 
@@ -84,12 +85,18 @@ func (u *UserPool) Query(ctx context.Context, sql string, args ...any) (*Result,
 	return r, err
 }
 
-// userLoginError says, for a login refused with 28P01, that the user's
-// token was.
-func userLoginError(err error) error {
+// error words err, a failure to take a session of a user's pool, for the
+// user: a login refused with 28P01 is the user's token refused, and no
+// free session within PoolTimeout is about MaxUserConnections.
+func (u *users) error(err error) error {
 	var e *Error
 	var pgErr *pgconn.PgError
-	if errors.As(err, &e) && e.SQLState == "28P01" && errors.As(err, &pgErr) {
+	switch {
+	case !errors.As(err, &e):
+	case errors.Is(err, ErrPoolTimeout):
+		e.Message = fmt.Sprintf("%v within PoolTimeout (%s): all %d sessions of this user are in use (MaxUserConnections=%d): "+
+			"close the user's connections sooner, or raise MaxUserConnections or PoolTimeout", ErrPoolTimeout, u.owner.timeout, u.maxConns, u.maxConns)
+	case e.SQLState == "28P01" && errors.As(err, &pgErr):
 		e.Message = "the user's access token was refused (the server said: " + pgErr.Message + "): " +
 			"a user's token lasts as long as the user's sign-in to the app, and the newest one seen for this user was refused; " +
 			"take the token from each request (X-Forwarded-Access-Token), and check that the user may connect to this database"
@@ -174,8 +181,8 @@ func (u *users) open(principal, token string, expiry time.Time) (*userPool, erro
 	if err != nil {
 		return nil, err
 	}
-	if mode := sslMode(u.opts, p.conn.Host); unverifiedToken(up.cred, mode) {
-		p.unverifiedToken = true
+	mode := sslMode(u.opts, p.conn.Host)
+	if p.unverifiedToken = unverifiedToken(up.cred, mode); p.unverifiedToken {
 		u.config.warnUnverifiedToken(p.host, mode)
 	}
 	up.pool = p

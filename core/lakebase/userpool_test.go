@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/emulator"
+	"github.com/lakelink/lakelink/core/internal/soak"
 )
 
 // userEmulator starts an emulator whose app has user authorization on
@@ -170,21 +174,6 @@ func TestAsUserRowLevelSecurity(t *testing.T) {
 	}
 }
 
-// backendPID is the server process of c's session.
-func backendPID(t *testing.T, c *Conn) string {
-	t.Helper()
-	r, err := c.Execute(context.Background(), "SELECT pg_backend_pid()")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if !r.Next() {
-		t.Fatal(r.Err())
-	}
-	v, _ := r.Values()
-	return fmt.Sprint(v[0])
-}
-
 // TestAsUserNextToken: a user's next token uses the sessions their first
 // one opened (the same server process), and new logins use the newest
 // token: once the first has expired, a new session opens without a login
@@ -213,7 +202,7 @@ func TestAsUserNextToken(t *testing.T) {
 	}
 	defer c1.Close()
 	if got := backendPID(t, c1); got != pid {
-		t.Errorf("the next token's session is process %s, want the first token's, %s", got, pid)
+		t.Errorf("the next token's session is process %d, want the first token's, %d", got, pid)
 	}
 
 	time.Sleep(time.Until(firstExpiry) + 200*time.Millisecond)
@@ -224,7 +213,7 @@ func TestAsUserNextToken(t *testing.T) {
 	}
 	defer c2.Close()
 	if got := backendPID(t, c2); got == pid {
-		t.Errorf("a second session while the first is held is the same process %s", got)
+		t.Errorf("a second session while the first is held is the same process %d", got)
 	}
 	if n := e.Stats().GatewayLogins.Refused - refused; n != 0 {
 		t.Errorf("%d logins refused: the new login used the expired token, not the newest", n)
@@ -314,4 +303,226 @@ func TestAsUserBadTokens(t *testing.T) {
 	if err := ownRows(ctx, p, good, rlsTable(t, []string{"eve@example.com"}, 1), "eve@example.com", 1); err != nil {
 		t.Errorf("the good token, after the bad ones: %v", err)
 	}
+}
+
+// TestAsUserManyTokens: 500 distinct user tokens (50 users with 10 each;
+// 500 users with 2 in the long version) through one App pool with
+// MaxUsers=20 and MaxUserConnections=2, 16 goroutines issuing requests as
+// random users. No user ever sees another's rows; the server's sessions
+// of these users stay within MaxUsers*MaxUserConnections plus one per
+// goroutine (a session in use when its user's pool is evicted finishes
+// first); after Close none is left, and goroutines and open files are
+// back to their count before.
+func TestAsUserManyTokens(t *testing.T) {
+	const maxUsers, maxUserConnections, workers = 20, 2, 16
+	nUsers, perUser, requests := soak.Pick(50, 500), soak.Pick(10, 2), soak.Pick(2000, 10000)
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	users := make([]string, nUsers)
+	tokens := make([][]string, nUsers)
+	for i := range users {
+		users[i] = fmt.Sprintf("many%03d@example.com", i)
+		for range perUser {
+			tokens[i] = append(tokens[i], forwardedToken(t, e, users[i]))
+		}
+	}
+	table := rlsTable(t, users, 2)
+	admin, err := pgx.Connect(ctx, testEmulator.Info().Lakebase.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	serverSessions := func() int {
+		var n int
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'many%@example.com'").Scan(&n); err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	cfg := &Config{Auth: &auth.Config{HTTPTransport: transport}}
+
+	before := soak.Count()
+	start := time.Now()
+	p := appPool(t, cfg, e, fmt.Sprintf("MaxUsers=%d;MaxUserConnections=%d", maxUsers, maxUserConnections))
+	var most atomic.Int64 // the most server sessions seen
+	var statsMost atomic.Int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if n := int64(serverSessions()); n > most.Load() {
+				most.Store(n)
+			}
+			if n := int64(p.Stats().UserSessions); n > statsMost.Load() {
+				statsMost.Store(n)
+			}
+		}
+	}()
+	var next, failed atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(requests) {
+				i := rand.IntN(nUsers)
+				if err := ownRows(ctx, p, tokens[i][rand.IntN(perUser)], table, users[i], 2); err != nil {
+					failed.Add(1)
+					errOnce.Do(func() { firstErr = err })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	<-sampled
+	stats := p.Stats()
+	p.Close()
+	left := -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if left = serverSessions(); left == 0 {
+			break
+		}
+	}
+	admin.Close(ctx)
+	after := soak.Settle(before, 10*time.Second, transport.CloseIdleConnections)
+
+	bound := maxUsers*maxUserConnections + workers
+	soak.Record(t, "as_user_many_tokens", map[string]any{
+		"users": nUsers, "tokens": nUsers * perUser, "requests": requests, "workers": workers,
+		"max_users": maxUsers, "max_user_connections": maxUserConnections, "failed": failed.Load(),
+		"max_server_sessions": most.Load(), "max_stats_user_sessions": statsMost.Load(), "bound": bound,
+		"seconds": elapsed.Seconds(), "requests_per_second": float64(requests) / elapsed.Seconds(),
+		"sessions_left": left, "before": before, "after": after,
+	})
+	if failed.Load() > 0 {
+		t.Errorf("%d of %d requests failed; the first: %v", failed.Load(), requests, firstErr)
+	}
+	if most.Load() > int64(bound) {
+		t.Errorf("up to %d server sessions of the users, more than the bound %d", most.Load(), bound)
+	}
+	if statsMost.Load() > int64(bound) {
+		t.Errorf("Stats: up to %d user sessions, more than the bound %d", statsMost.Load(), bound)
+	}
+	if stats.Users > maxUsers {
+		t.Errorf("Stats: %d users' pools, more than MaxUsers %d", stats.Users, maxUsers)
+	}
+	if left != 0 {
+		t.Errorf("%d server sessions left after Close", left)
+	}
+	if after.Goroutines > before.Goroutines || after.OpenFiles > before.OpenFiles {
+		t.Errorf("after Close: %+v, before the pool: %+v", after, before)
+	}
+}
+
+// TestUserCredential: a user's pool's credential gives each login the
+// user's newest token; a login refused with an older one gets the newest;
+// the newest refused is an error that does not repeat it, which Acquire
+// words as the user's token refused.
+func TestUserCredential(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	const user = "fay@example.com"
+	older, newer := forwardedToken(t, e, user), forwardedToken(t, e, user)
+	p := appPool(t, nil, e, "")
+	up, err := p.users.pool(ctx, older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := up.cred.get(ctx); got != older {
+		t.Error("the first login does not use the user's token")
+	}
+	if again, _ := p.users.pool(ctx, newer); again != up {
+		t.Error("the user's next token opened another pool")
+	}
+	if got, _ := up.cred.get(ctx); got != newer {
+		t.Error("a login after the user's next token does not use it")
+	}
+	if got, err := up.cred.renew(ctx, older); err != nil || got != newer {
+		t.Errorf("the older token refused: %v, and not the newest", err)
+	}
+	_, err = up.cred.renew(ctx, newer)
+	if err == nil || strings.Contains(err.Error(), strings.Split(newer, ".")[2]) {
+		t.Errorf("the newest token refused: %v, want an error without the token", err)
+	}
+
+	// A real 28P01, as Acquire words it for a user.
+	o, _ := connstr.Parse(lakebaseConn(e, "AuthScheme=Password;User="+user+";Password="+newer+"x"))
+	_, err = (&Config{}).Connect(ctx, o)
+	if err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	if msg := p.users.error(err).Error(); !strings.Contains(msg, "the user's access token was refused") || !strings.Contains(msg, "28P01") {
+		t.Errorf("a refused login, as Acquire words it: %s", msg)
+	}
+}
+
+// TestAsUserBusy: a user whose MaxUserConnections sessions are all in use
+// waits PoolTimeout, then is told which limit to raise; other users are
+// not held up.
+func TestAsUserBusy(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	busy, other := forwardedToken(t, e, "hal@example.com"), forwardedToken(t, e, "ida@example.com")
+	p := appPool(t, nil, e, "MaxUserConnections=1;PoolTimeout=300ms")
+	c, err := p.AsUser(busy).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = p.AsUser(busy).Acquire(ctx)
+	if !errors.Is(err, ErrPoolTimeout) || !strings.Contains(err.Error(), "MaxUserConnections=1") {
+		t.Errorf("a second session of a user with MaxUserConnections=1: %v", err)
+	}
+	c2, err := p.AsUser(other).Acquire(ctx)
+	if err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	c2.Close()
+}
+
+// BenchmarkAsUserQuery: a query through AsUser on a user's warm pool,
+// against the same query on the App's own pool; and what AsUser adds:
+// finding the user's pool (the token's check, its hash, two cache
+// look-ups).
+func BenchmarkAsUserQuery(b *testing.B) {
+	e := userEmulator(b, 0)
+	token := forwardedToken(b, e, "bench@example.com")
+	p := appPool(b, nil, e, "")
+	ctx := context.Background()
+	for name, query := range map[string]func() (*Result, error){
+		"pool":    func() (*Result, error) { return p.Query(ctx, "SELECT 1") },
+		"as_user": func() (*Result, error) { return p.AsUser(token).Query(ctx, "SELECT 1") },
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				r, err := query()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r.Next() {
+				}
+				if err := r.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("find_pool", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := p.users.pool(ctx, token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
