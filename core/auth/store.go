@@ -93,12 +93,15 @@ func DefaultStoreLocation() (string, error) {
 
 // OpenStore opens the store at location: memory://NAME for one that this
 // Config's token sources share and nothing outside the process sees, else
-// a file path ("" for the default file).
+// a file path ("" for the default file). The Config keeps a memory:// store
+// while it is used (see Config); one it forgot keeps working for those
+// holding it, and OpenStore opens an empty one in its place.
 func (c *Config) OpenStore(location string) (Store, error) {
 	c = c.use()
 	if name, ok := strings.CutPrefix(location, "memory://"); ok {
-		s, _ := c.memory.LoadOrStore(name, &memoryStore{name: location, entries: map[string]*StoredToken{}})
-		return s.(*memoryStore), nil
+		return c.memory.GetOrAdd(name, func() (*memoryStore, error) {
+			return &memoryStore{name: location, entries: map[string]*StoredToken{}, used: func() { c.memory.Get(name) }}, nil
+		})
 	}
 	if location == "" {
 		var err error
@@ -120,6 +123,7 @@ var fileStores sync.Map // absolute path -> *fileStore
 
 type memoryStore struct {
 	name    string
+	used    func() // marks the store used in its Config's cache
 	mu      sync.Mutex
 	entries map[string]*StoredToken
 }
@@ -127,12 +131,14 @@ type memoryStore struct {
 func (m *memoryStore) Location() string { return m.name }
 
 func (m *memoryStore) Load(key string) (*StoredToken, error) {
+	m.used()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return cloneEntry(m.entries[key]), nil
 }
 
 func (m *memoryStore) Update(_ context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error {
+	m.used()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next, err := f(cloneEntry(m.entries[key]))
