@@ -119,6 +119,11 @@ func (c *Config) OpenStore(location string) (Store, error) {
 
 // fileStores holds one fileStore per file, so that every connection of
 // the process, whatever its Config, shares its unsaved entries and its turn.
+// Unlike the caches of a Config it forgets none: a fileStore's unsaved
+// entries may hold the only copy of a rotated refresh token, and two for
+// one file would renew with the same one. It grows with the distinct
+// token files a process names (OAuthSettingsLocation), a path and at most
+// maxUnsaved entries each, and holds no open file.
 var fileStores sync.Map // absolute path -> *fileStore
 
 type memoryStore struct {
