@@ -3,7 +3,9 @@ package lakebase
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -96,12 +98,16 @@ func (v *tokenVerifier) ask(token string) (verifiedToken, error) {
 	defer cancel()
 	name, err := api.userName(ctx)
 	if err == nil && name == "" {
-		err = fmt.Errorf("SCIM Me: no userName")
+		err = errors.New("SCIM Me: no userName")
 	}
-	if err != nil {
+	var apiErr *auth.APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
 		return verifiedToken{}, scrubbed(fmt.Errorf("lakebase: the workspace %s did not accept the App user's access token (%w): "+
 			"the token may be of another workspace, expired or revoked, or lack the scope iam.current-user:read "+
 			"(which Databricks gives every App user's token)", host, err), token)
+	case err != nil:
+		return verifiedToken{}, scrubbed(fmt.Errorf("lakebase: cannot verify the App user's access token with the workspace %s: %w", host, err), token)
 	}
 	until := expiry
 	if until.IsZero() {
