@@ -48,8 +48,11 @@ type UserPool struct {
 // token: the user's next token uses them too, and new logins use the
 // newest token seen. A session opened for one user never serves another.
 // The pool keeps at most MaxUsers users' pools, closing the least
-// recently used beyond that and any unused for UserIdleTime (sessions in
-// use finish first). Errors never contain the token.
+// recently used beyond that and any unused for UserIdleTime (logins under
+// way and sessions in use finish first): the server sees at most
+// MaxUsers*MaxUserConnections sessions of users, plus those in use when
+// their user was evicted. Pool.Close closes them all. Errors never
+// contain the token.
 func (p *Pool) AsUser(token string) *UserPool { return &UserPool{owner: p, token: token} }
 
 // Acquire takes a session of the user's pool, in autocommit mode.
