@@ -66,7 +66,7 @@ func (p *target) newError(err error) *Error {
 		e.Message = "cannot connect: " + strings.TrimPrefix(connectErr.Unwrap().Error(), "dial error: ")
 	case connectionLost(err):
 		e.Message = "connection lost (" + err.Error() + "): the server or the network ended the session; " +
-			"a statement in flight may or may not have taken effect, and the pool replaces the session"
+			"a statement in flight may or may not have taken effect; a pool replaces the session, a connection of its own must be opened again"
 	}
 	return e
 }
