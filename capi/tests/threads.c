@@ -2,8 +2,7 @@
 
 /*
  * threads.c: many threads at once, on one connection, on several and on a
- * pool, and
- * lakelink_cancel from another thread.
+ * pool, and lakelink_cancel from another thread.
  *
  * One connection is one PostgreSQL session: its calls are serialized
  * inside, and a new statement discards what is left of the previous result
