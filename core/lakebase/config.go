@@ -16,8 +16,8 @@ import (
 // Config is how lakebase connects in a program, as documented fields that
 // a program sets before first use (as pgxpool.Config carries its hooks).
 // A Config also holds what it has made: the workspace identities and the
-// Lakebase credentials its pools share, and Open's shared pools. It keeps
-// the identities (with their credentials) within its Auth configuration's
+// Lakebase credentials its pools and sessions share. It keeps the
+// identities (with their credentials) within its Auth configuration's
 // bounds, MaxIdentities and IdentityIdleTime: least recently used out, and
 // any not connected as for IdentityIdleTime. A pool keeps working with
 // the identity it was opened with when the Config forgets it; the next
@@ -48,7 +48,6 @@ type Config struct {
 	identities *cache.Cache[*auth.Source, *identity] // an identity's token source -> the identity
 	mu         sync.Mutex                            // guards the maps below
 	warned     map[string]bool                       // servers warned about by warnUnverifiedToken
-	pools      map[string]*sharedPool
 }
 
 // defaultConfig is the nil *Config's: what the package-level functions use.
@@ -63,7 +62,6 @@ func (c *Config) use() *Config {
 		size, idle := c.Auth.IdentityBounds()
 		c.identities = cache.New[*auth.Source, *identity](size, idle, nil)
 		c.warned = map[string]bool{}
-		c.pools = map[string]*sharedPool{}
 	})
 	return c
 }

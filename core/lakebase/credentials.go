@@ -87,12 +87,12 @@ type identity struct {
 	principal string
 
 	credMu      sync.Mutex
-	credentials []target // most recently used last, at most maxTargets
+	credentials []keyedCredential // most recently used last, at most maxTargets
 }
 
-// target is a credential and what it opens: "instance/NAME",
+// keyedCredential is a credential and what it opens: "instance/NAME",
 // "endpoint/NAME" or "workspace-token".
-type target struct {
+type keyedCredential struct {
 	key  string
 	cred *credential
 }
@@ -198,7 +198,7 @@ func (id *identity) credential(key string, cred *credential) *credential {
 			return t.cred
 		}
 	}
-	id.credentials = append(id.credentials, target{key, cred})
+	id.credentials = append(id.credentials, keyedCredential{key, cred})
 	if len(id.credentials) > maxTargets {
 		id.credentials = slices.Delete(id.credentials, 0, len(id.credentials)-maxTargets)
 	}
