@@ -19,7 +19,11 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-/** The threadpool size lakelink asks for: the default pool of 50 sessions, and room for fs, dns and crypto. */
+/**
+ * The threadpool size lakelink asks for: room for the calls of many
+ * sessions at once (lib/pool.js lets at most ACQUIRE_CALLS of them wait
+ * for a session per pool), and for fs, dns and crypto.
+ */
 const THREADPOOL_SIZE = 64
 const weSetThreadpool = !process.env.UV_THREADPOOL_SIZE
 if (weSetThreadpool) process.env.UV_THREADPOOL_SIZE = String(THREADPOOL_SIZE)
