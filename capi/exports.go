@@ -468,3 +468,74 @@ func lakelink_close(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 		return ops.OnSession(v.(*lakebase.Conn), (*lakebase.Conn).Close)
 	})
 }
+
+//export lakelink_pool_open
+func lakelink_pool_open(connStr *C.char, poolOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(poolOut, "pool_out"); err != nil {
+			return err
+		}
+		conn, err := connArg(connStr)
+		if err != nil {
+			return err
+		}
+		p, err := operations.OpenPool(context.Background(), conn)
+		if err != nil {
+			return err
+		}
+		*poolOut = C.uint64_t(newHandle(kindPool, p))
+		return nil
+	})
+}
+
+//export lakelink_pool_acquire
+func lakelink_pool_acquire(poolH C.uint64_t, userToken *C.char, connOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(connOut, "conn_out"); err != nil {
+			return err
+		}
+		p, err := pool(poolH)
+		if err != nil {
+			return err
+		}
+		token, err := optString(userToken, "user_token")
+		if err != nil {
+			return err
+		}
+		if userToken != nil && token == "" {
+			return &ops.ArgumentError{Message: "user_token is empty: pass NULL for the pool's own sessions"}
+		}
+		c, err := ops.Acquire(context.Background(), p, token)
+		if err != nil {
+			return err
+		}
+		*connOut = C.uint64_t(newHandle(kindConnection, c))
+		return nil
+	})
+}
+
+//export lakelink_pool_stats
+func lakelink_pool_stats(poolH C.uint64_t, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		p, err := pool(poolH)
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, ops.Stats(p))
+	})
+}
+
+//export lakelink_pool_close
+func lakelink_pool_close(poolH C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		v, err := lookup(uint64(poolH), kindPool, true)
+		if err != nil {
+			return err
+		}
+		ops.ClosePool(v.(*lakebase.Pool))
+		return nil
+	})
+}

@@ -16,8 +16,8 @@
  * On success *err is set to NULL. err is an out-parameter of the call, not
  * a per-thread or per-handle "last error", so it is thread-safe.
  *
- * Handles. Connections and results are opaque uint64_t handles; 0 is never
- * a valid handle. A handle that is unknown, closed, closed twice or of the
+ * Handles. Pools, connections and results are opaque uint64_t handles; 0
+ * is never a valid handle. A handle that is unknown, closed, closed twice or of the
  * wrong kind gets LAKELINK_ERR_INVALID_HANDLE, never a crash. Handles are
  * not reused within a process.
  *
@@ -93,8 +93,9 @@ extern "C" {
 /* The ABI version: incremented when a function's signature or meaning
  * changes. Bindings check it at load time. Version 2: the app functions
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
- * to send to. */
-#define LAKELINK_ABI_VERSION 2
+ * to send to. Version 3: pools (lakelink_pool_*); lakelink_connect opens a
+ * session of its own, which lakelink_close ends on the server. */
+#define LAKELINK_ABI_VERSION 3
 
 /* Status codes. */
 #define LAKELINK_OK 0
@@ -281,10 +282,41 @@ int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, 
 
 /* ---- Lakebase ---------------------------------------------------------- */
 
-/* Opens a Lakebase session for conn_str from the process's shared pool for
- * it (the credential is minted and renewed inside). *conn_out is its
- * handle, in autocommit mode. */
+/* Opens a Lakebase session of its own for conn_str (the credential is
+ * minted and renewed inside; the pool properties are not used).
+ * *conn_out is its handle, in autocommit mode; lakelink_close ends the
+ * session on the server. For many short uses, take sessions from a pool
+ * (lakelink_pool_open) instead. */
 int32_t lakelink_connect(const char *conn_str, uint64_t *conn_out, lakelink_error **err);
+
+/* Opens a pool of Lakebase sessions for conn_str, sized by its properties
+ * (MinConnections, MaxConnections, MaxIdleTime, MaxLifetime, PoolTimeout,
+ * MaxUsers, MaxUserConnections, UserIdleTime; README.md gives their
+ * defaults). It logs in once now, so a wrong host, user or credential is
+ * reported here. *pool_out is its handle. */
+int32_t lakelink_pool_open(const char *conn_str, uint64_t *pool_out, lakelink_error **err);
+
+/* Takes a session from the pool (user_token NULL) or from the pool's
+ * sessions of the App user whose access token user_token is (the
+ * X-Forwarded-Access-Token header's value; "" is
+ * LAKELINK_ERR_INVALID_ARGUMENT). It waits at most PoolTimeout for a free
+ * session; then it fails (LAKELINK_ERR_DATABASE) saying the pool's size.
+ * *conn_out is a connection handle like lakelink_connect's, in autocommit
+ * mode; lakelink_close returns it to the pool. */
+int32_t lakelink_pool_acquire(uint64_t pool, const char *user_token, uint64_t *conn_out, lakelink_error **err);
+
+/* Counts the pool's sessions now. *json_out:
+ *   {"total": n, "idle": n, "acquired": n, "waiting": n, "max": n, "users": n, "user_sessions": n}
+ * total = idle + acquired (+ sessions logging in); waiting: acquires
+ * waiting for a session; max: MaxConnections; users: the App users' pools
+ * kept, user_sessions their sessions. */
+int32_t lakelink_pool_stats(uint64_t pool, char **json_out, lakelink_error **err);
+
+/* Closes the pool: its idle sessions now, acquired ones when they are
+ * returned (their connection handles stay valid until lakelink_close).
+ * The pool handle is invalid afterwards: lakelink_pool_acquire then gets
+ * LAKELINK_ERR_INVALID_HANDLE. It does not wait for acquired sessions. */
+int32_t lakelink_pool_close(uint64_t pool, lakelink_error **err);
 
 /* Runs sql with PostgreSQL's $1..$n placeholders. params/params_len is the
  * encoded parameter list (TYPES.md, "Parameters"), or NULL and 0 for none.
@@ -343,7 +375,9 @@ int32_t lakelink_rollback(uint64_t conn, lakelink_error **err);
 int32_t lakelink_cancel(uint64_t conn, lakelink_error **err);
 
 /* Rolls back an open transaction, discards the rest of the connection's
- * results, and returns the session to the pool. The handle is invalid
+ * results, and gives the session back: a pool's (lakelink_pool_acquire)
+ * returns to its pool, which replaces it if it outlived MaxLifetime; one
+ * of lakelink_connect is ended on the server. The handle is invalid
  * afterwards. Result handles of the connection stay valid until
  * lakelink_result_close (reading one fails: it was discarded). */
 int32_t lakelink_close(uint64_t conn, lakelink_error **err);

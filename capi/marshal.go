@@ -212,11 +212,15 @@ type handleKind int
 const (
 	kindConnection handleKind = iota + 1
 	kindResult
+	kindPool
 )
 
 func (k handleKind) String() string {
-	if k == kindConnection {
+	switch k {
+	case kindConnection:
 		return "a connection"
+	case kindPool:
+		return "a pool"
 	}
 	return "a result"
 }
@@ -278,4 +282,12 @@ func result(h C.uint64_t) (*lakebase.Result, error) {
 		return nil, err
 	}
 	return v.(*lakebase.Result), nil
+}
+
+func pool(h C.uint64_t) (*lakebase.Pool, error) {
+	v, err := lookup(uint64(h), kindPool, false)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*lakebase.Pool), nil
 }

@@ -358,7 +358,7 @@ func TestHeaderStandalone(t *testing.T) {
 // TestEveryProgramIsRun: a C program added to this directory gets a test.
 func TestEveryProgramIsRun(t *testing.T) {
 	run := map[string]bool{"basics": true, "apps": true, "lakebase": true, "misuse": true, "threads": true,
-		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true}
+		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true, "pools": true}
 	files, err := filepath.Glob(filepath.Join(testsDir, "*.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -412,6 +412,11 @@ func TestRouting(t *testing.T) {
 func TestLakebase(t *testing.T) {
 	t.Parallel()
 	mustPass(t, "lakebase", env(t))
+}
+
+func TestPools(t *testing.T) {
+	t.Parallel()
+	mustPass(t, "pools", env(t))
 }
 
 func TestMisuse(t *testing.T) {

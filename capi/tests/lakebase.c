@@ -525,7 +525,7 @@ int main(void) {
     rc = lakelink_close(other, &err);
     expect_ok("close the second", rc, err);
 
-    say("a new connection after closing: the pool is reused");
+    say("a new connection after closing: a session of its own");
     conn = connect_or_fail(lakebase);
     CHECK(scalar_int(conn, "SELECT 5", NULL) == 5, "after reconnect");
     rc = lakelink_close(conn, &err);

@@ -175,9 +175,31 @@ type Options struct {
 	// ApplicationName ("ApplicationName") is reported to Postgres as
 	// application_name.
 	ApplicationName string
-	// MaxConnections ("MaxConnections") is the largest size of the
-	// connection pool, >= 1.
+	// MaxConnections ("MaxConnections") is the largest size of a pool
+	// (lakebase.Connect), >= 1; package lakebase's default is 10.
 	MaxConnections int
+	// MinConnections ("MinConnections") is how many sessions a pool keeps
+	// open even when idle, >= 0 and at most MaxConnections; default 0.
+	MinConnections int
+	// MaxIdleTime ("MaxIdleTime") is how long a pool's session may stay
+	// idle before it is closed, > 0; package lakebase's default is 10m.
+	MaxIdleTime time.Duration
+	// MaxLifetime ("MaxLifetime") is how long a pool's session may live
+	// before it is replaced (when idle, never during a statement or a
+	// transaction), > 0; package lakebase's default is 1h.
+	MaxLifetime time.Duration
+	// PoolTimeout ("PoolTimeout") is how long taking a session from a pool
+	// may wait for a free one, > 0; package lakebase's default is 30s.
+	PoolTimeout time.Duration
+	// MaxUsers ("MaxUsers") is how many App users' pools a pool keeps
+	// (least recently used evicted beyond it), >= 1; default 50.
+	MaxUsers int
+	// MaxUserConnections ("MaxUserConnections") is the largest size of
+	// one App user's pool, >= 1; default 2.
+	MaxUserConnections int
+	// UserIdleTime ("UserIdleTime") is how long an App user's pool may go
+	// unused before it is closed, > 0; default 10m.
+	UserIdleTime time.Duration
 }
 
 // redacted stands for a secret value in String and Redacted.

@@ -73,6 +73,14 @@ var properties = [...]property{
 	{name: "SSLServerCert", codec: text(func(o *Options) *string { return &o.SSLServerCert }, nil)},
 	{name: "ApplicationName", codec: text(func(o *Options) *string { return &o.ApplicationName }, nil)},
 	{name: "MaxConnections", codec: wholeNumber(func(o *Options) *int { return &o.MaxConnections }, 1, math.MaxInt64)},
+	// Pools (package lakebase's Pool)
+	{name: "MinConnections", codec: wholeNumber(func(o *Options) *int { return &o.MinConnections }, 0, math.MaxInt64)},
+	{name: "MaxIdleTime", codec: duration(func(o *Options) *time.Duration { return &o.MaxIdleTime })},
+	{name: "MaxLifetime", codec: duration(func(o *Options) *time.Duration { return &o.MaxLifetime })},
+	{name: "PoolTimeout", codec: duration(func(o *Options) *time.Duration { return &o.PoolTimeout })},
+	{name: "MaxUsers", codec: wholeNumber(func(o *Options) *int { return &o.MaxUsers }, 1, math.MaxInt64)},
+	{name: "MaxUserConnections", codec: wholeNumber(func(o *Options) *int { return &o.MaxUserConnections }, 1, math.MaxInt64)},
+	{name: "UserIdleTime", codec: duration(func(o *Options) *time.Duration { return &o.UserIdleTime })},
 }
 
 // find returns the property named key (a canonical name or an alias,

@@ -17,6 +17,7 @@ func TestKeys(t *testing.T) {
 		"OAuthSettingsLocation", "OAuthAccessToken", "OAuthRefreshToken", "OAuthVerifier", "OAuthExpiresIn", "OAuthTokenTimestamp",
 		"Timeout", "Logfile", "Verbosity",
 		"Server", "Port", "Database", "User", "Password", "Instance", "Endpoint", "SSLMode", "SSLServerCert", "ApplicationName", "MaxConnections",
+		"MinConnections", "MaxIdleTime", "MaxLifetime", "PoolTimeout", "MaxUsers", "MaxUserConnections", "UserIdleTime",
 	}
 	if got := connstr.Keys(); !slices.Equal(got, want) {
 		t.Errorf("Keys() = %q\nwant %q", got, want)
@@ -85,6 +86,13 @@ func TestPropertyFields(t *testing.T) {
 		{"SSLServerCert", "/etc/ca.pem", connstr.Options{SSLServerCert: "/etc/ca.pem"}, ""},
 		{"ApplicationName", "app", connstr.Options{ApplicationName: "app"}, ""},
 		{"MaxConnections", "10", connstr.Options{MaxConnections: 10}, ""},
+		{"MinConnections", "2", connstr.Options{MinConnections: 2}, ""},
+		{"MaxIdleTime", "5m", connstr.Options{MaxIdleTime: 5 * time.Minute}, "300"},
+		{"MaxLifetime", "1800", connstr.Options{MaxLifetime: 30 * time.Minute}, ""},
+		{"PoolTimeout", "2.5s", connstr.Options{PoolTimeout: 2500 * time.Millisecond}, ""},
+		{"MaxUsers", "20", connstr.Options{MaxUsers: 20}, ""},
+		{"MaxUserConnections", "3", connstr.Options{MaxUserConnections: 3}, ""},
+		{"UserIdleTime", "10m", connstr.Options{UserIdleTime: 10 * time.Minute}, "600"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -172,6 +180,20 @@ func TestValues(t *testing.T) {
 			[]string{"prefer", "allow", "verify_full", "true"}, "is not one of disable, require, verify-ca, verify-full"},
 		{"MaxConnections", []string{"1", "100"},
 			[]string{"0", "-3", "many"}, "is not a whole number >= 1"},
+		{"MinConnections", []string{"0", "1", "100"},
+			[]string{"-1", "few", "1.5"}, "is not a whole number >= 0"},
+		{"MaxUsers", []string{"1", "1000"},
+			[]string{"0", "-1", "all"}, "is not a whole number >= 1"},
+		{"MaxUserConnections", []string{"1", "4"},
+			[]string{"0", "-2", "two"}, "is not a whole number >= 1"},
+		{"MaxIdleTime", []string{"1", "10m", "250ms"},
+			[]string{"0", "-1s", "never"}, `is not a duration greater than 0: write whole seconds ("30") or a Go duration ("1m30s")`},
+		{"MaxLifetime", []string{"30", "1h"},
+			[]string{"0", "0s", "forever"}, `is not a duration greater than 0: write whole seconds ("30") or a Go duration ("1m30s")`},
+		{"PoolTimeout", []string{"30", "1.5s"},
+			[]string{"0", "-5", "soon"}, `is not a duration greater than 0: write whole seconds ("30") or a Go duration ("1m30s")`},
+		{"UserIdleTime", []string{"600", "1m"},
+			[]string{"0", "x"}, `is not a duration greater than 0: write whole seconds ("30") or a Go duration ("1m30s")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {

@@ -26,7 +26,8 @@ func TestRoundTripString(t *testing.T) {
 		Server: "db.example", Port: 5432, Database: `data"base`, User: "user@example.com", Instance: "inst",
 		Endpoint: "projects/p/branches/b/endpoints/e", SSLMode: connstr.SSLVerifyFull,
 		SSLServerCert: "-----BEGIN CERTIFICATE-----\nMIIB;=\n-----END CERTIFICATE-----\n", ApplicationName: "app=1",
-		MaxConnections: 7,
+		MaxConnections: 7, MinConnections: 1, MaxIdleTime: 90 * time.Second, MaxLifetime: 1500 * time.Millisecond,
+		PoolTimeout: 5 * time.Second, MaxUsers: 20, MaxUserConnections: 3, UserIdleTime: time.Hour,
 	}
 	opts := []connstr.Options{{}, full, {Timeout: time.Nanosecond}, {Timeout: 1<<63 - 1}, {Timeout: 90 * time.Second}}
 	for _, v := range tricky {

@@ -15,8 +15,8 @@ import (
 // Config is how lakebase connects in a program, as documented fields that
 // a program sets before first use (as pgxpool.Config carries its hooks).
 // A Config also holds what it has made: the workspace identities and the
-// Lakebase credentials its pools share, and Open's shared pools. Two
-// Configs in one process are independent.
+// Lakebase credentials its pools and sessions share. Two Configs in one
+// process are independent.
 //
 // The zero Config is ready to use. Use a Config by pointer and do not
 // change its fields after first use. A nil *Config is the package's
@@ -42,7 +42,6 @@ type Config struct {
 	identities  map[*auth.Source]*identity
 	credentials map[string]*credential
 	warned      map[string]bool // servers warned about by warnUnverifiedToken
-	pools       map[string]*sharedPool
 }
 
 // defaultConfig is the nil *Config's: what the package-level functions use.
@@ -57,7 +56,6 @@ func (c *Config) use() *Config {
 		c.identities = map[*auth.Source]*identity{}
 		c.credentials = map[string]*credential{}
 		c.warned = map[string]bool{}
-		c.pools = map[string]*sharedPool{}
 	})
 	return c
 }

@@ -22,9 +22,12 @@ const (
 	DefaultDatabase = "databricks_postgres"
 )
 
-// Pool is a pool of Lakebase sessions. It is safe for concurrent use.
-type Pool struct {
-	pool      *pgxpool.Pool
+// target is where and as whom the sessions of one connection string log
+// in, and how: what a Pool's sessions and Open's session share, so that
+// both log in by the same rules (identity, credential, a 28P01 renewed
+// and tried once more, TLS, the type map).
+type target struct {
+	conn      *pgx.ConnConfig // without the password, which each login gets from cred
 	cred      *credential
 	host      string // host:port, for messages
 	user      string
@@ -38,35 +41,76 @@ type Pool struct {
 	userGiven       bool      // User was in the options, not the token's principal
 }
 
-// connectPool is Connect with cfg, the pool configuration poolConfig made
-// of o (which tests may have changed, to dial elsewhere).
-func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (p *Pool, err error) {
-	p = &Pool{host: net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))),
-		plaintext: cfg.ConnConfig.TLSConfig == nil, caGiven: o.SSLServerCert != "", userGiven: o.User != ""}
-	if p.user, p.id, p.cred, err = c.userAndCredential(ctx, o); err != nil {
+// newTarget resolves who logs in with o, and with what credential, to the
+// server of cc (poolConfig's, which tests may have changed, to dial
+// elsewhere); it sets cc.User.
+func (c *Config) newTarget(ctx context.Context, o *connstr.Options, cc *pgx.ConnConfig) (t *target, err error) {
+	t = &target{conn: cc, host: net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))),
+		plaintext: cc.TLSConfig == nil, caGiven: o.SSLServerCert != "", userGiven: o.User != ""}
+	if t.user, t.id, t.cred, err = c.userAndCredential(ctx, o); err != nil {
 		return nil, err
 	}
-	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(p.cred, mode) {
-		p.unverifiedToken = true
-		c.warnUnverifiedToken(p.host, mode)
+	if mode := sslMode(o, cc.Host); unverifiedToken(t.cred, mode) {
+		t.unverifiedToken = true
+		c.warnUnverifiedToken(t.host, mode)
 	}
-	cfg.ConnConfig.User = p.user
-	cfg.BeforeConnect = func(ctx context.Context, cc *pgx.ConnConfig) error {
-		cc.DialFunc = oneServerPerLogin(cc.DialFunc) // cc is this login's copy
-		password, err := p.cred.get(ctx)
-		cc.Password = password
-		return err
+	cc.User = t.user
+	return t, nil
+}
+
+// beforeConnect readies cc, one login's copy of the connection
+// configuration: one server per login, and the current password.
+func (t *target) beforeConnect(ctx context.Context, cc *pgx.ConnConfig) error {
+	cc.DialFunc = oneServerPerLogin(cc.DialFunc)
+	password, err := t.cred.get(ctx)
+	cc.Password = password
+	return err
+}
+
+// afterConnect readies a new session: lakelink's type map.
+func afterConnect(_ context.Context, c *pgx.Conn) error {
+	ConfigureTypeMap(c.TypeMap())
+	return nil
+}
+
+// connect opens one session of its own (Open's); see login for a refusal.
+func (t *target) connect(ctx context.Context) (*pgx.Conn, error) {
+	cc := t.conn.Copy()
+	if err := t.beforeConnect(ctx, cc); err != nil {
+		return nil, err
 	}
-	if p.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		return nil, p.wrap(err)
-	}
-	session, err := p.acquire(ctx)
+	c, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
-		p.pool.Close()
 		return nil, err
 	}
-	session.Release()
-	return p, nil
+	if err := afterConnect(ctx, c); err != nil {
+		c.Close(ctx)
+		return nil, err
+	}
+	return c, nil
+}
+
+// login runs open, which logs in (Open) or takes a session of a pool,
+// which may log in, and says why it failed in lakelink's words. A login
+// refused for its password (28P01) renews the credential and tries once
+// more; of many logins refused at once for the same password, only the
+// first renews it; but the workspace token is not renewed for a server
+// whose certificate is not checked (see unverifiedToken). No other
+// failure is tried again: a TLS failure, above all, is final.
+func login[S any](ctx context.Context, t *target, open func(context.Context) (S, error)) (S, error) {
+	s, err := open(ctx)
+	if refused := refusedPassword(err); refused != "" && t.cred.renewable && !t.unverifiedToken {
+		if _, renewErr := t.cred.renew(ctx, refused); renewErr != nil {
+			e := t.loginError(ctx, err)
+			e.Message += "; renewing the credential failed too: " + renewErr.Error()
+			return s, e
+		}
+		s, err = open(ctx)
+	}
+	if err != nil {
+		return s, t.loginError(ctx, err)
+	}
+	return s, nil
 }
 
 // userAndCredential resolves who logs in and with what password source:
@@ -91,34 +135,6 @@ func (c *Config) userAndCredential(ctx context.Context, o *connstr.Options) (str
 	return user, id, c.credentialFor(o, id), nil
 }
 
-// User is the Postgres user the pool logs in as.
-func (p *Pool) User() string { return p.user }
-
-// Close closes every session of the pool.
-func (p *Pool) Close() { p.pool.Close() }
-
-// acquire takes a session from the pool. A login refused for its password
-// (28P01) renews the credential and tries once more; of many logins
-// refused at once for the same password, only the first renews it; but
-// the workspace token is not renewed for a server whose certificate is not
-// checked (see unverifiedToken). No other failure is tried again: a TLS
-// failure, above all, is final.
-func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	c, err := p.pool.Acquire(ctx)
-	if refused := refusedPassword(err); refused != "" && p.cred.renewable && !p.unverifiedToken {
-		if _, renewErr := p.cred.renew(ctx, refused); renewErr != nil {
-			e := p.loginError(ctx, err)
-			e.Message += "; renewing the credential failed too: " + renewErr.Error()
-			return nil, e
-		}
-		c, err = p.pool.Acquire(ctx)
-	}
-	if err != nil {
-		return nil, p.loginError(ctx, err)
-	}
-	return c, nil
-}
-
 // refusedPassword is the password of a login that err says the server
 // refused with 28P01 (invalid_password); "" for any other error.
 func refusedPassword(err error) string {
@@ -131,7 +147,7 @@ func refusedPassword(err error) string {
 }
 
 // poolConfig turns the options into a pgxpool configuration, without the
-// user and password.
+// user and password. Open uses its ConnConfig only.
 func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	server := o.Server
 	if server == "" {
@@ -156,16 +172,11 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 		cc.RuntimeParams["application_name"] = o.ApplicationName
 	}
 	cc.ConnectTimeout = timeoutOf(o)
-	if o.MaxConnections > 0 {
-		cfg.MaxConns = int32(o.MaxConnections)
-	}
+	sizePool(cfg, o)
 	if cc.TLSConfig, err = tlsConfig(o, server); err != nil {
 		return nil, err
 	}
-	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
-		ConfigureTypeMap(c.TypeMap())
-		return nil
-	}
+	cfg.AfterConnect = afterConnect
 	// A cancelled context sends the server a cancel request and keeps the
 	// session, instead of closing it.
 	cc.BuildContextWatcherHandler = func(pgConn *pgconn.PgConn) ctxwatch.Handler {
@@ -174,8 +185,8 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
-// DefaultTimeout bounds a login, and a wait for a free session of a
-// shared pool, when the connection string gives no Timeout.
+// DefaultTimeout bounds a login when the connection string gives no
+// Timeout.
 const DefaultTimeout = 30 * time.Second
 
 // timeoutOf is the options' Timeout, or DefaultTimeout.

@@ -42,7 +42,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // wrap turns a pgx error into an *Error naming host and user.
-func (p *Pool) wrap(err error) error {
+func (p *target) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -50,7 +50,7 @@ func (p *Pool) wrap(err error) error {
 }
 
 // newError is wrap for an error that is not nil.
-func (p *Pool) newError(err error) *Error {
+func (p *target) newError(err error) *Error {
 	e := &Error{Host: p.host, User: p.user, Message: err.Error(), Err: err}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -82,7 +82,7 @@ func connectionLost(err error) bool {
 // why, whatever the server's wording, for the two refusals users hit most:
 // a connection without TLS, and a User that is not the token's principal.
 // The server's own message follows.
-func (p *Pool) loginError(ctx context.Context, err error) *Error {
+func (p *target) loginError(ctx context.Context, err error) *Error {
 	e := p.newError(err)
 	switch {
 	case p.plaintext && e.SQLState != "" && mentionsTLS(e.Message):

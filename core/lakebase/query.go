@@ -3,24 +3,24 @@ package lakebase
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/lakelink/lakelink/core/connstr"
 )
 
-// Conn is one Lakebase session taken from a pool, for statements that
-// belong together. It is safe for concurrent use: calls are serialized,
-// and a new statement first discards what is left of the previous result.
-// Prepared statements are cached per session.
+// Conn is one Lakebase session, for statements that belong together: a
+// session of its own (Open) or one taken from a Pool (Pool.Acquire). It is
+// safe for concurrent use: calls are serialized, and a new statement
+// first discards what is left of the previous result. Prepared statements
+// are cached per session.
 type Conn struct {
-	pool *Pool
-	mu   sync.Mutex    // held by every call, including while a Result reads rows
-	c    *pgxpool.Conn // nil once closed
+	t        *target
+	mu       sync.Mutex // held by every call, including while a Result reads rows
+	c        *pgx.Conn  // nil once closed
+	giveBack func()     // returns the session to its pool, or ends it on the server
 
 	// Cancel must not wait for mu, which a running statement holds.
 	cancelMu   sync.Mutex
@@ -28,7 +28,13 @@ type Conn struct {
 	tx         pgx.Tx
 	autocommit bool
 	open       *Result
-	owned      bool // released when its result is closed (Pool.Query)
+	owned      bool // given back when its result is closed (Pool.Query)
+}
+
+// newConn is a Conn of session c, in autocommit mode, which Close gives
+// back with giveBack.
+func newConn(t *target, c *pgx.Conn, giveBack func()) *Conn {
+	return &Conn{t: t, c: c, giveBack: giveBack, pg: c.PgConn(), autocommit: true}
 }
 
 // ErrClosed is returned by a closed Conn or Result.
@@ -38,28 +44,33 @@ var ErrClosed = errors.New("lakebase: the connection is closed")
 // its connection, or the connection's closing, discarded.
 var ErrDiscarded = errors.New("lakebase: the result was discarded by a later statement or by closing its connection")
 
-// Acquire takes a session from the pool, in autocommit mode.
-func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
-	c, err := p.acquire(ctx)
+// Open opens one Lakebase session of its own, in autocommit mode, logging
+// in as Connect's pools do: what a DB-API style connect() needs. Close
+// ends the session on the server. Open uses none of the pool properties.
+func (c *Config) Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
+	c = c.use()
+	cfg, err := poolConfig(o)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{pool: p, c: c, pg: c.Conn().PgConn(), autocommit: true}, nil
-}
-
-// Query runs one statement on a session of its own, which returns to the
-// pool when the result is closed.
-func (p *Pool) Query(ctx context.Context, sql string, args ...any) (*Result, error) {
-	c, err := p.Acquire(ctx)
+	if c.ThreadWait {
+		waitOnThreads(cfg)
+	}
+	t, err := c.newTarget(ctx, o, cfg.ConnConfig)
 	if err != nil {
 		return nil, err
 	}
-	c.owned = true
-	r, err := c.Execute(ctx, sql, args...)
+	session, err := login(ctx, t, t.connect)
 	if err != nil {
-		c.Close()
+		return nil, err
 	}
-	return r, err
+	return newConn(t, session, func() {
+		// Terminate, then close the socket: at once when the server does
+		// not take the message within a login's time.
+		ctx, cancel := context.WithTimeout(context.Background(), t.conn.ConnectTimeout)
+		defer cancel()
+		session.Close(ctx)
+	}), nil
 }
 
 // SetAutocommit sets whether each statement commits on its own (true, the
@@ -93,19 +104,19 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 	if !c.autocommit && c.tx == nil {
 		tx, err := c.c.Begin(ctx)
 		if err != nil {
-			return nil, c.pool.wrap(err)
+			return nil, c.t.wrap(err)
 		}
 		c.tx = tx
 	}
 	rows, err := c.c.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, c.pool.wrap(err)
+		return nil, c.t.wrap(err)
 	}
-	r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.Conn().TypeMap()),
+	r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.TypeMap()),
 		raw: rawColumns(rows.FieldDescriptions())}
 	if err := rows.Err(); err != nil { // failed before any row, e.g. a syntax error
 		rows.Close()
-		return nil, c.pool.wrap(err)
+		return nil, c.t.wrap(err)
 	}
 	c.open = r
 	return r, nil
@@ -124,7 +135,7 @@ func (c *Conn) Begin(ctx context.Context) error {
 	c.discardOpen()
 	tx, err := c.c.Begin(ctx)
 	if err != nil {
-		return c.pool.wrap(err)
+		return c.t.wrap(err)
 	}
 	c.tx = tx
 	return nil
@@ -148,7 +159,7 @@ func (c *Conn) end(ctx context.Context, f func(pgx.Tx, context.Context) error) e
 	}
 	tx := c.tx
 	c.tx = nil
-	return c.pool.wrap(f(tx, ctx))
+	return c.t.wrap(f(tx, ctx))
 }
 
 // Cancel asks the server to cancel the statement running on this session,
@@ -161,13 +172,14 @@ func (c *Conn) Cancel(ctx context.Context) error {
 	}
 	// The request is a connection of its own: bounded like a connect, so
 	// that an unreachable server cannot hold the caller (a process exiting).
-	ctx, cancel := context.WithTimeout(ctx, c.pool.pool.Config().ConnConfig.ConnectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.t.conn.ConnectTimeout)
 	defer cancel()
 	return c.pg.CancelRequest(ctx)
 }
 
-// Close rolls back an open transaction and returns the session to the
-// pool. Closing twice is harmless.
+// Close rolls back an open transaction and gives the session back: to its
+// pool (Pool.Acquire), or ends it on the server (Open). Closing twice is
+// harmless.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -185,11 +197,11 @@ func (c *Conn) closeLocked() error {
 		c.tx = nil
 	}
 	c.cancelMu.Lock()
-	c.pg = nil // the session goes back to the pool: no cancelling it from here
+	c.pg = nil // the session is given back: no cancelling it from here
 	c.cancelMu.Unlock()
-	c.c.Release()
+	c.giveBack()
 	c.c = nil
-	return c.pool.wrap(err)
+	return c.t.wrap(err)
 }
 
 // discardOpen closes the previous result, if still open.
@@ -247,7 +259,7 @@ func (r *Result) Values() ([]any, error) {
 		return nil, errors.New("lakebase: no current row")
 	}
 	v, err := r.rows.Values()
-	return v, r.conn.pool.wrap(err)
+	return v, r.conn.t.wrap(err)
 }
 
 // RawValues returns the current row as the server sent it, nil for NULL:
@@ -275,7 +287,7 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 	for len(rows) < maxRows && r.nextLocked() {
 		v, err := r.rows.Values()
 		if err != nil {
-			r.err = r.conn.pool.wrap(err)
+			r.err = r.conn.t.wrap(err)
 			r.finishLocked()
 			return nil, r.err
 		}
@@ -307,7 +319,7 @@ func (r *Result) nextRawBatchLocked(maxRows int) ([]byte, error) {
 	}
 	b, err := encodeRawColumnar(r.cols, rows)
 	if err != nil { // a malformed value: as in NextBatch, the result ends, no rows skipped
-		r.err = r.conn.pool.wrap(err)
+		r.err = r.conn.t.wrap(err)
 		r.finishLocked()
 		return nil, r.err
 	}
@@ -344,8 +356,8 @@ func (r *Result) RowsAffected() int64 {
 	return r.tag.RowsAffected()
 }
 
-// Close discards the rows not read, and returns the session to the pool
-// when the result had one of its own.
+// Close discards the rows not read, and gives the session back when the
+// result had one of its own (Pool.Query).
 func (r *Result) Close() error {
 	r.conn.mu.Lock()
 	defer r.conn.mu.Unlock()
@@ -368,70 +380,9 @@ func (r *Result) finishLocked() {
 	r.done = true
 	r.tag = r.rows.CommandTag()
 	if err := r.rows.Err(); err != nil && r.err == nil {
-		r.err = r.conn.pool.wrap(err)
+		r.err = r.conn.t.wrap(err)
 	}
 	if r.conn.open == r {
 		r.conn.open = nil
 	}
 }
-
-// sharedPool is the pool of one connection string, connected by the first
-// Open that needs it while later ones wait: a string connects once, and
-// strings do not wait for each other.
-type sharedPool struct {
-	connecting chan struct{} // a lock that a waiting Open can give up on
-	pool       *Pool
-}
-
-// Open returns a session from the Config's shared pool for the options,
-// connecting it on first use: what a DB-API style connect() needs, where
-// every connection is one session. Close returns the session to the pool,
-// which lives as long as the Config. A failed connection is not kept:
-// the next Open tries again.
-func (c *Config) Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
-	c = c.use()
-	key := o.Format() // the whole string, secrets included: only a map key
-	c.mu.Lock()
-	s, ok := c.pools[key]
-	if !ok {
-		s = &sharedPool{connecting: make(chan struct{}, 1)}
-		c.pools[key] = s
-	}
-	c.mu.Unlock()
-	select {
-	case s.connecting <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if s.pool == nil {
-		sized := *o
-		if sized.MaxConnections == 0 {
-			sized.MaxConnections = OpenPoolSize
-		}
-		p, err := c.Connect(ctx, &sized)
-		if err != nil {
-			<-s.connecting
-			return nil, err
-		}
-		s.pool = p
-	}
-	p := s.pool
-	<-s.connecting
-	// Every session may be held by an open connection: wait a while, not
-	// for ever.
-	wait, cancel := context.WithTimeout(ctx, timeoutOf(o))
-	defer cancel()
-	conn, err := p.Acquire(wait)
-	if err != nil && wait.Err() != nil && ctx.Err() == nil {
-		stat := p.pool.Stat()
-		if stat.AcquiredConns() >= stat.MaxConns() {
-			return nil, p.wrap(fmt.Errorf("all %d sessions of the pool for this connection string are in use: "+
-				"close connections you no longer need, or raise MaxConnections", stat.MaxConns()))
-		}
-	}
-	return conn, err
-}
-
-// OpenPoolSize is the size of Open's shared pools when MaxConnections is
-// not given: each open connection holds one session.
-const OpenPoolSize = 50

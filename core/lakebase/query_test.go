@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/lakelink/lakelink/core/connstr"
 )
 
 // This file tests sessions and results (query.go): transactions,
-// cancellation, streaming, autocommit and the shared pools of Open.
+// cancellation, streaming and autocommit; pool_test.go tests Open's
+// sessions and pools.
 
 func TestTransactionsAndCancel(t *testing.T) { bothWaits(t, testTransactionsAndCancel) }
 
@@ -173,97 +170,4 @@ func TestSetAutocommitWithOpenTransaction(t *testing.T) {
 	if got := scalar(t, p, "SELECT count(*) FROM "+table); got != "2" {
 		t.Errorf("%s rows after Close, want 2", got)
 	}
-}
-
-// TestOpenSharesOnePoolPerString: Opens of one connection string share
-// one pool, connected once; a string whose server does not answer does
-// not hold up another's.
-func TestOpenSharesOnePoolPerString(t *testing.T) {
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() { // accepts and never answers
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	stuck, _ := connstr.Parse(fmt.Sprintf("AuthScheme=Password;Server=127.0.0.1;Port=%d;User=u;Password=p;Timeout=10",
-		silent.Addr().(*net.TCPAddr).Port))
-	stuckDone := make(chan error, 1)
-	go func() {
-		_, err := Open(context.Background(), stuck)
-		stuckDone <- err
-	}()
-	time.Sleep(200 * time.Millisecond) // the stuck Open is connecting
-
-	o, _ := connstr.Parse(lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=8"))
-	start := time.Now()
-	var wg sync.WaitGroup
-	conns := make([]*Conn, 8)
-	for i := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, err := Open(context.Background(), o)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			conns[i] = c
-		}()
-	}
-	wg.Wait()
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Open took %s while another string was connecting", d)
-	}
-	for _, c := range conns {
-		if c == nil {
-			continue
-		}
-		if c.pool != conns[0].pool {
-			t.Error("two pools for one connection string")
-		}
-		c.Close()
-	}
-	select {
-	case err := <-stuckDone:
-		t.Errorf("the silent server's Open ended early: %v", err)
-	default:
-	}
-}
-
-// TestOpenWhenEverySessionIsTaken: a shared pool whose sessions are all
-// held makes Open fail after Timeout, saying why, instead of waiting.
-func TestOpenWhenEverySessionIsTaken(t *testing.T) {
-	o, err := connstr.Parse(lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=2;Timeout=1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	var held []*Conn
-	for range 2 {
-		c, err := Open(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	start := time.Now()
-	_, err = Open(ctx, o)
-	if err == nil || !strings.Contains(err.Error(), "all 2 sessions") || time.Since(start) > 3*time.Second {
-		t.Errorf("a third Open: %v after %v", err, time.Since(start))
-	}
-	held[0].Close()
-	c, err := Open(ctx, o)
-	if err != nil {
-		t.Fatalf("after a connection closed: %v", err)
-	}
-	c.Close()
-	held[1].Close()
 }

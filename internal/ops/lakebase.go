@@ -48,10 +48,11 @@ func (p Ops) GetCredential(ctx context.Context, r Conn) (c *Credential, err erro
 		SSLMode: l.SSLMode, SSLRootCert: l.SSLRootCert, SSLRootCertPEM: l.SSLRootCertPEM, ApplicationName: l.ApplicationName}, nil
 }
 
-// The Lakebase sessions of the C library: its handles are Go values here.
+// The Lakebase sessions and pools of the C library: its handles are Go
+// values here.
 
-// Connect opens a Lakebase session for r.Conn from the configuration's
-// shared pool for it, in autocommit mode.
+// Connect opens a Lakebase session of its own for r.Conn, in autocommit
+// mode; closing it ends the session on the server.
 func (p Ops) Connect(ctx context.Context, r Conn) (c *lakebase.Conn, err error) {
 	defer classify(&err, Database)
 	o, err := connstr.Parse(r.Conn)
@@ -60,6 +61,54 @@ func (p Ops) Connect(ctx context.Context, r Conn) (c *lakebase.Conn, err error) 
 	}
 	return p.Config.Open(ctx, o)
 }
+
+// OpenPool opens a pool of Lakebase sessions for r.Conn, sized by its
+// properties; it logs in once now, so that a wrong host, user or
+// credential is reported here.
+func (p Ops) OpenPool(ctx context.Context, r Conn) (pool *lakebase.Pool, err error) {
+	defer classify(&err, Database)
+	o, err := connstr.Parse(r.Conn)
+	if err != nil {
+		return nil, err
+	}
+	return p.Config.Connect(ctx, o)
+}
+
+// Acquire takes a session from pool ("" userToken), or from the pool's
+// sessions of the App user whose access token userToken is (the
+// X-Forwarded-Access-Token header's value). Closing it returns it to its
+// pool.
+func Acquire(ctx context.Context, pool *lakebase.Pool, userToken string) (c *lakebase.Conn, err error) {
+	defer classify(&err, Database)
+	if userToken == "" {
+		return pool.Acquire(ctx)
+	}
+	return acquireAsUser(ctx, pool, userToken)
+}
+
+// PoolStats counts a pool's sessions: lakelink.h's lakelink_pool_stats.
+type PoolStats struct {
+	Total    int `json:"total"`    // sessions open: idle, acquired or logging in
+	Idle     int `json:"idle"`     // open and free
+	Acquired int `json:"acquired"` // taken, not yet returned
+	Waiting  int `json:"waiting"`  // acquires waiting for a session
+	Max      int `json:"max"`      // MaxConnections
+	// Users is how many App users' pools the pool keeps (MaxUsers at
+	// most), UserSessions their sessions.
+	Users        int `json:"users"`
+	UserSessions int `json:"user_sessions"`
+}
+
+// Stats counts pool's sessions now.
+func Stats(pool *lakebase.Pool) PoolStats {
+	s := pool.Stats()
+	return PoolStats{Total: s.Total, Idle: s.Idle, Acquired: s.Acquired, Waiting: s.Waiting, Max: s.Max,
+		Users: s.Users, UserSessions: s.UserSessions}
+}
+
+// ClosePool closes pool: its idle sessions now, acquired ones when they
+// are returned.
+func ClosePool(pool *lakebase.Pool) { pool.Close() }
 
 // Statement is SQL with PostgreSQL's $1..$n placeholders and its encoded
 // parameters (TYPES.md, "Parameters"; none when empty).

@@ -1,0 +1,188 @@
+package lakebase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/lakelink/lakelink/core/connstr"
+)
+
+// The defaults of a pool's connection string properties. They keep
+// sessions well under Lakebase's limits (a session idle for 24 hours is
+// closed, and none lives longer than 3 days): an idle session is closed
+// after MaxIdleTime, and every session is replaced after MaxLifetime
+// (plus up to a tenth of it, so that sessions opened together are not
+// replaced together), when idle: never during a statement or a
+// transaction.
+const (
+	DefaultMaxConnections = 10
+	DefaultMaxIdleTime    = 10 * time.Minute
+	DefaultMaxLifetime    = time.Hour
+	DefaultPoolTimeout    = 30 * time.Second
+)
+
+// ErrPoolTimeout is wrapped by the error of an Acquire that found no free
+// session within PoolTimeout.
+var ErrPoolTimeout = errors.New("no free session")
+
+// ErrPoolClosed is returned by Acquire on a closed Pool.
+var ErrPoolClosed = errors.New("lakebase: the pool is closed")
+
+// Pool is a pool of Lakebase sessions, sized by its connection string
+// (MinConnections, MaxConnections, MaxIdleTime, MaxLifetime, PoolTimeout).
+// It is safe for concurrent use.
+type Pool struct {
+	*target
+	pool    *pgxpool.Pool
+	timeout time.Duration // PoolTimeout
+	waiting atomic.Int32  // Acquire calls not yet served
+	closed  atomic.Bool
+}
+
+// PoolStats counts a pool's sessions.
+type PoolStats struct {
+	Total    int // sessions open: idle, acquired, or logging in
+	Idle     int
+	Acquired int
+	Waiting  int // Acquire calls waiting for a session (or its login)
+	Max      int // MaxConnections
+	// Users and UserSessions count AsUser's per-user pools and their
+	// sessions (userpool.go fills them).
+	Users        int
+	UserSessions int
+}
+
+// connectPool is Connect with cfg, the pool configuration poolConfig made
+// of o (which tests may have changed, to dial elsewhere).
+func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (*Pool, error) {
+	if cfg.MinConns > cfg.MaxConns {
+		return nil, fmt.Errorf("MinConnections (%d) is more than MaxConnections (%d)", cfg.MinConns, cfg.MaxConns)
+	}
+	t, err := c.newTarget(ctx, o, cfg.ConnConfig)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{target: t, timeout: o.PoolTimeout}
+	if p.timeout == 0 {
+		p.timeout = DefaultPoolTimeout
+	}
+	cfg.BeforeConnect = t.beforeConnect
+	if p.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, p.wrap(err)
+	}
+	session, err := p.acquire(ctx)
+	if err != nil {
+		p.pool.Close()
+		return nil, err
+	}
+	session.Release()
+	return p, nil
+}
+
+// sizePool applies the options' pool properties, or their defaults, to cfg.
+func sizePool(cfg *pgxpool.Config, o *connstr.Options) {
+	cfg.MaxConns = int32(min(orDefault(o.MaxConnections, DefaultMaxConnections), math.MaxInt32))
+	cfg.MinConns = int32(min(o.MinConnections, math.MaxInt32))
+	cfg.MaxConnIdleTime = orDefault(o.MaxIdleTime, DefaultMaxIdleTime)
+	cfg.MaxConnLifetime = orDefault(o.MaxLifetime, DefaultMaxLifetime)
+	cfg.MaxConnLifetimeJitter = cfg.MaxConnLifetime / 10
+	// The health check closes idle sessions past either limit (and opens
+	// sessions up to MinConnections): often enough that neither is
+	// overstepped by more than half of it, at most once a minute, and no
+	// more than ten times a second.
+	cfg.HealthCheckPeriod = max(100*time.Millisecond, min(time.Minute, cfg.MaxConnIdleTime/2, cfg.MaxConnLifetime/2))
+}
+
+// orDefault is v, or def when v is zero (not given).
+func orDefault[T int | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// User is the Postgres user the pool logs in as.
+func (p *Pool) User() string { return p.user }
+
+// Acquire takes a session from the pool, in autocommit mode, waiting at
+// most PoolTimeout for a free one. Close returns it to the pool (which
+// replaces it instead if a statement or transaction was left unfinished,
+// or it outlived MaxLifetime).
+func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
+	c, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(p.target, c.Conn(), c.Release), nil
+}
+
+// Query runs one statement on a session of its own, which returns to the
+// pool when the result is closed.
+func (p *Pool) Query(ctx context.Context, sql string, args ...any) (*Result, error) {
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.owned = true
+	r, err := c.Execute(ctx, sql, args...)
+	if err != nil {
+		c.Close()
+	}
+	return r, err
+}
+
+// acquire takes a session of the pool (see login for a refused login),
+// waiting at most PoolTimeout.
+func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	if p.closed.Load() {
+		return nil, ErrPoolClosed
+	}
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
+	wait, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	c, err := login(wait, p.target, p.pool.Acquire)
+	switch {
+	case err == nil:
+		return c, nil
+	case p.closed.Load():
+		return nil, ErrPoolClosed
+	case wait.Err() != nil && ctx.Err() == nil:
+		if s := p.pool.Stat(); s.AcquiredConns() >= s.MaxConns() {
+			return nil, p.wrap(fmt.Errorf("%w within PoolTimeout (%s): all %d sessions of the pool are in use "+
+				"(MaxConnections=%d): close connections sooner, or raise MaxConnections or PoolTimeout",
+				ErrPoolTimeout, p.timeout, s.MaxConns(), s.MaxConns()))
+		}
+	}
+	return nil, err
+}
+
+// Stats counts the pool's sessions now.
+func (p *Pool) Stats() PoolStats {
+	s := p.pool.Stat()
+	return PoolStats{Total: int(s.TotalConns()), Idle: int(s.IdleConns()), Acquired: int(s.AcquiredConns()),
+		Waiting: int(p.waiting.Load()), Max: int(s.MaxConns())}
+}
+
+// Close closes the pool: its idle sessions now, those acquired when they
+// are returned (Close does not wait for them). Acquire then fails with
+// ErrPoolClosed. Closing twice is harmless.
+func (p *Pool) Close() {
+	if p.closed.Swap(true) {
+		return
+	}
+	closed := make(chan struct{})
+	go func() {
+		p.pool.Close() // returns once every session is closed, acquired ones included
+		close(closed)
+	}()
+	if p.pool.Stat().AcquiredConns() == 0 {
+		<-closed
+	}
+}
