@@ -62,7 +62,7 @@ function poolProperties (options) {
   return properties
 }
 
-const closedError = () => new InterfaceError('lakelink: the pool has ended', { code: 'LAKELINK_CLOSED' })
+const closedError = () => new InterfaceError('lakelink: the pool is closed (end() was called)', { code: 'LAKELINK_CLOSED' })
 
 /** The counts of a pool not open (or no longer). */
 const NO_SESSIONS = { total: 0, idle: 0, acquired: 0, waiting: 0 }
@@ -89,13 +89,13 @@ class UserPool {
     this.#opts = opts
   }
 
-  /** Runs fn(handle) on a session, given back after. */
+  /** Runs fn(handle) on a session, given back before it settles (so that the pool's counts show it back, as in node-postgres). */
   async #use (signal, fn) {
     const h = await this.#pool[ACQUIRE](this.#token, signal)
     try {
       return await fn(h)
     } finally {
-      this.#pool[GIVE_BACK](h, false)
+      await this.#pool[GIVE_BACK](h, false)
     }
   }
 
@@ -156,7 +156,9 @@ class Pool {
   #calls = 0 // acquires waiting in the core
   #queue = [] // acquires waiting for one of the ACQUIRE_CALLS: {resolve, reject, signal, onAbort}
   #held = 0 // sessions taken from the core and not given back yet
-  #ending = null
+  #abandoned = 0 // acquires still waiting in the core for a query that stopped waiting (its signal aborted)
+  #ended = false // end() was called
+  #ending = null // end()'s promise
   #drained = null // resolves when nothing is held or acquiring after end()
 
   /**
@@ -180,7 +182,7 @@ class Pool {
 
   #open () {
     this.#opening ??= session.poolOpen(this.#connStr).then((h) => {
-      if (this.#ending) {
+      if (this.#ended) {
         session.poolClose(h).catch(() => {})
         throw closedError()
       }
@@ -208,7 +210,7 @@ class Pool {
   /** Sessions open and idle. */
   get idleCount () { return this.#stats().idle }
   /** Queries and connect() calls waiting for a session (here, and in the core). */
-  get waitingCount () { return this.#queue.length + this.#stats().waiting }
+  get waitingCount () { return this.#queue.length + Math.max(0, this.#stats().waiting - this.#abandoned) }
 
   /**
    * A session's handle: waits here for one of the ACQUIRE_CALLS, then in
@@ -216,19 +218,25 @@ class Pool {
    * once; a session that comes later goes back to the pool.
    */
   async [ACQUIRE] (token, signal) {
-    if (this.#ending) throw closedError()
+    if (this.#ended) throw closedError()
     signal?.throwIfAborted()
     const pool = await this.#open()
     await this.#turn(signal)
-    let abandoned = false
+    let abandoned = false // the caller stopped waiting (signal aborted) while the core looked for a session
+    let settled = false
     const got = session.poolAcquire(pool, token).then((h) => {
+      settled = true
       this.#held++
-      if (abandoned || this.#ending) {
+      if (abandoned || this.#ended) {
         this[GIVE_BACK](h, false)
         throw abandoned ? signal.reason : closedError()
       }
       return h
+    }, (e) => {
+      settled = true
+      throw e
     }).finally(() => {
+      if (abandoned) this.#abandoned--
       this.#calls--
       this.#next()
       this.#checkDrained()
@@ -236,7 +244,9 @@ class Pool {
     if (!signal) return got
     return new Promise((resolve, reject) => {
       const onAbort = () => {
+        if (settled) return
         abandoned = true
+        this.#abandoned++
         reject(signal.reason)
       }
       signal.addEventListener('abort', onAbort, { once: true })
@@ -272,17 +282,21 @@ class Pool {
     }
   }
 
-  /** Gives a session back to the core pool (destroy: closes it instead), which decides whether it serves again. */
+  /**
+   * Gives a session back to the core pool (destroy: closes it instead),
+   * which decides whether it serves again. Resolves when it is back; never
+   * rejects: a session that cannot be given back is the core's to drop.
+   */
   [GIVE_BACK] (h, destroy) {
     const done = destroy ? session.destroy(h) : session.close(h)
-    done.catch(() => {}).finally(() => { // a session that cannot be given back is the core's to drop
+    return done.catch(() => {}).finally(() => {
       this.#held--
       this.#checkDrained()
     })
   }
 
   #checkDrained () {
-    if (this.#ending && this.#held === 0 && this.#calls === 0) this.#drained()
+    if (this.#ended && this.#held === 0 && this.#calls === 0) this.#drained()
   }
 
   /**
@@ -343,6 +357,7 @@ class Pool {
    * released, statements ended) and the core pool is closed.
    */
   end () {
+    this.#ended = true
     this.#ending ??= (async () => {
       const drained = new Promise((resolve) => { this.#drained = resolve })
       for (const w of this.#queue.splice(0)) {
@@ -369,7 +384,7 @@ class Pool {
 
   [util.inspect.custom] (depth, options, inspect) {
     const { total, idle, acquired, waiting } = this.#stats()
-    return `Pool <${this.#shown}> ${inspect({ total, idle, acquired, waiting: waiting + this.#queue.length, ended: Boolean(this.#ending) }, options)}`
+    return `Pool <${this.#shown}> ${inspect({ total, idle, acquired, waiting: waiting + this.#queue.length, ended: this.#ended }, options)}`
   }
 
   toString () {
