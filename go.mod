@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/databricks/databricks-sdk-go v0.180.0
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9

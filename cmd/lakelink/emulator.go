@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,9 +31,13 @@ func newEmulatorCommand() *cobra.Command {
 		Short: "run a local Databricks workspace, app and Lakebase endpoint for offline development and tests",
 		Long: "Runs a local Databricks workspace (OAuth and REST), a Databricks App and a Lakebase\n" +
 			"endpoint on 127.0.0.1 until interrupted. Once ready it writes DIR/emulator.json,\n" +
-			"which tells tests where everything is and who may use it.",
-		Example: "  lakelink emulator --state-dir .emulator",
-		Args:    noArgs,
+			"which tells tests where everything is and who may use it.\n\n" +
+			"More users: POST {\"email\": \"a@example.com\"} (Content-Type: application/json) to\n" +
+			"ADMIN_URL/users adds a user with CAN USE on the app, Lakebase access and its\n" +
+			"PostgreSQL role (named after the email), and answers {\"email\", \"access_token\"}.",
+		Example: "  lakelink emulator --state-dir .emulator\n" +
+			"  lakelink emulator --state-dir .emulator --app-user-scopes sql,dashboards.genie",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return exit(runEmulator(&f, cmd.OutOrStdout(), cmd.ErrOrStderr()))
 		},
@@ -61,6 +66,9 @@ func newEmulatorCommand() *cobra.Command {
 		f.cfg.OAuthApps = append(f.cfg.OAuthApps, app)
 		return nil
 	})
+	fs.StringSliceVar(&f.cfg.AppUserAPIScopes, "app-user-scopes", nil, "turn on the app's user authorization with these user API `scopes` (such as sql,dashboards.genie): "+
+		"the app then receives, for each user, a token of that user restricted to them and iam.current-user:read, iam.access-control:read "+
+		"in X-Forwarded-Access-Token (default: off, no such header)")
 	fs.IntVar(&f.workspacePort, "workspace-port", 0, "workspace port on 127.0.0.1 (default: a free port)")
 	fs.IntVar(&f.appPort, "app-port", 0, "app port on 127.0.0.1 (default: a free port)")
 	fs.IntVar(&f.pgPort, "lakebase-port", 0, "Lakebase gateway port on 127.0.0.1 (default: a free port)")
@@ -99,6 +107,15 @@ func runEmulator(f *emulatorFlags, stdout, stderr io.Writer) int {
 
 func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
+// userAuthorization describes the app's user authorization for the
+// summary.
+func userAuthorization(scopes []string) string {
+	if len(scopes) == 0 {
+		return "off (no X-Forwarded-Access-Token; --app-user-scopes turns it on)"
+	}
+	return "on, user API scopes " + strings.Join(scopes, ",") + " (X-Forwarded-Access-Token)"
+}
+
 func printSummary(w io.Writer, info emulator.Info) {
 	lb := info.Lakebase
 	fmt.Fprintf(w, `lakelink emulator is ready (emulator.json in %s)
@@ -107,6 +124,7 @@ func printSummary(w io.Writer, info emulator.Info) {
   App        %s  (%s: /api/whoami, /api/echo, /api/genie)
   Lakebase   %s:%d  (instance %s, endpoint %s; TLS CA %s)
   Admin      %s/stats
+  User authorization  %s
 
 Service principal, as Databricks injects it into an app:
   export DATABRICKS_HOST=%s
@@ -118,7 +136,7 @@ Lakebase connection string:
 
 Users sign in as %s. Press Ctrl-C to stop.
 `, info.StateDir, info.WorkspaceURL, info.AppURL, info.AppName, lb.Host, lb.Port, lb.Instance, lb.Endpoint, lb.CAFile,
-		info.AdminURL, info.WorkspaceURL, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientSecret,
+		info.AdminURL, userAuthorization(info.AppUserAPIScopes), info.WorkspaceURL, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientSecret,
 		info.WorkspaceURL, lb.Host, lb.Port, lb.Database, info.ServicePrincipal.ClientID, info.ServicePrincipal.ClientID,
 		info.ServicePrincipal.ClientSecret, lb.Instance, lb.CAFile, info.User.Email)
 }

@@ -34,7 +34,7 @@ func TestEmulatorCommand(t *testing.T) {
 	bin := buildCLI(t)
 	state := t.TempDir()
 	var stdout, stderr lockedBuffer
-	cmd := exec.Command(bin, "emulator", "--state-dir", state, "--token-ttl", "90s")
+	cmd := exec.Command(bin, "emulator", "--state-dir", state, "--token-ttl", "90s", "--app-user-scopes", "sql,dashboards.genie")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -60,7 +60,8 @@ func TestEmulatorCommand(t *testing.T) {
 		t.Errorf("emulator.json mode %v, want 0600: it holds client secrets", fi.Mode().Perm())
 	}
 	if info.TokenTTLSeconds != 90 || info.Lakebase.Port == 0 || info.ServicePrincipal.ClientSecret == "" || info.StateDir != state ||
-		!strings.HasPrefix(info.WorkspaceURL, "http://127.0.0.1:") || info.AdminURL != info.WorkspaceURL+"/_emulator" {
+		!strings.HasPrefix(info.WorkspaceURL, "http://127.0.0.1:") || info.AdminURL != info.WorkspaceURL+"/_emulator" ||
+		strings.Join(info.AppUserAPIScopes, ",") != "sql,dashboards.genie" {
 		t.Errorf("emulator.json = %+v", info)
 	}
 	resp, err := http.Get(info.WorkspaceURL + "/oidc/.well-known/oauth-authorization-server")
@@ -72,7 +73,7 @@ func TestEmulatorCommand(t *testing.T) {
 	for _, want := range []string{"emulator.json in " + state, "export DATABRICKS_HOST=" + info.WorkspaceURL,
 		"export DATABRICKS_CLIENT_ID=" + info.ServicePrincipal.ClientID,
 		"export DATABRICKS_CLIENT_SECRET=" + info.ServicePrincipal.ClientSecret,
-		"Server=127.0.0.1;", info.AppURL} {
+		"Server=127.0.0.1;", info.AppURL, "User authorization  on, user API scopes sql,dashboards.genie"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 		}
@@ -144,6 +145,7 @@ func TestEmulatorCommandErrors(t *testing.T) {
 		{[]string{"emulator", "--user", "nobody"}, 1, "user email \"nobody\""},
 		{[]string{"emulator", "--postgres-url", "host=h password = SECRET port=x"}, 1, "--postgres-url is not a PostgreSQL connection string"},
 		{[]string{"emulator", "--oauth-app", "nouris"}, 2, "want CLIENT_ID=REDIRECT_URI"},
+		{[]string{"emulator", "--app-user-scopes", "sql,all-apis"}, 1, "app user API scope \"all-apis\": want one of"},
 		{[]string{"emulator", "extra"}, 2, "unexpected argument \"extra\""},
 		{[]string{"emulator", "--postgres-url", "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, 1, "connecting to the PostgreSQL backend"},
 		{[]string{"nope"}, 2, "unknown command \"nope\""},

@@ -254,8 +254,8 @@ func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 	})
 }
 
-// adminHandler serves /_emulator/stats, /_emulator/faults and
-// /_emulator/postgres/restart to this machine's own programs, not to web
+// adminHandler serves /_emulator/stats, /_emulator/faults,
+// /_emulator/postgres/restart and /_emulator/users to this machine's own programs, not to web
 // pages that its user visits: see fromThisMachine and changesState.
 func (e *Emulator) adminHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -291,6 +291,33 @@ func (e *Emulator) adminHandler() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("POST /_emulator/users", changesState(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Email string `json:"email"`
+		}
+		if !decodeBody(w, r, &req, true) {
+			return
+		}
+		if err := checkEmail(req.Email); err != nil {
+			writeAPIError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", fmt.Sprintf("email %q: %s", req.Email, err))
+			return
+		}
+		token, created, err := e.addUser(r.Context(), req.Email)
+		switch {
+		case errors.Is(err, errTooManyUsers):
+			writeAPIError(w, http.StatusBadRequest, "RESOURCE_LIMIT_EXCEEDED", err.Error())
+			return
+		case err != nil:
+			writeAPIError(w, http.StatusInternalServerError, "INTERNAL_ERROR", err.Error())
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, status, map[string]string{"email": req.Email, "access_token": token})
 	}))
 	return fromThisMachine(e.workspacePort(), mux)
 }
@@ -357,4 +384,35 @@ func (e *Emulator) RestartPostgres(ctx context.Context) error {
 	e.admin.Reset() // its sessions ended with the server
 	e.stats.update(func(s *Stats) { s.PostgresRestarts++ })
 	return nil
+}
+
+// AddUser adds a workspace user with this email unless it exists: a new
+// SCIM id, CAN USE on the app, the right to connect to Lakebase, and its
+// PostgreSQL role on the backend, named after the email as the gateway
+// logs in, so that a test may grant it rights before it connects. It
+// returns a new access token of the user, such as a browser session with
+// the app holds (all-apis, offline_access and the app's user API scopes;
+// the token TTL), to call the app, the workspace or Lakebase as the user.
+// At most 10,000 users may be added.
+func (e *Emulator) AddUser(ctx context.Context, email string) (token string, err error) {
+	token, _, err = e.addUser(ctx, email)
+	return token, err
+}
+
+// addUser is AddUser, also telling whether the user is new.
+func (e *Emulator) addUser(ctx context.Context, email string) (token string, created bool, err error) {
+	p, created, err := e.dir.addUser(email)
+	if err != nil {
+		return "", false, err
+	}
+	if err := e.ensureRole(ctx, p.Name, e.rolePassword(p.Name)); err != nil {
+		return "", false, fmt.Errorf("creating the PostgreSQL role of %s: %w", p.Name, err)
+	}
+	if token, err = e.signAccessToken(p, appName, e.sessionScopes(), time.Now().Add(e.cfg.TokenTTL)); err != nil {
+		return "", false, err
+	}
+	if created {
+		e.log.Info("user added", "user", p.Name, "id", p.ID)
+	}
+	return token, created, nil
 }

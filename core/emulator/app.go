@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,10 +23,59 @@ const sessionCookie = "lakelink-app-session"
 // for its callback, or a consent page waiting for its answer.
 const signInTTL = 10 * time.Minute
 
-// appUserAPIScopes are the app's user API scopes (Apps' user
-// authorization): its browser sign-in asks for them, /api/genie needs them,
-// and GET /api/2.0/apps/{name} reports them.
-var appUserAPIScopes = []string{"dashboards.genie"}
+// genieScope is the scope the app's /api/genie route needs in the
+// caller's token.
+const genieScope = "dashboards.genie"
+
+// defaultUserAPIScopes are the scopes Databricks adds to an app's user API
+// scopes when user authorization is on: the token forwarded to the app may
+// always read who the user is and the user's permissions. Based on
+// Databricks' "Configure authorization in a Databricks app"
+// (docs.databricks.com/aws/en/dev-tools/databricks-apps/auth, "User
+// authorization": these two are always included by default and cannot be
+// requested), and on what GET /api/2.0/apps/{name} answers for such apps:
+// effective_user_api_scopes lists these two beside the configured
+// user_api_scopes, which do not name them.
+var defaultUserAPIScopes = []string{"iam.current-user:read", "iam.access-control:read"}
+
+// checkUserAPIScopes checks the scopes an app's user authorization is
+// configured with (known scopes, but neither all-apis nor offline_access)
+// and returns them without repeats.
+func checkUserAPIScopes(scopes []string) ([]string, error) {
+	var out []string
+	for _, s := range scopes {
+		if s == "all-apis" || s == "offline_access" || !slices.Contains(knownScopes, s) {
+			allowed := slices.DeleteFunc(slices.Clone(knownScopes), func(s string) bool { return s == "all-apis" || s == "offline_access" })
+			return nil, fmt.Errorf("app user API scope %q: want one of %s", s, strings.Join(allowed, ", "))
+		}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// effectiveUserAPIScopes are the scopes of the tokens forwarded to the
+// app: its user API scopes and Databricks' defaults. Nil when user
+// authorization is off.
+func (e *Emulator) effectiveUserAPIScopes() []string {
+	if len(e.cfg.AppUserAPIScopes) == 0 {
+		return nil
+	}
+	out := slices.Clone(e.cfg.AppUserAPIScopes)
+	for _, s := range defaultUserAPIScopes {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sessionScopes are the scopes of a browser session with the app: every
+// API, a refresh token, and the app's user API scopes.
+func (e *Emulator) sessionScopes() []string {
+	return append([]string{"all-apis", "offline_access"}, e.cfg.AppUserAPIScopes...)
+}
 
 // appSessions are the Apps platform's browser sign-ins: logins under way
 // (keyed by OAuth state) and signed-in sessions (keyed by cookie, holding
@@ -73,8 +123,8 @@ func (e *Emulator) appHandler() http.Handler {
 	api.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("The app has no route %s", r.URL.Path))
 	})
-	// routeScopes are the user API scopes a route needs.
-	routeScopes := map[string][]string{"/api/genie": appUserAPIScopes}
+	// routeScopes are the scopes a route needs in the caller's token.
+	routeScopes := map[string][]string{"/api/genie": {genieScope}}
 
 	apiProxy := e.route(epApp, func(w http.ResponseWriter, r *http.Request) {
 		c, ok := e.sessionCaller(r)
@@ -100,7 +150,10 @@ func (e *Emulator) appHandler() http.Handler {
 				return
 			}
 		}
-		forwardIdentity(r, c)
+		if err := e.forwardIdentity(r, c); err != nil {
+			writeAPIError(w, http.StatusInternalServerError, "INTERNAL_ERROR", "the app's proxy could not issue the user's token")
+			return
+		}
 		api.ServeHTTP(w, r)
 	})
 	mux := http.NewServeMux()
@@ -119,11 +172,10 @@ func (e *Emulator) appHandler() http.Handler {
 }
 
 // forwardIdentity replaces whatever X-Forwarded-* headers the client sent
-// with the platform's own, and drops the Authorization header. For a user,
-// the token that authenticated the request (the session's or the verified
-// bearer) is forwarded as X-Forwarded-Access-Token (Apps' user
-// authorization).
-func forwardIdentity(r *http.Request, c caller) {
+// with the platform's own, and drops the Authorization header. With user
+// authorization on, a user's request also carries the user's token for
+// the app in X-Forwarded-Access-Token (see forwardedToken).
+func (e *Emulator) forwardIdentity(r *http.Request, c caller) error {
 	for name := range r.Header {
 		if strings.HasPrefix(name, "X-Forwarded-") {
 			r.Header.Del(name)
@@ -135,9 +187,71 @@ func forwardIdentity(r *http.Request, c caller) {
 	r.Header.Set("X-Forwarded-Email", p.Name)
 	r.Header.Set("X-Forwarded-Preferred-Username", p.Name)
 	r.Header.Set("X-Request-Id", newApplicationID())
-	if p.Kind == kindUser {
-		r.Header.Set("X-Forwarded-Access-Token", c.token)
+	if p.Kind != kindUser || len(e.cfg.AppUserAPIScopes) == 0 {
+		return nil
 	}
+	token, err := e.forwardedToken(c)
+	if err != nil {
+		return err
+	}
+	r.Header.Set("X-Forwarded-Access-Token", token)
+	return nil
+}
+
+// maxForwardedTokens bounds the forwarded tokens kept for reuse.
+const maxForwardedTokens = 10_000
+
+// forwardedTokens keeps the token forwarded for each caller's token
+// (keyed by its SHA-256), so that a user's requests with one token, or one
+// browser session, forward one token, as on Databricks, until it expires.
+type forwardedTokens struct {
+	mu     sync.Mutex
+	tokens map[[sha256.Size]byte]forwarded
+}
+
+type forwarded struct {
+	token   string
+	expires time.Time
+}
+
+// forwardedToken returns the token the app receives for c, a user: a
+// token the workspace issues to the app for c's principal, with the app's
+// effective user API scopes (those c's own token covers: all of them with
+// all-apis; Databricks' defaults always), expiring no later than c's. It
+// is not c's token, which the app never sees.
+func (e *Emulator) forwardedToken(c caller) (string, error) {
+	key, now := sha256.Sum256([]byte(c.token)), time.Now()
+	f := &e.forwarded
+	f.mu.Lock()
+	held, ok := f.tokens[key]
+	f.mu.Unlock()
+	if ok && now.Before(held.expires) {
+		return held.token, nil
+	}
+	scopes := slices.DeleteFunc(e.effectiveUserAPIScopes(), func(s string) bool {
+		return !slices.Contains(defaultUserAPIScopes, s) && !c.claims.HasScope("all-apis") && !c.claims.HasScope(s)
+	})
+	expires := now.Add(e.cfg.TokenTTL)
+	if c.claims.ExpiresAt().Before(expires) {
+		expires = c.claims.ExpiresAt()
+	}
+	token, err := e.signAccessToken(c.principal, appName, scopes, expires)
+	if err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.tokens) >= maxForwardedTokens {
+		maps.DeleteFunc(f.tokens, func(_ [sha256.Size]byte, t forwarded) bool { return !now.Before(t.expires) })
+	}
+	for k := range f.tokens { // still full: forget any one
+		if len(f.tokens) < maxForwardedTokens {
+			break
+		}
+		delete(f.tokens, k)
+	}
+	f.tokens[key] = forwarded{token: token, expires: expires}
+	return token, nil
 }
 
 // sessionCaller returns the signed-in browser session of r, if it has a
@@ -175,7 +289,7 @@ func (e *Emulator) redirectToLogin(w http.ResponseWriter, r *http.Request) {
 		"client_id":             {appName},
 		"redirect_uri":          {e.info.AppURL + "/.auth/callback"},
 		"response_type":         {"code"},
-		"scope":                 {strings.Join(append([]string{"all-apis", "offline_access"}, appUserAPIScopes...), " ")},
+		"scope":                 {strings.Join(e.sessionScopes(), " ")},
 		"state":                 {state},
 		"code_challenge":        {b64.EncodeToString(challenge[:])},
 		"code_challenge_method": {"S256"},

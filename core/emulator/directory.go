@@ -1,11 +1,14 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode"
 )
 
 // Principal kinds, as carried in a token's principal_type claim.
@@ -79,13 +82,38 @@ func ParseOAuthApp(s string) (OAuthApp, error) {
 	return app, nil
 }
 
-// directory holds the workspace's principals and OAuth clients. It is built
-// once at start and read-only afterwards.
+// directory holds the workspace's principals and OAuth clients. The
+// clients and the three principals made at start never change; users added
+// later (addUser) join byName under mu.
 type directory struct {
-	user             *principal
+	user             *principal // whom the authorize endpoint signs in
 	servicePrincipal *principal
 	outsider         *principal
 	clients          map[string]*oauthClient
+
+	mu     sync.RWMutex
+	byName map[string]*principal // every principal, by the name tokens carry
+	added  int                   // users added by addUser
+}
+
+// maxAddedUsers bounds the users addUser adds, so that a runaway test
+// cannot grow the emulator (and its backend's roles) without end.
+const maxAddedUsers = 10_000
+
+// firstAddedUserID is the SCIM id of the first user addUser adds; the
+// following ones count up from it, clear of the ids made at start.
+const firstAddedUserID = 10_001
+
+var errTooManyUsers = fmt.Errorf("the emulator holds at most %d added users", maxAddedUsers)
+
+// checkEmail accepts what the emulator takes for an email address: one @
+// with text on both sides, no white space.
+func checkEmail(email string) error {
+	local, domain, _ := strings.Cut(email, "@")
+	if local == "" || domain == "" || strings.Contains(domain, "@") || strings.IndexFunc(email, unicode.IsSpace) >= 0 {
+		return errors.New("want an email address (one @, no spaces) such as " + defaultUserEmail)
+	}
+	return nil
 }
 
 // newDirectory builds the workspace: the user, the service principals, the
@@ -102,6 +130,10 @@ func newDirectory(userEmail, appCallback string, apps []OAuthApp) (*directory, e
 		outsider: &principal{Name: newApplicationID(), ID: 2002, DisplayName: "lakelink-outsider-sp",
 			Kind: kindServicePrincipal},
 		clients: map[string]*oauthClient{},
+		byName:  map[string]*principal{},
+	}
+	for _, p := range []*principal{d.user, d.servicePrincipal, d.outsider} {
+		d.byName[p.Name] = p
 	}
 	d.clients["databricks-cli"] = &oauthClient{ID: "databricks-cli", LoopbackRedirects: true, Scopes: knownScopes}
 	d.clients[appName] = &oauthClient{ID: appName, Secret: "dose" + randomHex(32),
@@ -123,12 +155,31 @@ func newDirectory(userEmail, appCallback string, apps []OAuthApp) (*directory, e
 
 // principalByName finds a principal by the name tokens carry.
 func (d *directory) principalByName(name string) *principal {
-	for _, p := range []*principal{d.user, d.servicePrincipal, d.outsider} {
-		if p.Name == name {
-			return p
-		}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.byName[name]
+}
+
+// addUser returns the user with this email, adding it (with CAN USE on
+// the app and the right to connect to Lakebase) unless it exists.
+func (d *directory) addUser(email string) (p *principal, created bool, err error) {
+	if err := checkEmail(email); err != nil {
+		return nil, false, fmt.Errorf("email %q: %w", email, err)
 	}
-	return nil
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if p := d.byName[email]; p != nil {
+		return p, false, nil
+	}
+	if d.added >= maxAddedUsers {
+		return nil, false, errTooManyUsers
+	}
+	local, _, _ := strings.Cut(email, "@")
+	p = &principal{Name: email, ID: firstAddedUserID + int64(d.added), DisplayName: local, Kind: kindUser,
+		CanUseApp: true, CanConnectLakebase: true}
+	d.byName[email] = p
+	d.added++
+	return p, true, nil
 }
 
 // redirectAllowed reports whether uri is registered for the client.

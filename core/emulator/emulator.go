@@ -14,6 +14,7 @@ package emulator
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,11 +24,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
-	"unicode"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -58,6 +57,14 @@ type Config struct {
 	UserEmail string
 	// OAuthApps registers extra OAuth clients besides databricks-cli.
 	OAuthApps []OAuthApp
+	// AppUserAPIScopes turns on the app's user authorization with these
+	// user API scopes (such as sql, dashboards.genie): the app's browser
+	// sign-in asks for them, GET /api/2.0/apps/{name} reports them, and the
+	// app's proxy forwards to the app, for a user, a token of that user
+	// restricted to them and Databricks' default scopes in
+	// X-Forwarded-Access-Token. Empty means user authorization is off:
+	// no X-Forwarded-Access-Token.
+	AppUserAPIScopes []string
 	// Logger receives one line per request and session; nil discards. No
 	// secret or token is ever logged.
 	Logger *slog.Logger
@@ -80,9 +87,12 @@ func (c *Config) applyDefaults() error {
 	if c.UserEmail == "" {
 		c.UserEmail = defaultUserEmail
 	}
-	local, domain, _ := strings.Cut(c.UserEmail, "@")
-	if local == "" || domain == "" || strings.Contains(domain, "@") || strings.IndexFunc(c.UserEmail, unicode.IsSpace) >= 0 {
-		return fmt.Errorf("user email %q: want an email address (one @, no spaces) such as %s", c.UserEmail, defaultUserEmail)
+	if err := checkEmail(c.UserEmail); err != nil {
+		return fmt.Errorf("user email %q: %w", c.UserEmail, err)
+	}
+	var err error
+	if c.AppUserAPIScopes, err = checkUserAPIScopes(c.AppUserAPIScopes); err != nil {
+		return err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -114,6 +124,9 @@ type Info struct {
 	Outsider         ClientInfo   `json:"outsider"`
 	User             UserInfo     `json:"user"`
 	AdminURL         string       `json:"admin_url"`
+	// AppUserAPIScopes are the app's user API scopes (Config's); empty
+	// when its user authorization is off.
+	AppUserAPIScopes []string `json:"app_user_api_scopes"`
 	// WorkspaceID is sent by the SDK as X-Databricks-Workspace-Id.
 	WorkspaceID string `json:"workspace_id"`
 	// TokenTTLSeconds is the lifetime of tokens and credentials.
@@ -167,6 +180,7 @@ type Emulator struct {
 	grants      *grantStore // the OAuth server's codes and refresh tokens
 	codeTTL     time.Duration
 	appSessions appSessions
+	forwarded   forwardedTokens
 
 	// listeners are closed by Close whether or not a server took them.
 	listeners []net.Listener
@@ -192,7 +206,8 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 		return nil, err
 	}
 	e := &Emulator{cfg: cfg, log: cfg.Logger, stats: newStats(), faults: newFaults(), grants: newGrantStore(),
-		codeTTL: 60 * time.Second, appSessions: appSessions{logins: map[string]pendingLogin{}, sessions: map[string]caller{}}}
+		codeTTL: 60 * time.Second, appSessions: appSessions{logins: map[string]pendingLogin{}, sessions: map[string]caller{}},
+		forwarded: forwardedTokens{tokens: map[[sha256.Size]byte]forwarded{}}}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -235,9 +250,10 @@ func Start(ctx context.Context, cfg Config) (_ *Emulator, err error) {
 			ClientSecret: e.dir.clients[e.dir.servicePrincipal.Name].Secret},
 		Outsider: ClientInfo{ClientID: e.dir.outsider.Name, DisplayName: e.dir.outsider.DisplayName,
 			ClientSecret: e.dir.clients[e.dir.outsider.Name].Secret},
-		TokenTTLSeconds: int64(e.cfg.TokenTTL / time.Second),
-		PID:             os.Getpid(),
-		StateDir:        e.cfg.StateDir,
+		AppUserAPIScopes: append([]string{}, e.cfg.AppUserAPIScopes...),
+		TokenTTLSeconds:  int64(e.cfg.TokenTTL / time.Second),
+		PID:              os.Getpid(),
+		StateDir:         e.cfg.StateDir,
 	}
 	e.gateway = newGateway(e, lakebaseLn)
 

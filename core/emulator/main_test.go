@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// shared is one emulator, with its own PostgreSQL cluster, used by every
+// shared is one emulator, with its own PostgreSQL cluster and the app's
+// user authorization on (user API scope dashboards.genie), used by every
 // test that does not need special settings.
 var shared *Emulator
 
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	var err error
-	shared, err = Start(ctx, Config{})
+	shared, err = Start(ctx, Config{AppUserAPIScopes: []string{genieScope}}) // user authorization on
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the emulator:", err)

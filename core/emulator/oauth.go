@@ -255,10 +255,7 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type "+strconv.Quote(grant)+" is not supported")
 		return
 	}
-	now := time.Now()
-	access, err := e.signer.sign(&Claims{Issuer: e.info.WorkspaceURL + "/oidc", Subject: who.Name, Audience: client.ID,
-		ClientID: client.ID, Scope: strings.Join(scopes, " "), Kind: who.Kind,
-		IssuedAt: now.Unix(), Expiry: now.Add(e.cfg.TokenTTL).Unix(), ID: randomID(12)})
+	access, err := e.signAccessToken(who, client.ID, scopes, time.Now().Add(e.cfg.TokenTTL))
 	if err != nil {
 		writeOAuthError(w, http.StatusInternalServerError, "server_error", "signing failed")
 		return
@@ -276,6 +273,14 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	e.log.Info("token issued", "grant", grant, "client", client.ID, "principal", who.Name, "scopes", strings.Join(scopes, " "))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// signAccessToken signs a workspace access token of who, issued to the
+// client clientID, with scopes, expiring at expiry.
+func (e *Emulator) signAccessToken(who *principal, clientID string, scopes []string, expiry time.Time) (string, error) {
+	return e.signer.sign(&Claims{Issuer: e.info.WorkspaceURL + "/oidc", Subject: who.Name, Audience: clientID,
+		ClientID: clientID, Scope: strings.Join(scopes, " "), Kind: who.Kind,
+		IssuedAt: time.Now().Unix(), Expiry: expiry.Unix(), ID: randomID(12)})
 }
 
 // authenticateClient identifies the client of a token request by HTTP Basic

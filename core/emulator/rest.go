@@ -264,8 +264,8 @@ func (e *Emulator) handleGetApp(w http.ResponseWriter, r *http.Request, c caller
 		ServicePrincipalClientId: sp.Name,
 		ServicePrincipalId:       sp.ID,
 		ServicePrincipalName:     sp.DisplayName,
-		UserApiScopes:            appUserAPIScopes,
-		EffectiveUserApiScopes:   appUserAPIScopes,
+		UserApiScopes:            e.cfg.AppUserAPIScopes,
+		EffectiveUserApiScopes:   e.effectiveUserAPIScopes(),
 		Creator:                  e.dir.user.Name,
 	})
 }

@@ -535,8 +535,11 @@ func TestRESTApps(t *testing.T) {
 	if got := restString(r.body, "app_status", "state"); got != "RUNNING" {
 		t.Errorf("app_status.state %q, want RUNNING", got)
 	}
-	if scopes, _ := r.body["user_api_scopes"].([]any); len(scopes) != 1 || scopes[0] != "dashboards.genie" {
-		t.Errorf("user_api_scopes %v", r.body["user_api_scopes"])
+	if got := fmt.Sprint(r.body["user_api_scopes"]); got != "[dashboards.genie]" {
+		t.Errorf("user_api_scopes %s, want [dashboards.genie]", got)
+	}
+	if got := fmt.Sprint(r.body["effective_user_api_scopes"]); got != "[dashboards.genie iam.current-user:read iam.access-control:read]" {
+		t.Errorf("effective_user_api_scopes %s, want the user API scopes and Databricks' two defaults", got)
 	}
 
 	r = restAPI(t, "GET", "/api/2.0/apps/nope", token, "")
@@ -677,14 +680,13 @@ func TestRESTAppEcho(t *testing.T) {
 		t.Errorf("client-sent X-Forwarded-* headers reached the app: %v", h)
 	}
 
-	// For a user, the platform forwards the user's token (user authorization).
+	// For a user, the platform forwards a token of the user for the app,
+	// restricted to the app's user API scopes (user authorization).
 	userToken := restUserToken(t, shared, "all-apis")
 	r = restApp(t, "GET", "/api/echo", userToken, nil)
 	wantStatus(t, r, http.StatusOK)
 	json.Unmarshal([]byte(r.raw), &echoed)
-	if got := http.Header(echoed.Headers).Get("X-Forwarded-Access-Token"); got != userToken {
-		t.Errorf("X-Forwarded-Access-Token for a user is %d characters, want the user's token", len(got))
-	}
+	restWantForwarded(t, shared, http.Header(echoed.Headers), userToken, info.User.Email, restForwardedScope)
 
 	// GET without a body echoes an empty one.
 	r = restApp(t, "GET", "/api/echo", token, nil)
@@ -763,7 +765,7 @@ func TestRESTAppLoginRedirect(t *testing.T) {
 				"redirect_uri":          info.AppURL + "/.auth/callback",
 				"response_type":         "code",
 				"code_challenge_method": "S256",
-				"scope":                 "all-apis offline_access " + strings.Join(appUserAPIScopes, " "),
+				"scope":                 "all-apis offline_access dashboards.genie",
 			} {
 				if got := q.Get(k); got != want {
 					t.Errorf("%s %q, want %q", k, got, want)
@@ -870,15 +872,36 @@ func TestRESTAppBrowserSession(t *testing.T) {
 	wantStatus(t, get("/api/genie"), http.StatusOK, info.User.Email)
 	token := forwarded(get("/api/echo"))
 	claims, err := shared.signer.verify(token, time.Now())
-	if err != nil || claims.Subject != info.User.Email || claims.ClientID != info.AppName {
-		t.Fatalf("X-Forwarded-Access-Token of a session: %v, %+v; want the session's own user token", err, claims)
-	}
-	for _, scope := range appUserAPIScopes {
-		if !claims.HasScope(scope) {
-			t.Errorf("the session's token lacks the app's user API scope %s: %q", scope, claims.Scope)
-		}
+	if err != nil || claims.Subject != info.User.Email || claims.ClientID != info.AppName || claims.Scope != restForwardedScope {
+		t.Fatalf("X-Forwarded-Access-Token of a session: %v, %+v; want a token of the user for the app with scope %q",
+			err, claims, restForwardedScope)
 	}
 	if got := forwarded(get("/api/echo", "Authorization", "Basic x")); got != token {
-		t.Errorf("with a session and Authorization: Basic x, X-Forwarded-Access-Token is %q, want the session's token", got)
+		t.Errorf("with a session and Authorization: Basic x, X-Forwarded-Access-Token is %q, want the session's", got)
 	}
+}
+
+// restForwardedScope is the scope of the tokens forwarded by the shared
+// emulator's app: its user API scope and Databricks' defaults.
+const restForwardedScope = "dashboards.genie iam.current-user:read iam.access-control:read"
+
+// restWantForwarded fails the test unless the app of e received, in h,
+// one X-Forwarded-Access-Token: not the caller's token but a token of user
+// for the app, with scope, expiring no later than the caller's. It
+// returns that token.
+func restWantForwarded(t *testing.T, e *Emulator, h http.Header, callerToken, user, scope string) string {
+	t.Helper()
+	values := h.Values("X-Forwarded-Access-Token")
+	if len(values) != 1 || values[0] == callerToken {
+		t.Fatalf("X-Forwarded-Access-Token: %d values (the caller's own token: %t), want one new token", len(values),
+			len(values) > 0 && values[0] == callerToken)
+	}
+	claims, err := e.signer.verify(values[0], time.Now())
+	caller, _ := e.signer.verify(callerToken, time.Now())
+	if err != nil || claims.Subject != user || claims.Kind != kindUser || claims.ClientID != appName || claims.Target != "" ||
+		claims.Scope != scope || claims.Expiry > caller.Expiry {
+		t.Fatalf("X-Forwarded-Access-Token: %v, %+v; want a token of %s for the app with scope %q, expiring by %d",
+			err, claims, user, scope, caller.Expiry)
+	}
+	return values[0]
 }

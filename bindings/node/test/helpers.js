@@ -21,7 +21,7 @@ async function startEmulator () {
   need(cli)
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-emu-'))
   const log = fs.openSync(path.join(state, 'emulator.log'), 'w')
-  const proc = spawn(cli, ['emulator', '--state-dir', state], { stdio: ['ignore', log, log] })
+  const proc = spawn(cli, ['emulator', '--state-dir', state, '--app-user-scopes', 'sql'], { stdio: ['ignore', log, log] })
   const file = path.join(state, 'emulator.json')
   const deadline = Date.now() + 120000
   for (;;) {

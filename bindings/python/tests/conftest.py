@@ -37,7 +37,7 @@ def emulator() -> Iterator[dict[str, Any]]:
         _need(OUT / "liblakelink.so")
     state = Path(tempfile.mkdtemp(prefix="lakelink-py-emu-"))
     log = open(state / "emulator.log", "wb")
-    proc = subprocess.Popen([str(cli), "emulator", "--state-dir", str(state)], stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen([str(cli), "emulator", "--state-dir", str(state), "--app-user-scopes", "sql"], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
     info_file = state / "emulator.json"
     deadline = time.monotonic() + 120
