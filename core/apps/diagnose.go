@@ -82,6 +82,10 @@ func (a *App) diagnoseUnauthorized(tok tokenInfo, sent attempt, challenge map[st
 // have renewed it, by way of Refresher.
 func (a *App) refreshAdvice() string {
 	r, ok := a.tokens.(Refresher)
+	if _, user := a.tokens.(forwardedToken); user {
+		return "It is an App user's token (App.AsUser), which lasts as long as the user's sign-in: take the token from each request " +
+			"(X-Forwarded-Access-Token) rather than keeping one; the user signs in to the app again when it has expired."
+	}
 	switch {
 	case ok && !r.CanRefresh():
 		return "lakelink could not refresh it: no refresh token or client secret — log in again (lakelink login) or give OAuthClientSecret."

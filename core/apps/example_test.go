@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"os"
 
 	"github.com/lakelink/lakelink/core/apps"
@@ -55,4 +56,30 @@ func ExampleApp_Client() {
 	}
 	defer resp.Body.Close()
 	io.Copy(os.Stdout, resp.Body)
+}
+
+// An app with user authorization on calls another app as the signed-in
+// user: with the token the platform forwarded in the user's request, so
+// that the other app sees the user, with the scopes the user granted.
+// (Workspace APIs as the user: databricks-sdk-go's config.Config with
+// Host and Token set to the same token.)
+func ExampleUserToken() {
+	reports, err := apps.New("https://reports-1234567890123456.aws.databricksapps.com",
+		oauth2.StaticTokenSource(&oauth2.Token{AccessToken: os.Getenv("DATABRICKS_TOKEN")}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.HandleFunc("/api/summary", func(w http.ResponseWriter, r *http.Request) {
+		token, err := apps.UserToken(r)
+		if err != nil { // ErrNoUserToken names the setting to turn on
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		resp, err := reports.AsUser(token).Get(r.Context(), "/api/summary")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Write(resp.Body)
+	})
 }

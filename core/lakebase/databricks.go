@@ -8,9 +8,11 @@ import (
 
 	"github.com/databricks/databricks-sdk-go/client"
 	"github.com/databricks/databricks-sdk-go/config"
+	sdkauth "github.com/databricks/databricks-sdk-go/config/experimental/auth"
 	"github.com/databricks/databricks-sdk-go/service/database"
 	"github.com/databricks/databricks-sdk-go/service/iam"
 	"github.com/databricks/databricks-sdk-go/service/postgres"
+	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/redact"
@@ -29,13 +31,28 @@ type workspaceAPIs struct {
 // newWorkspaceAPIs returns the APIs of the workspace at host, called with
 // the tokens of tokens through transport (nil: the SDK's own).
 func newWorkspaceAPIs(host string, tokens *auth.Source, transport http.RoundTripper) (workspaceAPIs, error) {
+	return workspaceAPIsWith(host, auth.SDKCredentials(tokens), transport)
+}
+
+// tokenWorkspaceAPIs returns the APIs of the workspace at host, called
+// with token, a token lakelink was handed (an App user's), as it is.
+func tokenWorkspaceAPIs(host, token string, transport http.RoundTripper) (workspaceAPIs, error) {
+	return workspaceAPIsWith(host, config.NewTokenSourceStrategy("lakelink-given-token",
+		sdkauth.TokenSourceFn(func(context.Context) (*oauth2.Token, error) {
+			return &oauth2.Token{AccessToken: token, TokenType: "Bearer"}, nil
+		})), transport)
+}
+
+// workspaceAPIsWith returns the APIs of the workspace at host, called with
+// credentials through transport (nil: the SDK's own).
+func workspaceAPIsWith(host string, credentials config.CredentialsStrategy, transport http.RoundTripper) (workspaceAPIs, error) {
 	// The three APIs lakelink calls, on one client, rather than
 	// databricks.NewWorkspaceClient: that links every service of the SDK,
 	// which made lakelink.wasm 17 MB larger (wasm/README.md).
 	c, err := client.New(&config.Config{
 		Host:          host,
 		HTTPTransport: transport,
-		Credentials:   auth.SDKCredentials(tokens),
+		Credentials:   credentials,
 	})
 	if err != nil {
 		return workspaceAPIs{}, auth.SDKError("workspace "+redact.URL(host), err)

@@ -43,6 +43,7 @@ type Pool struct {
 	timeout time.Duration // PoolTimeout
 	waiting atomic.Int32  // Acquire calls not yet served
 	closed  atomic.Bool
+	users   *users // AsUser's App users (userpool.go); nil in a user's own pool
 }
 
 // PoolStats counts a pool's sessions.
@@ -82,6 +83,7 @@ func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpo
 		return nil, err
 	}
 	session.Release()
+	p.users = newUsers(c, p, o)
 	return p, nil
 }
 
@@ -166,8 +168,10 @@ func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 // Stats counts the pool's sessions now.
 func (p *Pool) Stats() PoolStats {
 	s := p.pool.Stat()
-	return PoolStats{Total: int(s.TotalConns()), Idle: int(s.IdleConns()), Acquired: int(s.AcquiredConns()),
+	stats := PoolStats{Total: int(s.TotalConns()), Idle: int(s.IdleConns()), Acquired: int(s.AcquiredConns()),
 		Waiting: int(p.waiting.Load()), Max: int(s.MaxConns())}
+	stats.Users, stats.UserSessions = p.users.stats()
+	return stats
 }
 
 // Close closes the pool: its idle sessions now, those acquired when they
@@ -177,6 +181,7 @@ func (p *Pool) Close() {
 	if p.closed.Swap(true) {
 		return
 	}
+	p.users.close()
 	closed := make(chan struct{})
 	go func() {
 		p.pool.Close() // returns once every session is closed, acquired ones included

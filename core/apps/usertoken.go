@@ -1,0 +1,66 @@
+package apps
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"golang.org/x/oauth2"
+
+	"github.com/lakelink/lakelink/core/auth"
+)
+
+// UserTokenHeader is the header in which Databricks Apps forward the
+// signed-in user's access token to an app with user authorization on.
+const UserTokenHeader = "X-Forwarded-Access-Token"
+
+// ErrNoUserToken is UserToken's error for a request without the header:
+// the app does not have user authorization on, or the request did not
+// come through the Apps platform.
+var ErrNoUserToken = errors.New("no " + UserTokenHeader + " header: turn on user authorization for the app " +
+	"(Databricks Apps > the app > Configure > User authorization) and add the API scopes it needs")
+
+// UserToken returns the access token of the App user who sent r, from its
+// X-Forwarded-Access-Token header (Apps' user authorization): a workspace
+// OAuth token of that user, restricted to the app's user API scopes, valid
+// for as long as the request needs it. Use it for this request only (with
+// [App.AsUser], or lakebase's Pool.AsUser); do not store it.
+//
+// A request without the header is [ErrNoUserToken]. Two such headers, a
+// comma-separated list, a value over 64 KiB or anything else than one
+// bearer token is an error too; no error repeats the value.
+func UserToken(r *http.Request) (string, error) {
+	values := r.Header.Values(UserTokenHeader)
+	switch {
+	case len(values) == 0 || len(values) == 1 && values[0] == "":
+		return "", ErrNoUserToken
+	case len(values) > 1:
+		return "", fmt.Errorf("%d %s headers: a request carries one user's token; "+
+			"send the request through the Apps platform, which sets the header itself", len(values), UserTokenHeader)
+	}
+	if err := auth.CheckBearerToken(values[0]); err != nil {
+		return "", fmt.Errorf("%s header: %w", UserTokenHeader, err)
+	}
+	return values[0], nil
+}
+
+// AsUser returns an App like a, with the same options, that authorizes
+// its calls with token, an App user's access token (see [UserToken]),
+// rather than with a's token source: a call on behalf of that user,
+// carrying only the scopes the user granted. The token is not renewed:
+// make the App for the request that brought the token, and let it go
+// with the request. The App is cheap: it shares a's transport.
+func (a *App) AsUser(token string) *App {
+	u := *a
+	u.tokens = forwardedToken(token)
+	u.client = u.Client()
+	return &u
+}
+
+// forwardedToken is an App user's forwarded token as a token source: the one
+// token, never renewed.
+type forwardedToken string
+
+func (t forwardedToken) Token() (*oauth2.Token, error) {
+	return &oauth2.Token{AccessToken: string(t), TokenType: "Bearer"}, nil
+}
