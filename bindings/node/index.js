@@ -5,7 +5,8 @@
 //   const { Pool, Client, App, token, userToken } = require('lakelink')
 
 const native = require('./lib/native')
-const { Pool, connect, Transaction } = require('./lib/pool')
+const { Pool, connect } = require('./lib/pool')
+const { Transaction } = require('./lib/transaction')
 const { Client } = require('./lib/client')
 const { App, Token, token } = require('./lib/apps')
 const { userToken } = require('./lib/usertoken')

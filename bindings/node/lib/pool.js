@@ -19,7 +19,7 @@ const session = require('./session')
 const connstr = require('./connstr')
 const { statement } = require('./statement')
 const { RowStream } = require('./stream')
-const { Transaction, HeldSession, transact } = require('./transaction')
+const { HeldSession, transact } = require('./transaction')
 const { PoolClient, splitArgs } = require('./client')
 const { tokenOf } = require('./usertoken')
 const { InterfaceError } = require('./errors')
@@ -405,4 +405,4 @@ async function connect (connectionString, overrides, options = {}) {
   return pool
 }
 
-module.exports = { Pool, UserPool, connect, Transaction, POOL_OPTIONS, ACQUIRE_CALLS }
+module.exports = { Pool, connect }

@@ -66,4 +66,4 @@ function tokenOf (tokenOrRequest) {
   return typeof tokenOrRequest === 'string' ? checkToken(tokenOrRequest) : userToken(tokenOrRequest)
 }
 
-module.exports = { userToken, tokenOf, HEADER, MAX_TOKEN_BYTES }
+module.exports = { userToken, tokenOf }
