@@ -9,7 +9,7 @@
 // lib/client.js, lib/transaction.js, lib/stream.js). The core pool's own
 // calls are here too: open, acquire, stats, close.
 
-const { lib, callAsync, callDirect, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
+const { lib, callAsync, callQuick, callDirect, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 
@@ -28,7 +28,7 @@ async function open (connStr) {
 /** Closes handle h: a session of its own ends, a pool's goes back to its pool (which drops a dead one). */
 function close (h) {
   const err = [null]
-  return callAsync(lib().close, h, err).then((rc) => check(rc, err))
+  return callQuick(lib().close, h, err).then((rc) => check(rc, err))
 }
 
 /**
@@ -58,12 +58,14 @@ async function poolOpen (connStr) {
 /**
  * A session of core pool p (for the App user whose access token token is,
  * or the pool's own identity when token is null): its handle. Waits in the
- * core, on a threadpool thread, up to the pool's PoolTimeout.
+ * core up to the pool's PoolTimeout, on a caller thread or a threadpool
+ * thread (a caller waiting there sends the next statements to the
+ * threadpool meanwhile).
  */
 async function poolAcquire (p, token) {
   const out = [0]
   const err = [null]
-  check(await callAsync(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
+  check(await callQuick(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
   return out[0]
 }
 

@@ -40,15 +40,20 @@ test('MaxConnections bounds the pool: queries wait for a session', async () => {
   await assert.rejects(small.query('SELECT 1'), (e) => e instanceof lakelink.InterfaceError && e.code === 'LAKELINK_CLOSED')
 })
 
-test('a waiter aborted while a session opens for it after a lost one: the session is kept, the pool serves on', async () => {
+test('a waiter aborted while the core looks for a session stops waiting at once; after a lost session the pool serves on', async () => {
   const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-abort-open' })
   try {
     const ac = new AbortController()
-    const holder = one.query('SELECT pg_sleep(0.2), pg_terminate_backend(pg_backend_pid())')
+    const holder = one.query('SELECT pg_sleep(0.3), pg_terminate_backend(pg_backend_pid())')
+    await new Promise((resolve) => setTimeout(resolve, 50))
     const waiter = one.query({ text: 'SELECT 2 AS x', signal: ac.signal })
-    // the holder's session is lost (57P01) and dropped, a new one opens for the waiter, which aborts meanwhile
-    await assert.rejects(holder.catch((e) => { ac.abort(); throw e }), (e) => e.code === '57P01')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const t0 = Date.now()
+    ac.abort()
     await assert.rejects(waiter, { name: 'AbortError' })
+    assert.ok(Date.now() - t0 < 100, 'the aborted waiter waited on')
+    assert.equal(one.waitingCount, 0) // its acquire, still in the core, is not counted
+    await assert.rejects(holder, (e) => e.code === '57P01') // the session is lost: the core drops it, opens one for the abandoned acquire, which gives it back
     for (let i = 0; i < 50 && one.idleCount === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.deepEqual([one.totalCount, one.idleCount, one.waitingCount], [1, 1, 0])
     assert.equal((await one.query('SELECT 3 AS y')).rows[0].y, 3)
