@@ -27,6 +27,9 @@
 //     and turn a failure into an [*Error].
 //   - [Authorize] and [Diagnose] are Do for a request another HTTP client
 //     sends (a binding's fetch): the same rules, and the URL to send to.
+//   - [UserToken] reads the token of the App user who sent a request to
+//     an app with user authorization on (X-Forwarded-Access-Token), and
+//     [App.AsUser] calls an app with it, on behalf of that user.
 //
 // # Where the token goes
 //

@@ -490,3 +490,39 @@ func TestAsUserBusy(t *testing.T) {
 	}
 	c2.Close()
 }
+
+// BenchmarkAsUserQuery: a query through AsUser on a user's warm pool,
+// against the same query on the App's own pool; and what AsUser adds:
+// finding the user's pool (the token's check, its hash, two cache
+// look-ups).
+func BenchmarkAsUserQuery(b *testing.B) {
+	e := userEmulator(b, 0)
+	token := forwardedToken(b, e, "bench@example.com")
+	p := appPool(b, nil, e, "")
+	ctx := context.Background()
+	for name, query := range map[string]func() (*Result, error){
+		"pool":    func() (*Result, error) { return p.Query(ctx, "SELECT 1") },
+		"as_user": func() (*Result, error) { return p.AsUser(token).Query(ctx, "SELECT 1") },
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				r, err := query()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for r.Next() {
+				}
+				if err := r.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("find_pool", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := p.users.pool(ctx, token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -14,8 +14,9 @@ import (
 	"github.com/lakelink/lakelink/core/internal/cache"
 )
 
-// How many verified App user tokens a pool remembers, and for how long a
-// token without an expiry (not a JWT) is trusted after its verification.
+// How many verified App user tokens a pool remembers (at least; twice
+// MaxUsers when that is more), and for how long a token without an expiry
+// (not a JWT) is trusted after its verification.
 const (
 	maxVerifiedTokens  = 1000
 	trustWithoutExpiry = 5 * time.Minute
@@ -39,9 +40,9 @@ type verifiedToken struct {
 }
 
 // newTokenVerifier returns the verifier of a pool connected with o, which
-// forgets a token unused for idle.
-func newTokenVerifier(c *Config, o *connstr.Options, idle time.Duration) *tokenVerifier {
-	return &tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](maxVerifiedTokens, idle, nil)}
+// remembers size tokens and forgets one unused for idle.
+func newTokenVerifier(c *Config, o *connstr.Options, size int, idle time.Duration) *tokenVerifier {
+	return &tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](size, idle, nil)}
 }
 
 // verify returns whose token is. Its errors say what is wrong without the
