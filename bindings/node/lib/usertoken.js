@@ -1,10 +1,10 @@
 'use strict'
 // The access token of a Databricks App's user, from the request the App
 // serves: with user authorization on, the Apps proxy sends it in
-// X-Forwarded-Access-Token. The rules (PLAN16.md, the same in every
-// language): no header is an error naming Apps user authorization; two
-// values, a comma list, or a value over 64 KiB are errors; no message
-// ever shows the value.
+// X-Forwarded-Access-Token. The rules are Go's apps.UserToken's: no header
+// is an error naming Apps user authorization; two values, or a value that
+// is not one bearer token (a comma list, spaces, over 64 KiB) are errors;
+// no message ever shows the value.
 
 const { AuthError } = require('./errors')
 
@@ -34,21 +34,41 @@ function headerOf (req) {
   return key === undefined ? undefined : headers[key]
 }
 
-/** token, checked as one user's access token: what userToken and asUser take. */
-function checkToken (token) {
+/** RFC 7235's token68 before its padding: the characters of a bearer token. */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]*$/
+
+/**
+ * token (a header's value or values, or a string given as the token; what
+ * names it in errors), checked as one user's access token: core/auth's
+ * CheckBearerToken's rules, which the C ABI does not offer, with its words.
+ */
+function checkToken (token, what) {
   if (Array.isArray(token)) {
-    if (token.length > 1) throw new AuthError(`lakelink: ${token.length} X-Forwarded-Access-Token headers: a request carries one user's token`)
+    if (token.length > 1) {
+      throw new AuthError(`lakelink: ${token.length} X-Forwarded-Access-Token headers: a request carries one user's token; ` +
+        'send the request through the Apps platform, which sets the header itself')
+    }
     token = token[0]
   }
   if (token === undefined || token === null) throw new AuthError(MISSING)
   if (typeof token !== 'string') throw new TypeError(`lakelink: a user token must be a string, not ${typeof token}`)
-  if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
-    throw new AuthError(`lakelink: the X-Forwarded-Access-Token value is over ${MAX_TOKEN_BYTES / 1024} KiB: not a user's token`)
+  const bytes = Buffer.byteLength(token)
+  if (bytes > MAX_TOKEN_BYTES) {
+    throw new AuthError(`lakelink: ${what}: the access token is ${bytes} bytes long, more than the ${MAX_TOKEN_BYTES / 1024} KiB a token may be`)
   }
-  const t = token.trim()
+  const t = token.trim() // a header value's surrounding whitespace is not part of it
   if (t === '') throw new AuthError(MISSING)
-  if (t.includes(',')) throw new AuthError('lakelink: X-Forwarded-Access-Token holds a list: a request carries one user\'s token')
-  if (/[\s\x00-\x1f\x7f]/.test(t)) throw new AuthError('lakelink: X-Forwarded-Access-Token holds spaces or control characters: not one token')
+  const body = t.replace(/=+$/, '')
+  if (body === '') throw new AuthError(`lakelink: ${what}: the access token is only padding (=)`)
+  if (!TOKEN68.test(body)) {
+    const i = body.search(/[^A-Za-z0-9\-._~+/]/)
+    const c = body[i]
+    let why = `the access token has a character a bearer token cannot have (at byte ${Buffer.byteLength(body.slice(0, i))})`
+    if (c === ',') why = 'the value is a comma-separated list, not one access token'
+    else if (c === ' ' && body.slice(0, i).toLowerCase() === 'bearer') why = 'the value starts with "Bearer ": give the access token alone'
+    else if (/\s/.test(c)) why = 'the value has spaces: it holds more than one access token, or something else'
+    throw new AuthError(`lakelink: ${what}: ${why}`)
+  }
   return t
 }
 
@@ -58,12 +78,12 @@ function checkToken (token) {
  * the value, when there is none, or two, or it is not one token.
  */
 function userToken (req) {
-  return checkToken(headerOf(req))
+  return checkToken(headerOf(req), 'X-Forwarded-Access-Token header')
 }
 
 /** A token given as a string, or the one in a request. */
 function tokenOf (tokenOrRequest) {
-  return typeof tokenOrRequest === 'string' ? checkToken(tokenOrRequest) : userToken(tokenOrRequest)
+  return typeof tokenOrRequest === 'string' ? checkToken(tokenOrRequest, 'the user token') : userToken(tokenOrRequest)
 }
 
 module.exports = { userToken, tokenOf }

@@ -61,12 +61,12 @@ test('an IncomingMessage from a real http server', async () => {
   assert.match(none.error.message, /no X-Forwarded-Access-Token header: turn on user authorization for the app \(Databricks Apps > the app > Configure > User authorization\)/)
 
   const two = await throughServer(['X-Forwarded-Access-Token', TOKEN, 'X-Forwarded-Access-Token', TOKEN + 'x']) // node joins them with ', '
-  assert.ok(two.error instanceof lakelink.AuthError && /one user's token/.test(two.error.message))
+  assert.ok(two.error instanceof lakelink.AuthError && /comma-separated list/.test(two.error.message))
   hidden(two.error, TOKEN)
 
   const huge = 'a'.repeat(1024 * 1024)
   const big = await throughServer(['X-Forwarded-Access-Token', huge])
-  assert.ok(big.error instanceof lakelink.AuthError && /over 64 KiB/.test(big.error.message))
+  assert.ok(big.error instanceof lakelink.AuthError && /more than the 64 KiB a token may be/.test(big.error.message))
   assert.ok(big.error.message.length < 200)
 })
 
@@ -75,8 +75,12 @@ test('an Express-like req (headers object, an array for a repeated header) and a
   assert.equal(lakelink.userToken({ 'X-Forwarded-Access-Token': TOKEN }), TOKEN)
   assert.throws(() => lakelink.userToken({ headers: { 'x-forwarded-access-token': [TOKEN, TOKEN] } }),
     (e) => e instanceof lakelink.AuthError && /2 X-Forwarded-Access-Token headers/.test(e.message) && hidden(e, TOKEN))
+  assert.throws(() => lakelink.userToken({ headers: { 'x-forwarded-access-token': 'Bearer ' + TOKEN } }), (e) => /starts with "Bearer "/.test(e.message) && hidden(e, TOKEN))
+  assert.throws(() => lakelink.userToken({ headers: { 'x-forwarded-access-token': TOKEN + '"' } }), (e) => /cannot have \(at byte 53\)/.test(e.message) && hidden(e, TOKEN))
+  assert.equal(lakelink.userToken({ headers: { 'x-forwarded-access-token': 'abc==' } }), 'abc==')
+  assert.throws(() => lakelink.userToken({ headers: { 'x-forwarded-access-token': '==' } }), /only padding/)
   assert.throws(() => lakelink.userToken({ headers: { 'x-forwarded-access-token': `${TOKEN}, other-token-value` } }),
-    (e) => /a list/.test(e.message) && hidden(e, `${TOKEN}, other-token-value`))
+    (e) => /comma-separated list/.test(e.message) && hidden(e, `${TOKEN}, other-token-value`))
   assert.throws(() => lakelink.userToken({ headers: { 'x-forwarded-access-token': 'two words-here-and-more' } }),
     (e) => /spaces/.test(e.message) && hidden(e, 'two words-here-and-more'))
   assert.throws(() => lakelink.userToken({ headers: {} }), /turn on user authorization/)
@@ -89,10 +93,10 @@ test('a WHATWG Request and Headers', () => {
   assert.equal(lakelink.userToken(new Request('http://app/api/x', { headers: { 'X-Forwarded-Access-Token': TOKEN } })), TOKEN)
   assert.equal(lakelink.userToken(new Headers({ 'X-Forwarded-Access-Token': TOKEN })), TOKEN)
   const twice = new Headers([['X-Forwarded-Access-Token', TOKEN], ['X-Forwarded-Access-Token', TOKEN]])
-  assert.throws(() => lakelink.userToken(new Request('http://app/', { headers: twice })), (e) => /a list/.test(e.message) && hidden(e, TOKEN))
+  assert.throws(() => lakelink.userToken(new Request('http://app/', { headers: twice })), (e) => /comma-separated list/.test(e.message) && hidden(e, TOKEN))
   assert.throws(() => lakelink.userToken(new Request('http://app/')), /no X-Forwarded-Access-Token header/)
   const huge = new Headers({ 'X-Forwarded-Access-Token': 'b'.repeat(1024 * 1024) })
-  assert.throws(() => lakelink.userToken(huge), (e) => /over 64 KiB/.test(e.message) && e.message.length < 200)
+  assert.throws(() => lakelink.userToken(huge), (e) => /more than the 64 KiB a token may be/.test(e.message) && e.message.length < 200)
 })
 
 test('asUser takes a token or a request, checked alike, without I/O', async () => {
