@@ -77,20 +77,78 @@ export interface ConnectOptions {
   int8?: 'bigint' | 'string'
 }
 
-/** The statements of a transaction, on its one session. */
-export interface Transaction {
+/** Statements on one held session, run one at a time in the order they are called. */
+export interface Statements {
   query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
   query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
   query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
+  /** Streams rows in batches; the session's other statements wait until the loop ends. */
   stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>
 }
 
-/** A pool of Lakebase sessions for one connection string (what connect() resolves with). */
-export declare class Connection implements AsyncDisposable {
-  private constructor ()
-  /** Sessions open (or opening), idle, and queries waiting for one. */
+/** The statements of a transaction, on its one session. */
+export interface Transaction extends Statements {}
+
+/** A pool's session, until release() (node-postgres's PoolClient). */
+export interface PoolClient extends Statements {
+  /**
+   * Gives the session back to the pool once the statements called before
+   * have run; release(err) or release(true) closes it instead (the pool
+   * does not hand it out again). Called once.
+   */
+  release(err?: Error | boolean): void
+}
+
+/** node-postgres's pool options, each setting a connection-string property over the string's own. */
+export interface PoolOptions {
+  /** MaxConnections: sessions of the pool's own identity (default 10). */
+  max?: number
+  /** MinConnections: sessions kept open (default 0). */
+  min?: number
+  /** MaxIdleTime: a session idle that long is closed (default 10 minutes). */
+  idleTimeoutMillis?: number
+  /** MaxLifetime: a session that old is replaced when idle, never mid-query (default 1 hour, with jitter). */
+  maxLifetimeSeconds?: number
+  /** PoolTimeout: how long a query or connect() waits for a free session (default 30 s). */
+  connectionTimeoutMillis?: number
+  /** MaxUsers: App users whose sessions are kept for asUser, least recently used first out (default 50). */
+  maxUsers?: number
+  /** int8 values as bigint (the default) or as decimal strings. */
+  int8?: 'bigint' | 'string'
+}
+
+/** A pool's sessions for one App user (pool.asUser), logged in as that user. */
+export interface UserPool extends Statements {
+  /** As Pool.transaction, on a session of this user's. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
+  /** A session of this user's, until release(). */
+  connect(): Promise<PoolClient>
+}
+
+/**
+ * What userToken and asUser read the token from: a node:http
+ * IncomingMessage or Express req (lower-case header keys, an array for a
+ * repeated header), a WHATWG Request, Headers, or a plain headers object.
+ */
+export type RequestLike =
+  | { headers: Headers | Record<string, string | string[] | undefined> }
+  | Headers
+  | Record<string, string | string[] | undefined>
+
+/** A pool of Lakebase sessions kept by the core (node-postgres's Pool). */
+export declare class Pool implements AsyncDisposable {
+  /**
+   * Opens the pool (logging in once, in the background: a failure is the
+   * first query's error). Bad options throw a TypeError or RangeError
+   * naming the option.
+   */
+  constructor (connectionString?: string | null, options?: PoolOptions)
+  constructor (config: { connectionString?: string } & PoolOptions)
+  /** Sessions of the pool's own identity open (idle or in use). */
   readonly totalCount: number
+  /** Sessions open and idle. */
   readonly idleCount: number
+  /** Queries and connect() calls waiting for a session. */
   readonly waitingCount: number
   query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
   query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
@@ -102,13 +160,50 @@ export declare class Connection implements AsyncDisposable {
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
   /** Streams rows in batches, holding one session until the loop ends. */
   stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>
-  /** Refuses new queries and resolves when every session is back in the core's pool. */
+  /** A session for statements that belong together, until release(). */
+  connect(): Promise<PoolClient>
+  /**
+   * The sessions of the App user whose access token this is, or whose
+   * request carries it (X-Forwarded-Access-Token), so that grants and
+   * row-level security apply. No I/O: the token is checked at the first
+   * query. Throws an AuthError for a request without one.
+   */
+  asUser(tokenOrRequest: string | RequestLike): UserPool
+  /** Refuses new queries, rejects those waiting, resolves once every session is given back and the pool closed. */
+  end(): Promise<void>
+  /** end(), the name connect()'s Connection had. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
 }
 
-/** Connects to Lakebase; the first session opens now, so that a wrong host, user or credential is reported here. */
-export declare function connect (connectionString?: string | null, overrides?: Properties, options?: ConnectOptions): Promise<Connection>
+/** What connect() resolved with before Pool: the same class now. */
+export declare const Connection: typeof Pool
+export type Connection = Pool
+
+/**
+ * A Pool whose first login is done, so that a wrong host, user or
+ * credential is reported here; overrides are connection-string properties.
+ */
+export declare function connect (connectionString?: string | null, overrides?: Properties, options?: ConnectOptions): Promise<Pool>
+
+/** One Lakebase session of its own (node-postgres's Client): connect() opens it, end() ends it on the server. */
+export interface Client extends Statements {}
+export declare class Client implements AsyncDisposable {
+  constructor (connectionString?: string | null, options?: ConnectOptions)
+  constructor (config: { connectionString?: string } & ConnectOptions)
+  /** Opens the session; a Client connects once. */
+  connect(): Promise<void>
+  /** Ends the session on the server once the statements called before have run. */
+  end(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/**
+ * The App user's access token in the request's X-Forwarded-Access-Token
+ * header. Throws an AuthError, never showing the value, when there is
+ * none (user authorization is off), two, a list, or over 64 KiB.
+ */
+export declare function userToken (req: RequestLike): string
 
 /** An access token (a secret: inspect, String and JSON never show it). */
 export declare class Token {
@@ -140,6 +235,8 @@ export declare class App {
   fetch (path: string, init?: RequestInit): Promise<Response>
   /** The token this App sends. */
   token (): Promise<Token>
+  /** This app called as the App user whose token this is, or whose request carries it (AuthScheme=Token). */
+  asUser (tokenOrRequest: string | RequestLike): App
 }
 
 export interface AuthorizationUrl {

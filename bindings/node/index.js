@@ -2,11 +2,14 @@
 // lakelink for Node: Databricks OAuth for Apps and Lakebase over
 // liblakelink (koffi). Every blocking call runs on a worker thread.
 //
-//   const { connect, App, token } = require('lakelink')
+//   const { Pool, Client, App, token, userToken } = require('lakelink')
 
 const native = require('./lib/native')
-const { connect, Connection, Transaction } = require('./lib/connection')
+const { Pool, connect } = require('./lib/pool')
+const { Transaction } = require('./lib/transaction')
+const { Client } = require('./lib/client')
 const { App, Token, token } = require('./lib/apps')
+const { userToken } = require('./lib/usertoken')
 const oauth = require('./lib/oauth')
 const errors = require('./lib/errors')
 const connstr = require('./lib/connstr')
@@ -21,9 +24,13 @@ const libraryPath = () => native.lib().path
 const normalizeConnectionString = (connectionString) => connstr.normalize(connectionString).normalized
 
 module.exports = {
+  Pool,
+  Client,
   connect,
-  Connection,
+  /** What connect() resolves with, before Pool: the same class now. */
+  Connection: Pool,
   Transaction,
+  userToken,
   App,
   Token,
   token,

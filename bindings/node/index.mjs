@@ -2,7 +2,7 @@
 import lakelink from './index.js'
 
 export const {
-  connect, Connection, Transaction, App, Token, token,
+  Pool, Client, connect, Connection, Transaction, userToken, App, Token, token,
   getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
   LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError,
   libraryVersion, libraryPath, normalizeConnectionString

@@ -1,8 +1,8 @@
 //go:build ignore
 
 /*
- * threads.c: many threads at once, on one connection and on several, and
- * lakelink_cancel from another thread.
+ * threads.c: many threads at once, on one connection, on several and on a
+ * pool, and lakelink_cancel from another thread.
  *
  * One connection is one PostgreSQL session: its calls are serialized
  * inside, and a new statement discards what is left of the previous result
@@ -13,13 +13,12 @@
  * the documented "discarded" error. Threads that hold a lock of their own
  * around statement-and-read all succeed.
  *
+ * Threads that share a pool smaller than their number take a session for
+ * each statement (lakelink_pool_acquire, then lakelink_close): they wait
+ * for one another's sessions and all succeed.
+ *
  * Environment (set by harness_test.go):
  *   LAKELINK_LAKEBASE  a Lakebase connection string
- *
- * The connections of the thread-per-connection part use
- * LAKELINK_LAKEBASE;MaxConnections=16: a pool holds at most
- * max(4, CPUs) sessions by default, and lakelink_connect waits for a free
- * one without a time limit.
  */
 #include "check.h"
 
@@ -28,8 +27,8 @@
 enum { THREADS = 8, STATEMENTS = 200 };
 
 static const char *lakebase;
-static char lakebase_16[8192];
-static uint64_t shared_conn;
+static char lakebase_pool[8192];
+static uint64_t shared_conn, shared_pool;
 static pthread_mutex_t caller_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct {
@@ -85,8 +84,17 @@ static int one_statement(worker *w, int i) {
 static void *work(void *arg) {
     worker *w = arg;
     for (int i = 0; i < STATEMENTS; i++) {
+        lakelink_error *err = NULL;
         if (w->locked) pthread_mutex_lock(&caller_lock);
+        if (shared_pool != 0) {
+            int32_t rc = lakelink_pool_acquire(shared_pool, NULL, &w->conn, &err);
+            expect_ok("pool_acquire", rc, err);
+        }
         int got = one_statement(w, i);
+        if (shared_pool != 0) {
+            int32_t rc = lakelink_close(w->conn, &err);
+            expect_ok("close (return to the pool)", rc, err);
+        }
         if (w->locked) pthread_mutex_unlock(&caller_lock);
         if (got)
             w->ok++;
@@ -108,7 +116,7 @@ static void run_workers(const char *what, int locked, int own_connections) {
         w[i].conn = shared_conn;
         if (own_connections) {
             lakelink_error *err = NULL;
-            int32_t rc = lakelink_connect(lakebase_16, &w[i].conn, &err);
+            int32_t rc = lakelink_connect(lakebase, &w[i].conn, &err);
             expect_ok("connect", rc, err);
         }
         CHECK(pthread_create(&t[i], NULL, work, &w[i]) == 0, "pthread_create");
@@ -126,7 +134,7 @@ static void run_workers(const char *what, int locked, int own_connections) {
     }
     printf("   %d read, %d discarded by another thread's statement, in %.2fs\n", ok, discarded, now_seconds() - t0);
     CHECK(ok + discarded == THREADS * STATEMENTS, "lost statements");
-    if (locked || own_connections) CHECK(discarded == 0, "%d discarded", discarded);
+    if (locked || own_connections || shared_pool != 0) CHECK(discarded == 0, "%d discarded", discarded);
     CHECK(ok > 0, "no statement read its rows");
 }
 
@@ -217,7 +225,7 @@ static void test_cancel(void) {
 
 int main(void) {
     lakebase = need_env("LAKELINK_LAKEBASE");
-    snprintf(lakebase_16, sizeof lakebase_16, "%s;MaxConnections=16", lakebase);
+    snprintf(lakebase_pool, sizeof lakebase_pool, "%s;MaxConnections=3", lakebase);
     lakelink_error *err = NULL;
     int32_t rc = lakelink_connect(lakebase, &shared_conn, &err);
     expect_ok("connect", rc, err);
@@ -225,6 +233,20 @@ int main(void) {
     run_workers("one shared connection, no coordination by the caller", 0, 0);
     run_workers("one shared connection, each statement under the caller's lock", 1, 0);
     run_workers("a connection per thread", 0, 1);
+
+    rc = lakelink_pool_open(lakebase_pool, &shared_pool, &err);
+    expect_ok("pool_open", rc, err);
+    run_workers("a pool of 3 sessions, a session per statement", 0, 0);
+    char *stats = NULL;
+    rc = lakelink_pool_stats(shared_pool, &stats, &err);
+    expect_ok("pool_stats", rc, err);
+    printf("   stats %s\n", stats);
+    CHECK(json_int(stats, "total") <= 3 && json_int(stats, "acquired") == 0 && json_int(stats, "waiting") == 0,
+          "after the workers: %s", stats);
+    lakelink_free(stats);
+    rc = lakelink_pool_close(shared_pool, &err);
+    expect_ok("pool_close", rc, err);
+    shared_pool = 0;
     test_cancel();
 
     rc = lakelink_close(shared_conn, &err);

@@ -49,10 +49,18 @@ func UserToken(r *http.Request) (string, error) {
 // rather than with a's token source: a call on behalf of that user,
 // carrying only the scopes the user granted. The token is not renewed:
 // make the App for the request that brought the token, and let it go
-// with the request. The App is cheap: it shares a's transport.
+// with the request. It keeps no cookies, even when a's client has a
+// jar: a session cookie would speak for whoever it belongs to, and the
+// user's token is the only credential of its calls. The App is cheap: it
+// shares a's transport.
 func (a *App) AsUser(token string) *App {
 	u := *a
 	u.tokens = forwardedToken(token)
+	if u.httpClient != nil && u.httpClient.Jar != nil {
+		c := *u.httpClient
+		c.Jar = nil
+		u.httpClient = &c
+	}
 	u.client = u.Client()
 	return &u
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -115,4 +116,20 @@ func TestAsUser(t *testing.T) {
 		t.Errorf("an expired user token: %v (%+v)", err, appErr)
 	}
 	noLeak(t, err)
+}
+
+// TestAsUserKeepsNoCookies: the App's cookie jar, which may hold a
+// session of another identity, is not the user's.
+func TestAsUserKeepsNoCookies(t *testing.T) {
+	jar, _ := cookiejar.New(nil)
+	a, err := New("https://app.example.com", static("app-token"), WithHTTPClient(&http.Client{Jar: jar}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.AsUser("user-token").Client().Jar != nil {
+		t.Error("AsUser's client has the App's cookie jar")
+	}
+	if a.Client().Jar != jar {
+		t.Error("AsUser took the jar from the App it was made from")
+	}
 }

@@ -6,23 +6,31 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/internal/cache"
 )
 
 // Config is how lakelink authenticates in a program: the HTTP transport of
-// its requests and how a browser login reaches the user, as documented
-// fields that a program sets before first use (as pgxpool.Config carries
-// its hooks). A Config also holds what it has made: one token source per
-// identity, the OAuth servers' endpoints it discovered, and its memory://
-// token stores; a token source keeps the transport of the Config that made
-// it, so configurations do not share them. Two Configs in one process are
-// independent.
+// its requests, how a browser login reaches the user, and how much it
+// keeps, as documented fields that a program sets before first use (as
+// pgxpool.Config carries its hooks). A Config also holds what it has made,
+// each in a cache bounded by MaxIdentities and IdentityIdleTime (least
+// recently used first out, and whatever is unused for IdentityIdleTime):
+// one token source per identity, the OAuth servers' endpoints it
+// discovered, and its memory:// token stores. A token source keeps the
+// transport of the Config that made it, so configurations do not share
+// them. What a cache forgets is only forgotten: a token source a caller
+// still holds keeps working, with its token and its memory:// store, and
+// the next NewTokenSource for its identity makes a new one, which fetches
+// a token anew. Two Configs in one process are independent; Close releases
+// what a Config holds.
 //
 // The zero Config is ready to use. Use a Config by pointer and do not
 // change its fields after first use. A nil *Config is the package's
 // default configuration, which the package-level functions
-// (NewTokenSource, Login, ...) use.
+// (NewTokenSource, Login, ...) use, with the default bounds.
 type Config struct {
 	// HTTPTransport, when not nil, carries every HTTP request the Config
 	// makes: OAuth discovery and token endpoint calls, and the
@@ -41,16 +49,33 @@ type Config struct {
 	// user can open it by hand when no browser opens. nil: standard error.
 	Prompt io.Writer
 
+	// MaxIdentities bounds each of the Config's caches: the token sources
+	// (one per identity), the discovered endpoints (one per OAuth server)
+	// and the memory:// stores (one per name); package lakebase keeps its
+	// identities within it too. 0 (or less): DefaultMaxIdentities.
+	MaxIdentities int
+
+	// IdentityIdleTime is how long a cached token source, endpoint or
+	// memory:// store stays unused before it is forgotten: a token source
+	// is used when NewTokenSource returns it, a store when a token is read
+	// from or written to it. 0 (or less): DefaultIdentityIdleTime.
+	IdentityIdleTime time.Duration
+
 	once      sync.Once
-	client    *http.Client // the OAuth calls' client, over HTTPTransport
-	sources   sync.Mutex   // held while finding or adding a token source
-	bySource  map[string]*Source
-	discovery sync.Map // metadata URL -> *Endpoints
-	memory    sync.Map // memory:// store name -> *memoryStore
+	client    *http.Client                       // the OAuth calls' client, over HTTPTransport
+	sources   *cache.Cache[string, *Source]      // identityKey -> its token source
+	discovery *cache.Cache[string, *Endpoints]   // metadata URL -> the endpoints it publishes
+	memory    *cache.Cache[string, *memoryStore] // memory:// store name -> the store
 }
 
 // defaultConfig is the nil *Config's: what the package-level functions use.
 var defaultConfig Config
+
+// Defaults of the Config's bounds.
+const (
+	DefaultMaxIdentities    = 1000
+	DefaultIdentityIdleTime = time.Hour
+)
 
 // use returns c ready for use: the default configuration for a nil c.
 func (c *Config) use() *Config {
@@ -59,9 +84,44 @@ func (c *Config) use() *Config {
 	}
 	c.once.Do(func() {
 		c.client = &http.Client{Transport: c.HTTPTransport} // nil: http.DefaultTransport
-		c.bySource = map[string]*Source{}
+		size, idle := c.IdentityBounds()
+		c.sources = cache.New[string, *Source](size, idle, nil)
+		c.discovery = cache.New[string, *Endpoints](size, idle, nil)
+		c.memory = cache.New[string, *memoryStore](size, idle, nil)
 	})
 	return c
+}
+
+// IdentityBounds returns MaxIdentities and IdentityIdleTime, defaults
+// applied: the bounds of every per-identity cache kept for c (a nil c is
+// the default configuration).
+func (c *Config) IdentityBounds() (maxIdentities int, idle time.Duration) {
+	if c == nil {
+		c = &defaultConfig
+	}
+	maxIdentities, idle = c.MaxIdentities, c.IdentityIdleTime
+	if maxIdentities <= 0 {
+		maxIdentities = DefaultMaxIdentities
+	}
+	if idle <= 0 {
+		idle = DefaultIdentityIdleTime
+	}
+	return maxIdentities, idle
+}
+
+// Close forgets every token source, endpoint and memory:// store c holds.
+// Token sources and stores handed out keep working. A Config used after
+// Close works but keeps nothing: each call starts afresh. The default
+// configuration (a nil c) lives as long as the process: closing it does
+// nothing.
+func (c *Config) Close() {
+	if c == nil {
+		return
+	}
+	c = c.use()
+	c.sources.Close()
+	c.discovery.Close()
+	c.memory.Close()
 }
 
 // openBrowser opens url with OpenBrowser, or $BROWSER or the platform's

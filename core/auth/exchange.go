@@ -121,10 +121,10 @@ func retry[T any](ctx context.Context, log *logger, what string, call func(conte
 }
 
 // discover fetches the endpoints from an RFC 8414 metadata document, once
-// per Config.
+// per Config while it keeps them.
 func (c *Config) discover(ctx context.Context, log *logger, metadataURL string) (*Endpoints, error) {
-	if ep, ok := c.discovery.Load(metadataURL); ok {
-		return ep.(*Endpoints), nil
+	if ep, ok := c.discovery.Get(metadataURL); ok {
+		return ep, nil
 	}
 	ep, err := retry(ctx, log, "OAuth discovery", func(ctx context.Context) (*Endpoints, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, metadataURL, nil)
@@ -164,7 +164,7 @@ func (c *Config) discover(ctx context.Context, log *logger, metadataURL string) 
 	if err != nil {
 		return nil, err
 	}
-	c.discovery.Store(metadataURL, ep)
+	c.discovery.Add(metadataURL, ep)
 	return ep, nil
 }
 

@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/internal/cache"
 	"github.com/lakelink/lakelink/core/redact"
 )
 
@@ -26,12 +29,68 @@ type logger struct {
 // nopLogger logs nothing.
 var nopLogger = &logger{l: slog.New(slog.DiscardHandler)}
 
-// logFiles holds one writer per Logfile path for the whole process, so
-// that every source, whatever its Config, appends to one handle and lines
-// do not interleave; like the token store's files (fileStores), a file is
-// the process's, not a configuration's. It grows with the distinct paths
-// a process logs to, which its connection strings name.
-var logFiles sync.Map // path -> *lockedWriter
+// logFiles holds the open Logfiles of the whole process, one handle per
+// path, so that every source, whatever its Config, appends to one handle
+// and lines do not interleave; like the token store's files (fileStores),
+// a file is the process's, not a configuration's. At most maxOpenLogFiles
+// are open: the least recently written, and any unwritten for
+// logFileIdle, are closed, and a later line opens the file again
+// (appending). A logger holds the path only (logPath).
+var logFiles = cache.New[string, *logFile](maxOpenLogFiles, logFileIdle, func(_ string, f *logFile) { f.close() })
+
+// Bounds of logFiles.
+const (
+	maxOpenLogFiles = 32
+	logFileIdle     = time.Minute
+)
+
+// logFile is an open Logfile; closed (f nil) once logFiles forgets it.
+type logFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (l *logFile) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.f.Close()
+	l.f = nil
+}
+
+// openLog returns the open handle of the Logfile at path, opening it
+// (appending, created 0600) if it is not open.
+func openLog(path string) (*logFile, error) {
+	return logFiles.GetOrAdd(path, func() (*logFile, error) {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("Logfile: %w", err)
+		}
+		return &logFile{f: f}, nil
+	})
+}
+
+// logPath writes each line to the Logfile at its path through logFiles.
+type logPath string
+
+func (p logPath) Write(line []byte) (int, error) {
+	for {
+		l, err := openLog(string(p))
+		if err != nil {
+			return 0, err
+		}
+		l.mu.Lock()
+		if l.f != nil {
+			n, err := l.f.Write(line)
+			l.mu.Unlock()
+			return n, err
+		}
+		l.mu.Unlock() // closed since openLog returned it: open it again
+	}
+}
+
+// stderrLog is the log written to standard error ("-" or "stderr"), one
+// line at a time.
+var stderrLog = &lockedWriter{w: os.Stderr}
 
 type lockedWriter struct {
 	mu sync.Mutex
@@ -44,26 +103,25 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	return w.w.Write(p)
 }
 
-// newLogger opens the options' Logfile (appending; "-" or "stderr" is
-// standard error). Without a Logfile nothing is logged.
+// newLogger makes the logger of the options' Logfile (appending; "-" or
+// "stderr" is standard error), opening the file now so that a Logfile that
+// cannot be written is reported. Without a Logfile nothing is logged.
 func newLogger(o *connstr.Options) (*logger, error) {
-	if o.Logfile == "" {
+	var w io.Writer
+	switch o.Logfile {
+	case "":
 		return nopLogger, nil
-	}
-	w, ok := logFiles.Load(o.Logfile)
-	if !ok {
-		out := os.Stderr
-		if o.Logfile != "-" && o.Logfile != "stderr" {
-			f, err := os.OpenFile(o.Logfile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-			if err != nil {
-				return nil, fmt.Errorf("Logfile: %w", err)
-			}
-			out = f
+	case "-", "stderr":
+		w = stderrLog
+	default:
+		path, err := filepath.Abs(o.Logfile) // reopened later, from wherever the process is then
+		if err != nil {
+			return nil, fmt.Errorf("Logfile: %w", err)
 		}
-		var loaded bool
-		if w, loaded = logFiles.LoadOrStore(o.Logfile, &lockedWriter{w: out}); loaded && out != os.Stderr {
-			out.Close() // another source opened the file first: keep its handle only
+		if _, err := openLog(path); err != nil {
+			return nil, err
 		}
+		w = logPath(path)
 	}
 	verbosity := o.Verbosity
 	if verbosity == 0 {
@@ -73,7 +131,7 @@ func newLogger(o *connstr.Options) (*logger, error) {
 	if verbosity >= 2 {
 		level = slog.LevelDebug
 	}
-	handler := slog.NewTextHandler(w.(io.Writer), &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr})
+	handler := slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr})
 	return &logger{l: slog.New(handler), verbosity: verbosity}, nil
 }
 

@@ -14,7 +14,8 @@
 //
 // NewTokenSource returns a *Source, an oauth2.TokenSource shared by every
 // caller of one Config that asks for the same identity: one cached token,
-// renewed ahead of expiry, one renewal in flight at a time. A Config
+// renewed ahead of expiry, one renewal in flight at a time. A Config keeps
+// a bounded number of them (MaxIdentities, IdentityIdleTime). A Config
 // carries what a program sets (the HTTP transport, how a browser login
 // reaches the user); the package-level functions use the default one.
 package auth
@@ -154,40 +155,36 @@ func NewTokenSource(o *connstr.Options) (*Source, error) {
 
 // NewTokenSource returns the token source for the identity the options
 // describe, shared with every earlier caller of c that described the same
-// one. It validates the options but does not contact any server.
+// one while c keeps it (see Config). It validates the options but does not
+// contact any server; options it refuses leave nothing behind.
 func (c *Config) NewTokenSource(o *connstr.Options) (*Source, error) {
 	c = c.use()
 	scheme := EffectiveScheme(o)
-	key := identityKey(scheme, o)
-	c.sources.Lock()
-	defer c.sources.Unlock()
-	if s, ok := c.bySource[key]; ok {
+	return c.sources.GetOrAdd(identityKey(scheme, o), func() (*Source, error) {
+		log, err := newLogger(o)
+		if err != nil {
+			return nil, err
+		}
+		var s *Source
+		switch scheme {
+		case connstr.AuthPassword:
+			return nil, errors.New("AuthScheme=Password: a Postgres password is not a Databricks token; " +
+				"give OAuthClientId and OAuthClientSecret, or use AuthScheme=OAuthPKCE or Databricks, to call Databricks")
+		case connstr.AuthToken:
+			s, err = staticSource(o)
+		case connstr.AuthOAuthClient:
+			s, err = c.clientCredentialsSource(o)
+		case connstr.AuthOAuthPKCE:
+			s, err = c.userSource(o)
+		default:
+			s, err = c.sdkSource(o)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.log = log
 		return s, nil
-	}
-	log, err := newLogger(o)
-	if err != nil {
-		return nil, err
-	}
-	var s *Source
-	switch scheme {
-	case connstr.AuthPassword:
-		return nil, errors.New("AuthScheme=Password: a Postgres password is not a Databricks token; " +
-			"give OAuthClientId and OAuthClientSecret, or use AuthScheme=OAuthPKCE or Databricks, to call Databricks")
-	case connstr.AuthToken:
-		s, err = staticSource(o)
-	case connstr.AuthOAuthClient:
-		s, err = c.clientCredentialsSource(o)
-	case connstr.AuthOAuthPKCE:
-		s, err = c.userSource(o)
-	default:
-		s, err = c.sdkSource(o)
-	}
-	if err != nil {
-		return nil, err
-	}
-	s.log = log
-	c.bySource[key] = s
-	return s, nil
+	})
 }
 
 // EffectiveScheme resolves AuthScheme=Auto (or none): Password when a
@@ -206,8 +203,7 @@ func EffectiveScheme(o *connstr.Options) connstr.AuthScheme {
 
 // identityKey tells identities apart. Secrets enter it hashed, so that a
 // wrong secret never shares the token a right one got. Timeout and logging
-// are in it too: a source keeps the settings it was made with. A Config
-// keeps every source it made for its own life.
+// are in it too: a source keeps the settings it was made with.
 func identityKey(scheme connstr.AuthScheme, o *connstr.Options) string {
 	h := sha256.New()
 	for _, secret := range []string{o.OAuthClientSecret, o.Token, o.OAuthAccessToken, o.OAuthRefreshToken, o.OAuthVerifier} {

@@ -93,12 +93,15 @@ func DefaultStoreLocation() (string, error) {
 
 // OpenStore opens the store at location: memory://NAME for one that this
 // Config's token sources share and nothing outside the process sees, else
-// a file path ("" for the default file).
+// a file path ("" for the default file). The Config keeps a memory:// store
+// while it is used (see Config); one it forgot keeps working for those
+// holding it, and OpenStore opens an empty one in its place.
 func (c *Config) OpenStore(location string) (Store, error) {
 	c = c.use()
 	if name, ok := strings.CutPrefix(location, "memory://"); ok {
-		s, _ := c.memory.LoadOrStore(name, &memoryStore{name: location, entries: map[string]*StoredToken{}})
-		return s.(*memoryStore), nil
+		return c.memory.GetOrAdd(name, func() (*memoryStore, error) {
+			return &memoryStore{name: location, entries: map[string]*StoredToken{}, used: func() { c.memory.Get(name) }}, nil
+		})
 	}
 	if location == "" {
 		var err error
@@ -116,10 +119,16 @@ func (c *Config) OpenStore(location string) (Store, error) {
 
 // fileStores holds one fileStore per file, so that every connection of
 // the process, whatever its Config, shares its unsaved entries and its turn.
+// Unlike the caches of a Config it forgets none: a fileStore's unsaved
+// entries may hold the only copy of a rotated refresh token, and two for
+// one file would renew with the same one. It grows with the distinct
+// token files a process names (OAuthSettingsLocation), a path and at most
+// maxUnsaved entries each, and holds no open file.
 var fileStores sync.Map // absolute path -> *fileStore
 
 type memoryStore struct {
 	name    string
+	used    func() // marks the store used in its Config's cache
 	mu      sync.Mutex
 	entries map[string]*StoredToken
 }
@@ -127,12 +136,14 @@ type memoryStore struct {
 func (m *memoryStore) Location() string { return m.name }
 
 func (m *memoryStore) Load(key string) (*StoredToken, error) {
+	m.used()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return cloneEntry(m.entries[key]), nil
 }
 
 func (m *memoryStore) Update(_ context.Context, key string, f func(*StoredToken) (*StoredToken, error)) error {
+	m.used()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next, err := f(cloneEntry(m.entries[key]))

@@ -10,13 +10,20 @@ import (
 
 	"github.com/lakelink/lakelink/core/auth"
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/internal/cache"
 )
 
 // Config is how lakebase connects in a program, as documented fields that
 // a program sets before first use (as pgxpool.Config carries its hooks).
 // A Config also holds what it has made: the workspace identities and the
-// Lakebase credentials its pools and sessions share. Two Configs in one
-// process are independent.
+// Lakebase credentials its pools and sessions share. It keeps the
+// identities (with their credentials) within its Auth configuration's
+// bounds, MaxIdentities and IdentityIdleTime: least recently used out, and
+// any not connected as for IdentityIdleTime. A pool keeps working with
+// the identity it was opened with when the Config forgets it; the next
+// pool for that identity gets a new one, with credentials minted anew.
+// Two Configs in one process are independent; Close releases what a
+// Config holds.
 //
 // The zero Config is ready to use. Use a Config by pointer and do not
 // change its fields after first use. A nil *Config is the package's
@@ -37,11 +44,10 @@ type Config struct {
 	// statement. See threadWaitConn.
 	ThreadWait bool
 
-	once        sync.Once
-	mu          sync.Mutex // guards the maps below
-	identities  map[*auth.Source]*identity
-	credentials map[string]*credential
-	warned      map[string]bool // servers warned about by warnUnverifiedToken
+	once       sync.Once
+	identities *cache.Cache[*auth.Source, *identity] // an identity's token source -> the identity
+	mu         sync.Mutex                            // guards the maps below
+	warned     map[string]bool                       // servers warned about by warnUnverifiedToken
 }
 
 // defaultConfig is the nil *Config's: what the package-level functions use.
@@ -53,11 +59,23 @@ func (c *Config) use() *Config {
 		c = &defaultConfig
 	}
 	c.once.Do(func() {
-		c.identities = map[*auth.Source]*identity{}
-		c.credentials = map[string]*credential{}
+		size, idle := c.Auth.IdentityBounds()
+		c.identities = cache.New[*auth.Source, *identity](size, idle, nil)
 		c.warned = map[string]bool{}
 	})
 	return c
+}
+
+// Close forgets the identities c holds, with their credentials. Pools
+// and sessions opened through c keep working. A Config used after Close
+// works but keeps nothing. The default configuration (a nil c) lives as
+// long as the process: closing it does nothing. Close does not close
+// Auth, which the program owns.
+func (c *Config) Close() {
+	if c == nil {
+		return
+	}
+	c.use().identities.Close()
 }
 
 // httpTransport is the transport of the workspace API calls: Auth's, or

@@ -3,6 +3,7 @@ package lakebase
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,18 +76,35 @@ func (c *credential) fetch(ctx context.Context, refused string) (string, error) 
 }
 
 // identity is what the credentials of one workspace identity share: its
-// token source, the SDK APIs it calls with it, and its principal.
+// token source, the SDK APIs it calls with it, its principal, and its
+// credentials, one per target (an instance, an endpoint, or the workspace
+// token itself).
 type identity struct {
 	tokens *auth.Source
 	api    workspaceAPIs
 
-	mu        sync.Mutex
+	mu        sync.Mutex // held while finding the principal
 	principal string
+
+	credMu      sync.Mutex
+	credentials []keyedCredential // most recently used last, at most maxTargets
 }
+
+// keyedCredential is a credential and what it opens: "instance/NAME",
+// "endpoint/NAME" or "workspace-token".
+type keyedCredential struct {
+	key  string
+	cred *credential
+}
+
+// maxTargets bounds the credentials an identity keeps, least recently used
+// dropped first: one per instance or endpoint it connects to, a handful.
+const maxTargets = 16
 
 // identityFor returns the shared identity of the options' token source, in
 // the workspace that workspace(o) names.
 func (c *Config) identityFor(o *connstr.Options) (*identity, error) {
+	c = c.use()
 	w, err := c.workspace(o)
 	if err != nil {
 		return nil, err
@@ -95,18 +113,13 @@ func (c *Config) identityFor(o *connstr.Options) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if id, ok := c.identities[tokens]; ok {
-		return id, nil
-	}
-	api, err := newWorkspaceAPIs(auth.WorkspaceURL(w), tokens, c.httpTransport())
-	if err != nil {
-		return nil, err
-	}
-	id := &identity{tokens: tokens, api: api}
-	c.identities[tokens] = id
-	return id, nil
+	return c.identities.GetOrAdd(tokens, func() (*identity, error) {
+		api, err := newWorkspaceAPIs(auth.WorkspaceURL(w), tokens, c.httpTransport())
+		if err != nil {
+			return nil, err
+		}
+		return &identity{tokens: tokens, api: api}, nil
+	})
 }
 
 // principalName is the Postgres user the identity logs in as: the SCIM
@@ -171,13 +184,24 @@ func (c *Config) credentialFor(o *connstr.Options, id *identity) *credential {
 				return tok.AccessToken, tok.Expiry, nil
 			}}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key = fmt.Sprintf("%p %s", id, key)
-	if shared, ok := c.credentials[key]; ok {
-		return shared
+	return id.credential(key, cred)
+}
+
+// credential returns the identity's credential for key, or keeps cred as
+// that.
+func (id *identity) credential(key string, cred *credential) *credential {
+	id.credMu.Lock()
+	defer id.credMu.Unlock()
+	for i, t := range id.credentials {
+		if t.key == key { // most recently used last
+			id.credentials = append(slices.Delete(id.credentials, i, i+1), t)
+			return t.cred
+		}
 	}
-	c.credentials[key] = cred
+	id.credentials = append(id.credentials, keyedCredential{key, cred})
+	if len(id.credentials) > maxTargets {
+		id.credentials = slices.Delete(id.credentials, 0, len(id.credentials)-maxTargets)
+	}
 	return cred
 }
 

@@ -7,10 +7,13 @@
 // except for the workspace token at a server whose certificate is not
 // checked (see unverifiedToken).
 //
-// Connect takes the same connection string as the rest of lakelink (see
-// package connstr): Server, Port, Database, User, SSLMode (default
-// verify-full for Lakebase hosts, see sslMode), SSLServerCert,
-// ApplicationName, Timeout and MaxConnections, and for the password
+// Connect opens a Pool, which its caller closes; Open opens one session of
+// its own, which Close ends on the server. Both log in alike, and take the
+// same connection string as the rest of lakelink (see package connstr):
+// Server, Port, Database, User, SSLMode (default verify-full for Lakebase
+// hosts, see sslMode), SSLServerCert, ApplicationName and Timeout; a
+// Pool's size and limits (MinConnections, MaxConnections, MaxIdleTime,
+// MaxLifetime, PoolTimeout: see pool.go's defaults); and for the password
 // AuthScheme=Password with Password, or Instance (Lakebase Provisioned),
 // Endpoint (Lakebase Autoscaling) or neither (the workspace token itself).
 // A Lakebase host given as Host (alias DatabricksInstance) is the Server,

@@ -42,16 +42,16 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // wrap turns a pgx error into an *Error naming host and user.
-func (p *target) wrap(err error) error {
+func (t *target) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	return p.newError(err)
+	return t.newError(err)
 }
 
 // newError is wrap for an error that is not nil.
-func (p *target) newError(err error) *Error {
-	e := &Error{Host: p.host, User: p.user, Message: err.Error(), Err: err}
+func (t *target) newError(err error) *Error {
+	e := &Error{Host: t.host, User: t.user, Message: err.Error(), Err: err}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		e.SQLState, e.Message, e.Detail, e.Hint = pgErr.Code, pgErr.Message, pgErr.Detail, pgErr.Hint
@@ -66,7 +66,7 @@ func (p *target) newError(err error) *Error {
 		e.Message = "cannot connect: " + strings.TrimPrefix(connectErr.Unwrap().Error(), "dial error: ")
 	case connectionLost(err):
 		e.Message = "connection lost (" + err.Error() + "): the server or the network ended the session; " +
-			"a statement in flight may or may not have taken effect, and the pool replaces the session"
+			"a statement in flight may or may not have taken effect; a pool replaces the session, a connection of its own must be opened again"
 	}
 	return e
 }
@@ -82,26 +82,26 @@ func connectionLost(err error) bool {
 // why, whatever the server's wording, for the two refusals users hit most:
 // a connection without TLS, and a User that is not the token's principal.
 // The server's own message follows.
-func (p *target) loginError(ctx context.Context, err error) *Error {
-	e := p.newError(err)
+func (t *target) loginError(ctx context.Context, err error) *Error {
+	e := t.newError(err)
 	switch {
-	case p.plaintext && e.SQLState != "" && mentionsTLS(e.Message):
+	case t.plaintext && e.SQLState != "" && mentionsTLS(e.Message):
 		e.Message = "TLS required by server: use SSLMode=require (or verify-full); the server said: " + e.Message
 	case certificateRefused(err):
 		e.Message = "the server's certificate does not verify, so the password was not sent (" + e.Message +
 			"): if this is the right server, give the CA that signed its certificate as SSLServerCert"
-		if !p.caGiven {
+		if !t.caGiven {
 			e.Message += ", or, checking against the system's roots, make sure the system has its CA certificates " +
 				"(a slim container may lack them; Debian: apt-get install ca-certificates)"
 		}
 		e.Message += "; SSLMode=require skips the check, and then sends the password to whichever server answers"
-	case e.SQLState == "28P01" && p.userGiven && p.id != nil:
-		if principal, perr := p.id.principalName(ctx); perr == nil && principal != p.user {
+	case e.SQLState == "28P01" && t.userGiven && t.id != nil:
+		if principal, perr := t.id.principalName(ctx); perr == nil && principal != t.user {
 			e.Message = fmt.Sprintf("user %s is not the principal of this token (%s): give User=%s, or leave User out; the server said: %s",
-				p.user, principal, principal, e.Message)
+				t.user, principal, principal, e.Message)
 		}
 	}
-	if e.SQLState == "28P01" && p.unverifiedToken {
+	if e.SQLState == "28P01" && t.unverifiedToken {
 		e.Message += "; the workspace token was not renewed to try again, because the server's certificate is not checked: " +
 			"give SSLServerCert to check it"
 	}

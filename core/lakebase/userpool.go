@@ -48,25 +48,33 @@ type UserPool struct {
 // token: the user's next token uses them too, and new logins use the
 // newest token seen. A session opened for one user never serves another.
 // The pool keeps at most MaxUsers users' pools, closing the least
-// recently used beyond that and any unused for UserIdleTime (sessions in
-// use finish first). Errors never contain the token.
+// recently used beyond that and any unused for UserIdleTime (logins under
+// way and sessions in use finish first): the server sees at most
+// MaxUsers*MaxUserConnections sessions of users, plus those in use when
+// their user was evicted. Pool.Close closes them all. Errors never
+// contain the token.
 func (p *Pool) AsUser(token string) *UserPool { return &UserPool{owner: p, token: token} }
 
 // Acquire takes a session of the user's pool, in autocommit mode.
 func (u *UserPool) Acquire(ctx context.Context) (*Conn, error) {
+	users := u.owner.users
 	for try := 1; ; try++ {
-		up, err := u.owner.users.pool(ctx, u.token)
+		up, err := users.pool(ctx, u.token)
 		if err != nil {
 			return nil, err
 		}
-		c, err := up.pool.Acquire(ctx)
-		switch {
-		case err == nil:
-			return c, nil
-		case try < 3 && up.evicted.Load() && !u.owner.users.closed.Load():
-			continue // evicted meanwhile: the next try opens the user's pool again
+		if !up.enter() { // evicted since: the next try opens the user's pool again
+			if try < 3 {
+				continue
+			}
+			return nil, ErrPoolClosed
 		}
-		return nil, u.owner.users.error(err)
+		c, err := up.pool.Acquire(ctx)
+		users.leave(up)
+		if err != nil {
+			return nil, users.error(err)
+		}
+		return c, nil
 	}
 }
 
@@ -121,13 +129,14 @@ type users struct {
 
 // userPool is one App user's pool.
 type userPool struct {
-	pool    *Pool
-	cred    *credential // mints the user's newest token
-	evicted atomic.Bool
+	pool *Pool
+	cred *credential // mints the user's newest token
 
 	mu           sync.Mutex // taken in cred's mint, under cred.mu: never the other way
 	newest       string
 	newestExpiry time.Time
+	acquiring    int  // Acquire calls under way, which eviction lets finish
+	evicted      bool // closed once no Acquire is under way
 }
 
 // newUsers readies the App users of owner, a pool connected with o.
@@ -136,7 +145,7 @@ func newUsers(c *Config, owner *Pool, o *connstr.Options) *users {
 	u := &users{owner: owner, config: c, opts: &opts, closing: map[*userPool]bool{},
 		maxConns: int32(orDefault(o.MaxUserConnections, DefaultMaxUserConnections))}
 	idle := orDefault(o.UserIdleTime, DefaultUserIdleTime)
-	u.tokens = newTokenVerifier(c, &opts, idle)
+	u.tokens = newTokenVerifier(c, &opts, max(maxVerifiedTokens, 2*orDefault(o.MaxUsers, DefaultMaxUsers)), idle)
 	u.pools = cache.New(orDefault(o.MaxUsers, DefaultMaxUsers), idle, u.evict)
 	return u
 }
@@ -230,24 +239,62 @@ func (c *credential) forget() {
 	c.password = ""
 }
 
-// evict is the pools cache's: it closes an evicted user's pool, without
-// making the caller wait (sessions in use finish first), except when the
-// owner is closing.
-func (u *users) evict(_ string, up *userPool) {
-	up.evicted.Store(true)
-	if u.closed.Load() {
-		up.pool.Close()
-		return
+// enter counts an Acquire under way on up, unless up was evicted.
+func (up *userPool) enter() bool {
+	up.mu.Lock()
+	defer up.mu.Unlock()
+	if up.evicted {
+		return false
 	}
+	up.acquiring++
+	return true
+}
+
+// leave ends an Acquire that entered up, closing up if it was evicted
+// meanwhile and this was the last one.
+func (u *users) leave(up *userPool) {
+	up.mu.Lock()
+	up.acquiring--
+	last := up.evicted && up.acquiring == 0
+	up.mu.Unlock()
+	if last {
+		go u.closePool(up)
+	}
+}
+
+// evict is the pools cache's: it closes an evicted user's pool once no
+// Acquire is under way on it, without making the caller wait (sessions in
+// use finish first), except when the owner is closing.
+func (u *users) evict(_ string, up *userPool) {
 	u.mu.Lock()
 	u.closing[up] = true
 	u.mu.Unlock()
-	go func() {
+	up.mu.Lock()
+	up.evicted = true
+	now := up.acquiring == 0
+	up.mu.Unlock()
+	switch {
+	case !now: // the last Acquire under way closes it
+	case u.closed.Load():
+		u.closePool(up)
+	default:
+		go u.closePool(up)
+	}
+}
+
+// closePool closes an evicted user's pool: its idle sessions now, those in
+// use once returned; it returns once every session is closed, unless the
+// owner is closing, which does not wait for sessions in use.
+func (u *users) closePool(up *userPool) {
+	if u.closed.Load() {
 		up.pool.Close()
-		u.mu.Lock()
-		delete(u.closing, up)
-		u.mu.Unlock()
-	}()
+	} else {
+		up.pool.closed.Store(true)
+		up.pool.pool.Close()
+	}
+	u.mu.Lock()
+	delete(u.closing, up)
+	u.mu.Unlock()
 }
 
 // stats counts the users' pools and their sessions, those of evicted

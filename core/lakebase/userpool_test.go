@@ -526,3 +526,49 @@ func BenchmarkAsUserQuery(b *testing.B) {
 		}
 	})
 }
+
+// TestAsUserIdleAndClose: a user unseen for UserIdleTime is evicted and
+// their idle session closed; Pool.Close closes the users' idle sessions
+// at once, while one in use works on until it is returned.
+func TestAsUserIdleAndClose(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	idle, busy := forwardedToken(t, e, "jo@example.com"), forwardedToken(t, e, "kai@example.com")
+	p := appPool(t, nil, e, "UserIdleTime=1")
+	if err := ownRows(ctx, p, idle, rlsTable(t, []string{"jo@example.com"}, 1), "jo@example.com", 1); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Stats().Open.Gateway
+	time.Sleep(1500 * time.Millisecond)
+	if s := p.Stats(); s.Users != 0 || s.UserSessions != 0 {
+		t.Errorf("after UserIdleTime: %d users, %d user sessions; want none", s.Users, s.UserSessions)
+	}
+	if n := openSessions(e, before-1); n != before-1 {
+		t.Errorf("after UserIdleTime: %d gateway sessions, want %d", n, before-1)
+	}
+
+	c, err := p.AsUser(busy).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.AsUser(idle).Query(ctx, "SELECT 1") // a second user, idle at Close
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	sessions := e.Stats().Open.Gateway
+	p.Close()
+	if n := openSessions(e, sessions-2); n != sessions-2 { // the App's own session and the idle user's
+		t.Errorf("after Close: %d gateway sessions, want %d (the session in use)", n, sessions-2)
+	}
+	if got := backendPID(t, c); got == 0 {
+		t.Error("no answer on the session in use")
+	}
+	c.Close()
+	if n := openSessions(e, 0); n != 0 {
+		t.Errorf("after the last session was returned: %d gateway sessions, want 0", n)
+	}
+	if _, err := p.AsUser(busy).Acquire(ctx); !errors.Is(err, ErrPoolClosed) {
+		t.Errorf("AsUser after Close: %v, want ErrPoolClosed", err)
+	}
+}

@@ -3,7 +3,9 @@ package lakebase
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -14,8 +16,9 @@ import (
 	"github.com/lakelink/lakelink/core/internal/cache"
 )
 
-// How many verified App user tokens a pool remembers, and for how long a
-// token without an expiry (not a JWT) is trusted after its verification.
+// How many verified App user tokens a pool remembers (at least; twice
+// MaxUsers when that is more), and for how long a token without an expiry
+// (not a JWT) is trusted after its verification.
 const (
 	maxVerifiedTokens  = 1000
 	trustWithoutExpiry = 5 * time.Minute
@@ -39,9 +42,9 @@ type verifiedToken struct {
 }
 
 // newTokenVerifier returns the verifier of a pool connected with o, which
-// forgets a token unused for idle.
-func newTokenVerifier(c *Config, o *connstr.Options, idle time.Duration) *tokenVerifier {
-	return &tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](maxVerifiedTokens, idle, nil)}
+// remembers size tokens and forgets one unused for idle.
+func newTokenVerifier(c *Config, o *connstr.Options, size int, idle time.Duration) *tokenVerifier {
+	return &tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](size, idle, nil)}
 }
 
 // verify returns whose token is. Its errors say what is wrong without the
@@ -95,12 +98,16 @@ func (v *tokenVerifier) ask(token string) (verifiedToken, error) {
 	defer cancel()
 	name, err := api.userName(ctx)
 	if err == nil && name == "" {
-		err = fmt.Errorf("SCIM Me: no userName")
+		err = errors.New("SCIM Me: no userName")
 	}
-	if err != nil {
+	var apiErr *auth.APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
 		return verifiedToken{}, scrubbed(fmt.Errorf("lakebase: the workspace %s did not accept the App user's access token (%w): "+
 			"the token may be of another workspace, expired or revoked, or lack the scope iam.current-user:read "+
 			"(which Databricks gives every App user's token)", host, err), token)
+	case err != nil:
+		return verifiedToken{}, scrubbed(fmt.Errorf("lakebase: cannot verify the App user's access token with the workspace %s: %w", host, err), token)
 	}
 	until := expiry
 	if until.IsZero() {

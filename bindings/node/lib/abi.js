@@ -10,7 +10,7 @@
 // array.
 
 /** LAKELINK_ABI_VERSION: the library must report the same from lakelink_abi_version. */
-const ABI_VERSION = 2
+const ABI_VERSION = 3
 
 /** struct lakelink_error's fields in order, as koffi types. */
 const ERROR_FIELDS = {
@@ -42,6 +42,10 @@ const PROTOTYPES = [
     'const char *callback_url, const char *state, const char *pkce_verifier, _Out_ void **json_out, _Out_ void **err)',
   'int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, _Out_ void **json_out, _Out_ void **err)',
   'int32_t lakelink_connect(const char *conn_str, _Out_ uint64_t *conn_out, _Out_ void **err)',
+  'int32_t lakelink_pool_open(const char *conn_str, _Out_ uint64_t *pool_out, _Out_ void **err)',
+  'int32_t lakelink_pool_acquire(uint64_t pool, const char *user_token, _Out_ uint64_t *conn_out, _Out_ void **err)',
+  'int32_t lakelink_pool_stats(uint64_t pool, _Out_ void **json_out, _Out_ void **err)',
+  'int32_t lakelink_pool_close(uint64_t pool, _Out_ void **err)',
   'int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, int32_t max_rows, ' +
     'const char *format, _Out_ void **columns_json_out, _Out_ void **batch_out, _Out_ int64_t *len_out, ' +
     '_Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, _Out_ uint64_t *result_out, _Out_ void **err)',

@@ -20,6 +20,7 @@ const connstr = require('./connstr')
 const { AppBase, networkText } = require('./appbase')
 const { AppError } = require('./errors')
 const { Token } = require('./secrets')
+const { tokenOf } = require('./usertoken')
 
 async function tokenFor (connStr) {
   const out = [null]
@@ -206,6 +207,17 @@ class App extends AppBase {
   /** The access token this App sends (see token()). */
   token () {
     return tokenFor(this.#connStr)
+  }
+
+  /**
+   * This app called as the App user whose access token tokenOrRequest is,
+   * or carries (a request: see userToken): an App whose connection string
+   * is this one's with AuthScheme=Token and that token, so that the app
+   * and the workspace see the user. Nothing is kept beyond the App
+   * returned. A request without a token throws an AuthError.
+   */
+  asUser (tokenOrRequest) {
+    return new App(this.url, connstr.build(this.#connStr, { AuthScheme: 'Token', Token: tokenOf(tokenOrRequest) }))
   }
 }
 

@@ -7,7 +7,7 @@
 // ../../build/out).
 //
 // Every call into Go runs off the main thread, so the event loop never
-// waits: the calls statements are made of on lakelink's caller threads
+// waits: the calls queries are made of on lakelink's caller threads
 // when one is idle (lib/caller.js), every call otherwise on a libuv
 // threadpool thread through koffi's `.async`. libuv's
 // pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise, which would
@@ -19,7 +19,11 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-/** The threadpool size lakelink asks for: the default pool of 50 sessions, and room for fs, dns and crypto. */
+/**
+ * The threadpool size lakelink asks for: room for the calls of many
+ * sessions at once (lib/pool.js lets at most ACQUIRE_CALLS of them wait
+ * for a session per pool), and for fs, dns and crypto.
+ */
 const THREADPOOL_SIZE = 64
 const weSetThreadpool = !process.env.UV_THREADPOOL_SIZE
 if (weSetThreadpool) process.env.UV_THREADPOOL_SIZE = String(THREADPOOL_SIZE)
@@ -135,17 +139,24 @@ function callAsync (fn, ...args) {
 }
 
 /**
- * Calls fn with args, a call of a statement on connection handle conn, on
- * an idle caller thread (lib/caller.js), else as callAsync does, and
- * resolves with its status. Node waits for both kinds of thread when the
- * process exits, so a statement still running then is cancelled
- * (lakelink_cancel, bounded by the connection's Timeout): an exit does not
- * wait for a long statement, and an uncommitted one rolls back.
+ * Calls fn with args on an idle caller thread (lib/caller.js), else as
+ * callAsync does, and resolves with its status: for the calls a query is
+ * made of (taking a session from a pool, its statement, giving it back).
+ */
+function callQuick (fn, ...args) {
+  return callers.call(indexOf.get(fn), args) ?? callAsync(fn, ...args)
+}
+
+/**
+ * Calls fn with args, a call of a statement on connection handle conn, as
+ * callQuick does. Node waits for both kinds of thread when the process
+ * exits, so a statement still running then is cancelled (lakelink_cancel,
+ * bounded by the connection's Timeout): an exit does not wait for a long
+ * statement, and an uncommitted one rolls back.
  */
 function callDirect (conn, fn, ...args) {
   running.set(conn, (running.get(conn) ?? 0) + 1)
-  const call = callers.call(indexOf.get(fn), args) ?? callAsync(fn, ...args)
-  return call.finally(() => {
+  return callQuick(fn, ...args).finally(() => {
     const n = running.get(conn) - 1
     if (n) running.set(conn, n)
     else running.delete(conn)
@@ -203,4 +214,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, callDirect, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }
+module.exports = { lib, callAsync, callQuick, callDirect, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }

@@ -1,12 +1,15 @@
 'use strict'
-// One native session (a lakelink_connect handle h, a session from the
-// core's pool for a connection string), as pg/lib/client.js is one: open,
-// close, cancel, begin/commit/rollback, and running one statement at a time
-// with its result read batch by batch. A new statement discards an unread
-// result; who may use a handle when is the caller's business (lib/pool.js,
-// lib/transaction.js, lib/stream.js).
+// One native session (a connection handle h), as pg/lib/client.js is one:
+// opened on its own (lakelink_connect; closing it ends it on the server) or
+// taken from a core pool (lakelink_pool_acquire; closing it gives it back,
+// and the core decides whether it serves again), cancel,
+// begin/commit/rollback, and running one statement at a time with its
+// result read batch by batch. A new statement discards an unread result;
+// who may use a handle when is the caller's business (lib/pool.js,
+// lib/client.js, lib/transaction.js, lib/stream.js). The core pool's own
+// calls are here too: open, acquire, stats, close.
 
-const { lib, callAsync, callDirect, check, free, errorFree, takeString, withBytes } = require('./native')
+const { lib, callAsync, callQuick, callDirect, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 
@@ -14,7 +17,7 @@ const { fieldsOf, rowsOf, resultOf } = require('./result')
 const QUERY_BATCH_ROWS = 10000
 const FORMAT = 'columnar'
 
-/** Opens a session for connection string connStr: its handle. */
+/** Opens a session of its own for connection string connStr (lakelink_connect): its handle. */
 async function open (connStr) {
   const out = [0]
   const err = [null]
@@ -22,10 +25,66 @@ async function open (connStr) {
   return out[0]
 }
 
-/** Gives handle h's session back to the core's pool (which drops a dead one). */
+/** Closes handle h: a session of its own ends, a pool's goes back to its pool (which drops a dead one). */
 function close (h) {
   const err = [null]
-  return callAsync(lib().close, h, err).then((rc) => check(rc, err))
+  return callQuick(lib().close, h, err).then((rc) => check(rc, err))
+}
+
+/**
+ * Closes handle h, a pool's session, so that the pool does not keep it
+ * (node-postgres's release(err)). The C ABI has no call for that: a pool
+ * drops a session given back inside a transaction the core did not open
+ * (pgxpool checks the session's transaction status), so h starts one with
+ * a plain BEGIN first. A session that no longer answers is dropped anyway.
+ */
+async function destroy (h) {
+  await run(h, { text: 'BEGIN', params: null }, {}).catch(() => {}) // a lost session: dropped anyway
+  await close(h).catch(() => {}) // the session goes either way
+}
+
+/**
+ * Opens a core pool for connection string connStr (lakelink_pool_open,
+ * which logs in once, so that a wrong host, user or credential is
+ * reported here): its handle.
+ */
+async function poolOpen (connStr) {
+  const out = [0]
+  const err = [null]
+  check(await callAsync(lib().pool_open, connStr, out, err), err)
+  return out[0]
+}
+
+/**
+ * A session of core pool p (for the App user whose access token token is,
+ * or the pool's own identity when token is null): its handle. Waits in the
+ * core up to the pool's PoolTimeout, on a caller thread or a threadpool
+ * thread (a caller waiting there sends the next statements to the
+ * threadpool meanwhile).
+ */
+async function poolAcquire (p, token) {
+  const out = [0]
+  const err = [null]
+  check(await callQuick(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
+  return out[0]
+}
+
+/**
+ * Core pool p's counts, {total, idle, acquired, waiting, max, users,
+ * user_sessions}: a short call on the calling thread (the counts are
+ * node-postgres's synchronous getters).
+ */
+function poolStats (p) {
+  const out = [null]
+  const err = [null]
+  check(lib().pool_stats(p, out, err), err)
+  return JSON.parse(takeString(out[0]))
+}
+
+/** Closes core pool p: its idle sessions now, acquired ones as they come back. */
+async function poolClose (p) {
+  const err = [null]
+  check(await callAsync(lib().pool_close, p, err), err)
 }
 
 /** Asks the server to cancel the statement running on handle h (lakelink_cancel). */
@@ -182,4 +241,4 @@ async function runAbortable (h, st, opts) {
   }
 }
 
-module.exports = { open, close, cancel, begin, commit, rollback, start, runAbortable, nameAbort }
+module.exports = { open, close, destroy, poolOpen, poolAcquire, poolStats, poolClose, cancel, begin, commit, rollback, start, runAbortable, nameAbort }

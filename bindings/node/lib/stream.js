@@ -11,7 +11,7 @@ const STREAM_BATCH_ROWS = 1000
 /**
  * The rows of statement st as an async iterator, read a batch of
  * st.batchSize rows at a time: next() resolves at once within a batch (no
- * generator machinery per row). hold() resolves with {handle, release(err)}:
+ * generator machinery per row). hold() resolves with {handle, release()}:
  * the session, held until the rows end, an error, or the loop is left.
  * When st.signal aborts, the statement is cancelled on the server as in
  * runAbortable (lib/session.js), and next() rejects: with the server's
@@ -73,13 +73,13 @@ class RowStream {
       }
     } catch (e) {
       nameAbort(e, this.#cancelling, this.#signal)
-      await this.#finish(false, e === this.#signal?.reason ? undefined : e) // a session that was not lost stays
+      await this.#finish(false)
       throw e
     }
   }
 
   /** Closes the result (when open) and lets the session go, once a cancel request was answered. */
-  async #finish (complete, err) {
+  async #finish (complete) {
     if (this.#finished) return
     this.#finished = true
     this.#rows = []
@@ -88,7 +88,7 @@ class RowStream {
       if (this.#started?.rest) await this.#started.rest.close(complete)
     } finally {
       await this.#cancelling
-      this.#held?.release(err)
+      await this.#held?.release() // a pool's session is back when the loop ends
     }
   }
 

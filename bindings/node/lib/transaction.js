@@ -1,25 +1,26 @@
 'use strict'
-// transaction(fn): fn's statements on one session between BEGIN and
-// COMMIT (or ROLLBACK when fn rejects), run one at a time in the order fn
-// calls them.
+// One held session's statements, run one at a time in the order they are
+// called: a transaction's (transaction(fn): BEGIN, fn's statements, then
+// COMMIT, or ROLLBACK when fn rejects), and a client's (lib/client.js).
 
 const util = require('node:util')
 const { begin, commit, rollback, runAbortable } = require('./session')
 const { statement } = require('./statement')
 const { RowStream } = require('./stream')
+const { InterfaceError } = require('./errors')
 
-/** A transaction's held session and the queue of its statements. */
+/** A held session (its handle and the connection's {int8}) and the queue of its statements. */
 class HeldSession {
   constructor (handle, opts) {
     this.handle = handle
     this.opts = opts
     this.tail = Promise.resolve()
-    this.streams = [] // the transaction's RowStreams
+    this.streams = new Set() // RowStreams not ended yet
   }
 
   /** Closes the streams left open (discarding their unread rows) and waits for the statements queued. */
   async end () {
-    await Promise.all(this.streams.map((rows) => rows.return()))
+    await Promise.all([...this.streams].map((rows) => rows.return()))
     await this.tail
   }
 
@@ -43,22 +44,43 @@ class HeldSession {
   }
 }
 
-/**
- * A transaction's view of its session: query() and stream() run there, one
- * at a time, in the order they are called.
- */
-class Transaction {
-  #session
+/** Statements' internal methods: [HOLD](session) gives them a session, [LET_GO]() takes it back (null when none). */
+const HOLD = Symbol('hold')
+const LET_GO = Symbol('letGo')
 
-  constructor (session) {
+/**
+ * query() and stream() on a held session, one at a time, in the order
+ * they are called. Without a session (not yet, or no longer), they reject
+ * with unusable()'s error.
+ */
+class Statements {
+  #session
+  #unusable
+
+  constructor (session, unusable) {
+    this.#session = session
+    this.#unusable = unusable
+  }
+
+  [HOLD] (session) {
     this.#session = session
   }
 
-  /** As Connection.query, inside the transaction. */
+  [LET_GO] () {
+    const session = this.#session
+    this.#session = null
+    return session
+  }
+
+  /**
+   * Runs a statement with $1..$n placeholders, as Pool.query does, after
+   * the statements called before it on this session.
+   */
   query (textOrConfig, values) {
     const session = this.#session
     let st
     try {
+      if (!session) throw this.#unusable()
       st = statement(textOrConfig, values)
     } catch (e) {
       return Promise.reject(e)
@@ -67,15 +89,28 @@ class Transaction {
   }
 
   /**
-   * As Connection.stream, inside the transaction (its other statements
-   * wait until the loop ends; one left open is closed when fn settles).
+   * Streams a statement's rows, as Pool.stream does, on this session: its
+   * other statements wait until the loop ends. One left open is closed when
+   * the session is let go (a transaction's fn settles, a client ends or is
+   * released), its unread rows discarded.
    */
   stream (textOrConfig, values, options) {
     const session = this.#session
-    const hold = async () => ({ handle: session.handle, release: await session.lock() })
+    if (!session) throw this.#unusable()
+    const hold = async () => {
+      const unlock = await session.lock()
+      return { handle: session.handle, release: () => { session.streams.delete(rows); unlock() } }
+    }
     const rows = new RowStream(hold, statement(textOrConfig, values, options), session.opts)
-    session.streams.push(rows)
+    session.streams.add(rows)
     return rows
+  }
+}
+
+/** A transaction's view of its session (what transaction(fn) gives fn). */
+class Transaction extends Statements {
+  constructor (session) {
+    super(session, () => new InterfaceError('lakelink: the transaction has ended', { code: 'LAKELINK_CLOSED' }))
   }
 
   [util.inspect.custom] () {
@@ -87,28 +122,26 @@ class Transaction {
  * Runs fn(tx) in a transaction on handle h: commits when fn's promise
  * resolves, rolls back and rethrows when it rejects; resolves with fn's
  * value. A tx.stream() left open is closed first, its unread rows
- * discarded. sessionKept(err) says whether the session survives err: a
- * failed rollback that lost it is reported instead of fn's error, so that
- * the handle's holder drops it.
+ * discarded. A failed rollback is not reported over fn's error: closing
+ * the handle then rolls back, or the core drops the session.
  */
-async function transact (h, opts, fn, sessionKept) {
+async function transact (h, opts, fn) {
   await begin(h)
   const session = new HeldSession(h, opts)
+  const tx = new Transaction(session)
   let value
   try {
-    value = await fn(new Transaction(session))
+    value = await fn(tx)
   } catch (e) {
+    tx[LET_GO]()
     await session.end()
-    try {
-      await rollback(h)
-    } catch (rollbackError) {
-      if (!sessionKept(rollbackError)) throw rollbackError
-    }
+    await rollback(h).catch(() => {})
     throw e
   }
+  tx[LET_GO]()
   await session.end()
   await commit(h)
   return value
 }
 
-module.exports = { Transaction, transact }
+module.exports = { Statements, Transaction, HeldSession, HOLD, LET_GO, transact }

@@ -61,6 +61,37 @@ function lakebase (info) {
   return `${m2m(info)};Server=${lb.host};Port=${lb.port};Instance=${lb.instance};SSLMode=verify-full;SSLServerCert=${lb.ca_file}`
 }
 
+/**
+ * A connection string to the emulator's backing PostgreSQL server as its
+ * administrator (lakebase.postgres_url), past the gateway: to see every
+ * session (pg_stat_activity), create roles' tables and policies.
+ */
+function adminConnectionString (info) {
+  const u = new URL(info.lakebase.postgres_url)
+  return `AuthScheme=Password;Server=${u.hostname};Port=${u.port};Database=${u.pathname.slice(1)};` +
+    `User=${decodeURIComponent(u.username)};Password=${decodeURIComponent(u.password)};SSLMode=disable`
+}
+
+/** Adds a workspace user (POST /_emulator/users): {email, access_token}, a token as the user's browser session with the app holds. */
+async function addUser (info, email) {
+  const r = await fetch(`${info.admin_url}/users`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email }) })
+  if (r.status !== 200 && r.status !== 201) throw new Error(`POST /_emulator/users: ${r.status} ${await r.text()}`)
+  return r.json()
+}
+
+/**
+ * The X-Forwarded-Access-Token the app receives for a request of the user
+ * whose token userToken is (the app's /api/echo shows its headers): what
+ * an App would pass to asUser.
+ */
+async function forwardedToken (info, userToken) {
+  const r = await fetch(`${info.app_url}/api/echo`, { headers: { Authorization: `Bearer ${userToken}` } })
+  if (r.status !== 200) throw new Error(`the app's /api/echo: ${r.status} ${await r.text()}`)
+  const t = (await r.json()).headers['X-Forwarded-Access-Token']
+  if (!t) throw new Error('the app received no X-Forwarded-Access-Token: is the emulator running with --app-user-scopes?')
+  return t[0]
+}
+
 /** The rows of core/apps/testdata/routing.json, where an app's token may go: the table every binding's tests read. */
 function routingRows () {
   return JSON.parse(fs.readFileSync(path.join(REPO, 'core', 'apps', 'testdata', 'routing.json'), 'utf8')).rows
@@ -91,4 +122,4 @@ function within (p, ms, what) {
   return Promise.race([p, hang]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase, routingRows, routingOutcome, within }
+module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase, adminConnectionString, addUser, forwardedToken, routingRows, routingOutcome, within }

@@ -23,7 +23,7 @@ test('npm pack, npm install of the tarball into an empty project, require and im
     const tgz = path.join(dir, npm(['pack', '--silent', '--pack-destination', dir], PKG).trim().split('\n').pop())
     assert.ok(!fs.existsSync(path.join(PKG, 'liblakelink.so')), 'postpack removes the copy')
     const files = execFileSync('tar', ['tzf', tgz], { encoding: 'utf8' }).split('\n')
-    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'lib/connection.js', 'liblakelink.so', 'README.md']) {
+    for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'lib/pool.js', 'liblakelink.so', 'README.md']) {
       assert.ok(files.includes(`package/${f}`), `${f} is in the tarball`)
     }
     assert.ok(!files.some((f) => f.startsWith('package/test/') || f.startsWith('package/node_modules/')))

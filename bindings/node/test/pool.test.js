@@ -1,7 +1,9 @@
 'use strict'
-// The Connection's pool of sessions: queries run in parallel up to
-// MaxConnections and wait beyond it, a waiter that aborts while a session
-// opens for it, and close().
+// Pool (and connect(), which resolves with one) over the core's pool:
+// queries run in parallel up to max (MaxConnections) and wait beyond it,
+// a waiter that aborts while a session opens for it, node-postgres's
+// options, connect() and release(err), end(), and waiting acquires that
+// hold up neither the event loop nor the threadpool.
 const lakelink = require('..') // first: it sizes the libuv threadpool before anything uses it
 const assert = require('node:assert/strict')
 const { test, before, after } = require('node:test')
@@ -15,13 +17,13 @@ before(async () => {
 })
 after(() => conn.close())
 
-test('50 parallel queries run at once on the pool', async () => {
+test('50 parallel queries share the pool\'s sessions (MaxConnections, 10 unless given)', async () => {
   const t0 = Date.now()
   const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => conn.query('SELECT pg_sleep(0.2), $1::int AS i', [i])))
   const elapsed = Date.now() - t0
   assert.deepEqual(rs.map((r) => r.rows[0].i), Array.from({ length: 50 }, (_, i) => i))
   assert.ok(elapsed < 3000, `50 × pg_sleep(0.2) took ${elapsed} ms (serial would be 10000)`)
-  assert.ok(conn.totalCount <= 50)
+  assert.ok(conn.totalCount <= 10 && conn.totalCount > 1, `${conn.totalCount} sessions`)
 })
 
 test('MaxConnections bounds the pool: queries wait for a session', async () => {
@@ -38,15 +40,20 @@ test('MaxConnections bounds the pool: queries wait for a session', async () => {
   await assert.rejects(small.query('SELECT 1'), (e) => e instanceof lakelink.InterfaceError && e.code === 'LAKELINK_CLOSED')
 })
 
-test('a waiter aborted while a session opens for it after a lost one: the session is kept, the pool serves on', async () => {
+test('a waiter aborted while the core looks for a session stops waiting at once; after a lost session the pool serves on', async () => {
   const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-abort-open' })
   try {
     const ac = new AbortController()
-    const holder = one.query('SELECT pg_sleep(0.2), pg_terminate_backend(pg_backend_pid())')
+    const holder = one.query('SELECT pg_sleep(0.3), pg_terminate_backend(pg_backend_pid())')
+    await new Promise((resolve) => setTimeout(resolve, 50))
     const waiter = one.query({ text: 'SELECT 2 AS x', signal: ac.signal })
-    // the holder's session is lost (57P01) and dropped, a new one opens for the waiter, which aborts meanwhile
-    await assert.rejects(holder.catch((e) => { ac.abort(); throw e }), (e) => e.code === '57P01')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const t0 = Date.now()
+    ac.abort()
     await assert.rejects(waiter, { name: 'AbortError' })
+    assert.ok(Date.now() - t0 < 100, 'the aborted waiter waited on')
+    assert.equal(one.waitingCount, 0) // its acquire, still in the core, is not counted
+    await assert.rejects(holder, (e) => e.code === '57P01') // the session is lost: the core drops it, opens one for the abandoned acquire, which gives it back
     for (let i = 0; i < 50 && one.idleCount === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
     assert.deepEqual([one.totalCount, one.idleCount, one.waitingCount], [1, 1, 0])
     assert.equal((await one.query('SELECT 3 AS y')).rows[0].y, 3)
@@ -65,4 +72,104 @@ test('close waits for running queries, then refuses; Symbol.asyncDispose closes'
   const d = await lakelink.connect(lakebase(info))
   await d[Symbol.asyncDispose]()
   await assert.rejects(d.query('SELECT 1'), /closed/)
+})
+
+test('new Pool(connectionString, options): node-postgres\'s option names set the core\'s properties; bad values name the option', async () => {
+  assert.throws(() => new lakelink.Pool(lakebase(info), { max: 0 }), { name: 'RangeError', message: /max 0: a whole number of sessions, at least 1/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { max: '5' }), { name: 'TypeError', message: /max must be a number/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { idleTimeoutMillis: 1.5 }), { name: 'RangeError', message: /idleTimeoutMillis/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { connectionTimeoutMillis: 0 }), { name: 'RangeError', message: /connectionTimeoutMillis 0/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { maxLifetimeSeconds: -1 }), { name: 'RangeError', message: /maxLifetimeSeconds/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { maxUsers: NaN }), { name: 'RangeError', message: /maxUsers/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { min: -1 }), { name: 'RangeError', message: /min -1/ })
+  assert.throws(() => new lakelink.Pool(lakebase(info), { maxx: 5 }), { name: 'TypeError', message: /no option maxx/ })
+  const shown = String(new lakelink.Pool({ connectionString: lakebase(info), max: 3, min: 1, idleTimeoutMillis: 1500, maxLifetimeSeconds: 60, connectionTimeoutMillis: 2500, maxUsers: 7 }))
+  for (const p of ['MaxConnections=3', 'MinConnections=1', 'MaxIdleTime=1.5s', 'MaxLifetime=60', 'PoolTimeout=2.5s', 'MaxUsers=7']) assert.ok(shown.includes(p), `${p} in ${shown}`)
+  assert.ok(!shown.includes(info.service_principal.client_secret))
+
+  const pool = new lakelink.Pool(lakebase(info) + ';MaxConnections=9', { max: 2, connectionTimeoutMillis: 300 }) // the option wins
+  try {
+    const a = await pool.connect()
+    const b = await pool.connect()
+    assert.deepEqual([pool.totalCount, pool.idleCount], [2, 0])
+    const t0 = Date.now()
+    await assert.rejects(pool.query('SELECT 1'), (e) => e instanceof lakelink.LakelinkError && /MaxConnections|PoolTimeout/.test(e.message))
+    const waited = Date.now() - t0
+    assert.ok(waited >= 250 && waited < 3000, `waited ${waited} ms for a PoolTimeout of 300 ms`)
+    a.release()
+    b.release()
+    assert.equal((await pool.query('SELECT 1 AS x')).rows[0].x, 1)
+  } finally {
+    await pool.end()
+  }
+})
+
+test('pool.connect(): a client on one session until release(); release(err) closes the session instead', async () => {
+  const pool = new lakelink.Pool(lakebase(info), { max: 1 })
+  try {
+    const c = await pool.connect()
+    const pid = (await c.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+    await c.query('CREATE TEMP TABLE node_pool_client (x int)')
+    const order = await Promise.all([1, 2, 3].map((i) => c.query('SELECT $1::int AS i', [i])))
+    assert.deepEqual(order.map((r) => r.rows[0].i), [1, 2, 3])
+    const waiting = pool.query('SELECT pg_backend_pid() AS pid') // waits for the only session
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(pool.waitingCount, 1)
+    c.release()
+    assert.throws(() => c.release(), /called already/)
+    await assert.rejects(c.query('SELECT 1'), { code: 'LAKELINK_CLOSED' })
+    assert.equal((await waiting).rows[0].pid, pid) // the core gave the same session back
+    const d = await pool.connect()
+    assert.equal((await d.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, pid)
+    d.release(new Error('something went wrong with it'))
+    const e = await pool.connect()
+    const fresh = (await e.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+    assert.notEqual(fresh, pid) // destroyed, as in node-postgres
+    e.release(true)
+    assert.notEqual((await pool.query('SELECT pg_backend_pid() AS pid')).rows[0].pid, fresh)
+  } finally {
+    await pool.end()
+  }
+})
+
+test('acquires waiting for a session do not hold up the event loop or the threadpool', async () => {
+  const fs = require('node:fs/promises')
+  const pool = new lakelink.Pool(lakebase(info), { max: 1 })
+  try {
+    const held = await pool.connect()
+    const waiting = Array.from({ length: 200 }, (_, i) => pool.query('SELECT $1::int AS i', [i]))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(pool.waitingCount, 200)
+    const t0 = Date.now()
+    await fs.readFile(__filename) // the threadpool is free: only ACQUIRE_CALLS threads wait in the core
+    const other = new lakelink.Pool(lakebase(info), { max: 1 })
+    assert.equal((await other.query('SELECT 5 AS x')).rows[0].x, 5) // another pool's statements find threads
+    await other.end()
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms while 200 queries waited`)
+    held.release()
+    const rs = await Promise.all(waiting)
+    assert.deepEqual(rs.map((r) => r.rows[0].i), Array.from({ length: 200 }, (_, i) => i))
+  } finally {
+    await pool.end()
+  }
+})
+
+test('end() rejects the queries waiting for a session, waits for the clients out', async () => {
+  const pool = new lakelink.Pool(lakebase(info), { max: 1 })
+  const c = await pool.connect()
+  const waiting = Array.from({ length: 30 }, () => pool.query('SELECT 1'))
+  const settled = Promise.allSettled(waiting)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  let ended = false
+  const end = pool.end().then(() => { ended = true })
+  const queued = await Promise.allSettled(waiting.slice(16)) // beyond the 16 in the core: waited here, rejected at once
+  assert.ok(queued.every((o) => o.status === 'rejected' && o.reason.code === 'LAKELINK_CLOSED'))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(ended, false) // c is out
+  assert.equal((await c.query('SELECT 2 AS x')).rows[0].x, 2)
+  c.release()
+  await end
+  assert.ok((await settled).every((o) => o.status === 'rejected' && o.reason.code === 'LAKELINK_CLOSED'))
+  assert.deepEqual([pool.totalCount, pool.idleCount, pool.waitingCount], [0, 0, 0])
+  await assert.rejects(pool.connect(), { code: 'LAKELINK_CLOSED' })
 })

@@ -1,8 +1,10 @@
 // Checked by `tsc --noEmit -p test` (make test-node): the declarations in
 // index.d.ts describe how the package is used.
+import type { IncomingMessage } from 'node:http'
 import {
-  connect, App, token, getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
-  DatabaseError, AppError, LakelinkError, type Connection, type QueryResult, type Interval, type Token
+  connect, Pool, Client, userToken, App, token, getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
+  DatabaseError, AppError, AuthError, LakelinkError, type Connection, type PoolClient, type UserPool, type QueryResult,
+  type Interval, type Token
 } from 'lakelink'
 
 interface Item { id: number, name: string }
@@ -39,6 +41,54 @@ export async function lakebase (cs: string): Promise<number> {
   console.log(first, cmd, types, total, conn.totalCount, conn.idleCount, conn.waitingCount)
   await conn.close()
   return n ?? 0
+}
+
+export async function pools (cs: string): Promise<number> {
+  const pool = new Pool(cs, { max: 10, min: 1, idleTimeoutMillis: 60000, maxLifetimeSeconds: 3600, connectionTimeoutMillis: 5000, maxUsers: 20 })
+  const alsoPool = new Pool({ connectionString: cs, max: 2, int8: 'string' })
+  const { rows } = await pool.query<Item>('SELECT id, name FROM items WHERE id > $1', [1])
+  const client: PoolClient = await pool.connect()
+  try {
+    await client.query('UPDATE items SET name = $1 WHERE id = $2', ['y', 1])
+    for await (const row of client.stream<Item>('SELECT * FROM items')) row.id.toFixed()
+    client.release()
+  } catch (e) {
+    client.release(e instanceof Error ? e : true)
+  }
+  const counts: number[] = [pool.totalCount, pool.idleCount, pool.waitingCount]
+  await pool.end()
+  await alsoPool.end()
+
+  const one = new Client(cs, { int8: 'string' })
+  await one.connect()
+  const r: QueryResult<{ now: Date }> = await one.query<{ now: Date }>('SELECT now()')
+  await one.end()
+  {
+    await using scoped = new Client({ connectionString: cs })
+    await scoped.connect()
+  }
+  return rows.length + counts.length + r.rows.length
+}
+
+export async function onBehalfOfUsers (pool: Pool, app: App, req: IncomingMessage, request: Request): Promise<unknown> {
+  let token: string
+  try {
+    token = userToken(req)
+  } catch (e) {
+    if (e instanceof AuthError) return e.message // user authorization is off
+    throw e
+  }
+  const asUser: UserPool = pool.asUser(token)
+  const mine = await asUser.query<{ v: number }>('SELECT v FROM rows_with_rls')
+  const fromRequest = await pool.asUser(request).query('SELECT current_user')
+  const fromExpress = pool.asUser({ headers: { 'x-forwarded-access-token': token } })
+  const c = await fromExpress.connect()
+  await c.query('SELECT 1')
+  c.release()
+  const total = await asUser.transaction(async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM t')).rows[0].n)
+  const r: Response = await app.asUser(req).fetch('/api/whoami')
+  const t: string = userToken(request.headers)
+  return [mine.rows[0]?.v, fromRequest.rowCount, total, await r.json(), t.length]
 }
 
 export async function apps (appUrl: string, cs: string): Promise<unknown> {
