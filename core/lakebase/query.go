@@ -186,6 +186,30 @@ func (c *Conn) Close() error {
 	return c.closeLocked()
 }
 
+// Discard ends the session on the server instead of giving it back to
+// its pool: for a session its holder no longer trusts (node-postgres's
+// release(err)), which no later Acquire should get. An open transaction
+// ends with the session (the server rolls it back) and an open result is
+// discarded unread. For a session of its own (Open) it is Close.
+// Discarding a closed Conn does nothing.
+func (c *Conn) Discard() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return nil
+	}
+	if r := c.open; r != nil && r.err == nil {
+		r.err = ErrDiscarded // what reading it says, rather than the closed connection's error
+	}
+	// Terminate, then close the socket, bounded as Open's Close is; a
+	// closed session given back is dropped by its pool (pgxpool destroys it).
+	ctx, cancel := context.WithTimeout(context.Background(), c.t.conn.ConnectTimeout)
+	defer cancel()
+	c.c.Close(ctx)
+	c.tx = nil // ended on the server with the session
+	return c.closeLocked()
+}
+
 func (c *Conn) closeLocked() error {
 	if c.c == nil {
 		return nil
