@@ -93,8 +93,9 @@ extern "C" {
 /* The ABI version: incremented when a function's signature or meaning
  * changes. Bindings check it at load time. Version 2: the app functions
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
- * to send to. Version 3: pools (lakelink_pool_*); lakelink_connect opens a
- * session of its own, which lakelink_close ends on the server. */
+ * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
+ * lakelink_connect opens a session of its own, which lakelink_close ends
+ * on the server. */
 #define LAKELINK_ABI_VERSION 3
 
 /* Status codes. */
@@ -381,6 +382,15 @@ int32_t lakelink_cancel(uint64_t conn, lakelink_error **err);
  * afterwards. Result handles of the connection stay valid until
  * lakelink_result_close (reading one fails: it was discarded). */
 int32_t lakelink_close(uint64_t conn, lakelink_error **err);
+
+/* Ends conn's session on the server instead of returning it to its pool
+ * (node-postgres's release(err): a session its holder no longer trusts,
+ * which no later lakelink_pool_acquire gets); the pool opens another when
+ * needed. An open transaction ends with the session, and the connection's
+ * results are discarded as by lakelink_close. For a connection of its own
+ * (lakelink_connect) it is lakelink_close. The handle is invalid
+ * afterwards. */
+int32_t lakelink_discard(uint64_t conn, lakelink_error **err);
 
 #endif /* LAKELINK_TYPES_ONLY */
 
