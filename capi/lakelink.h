@@ -299,9 +299,12 @@ int32_t lakelink_pool_open(const char *conn_str, uint64_t *pool_out, lakelink_er
 
 /* Takes a session from the pool (user_token NULL) or from the pool's
  * sessions of the App user whose access token user_token is (the
- * X-Forwarded-Access-Token header's value; "" is
- * LAKELINK_ERR_INVALID_ARGUMENT). It waits at most PoolTimeout for a free
- * session; then it fails (LAKELINK_ERR_DATABASE) saying the pool's size.
+ * X-Forwarded-Access-Token header's value). A user_token without the
+ * shape of one bearer token ("", two tokens, "Bearer " before it, over
+ * 64 KiB) is LAKELINK_ERR_INVALID_ARGUMENT; one the workspace does not
+ * accept, or that expired, is LAKELINK_ERR_AUTH (the message never holds
+ * the token). It waits at most PoolTimeout for a free session; then it
+ * fails (LAKELINK_ERR_DATABASE) saying the pool's size.
  * *conn_out is a connection handle like lakelink_connect's, in autocommit
  * mode; lakelink_close returns it to the pool. */
 int32_t lakelink_pool_acquire(uint64_t pool, const char *user_token, uint64_t *conn_out, lakelink_error **err);
