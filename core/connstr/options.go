@@ -176,10 +176,10 @@ type Options struct {
 	// application_name.
 	ApplicationName string
 	// MaxConnections ("MaxConnections") is the largest size of a pool
-	// (lakebase.Connect), >= 1; package lakebase's default is 10.
+	// (lakebase.Connect), 1 to 2147483647 (math.MaxInt32); package lakebase's default is 10.
 	MaxConnections int
 	// MinConnections ("MinConnections") is how many sessions a pool keeps
-	// open even when idle, >= 0 and at most MaxConnections; default 0.
+	// open even when idle, 0 to MaxConnections; default 0.
 	MinConnections int
 	// MaxIdleTime ("MaxIdleTime") is how long a pool's session may stay
 	// idle before it is closed, > 0; package lakebase's default is 10m.
@@ -192,10 +192,10 @@ type Options struct {
 	// may wait for a free one, > 0; package lakebase's default is 30s.
 	PoolTimeout time.Duration
 	// MaxUsers ("MaxUsers") is how many App users' pools a pool keeps
-	// (least recently used evicted beyond it), >= 1; default 50.
+	// (least recently used evicted beyond it), 1 to 2147483647; default 50.
 	MaxUsers int
 	// MaxUserConnections ("MaxUserConnections") is the largest size of
-	// one App user's pool, >= 1; default 2.
+	// one App user's pool, 1 to 2147483647; default 2.
 	MaxUserConnections int
 	// UserIdleTime ("UserIdleTime") is how long an App user's pool may go
 	// unused before it is closed, > 0; default 10m.
