@@ -32,7 +32,7 @@ func TestUserToken(t *testing.T) {
 		{name: "comma list", values: []string{secret + "," + jwt}, want: "comma-separated list"},
 		{name: "two with a space", values: []string{secret + " " + jwt}, want: "spaces"},
 		{name: "with Bearer", values: []string{"Bearer " + secret}, want: `starts with "Bearer "`},
-		{name: "other characters", values: []string{secret + "\"<>"}, want: "a character a bearer token cannot have"},
+		{name: "other characters", values: []string{secret + "\"<>"}, want: "a character an access token cannot have"},
 		{name: "only padding", values: []string{"=="}, want: "only padding"},
 		{name: "over 64 KiB", values: []string{secret + strings.Repeat("a", 64<<10)}, want: "more than the 64 KiB"},
 		{name: "1 MB", values: []string{secret + strings.Repeat("a", 1<<20)}, want: "more than the 64 KiB"},

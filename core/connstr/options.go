@@ -103,7 +103,10 @@ type Options struct {
 	// secret of a service principal.
 	OAuthClientSecret string
 	// Token ("Token", secret) is a static bearer token: a personal access
-	// token or an OAuth access token.
+	// token (dapi...) or an OAuth access token (a JWT), such as an App
+	// user's X-Forwarded-Access-Token. It must have the shape of one
+	// bearer token (package auth's CheckBearerToken: no list, no "Bearer "
+	// before it, at most 64 KiB), else the token source is an error.
 	Token string
 	// Scope ("Scope") is the OAuth scopes to ask for, separated by spaces or
 	// commas; see Options.Scopes.

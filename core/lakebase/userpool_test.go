@@ -272,7 +272,7 @@ func TestAsUserBadTokens(t *testing.T) {
 	future, past := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Minute).Unix()
 	for _, c := range []struct {
 		name, token, want string
-		malformed         bool // UserTokenError's Malformed
+		malformed         bool // wraps an *auth.BearerTokenError
 	}{
 		{"another workspace's", other, "did not accept the App user's access token", false},
 		{"not signed by the workspace", jwt(map[string]any{"sub": "eve@example.com", "exp": future}), "did not accept", false},
@@ -294,8 +294,9 @@ func TestAsUserBadTokens(t *testing.T) {
 				t.Errorf("error %q, want it to say %q", msg, c.want)
 			}
 			var tokenErr *UserTokenError
-			if !errors.As(err, &tokenErr) || tokenErr.Malformed != c.malformed {
-				t.Errorf("error %#v, want a *UserTokenError, Malformed %v", err, c.malformed)
+			var shapeErr *auth.BearerTokenError
+			if !errors.As(err, &tokenErr) || errors.As(err, &shapeErr) != c.malformed {
+				t.Errorf("error %#v, want a *UserTokenError, of a malformed token %v", err, c.malformed)
 			}
 			for _, part := range strings.Split(c.token, ".") {
 				if len(part) > 8 && strings.Contains(msg, part[:8]) {
