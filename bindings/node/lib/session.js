@@ -9,7 +9,7 @@
 // lib/client.js, lib/transaction.js, lib/stream.js). The core pool's own
 // calls are here too: open, acquire, stats, close.
 
-const { lib, callAsync, callQuick, callDirect, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
+const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 
@@ -52,6 +52,7 @@ async function poolOpen (connStr) {
   const out = [0]
   const err = [null]
   check(await callAsync(lib().pool_open, connStr, out, err), err)
+  openPools.add(out[0]) // closed at exit, ending its waits
   return out[0]
 }
 
@@ -84,6 +85,7 @@ function poolStats (p) {
 /** Closes core pool p: its idle sessions now, acquired ones as they come back. */
 async function poolClose (p) {
   const err = [null]
+  openPools.delete(p)
   check(await callAsync(lib().pool_close, p, err), err)
 }
 
