@@ -59,14 +59,16 @@ async function poolOpen (connStr) {
 /**
  * A session of core pool p (for the App user whose access token token is,
  * or the pool's own identity when token is null): its handle. Waits in the
- * core up to the pool's PoolTimeout, on a caller thread or a threadpool
- * thread (a caller waiting there sends the next statements to the
- * threadpool meanwhile).
+ * core up to the pool's PoolTimeout, on a threadpool thread; quick (a
+ * session is known to be free) takes a caller thread when one is idle.
+ * (A caller is for short calls: one waiting for a session would send the
+ * next statements to the threadpool meanwhile.)
  */
-async function poolAcquire (p, token) {
+async function poolAcquire (p, token, quick) {
   const out = [0]
   const err = [null]
-  check(await callQuick(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
+  const call = quick ? callQuick : callAsync
+  check(await call(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
   return out[0]
 }
 
