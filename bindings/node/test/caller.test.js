@@ -1,7 +1,8 @@
 'use strict'
 // lakelink's caller threads (lib/caller.js): calls of every kind run on
 // them, calls that find them busy or do not fit go to the threadpool, and a
-// process that exits during long statements does not wait for them.
+// process that exits during long statements, or while a query waits for a
+// session, does not wait for them, nor aborts when a caller is starting.
 const lakelink = require('..') // first: it sizes the libuv threadpool before anything uses it
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
