@@ -42,7 +42,12 @@ type Pool struct {
 	timeout time.Duration // PoolTimeout
 	waiting atomic.Int32  // Acquire calls not yet served
 	closed  atomic.Bool
-	users   *users // AsUser's App users (userpool.go); nil in a user's own pool
+	// closing is done once Close was called (for an App user's pool: once
+	// its owner's was): it ends the Acquires waiting for a session, which
+	// the pgxpool's Close does not wake. stopWaits cancels it (nil in a user's pool).
+	closing   context.Context
+	stopWaits context.CancelFunc
+	users     *users // AsUser's App users (userpool.go); nil in a user's own pool
 }
 
 // PoolStats counts a pool's sessions.
@@ -69,6 +74,7 @@ func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpo
 		return nil, err
 	}
 	p := &Pool{target: t, timeout: o.PoolTimeout}
+	p.closing, p.stopWaits = context.WithCancel(context.Background())
 	if p.timeout == 0 {
 		p.timeout = DefaultPoolTimeout
 	}
@@ -150,18 +156,19 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (*Result, err
 // acquire takes a session of the pool (see login for a refused login),
 // waiting at most PoolTimeout.
 func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	if p.closed.Load() {
+	if p.isClosed() {
 		return nil, ErrPoolClosed
 	}
 	p.waiting.Add(1)
 	defer p.waiting.Add(-1)
 	wait, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
+	defer context.AfterFunc(p.closing, cancel)()
 	c, err := login(wait, p.target, p.pool.Acquire)
 	switch {
 	case err == nil:
 		return c, nil
-	case p.closed.Load():
+	case p.isClosed():
 		return nil, ErrPoolClosed
 	case wait.Err() != nil && ctx.Err() == nil:
 		if s := p.pool.Stat(); s.AcquiredConns() >= s.MaxConns() {
@@ -172,6 +179,9 @@ func (p *Pool) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	}
 	return nil, err
 }
+
+// isClosed tells whether the pool, or its owner, was closed.
+func (p *Pool) isClosed() bool { return p.closed.Load() || p.closing.Err() != nil }
 
 // Stats counts the pool's sessions now.
 func (p *Pool) Stats() PoolStats {
@@ -184,10 +194,14 @@ func (p *Pool) Stats() PoolStats {
 
 // Close closes the pool: its idle sessions now, those acquired when they
 // are returned (Close does not wait for them). Acquire then fails with
-// ErrPoolClosed. Closing twice is harmless.
+// ErrPoolClosed, at once for those waiting for a session, of the pool and
+// of its App users' pools. Closing twice is harmless.
 func (p *Pool) Close() {
 	if p.closed.Swap(true) {
 		return
+	}
+	if p.stopWaits != nil { // nil in a user's pool: its owner's ends its waits
+		p.stopWaits()
 	}
 	p.users.close()
 	closed := make(chan struct{})

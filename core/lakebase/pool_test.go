@@ -530,3 +530,61 @@ func TestOpenCloseLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolCloseEndsWaits: Close ends at once the Acquires waiting for a
+// session, of the pool and of its App users' pools, with ErrPoolClosed
+// (not after PoolTimeout): a process that closes its pools on the way out
+// does not wait for them.
+func TestPoolCloseEndsWaits(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	p := appPool(t, nil, e, "MaxConnections=1;MaxUserConnections=1;PoolTimeout=30s")
+	user := p.AsUser(forwardedToken(t, e, "wren@example.com"))
+	held, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	userHeld, err := user.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer userHeld.Close()
+	errs := make(chan error, 2)
+	for _, acquire := range []func(context.Context) (*Conn, error){p.Acquire, user.Acquire} {
+		go func() {
+			c, err := acquire(ctx)
+			if err == nil {
+				c.Close()
+			}
+			errs <- err
+		}()
+	}
+	for p.Stats().Waiting < 1 || userWaiting(user) < 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	t0 := time.Now()
+	p.Close()
+	for range 2 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, ErrPoolClosed) {
+				t.Errorf("a waiting Acquire at Close: %v, want ErrPoolClosed", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("an Acquire waiting for a session still waits 5 s after Close")
+		}
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("the waiting Acquires ended %v after Close", d)
+	}
+}
+
+// userWaiting counts the Acquires waiting in u's user's pool.
+func userWaiting(u *UserPool) int {
+	n := 0
+	for _, up := range u.owner.users.pools.Values() {
+		n += int(up.pool.waiting.Load())
+	}
+	return n
+}

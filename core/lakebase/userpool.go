@@ -226,7 +226,7 @@ func (p *Pool) userPool(principal string, cred *credential, maxConns int32) (*Po
 	t.conn = cfg.ConnConfig
 	t.conn.User, t.user, t.cred, t.id, t.userGiven = principal, principal, cred, nil, false
 	cfg.BeforeConnect = t.beforeConnect
-	up := &Pool{target: &t, timeout: p.timeout}
+	up := &Pool{target: &t, timeout: p.timeout, closing: p.closing} // the owner's Close ends its waits
 	var err error
 	if up.pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
 		return nil, up.wrap(err)

@@ -13,9 +13,16 @@
 // for SPIN_MS after each one before it sleeps in Atomics.wait, takes it at
 // once, and the main thread awaits the answer with Atomics.waitAsync. When
 // every caller is busy, or the arguments do not fit in ARGUMENT_BYTES, the
-// call goes to the threadpool as before. (Node waits for both kinds of
-// thread when the process exits: lib/native.js cancels the statements in
-// flight then.)
+// call goes to the threadpool as before.
+//
+// When the process exits, Node stops its worker threads and waits for them
+// (and for the threadpool's calls): a call running then holds the exit up
+// until it returns, and koffi, stopped while a caller loads the library,
+// aborts the process ("FATAL ERROR: Error::ThrowAsJavaScriptException
+// napi_throw"). So at exit lib/native.js ends the calls in flight (cancels
+// statements; closes core pools, which ends the acquires waiting for a
+// session), and settle() waits until every caller has loaded the library
+// and made the call it took.
 
 const { Worker, workerData } = require('node:worker_threads')
 const { PROTOTYPES, paramKinds } = require('./abi')
@@ -161,6 +168,9 @@ class Caller {
   }
 }
 
+/** How long settle() waits, at most, for callers to leave the library. */
+const SETTLE_MS = 10000
+
 /** The callers of the library loaded from file, started as needed. */
 class Callers {
   constructor (file) {
@@ -195,6 +205,24 @@ class Callers {
     }
     return null // this call goes to the threadpool while the new caller loads the library
   }
+
+  /**
+   * For the process's exit (Node stops the callers next): withdraws the
+   * calls not taken yet, and waits, blocking, up to SETTLE_MS in all,
+   * until every caller has loaded the library and made the call it took.
+   */
+  settle () {
+    const deadline = performance.now() + SETTLE_MS
+    for (const c of this.all) {
+      const { ctl } = c.ch
+      Atomics.compareExchange(ctl, STATE, CALL, FAILED)
+      for (let left; (left = deadline - performance.now()) > 0;) {
+        if (Atomics.load(ctl, READY) === 0) Atomics.wait(ctl, READY, 0, left)
+        else if (Atomics.load(ctl, STATE) === TAKEN) Atomics.wait(ctl, STATE, TAKEN, left)
+        else break
+      }
+    }
+  }
 }
 
 /** A caller thread's loop: takes each call from the main thread, makes it, and answers. */
@@ -205,6 +233,7 @@ function serve ({ file, sab }) {
   const ch = new Channel(sab)
   const { ctl, slots, spans } = ch
   Atomics.store(ctl, READY, 1)
+  Atomics.notify(ctl, READY)
   for (;;) {
     if (Atomics.load(ctl, STATE) !== CALL) {
       const until = performance.now() + SPIN_MS
@@ -213,7 +242,7 @@ function serve ({ file, sab }) {
       for (let s; (s = Atomics.load(ctl, STATE)) !== CALL;) Atomics.wait(ctl, STATE, s)
       Atomics.store(ctl, SLEEPING, 0)
     }
-    Atomics.store(ctl, STATE, TAKEN)
+    if (Atomics.compareExchange(ctl, STATE, CALL, TAKEN) !== CALL) continue // withdrawn: the process is leaving
     const index = ctl[FN]
     const k = kinds[index]
     const args = new Array(k.length)

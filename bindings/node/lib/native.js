@@ -48,6 +48,7 @@ function candidates () {
 let loaded = null
 let callers = null // lib/caller.js's threads, once loaded
 const running = new Map() // connection handle -> its calls in flight (callDirect)
+const openPools = new Set() // core pools' handles, while open (lib/session.js)
 const indexOf = new Map() // a loaded function -> its index in PROTOTYPES
 
 /** The library's functions, by their C names without the lakelink_ prefix (loaded on first use). */
@@ -82,9 +83,15 @@ function lib () {
   loaded = fns
   callers = new Callers(file)
   process.on('exit', () => {
+    // Node stops the caller threads next (see lib/caller.js): the calls on
+    // them end first. The process is leaving: nothing to report to.
     for (const h of running.keys()) {
-      try { fns.cancel(h, [null]) } catch {} // the process is leaving: nothing to report to
+      try { fns.cancel(h, [null]) } catch {}
     }
+    for (const p of openPools) {
+      try { fns.pool_close(p, [null]) } catch {} // ends the acquires waiting for a session
+    }
+    callers.settle()
   })
   if (weSetThreadpool) checkThreadpool(fns.abi_version)
   return fns
@@ -149,10 +156,9 @@ function callQuick (fn, ...args) {
 
 /**
  * Calls fn with args, a call of a statement on connection handle conn, as
- * callQuick does. Node waits for both kinds of thread when the process
- * exits, so a statement still running then is cancelled (lakelink_cancel,
- * bounded by the connection's Timeout): an exit does not wait for a long
- * statement, and an uncommitted one rolls back.
+ * callQuick does. A statement still running when the process exits is
+ * cancelled (lakelink_cancel, bounded by the connection's Timeout): an exit
+ * does not wait for a long statement, and an uncommitted one rolls back.
  */
 function callDirect (conn, fn, ...args) {
   running.set(conn, (running.get(conn) ?? 0) + 1)
@@ -214,4 +220,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, callQuick, callDirect, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }
+module.exports = { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }

@@ -12,7 +12,10 @@
 // waiting there do nothing else, and the calls that would give a session
 // back (a statement's, lakelink_close) need threads too. So a Pool lets at
 // most ACQUIRE_CALLS acquires wait in the core at once; the next ones wait
-// here, in order, until one returns.
+// here, in order, until one returns. An acquire of the pool's own identity
+// while it holds fewer than the pool's max sessions does not wait for one:
+// it takes a caller thread when one is idle (lib/caller.js; a query then
+// costs a threadpool hop less).
 
 const util = require('node:util')
 const session = require('./session')
@@ -156,6 +159,9 @@ class Pool {
   #calls = 0 // acquires waiting in the core
   #queue = [] // acquires waiting for one of the ACQUIRE_CALLS: {resolve, reject, signal, onAbort}
   #held = 0 // sessions taken from the core and not given back yet
+  #max = 0 // the core pool's MaxConnections, once open
+  #ownHeld = new Set() // the handles of the sessions of the pool's own identity held
+  #ownAcquiring = 0 // acquires of the pool's own identity in the core
   #abandoned = 0 // acquires still waiting in the core for a query that stopped waiting (its signal aborted)
   #ended = false // end() was called
   #ending = null // end()'s promise
@@ -187,6 +193,7 @@ class Pool {
         throw closedError()
       }
       this.#handle = h
+      this.#max = session.poolStats(h).max
       return h
     }, (e) => {
       this.#opening = null
@@ -224,9 +231,13 @@ class Pool {
     await this.#turn(signal)
     let abandoned = false // the caller stopped waiting (signal aborted) while the core looked for a session
     let settled = false
-    const got = session.poolAcquire(pool, token).then((h) => {
+    const own = token === null
+    const free = own && this.#ownHeld.size + this.#ownAcquiring < this.#max // so the acquire will not wait
+    if (own) this.#ownAcquiring++
+    const got = session.poolAcquire(pool, token, free).then((h) => {
       settled = true
       this.#held++
+      if (own) this.#ownHeld.add(h)
       if (abandoned || this.#ended) {
         this[GIVE_BACK](h, false)
         throw abandoned ? signal.reason : closedError()
@@ -236,6 +247,7 @@ class Pool {
       settled = true
       throw e
     }).finally(() => {
+      if (own) this.#ownAcquiring--
       if (abandoned) this.#abandoned--
       this.#calls--
       this.#next()
@@ -292,6 +304,7 @@ class Pool {
     const done = destroy ? session.discard(h) : session.close(h)
     return done.catch(() => {}).finally(() => {
       this.#held--
+      this.#ownHeld.delete(h)
       this.#checkDrained()
     })
   }

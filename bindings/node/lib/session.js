@@ -9,7 +9,7 @@
 // lib/client.js, lib/transaction.js, lib/stream.js). The core pool's own
 // calls are here too: open, acquire, stats, close.
 
-const { lib, callAsync, callQuick, callDirect, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
+const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 
@@ -50,20 +50,23 @@ async function poolOpen (connStr) {
   const out = [0]
   const err = [null]
   check(await callAsync(lib().pool_open, connStr, out, err), err)
+  openPools.add(out[0]) // closed at exit, ending its waits
   return out[0]
 }
 
 /**
  * A session of core pool p (for the App user whose access token token is,
  * or the pool's own identity when token is null): its handle. Waits in the
- * core up to the pool's PoolTimeout, on a caller thread or a threadpool
- * thread (a caller waiting there sends the next statements to the
- * threadpool meanwhile).
+ * core up to the pool's PoolTimeout, on a threadpool thread; quick (a
+ * session is known to be free) takes a caller thread when one is idle.
+ * (A caller is for short calls: one waiting for a session would send the
+ * next statements to the threadpool meanwhile.)
  */
-async function poolAcquire (p, token) {
+async function poolAcquire (p, token, quick) {
   const out = [0]
   const err = [null]
-  check(await callQuick(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
+  const call = quick ? callQuick : callAsync
+  check(await call(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
   return out[0]
 }
 
@@ -82,6 +85,7 @@ function poolStats (p) {
 /** Closes core pool p: its idle sessions now, acquired ones as they come back. */
 async function poolClose (p) {
   const err = [null]
+  openPools.delete(p)
   check(await callAsync(lib().pool_close, p, err), err)
 }
 

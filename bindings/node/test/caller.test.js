@@ -1,10 +1,14 @@
 'use strict'
 // lakelink's caller threads (lib/caller.js): calls of every kind run on
 // them, calls that find them busy or do not fit go to the threadpool, and a
-// process that exits during long statements does not wait for them.
+// process that exits during long statements, or while a query waits for a
+// session, does not wait for them, nor aborts when a caller is starting.
 const lakelink = require('..') // first: it sizes the libuv threadpool before anything uses it
 const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
 const { test, before, after } = require('node:test')
 const { emulator, lakebase } = require('./helpers')
 const native = require('../lib/native')
@@ -101,4 +105,61 @@ test('a process that exits during long statements exits at once: they are cancel
   assert.equal(r.stdout.trim(), 'exiting', r.stderr)
   assert.equal(r.status, 3, r.stderr)
   assert.ok(elapsed < 10000, `the exit took ${elapsed} ms`)
+})
+
+test('a process that exits while a query waits for a session exits at once and cleanly', () => {
+  const script = `
+    const lakelink = require(${JSON.stringify(require.resolve('..'))})
+    const pool = new lakelink.Pool(${JSON.stringify(lakebase(info))}, { max: 1, connectionTimeoutMillis: 20000 })
+    ;(async () => {
+      for (let i = 0; i < 20; i++) await Promise.all([pool.query('SELECT 1'), pool.query('SELECT 1')]) // caller threads are up
+      const held = await pool.connect() // the only session
+      pool.query('SELECT 2').catch(() => {}) // waits in the core for it, up to 20 s
+      setTimeout(() => { console.log('exiting'); process.exit(3) }, 300)
+    })()`
+  const start = Date.now()
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 })
+  const elapsed = Date.now() - start
+  assert.equal(r.stdout.trim(), 'exiting', r.stderr)
+  assert.equal(r.status, 3, r.stderr)
+  assert.doesNotMatch(r.stderr, /FATAL/)
+  assert.ok(elapsed < 10000, `the exit took ${elapsed} ms`)
+})
+
+test('a process that exits while a caller thread loads the library exits cleanly', () => {
+  // The caller thread's library load is made long (each function is
+  // defined many times over, in koffi) and the process exits as it
+  // begins: Node stops worker threads at exit, and koffi, stopped inside,
+  // aborts the process (FATAL ERROR: Error::ThrowAsJavaScriptException).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-exit-'))
+  const preload = path.join(dir, 'slow-caller.js')
+  fs.writeFileSync(preload, `
+    const { isMainThread, workerData } = require('node:worker_threads')
+    const channel = new BroadcastChannel('lakelink-slow-caller')
+    channel.unref()
+    if (isMainThread) {
+      channel.onmessage = () => { console.log('exiting'); process.exit(3) }
+    } else if (workerData?.lakelinkCaller) {
+      const koffi = require(${JSON.stringify(require.resolve('koffi'))})
+      const load = koffi.load
+      koffi.load = (file) => {
+        const handle = load(file)
+        return {
+          func: (proto) => {
+            channel.postMessage('loading')
+            for (let i = 0; i < 2000; i++) handle.func(proto)
+            return handle.func(proto)
+          }
+        }
+      }
+    }`)
+  const script = `
+    const lakelink = require(${JSON.stringify(require.resolve('..'))})
+    const pool = new lakelink.Pool(${JSON.stringify(lakebase(info))})
+    pool.query('SELECT 1').then(() => setTimeout(() => {}, 20000)) // its acquire starts a caller thread`
+  const r = spawnSync(process.execPath, ['-r', preload, '-e', script], { encoding: 'utf8', timeout: 30000 })
+  fs.rmSync(dir, { recursive: true })
+  assert.equal(r.stdout.trim(), 'exiting', r.stderr)
+  assert.equal(r.status, 3, r.stderr)
+  assert.doesNotMatch(r.stderr, /FATAL/)
 })
