@@ -38,24 +38,26 @@ browser:
 
 PYVENV := $(OUT)/pyvenv
 
-# A project-local virtualenv for the Python binding's tests.
-$(PYVENV)/bin/python:
-	@echo "==> Creating $(PYVENV) (pytest, mypy, requests, httpx)"
-	@python3 -m venv $(PYVENV)
+# A project-local virtualenv for the Python binding's tests, with
+# bindings/python/tests/requirements.txt (installed again when it changes).
+$(PYVENV)/requirements.txt: bindings/python/tests/requirements.txt
+	@echo "==> Installing $(PYVENV) ($<)"
+	@test -x $(PYVENV)/bin/python || python3 -m venv $(PYVENV)
 	@$(PYVENV)/bin/pip install -q --upgrade pip
-	@$(PYVENV)/bin/pip install -q pytest mypy requests httpx
+	@$(PYVENV)/bin/pip install -q -r $<
+	@cp $< $@
 
 # The Python binding as a py3-none-<platform> wheel carrying liblakelink.so,
 # in $(OUT)/wheels. bindings/python's in-tree build backend
 # (_backend/lakelink_build.py) runs the Go build itself, as it does for
 # `pip install bindings/python`.
-wheel: deps tools $(PYVENV)/bin/python
+wheel: deps tools $(PYVENV)/requirements.txt
 	@echo "==> Building the Python wheel into $(OUT)/wheels"
 	@mkdir -p $(OUT)/wheels
 	@GO=$(GO) $(PYVENV)/bin/pip wheel -q --no-index --no-deps -w $(OUT)/wheels bindings/python
 	@ls $(OUT)/wheels/lakelink-*.whl | sed 's/^/    /'
 
-test-python: build $(PYVENV)/bin/python
+test-python: build $(PYVENV)/requirements.txt
 	@echo "==> Python binding: mypy --strict, then pytest against the emulator"
 	@cd bindings/python && ../../$(PYVENV)/bin/mypy --strict
 	@PYTHONDONTWRITEBYTECODE=1 $(PYVENV)/bin/python -m pytest bindings/python/tests -q -p no:cacheprovider

@@ -1,6 +1,7 @@
 """lakelink: Databricks Apps and Lakebase with OAuth, over liblakelink.
 
-PEP 249 (``lakelink.connect("Key=Value;...")``), App calls
+PEP 249 (``lakelink.connect("Key=Value;...")``), pools
+(``lakelink.ConnectionPool``, also as an App's users: ``user_token``), App calls
 (``lakelink.App(url).get("/api/x")``), tokens (``lakelink.token()``), the
 CData OAuth procedures, and auth adapters for requests (``BearerAuth``) and
 httpx (``HttpxAuth``), imported only when used.
@@ -12,12 +13,13 @@ from typing import Any
 
 from ._native import version as library_version
 from ._version import version as __version__
-from .apps import App, Response, Token, token
+from .apps import USER_TOKEN_HEADER, App, Response, Token, token, user_token
 from .connection import Connection, connect
 from .cursor import Column, Cursor
 from .errors import (AppError, DatabaseError, DataError, Error, IntegrityError, InterfaceError, InternalError,
                      NotSupportedError, OperationalError, ProgrammingError, Warning)
 from .oauth import get_oauth_access_token, get_oauth_authorization_url, refresh_oauth_access_token
+from .pool import ConnectionPool
 from .types import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateFromTicks, Json, Time, TimeFromTicks,
                     Timestamp, TimestampFromTicks)
 
@@ -26,12 +28,12 @@ threadsafety = 2
 paramstyle = "pyformat"
 
 __all__ = [
-    "apilevel", "threadsafety", "paramstyle", "connect", "Connection", "Cursor", "Column",
+    "apilevel", "threadsafety", "paramstyle", "connect", "Connection", "ConnectionPool", "Cursor", "Column",
     "Warning", "Error", "InterfaceError", "DatabaseError", "DataError", "OperationalError", "IntegrityError",
     "InternalError", "ProgrammingError", "NotSupportedError", "AppError",
     "Date", "Time", "Timestamp", "DateFromTicks", "TimeFromTicks", "TimestampFromTicks", "Binary",
     "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Json",
-    "App", "Response", "Token", "token", "BearerAuth", "HttpxAuth",
+    "App", "Response", "Token", "token", "user_token", "USER_TOKEN_HEADER", "BearerAuth", "HttpxAuth",
     "get_oauth_authorization_url", "get_oauth_access_token", "refresh_oauth_access_token", "library_version",
 ]
 

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from . import errors
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 LIBRARY_NAME = "liblakelink.so"
 
 
@@ -69,6 +69,10 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_rollback": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_cancel": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_close": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_pool_open": ([_cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_pool_acquire": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_pool_stats": ([_u64, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_pool_close": ([_u64, _P(ErrPtr)], _i32),
 }
 
 

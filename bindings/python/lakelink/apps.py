@@ -12,7 +12,7 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 from . import _connstr, _native, errors
 from .errors import AppError
 
-__all__ = ["App", "Response", "Token", "token", "AppError"]
+__all__ = ["App", "Response", "Token", "token", "user_token", "AppError", "USER_TOKEN_HEADER"]
 
 
 class Response:
@@ -94,6 +94,87 @@ def token(connection_string: Optional[str] = None, **properties: Any) -> Token:
     return Token(tok, expires)
 
 
+#: The header in which Databricks Apps forward the signed-in user's access token
+#: to an app with user authorization on.
+USER_TOKEN_HEADER = "X-Forwarded-Access-Token"
+_WSGI_KEY = "HTTP_X_FORWARDED_ACCESS_TOKEN"
+_MAX_USER_TOKEN = 64 << 10
+
+
+def user_token(request: Any) -> str:
+    """The access token of the App user who sent request (its X-Forwarded-Access-Token header).
+
+    request is a Starlette or FastAPI ``Request``, a Flask (Werkzeug) or Django
+    request, an ASGI scope, a WSGI environ, or a mapping of headers (names in
+    any case). With user authorization on (Databricks Apps > the app >
+    Configure > User authorization), the platform sets the header to a token
+    of the signed-in user, restricted to the API scopes the app asked for.
+    Use it for this request (``pool.connection(as_user=...)``,
+    ``App(url).as_user(...)``); do not store it.
+
+    Raises :class:`AppError` (kind ``no_user_token``) when the header is
+    missing or empty, and (kind ``bad_user_token``) for two headers, a
+    comma-separated list or a value over 64 KiB; no message repeats the value.
+    """
+    values = [v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in _header_values(request)]
+    if not values or values == [""]:
+        raise AppError(f"no {USER_TOKEN_HEADER} header: turn on user authorization for the app (Databricks Apps > "
+                       "the app > Configure > User authorization) and add the API scopes it needs",
+                       kind="no_user_token", code=errors.ERR_INVALID_ARGUMENT)
+    if len(values) > 1:
+        raise _bad_user_token(f"{len(values)} {USER_TOKEN_HEADER} headers: a request carries one user's token; "
+                              "send the request through the Apps platform, which sets the header itself")
+    value = values[0]
+    if len(value) > _MAX_USER_TOKEN:
+        raise _bad_user_token(f"{USER_TOKEN_HEADER} header: the access token is {len(value)} bytes long, more than "
+                              f"the {_MAX_USER_TOKEN >> 10} KiB a token may be")
+    if "," in value:  # a WSGI environ joins repeated headers with commas
+        raise _bad_user_token(f"{USER_TOKEN_HEADER} header: the value is a comma-separated list, not one access "
+                              "token")
+    return value
+
+
+def as_user_token(token_or_request: Any) -> str:
+    """An as_user argument's token: the token itself (a str), or read from a request with user_token."""
+    token = token_or_request if isinstance(token_or_request, str) else user_token(token_or_request)
+    if not token:
+        raise errors.ProgrammingError("as_user: the App user's access token is empty")
+    return token
+
+
+def _bad_user_token(message: str) -> AppError:
+    return AppError(message, kind="bad_user_token", code=errors.ERR_INVALID_ARGUMENT)
+
+
+def _header_values(request: Any) -> list[Any]:
+    """The values of the user token header in request (see user_token for what request may be)."""
+    headers = getattr(request, "headers", None)  # a request object (Starlette's is a Mapping too: of its scope)
+    if headers is not None:
+        request = headers
+    if isinstance(request, Mapping) and ("wsgi.version" in request or _WSGI_KEY in request):
+        value = request.get(_WSGI_KEY)
+        return [] if value is None else [value]
+    if isinstance(request, Mapping) and request.get("type") in ("http", "websocket") \
+            and isinstance(request.get("headers"), (list, tuple)):  # an ASGI scope: (name, value) byte pairs
+        wanted = USER_TOKEN_HEADER.lower().encode()
+        return [v for k, v in request["headers"] if bytes(k).lower() == wanted]
+    getlist = getattr(request, "getlist", None)  # Werkzeug, Starlette
+    if callable(getlist):
+        return list(getlist(USER_TOKEN_HEADER))
+    getall = getattr(request, "getall", None) or getattr(request, "get_all", None)  # multidict (aiohttp), email
+    if callable(getall):
+        return list(getall(USER_TOKEN_HEADER, []))
+    if not isinstance(request, Mapping):
+        raise TypeError("lakelink.user_token: expected a request (Starlette, FastAPI, Flask, Django), an ASGI "
+                        f"scope, a WSGI environ or a mapping of headers, not {type(request).__name__}")
+    values: list[Any] = []
+    for k, v in request.items():
+        name = k.decode("latin-1") if isinstance(k, bytes) else str(k)
+        if name.lower() == USER_TOKEN_HEADER.lower():
+            values.extend(v if isinstance(v, (list, tuple)) else [v])
+    return values
+
+
 class App:
     """A Databricks App's /api/ routes, called with a bearer token for a connection string.
 
@@ -107,12 +188,28 @@ class App:
     def __init__(self, url: str, connection_string: Optional[str] = None, **properties: Any) -> None:
         #: The app's base URL, as given: the core checks it on each request, and sends the token nowhere else.
         self.url = url
-        self._conn_str = _connstr.build(connection_string, properties)
+        self._conn_str = _connstr.build(connection_string, properties)  # holds secrets: never shown
+        self._as_user = False
 
     def __repr__(self) -> str:
         # Without a user name, password or query the URL may wrongly carry (the core refuses them).
         shown = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1", str(self.url))
-        return f"<lakelink.App {re.sub(r'[?][^#]*', '?[REDACTED]', shown)}>"
+        who = " as an App user" if self._as_user else ""
+        return f"<lakelink.App {re.sub(r'[?][^#]*', '?[REDACTED]', shown)}{who}>"
+
+    def as_user(self, token: Any) -> App:
+        """This App, calling as an App user: with their access token (or a request
+        carrying it, read with :func:`user_token`) rather than this App's credential.
+
+        The calls carry only the scopes the user granted the app. The token is
+        not renewed: make the App for the request that brought the token, and
+        let it go with the request.
+        """
+        user = App.__new__(App)
+        user.url = self.url
+        user._conn_str = _connstr.build(self._conn_str, {"AuthScheme": "Token", "Token": as_user_token(token)})
+        user._as_user = True
+        return user
 
     def request(self, method: str, path: str, *, json: Any = None,
                 data: Union[bytes, str, Mapping[str, Any], None] = None,
@@ -181,5 +278,3 @@ class App:
         return self.request("DELETE", path, **kwargs)
 
 
-# errors is imported for the exception types' module-level re-export.
-_ = errors

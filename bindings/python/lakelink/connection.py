@@ -6,14 +6,15 @@ import ctypes
 import json
 import weakref
 from types import TracebackType
-from typing import Any, Optional, Type
+from typing import Any, Callable, Optional, Type
 
 from . import _connstr, _native, errors
 from .cursor import Cursor
 
 
 class Connection:
-    """A Lakebase session (PEP 249). Create one with :func:`lakelink.connect`.
+    """A Lakebase session (PEP 249). Open one with :func:`lakelink.connect` (a session of its
+    own), or take one from a :class:`lakelink.ConnectionPool` (its ``close()`` gives it back).
 
     Connections may be shared between threads (threadsafety 2): every call
     is serialized by a per-connection lock. Autocommit is off by default,
@@ -39,15 +40,26 @@ class Connection:
     NotSupportedError = errors.NotSupportedError
 
     def __init__(self, conn_str: str) -> None:
+        self._start(conn_str, describe(conn_str),
+                    lambda lib, h, err: lib.lakelink_connect(_native.cstr(conn_str), h, err))
+
+    @classmethod
+    def _opened(cls, conn_str: str, described: str, open_handle: Callable[[Any, Any, Any], int]) -> Connection:
+        """A connection over the handle open_handle(lib, &handle, &err) sets (a pool's session)."""
+        self = cls.__new__(cls)
+        self._start(conn_str, described, open_handle)
+        return self
+
+    def _start(self, conn_str: str, described: str, open_handle: Callable[[Any, Any, Any], int]) -> None:
         self._handle = 0
         self._lock = _native.Lock()  # raises InterfaceError, not waits, in a forked child
         self._autocommit = False
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
-        self._described = _describe(conn_str)
+        self._described = described
         self._conn_str = conn_str  # holds secrets: never shown
         lib = _native.lib()
         h, err = ctypes.c_uint64(), _native.error_out()
-        _native.raise_for(lib.lakelink_connect(_native.cstr(conn_str), ctypes.byref(h), ctypes.byref(err)), err)
+        _native.raise_for(open_handle(lib, ctypes.byref(h), ctypes.byref(err)), err)
         self._handle = int(h.value)
         try:
             self._call(lib.lakelink_set_autocommit, 0)
@@ -100,7 +112,11 @@ class Connection:
         self._call(_native.lib().lakelink_cancel)
 
     def close(self) -> None:
-        """Closes the connection (rolling back an open transaction). Closing twice is allowed."""
+        """Closes the connection (rolling back an open transaction). Closing twice is allowed.
+
+        It ends the server session; a connection from a :class:`ConnectionPool`
+        goes back to its pool instead.
+        """
         if not self._handle:
             return
         with self._lock:
@@ -171,7 +187,7 @@ class Connection:
     __str__ = __repr__
 
 
-def _describe(conn_str: str) -> str:
+def describe(conn_str: str) -> str:
     """The normalized connection string (secrets as ***), for repr; never raises."""
     try:
         lib = _native.lib()

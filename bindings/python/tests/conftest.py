@@ -29,16 +29,16 @@ def _need(path: Path) -> None:
                     "liblakelink.so it writes to build/out)", returncode=2)
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[dict[str, Any]]:
+def _run_emulator(*flags: str) -> Iterator[dict[str, Any]]:
+    """Starts `lakelink emulator` with flags, yields its emulator.json, stops it."""
     cli = OUT / "lakelink"
     _need(cli)
     if "LAKELINK_LIBRARY" not in os.environ:
         _need(OUT / "liblakelink.so")
     state = Path(tempfile.mkdtemp(prefix="lakelink-py-emu-"))
     log = open(state / "emulator.log", "wb")
-    proc = subprocess.Popen([str(cli), "emulator", "--state-dir", str(state), "--app-user-scopes", "sql"], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(cli), "emulator", "--state-dir", str(state), *flags], stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     info_file = state / "emulator.json"
     deadline = time.monotonic() + 120
     try:
@@ -63,6 +63,12 @@ def emulator() -> Iterator[dict[str, Any]]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[dict[str, Any]]:
+    """The emulator, its app with user authorization on (scope sql): it forwards X-Forwarded-Access-Token."""
+    yield from _run_emulator("--app-user-scopes", "sql")
 
 
 def _m2m(info: dict[str, Any], who: str) -> str:

@@ -176,3 +176,41 @@ def test_child_forked_while_a_connection_is_busy_does_not_hang(lakebase_conn, ho
         assert "fork" in got[step], got
     assert got["exit"] == "0", got
     assert got["parent after"] == "1"  # the parent's connection is not disturbed
+
+
+# A pool opened in the parent, used in a forked child: each step gets the fork
+# error (no call reaches the parent's pool), the finalizer returns quietly, and
+# the parent's pool keeps working.
+POOL_SCRIPT = r"""
+import os, sys
+import lakelink
+
+pool = lakelink.ConnectionPool(sys.argv[1], max_size=2)
+with pool.connection() as conn:
+    conn.execute("SELECT 1")
+pid = os.fork()
+if pid == 0:
+    for name, step in (("getconn", pool.getconn), ("get_stats", pool.get_stats), ("close", pool.close),
+                       ("__del__", pool.__del__)):
+        try:
+            step()
+            print(f"{name}: returned", flush=True)
+        except lakelink.Error as e:
+            print(f"{name}: {type(e).__name__}: {e}", flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+with pool.connection() as conn:
+    print("parent after:", conn.execute("SELECT 1").fetchone()[0], pool.get_stats()["pool_size"], flush=True)
+pool.close()
+"""
+
+
+def test_pool_in_a_forked_child_raises(lakebase_conn):
+    out = subprocess.run([sys.executable, "-c", POOL_SCRIPT, lakebase_conn], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ, PYTHONPATH=PKG_DIR))
+    assert out.returncode == 0, out.stderr
+    got = dict(line.split(": ", 1) for line in out.stdout.splitlines())
+    for step in ("getconn", "get_stats", "close"):
+        assert got[step].startswith("InterfaceError: ") and "fork" in got[step], got
+    assert got["__del__"] == "returned"
+    assert got["parent after"] == "1 1"

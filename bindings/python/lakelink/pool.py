@@ -1,0 +1,185 @@
+"""Pools of Lakebase sessions, in psycopg_pool's shape, over the core's pool (lakelink_pool_*)."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import math
+from types import TracebackType
+from typing import Any, Iterator, Optional, Type
+
+from . import _connstr, _native, errors
+from .apps import as_user_token
+from .connection import Connection, describe
+
+__all__ = ["ConnectionPool"]
+
+
+class ConnectionPool:
+    """A pool of Lakebase sessions, sized as psycopg_pool's ``ConnectionPool`` is.
+
+    >>> pool = lakelink.ConnectionPool("Host=...;OAuthClientId=...;OAuthClientSecret=...;Server=...;Instance=db")
+    >>> with pool.connection() as conn:
+    ...     conn.execute("INSERT INTO t VALUES (1)")   # committed at the end of the block
+    >>> with pool.connection(as_user=lakelink.user_token(request)) as conn:
+    ...     conn.execute("SELECT * FROM orders").fetchall()   # as the App's user: their grants and row security
+
+    The pool opens its first session now (a wrong host or credential fails
+    here). Arguments left as None take the connection string's property
+    named after them, else the default:
+
+    - ``min_size`` (``MinConnections``, default 0): sessions kept open even when idle.
+    - ``max_size`` (``MaxConnections``, 10): sessions at most, besides the users' sessions.
+    - ``max_idle`` (``MaxIdleTime``, 600 s): a session idle this long is closed.
+    - ``max_lifetime`` (``MaxLifetime``, 3600 s, with jitter): a session this old is
+      replaced once idle, never during a query; well under Lakebase's 24 h idle
+      timeout and 3-day maximum connection life.
+    - ``timeout`` (``PoolTimeout``, 30 s): how long :meth:`connection` waits for a
+      free session before it raises :class:`~lakelink.OperationalError`.
+    - ``max_users`` (``MaxUsers``, 50): App users whose sessions the pool keeps
+      (least recently used beyond that are closed); ``MaxUserConnections`` (2)
+      sessions each, and ``UserIdleTime`` (600 s) for a user's sessions to be
+      closed, are set in the connection string.
+
+    Other keyword arguments are connection string properties (as for
+    :func:`lakelink.connect`). A pool may be shared between threads.
+    """
+
+    def __init__(self, conn_str: Optional[str] = None, min_size: Optional[int] = None,
+                 max_size: Optional[int] = None, max_idle: Optional[float] = None,
+                 max_lifetime: Optional[float] = None, timeout: Optional[float] = None,
+                 max_users: Optional[int] = None, **overrides: Any) -> None:
+        self._handle = 0
+        sizes = {
+            "MinConnections": _count("min_size", min_size, 0),
+            "MaxConnections": _count("max_size", max_size, 1),
+            "MaxIdleTime": _seconds("max_idle", max_idle),
+            "MaxLifetime": _seconds("max_lifetime", max_lifetime),
+            "PoolTimeout": _seconds("timeout", timeout),
+            "MaxUsers": _count("max_users", max_users, 1),
+        }
+        given = {k: v for k, v in sizes.items() if v is not None}
+        self._conn_str = _connstr.build(_connstr.build(conn_str, overrides), given)  # holds secrets: never shown
+        props = _properties(self._conn_str)
+        self._min = int(props.get("MinConnections", "0"))
+        if "MaxConnections" in props and self._min > int(props["MaxConnections"]):
+            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {self._min} is more than "
+                             f"max_size (MaxConnections) {props['MaxConnections']}")
+        self._described = describe(self._conn_str)
+        h, err = ctypes.c_uint64(), _native.error_out()
+        lib = _native.lib()
+        _native.raise_for(lib.lakelink_pool_open(_native.cstr(self._conn_str), ctypes.byref(h), ctypes.byref(err)),
+                          err)
+        self._handle = int(h.value)
+
+    def _check(self) -> int:
+        h = self._handle
+        if not h:
+            raise errors.InterfaceError("the pool is closed")
+        return h
+
+    def getconn(self, as_user: Any = None) -> Connection:
+        """A session from the pool; give it back with :meth:`putconn` (or its ``close()``).
+
+        ``as_user`` is an App user's access token (or a request carrying it,
+        read with :func:`lakelink.user_token`): the session is then one of
+        that user's, logged in as them. Waits up to the pool's ``timeout``.
+        """
+        token = None if as_user is None else as_user_token(as_user)
+        pool = self._check()
+        described = self._described + (" as an App user" if token is not None else "")
+        return Connection._opened(
+            self._conn_str, described,
+            lambda lib, h, err: lib.lakelink_pool_acquire(pool, _native.cstr(token), h, err))
+
+    def putconn(self, conn: Connection) -> None:
+        """Gives a session back to the pool (the same as ``conn.close()``: an open transaction is rolled back)."""
+        conn.close()
+
+    @contextlib.contextmanager
+    def connection(self, as_user: Any = None) -> Iterator[Connection]:
+        """A session for a ``with`` block, as psycopg_pool's: at the end of the block the
+        transaction commits (rolls back on an exception) and the session goes back to the pool.
+
+        ``as_user`` as in :meth:`getconn`.
+        """
+        with self.getconn(as_user) as conn:
+            yield conn
+
+    def get_stats(self) -> dict[str, int]:
+        """Counts, under psycopg_pool's names: ``pool_min``, ``pool_max``, ``pool_size``
+        (sessions open), ``pool_available`` (idle), ``requests_waiting``; and ``users``
+        (App users with sessions) and ``user_sessions`` (their sessions, open)."""
+        p, err = ctypes.c_void_p(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_pool_stats(self._check(), ctypes.byref(p), ctypes.byref(err)), err)
+        s = json.loads(_native.take_string(p))
+        return {"pool_min": self._min, "pool_max": s["max"], "pool_size": s["total"], "pool_available": s["idle"],
+                "requests_waiting": s["waiting"], "users": s["users"], "user_sessions": s["user_sessions"]}
+
+    def close(self) -> None:
+        """Closes the pool: idle sessions now, those in use when they are given back. Closing twice is allowed."""
+        if not self._handle:
+            return
+        lib = _native.lib()  # in a forked child: raises, the parent's pool untouched
+        h, self._handle = self._handle, 0
+        if not h:
+            return
+        err = _native.error_out()
+        _native.raise_for(lib.lakelink_pool_close(h, ctypes.byref(err)), err)
+
+    @property
+    def closed(self) -> bool:
+        """True once the pool is closed."""
+        return not self._handle
+
+    def __enter__(self) -> ConnectionPool:
+        self._check()
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_handle", 0):
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<lakelink.ConnectionPool {state} {getattr(self, '_described', '')}>"
+
+    __str__ = __repr__
+
+
+def _count(name: str, value: Optional[int], least: int) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"lakelink.ConnectionPool: {name} must be an int, not {type(value).__name__}")
+    if value < least:
+        raise ValueError(f"lakelink.ConnectionPool: {name} must be at least {least}, not {value}")
+    return str(value)
+
+
+def _seconds(name: str, value: Optional[float]) -> Optional[str]:
+    """value seconds as a Go duration ("600s", "0.5s") for the connection string."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"lakelink.ConnectionPool: {name} must be a number of seconds, not {type(value).__name__}")
+    if not (math.isfinite(value) and value >= 1e-6):
+        raise ValueError(f"lakelink.ConnectionPool: {name} must be a number of seconds greater than 0, not {value}")
+    return f"{value:.6f}".rstrip("0").rstrip(".") + "s"
+
+
+def _properties(conn_str: str) -> dict[str, str]:
+    """The connection string's properties by canonical name (secrets as ***)."""
+    p, err = ctypes.c_void_p(), _native.error_out()
+    _native.raise_for(_native.lib().lakelink_connstr_normalize(_native.cstr(conn_str), ctypes.byref(p),
+                                                               ctypes.byref(err)), err)
+    props: dict[str, str] = json.loads(_native.take_string(p)).get("properties", {})
+    return props
