@@ -135,7 +135,7 @@ def echo(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    """cfg["n"] lakelink.connect() to the Lakebase gateway as the service principal, from cfg["threads"] threads, in
+    """cfg["connects"] lakelink.connect() to the Lakebase gateway as the service principal, from cfg["threads"] threads, in
     a process with a cold token cache: each opens a server session of its own, runs one SELECT and closes it
     (ending the session). The runner checks that they all share one token and one Lakebase credential."""
     from concurrent.futures import ThreadPoolExecutor
@@ -153,9 +153,9 @@ def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
     t = time.perf_counter()
     with ThreadPoolExecutor(cfg["threads"]) as pool:
-        got = sorted(pool.map(one, range(cfg["n"])))
+        got = sorted(pool.map(one, range(cfg["connects"])))
     s = time.perf_counter() - t
-    return {"seconds": s, "check": got == list(range(cfg["n"]))}
+    return {"seconds": s, "check": got == list(range(cfg["connects"]))}
 
 
 def _connect(impl: str, cfg: dict[str, Any]) -> Any:
