@@ -186,8 +186,8 @@ def test_repr_shows_no_secret(emulator, lakebase_conn):
 
 def test_as_user_empty_token_refused(lakebase_conn):
     with lakelink.ConnectionPool(lakebase_conn) as pool:
-        with pytest.raises(lakelink.ProgrammingError, match="empty"):
-            pool.getconn(as_user="")
+        with pytest.raises(lakelink.AppError, match="User authorization"):
+            pool.getconn(as_user="")  # as request.headers.get("X-Forwarded-Access-Token", "") gives without it
         with pytest.raises(lakelink.AppError, match="User authorization"):
             pool.getconn(as_user={"Accept": "*/*"})  # a request without the header
 

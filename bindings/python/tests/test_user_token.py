@@ -102,6 +102,27 @@ def test_over_64_kib_refused(kind, size):
     assert SECRET not in str(e.value) and len(str(e.value)) < 300
 
 
+@pytest.mark.parametrize("value, words", [
+    ("Bearer " + SECRET, 'starts with "Bearer "'),
+    (SECRET + " " + JWT, "spaces"),
+    (SECRET + '"<>', "a character a bearer token cannot have (at byte 10)"),
+    (SECRET + "\u00e9", "a character a bearer token cannot have (at byte 10)"),
+    ("==", "only padding"),
+])
+def test_not_one_bearer_token_refused(value, words):
+    # core/auth's CheckBearerToken rules, in its words (Go's apps.UserToken and Node's userToken say the same).
+    for given in ({"X-Forwarded-Access-Token": value}, value):
+        with pytest.raises(lakelink.AppError) as e:
+            lakelink.user_token(given) if isinstance(given, dict) else lakelink.App("https://x").as_user(given)
+        assert e.value.kind == "bad_user_token" and words in str(e.value)
+        assert SECRET not in str(e.value) + repr(e.value)
+
+
+@pytest.mark.parametrize("value", [JWT, "abc+/_-~.def==", "a" * 10])
+def test_bearer_token_shapes_accepted(value):
+    assert lakelink.user_token({"X-Forwarded-Access-Token": value}) == value
+
+
 def test_exactly_64_kib_accepted():
     value = "a" * (64 << 10)
     assert lakelink.user_token({"X-Forwarded-Access-Token": value}) == value
