@@ -138,13 +138,20 @@ bench-smoke: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.js
 # the tests `make test` runs short, with LAKELINK_SOAK=1 (token endpoint
 # faults, four processes sharing a token file for a minute, sessions cut
 # mid-query, PostgreSQL restarted under load, 32 workers for 2 minutes on
-# 5-second credentials). Figures go to $(OUT)/soak.jsonl. About 6 minutes.
-SOAK_TESTS := TestTokenEndpointFaults|TestProcessesShareRotatingRefreshTokens|TestSessionsCutMidQuery|TestPostgresRestartUnderLoad|TestShortLivedCredentialsUnderLoad
-soak: build tools
+# 5-second credentials; 100,000 identities through bounded caches, 1,000
+# sessions opened and closed, a pool recycling sessions for 10 minutes,
+# 10,000 requests as 500 App users; the Python binding's counterparts).
+# Figures go to $(OUT)/soak.jsonl. About 15 minutes.
+SOAK_TESTS := TestTokenEndpointFaults|TestProcessesShareRotatingRefreshTokens|TestSessionsCutMidQuery|TestPostgresRestartUnderLoad|TestShortLivedCredentialsUnderLoad|TestManyIdentitiesStayBounded|TestOpenCloseLeavesNothing|TestPoolRecyclesSessions|TestAsUserManyTokens
+SOAK_PYTHON := test_many_users_under_threads or test_distinct_token_identities_keep_rss_bounded or test_connect_close_leaves_no_session
+soak: build tools $(PYVENV)/requirements.txt
 	@echo "==> Reliability suite, long version (race detector on)"
 	@rm -f $(OUT)/soak.jsonl
 	@LAKELINK_SOAK=1 LAKELINK_SOAK_OUT=$(CURDIR)/$(OUT)/soak.jsonl CGO_ENABLED=1 \
 		$(GO) test -race -count=1 -timeout 30m -run '^($(SOAK_TESTS))$$' ./core/auth ./core/lakebase
+	@echo "==> Python binding, long version"
+	@LAKELINK_SOAK=1 LAKELINK_SOAK_OUT=$(CURDIR)/$(OUT)/soak.jsonl PYTHONDONTWRITEBYTECODE=1 \
+		$(PYVENV)/bin/python -m pytest bindings/python/tests -q -p no:cacheprovider -k '$(SOAK_PYTHON)'
 	@echo "==> Figures ($(OUT)/soak.jsonl)"
 	@cat $(OUT)/soak.jsonl
 

@@ -93,8 +93,9 @@ extern "C" {
 /* The ABI version: incremented when a function's signature or meaning
  * changes. Bindings check it at load time. Version 2: the app functions
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
- * to send to. Version 3: pools (lakelink_pool_*); lakelink_connect opens a
- * session of its own, which lakelink_close ends on the server. */
+ * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
+ * lakelink_connect opens a session of its own, which lakelink_close ends
+ * on the server. */
 #define LAKELINK_ABI_VERSION 3
 
 /* Status codes. */
@@ -298,9 +299,12 @@ int32_t lakelink_pool_open(const char *conn_str, uint64_t *pool_out, lakelink_er
 
 /* Takes a session from the pool (user_token NULL) or from the pool's
  * sessions of the App user whose access token user_token is (the
- * X-Forwarded-Access-Token header's value; "" is
- * LAKELINK_ERR_INVALID_ARGUMENT). It waits at most PoolTimeout for a free
- * session; then it fails (LAKELINK_ERR_DATABASE) saying the pool's size.
+ * X-Forwarded-Access-Token header's value). A user_token without the
+ * shape of one bearer token ("", two tokens, "Bearer " before it, over
+ * 64 KiB) is LAKELINK_ERR_INVALID_ARGUMENT; one the workspace does not
+ * accept, or that expired, is LAKELINK_ERR_AUTH (the message never holds
+ * the token). It waits at most PoolTimeout for a free session; then it
+ * fails (LAKELINK_ERR_DATABASE) saying the pool's size.
  * *conn_out is a connection handle like lakelink_connect's, in autocommit
  * mode; lakelink_close returns it to the pool. */
 int32_t lakelink_pool_acquire(uint64_t pool, const char *user_token, uint64_t *conn_out, lakelink_error **err);
@@ -381,6 +385,15 @@ int32_t lakelink_cancel(uint64_t conn, lakelink_error **err);
  * afterwards. Result handles of the connection stay valid until
  * lakelink_result_close (reading one fails: it was discarded). */
 int32_t lakelink_close(uint64_t conn, lakelink_error **err);
+
+/* Ends conn's session on the server instead of returning it to its pool
+ * (node-postgres's release(err): a session its holder no longer trusts,
+ * which no later lakelink_pool_acquire gets); the pool opens another when
+ * needed. An open transaction ends with the session, and the connection's
+ * results are discarded as by lakelink_close. For a connection of its own
+ * (lakelink_connect) it is lakelink_close. The handle is invalid
+ * afterwards. */
+int32_t lakelink_discard(uint64_t conn, lakelink_error **err);
 
 #endif /* LAKELINK_TYPES_ONLY */
 

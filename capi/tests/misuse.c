@@ -125,6 +125,8 @@ static void every_handle_call(const char *what, uint64_t h, int as_conn, int as_
         EXPECT_HANDLE(label, lakelink_cancel(h, &err_));
         snprintf(label, sizeof label, "%s: close", what);
         EXPECT_HANDLE(label, lakelink_close(h, &err_));
+        snprintf(label, sizeof label, "%s: discard", what);
+        EXPECT_HANDLE(label, lakelink_discard(h, &err_));
     }
     if (as_result) {
         snprintf(label, sizeof label, "%s: result_columns", what);
@@ -405,6 +407,7 @@ static void test_null_err(uint64_t conn) {
         {"rollback 0", lakelink_rollback(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
         {"cancel 0", lakelink_cancel(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
         {"close 0", lakelink_close(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
+        {"discard 0", lakelink_discard(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK(cases[i].rc == cases[i].want, "%s: %s, want %s", cases[i].what, status_name(cases[i].rc),

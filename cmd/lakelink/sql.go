@@ -57,16 +57,16 @@ func runSQL(c *connectionFlags, format, statement string, stdout, stderr io.Writ
 		return fail(stderr, "sql", err)
 	}
 	ctx := context.Background()
-	pool, err := lakebase.Connect(ctx, o)
+	conn, err := lakebase.Open(ctx, o) // one session for one statement: no pool
 	if err != nil {
 		return fail(stderr, "sql", err)
 	}
-	defer pool.Close()
+	defer conn.Close()
 	var args2 []any
 	if format != "json" { // the server's own text form of every value, as psql shows it
 		args2 = append(args2, pgx.QueryResultFormats{pgx.TextFormatCode})
 	}
-	r, err := pool.Query(ctx, statement, args2...)
+	r, err := conn.Execute(ctx, statement, args2...)
 	if err != nil {
 		return fail(stderr, "sql", err)
 	}

@@ -121,7 +121,16 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(p.target, c.Conn(), c.Release), nil
+	return newConn(p.target, c.Conn(), func(discard bool) {
+		if discard {
+			// Out of the pool at once, Discard having closed it (Release
+			// would destroy a closed session too, but in a goroutine: the
+			// pool would count it until that ran).
+			c.Hijack()
+			return
+		}
+		c.Release()
+	}), nil
 }
 
 // Query runs one statement on a session of its own, which returns to the

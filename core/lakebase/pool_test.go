@@ -100,6 +100,75 @@ func TestOpenIsASessionOfItsOwn(t *testing.T) {
 	})
 }
 
+// TestDiscard: a pooled session discarded (inside a transaction, a
+// result half read) ends on the server and is never handed out again; the
+// pool opens another; a session of Open's discarded ends too.
+func TestDiscard(t *testing.T) {
+	const app = "discard-test"
+	cs := lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance+";MaxConnections=1;ApplicationName="+app)
+	p := connect(t, cs)
+	ctx := context.Background()
+	c, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := backendPID(t, c)
+	if err := c.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Execute(ctx, "SELECT g FROM generate_series(1, 100000) g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Next() {
+		t.Fatal(r.Err())
+	}
+	if err := c.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Total != 0 || s.Acquired != 0 { // at once, as node-postgres's totalCount after release(err)
+		t.Errorf("stats after Discard: %+v, want no session", s)
+	}
+	if r.Next() || !errors.Is(r.Err(), ErrDiscarded) {
+		t.Errorf("reading a discarded session's result: %v, want ErrDiscarded", r.Err())
+	}
+	if err := r.Close(); !errors.Is(err, ErrDiscarded) {
+		t.Errorf("closing it: %v", err)
+	}
+	if err := c.Discard(); err != nil { // harmless
+		t.Error(err)
+	}
+	if _, err := c.Execute(ctx, "SELECT 1"); !errors.Is(err, ErrClosed) {
+		t.Errorf("a discarded Conn: %v, want ErrClosed", err)
+	}
+	if n := serverSessions(t, app, 0); n != 0 {
+		t.Errorf("%d sessions on the server after Discard", n)
+	}
+	c, err = p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if backendPID(t, c) == pid {
+		t.Error("the discarded session served again")
+	}
+	c.Close()
+
+	o, _ := connstr.Parse(cs)
+	own, err := Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := serverSessions(t, app, 2); n != 2 {
+		t.Errorf("%d sessions, want the pool's and Open's", n)
+	}
+	if err := own.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if n := serverSessions(t, app, 1); n != 1 {
+		t.Errorf("%d sessions after Open's Discard, want the pool's", n)
+	}
+}
+
 // TestOpenRenewsARefusedCredential: Open logs in as a pool does: a
 // credential the server refuses is renewed once and the login retried.
 func TestOpenRenewsARefusedCredential(t *testing.T) {

@@ -17,10 +17,12 @@ import (
 // first discards what is left of the previous result. Prepared statements
 // are cached per session.
 type Conn struct {
-	t        *target
-	mu       sync.Mutex // held by every call, including while a Result reads rows
-	c        *pgx.Conn  // nil once closed
-	giveBack func()     // returns the session to its pool, or ends it on the server
+	t  *target
+	mu sync.Mutex // held by every call, including while a Result reads rows
+	c  *pgx.Conn  // nil once closed
+	// giveBack returns the session to its pool, or ends it on the server;
+	// discarding, it takes the session out of its pool (Discard closed it).
+	giveBack func(discard bool)
 
 	// Cancel must not wait for mu, which a running statement holds.
 	cancelMu   sync.Mutex
@@ -31,9 +33,9 @@ type Conn struct {
 	owned      bool // given back when its result is closed (Pool.Query)
 }
 
-// newConn is a Conn of session c, in autocommit mode, which Close gives
-// back with giveBack.
-func newConn(t *target, c *pgx.Conn, giveBack func()) *Conn {
+// newConn is a Conn of session c, in autocommit mode, which Close and
+// Discard give back with giveBack.
+func newConn(t *target, c *pgx.Conn, giveBack func(discard bool)) *Conn {
 	return &Conn{t: t, c: c, giveBack: giveBack, pg: c.PgConn(), autocommit: true}
 }
 
@@ -64,7 +66,7 @@ func (c *Config) Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newConn(t, session, func() {
+	return newConn(t, session, func(bool) {
 		// Terminate, then close the socket: at once when the server does
 		// not take the message within a login's time.
 		ctx, cancel := context.WithTimeout(context.Background(), t.conn.ConnectTimeout)
@@ -186,7 +188,33 @@ func (c *Conn) Close() error {
 	return c.closeLocked()
 }
 
-func (c *Conn) closeLocked() error {
+// Discard ends the session on the server instead of giving it back to
+// its pool: for a session its holder no longer trusts (node-postgres's
+// release(err)), which no later Acquire should get. An open transaction
+// ends with the session (the server rolls it back) and an open result is
+// discarded unread. For a session of its own (Open) it is Close.
+// Discarding a closed Conn does nothing.
+func (c *Conn) Discard() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return nil
+	}
+	if r := c.open; r != nil && r.err == nil {
+		r.err = ErrDiscarded // what reading it says, rather than the closed connection's error
+	}
+	// Terminate, then close the socket, bounded as Open's Close is.
+	ctx, cancel := context.WithTimeout(context.Background(), c.t.conn.ConnectTimeout)
+	defer cancel()
+	c.c.Close(ctx)
+	c.tx = nil // ended on the server with the session
+	return c.giveBackLocked(true)
+}
+
+func (c *Conn) closeLocked() error { return c.giveBackLocked(false) }
+
+// giveBackLocked ends c's use of its session: see giveBack.
+func (c *Conn) giveBackLocked(discard bool) error {
 	if c.c == nil {
 		return nil
 	}
@@ -199,7 +227,7 @@ func (c *Conn) closeLocked() error {
 	c.cancelMu.Lock()
 	c.pg = nil // the session is given back: no cancelling it from here
 	c.cancelMu.Unlock()
-	c.giveBack()
+	c.giveBack(discard)
 	c.c = nil
 	return c.t.wrap(err)
 }

@@ -270,15 +270,18 @@ func TestAsUserBadTokens(t *testing.T) {
 	}
 	p := appPool(t, nil, e, "")
 	future, past := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Minute).Unix()
-	for _, c := range []struct{ name, token, want string }{
-		{"another workspace's", other, "did not accept the App user's access token"},
-		{"not signed by the workspace", jwt(map[string]any{"sub": "eve@example.com", "exp": future}), "did not accept"},
-		{"expired", jwt(map[string]any{"sub": "eve@example.com", "exp": past}), "expired at"},
-		{"without iam.current-user:read", pkceToken(t, e, "sql"), "iam.current-user:read"},
-		{"two in a list", good + "," + good, "comma-separated list"},
-		{"two with a space", good + " " + good, "spaces"},
-		{"1 MB", good + strings.Repeat("A", 1<<20), "more than the 64 KiB"},
-		{"empty", "", "empty"},
+	for _, c := range []struct {
+		name, token, want string
+		malformed         bool // UserTokenError's Malformed
+	}{
+		{"another workspace's", other, "did not accept the App user's access token", false},
+		{"not signed by the workspace", jwt(map[string]any{"sub": "eve@example.com", "exp": future}), "did not accept", false},
+		{"expired", jwt(map[string]any{"sub": "eve@example.com", "exp": past}), "expired at", false},
+		{"without iam.current-user:read", pkceToken(t, e, "sql"), "iam.current-user:read", false},
+		{"two in a list", good + "," + good, "comma-separated list", true},
+		{"two with a space", good + " " + good, "spaces", true},
+		{"1 MB", good + strings.Repeat("A", 1<<20), "more than the 64 KiB", true},
+		{"empty", "", "empty", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := p.AsUser(c.token).Acquire(ctx)
@@ -289,6 +292,10 @@ func TestAsUserBadTokens(t *testing.T) {
 			t.Log(msg)
 			if !strings.Contains(msg, c.want) {
 				t.Errorf("error %q, want it to say %q", msg, c.want)
+			}
+			var tokenErr *UserTokenError
+			if !errors.As(err, &tokenErr) || tokenErr.Malformed != c.malformed {
+				t.Errorf("error %#v, want a *UserTokenError, Malformed %v", err, c.malformed)
 			}
 			for _, part := range strings.Split(c.token, ".") {
 				if len(part) > 8 && strings.Contains(msg, part[:8]) {

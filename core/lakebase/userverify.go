@@ -47,11 +47,26 @@ func newTokenVerifier(c *Config, o *connstr.Options, size int, idle time.Duratio
 	return &tokenVerifier{config: c, opts: o, verified: cache.New[[sha256.Size]byte, verifiedToken](size, idle, nil)}
 }
 
-// verify returns whose token is. Its errors say what is wrong without the
-// token.
+// UserTokenError is an App user's access token that Pool.AsUser cannot
+// use: Malformed when it has not the shape of one bearer token (empty,
+// too long, a list, "Bearer " before it: auth.CheckBearerToken), otherwise
+// it expired, the workspace did not accept it, or the workspace could not
+// be asked. Its text never contains the token.
+type UserTokenError struct {
+	Malformed bool
+	Err       error
+}
+
+func (e *UserTokenError) Error() string { return e.Err.Error() }
+
+func (e *UserTokenError) Unwrap() error { return e.Err }
+
+// verify returns whose token is. Its errors (*UserTokenError, or the
+// pool's own, such as a workspace it cannot name) say what is wrong
+// without the token.
 func (v *tokenVerifier) verify(ctx context.Context, token string) (verifiedToken, error) {
 	if err := auth.CheckBearerToken(token); err != nil {
-		return verifiedToken{}, fmt.Errorf("lakebase: the App user's access token: %w", err)
+		return verifiedToken{}, &UserTokenError{Malformed: true, Err: fmt.Errorf("lakebase: the App user's access token: %w", err)}
 	}
 	key := sha256.Sum256([]byte(token))
 	if got, ok := v.verified.Get(key); ok {
@@ -82,8 +97,8 @@ func (v *tokenVerifier) ask(token string) (verifiedToken, error) {
 	now := time.Now()
 	expiry := auth.Describe(token).ExpiresAt
 	if !expiry.IsZero() && !now.Before(expiry) {
-		return verifiedToken{}, fmt.Errorf("lakebase: the App user's access token expired at %s: "+
-			"take the token from each request (X-Forwarded-Access-Token), rather than keeping one", expiry.UTC().Format(time.RFC3339))
+		return verifiedToken{}, &UserTokenError{Err: fmt.Errorf("lakebase: the App user's access token expired at %s: "+
+			"take the token from each request (X-Forwarded-Access-Token), rather than keeping one", expiry.UTC().Format(time.RFC3339))}
 	}
 	w, err := v.config.workspace(v.opts)
 	if err != nil {
@@ -92,7 +107,7 @@ func (v *tokenVerifier) ask(token string) (verifiedToken, error) {
 	host := auth.WorkspaceURL(w)
 	api, err := tokenWorkspaceAPIs(host, token, v.config.httpTransport())
 	if err != nil {
-		return verifiedToken{}, scrubbed(err, token)
+		return verifiedToken{}, &UserTokenError{Err: scrubbed(err, token)}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeoutOf(v.opts))
 	defer cancel()
@@ -103,11 +118,11 @@ func (v *tokenVerifier) ask(token string) (verifiedToken, error) {
 	var apiErr *auth.APIError
 	switch {
 	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
-		return verifiedToken{}, scrubbed(fmt.Errorf("lakebase: the workspace %s did not accept the App user's access token (%w): "+
+		return verifiedToken{}, &UserTokenError{Err: scrubbed(fmt.Errorf("lakebase: the workspace %s did not accept the App user's access token (%w): "+
 			"the token may be of another workspace, expired or revoked, or lack the scope iam.current-user:read "+
-			"(which Databricks gives every App user's token)", host, err), token)
+			"(which Databricks gives every App user's token)", host, err), token)}
 	case err != nil:
-		return verifiedToken{}, scrubbed(fmt.Errorf("lakebase: cannot verify the App user's access token with the workspace %s: %w", host, err), token)
+		return verifiedToken{}, &UserTokenError{Err: scrubbed(fmt.Errorf("lakebase: cannot verify the App user's access token with the workspace %s: %w", host, err), token)}
 	}
 	until := expiry
 	if until.IsZero() {

@@ -101,10 +101,15 @@ func Of(err error, fallback Code) Failure {
 		dbErr     *lakebase.Error
 		appErr    *apps.Error
 		oauthErr  *auth.OAuthError
+		userErr   *lakebase.UserTokenError
 	)
 	switch {
 	case errors.As(err, &argErr), errors.As(err, &appArgErr):
 		f.Code = InvalidArgument
+	case errors.As(err, &userErr) && userErr.Malformed: // no bearer token's shape: a bad argument
+		f.Code = InvalidArgument
+	case errors.As(err, &userErr): // expired, refused, or unverifiable: no login as the user
+		f.Code = Auth
 	case errors.As(err, &handleErr):
 		f.Code = InvalidHandle
 	case errors.As(err, &connErr):

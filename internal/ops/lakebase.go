@@ -220,6 +220,14 @@ func OnSession(c *lakebase.Conn, step func(*lakebase.Conn) error) (err error) {
 	return step(c)
 }
 
+// Discard ends c's session on the server instead of returning it to its
+// pool (a session its holder no longer trusts); for a session of its own
+// it is closing.
+func Discard(c *lakebase.Conn) (err error) {
+	defer classify(&err, Database)
+	return c.Discard()
+}
+
 // batchFormat reads a batch format name; "" is the default.
 func batchFormat(name string) (lakebase.Format, error) {
 	f := lakebase.Format(name)

@@ -58,7 +58,8 @@ const PROTOTYPES = [
   'int32_t lakelink_commit(uint64_t conn, _Out_ void **err)',
   'int32_t lakelink_rollback(uint64_t conn, _Out_ void **err)',
   'int32_t lakelink_cancel(uint64_t conn, _Out_ void **err)',
-  'int32_t lakelink_close(uint64_t conn, _Out_ void **err)'
+  'int32_t lakelink_close(uint64_t conn, _Out_ void **err)',
+  'int32_t lakelink_discard(uint64_t conn, _Out_ void **err)'
 ]
 
 /** The function's name in a prototype, without the lakelink_ prefix. */

@@ -283,12 +283,13 @@ class Pool {
   }
 
   /**
-   * Gives a session back to the core pool (destroy: closes it instead),
-   * which decides whether it serves again. Resolves when it is back; never
-   * rejects: a session that cannot be given back is the core's to drop.
+   * Gives a session back to the core pool, which decides whether it
+   * serves again (destroy: ends it on the server instead). Resolves when
+   * it is back; never rejects: a session that cannot be given back is the
+   * core's to drop.
    */
   [GIVE_BACK] (h, destroy) {
-    const done = destroy ? session.destroy(h) : session.close(h)
+    const done = destroy ? session.discard(h) : session.close(h)
     return done.catch(() => {}).finally(() => {
       this.#held--
       this.#checkDrained()

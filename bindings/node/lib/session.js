@@ -2,7 +2,7 @@
 // One native session (a connection handle h), as pg/lib/client.js is one:
 // opened on its own (lakelink_connect; closing it ends it on the server) or
 // taken from a core pool (lakelink_pool_acquire; closing it gives it back,
-// and the core decides whether it serves again), cancel,
+// and the core decides whether it serves again; discarding it ends it), cancel,
 // begin/commit/rollback, and running one statement at a time with its
 // result read batch by batch. A new statement discards an unread result;
 // who may use a handle when is the caller's business (lib/pool.js,
@@ -32,15 +32,13 @@ function close (h) {
 }
 
 /**
- * Closes handle h, a pool's session, so that the pool does not keep it
- * (node-postgres's release(err)). The C ABI has no call for that: a pool
- * drops a session given back inside a transaction the core did not open
- * (pgxpool checks the session's transaction status), so h starts one with
- * a plain BEGIN first. A session that no longer answers is dropped anyway.
+ * Ends handle h's session on the server instead of giving it back
+ * (lakelink_discard): node-postgres's release(err), a session its holder
+ * no longer trusts, which the core pool does not hand out again.
  */
-async function destroy (h) {
-  await run(h, { text: 'BEGIN', params: null }, {}).catch(() => {}) // a lost session: dropped anyway
-  await close(h).catch(() => {}) // the session goes either way
+function discard (h) {
+  const err = [null]
+  return callQuick(lib().discard, h, err).then((rc) => check(rc, err))
 }
 
 /**
@@ -241,4 +239,4 @@ async function runAbortable (h, st, opts) {
   }
 }
 
-module.exports = { open, close, destroy, poolOpen, poolAcquire, poolStats, poolClose, cancel, begin, commit, rollback, start, runAbortable, nameAbort }
+module.exports = { open, close, discard, poolOpen, poolAcquire, poolStats, poolClose, cancel, begin, commit, rollback, start, runAbortable, nameAbort }

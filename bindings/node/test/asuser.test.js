@@ -73,12 +73,12 @@ test('a bad user token is a clear error that never shows the token', async () =>
   try {
     const forged = tokens[0].slice(0, -8) + 'AAAAAAAA' // its signature broken
     const e = await pool.asUser(forged).query('SELECT 1').catch((err) => err)
-    assert.ok(e instanceof lakelink.LakelinkError, String(e))
+    assert.ok(e instanceof lakelink.AuthError && e.code === 'LAKELINK_AUTH', String(e)) // the workspace refused it
     console.log(`# a forged token: ${e.name} ${e.code}: ${e.message}`)
     for (const text of [e.message, util.inspect(e)]) assert.ok(!text.includes(forged) && !text.includes(forged.slice(-40)), text)
     const garbage = 'not-a-token-at-all-0123456789'
     const g = await pool.asUser(garbage).query('SELECT 1').catch((err) => err)
-    assert.ok(g instanceof lakelink.LakelinkError && !g.message.includes(garbage), String(g))
+    assert.ok(g instanceof lakelink.AuthError && g.code === 'LAKELINK_AUTH' && !g.message.includes(garbage), String(g))
     mine((await pool.asUser(tokens[6]).query(MINE)).rows, 6) // the pool serves on
   } finally {
     await pool.end()

@@ -179,7 +179,7 @@ def test_distinct_token_identities_keep_rss_bounded(emulator):
     Unbounded (before issue 16) RSS grew about 0.8 MB per 1,000 identities here: 16 MB over 20,000, 48 MB
     over 60,000. Bounded, it moves within about 1.5 MB (the Go heap's own breathing). 20,000 calls take
     well under a second."""
-    n = 60_000 if SOAK else 20_000
+    n = 100_000 if SOAK else 20_000
     run = uuid.uuid4().hex[:8]
     host = emulator["workspace_url"]
     for i in range(2_000):  # fills the identity caches: past this, growth means a leak
