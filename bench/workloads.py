@@ -76,8 +76,8 @@ def pool(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
         s = time.perf_counter() - t
         stats = p.get_stats()
     # Each side acted as whom it should: the user, on the user's sessions; the App, on its own.
-    right = (who == cfg["app_user_email"] and stats["users"] == 1) if impl == "as_user" else \
-        (who != cfg["app_user_email"] and stats["users"] == 0)
+    as_whom = who == cfg["app_user_email"] and stats["users"] == 1
+    right = as_whom if impl == "as_user" else (who != cfg["app_user_email"] and stats["users"] == 0)
     return {"seconds": s, "check": [total, right]}
 
 
@@ -135,9 +135,9 @@ def echo(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    """cfg["connects"] lakelink.connect() to the Lakebase gateway as the service principal, from cfg["threads"] threads, in
-    a process with a cold token cache: each opens a server session of its own, runs one SELECT and closes it
-    (ending the session). The runner checks that they all share one token and one Lakebase credential."""
+    """cfg["connects"] lakelink.connect() to the Lakebase gateway as the service principal, from cfg["threads"]
+    threads, in a process with a cold token cache: each opens a server session of its own, runs one SELECT and
+    closes it (ending the session). The runner checks that they all share one token and one Lakebase credential."""
     from concurrent.futures import ThreadPoolExecutor
 
     import lakelink
@@ -166,8 +166,8 @@ def _connect(impl: str, cfg: dict[str, Any]) -> Any:
     return psycopg.connect(cfg["pg_url"])
 
 
-WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "pool": pool, "startup": startup, "startup-cached": startup_cached,
-             "echo": echo, "connects": connects}
+WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "pool": pool, "startup": startup,
+             "startup-cached": startup_cached, "echo": echo, "connects": connects}
 
 if __name__ == "__main__":
     name, impl, cfg = sys.argv[1], sys.argv[2], json.loads(os.environ["LAKELINK_BENCH_CONFIG"])
