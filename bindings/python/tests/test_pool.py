@@ -222,3 +222,41 @@ def test_a_session_the_server_ended_is_replaced(lakebase_conn, backend, name):
         time.sleep(1.2)  # idle past a second: the pool checks a session before lending it
         with pool.connection() as conn:
             assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def _pid(conn):
+    return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+@pytest.mark.parametrize("sqlstate", ["08006", "57P01"])
+def test_a_session_whose_error_said_lost_is_discarded(lakebase_conn, backend, name, sqlstate):
+    # The session is alive (the error is raised by a statement), so only lakelink_discard keeps it out of the pool.
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=1) as pool:
+        with pytest.raises(lakelink.OperationalError):
+            with pool.connection() as conn:
+                pid = _pid(conn)
+                conn.execute(f"DO $$ BEGIN RAISE EXCEPTION 'lost' USING ERRCODE = '{sqlstate}'; END $$")
+        with pool.connection() as conn:
+            assert _pid(conn) != pid
+        assert not backend.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+        # Any other error gives the session back: the same server process serves next.
+        with pytest.raises(lakelink.DataError):
+            with pool.connection() as conn:
+                pid = _pid(conn)
+                conn.execute("SELECT 1 / 0")
+        conn = pool.getconn()
+        assert _pid(conn) == pid
+        pool.putconn(conn)
+
+
+def test_a_session_the_server_ended_while_held_is_discarded(lakebase_conn, backend, name):
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=1) as pool:
+        conn = pool.getconn()
+        pid = _pid(conn)
+        backend.sql("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(lakelink.OperationalError):
+            conn.execute("SELECT 1")
+        pool.putconn(conn)  # ended, not rolled back on a dead session: no error
+        with pool.connection() as conn:
+            assert _pid(conn) != pid
+        assert pool.get_stats()["pool_size"] == 1
