@@ -52,6 +52,7 @@ class Connection:
 
     def _start(self, conn_str: str, described: str, open_handle: Callable[[Any, Any, Any], int]) -> None:
         self._handle = 0
+        self._pool: Any = None  # the ConnectionPool it came from (set by the pool)
         self._lock = _SessionLock()  # raises InterfaceError, not waits, in a forked child
         self._autocommit = False
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
