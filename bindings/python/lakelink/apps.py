@@ -137,13 +137,15 @@ def user_token(request: Any) -> str:
 def as_user_token(token_or_request: Any) -> str:
     """An as_user argument's token: the token itself (a str), or read from a request with user_token.
     None or "" (a header that was not there) raises the missing header's AppError."""
-    if token_or_request is None or token_or_request == "":
+    if token_or_request is None:
+        token_or_request = ""
+    if not isinstance(token_or_request, str):
+        return user_token(token_or_request)
+    if not token_or_request:
         raise AppError(f"no {USER_TOKEN_HEADER} header: turn on user authorization for the app (Databricks Apps > "
                        "the app > Configure > User authorization) and add the API scopes it needs",
                        kind="no_user_token", code=errors.ERR_INVALID_ARGUMENT)
-    if isinstance(token_or_request, str):
-        return token_or_request
-    return user_token(token_or_request)
+    return token_or_request
 
 
 def _bad_user_token(message: str) -> AppError:
