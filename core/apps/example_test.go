@@ -75,7 +75,12 @@ func ExampleUserToken() {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		resp, err := reports.AsUser(token).Get(r.Context(), "/api/summary")
+		asUser, err := reports.AsUser(token)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := asUser.Get(r.Context(), "/api/summary")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return

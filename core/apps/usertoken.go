@@ -47,13 +47,19 @@ func UserToken(r *http.Request) (string, error) {
 // AsUser returns an App like a, with the same options, that authorizes
 // its calls with token, an App user's access token (see [UserToken]),
 // rather than with a's token source: a call on behalf of that user,
-// carrying only the scopes the user granted. The token is not renewed:
-// make the App for the request that brought the token, and let it go
-// with the request. It keeps no cookies, even when a's client has a
-// jar: a session cookie would speak for whoever it belongs to, and the
-// user's token is the only credential of its calls. The App is cheap: it
-// shares a's transport.
-func (a *App) AsUser(token string) *App {
+// carrying only the scopes the user granted. A token without the shape of
+// one bearer token (auth.CheckBearerToken: a list, "Bearer " before it,
+// over 64 KiB) is an error (an *auth.BearerTokenError) that does not
+// repeat it. The token is not renewed: make the App for the request that
+// brought the token, and let it go with the request. It keeps no cookies,
+// even when a's client has a jar: a session cookie would speak for
+// whoever it belongs to, and the user's token is the only credential of
+// its calls. The App is cheap: it shares a's transport. Printing it (any
+// verb) never shows the token.
+func (a *App) AsUser(token string) (*App, error) {
+	if err := auth.CheckBearerToken(token); err != nil {
+		return nil, fmt.Errorf("apps: AsUser: the App user's access token: %w", err)
+	}
 	u := *a
 	u.tokens = forwardedToken(token)
 	if u.httpClient != nil && u.httpClient.Jar != nil {
@@ -62,8 +68,12 @@ func (a *App) AsUser(token string) *App {
 		u.httpClient = &c
 	}
 	u.client = u.Client()
-	return &u
+	return &u, nil
 }
+
+// Format prints the App as apps.App{URL: ...}, whatever the verb: never
+// its token source, which may hold a token (AsUser's).
+func (a App) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "apps.App{URL: %s}", a.url) }
 
 // forwardedToken is an App user's forwarded token as a token source: the one
 // token, never renewed.
@@ -72,3 +82,6 @@ type forwardedToken string
 func (t forwardedToken) Token() (*oauth2.Token, error) {
 	return &oauth2.Token{AccessToken: string(t), TokenType: "Bearer"}, nil
 }
+
+// Format hides the token, whatever the verb.
+func (forwardedToken) Format(f fmt.State, _ rune) { fmt.Fprint(f, "apps.forwardedToken(***)") }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -32,7 +33,7 @@ func TestUserToken(t *testing.T) {
 		{name: "comma list", values: []string{secret + "," + jwt}, want: "comma-separated list"},
 		{name: "two with a space", values: []string{secret + " " + jwt}, want: "spaces"},
 		{name: "with Bearer", values: []string{"Bearer " + secret}, want: `starts with "Bearer "`},
-		{name: "other characters", values: []string{secret + "\"<>"}, want: "a character a bearer token cannot have"},
+		{name: "other characters", values: []string{secret + "\"<>"}, want: "a character an access token cannot have"},
 		{name: "only padding", values: []string{"=="}, want: "only padding"},
 		{name: "over 64 KiB", values: []string{secret + strings.Repeat("a", 64<<10)}, want: "more than the 64 KiB"},
 		{name: "1 MB", values: []string{secret + strings.Repeat("a", 1<<20)}, want: "more than the 64 KiB"},
@@ -98,7 +99,11 @@ func TestAsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err = own.AsUser(token).Get(ctx, "/api/whoami")
+	asUser, err := own.AsUser(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = asUser.Get(ctx, "/api/whoami")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +115,7 @@ func TestAsUser(t *testing.T) {
 	}
 
 	time.Sleep(time.Until(auth.Describe(token).ExpiresAt) + 100*time.Millisecond)
-	_, err = own.AsUser(token).Get(ctx, "/api/whoami")
+	_, err = asUser.Get(ctx, "/api/whoami")
 	var appErr *Error
 	if !errors.As(err, &appErr) || appErr.Kind != KindUnauthorized || !strings.Contains(appErr.Diagnosis, "App user's token") {
 		t.Errorf("an expired user token: %v (%+v)", err, appErr)
@@ -126,10 +131,42 @@ func TestAsUserKeepsNoCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.AsUser("user-token").Client().Jar != nil {
+	u, err := a.AsUser("user-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Client().Jar != nil {
 		t.Error("AsUser's client has the App's cookie jar")
 	}
 	if a.Client().Jar != jar {
 		t.Error("AsUser took the jar from the App it was made from")
+	}
+}
+
+// TestAsUserChecksAndHidesTheToken: AsUser refuses a value without a
+// bearer token's shape, and no verb prints the token of the App it makes.
+func TestAsUserChecksAndHidesTheToken(t *testing.T) {
+	a, err := New("https://app.example.com", static("app-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "tok-SECRET,tok-SECRET", "Bearer tok-SECRET", "tok SECRET"} {
+		var shape *auth.BearerTokenError
+		if u, err := a.AsUser(bad); u != nil || !errors.As(err, &shape) || strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("AsUser(%q): %v, %v", bad, u, err)
+		}
+	}
+	for _, good := range []string{"dapi0123456789abcdef", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln-_", "abc~+/=="} {
+		u, err := a.AsUser(good)
+		if err != nil {
+			t.Fatalf("AsUser(%q): %v", good, err)
+		}
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			for _, v := range []any{u, *u, u.tokens} {
+				if out := fmt.Sprintf(verb, v); strings.Contains(out, good[:8]) {
+					t.Errorf("%s shows the token: %s", verb, out)
+				}
+			}
+		}
 	}
 }

@@ -244,10 +244,34 @@ func WorkspaceURL(o *connstr.Options) string {
 	return host
 }
 
+// StaticSource returns the token source of AuthScheme=Token, o's Token,
+// that no Config keeps: a token given as is has nothing to renew and
+// nothing to share, so a caller that uses it once (an App user's token,
+// say) leaves nothing behind. NewTokenSource returns the same, kept, for
+// callers that share it (package lakebase's identities). Like
+// NewTokenSource, it contacts no server.
+func StaticSource(o *connstr.Options) (*Source, error) {
+	log, err := newLogger(o)
+	if err != nil {
+		return nil, err
+	}
+	s, err := staticSource(o)
+	if err != nil {
+		return nil, err
+	}
+	s.log = log
+	return s, nil
+}
+
 // staticSource serves AuthScheme=Token: the token as given, never renewed.
+// A Token without the shape of one bearer token (CheckBearerToken) is a
+// *BearerTokenError.
 func staticSource(o *connstr.Options) (*Source, error) {
 	if o.Token == "" {
 		return nil, errors.New("AuthScheme=Token needs Token (a personal access token or OAuth access token)")
+	}
+	if err := CheckBearerToken(o.Token); err != nil {
+		return nil, fmt.Errorf("the Token property: %w", err)
 	}
 	tok := &oauth2.Token{AccessToken: o.Token, TokenType: "Bearer", Expiry: jwtExpiry(o.Token)}
 	return &Source{identity: "the given Token", fetch: func(_ context.Context, refused string) (*oauth2.Token, error) {

@@ -103,7 +103,10 @@ type Options struct {
 	// secret of a service principal.
 	OAuthClientSecret string
 	// Token ("Token", secret) is a static bearer token: a personal access
-	// token or an OAuth access token.
+	// token (dapi...) or an OAuth access token (a JWT), such as an App
+	// user's X-Forwarded-Access-Token. It must have the shape of one
+	// bearer token (package auth's CheckBearerToken: no list, no "Bearer "
+	// before it, at most 64 KiB), else the token source is an error.
 	Token string
 	// Scope ("Scope") is the OAuth scopes to ask for, separated by spaces or
 	// commas; see Options.Scopes.
@@ -176,10 +179,10 @@ type Options struct {
 	// application_name.
 	ApplicationName string
 	// MaxConnections ("MaxConnections") is the largest size of a pool
-	// (lakebase.Connect), >= 1; package lakebase's default is 10.
+	// (lakebase.Connect), 1 to 2147483647 (math.MaxInt32); package lakebase's default is 10.
 	MaxConnections int
 	// MinConnections ("MinConnections") is how many sessions a pool keeps
-	// open even when idle, >= 0 and at most MaxConnections; default 0.
+	// open even when idle, 0 to MaxConnections; default 0.
 	MinConnections int
 	// MaxIdleTime ("MaxIdleTime") is how long a pool's session may stay
 	// idle before it is closed, > 0; package lakebase's default is 10m.
@@ -192,10 +195,10 @@ type Options struct {
 	// may wait for a free one, > 0; package lakebase's default is 30s.
 	PoolTimeout time.Duration
 	// MaxUsers ("MaxUsers") is how many App users' pools a pool keeps
-	// (least recently used evicted beyond it), >= 1; default 50.
+	// (least recently used evicted beyond it), 1 to 2147483647; default 50.
 	MaxUsers int
 	// MaxUserConnections ("MaxUserConnections") is the largest size of
-	// one App user's pool, >= 1; default 2.
+	// one App user's pool, 1 to 2147483647; default 2.
 	MaxUserConnections int
 	// UserIdleTime ("UserIdleTime") is how long an App user's pool may go
 	// unused before it is closed, > 0; default 10m.

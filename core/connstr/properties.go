@@ -72,16 +72,21 @@ var properties = [...]property{
 		SSLDisable, SSLRequire, SSLVerifyCA, SSLVerifyFull)},
 	{name: "SSLServerCert", codec: text(func(o *Options) *string { return &o.SSLServerCert }, nil)},
 	{name: "ApplicationName", codec: text(func(o *Options) *string { return &o.ApplicationName }, nil)},
-	{name: "MaxConnections", codec: wholeNumber(func(o *Options) *int { return &o.MaxConnections }, 1, math.MaxInt64)},
+	{name: "MaxConnections", codec: wholeNumber(func(o *Options) *int { return &o.MaxConnections }, 1, maxSize)},
 	// Pools (package lakebase's Pool)
-	{name: "MinConnections", codec: wholeNumber(func(o *Options) *int { return &o.MinConnections }, 0, math.MaxInt64)},
+	{name: "MinConnections", codec: wholeNumber(func(o *Options) *int { return &o.MinConnections }, 0, maxSize)},
 	{name: "MaxIdleTime", codec: duration(func(o *Options) *time.Duration { return &o.MaxIdleTime })},
 	{name: "MaxLifetime", codec: duration(func(o *Options) *time.Duration { return &o.MaxLifetime })},
 	{name: "PoolTimeout", codec: duration(func(o *Options) *time.Duration { return &o.PoolTimeout })},
-	{name: "MaxUsers", codec: wholeNumber(func(o *Options) *int { return &o.MaxUsers }, 1, math.MaxInt64)},
-	{name: "MaxUserConnections", codec: wholeNumber(func(o *Options) *int { return &o.MaxUserConnections }, 1, math.MaxInt64)},
+	{name: "MaxUsers", codec: wholeNumber(func(o *Options) *int { return &o.MaxUsers }, 1, maxSize)},
+	{name: "MaxUserConnections", codec: wholeNumber(func(o *Options) *int { return &o.MaxUserConnections }, 1, maxSize)},
 	{name: "UserIdleTime", codec: duration(func(o *Options) *time.Duration { return &o.UserIdleTime })},
 }
+
+// maxSize bounds every size property (MaxConnections, MinConnections,
+// MaxUsers, MaxUserConnections): a pool's sizes are 32-bit (pgxpool's
+// MaxConns), so that every user of a size takes it as it is, unclamped.
+const maxSize = math.MaxInt32
 
 // find returns the property named key (a canonical name or an alias,
 // matched case-insensitively), or nil.

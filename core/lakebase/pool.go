@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -89,8 +88,8 @@ func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpo
 
 // sizePool applies the options' pool properties, or their defaults, to cfg.
 func sizePool(cfg *pgxpool.Config, o *connstr.Options) {
-	cfg.MaxConns = int32(min(orDefault(o.MaxConnections, DefaultMaxConnections), math.MaxInt32))
-	cfg.MinConns = int32(min(o.MinConnections, math.MaxInt32))
+	cfg.MaxConns = int32(orDefault(o.MaxConnections, DefaultMaxConnections)) // connstr bounds sizes to int32
+	cfg.MinConns = int32(o.MinConnections)
 	cfg.MaxConnIdleTime = orDefault(o.MaxIdleTime, DefaultMaxIdleTime)
 	cfg.MaxConnLifetime = orDefault(o.MaxLifetime, DefaultMaxLifetime)
 	cfg.MaxConnLifetimeJitter = cfg.MaxConnLifetime / 10

@@ -28,11 +28,14 @@ const (
 )
 
 // UserPool is a Pool's sessions of one App user, the holder of one access
-// token: see Pool.AsUser.
+// token: see Pool.AsUser. Printing it (any verb) never shows the token.
 type UserPool struct {
 	owner *Pool
 	token string
 }
+
+// Format prints the UserPool without its token, whatever the verb.
+func (UserPool) Format(f fmt.State, _ rune) { fmt.Fprint(f, "lakebase.UserPool{token: ***}") }
 
 // AsUser returns the sessions of the App user whose access token token is
 // (the X-Forwarded-Access-Token of the user's request, apps.UserToken),
@@ -47,12 +50,17 @@ type UserPool struct {
 // of at most MaxUserConnections sessions, kept for the user, not the
 // token: the user's next token uses them too, and new logins use the
 // newest token seen. A session opened for one user never serves another.
-// The pool keeps at most MaxUsers users' pools, closing the least
-// recently used beyond that and any unused for UserIdleTime (logins under
-// way and sessions in use finish first): the server sees at most
-// MaxUsers*MaxUserConnections sessions of users, plus those in use when
-// their user was evicted. Pool.Close closes them all. Errors never
-// contain the token.
+//
+// The pool keeps at most MaxUsers users' pools, evicting the least
+// recently used beyond that, and any unused for UserIdleTime: a user with
+// a session in use (a long stream or transaction) is in use, and giving a
+// session back is a use. An evicted user's idle sessions close at once,
+// those in use when given back; Stats counts them until then. So the
+// server sees at most MaxUsers*MaxUserConnections sessions of users, plus
+// those in use when their user was evicted beyond MaxUsers. Pool.Close
+// closes the users' idle sessions at once and each session in use when it
+// is given back (Conn.Close or Discard); a Conn never closed keeps its
+// session, and Stats counts it. Errors never contain the token.
 func (p *Pool) AsUser(token string) *UserPool { return &UserPool{owner: p, token: token} }
 
 // Acquire takes a session of the user's pool, in autocommit mode.
@@ -70,9 +78,14 @@ func (u *UserPool) Acquire(ctx context.Context) (*Conn, error) {
 			return nil, ErrPoolClosed
 		}
 		c, err := up.pool.Acquire(ctx)
-		users.leave(up)
+		users.leave(up, err == nil)
 		if err != nil {
 			return nil, users.error(err)
+		}
+		back := c.giveBack
+		c.giveBack = func(discard bool) {
+			back(discard)
+			users.giveBack(up)
 		}
 		return c, nil
 	}
@@ -129,24 +142,29 @@ type users struct {
 
 // userPool is one App user's pool.
 type userPool struct {
-	pool *Pool
-	cred *credential // mints the user's newest token
+	principal string
+	pool      *Pool
+	cred      *credential // mints the user's newest token
 
-	mu           sync.Mutex // taken in cred's mint, under cred.mu: never the other way
+	mu           sync.Mutex // taken in cred's mint, under cred.mu, and under the pools cache's lock: never the other way
 	newest       string
 	newestExpiry time.Time
 	acquiring    int  // Acquire calls under way, which eviction lets finish
-	evicted      bool // closed once no Acquire is under way
+	inUse        int  // sessions taken and not yet given back
+	evicted      bool // out of the cache: closed once nothing is under way or in use
+	reset        bool // evicted with sessions in use: its idle sessions closed, the others to close when given back
+	closed       bool // closing or closed
 }
 
 // newUsers readies the App users of owner, a pool connected with o.
 func newUsers(c *Config, owner *Pool, o *connstr.Options) *users {
 	opts := *o
 	u := &users{owner: owner, config: c, opts: &opts, closing: map[*userPool]bool{},
-		maxConns: int32(orDefault(o.MaxUserConnections, DefaultMaxUserConnections))}
+		maxConns: int32(orDefault(o.MaxUserConnections, DefaultMaxUserConnections))} // connstr bounds sizes to int32
 	idle := orDefault(o.UserIdleTime, DefaultUserIdleTime)
 	u.tokens = newTokenVerifier(c, &opts, max(maxVerifiedTokens, 2*orDefault(o.MaxUsers, DefaultMaxUsers)), idle)
 	u.pools = cache.New(orDefault(o.MaxUsers, DefaultMaxUsers), idle, u.evict)
+	u.pools.InUse((*userPool).busy)
 	return u
 }
 
@@ -176,7 +194,7 @@ func (u *users) pool(ctx context.Context, token string) (*userPool, error) {
 // Pool.userPool), with a credential that gives each login the user's
 // newest token.
 func (u *users) open(principal, token string, expiry time.Time) (*userPool, error) {
-	up := &userPool{newest: token, newestExpiry: expiry}
+	up := &userPool{principal: principal, newest: token, newestExpiry: expiry}
 	up.cred = &credential{what: "the access token of App user " + principal, renewable: true, workspaceToken: true,
 		mint: func(_ context.Context, refused string) (string, time.Time, error) {
 			up.mu.Lock()
@@ -250,55 +268,86 @@ func (up *userPool) enter() bool {
 	return true
 }
 
-// leave ends an Acquire that entered up, closing up if it was evicted
-// meanwhile and this was the last one.
-func (u *users) leave(up *userPool) {
+// busy reports whether an Acquire is under way on up or a session of it
+// in use: the pools cache's InUse, so that such a user is not idle.
+func (up *userPool) busy() bool {
 	up.mu.Lock()
-	up.acquiring--
-	last := up.evicted && up.acquiring == 0
-	up.mu.Unlock()
-	if last {
-		go u.closePool(up)
-	}
+	defer up.mu.Unlock()
+	return up.acquiring > 0 || up.inUse > 0
 }
 
-// evict is the pools cache's: it closes an evicted user's pool once no
-// Acquire is under way on it, without making the caller wait (sessions in
-// use finish first), except when the owner is closing.
+// leave ends an Acquire that entered up, which took a session if took.
+func (u *users) leave(up *userPool, took bool) {
+	up.mu.Lock()
+	up.acquiring--
+	if took {
+		up.inUse++
+	}
+	up.mu.Unlock()
+	u.settle(up, false)
+}
+
+// giveBack counts a session of up given back, a use of the user's pool.
+func (u *users) giveBack(up *userPool) {
+	up.mu.Lock()
+	up.inUse--
+	evicted := up.evicted
+	up.mu.Unlock()
+	if !evicted {
+		u.pools.Get(up.principal) // marks the user used
+		return
+	}
+	u.settle(up, true)
+}
+
+// evict is the pools cache's: the user's pool goes, its idle sessions at
+// once, those in use when given back (see settle).
 func (u *users) evict(_ string, up *userPool) {
 	u.mu.Lock()
 	u.closing[up] = true
 	u.mu.Unlock()
 	up.mu.Lock()
 	up.evicted = true
-	now := up.acquiring == 0
+	up.mu.Unlock()
+	u.settle(up, u.closed.Load())
+}
+
+// settle moves up, once evicted, towards closed: closed once no Acquire is
+// under way on it and no session of it is in use, its idle sessions
+// closed meanwhile (each session in use closes when given back). wait:
+// the caller waits for the closing (the owner's Close, or the giving back
+// of the last session in use); otherwise a goroutine closes it, which ends
+// once its idle sessions are closed, since none is in use.
+func (u *users) settle(up *userPool, wait bool) {
+	up.mu.Lock()
+	pending := !up.evicted || up.closed
+	closeNow := !pending && up.acquiring == 0 && up.inUse == 0
+	reset := !pending && !closeNow && !up.reset
+	up.closed = up.closed || closeNow
+	up.reset = up.reset || reset
 	up.mu.Unlock()
 	switch {
-	case !now: // the last Acquire under way closes it
-	case u.closed.Load():
+	case reset:
+		up.pool.pool.Reset() // idle sessions close now, those in use when given back
+	case closeNow && wait:
 		u.closePool(up)
-	default:
+	case closeNow:
 		go u.closePool(up)
 	}
 }
 
-// closePool closes an evicted user's pool: its idle sessions now, those in
-// use once returned; it returns once every session is closed, unless the
-// owner is closing, which does not wait for sessions in use.
+// closePool closes an evicted user's pool, none of whose sessions is in
+// use, and stops counting it.
 func (u *users) closePool(up *userPool) {
-	if u.closed.Load() {
-		up.pool.Close()
-	} else {
-		up.pool.closed.Store(true)
-		up.pool.pool.Close()
-	}
+	up.pool.closed.Store(true)
+	up.pool.pool.Close()
 	u.mu.Lock()
 	delete(u.closing, up)
 	u.mu.Unlock()
 }
 
 // stats counts the users' pools and their sessions, those of evicted
-// pools still closing included.
+// pools not yet closed (sessions in use) included.
 func (u *users) stats() (pools, sessions int) {
 	if u == nil {
 		return 0, 0

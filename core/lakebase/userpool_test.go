@@ -272,7 +272,7 @@ func TestAsUserBadTokens(t *testing.T) {
 	future, past := time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Minute).Unix()
 	for _, c := range []struct {
 		name, token, want string
-		malformed         bool // UserTokenError's Malformed
+		malformed         bool // wraps an *auth.BearerTokenError
 	}{
 		{"another workspace's", other, "did not accept the App user's access token", false},
 		{"not signed by the workspace", jwt(map[string]any{"sub": "eve@example.com", "exp": future}), "did not accept", false},
@@ -294,8 +294,9 @@ func TestAsUserBadTokens(t *testing.T) {
 				t.Errorf("error %q, want it to say %q", msg, c.want)
 			}
 			var tokenErr *UserTokenError
-			if !errors.As(err, &tokenErr) || tokenErr.Malformed != c.malformed {
-				t.Errorf("error %#v, want a *UserTokenError, Malformed %v", err, c.malformed)
+			var shapeErr *auth.BearerTokenError
+			if !errors.As(err, &tokenErr) || errors.As(err, &shapeErr) != c.malformed {
+				t.Errorf("error %#v, want a *UserTokenError, of a malformed token %v", err, c.malformed)
 			}
 			for _, part := range strings.Split(c.token, ".") {
 				if len(part) > 8 && strings.Contains(msg, part[:8]) {
@@ -577,5 +578,104 @@ func TestAsUserIdleAndClose(t *testing.T) {
 	}
 	if _, err := p.AsUser(busy).Acquire(ctx); !errors.Is(err, ErrPoolClosed) {
 		t.Errorf("AsUser after Close: %v, want ErrPoolClosed", err)
+	}
+}
+
+// TestAsUserInUseIsNotIdle: a user whose only activity is a session held
+// longer than UserIdleTime (a long stream or transaction) keeps their
+// pool: their next session comes from it, within MaxUserConnections,
+// and giving the session back is a use.
+func TestAsUserInUseIsNotIdle(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	token := forwardedToken(t, e, "lou@example.com")
+	p := appPool(t, nil, e, "UserIdleTime=2;MaxUserConnections=1;PoolTimeout=300ms")
+	c, err := p.AsUser(token).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := backendPID(t, c)
+	time.Sleep(2500 * time.Millisecond) // longer than UserIdleTime
+	if s := p.Stats(); s.Users != 1 || s.UserSessions != 1 {
+		t.Errorf("a user with a session in use past UserIdleTime: %d users, %d sessions; want 1 and 1", s.Users, s.UserSessions)
+	}
+	if c2, err := p.AsUser(token).Acquire(ctx); !errors.Is(err, ErrPoolTimeout) {
+		if err == nil {
+			c2.Close()
+		}
+		t.Errorf("a second session with MaxUserConnections=1 while the first is in use: %v, want ErrPoolTimeout", err)
+	}
+	time.Sleep(time.Second) // the session in use for 3.8 s
+	c.Close()
+	time.Sleep(time.Second) // given back 1 s ago: not yet idle
+	c, err = p.AsUser(token).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := backendPID(t, c); got != pid {
+		t.Errorf("the user's next session is %d, want their pool's %d", got, pid)
+	}
+}
+
+// TestAsUserEvictedInUse: a user evicted (beyond MaxUsers) with a session
+// in use keeps that session, counted in UserSessions, until it is given
+// back, which closes it; so does Pool.Close.
+func TestAsUserEvictedInUse(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	first, second := forwardedToken(t, e, "mo@example.com"), forwardedToken(t, e, "ned@example.com")
+	p := appPool(t, nil, e, "MaxUsers=1")
+	c, err := p.AsUser(first).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := p.AsUser(second).Query(ctx, "SELECT 1") // evicts the first user, whose session is in use
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if s := p.Stats(); s.Users != 1 || s.UserSessions != 2 {
+		t.Errorf("the first user evicted with a session in use: %d users, %d sessions; want 1 and 2", s.Users, s.UserSessions)
+	}
+	if backendPID(t, c) == 0 {
+		t.Error("no answer on the evicted user's session")
+	}
+	open := e.Stats().Open.Gateway
+	c.Close()
+	if n := openSessions(e, open-1); n != open-1 {
+		t.Errorf("the evicted user's session given back: %d gateway sessions, want %d", n, open-1)
+	}
+	if s := p.Stats(); s.UserSessions != 1 {
+		t.Errorf("the evicted user's session given back: %d user sessions, want 1", s.UserSessions)
+	}
+
+	c, err = p.AsUser(first).Acquire(ctx) // evicts the second user, idle
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if s := p.Stats(); s.UserSessions != 1 {
+		t.Errorf("after Close, a user's session in use: %d user sessions, want it counted", s.UserSessions)
+	}
+	c.Close()
+	if s := p.Stats(); s.UserSessions != 0 {
+		t.Errorf("after Close, the user's session given back: %d user sessions, want 0", s.UserSessions)
+	}
+	if n := openSessions(e, 0); n != 0 {
+		t.Errorf("after Close and the last session given back: %d gateway sessions, want 0", n)
+	}
+}
+
+// TestUserPoolHidesTheToken: no verb prints a UserPool's token.
+func TestUserPoolHidesTheToken(t *testing.T) {
+	token := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"
+	u := (*Pool)(nil).AsUser(token)
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+		for _, v := range []any{u, *u} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, token[:8]) || strings.Contains(out, fmt.Sprintf("%x", token[:8])) {
+				t.Errorf("%s shows the token: %s", verb, out)
+			}
+		}
 	}
 }

@@ -48,13 +48,12 @@ func newTokenVerifier(c *Config, o *connstr.Options, size int, idle time.Duratio
 }
 
 // UserTokenError is an App user's access token that Pool.AsUser cannot
-// use: Malformed when it has not the shape of one bearer token (empty,
-// too long, a list, "Bearer " before it: auth.CheckBearerToken), otherwise
-// it expired, the workspace did not accept it, or the workspace could not
-// be asked. Its text never contains the token.
+// use: it has not the shape of one bearer token (empty, too long, a list,
+// "Bearer " before it: Err wraps auth.CheckBearerToken's
+// *auth.BearerTokenError), it expired, the workspace did not accept it, or
+// the workspace could not be asked. Its text never contains the token.
 type UserTokenError struct {
-	Malformed bool
-	Err       error
+	Err error
 }
 
 func (e *UserTokenError) Error() string { return e.Err.Error() }
@@ -66,7 +65,7 @@ func (e *UserTokenError) Unwrap() error { return e.Err }
 // without the token.
 func (v *tokenVerifier) verify(ctx context.Context, token string) (verifiedToken, error) {
 	if err := auth.CheckBearerToken(token); err != nil {
-		return verifiedToken{}, &UserTokenError{Malformed: true, Err: fmt.Errorf("lakebase: the App user's access token: %w", err)}
+		return verifiedToken{}, &UserTokenError{Err: fmt.Errorf("lakebase: the App user's access token: %w", err)}
 	}
 	key := sha256.Sum256([]byte(token))
 	if got, ok := v.verified.Get(key); ok {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/emulator"
 	"github.com/lakelink/lakelink/core/lakebase"
 )
@@ -73,5 +74,50 @@ func TestAcquireClassifiesUserTokens(t *testing.T) {
 	}
 	if s := Stats(pool); s.Users != 1 || s.UserSessions != 0 {
 		t.Errorf("after the user's session was discarded: %+v, want 1 user, 0 sessions", s)
+	}
+}
+
+// TestTokenCallsKeepNothing: calls with AuthScheme=Token (Python's and
+// Node's App.as_user with a user's token) keep no token source: with room
+// for one identity in the configuration, a kept one survives any number
+// of them. A Token without a bearer token's shape is an invalid argument
+// that does not repeat it.
+func TestTokenCallsKeepNothing(t *testing.T) {
+	ctx := context.Background()
+	cfg := &auth.Config{MaxIdentities: 1}
+	p := Ops{Config: &lakebase.Config{Auth: cfg}}
+	own, err := connstr.Parse("Host=https://w.example.com;OAuthClientId=app;OAuthClientSecret=secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := cfg.NewTokenSource(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		conn := fmt.Sprintf("Host=https://w.example.com;AuthScheme=Token;Token=dapi%04d", i)
+		tok, err := p.GetToken(ctx, Conn{conn})
+		if err != nil || tok.AccessToken != fmt.Sprintf("dapi%04d", i) {
+			t.Fatalf("GetToken: %v, %v", tok, err)
+		}
+		a, err := p.AuthorizeApp(ctx, Authorize{Conn: conn, AppURL: "https://app.example.com", Method: "GET", URL: "/api/x"})
+		if err != nil || a.Authorization != "Bearer "+tok.AccessToken {
+			t.Fatalf("AuthorizeApp: %v, %v", a, err)
+		}
+	}
+	if again, _ := cfg.NewTokenSource(own); again != kept {
+		t.Error("AuthScheme=Token calls took the place of a kept token source")
+	}
+
+	for _, token := range []string{"user-SECRET-1,user-SECRET-2", "Bearer user-SECRET-1", "user SECRET-1", "user-SECRET\"1"} {
+		conn := "Host=https://w.example.com;AuthScheme=Token;Token=" + token
+		_, err := p.GetToken(ctx, Conn{conn})
+		_, err2 := p.AuthorizeApp(ctx, Authorize{Conn: conn, AppURL: "https://app.example.com", Method: "GET", URL: "/api/x"})
+		for _, err := range []error{err, err2} {
+			f := Of(err, Internal)
+			if f.Code != InvalidArgument || strings.Contains(f.Message, "SECRET") || strings.Contains(f.Message, "***") {
+				t.Errorf("Token %q: %d %s, want an invalid argument without it", token, f.Code, f.Message)
+			}
+		}
 	}
 }

@@ -101,12 +101,13 @@ func Of(err error, fallback Code) Failure {
 		dbErr     *lakebase.Error
 		appErr    *apps.Error
 		oauthErr  *auth.OAuthError
+		bearerErr *auth.BearerTokenError
 		userErr   *lakebase.UserTokenError
 	)
 	switch {
 	case errors.As(err, &argErr), errors.As(err, &appArgErr):
 		f.Code = InvalidArgument
-	case errors.As(err, &userErr) && userErr.Malformed: // no bearer token's shape: a bad argument
+	case errors.As(err, &bearerErr): // no bearer token's shape (a user's token, Token): a bad argument
 		f.Code = InvalidArgument
 	case errors.As(err, &userErr): // expired, refused, or unverifiable: no login as the user
 		f.Code = Auth

@@ -32,8 +32,10 @@ func TestOf(t *testing.T) {
 		{&lakebase.DataError{SQLState: "22023", Err: errors.New("param 1")}, Failure{Code: Auth, Message: "param 1", SQLState: "22023"}},
 		{app, Failure{Code: App, Message: "GET http://h/api/x: 403 Forbidden: no", Diagnosis: "Ask for CAN USE.", HTTPStatus: 403, Kind: "forbidden"}},
 		{&auth.OAuthError{Status: 401, Code: "invalid_client"}, Failure{Code: Auth, Message: "token endpoint: invalid_client"}},
-		{fmt.Errorf("as user: %w", &lakebase.UserTokenError{Malformed: true, Err: errors.New("two tokens")}),
-			Failure{Code: InvalidArgument, Message: "as user: two tokens"}},
+		{fmt.Errorf("as user: %w", &lakebase.UserTokenError{Err: fmt.Errorf("token: %w", &auth.BearerTokenError{Message: "two tokens"})}),
+			Failure{Code: InvalidArgument, Message: "as user: token: two tokens"}},
+		{fmt.Errorf("the Token property: %w", &auth.BearerTokenError{Message: "a list"}),
+			Failure{Code: InvalidArgument, Message: "the Token property: a list"}},
 		{&lakebase.UserTokenError{Err: errors.New("refused")}, Failure{Code: Auth, Message: "refused"}},
 		{errors.Join(errors.New("one"), errors.New("two\xff")), Failure{Code: Auth, Message: "one; two\uFFFD"}},
 	} {

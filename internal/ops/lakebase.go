@@ -83,7 +83,7 @@ func Acquire(ctx context.Context, pool *lakebase.Pool, userToken string) (c *lak
 	if userToken == "" {
 		return pool.Acquire(ctx)
 	}
-	return acquireAsUser(ctx, pool, userToken)
+	return pool.AsUser(userToken).Acquire(ctx)
 }
 
 // PoolStats counts a pool's sessions: lakelink.h's lakelink_pool_stats.

@@ -62,13 +62,20 @@ type Version struct {
 	ABIVersion int    `json:"abi_version"`
 }
 
-// tokenSource is the configuration's shared token source of a connection
-// string: the process (or WASI instance) keeps its cached token across
-// calls.
+// tokenSource is the token source of a connection string for one call:
+// the configuration's shared one, whose token the process (or WASI
+// instance) keeps across calls, except for AuthScheme=Token, whose token,
+// given as is, has nothing to renew or share: its source is the call's
+// alone and goes with it, so that a user's token (Python's and Node's
+// App.as_user) lives no longer than the call (Lakebase connections still
+// share theirs: lakebase keeps identities by token source).
 func (p Ops) tokenSource(conn string) (*auth.Source, error) {
 	o, err := connstr.Parse(conn)
 	if err != nil {
 		return nil, err
+	}
+	if auth.EffectiveScheme(o) == connstr.AuthToken {
+		return auth.StaticSource(o)
 	}
 	return p.auth().NewTokenSource(o)
 }

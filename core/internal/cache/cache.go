@@ -8,6 +8,7 @@
 package cache
 
 import (
+	"reflect"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 type Cache[K comparable, V any] struct {
 	idle    time.Duration
 	evicted func(K, V)
+	inUse   func(V) bool // see InUse; nil: no value is
 
 	mu     sync.Mutex
 	lru    *simplelru.LRU[K, *entry[V]] // oldest first is least recently used
@@ -52,6 +54,13 @@ func New[K comparable, V any](size int, idle time.Duration, evicted func(K, V)) 
 	return c
 }
 
+// InUse tells the cache which values their owner is using (a pool with
+// sessions taken, say): the idle sweep counts such an entry as used now
+// instead of evicting it. inUse runs under the cache's lock: it must be
+// quick and must not use the cache. Call it before the cache is used.
+// Eviction beyond the cache's size is unaffected.
+func (c *Cache[K, V]) InUse(inUse func(V) bool) { c.inUse = inUse }
+
 // Get returns the value for k, marking it used.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
 	c.mu.Lock()
@@ -70,7 +79,11 @@ func (c *Cache[K, V]) getLocked(k K, now time.Time) (V, bool) {
 }
 
 // Add sets the value for k, evicting the least recently used entry when
-// the cache is full. Adding to a closed cache evicts the value at once.
+// the cache is full, and marks it used. A value that replaces another for
+// k evicts the old one; adding the value k already has (== for a value of
+// a comparable type; a value of another type, a slice say, is never
+// taken for the same) only marks it used. Adding to a closed cache evicts
+// the value at once.
 func (c *Cache[K, V]) Add(k K, v V) {
 	c.mu.Lock()
 	defer c.release()
@@ -82,7 +95,10 @@ func (c *Cache[K, V]) addLocked(k K, v V, now time.Time) {
 		c.gone = append(c.gone, evictee[K, V]{k, v})
 		return
 	}
-	if old, ok := c.lru.Peek(k); ok {
+	if old, ok := c.lru.Get(k); ok && same(old.value, v) {
+		old.used = now
+		return
+	} else if ok { // a replacement: the old value goes
 		c.gone = append(c.gone, evictee[K, V]{k, old.value})
 	}
 	c.lru.Add(k, &entry[V]{value: v, used: now})
@@ -158,17 +174,30 @@ func (c *Cache[K, V]) release() {
 	}
 }
 
-// sweepLocked evicts the entries unused for idle; they are the oldest.
+// same reports whether a and b are one value: equal, and of a
+// comparable type (for an interface type V, their dynamic types).
+func same[V any](a, b V) bool {
+	va, vb := reflect.ValueOf(&a).Elem(), reflect.ValueOf(&b).Elem()
+	return va.Comparable() && vb.Comparable() && va.Equal(vb)
+}
+
+// sweepLocked evicts the entries unused for idle; they are the oldest. An
+// entry in use (see InUse) counts as used now.
 func (c *Cache[K, V]) sweepLocked(now time.Time) {
 	if c.idle <= 0 {
 		return
 	}
 	for {
-		_, e, ok := c.lru.GetOldest()
-		if !ok || now.Sub(e.used) < c.idle {
+		k, e, ok := c.lru.GetOldest()
+		switch {
+		case !ok || now.Sub(e.used) < c.idle:
 			return
+		case c.inUse != nil && c.inUse(e.value):
+			e.used = now
+			c.lru.Get(k) // the most recently used now: the loop ends
+		default:
+			c.lru.RemoveOldest()
 		}
-		c.lru.RemoveOldest()
 	}
 }
 

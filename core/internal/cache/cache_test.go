@@ -58,6 +58,73 @@ func TestReplacingAValueEvictsTheOldOne(t *testing.T) {
 	}
 }
 
+// TestAddingTheSameValueKeepsIt: adding the value a key has already only
+// marks it used (evicting it would close a value in use), while a value of
+// a type that cannot be compared is a replacement.
+func TestAddingTheSameValueKeepsIt(t *testing.T) {
+	var r recorder
+	c := New(4, 0, r.evicted)
+	defer c.Close()
+	c.Add(1, "a")
+	c.Add(2, "b")
+	c.Add(1, "a") // 1 used again: 2 is the least recently used
+	if got := r.got(); len(got) != 0 {
+		t.Fatalf("adding the same value evicted %v", got)
+	}
+	if v, _ := c.Get(1); v != "a" {
+		t.Fatalf("value %q", v)
+	}
+
+	var gone [][]int
+	s := New(4, 0, func(_ int, v []int) { gone = append(gone, v) })
+	defer s.Close()
+	v := []int{1}
+	s.Add(1, v)
+	s.Add(1, v)
+	if len(gone) != 1 {
+		t.Fatalf("a slice, which cannot be compared, added twice: evicted %v, want the first", gone)
+	}
+
+	var anyGone []any
+	i := New(4, 0, func(_ int, v any) { anyGone = append(anyGone, v) })
+	defer i.Close()
+	i.Add(1, any(7))
+	i.Add(1, any(7))
+	i.Add(1, any([]int{1}))
+	i.Add(1, any([]int{1})) // of an interface type, a dynamic value that cannot be compared
+	if len(anyGone) != 2 {
+		t.Fatalf("evicted %v, want 7 and the first slice", anyGone)
+	}
+}
+
+// TestInUseIsNotIdle: the idle sweep keeps an entry its owner says is in
+// use, however long, and evicts it once it is no longer used.
+func TestInUseIsNotIdle(t *testing.T) {
+	var r recorder
+	var busy sync.Map
+	c := New(10, 50*time.Millisecond, r.evicted)
+	c.InUse(func(v string) bool { _, ok := busy.Load(v); return ok })
+	defer c.Close()
+	busy.Store("a", true)
+	c.Add(1, "a")
+	c.Add(2, "b")
+	time.Sleep(200 * time.Millisecond) // four idle times
+	if _, ok := c.Get(2); ok {
+		t.Fatal("2, idle, is still there")
+	}
+	if c.Len() != 1 || !slices.Equal(r.got(), []int{2}) {
+		t.Fatalf("len %d, evicted %v: 1, in use, went", c.Len(), r.got())
+	}
+	busy.Delete("a")
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c.Len() != 0 {
+		t.Fatal("1, no longer in use, stays")
+	}
+}
+
 func TestIdleEntriesGoWithoutAnyoneCalling(t *testing.T) {
 	var r recorder
 	c := New(10, 50*time.Millisecond, r.evicted)
