@@ -105,8 +105,8 @@ def test_over_64_kib_refused(kind, size):
 @pytest.mark.parametrize("value, words", [
     ("Bearer " + SECRET, 'starts with "Bearer "'),
     (SECRET + " " + JWT, "spaces"),
-    (SECRET + '"<>', "(at byte 10)"),
-    (SECRET + "\u00e9", "(at byte 10)"),
+    (SECRET + '"<>', "a character an access token cannot have (at byte 10)"),
+    (SECRET + "\u00e9", "a character an access token cannot have (at byte 10)"),
     ("==", "only padding"),
 ])
 def test_not_one_bearer_token_refused_where_it_is_used(lakebase_conn, value, words):
@@ -119,6 +119,18 @@ def test_not_one_bearer_token_refused_where_it_is_used(lakebase_conn, value, wor
         assert words in str(e.value) and e.value.code == lakelink.errors.ERR_INVALID_ARGUMENT
         assert SECRET not in str(e.value) + repr(e.value)
         assert pool.get_stats()["users"] == 0
+
+
+@pytest.mark.parametrize("value, words", [
+    ("Bearer " + SECRET, 'starts with "Bearer "'),
+    (SECRET + "\u00e9", "a character an access token cannot have (at byte 10)"),
+])
+def test_not_one_bearer_token_refused_by_an_app_call(emulator, sp_conn, value, words):
+    as_user = lakelink.App(emulator["app_url"], sp_conn).as_user({"X-Forwarded-Access-Token": value})
+    with pytest.raises(lakelink.InterfaceError) as e:
+        as_user.get("/api/whoami")  # refused before sending
+    assert words in str(e.value) and e.value.code == lakelink.errors.ERR_INVALID_ARGUMENT
+    assert SECRET not in str(e.value) + repr(e.value)
 
 
 @pytest.mark.parametrize("value", [JWT, "abc+/_-~.def==", "a" * 10])
