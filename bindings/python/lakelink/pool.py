@@ -17,11 +17,6 @@ from .connection import Connection, describe
 
 __all__ = ["ConnectionPool"]
 
-#: PoolTimeout when the connection string has none: core/lakebase's DefaultPoolTimeout, as the
-#: library normalizes it (whole seconds).
-_DEFAULT_POOL_TIMEOUT = "30"
-
-
 class _OwnIdentity:
     """as_user's default: the pool's own identity. An explicit None is not it (a header that was missing)."""
 
@@ -81,10 +76,10 @@ class ConnectionPool:
         }
         given = {k: v for k, v in sizes.items() if v is not None}
         self._conn_str = _connstr.build(_connstr.build(conn_str, overrides), given)  # holds secrets: never shown
-        self._props = props = _properties(self._conn_str)
-        self._min = int(props.get("MinConnections", "0"))
-        if "MaxConnections" in props and self._min > int(props["MaxConnections"]):
-            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {self._min} is more than "
+        props = _properties(self._conn_str)
+        min_size = int(props.get("MinConnections", "0"))
+        if "MaxConnections" in props and min_size > int(props["MaxConnections"]):
+            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {min_size} is more than "
                              f"max_size (MaxConnections) {props['MaxConnections']}")
         self._described = describe(self._conn_str)
         h, err = ctypes.c_uint64(), _native.error_out()
@@ -92,6 +87,8 @@ class ConnectionPool:
         _native.raise_for(lib.lakelink_pool_open(_native.cstr(self._conn_str), ctypes.byref(h), ctypes.byref(err)),
                           err)
         self._handle = int(h.value)
+        core = self._core_stats()
+        self._min, self._timeout = int(core["min"]), float(core["timeout"])  # the pool's, defaults applied
 
     def _check(self) -> int:
         h = self._handle
@@ -127,8 +124,8 @@ class ConnectionPool:
 
     def _check_timeout(self, timeout: float) -> None:
         """Raises NotSupportedError unless timeout (seconds) is the pool's PoolTimeout."""
-        given = _properties("PoolTimeout=" + str(_seconds("timeout", timeout)))["PoolTimeout"]
-        if given != self._props.get("PoolTimeout", _DEFAULT_POOL_TIMEOUT):
+        _seconds("timeout", timeout)  # a bad value is the same TypeError or ValueError as the pool's
+        if abs(timeout - self._timeout) > 1e-6:
             raise errors.NotSupportedError(
                 f"lakelink.ConnectionPool: a timeout of {timeout} s for one call: the library waits for a "
                 "session as long as the pool's timeout (PoolTimeout) for every call; give timeout to "
@@ -177,11 +174,16 @@ class ConnectionPool:
         """Counts, under psycopg_pool's names: ``pool_min``, ``pool_max``, ``pool_size``
         (sessions open), ``pool_available`` (idle), ``requests_waiting``; and ``users``
         (App users with sessions) and ``user_sessions`` (their sessions, open)."""
-        p, err = ctypes.c_void_p(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_pool_stats(self._check(), ctypes.byref(p), ctypes.byref(err)), err)
-        s = json.loads(_native.take_string(p))
+        s = self._core_stats()
         return {"pool_min": self._min, "pool_max": s["max"], "pool_size": s["total"], "pool_available": s["idle"],
                 "requests_waiting": s["waiting"], "users": s["users"], "user_sessions": s["user_sessions"]}
+
+    def _core_stats(self) -> dict[str, Any]:
+        """lakelink_pool_stats's counts and settings."""
+        p, err = ctypes.c_void_p(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_pool_stats(self._check(), ctypes.byref(p), ctypes.byref(err)), err)
+        stats: dict[str, Any] = json.loads(_native.take_string(p))
+        return stats
 
     def pop_stats(self) -> dict[str, int]:
         """:meth:`get_stats` (psycopg_pool's ``pop_stats``: the pool keeps no counters to reset)."""
