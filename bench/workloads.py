@@ -64,14 +64,14 @@ def pool(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
     the token and logs the user in), so the loop measures a warm pool's rounds only."""
     import lakelink
 
-    as_user = cfg["app_user_token"] if impl == "as_user" else None
+    whose = {"as_user": cfg["app_user_token"]} if impl == "as_user" else {}  # as_user=None would be refused
     with lakelink.ConnectionPool(cfg["gateway"]) as p:
-        with p.connection(as_user=as_user) as conn:
+        with p.connection(**whose) as conn:
             who = conn.execute("SELECT current_user").fetchone()[0]
         total = 0
         t = time.perf_counter()
         for i in range(cfg["n"]):
-            with p.connection(as_user=as_user) as conn:
+            with p.connection(**whose) as conn:
                 total += int(conn.execute("SELECT %s", (i,)).fetchone()[0])
         s = time.perf_counter() - t
         stats = p.get_stats()
