@@ -200,8 +200,10 @@ export declare class Client implements AsyncDisposable {
 
 /**
  * The App user's access token in the request's X-Forwarded-Access-Token
- * header. Throws an AuthError, never showing the value, when there is
- * none (user authorization is off), two, a list, or over 64 KiB.
+ * header, as sent. Throws an AuthError, never showing the value, when
+ * there is none (user authorization is off) or two header lines, an
+ * InterfaceError when it is over 64 KiB. The core checks that it is one
+ * bearer token where it is used (asUser's first query or call).
  */
 export declare function userToken (req: RequestLike): string
 

@@ -79,6 +79,12 @@ test('a bad user token is a clear error that never shows the token', async () =>
     const garbage = 'not-a-token-at-all-0123456789'
     const g = await pool.asUser(garbage).query('SELECT 1').catch((err) => err)
     assert.ok(g instanceof lakelink.AuthError && g.code === 'LAKELINK_AUTH' && !g.message.includes(garbage), String(g))
+    for (const [value, words] of [[` ${tokens[0]} `, /the value has spaces/], [`Bearer ${tokens[0]}`, /starts with "Bearer "/],
+      [`${tokens[0]},${tokens[1]}`, /comma-separated list/], [`${tokens[0]}"`, /cannot have \(at byte \d+\)/]]) {
+      const s = await pool.asUser(value).query('SELECT 1').catch((err) => err) // the core's rule, at the acquire
+      assert.ok(s instanceof lakelink.InterfaceError && s.code === 'LAKELINK_INVALID_ARGUMENT' && words.test(s.message), String(s))
+      for (const text of [s.message, util.inspect(s)]) assert.ok(!text.includes(tokens[0].slice(-40)), text)
+    }
     mine((await pool.asUser(tokens[6]).query(MINE)).rows, 6) // the pool serves on
   } finally {
     await pool.end()
