@@ -141,7 +141,7 @@ test('acquires waiting for a session do not hold up the event loop or the thread
     await new Promise((resolve) => setTimeout(resolve, 100))
     assert.equal(pool.waitingCount, 200)
     const t0 = Date.now()
-    await fs.readFile(__filename) // the threadpool is free: only ACQUIRE_CALLS threads wait in the core
+    await fs.readFile(__filename) // the threadpool is free: only half its threads wait in the core
     const other = new lakelink.Pool(lakebase(info), { max: 1 })
     assert.equal((await other.query('SELECT 5 AS x')).rows[0].x, 5) // another pool's statements find threads
     await other.end()
@@ -157,12 +157,12 @@ test('acquires waiting for a session do not hold up the event loop or the thread
 test('end() rejects the queries waiting for a session, waits for the clients out', async () => {
   const pool = new lakelink.Pool(lakebase(info), { max: 1 })
   const c = await pool.connect()
-  const waiting = Array.from({ length: 30 }, () => pool.query('SELECT 1'))
+  const waiting = Array.from({ length: 40 }, () => pool.query('SELECT 1'))
   const settled = Promise.allSettled(waiting)
   await new Promise((resolve) => setTimeout(resolve, 50))
   let ended = false
   const end = pool.end().then(() => { ended = true })
-  const queued = await Promise.allSettled(waiting.slice(16)) // beyond the 16 in the core: waited here, rejected at once
+  const queued = await Promise.allSettled(waiting.slice(32)) // beyond the 32 in the core (half the 64 threads): waited here, rejected at once
   assert.ok(queued.every((o) => o.status === 'rejected' && o.reason.code === 'LAKELINK_CLOSED'))
   await new Promise((resolve) => setTimeout(resolve, 50))
   assert.equal(ended, false) // c is out
