@@ -243,8 +243,8 @@ class Pool extends EventEmitter {
 
   /**
    * The entry in #users of an App user's token digest (a new one when
-   * none), which the caller is to count as busy: expired ones not busy go
-   * first, then the oldest beyond MAX_TRUSTED_USERS.
+   * none), made the newest; expired ones not busy go, and the oldest
+   * beyond MAX_TRUSTED_USERS.
    */
   #userEntry (digest) {
     let u = this.#users.get(digest)
@@ -260,6 +260,11 @@ class Pool extends EventEmitter {
       if (old !== u) this.#users.delete(d)
     }
     return u
+  }
+
+  /** Drops user's entry when no acquire with its token succeeded and none is under way (a bad token leaves nothing). */
+  #forget (user) {
+    if (user && user.busy === 0 && user.until === 0 && this.#users.get(user.digest) === user) this.#users.delete(user.digest)
   }
 
   /**
@@ -290,6 +295,7 @@ class Pool extends EventEmitter {
       if (this.#ended) throw closedError()
     } catch (e) {
       if (turn) session.acquireTurns.give()
+      this.#forget(user)
       this.#acquiring--
       this.#checkDrained()
       throw e
@@ -319,6 +325,7 @@ class Pool extends EventEmitter {
     }).finally(() => {
       if (own) this.#ownAcquiring--
       else user.busy--
+      this.#forget(user)
       if (abandoned) this.#abandoned--
       if (turn) session.acquireTurns.give()
       this.#acquiring--
