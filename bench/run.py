@@ -15,7 +15,9 @@ write nothing either.
 
 Query workloads go to the emulator's PostgreSQL directly, with
 AuthScheme=Password, so that the emulator's gateway does not dominate;
-app and token workloads go to the emulator. For the "token already cached"
+app and token workloads go to the emulator, and so do the pool workloads
+(as an App's user, whose forwarded token the runner gets from the app's
+proxy, against the App's own sessions: both through the gateway). For the "token already cached"
 workload the runner signs the emulator's user in once, headless, into a
 token store, and mints a Lakebase credential for psycopg. Run with the bench
 virtualenv's Python (psycopg[binary], requests), as `make bench` does.
@@ -81,6 +83,10 @@ def workloads(smoke: bool) -> list[Workload]:
                  py("fetch", "lakelink"), py("fetch", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s round trips, one connection", "psycopg 3 (C)", 1.0,
                  py("roundtrips", "lakelink"), py("roundtrips", "psycopg")),
+        Workload("python: 10,000 single-row SELECT %s through ConnectionPool.connection(as_user=token), each "
+                 "acquire + execute + fetch + give back, warm per-user pool (Lakebase gateway)",
+                 "the same through the App's own sessions, connection()", 1.10,
+                 py("pool", "as_user"), py("pool", "app")),
         Workload("python: import + connect + first query (no token to get: AuthScheme=Password)", "psycopg 3", 1.2,
                  py("startup", "lakelink"), py("startup", "psycopg")),
         Workload("python: import + connect + first query, token already cached (OAuthPKCE, Lakebase gateway, "
@@ -89,8 +95,11 @@ def workloads(smoke: bool) -> list[Workload]:
                  lakelink_calls={"token": 0, "database-credentials": 1}),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
-        Workload("node: 10,000 single-row round trips", "pg", 1.0,
+        Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,
                  node("roundtrips", "lakelink"), node("roundtrips", "pg"), needs_node_binding=True),
+        Workload("node: 10,000 single-row SELECT $1 through pool.asUser(token).query, warm per-user pool "
+                 "(Lakebase gateway)", "the same through the App's own sessions, pool.query", 1.10,
+                 node("pool", "as_user"), node("pool", "app"), needs_node_binding=True),
         Workload("go: fetch 1M rows through lakebase Result.NextBatch (columnar)", "raw pgx (rows.Values)", 1.05,
                  [str(GOFETCH), "-impl", "lakelink"], [str(GOFETCH), "-impl", "pgx"]),
         Workload("python: 10,000 GET /api/echo through lakelink.App", "requests.Session, static bearer", 0.7,
@@ -106,7 +115,9 @@ class Emulator:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="lakelink-bench-"))
         self.log = open(self.dir / "emulator.log", "wb")
-        self.proc = subprocess.Popen([str(OUT / "lakelink"), "emulator", "--state-dir", str(self.dir)],
+        # User authorization on (user API scope sql): the app's proxy forwards X-Forwarded-Access-Token.
+        self.proc = subprocess.Popen([str(OUT / "lakelink"), "emulator", "--state-dir", str(self.dir),
+                                      "--app-user-scopes", "sql"],
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         info = self.dir / "emulator.json"
         deadline = time.monotonic() + 120
@@ -157,6 +168,7 @@ def config(info: Any, smoke: bool) -> dict[str, Any]:
         "user": user,
         "lakelink_user_gateway": f"{user};User={info['user']['email']};{gateway}",
         "app_url": info["app_url"],
+        "app_user_email": "bench-app-user@example.com",
         "rows": 2000 if smoke else 1_000_000,
         "n": 50 if smoke else 10_000,
         "connects": 20 if smoke else 200,
@@ -232,6 +244,24 @@ def access_token(connstr: str, e: dict[str, str]) -> str:
                           check=True).stdout.strip()
 
 
+def app_user_token(info: Any, email: str) -> str:
+    """The token an App receives for a user: adds the user (POST /_emulator/users: CAN USE on the app and a
+    Lakebase role), calls the app's /api/echo with the user's own token as a browser session would, and reads
+    the X-Forwarded-Access-Token the app's proxy added."""
+    req = urllib.request.Request(info["admin_url"] + "/users", data=json.dumps({"email": email}).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        user_token = json.load(r)["access_token"]
+    req = urllib.request.Request(info["app_url"] + "/api/echo", headers={"Authorization": "Bearer " + user_token})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        forwarded = json.load(r)["headers"].get("X-Forwarded-Access-Token") or []
+    if len(forwarded) != 1:
+        sys.exit(f"bench: the app received {len(forwarded)} X-Forwarded-Access-Token headers, not 1 "
+                 "(is the emulator's user authorization on?)")
+    token: str = forwarded[0]
+    return token
+
+
 def psycopg_gateway(info: Any, token: str) -> str:
     """psycopg's conninfo for the Lakebase gateway as the user, with a credential minted now with the user's token
     (POST /api/2.0/database/credentials, as databricks-sdk-go calls it): what a psycopg user obtains some other way."""
@@ -261,7 +291,8 @@ def check_calls(w: Workload, before: Any, after: Any) -> None:
 # ---- the token workload ----
 
 def connects(emu: Emulator, cfg: dict[str, Any], e: dict[str, str]) -> dict[str, Any]:
-    """200 connects from 16 threads in a fresh process (a cold token cache): token and credential requests."""
+    """200 connect() + SELECT + close() (a server session each) from 16 threads in a fresh process with a cold
+    token cache: the token and credential requests they made, which should be one each."""
     before = emu.stats()
     out = run(py("connects", "lakelink"), e)
     after = emu.stats()
@@ -371,6 +402,11 @@ def ratio(w: Workload) -> Optional[float]:
     return statistics.median(w.times["lakelink"]) / statistics.median(w.times["peer"])
 
 
+def connects_name(conn: dict[str, Any]) -> str:
+    return (f"python: {conn['n']} connect() + SELECT + close(), a server session each, from {conn['threads']} "
+            "threads, cold token cache")
+
+
 def results_json(ws: list[Workload], conn: dict[str, Any], when: str, rev: str) -> dict[str, Any]:
     rows = []
     for w in ws:
@@ -384,7 +420,7 @@ def results_json(ws: list[Workload], conn: dict[str, Any], when: str, rev: str) 
             "met": (r <= w.target) if r is not None else None,
         })
     rows.append({
-        "name": f"{conn['n']} connects from {conn['threads']} threads, cold token cache", "peer": None,
+        "name": connects_name(conn), "peer": None,
         "lakelink_median_s": statistics.median(conn["seconds"]), "peer_median_s": None, "ratio": None,
         "target": "exactly 1 token request and 1 credential request",
         "met": all(t == 1 for t in conn["token_requests"]) and all(c == 1 for c in conn["credential_requests"]),
@@ -419,7 +455,7 @@ def markdown(ws: list[Workload], conn: dict[str, Any], facts: dict[str, str], wh
         lines.append(f"| {w.name} | {w.peer} | **{r:.2f}** | {p:.2f} | ≤ {w.target} | {'yes' if r <= w.target else 'NO'} "
                      f"| {fmt_s(w.times['lakelink'])} | {fmt_s(w.times['peer'])} |")
     ok = all(t == 1 for t in conn["token_requests"]) and all(c == 1 for c in conn["credential_requests"])
-    lines.append(f"| {conn['n']} connects from {conn['threads']} threads, cold token cache | — | token requests "
+    lines.append(f"| {connects_name(conn)} | — | token requests "
                  f"{conn['token_requests']}, credential requests {conn['credential_requests']} | | exactly 1 and 1 "
                  f"| {'yes' if ok else 'NO'} | {fmt_s(conn['seconds'])} | |")
     lines += ["", "| artifact | bytes | gzip -9 |", "|---|---|---|"]
@@ -467,6 +503,7 @@ def main() -> None:
         cfg["token"] = access_token(cfg["sp"], e)
         user_login(cfg["user"])
         cfg["psycopg_gateway"] = psycopg_gateway(emu.info, access_token(cfg["user"], e))
+        cfg["app_user_token"] = app_user_token(emu.info, cfg["app_user_email"])
         e = env(cfg)
         ws = workloads(args.smoke)
         if args.only:

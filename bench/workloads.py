@@ -2,7 +2,8 @@
 
     LAKELINK_BENCH_CONFIG='{...}' python bench/workloads.py WORKLOAD IMPL
 
-IMPL is "lakelink" or the peer ("psycopg", "requests"). The JSON in
+IMPL is "lakelink" or the peer ("psycopg", "requests"); for "pool", "as_user"
+(lakelink acting as an App's user) or "app" (the App's own sessions). The JSON in
 $LAKELINK_BENCH_CONFIG (an environment variable, so that its secrets stay
 out of `ps`) holds the connection strings bench/run.py prepared. The run prints one JSON
 object: {"seconds": the time of the measured part, ...checks}. Every
@@ -53,6 +54,31 @@ def roundtrips(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
     s = time.perf_counter() - t
     conn.close()
     return {"seconds": s, "check": total}
+
+
+def pool(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """cfg["n"] single-row `SELECT %s`, each a round of ConnectionPool.connection() (acquire, execute, fetch, give
+    back; the block's end commits), on a pool of the App's service principal through the Lakebase gateway. impl
+    "as_user" takes the sessions of the App user whose forwarded token cfg["app_user_token"] is, "app" the pool's
+    own; the rest is the same. A first round before the clock starts warms the pool (and, as the user, verifies
+    the token and logs the user in), so the loop measures a warm pool's rounds only."""
+    import lakelink
+
+    as_user = cfg["app_user_token"] if impl == "as_user" else None
+    with lakelink.ConnectionPool(cfg["gateway"]) as p:
+        with p.connection(as_user=as_user) as conn:
+            who = conn.execute("SELECT current_user").fetchone()[0]
+        total = 0
+        t = time.perf_counter()
+        for i in range(cfg["n"]):
+            with p.connection(as_user=as_user) as conn:
+                total += int(conn.execute("SELECT %s", (i,)).fetchone()[0])
+        s = time.perf_counter() - t
+        stats = p.get_stats()
+    # Each side acted as whom it should: the user, on the user's sessions; the App, on its own.
+    as_whom = who == cfg["app_user_email"] and stats["users"] == 1
+    right = as_whom if impl == "as_user" else (who != cfg["app_user_email"] and stats["users"] == 0)
+    return {"seconds": s, "check": [total, right]}
 
 
 def startup(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +135,9 @@ def echo(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    """cfg["n"] connects (each runs SELECT 1) from cfg["threads"] threads, in a process with a cold token cache."""
+    """cfg["connects"] lakelink.connect() to the Lakebase gateway as the service principal, from cfg["threads"]
+    threads, in a process with a cold token cache: each opens a server session of its own, runs one SELECT and
+    closes it (ending the session). The runner checks that they all share one token and one Lakebase credential."""
     from concurrent.futures import ThreadPoolExecutor
 
     import lakelink
@@ -125,9 +153,9 @@ def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
 
     t = time.perf_counter()
     with ThreadPoolExecutor(cfg["threads"]) as pool:
-        got = sorted(pool.map(one, range(cfg["n"])))
+        got = sorted(pool.map(one, range(cfg["connects"])))
     s = time.perf_counter() - t
-    return {"seconds": s, "check": got == list(range(cfg["n"]))}
+    return {"seconds": s, "check": got == list(range(cfg["connects"]))}
 
 
 def _connect(impl: str, cfg: dict[str, Any]) -> Any:
@@ -138,8 +166,8 @@ def _connect(impl: str, cfg: dict[str, Any]) -> Any:
     return psycopg.connect(cfg["pg_url"])
 
 
-WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "startup": startup, "startup-cached": startup_cached,
-             "echo": echo, "connects": connects}
+WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "pool": pool, "startup": startup,
+             "startup-cached": startup_cached, "echo": echo, "connects": connects}
 
 if __name__ == "__main__":
     name, impl, cfg = sys.argv[1], sys.argv[2], json.loads(os.environ["LAKELINK_BENCH_CONFIG"])

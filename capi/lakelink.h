@@ -310,9 +310,10 @@ int32_t lakelink_pool_open(const char *conn_str, uint64_t *pool_out, lakelink_er
 int32_t lakelink_pool_acquire(uint64_t pool, const char *user_token, uint64_t *conn_out, lakelink_error **err);
 
 /* Counts the pool's sessions now. *json_out:
- *   {"total": n, "idle": n, "acquired": n, "waiting": n, "max": n, "users": n, "user_sessions": n}
+ *   {"total": n, "idle": n, "acquired": n, "waiting": n, "max": n, "min": n, "timeout": seconds, "users": n, "user_sessions": n}
  * total = idle + acquired (+ sessions logging in); waiting: acquires
- * waiting for a session; max: MaxConnections; users: the App users' pools
+ * waiting for a session; max: MaxConnections; min: MinConnections;
+ * timeout: PoolTimeout in seconds; users: the App users' pools
  * kept, user_sessions their sessions. */
 int32_t lakelink_pool_stats(uint64_t pool, char **json_out, lakelink_error **err);
 

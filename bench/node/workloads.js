@@ -4,8 +4,9 @@
 //
 //   LAKELINK_BENCH_CONFIG='{...}' node bench/node/workloads.js WORKLOAD IMPL
 //
-// IMPL is "lakelink" (bindings/node: connect, App) or the peer ("pg", or
-// "fetch" for the app workload). Prints {"seconds": ..., "check": ...}.
+// IMPL is "lakelink" (bindings/node: Client, App) or the peer ("pg", or
+// "fetch" for the app workload); for "pool", "as_user" (pool.asUser) or
+// "app" (the pool's own sessions). Prints {"seconds": ..., "check": ...}.
 
 const path = require('node:path');
 
@@ -18,17 +19,12 @@ function lakelink() {
   return require(path.join(__dirname, '..', '..', 'bindings', 'node'));
 }
 
-// connect returns {query(sql, params) -> rows as arrays, close()} for impl.
+// connect returns {query(sql, params) -> rows as arrays, close()} for impl:
+// one session, a Client of either library.
 async function connect(impl, cfg) {
-  if (impl === 'lakelink') {
-    const conn = await lakelink().connect(cfg.lakelink_pg);
-    return {
-      query: async (sql, params) => (await conn.query({ text: sql, values: params, rowMode: 'array' })).rows,
-      close: () => conn.close(),
-    };
-  }
-  const { Client } = require('pg');
-  const client = new Client({ connectionString: cfg.pg_url });
+  const client = impl === 'lakelink'
+    ? new (lakelink().Client)(cfg.lakelink_pg)
+    : new (require('pg').Client)({ connectionString: cfg.pg_url });
   await client.connect();
   return {
     query: async (sql, params) => (await client.query({ text: sql, values: params, rowMode: 'array' })).rows,
@@ -64,6 +60,28 @@ const workloads = {
     const s = Number(process.hrtime.bigint() - t) / 1e9;
     await c.close();
     return { seconds: s, check: total };
+  },
+
+  // cfg.n single-row SELECT $1 through a pool of the App's service principal
+  // on the Lakebase gateway: as the App user whose forwarded token
+  // cfg.app_user_token is (pool.asUser(token).query) or on the pool's own
+  // sessions (pool.query); the rest is the same. A first query before the
+  // clock starts warms the pool (as the user: verifies the token, logs in).
+  async pool(impl, cfg) {
+    const pool = new (lakelink().Pool)(cfg.gateway);
+    const q = impl === 'as_user' ? pool.asUser(cfg.app_user_token) : pool;
+    const who = (await q.query('SELECT current_user AS who')).rows[0].who;
+    let total = 0;
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < cfg.n; i++) {
+      const { rows } = await q.query('SELECT $1', [i]);
+      total += Number(cell(rows[0], 0));
+    }
+    const s = Number(process.hrtime.bigint() - t) / 1e9;
+    await pool.end();
+    // Each side acted as whom it should: the user on the user's sessions, the App on its own.
+    const right = impl === 'as_user' ? who === cfg.app_user_email : who !== cfg.app_user_email;
+    return { seconds: s, check: [total, right] };
   },
 
   async echo(impl, cfg) {

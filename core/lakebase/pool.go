@@ -55,8 +55,10 @@ type PoolStats struct {
 	Total    int // sessions open: idle, acquired, or logging in
 	Idle     int
 	Acquired int
-	Waiting  int // Acquire calls waiting for a session (or its login)
-	Max      int // MaxConnections
+	Waiting  int           // Acquire calls waiting for a session (or its login)
+	Max      int           // MaxConnections
+	Min      int           // MinConnections
+	Timeout  time.Duration // PoolTimeout: how long Acquire waits for a free session
 	// Users and UserSessions count AsUser's per-user pools and their
 	// sessions (userpool.go fills them).
 	Users        int
@@ -67,7 +69,8 @@ type PoolStats struct {
 // of o (which tests may have changed, to dial elsewhere).
 func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpool.Config) (*Pool, error) {
 	if cfg.MinConns > cfg.MaxConns {
-		return nil, fmt.Errorf("MinConnections (%d) is more than MaxConnections (%d)", cfg.MinConns, cfg.MaxConns)
+		return nil, &connstr.Error{Key: "MinConnections",
+			Msg: fmt.Sprintf("key \"MinConnections\": %d is more than MaxConnections (%d)", cfg.MinConns, cfg.MaxConns)}
 	}
 	t, err := c.newTarget(ctx, o, cfg.ConnConfig)
 	if err != nil {
@@ -187,7 +190,7 @@ func (p *Pool) isClosed() bool { return p.closed.Load() || p.closing.Err() != ni
 func (p *Pool) Stats() PoolStats {
 	s := p.pool.Stat()
 	stats := PoolStats{Total: int(s.TotalConns()), Idle: int(s.IdleConns()), Acquired: int(s.AcquiredConns()),
-		Waiting: int(p.waiting.Load()), Max: int(s.MaxConns())}
+		Waiting: int(p.waiting.Load()), Max: int(s.MaxConns()), Min: int(p.pool.Config().MinConns), Timeout: p.timeout}
 	stats.Users, stats.UserSessions = p.users.stats()
 	return stats
 }

@@ -93,6 +93,10 @@ type PoolStats struct {
 	Acquired int `json:"acquired"` // taken, not yet returned
 	Waiting  int `json:"waiting"`  // acquires waiting for a session
 	Max      int `json:"max"`      // MaxConnections
+	Min      int `json:"min"`      // MinConnections
+	// Timeout is PoolTimeout in seconds: how long an acquire waits for a
+	// free session.
+	Timeout float64 `json:"timeout"`
 	// Users is how many App users' pools the pool keeps (MaxUsers at
 	// most), UserSessions their sessions.
 	Users        int `json:"users"`
@@ -102,8 +106,8 @@ type PoolStats struct {
 // Stats counts pool's sessions now.
 func Stats(pool *lakebase.Pool) PoolStats {
 	s := pool.Stats()
-	return PoolStats{Total: s.Total, Idle: s.Idle, Acquired: s.Acquired, Waiting: s.Waiting, Max: s.Max,
-		Users: s.Users, UserSessions: s.UserSessions}
+	return PoolStats{Total: s.Total, Idle: s.Idle, Acquired: s.Acquired, Waiting: s.Waiting, Max: s.Max, Min: s.Min,
+		Timeout: s.Timeout.Seconds(), Users: s.Users, UserSessions: s.UserSessions}
 }
 
 // ClosePool closes pool: its idle sessions now, acquired ones when they

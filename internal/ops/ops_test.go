@@ -80,7 +80,7 @@ func TestOperationsClassifyTheirErrors(t *testing.T) {
 		{"GetAccessToken, no verifier", second(p.GetAccessToken(ctx, AccessTokenRequest{Conn: "AuthScheme=OAuthPKCE;Host=http://127.0.0.1:9"})), Auth},
 		{"Connect, bad key", second(p.Connect(ctx, Conn{"Nope=1"})), ConnectionString},
 		{"OpenPool, bad key", second(p.OpenPool(ctx, Conn{"Nope=1"})), ConnectionString},
-		{"OpenPool, MinConnections over MaxConnections", second(p.OpenPool(ctx, Conn{"AuthScheme=Password;Server=127.0.0.1;User=u;MinConnections=3;MaxConnections=2"})), Database},
+		{"OpenPool, MinConnections over MaxConnections", second(p.OpenPool(ctx, Conn{"AuthScheme=Password;Server=127.0.0.1;User=u;MinConnections=3;MaxConnections=2"})), ConnectionString},
 		{"NextBatch, bad format", second(NextBatch(nil, Batch{Format: "csv"})), InvalidArgument},
 	} {
 		var classified *Error

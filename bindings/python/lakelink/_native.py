@@ -17,6 +17,7 @@ import ctypes
 import os
 import threading
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Optional
 
 from . import errors
@@ -69,6 +70,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_rollback": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_cancel": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_close": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_discard": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_pool_open": ([_cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_acquire": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_stats": ([_u64, _P(_vp), _P(ErrPtr)], _i32),
@@ -145,7 +147,8 @@ class Lock:
         self._lock.acquire()
         return loaded
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         self._lock.release()
 
 

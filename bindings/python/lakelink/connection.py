@@ -52,7 +52,8 @@ class Connection:
 
     def _start(self, conn_str: str, described: str, open_handle: Callable[[Any, Any, Any], int]) -> None:
         self._handle = 0
-        self._lock = _native.Lock()  # raises InterfaceError, not waits, in a forked child
+        self._pool: Any = None  # the ConnectionPool it came from (set by the pool)
+        self._lock = _SessionLock()  # raises InterfaceError, not waits, in a forked child
         self._autocommit = False
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
         self._described = described
@@ -62,7 +63,8 @@ class Connection:
         _native.raise_for(open_handle(lib, ctypes.byref(h), ctypes.byref(err)), err)
         self._handle = int(h.value)
         try:
-            self._call(lib.lakelink_set_autocommit, 0)
+            with self._lock:
+                self._call(lib.lakelink_set_autocommit, 0)
         except BaseException:
             self.close()
             raise
@@ -115,7 +117,11 @@ class Connection:
         """Closes the connection (rolling back an open transaction). Closing twice is allowed.
 
         It ends the server session; a connection from a :class:`ConnectionPool`
-        goes back to its pool instead.
+        goes back to its pool instead, unless an error on it said the session
+        was lost (SQLSTATE class 08 or 57P, or the library's InterfaceError,
+        or its OperationalError without a SQLSTATE: the server did not
+        answer): that session is ended (lakelink_discard), as psycopg_pool
+        discards a broken connection, and the pool opens another when needed.
         """
         if not self._handle:
             return
@@ -128,7 +134,9 @@ class Connection:
                 cur._discard()
             h, self._handle = self._handle, 0
             err = _native.error_out()
-            _native.raise_for(_native.lib().lakelink_close(h, ctypes.byref(err)), err)
+            lib = _native.lib()
+            end = lib.lakelink_discard if self._lock.lost else lib.lakelink_close
+            _native.raise_for(end(h, ctypes.byref(err)), err)
 
     @property
     def closed(self) -> bool:
@@ -185,6 +193,35 @@ class Connection:
         return f"<lakelink.Connection {state} {self._described}>"
 
     __str__ = __repr__
+
+
+class _SessionLock(_native.Lock):
+    """A connection's lock (every call on its session holds it), which notes whether an error
+    raised under it said that the session was lost: close() then ends the session rather than
+    giving it back to its pool."""
+
+    __slots__ = ("lost",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
+        if isinstance(exc, errors.Error) and _lost(exc):
+            self.lost = True
+        super().__exit__(exc_type, exc, tb)
+
+
+def _lost(e: errors.Error) -> bool:
+    """Whether e, raised by a call on a session, says the session is lost: a SQLSTATE of class 08
+    (connection exception) or 57P (the server ended it), or an error of the library (code set)
+    that is an InterfaceError, or an OperationalError without a SQLSTATE (no answer from the server:
+    the library says "conn closed")."""
+    if e.sqlstate:
+        return e.sqlstate.startswith(("08", "57P"))
+    return e.code != 0 and (isinstance(e, errors.InterfaceError) or
+                            (isinstance(e, errors.OperationalError) and e.code == errors.ERR_DATABASE))
 
 
 def describe(conn_str: str) -> str:

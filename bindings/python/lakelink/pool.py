@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import json
 import math
+import time
 from types import TracebackType
 from typing import Any, Iterator, Optional, Type
 
@@ -14,6 +16,16 @@ from .apps import as_user_token
 from .connection import Connection, describe
 
 __all__ = ["ConnectionPool"]
+
+class _OwnIdentity:
+    """as_user's default: the pool's own identity. An explicit None is not it (a header that was missing)."""
+
+    def __repr__(self) -> str:
+        return "<the pool's own identity>"
+
+
+_OWN: Any = _OwnIdentity()
+_numbers = itertools.count(1)  # for pools' default names
 
 
 class ConnectionPool:
@@ -42,6 +54,7 @@ class ConnectionPool:
       sessions each, and ``UserIdleTime`` (600 s) for a user's sessions to be
       closed, are set in the connection string.
 
+    ``name`` names the pool in its repr and errors (psycopg_pool's; default ``pool-N``).
     Other keyword arguments are connection string properties (as for
     :func:`lakelink.connect`). A pool may be shared between threads.
     """
@@ -49,8 +62,10 @@ class ConnectionPool:
     def __init__(self, conn_str: Optional[str] = None, min_size: Optional[int] = None,
                  max_size: Optional[int] = None, max_idle: Optional[float] = None,
                  max_lifetime: Optional[float] = None, timeout: Optional[float] = None,
-                 max_users: Optional[int] = None, **overrides: Any) -> None:
+                 max_users: Optional[int] = None, name: Optional[str] = None, **overrides: Any) -> None:
         self._handle = 0
+        #: The pool's name (psycopg_pool's), shown by repr: the name given, else ``pool-N``.
+        self.name = name or f"pool-{next(_numbers)}"
         sizes = {
             "MinConnections": _count("min_size", min_size, 0),
             "MaxConnections": _count("max_size", max_size, 1),
@@ -62,9 +77,9 @@ class ConnectionPool:
         given = {k: v for k, v in sizes.items() if v is not None}
         self._conn_str = _connstr.build(_connstr.build(conn_str, overrides), given)  # holds secrets: never shown
         props = _properties(self._conn_str)
-        self._min = int(props.get("MinConnections", "0"))
-        if "MaxConnections" in props and self._min > int(props["MaxConnections"]):
-            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {self._min} is more than "
+        min_size = int(props.get("MinConnections", "0"))
+        if "MaxConnections" in props and min_size > int(props["MaxConnections"]):
+            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {min_size} is more than "
                              f"max_size (MaxConnections) {props['MaxConnections']}")
         self._described = describe(self._conn_str)
         h, err = ctypes.c_uint64(), _native.error_out()
@@ -72,6 +87,8 @@ class ConnectionPool:
         _native.raise_for(lib.lakelink_pool_open(_native.cstr(self._conn_str), ctypes.byref(h), ctypes.byref(err)),
                           err)
         self._handle = int(h.value)
+        core = self._core_stats()
+        self._min, self._timeout = int(core["min"]), float(core["timeout"])  # the pool's, defaults applied
 
     def _check(self) -> int:
         h = self._handle
@@ -79,43 +96,98 @@ class ConnectionPool:
             raise errors.InterfaceError("the pool is closed")
         return h
 
-    def getconn(self, as_user: Any = None) -> Connection:
-        """A session from the pool; give it back with :meth:`putconn` (or its ``close()``).
+    def getconn(self, timeout: Optional[float] = None, *, as_user: Any = _OWN) -> Connection:
+        """A session from the pool (psycopg_pool's ``getconn``); give it back with :meth:`putconn`
+        (or its ``close()``).
+
+        ``timeout`` is there for psycopg_pool's signature: the library waits
+        for a free session as long as the pool's ``timeout`` (``PoolTimeout``),
+        not per call, so another value raises :class:`~lakelink.NotSupportedError`.
 
         ``as_user`` is an App user's access token (or a request carrying it,
         read with :func:`lakelink.user_token`): the session is then one of
-        that user's, logged in as them. Waits up to the pool's ``timeout``.
+        that user's, logged in as them. Without it the session is the pool's
+        own identity's; ``as_user=None`` (a header that was not there) raises
+        the missing header's :class:`~lakelink.AppError`, never falling back
+        to the pool's identity, whose grants row security does not limit.
         """
-        token = None if as_user is None else as_user_token(as_user)
+        token = None if as_user is _OWN else as_user_token(as_user)
         pool = self._check()
+        if timeout is not None:
+            self._check_timeout(timeout)
         described = self._described + (" as an App user" if token is not None else "")
-        return Connection._opened(
+        conn = Connection._opened(
             self._conn_str, described,
             lambda lib, h, err: lib.lakelink_pool_acquire(pool, _native.cstr(token), h, err))
+        conn._pool = self
+        return conn
+
+    def _check_timeout(self, timeout: float) -> None:
+        """Raises NotSupportedError unless timeout (seconds) is the pool's PoolTimeout."""
+        _seconds("timeout", timeout)  # a bad value is the same TypeError or ValueError as the pool's
+        if abs(timeout - self._timeout) > 1e-6:
+            raise errors.NotSupportedError(
+                f"lakelink.ConnectionPool: a timeout of {timeout} s for one call: the library waits for a "
+                "session as long as the pool's timeout (PoolTimeout) for every call; give timeout to "
+                "ConnectionPool(...) instead")
 
     def putconn(self, conn: Connection) -> None:
-        """Gives a session back to the pool (the same as ``conn.close()``: an open transaction is rolled back)."""
+        """Gives a session back to the pool (the same as ``conn.close()``: an open transaction is rolled back;
+        a session whose last error said it was lost is ended instead). ValueError for a connection of
+        another pool, as psycopg_pool's."""
+        if conn._pool is not self:
+            raise ValueError(f"can't return connection to pool {self.name!r}: "
+                             + ("it comes from another pool" if conn._pool is not None else
+                                "it doesn't come from any pool"))
         conn.close()
 
     @contextlib.contextmanager
-    def connection(self, as_user: Any = None) -> Iterator[Connection]:
+    def connection(self, timeout: Optional[float] = None, *, as_user: Any = _OWN) -> Iterator[Connection]:
         """A session for a ``with`` block, as psycopg_pool's: at the end of the block the
         transaction commits (rolls back on an exception) and the session goes back to the pool.
 
-        ``as_user`` as in :meth:`getconn`.
+        ``timeout`` and ``as_user`` as in :meth:`getconn`.
         """
-        with self.getconn(as_user) as conn:
+        with self.getconn(timeout, as_user=as_user) as conn:
             yield conn
+
+    def open(self, wait: bool = False, timeout: float = 30.0) -> None:
+        """psycopg_pool's ``open``: the pool opened when it was made, so this only checks it is
+        not closed (a closed pool cannot be opened again), then waits as :meth:`wait` if ``wait``."""
+        self._check()
+        if wait:
+            self.wait(timeout)
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Waits until ``min_size`` sessions are open and idle (psycopg_pool's ``wait``). If they
+        are not within ``timeout`` seconds, closes the pool and raises
+        :class:`~lakelink.OperationalError`."""
+        deadline = time.monotonic() + timeout
+        while self.get_stats()["pool_available"] < self._min:
+            if time.monotonic() >= deadline:
+                self.close()
+                raise errors.OperationalError(f"lakelink.ConnectionPool {self.name!r}: {self._min} sessions "
+                                              f"(min_size) not open after {timeout} s")
+            time.sleep(0.02)
 
     def get_stats(self) -> dict[str, int]:
         """Counts, under psycopg_pool's names: ``pool_min``, ``pool_max``, ``pool_size``
         (sessions open), ``pool_available`` (idle), ``requests_waiting``; and ``users``
         (App users with sessions) and ``user_sessions`` (their sessions, open)."""
-        p, err = ctypes.c_void_p(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_pool_stats(self._check(), ctypes.byref(p), ctypes.byref(err)), err)
-        s = json.loads(_native.take_string(p))
+        s = self._core_stats()
         return {"pool_min": self._min, "pool_max": s["max"], "pool_size": s["total"], "pool_available": s["idle"],
                 "requests_waiting": s["waiting"], "users": s["users"], "user_sessions": s["user_sessions"]}
+
+    def _core_stats(self) -> dict[str, Any]:
+        """lakelink_pool_stats's counts and settings."""
+        p, err = ctypes.c_void_p(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_pool_stats(self._check(), ctypes.byref(p), ctypes.byref(err)), err)
+        stats: dict[str, Any] = json.loads(_native.take_string(p))
+        return stats
+
+    def pop_stats(self) -> dict[str, int]:
+        """:meth:`get_stats` (psycopg_pool's ``pop_stats``: the pool keeps no counters to reset)."""
+        return self.get_stats()
 
     def close(self) -> None:
         """Closes the pool: idle sessions now, those in use when they are given back. Closing twice is allowed."""
@@ -150,7 +222,7 @@ class ConnectionPool:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
-        return f"<lakelink.ConnectionPool {state} {getattr(self, '_described', '')}>"
+        return f"<lakelink.ConnectionPool {getattr(self, 'name', '')!r} {state} {getattr(self, '_described', '')}>"
 
     __str__ = __repr__
 

@@ -222,3 +222,94 @@ def test_a_session_the_server_ended_is_replaced(lakebase_conn, backend, name):
         time.sleep(1.2)  # idle past a second: the pool checks a session before lending it
         with pool.connection() as conn:
             assert conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def test_as_user_none_is_refused_not_the_pools_identity(lakebase_conn, name):
+    # pool.connection(as_user=request.headers.get("X-Forwarded-Access-Token")) with the header missing must not
+    # run as the App's own identity (row security would not limit it); as Node's asUser(undefined), Go's AsUser("").
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name) as pool:
+        for take in (lambda: pool.getconn(as_user=None), lambda: pool.connection(as_user=None).__enter__()):
+            with pytest.raises(lakelink.AppError) as e:
+                take()
+            assert e.value.kind == "no_user_token" and "User authorization" in str(e.value)
+        s = pool.get_stats()
+        assert s["users"] == 0 and s["pool_available"] == s["pool_size"]  # no session taken
+
+
+def test_psycopg_pool_signatures(lakebase_conn, name):
+    # psycopg_pool's getconn(timeout=None) / connection(timeout=None): timeout first, as_user by keyword only.
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, timeout=2.5, name="orders") as pool:
+        assert pool.name == "orders" and "'orders'" in repr(pool)
+        conn = pool.getconn(2.5)  # the pool's own timeout: honoured
+        pool.putconn(conn)
+        with pool.connection(timeout=2.5) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        # Another per-call timeout cannot be honoured (the library waits PoolTimeout): refused, not ignored.
+        for t in (1, 60):
+            with pytest.raises(lakelink.NotSupportedError, match="give timeout to ConnectionPool"):
+                pool.getconn(t)
+            with pytest.raises(lakelink.NotSupportedError):
+                pool.connection(timeout=t).__enter__()
+        with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+            pool.getconn("a-token")  # as_user is keyword-only: a token given first is not taken for it
+        assert pool.get_stats()["pool_available"] == pool.get_stats()["pool_size"]
+        # putconn takes only this pool's connections, as psycopg_pool's (ValueError).
+        with lakelink.connect(lakebase_conn) as own, pytest.raises(ValueError, match="doesn't come from any pool"):
+            pool.putconn(own)
+        with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name) as other:
+            theirs = other.getconn()
+            with pytest.raises(ValueError, match="comes from another pool"):
+                pool.putconn(theirs)
+            other.putconn(theirs)
+        pool.open()  # open already: nothing to do
+        assert pool.pop_stats() == pool.get_stats()
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name) as pool:
+        with pool.connection(30):  # the default PoolTimeout
+            pass
+        assert pool.name.startswith("pool-")
+    with pytest.raises(lakelink.InterfaceError, match="pool is closed"):
+        pool.open()  # a closed pool is not opened again
+
+
+def test_wait_for_min_size(lakebase_conn, backend, name):
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, min_size=3) as pool:
+        pool.open(wait=True, timeout=20)
+        assert pool.get_stats()["pool_available"] >= 3 and backend.sessions(name) >= 3
+
+
+def _pid(conn):
+    return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+
+
+@pytest.mark.parametrize("sqlstate", ["08006", "57P01"])
+def test_a_session_whose_error_said_lost_is_discarded(lakebase_conn, backend, name, sqlstate):
+    # The session is alive (the error is raised by a statement), so only lakelink_discard keeps it out of the pool.
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=1) as pool:
+        with pytest.raises(lakelink.OperationalError):
+            with pool.connection() as conn:
+                pid = _pid(conn)
+                conn.execute(f"DO $$ BEGIN RAISE EXCEPTION 'lost' USING ERRCODE = '{sqlstate}'; END $$")
+        with pool.connection() as conn:
+            assert _pid(conn) != pid
+        assert not backend.sql("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+        # Any other error gives the session back: the same server process serves next.
+        with pytest.raises(lakelink.DataError):
+            with pool.connection() as conn:
+                pid = _pid(conn)
+                conn.execute("SELECT 1 / 0")
+        conn = pool.getconn()
+        assert _pid(conn) == pid
+        pool.putconn(conn)
+
+
+def test_a_session_the_server_ended_while_held_is_discarded(lakebase_conn, backend, name):
+    with lakelink.ConnectionPool(lakebase_conn, ApplicationName=name, max_size=1) as pool:
+        conn = pool.getconn()
+        pid = _pid(conn)
+        backend.sql("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(lakelink.OperationalError):
+            conn.execute("SELECT 1")
+        pool.putconn(conn)  # ended, not rolled back on a dead session: no error
+        with pool.connection() as conn:
+            assert _pid(conn) != pid
+        assert pool.get_stats()["pool_size"] == 1

@@ -105,17 +105,32 @@ def test_over_64_kib_refused(kind, size):
 @pytest.mark.parametrize("value, words", [
     ("Bearer " + SECRET, 'starts with "Bearer "'),
     (SECRET + " " + JWT, "spaces"),
-    (SECRET + '"<>', "a character a bearer token cannot have (at byte 10)"),
-    (SECRET + "\u00e9", "a character a bearer token cannot have (at byte 10)"),
+    (SECRET + '"<>', "a character an access token cannot have (at byte 10)"),
+    (SECRET + "\u00e9", "a character an access token cannot have (at byte 10)"),
     ("==", "only padding"),
 ])
-def test_not_one_bearer_token_refused(value, words):
-    # core/auth's CheckBearerToken rules, in its words (Go's apps.UserToken and Node's userToken say the same).
-    for given in ({"X-Forwarded-Access-Token": value}, value):
-        with pytest.raises(lakelink.AppError) as e:
-            lakelink.user_token(given) if isinstance(given, dict) else lakelink.App("https://x").as_user(given)
-        assert e.value.kind == "bad_user_token" and words in str(e.value)
+def test_not_one_bearer_token_refused_where_it_is_used(lakebase_conn, value, words):
+    # user_token reads the header; the library checks the token's shape (core/auth's CheckBearerToken, the one
+    # place of that rule) when a pool is asked for the user's session.
+    assert lakelink.user_token({"X-Forwarded-Access-Token": value}) == value
+    with lakelink.ConnectionPool(lakebase_conn) as pool:
+        with pytest.raises(lakelink.InterfaceError) as e:
+            pool.getconn(as_user={"X-Forwarded-Access-Token": value})
+        assert words in str(e.value) and e.value.code == lakelink.errors.ERR_INVALID_ARGUMENT
         assert SECRET not in str(e.value) + repr(e.value)
+        assert pool.get_stats()["users"] == 0
+
+
+@pytest.mark.parametrize("value, words", [
+    ("Bearer " + SECRET, 'starts with "Bearer "'),
+    (SECRET + "\u00e9", "a character an access token cannot have (at byte 10)"),
+])
+def test_not_one_bearer_token_refused_by_an_app_call(emulator, sp_conn, value, words):
+    as_user = lakelink.App(emulator["app_url"], sp_conn).as_user({"X-Forwarded-Access-Token": value})
+    with pytest.raises(lakelink.InterfaceError) as e:
+        as_user.get("/api/whoami")  # refused before sending
+    assert words in str(e.value) and e.value.code == lakelink.errors.ERR_INVALID_ARGUMENT
+    assert SECRET not in str(e.value) + repr(e.value)
 
 
 @pytest.mark.parametrize("value", [JWT, "abc+/_-~.def==", "a" * 10])
@@ -133,6 +148,14 @@ def test_list_values_and_bytes():
     assert lakelink.user_token({"X-Forwarded-Access-Token": [JWT]}) == JWT
     with pytest.raises(lakelink.AppError, match="2 X-Forwarded-Access-Token headers"):
         lakelink.user_token({"X-Forwarded-Access-Token": [JWT, SECRET]})
+
+
+@pytest.mark.parametrize("missing", [None, ""])
+def test_as_user_none_is_the_missing_header(missing):
+    # request.headers.get("X-Forwarded-Access-Token") without the header: an error, never the App's own identity.
+    with pytest.raises(lakelink.AppError) as e:
+        lakelink.App("https://x").as_user(missing)
+    assert e.value.kind == "no_user_token" and "User authorization" in str(e.value)
 
 
 def test_not_a_request():
