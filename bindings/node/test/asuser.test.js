@@ -138,6 +138,24 @@ test(`${USERS} users, maxUsers 20, 16 queries at once interleaved: never another
   assert.equal(left, 0, 'sessions left after end()')
 })
 
+test('a user\'s acquires that will not wait (the token took a session, none held) and those that will (MaxUserConnections=1, one held) each get the user\'s session', async () => {
+  const pool = new lakelink.Pool(lakebase(info) + ';MaxUserConnections=1')
+  try {
+    const user = pool.asUser(tokens[8])
+    for (let i = 0; i < 20; i++) mine((await user.query(MINE)).rows, 8) // after the first: on a caller thread
+    const c = await user.connect()
+    let done = 0
+    const waiting = Array.from({ length: 5 }, () => user.query(MINE).then((r) => { done++; return r }))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(done, 0) // the user's one session is held
+    mine((await pool.asUser(tokens[9]).query(MINE)).rows, 9) // another user is not held up
+    c.release()
+    for (const r of await Promise.all(waiting)) mine(r.rows, 8) // each given the session in turn
+  } finally {
+    await pool.end()
+  }
+})
+
 test('app.asUser calls the app as the user', async () => {
   const app = new lakelink.App(info.app_url, lakebase(info))
   const r = await app.asUser(tokens[7]).fetch('/api/whoami')
