@@ -1,5 +1,7 @@
 // Type declarations of the lakelink package (CommonJS and ESM entry points).
 
+import { EventEmitter } from 'node:events'
+
 /** Connection-string properties by name or alias (any case); null removes one. */
 export type Properties = Record<string, string | number | boolean | null | undefined>
 
@@ -135,12 +137,20 @@ export type RequestLike =
   | Headers
   | Record<string, string | string[] | undefined>
 
-/** A pool of Lakebase sessions kept by the core (node-postgres's Pool). */
-export declare class Pool implements AsyncDisposable {
+/**
+ * A pool of Lakebase sessions kept by the core (node-postgres's Pool). An
+ * EventEmitter, as node-postgres's: 'acquire' (client) when connect()
+ * hands out a client, 'release' (err, client) when it is given back,
+ * 'remove' (client) when release(err) ends its session. query,
+ * transaction and stream show no client and emit nothing; the core's own
+ * opening and closing of sessions is not seen ('connect' is never
+ * emitted), and no error happens outside a call ('error' is never emitted).
+ */
+export declare class Pool extends EventEmitter implements AsyncDisposable {
   /**
-   * Opens the pool (logging in once, in the background: a failure is the
-   * first query's error). Bad options throw a TypeError or RangeError
-   * naming the option.
+   * A pool that logs in at its first use, as node-postgres's: a failure is
+   * that call's error. Bad options throw a TypeError or RangeError naming
+   * the option.
    */
   constructor (connectionString?: string | null, options?: PoolOptions)
   constructor (config: { connectionString?: string } & PoolOptions)
@@ -169,6 +179,9 @@ export declare class Pool implements AsyncDisposable {
    * query. Throws an AuthError for a request without one.
    */
   asUser(tokenOrRequest: string | RequestLike): UserPool
+  on(event: 'acquire' | 'remove', listener: (client: PoolClient) => void): this
+  on(event: 'release', listener: (err: Error | boolean | undefined, client: PoolClient) => void): this
+  on(event: 'connect' | 'error', listener: (...args: any[]) => void): this
   /** Refuses new queries, rejects those waiting, resolves once every session is given back and the pool closed. */
   end(): Promise<void>
   /** end(), the name connect()'s Connection had. */
@@ -200,8 +213,10 @@ export declare class Client implements AsyncDisposable {
 
 /**
  * The App user's access token in the request's X-Forwarded-Access-Token
- * header. Throws an AuthError, never showing the value, when there is
- * none (user authorization is off), two, a list, or over 64 KiB.
+ * header, as sent. Throws an AuthError, never showing the value, when
+ * there is none (user authorization is off) or two header lines, an
+ * InterfaceError when it is over 64 KiB. The core checks that it is one
+ * bearer token where it is used (asUser's first query or call).
  */
 export declare function userToken (req: RequestLike): string
 

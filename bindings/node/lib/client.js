@@ -111,7 +111,7 @@ class Client extends Statements {
 class PoolClient extends Statements {
   #giveBack
 
-  /** @private pool.connect() makes them: giveBack(handle, destroy) returns the session. */
+  /** @private pool.connect() makes them: giveBack(handle, err) returns the session (err: release's argument). */
   constructor (held, giveBack) {
     super(held, () => closed('the client was released to its pool'))
     this.#giveBack = giveBack
@@ -126,7 +126,7 @@ class PoolClient extends Statements {
   release (err) {
     const held = this[LET_GO]()
     if (!held) throw new InterfaceError('lakelink: release() was called already: the client is back in its pool')
-    held.end().catch(() => {}).then(() => this.#giveBack(held.handle, Boolean(err)))
+    held.end().catch(() => {}).then(() => this.#giveBack(held.handle, err))
   }
 
   [util.inspect.custom] () {

@@ -21,12 +21,17 @@ const path = require('node:path')
 
 /**
  * The threadpool size lakelink asks for: room for the calls of many
- * sessions at once (lib/pool.js lets at most ACQUIRE_CALLS of them wait
- * for a session per pool), and for fs, dns and crypto.
+ * sessions at once (lib/session.js lets half of the threads at most wait
+ * for a session), and for fs, dns and crypto.
  */
 const THREADPOOL_SIZE = 64
+/** libuv's threadpool size when UV_THREADPOOL_SIZE is not set, and its bounds. */
+const UV_DEFAULT_THREADS = 4
+const UV_MAX_THREADS = 1024
 const weSetThreadpool = !process.env.UV_THREADPOOL_SIZE
 if (weSetThreadpool) process.env.UV_THREADPOOL_SIZE = String(THREADPOOL_SIZE)
+/** The threads libuv's threadpool has, as it reads UV_THREADPOOL_SIZE (or will, when it starts); see checkThreadpool. */
+let threadpoolThreads = Math.min(UV_MAX_THREADS, Math.max(1, Number.parseInt(process.env.UV_THREADPOOL_SIZE, 10) || UV_DEFAULT_THREADS))
 
 const koffi = require('koffi')
 const errors = require('./errors')
@@ -114,6 +119,7 @@ function checkThreadpool (probe) {
   }
   probe.async((err) => {
     if (err || threads() - before >= THREADPOOL_SIZE / 2) return
+    threadpoolThreads = UV_DEFAULT_THREADS
     process.emitWarning('the libuv threadpool was started before lakelink was loaded, so it has ' +
       'the default 4 threads: at most 4 lakelink calls (queries, token requests) run at once, and they ' +
       'hold up fs, dns and crypto meanwhile. Start node with UV_THREADPOOL_SIZE=64 (or more) in the ' +
@@ -215,9 +221,18 @@ function cstr (s, what) {
   return s
 }
 
+/**
+ * The threads of libuv's threadpool: UV_THREADPOOL_SIZE's, or libuv's 4
+ * once lakelink found that the pool had started before it set the
+ * variable (checkThreadpool, just after the library loads).
+ */
+function threadpoolSize () {
+  return threadpoolThreads
+}
+
 /** The library's version string. */
 function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, THREADPOOL_SIZE }
+module.exports = { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }

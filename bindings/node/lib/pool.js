@@ -7,16 +7,19 @@
 // MaxUserConnections, UserIdleTime). node-postgres's options are those
 // connection-string properties, merged by the core.
 //
-// What the binding keeps is for the event loop only. An acquire waits in
-// the core, up to PoolTimeout, on a libuv threadpool thread; threads
-// waiting there do nothing else, and the calls that would give a session
-// back (a statement's, lakelink_close) need threads too. So a Pool lets at
-// most ACQUIRE_CALLS acquires wait in the core at once; the next ones wait
-// here, in order, until one returns. An acquire of the pool's own identity
-// while it holds fewer than the pool's max sessions does not wait for one:
-// it takes a caller thread when one is idle (lib/caller.js; a query then
-// costs a threadpool hop less).
-
+// What the binding keeps is for the event loop only. An acquire that may
+// wait for a session waits in the core, up to PoolTimeout, on a libuv
+// threadpool thread, and only as many at once, for every pool of the
+// process, as lib/session.js's Turns allow (half the threadpool), so that
+// the calls giving sessions back always find a thread. An acquire that
+// will not wait long takes a caller thread when one is idle
+// (lib/caller.js; a query then costs a threadpool hop less): one of the
+// pool's own identity while it holds fewer than its max sessions, and one
+// of an App user whose token this pool took a session for in the last
+// USER_TRUST_MS (so the core knows whose it is without asking the
+// workspace) while no other session of that token is held or coming.
+const { EventEmitter } = require('node:events')
+const crypto = require('node:crypto')
 const util = require('node:util')
 const session = require('./session')
 const connstr = require('./connstr')
@@ -27,8 +30,14 @@ const { PoolClient, splitArgs } = require('./client')
 const { tokenOf } = require('./usertoken')
 const { InterfaceError } = require('./errors')
 
-/** The most acquires of one Pool waiting in the core (on threadpool threads) at once. */
-const ACQUIRE_CALLS = 16
+/**
+ * How long after an App user's acquire succeeded the next one with the
+ * same token is taken to be quick: well within the core's verification of
+ * a token (kept until its expiry, 5 minutes when it has none).
+ */
+const USER_TRUST_MS = 60 * 1000
+/** The most App users' token digests a Pool keeps for that (the oldest go first). */
+const MAX_TRUSTED_USERS = 1000
 
 /**
  * node-postgres's pool options: the connection-string property each sets,
@@ -73,7 +82,11 @@ const NO_SESSIONS = { total: 0, idle: 0, acquired: 0, waiting: 0 }
 // The Pool's internal methods, which its UserPools call.
 const ACQUIRE = Symbol('acquire')
 const GIVE_BACK = Symbol('giveBack')
+const CLIENT = Symbol('client')
 const OPENED = Symbol('opened')
+
+/** A user token's SHA-256, what a Pool keeps of it (never the token). */
+const digestOf = (token) => crypto.createHash('sha256').update(token).digest('base64')
 
 /**
  * Sessions of a Pool, for the pool's own identity (token null) or for an
@@ -131,8 +144,7 @@ class UserPool {
 
   /** As Pool.connect, a session of this user's: a PoolClient, to release(). */
   async connect () {
-    const h = await this.#pool[ACQUIRE](this.#token)
-    return new PoolClient(new HeldSession(h, this.#opts), (handle, destroy) => this.#pool[GIVE_BACK](handle, destroy))
+    return this.#pool[CLIENT](await this.#pool[ACQUIRE](this.#token), this.#opts)
   }
 
   [util.inspect.custom] () {
@@ -147,21 +159,30 @@ class UserPool {
  *   const { rows } = await pool.query('SELECT ...', [values])
  *
  * The core keeps the sessions (lakelink_pool_open). Every method is safe
- * to call concurrently.
+ * to call concurrently. Like node-postgres's, a Pool is an EventEmitter;
+ * it emits what the binding sees: 'acquire' (client) when connect()
+ * hands out a client, 'release' (err, client) when that client is given
+ * back, and 'remove' (client) when release(err) ends its session. The
+ * sessions that query, transaction and stream use are not shown as
+ * clients, so they emit nothing; nor does the core's own work (opening a
+ * session: node-postgres's 'connect'; closing idle or old ones). No error
+ * happens outside a call, so 'error' is never emitted: a session that
+ * fails while idle is the core's to drop, and the next query gets another.
  */
-class Pool {
+class Pool extends EventEmitter {
   #connStr
   #shown
   #opts // {int8}
   #own // the UserPool of the pool's own identity
   #opening = null // the core pool's handle, once opening began (null again after a failure, to try anew)
   #handle = null // the core pool's handle while open
-  #calls = 0 // acquires waiting in the core
-  #queue = [] // acquires waiting for one of the ACQUIRE_CALLS: {resolve, reject, signal, onAbort}
+  #acquiring = 0 // acquires begun (waiting for the pool to open, for a turn, or in the core) and not settled
   #held = 0 // sessions taken from the core and not given back yet
   #max = 0 // the core pool's MaxConnections, once open
   #ownHeld = new Set() // the handles of the sessions of the pool's own identity held
   #ownAcquiring = 0 // acquires of the pool's own identity in the core
+  #users = new Map() // App users' token digests -> {digest, until, busy (sessions held or coming)}, oldest first
+  #userOf = new Map() // the handles of App users' sessions held -> their token's entry in #users
   #abandoned = 0 // acquires still waiting in the core for a query that stopped waiting (its signal aborted)
   #ended = false // end() was called
   #ending = null // end()'s promise
@@ -173,17 +194,18 @@ class Pool {
    * maxLifetimeSeconds, connectionTimeoutMillis (how long a query waits
    * for a session), lakelink's maxUsers (App users whose sessions are
    * kept, asUser), each setting its connection-string property over the
-   * string's own (POOL_OPTIONS); int8: 'bigint' | 'string'. The core pool
-   * opens, logging in once, as the constructor returns: a failure to log in
-   * is the first query's error (and the next query tries again).
+   * string's own (POOL_OPTIONS); int8: 'bigint' | 'string'. As
+   * node-postgres's, the pool connects at its first use (query, connect,
+   * ...), not here: a failure to log in is that call's error (and the next
+   * call tries again).
    */
   constructor (connectionString, options) {
+    super()
     const args = splitArgs(connectionString, options)
     this.#connStr = connstr.build(args.connectionString, poolProperties(args.rest))
     this.#shown = connstr.normalize(this.#connStr).normalized
     this.#opts = { int8: args.int8 }
     this.#own = new UserPool(this, null, this.#opts)
-    this.#open().catch(() => {}) // reported to the first query
   }
 
   #open () {
@@ -217,27 +239,81 @@ class Pool {
   /** Sessions open and idle. */
   get idleCount () { return this.#stats().idle }
   /** Queries and connect() calls waiting for a session (here, and in the core). */
-  get waitingCount () { return this.#queue.length + Math.max(0, this.#stats().waiting - this.#abandoned) }
+  get waitingCount () { return session.acquireTurns.waiting(this) + Math.max(0, this.#stats().waiting - this.#abandoned) }
 
   /**
-   * A session's handle: waits here for one of the ACQUIRE_CALLS, then in
-   * the core. When signal aborts meanwhile, rejects with its reason at
-   * once; a session that comes later goes back to the pool.
+   * The entry in #users of an App user's token digest (a new one when
+   * none), made the newest; expired ones not busy go, and the oldest
+   * beyond MAX_TRUSTED_USERS.
+   */
+  #userEntry (digest) {
+    let u = this.#users.get(digest)
+    if (u) {
+      this.#users.delete(digest) // to the end: the newest
+    } else {
+      u = { digest, until: 0, busy: 0 }
+    }
+    this.#users.set(digest, u)
+    const now = performance.now()
+    for (const [d, old] of this.#users) {
+      if (this.#users.size <= MAX_TRUSTED_USERS && (old.until > now || old.busy > 0)) break
+      if (old !== u) this.#users.delete(d)
+    }
+    return u
+  }
+
+  /** Drops user's entry when no acquire with its token succeeded and none is under way (a bad token leaves nothing). */
+  #forget (user) {
+    if (user && user.busy === 0 && user.until === 0 && this.#users.get(user.digest) === user) this.#users.delete(user.digest)
+  }
+
+  /**
+   * A session's handle: waits for the pool to open, for a turn to wait in
+   * the core (session.acquireTurns), then in the core. Counted from here,
+   * so that end() waits for it; one that finds the pool ended after a wait
+   * rejects (LAKELINK_CLOSED). When signal aborts meanwhile, rejects with
+   * its reason at once; a session that comes later goes back to the pool.
    */
   async [ACQUIRE] (token, signal) {
     if (this.#ended) throw closedError()
     signal?.throwIfAborted()
-    const pool = await this.#open()
-    await this.#turn(signal)
+    this.#acquiring++
+    const own = token === null
+    let pool
+    let user = null // an App user's entry in #users
+    let turn = false // a turn of session.acquireTurns taken, to give back
+    let quick // the acquire will not wait long in the core
+    try {
+      pool = await this.#open()
+      if (this.#ended) throw closedError()
+      if (!own) user = this.#userEntry(digestOf(token))
+      quick = this.#quick(user)
+      if (!quick) {
+        turn = await session.acquireTurns.take(this, signal, own ? null : user.digest)
+        quick = !turn // let go without a turn: a session came free
+      }
+      if (this.#ended) throw closedError()
+    } catch (e) {
+      if (turn) session.acquireTurns.give()
+      this.#forget(user)
+      this.#acquiring--
+      this.#checkDrained()
+      throw e
+    }
     let abandoned = false // the caller stopped waiting (signal aborted) while the core looked for a session
     let settled = false
-    const own = token === null
-    const free = own && this.#ownHeld.size + this.#ownAcquiring < this.#max // so the acquire will not wait
     if (own) this.#ownAcquiring++
-    const got = session.poolAcquire(pool, token, free).then((h) => {
+    else user.busy++
+    const got = session.poolAcquire(pool, token, quick).then((h) => {
       settled = true
       this.#held++
-      if (own) this.#ownHeld.add(h)
+      if (own) {
+        this.#ownHeld.add(h)
+      } else {
+        user.busy++
+        user.until = performance.now() + USER_TRUST_MS
+        this.#userOf.set(h, user)
+      }
       if (abandoned || this.#ended) {
         this[GIVE_BACK](h, false)
         throw abandoned ? signal.reason : closedError()
@@ -248,9 +324,11 @@ class Pool {
       throw e
     }).finally(() => {
       if (own) this.#ownAcquiring--
+      else user.busy--
+      this.#forget(user)
       if (abandoned) this.#abandoned--
-      this.#calls--
-      this.#next()
+      if (turn) session.acquireTurns.give()
+      this.#acquiring--
       this.#checkDrained()
     })
     if (!signal) return got
@@ -266,32 +344,17 @@ class Pool {
     })
   }
 
-  /** Resolves when this acquire may call the core: at once, or when one of the ACQUIRE_CALLS returns. */
-  #turn (signal) {
-    if (this.#calls < ACQUIRE_CALLS) {
-      this.#calls++
-      return undefined
-    }
-    return new Promise((resolve, reject) => {
-      const w = { resolve, reject, signal, onAbort: null }
-      if (signal) {
-        w.onAbort = () => {
-          this.#queue.splice(this.#queue.indexOf(w), 1)
-          reject(signal.reason)
-        }
-        signal.addEventListener('abort', w.onAbort, { once: true })
-      }
-      this.#queue.push(w)
-    })
-  }
-
-  #next () {
-    while (this.#queue.length && this.#calls < ACQUIRE_CALLS) {
-      const w = this.#queue.shift()
-      w.signal?.removeEventListener('abort', w.onAbort)
-      this.#calls++
-      w.resolve()
-    }
+  /**
+   * Whether an acquire, of the pool's own identity (user null) or of an
+   * App user (user, the token's entry in #users), will not wait long in
+   * the core: one of the pool's own while it holds fewer than its max
+   * sessions; one of a user whose token took a session within
+   * USER_TRUST_MS (the core has it verified) while no other session of
+   * the token is held or coming (MaxUserConnections is at least 1).
+   */
+  #quick (user) {
+    if (!user) return this.#ownHeld.size + this.#ownAcquiring < this.#max
+    return user.busy === 0 && user.until > performance.now()
   }
 
   /**
@@ -304,13 +367,35 @@ class Pool {
     const done = destroy ? session.discard(h) : session.close(h)
     return done.catch(() => {}).finally(() => {
       this.#held--
-      this.#ownHeld.delete(h)
+      const user = this.#userOf.get(h) ?? null
+      if (user) {
+        user.busy--
+        this.#userOf.delete(h)
+      } else {
+        this.#ownHeld.delete(h)
+      }
+      if (this.#quick(user)) session.acquireTurns.skip(this, user?.digest ?? null) // one waiting for a turn may go now
       this.#checkDrained()
     })
   }
 
+  /**
+   * A PoolClient on session h (connect()'s), emitting 'acquire' now, and
+   * 'release' (and 'remove' when release(err) ends the session) as it is
+   * given back.
+   */
+  [CLIENT] (h, opts) {
+    const client = new PoolClient(new HeldSession(h, opts), (handle, err) => {
+      this.emit('release', err, client)
+      if (err) this.emit('remove', client)
+      return this[GIVE_BACK](handle, Boolean(err))
+    })
+    this.emit('acquire', client)
+    return client
+  }
+
   #checkDrained () {
-    if (this.#ended && this.#held === 0 && this.#calls === 0) this.#drained()
+    if (this.#ended && this.#held === 0 && this.#acquiring === 0) this.#drained()
   }
 
   /**
@@ -358,8 +443,8 @@ class Pool {
    * connect}, logged in as that user, so that grants and row-level
    * security apply. No I/O here: the core checks the token at the first
    * query and keeps each user's sessions apart (MaxUsers users,
-   * MaxUserConnections sessions each). A token or request without one
-   * throws an AuthError.
+   * MaxUserConnections sessions each). A request without a token throws
+   * an AuthError.
    */
   asUser (tokenOrRequest) {
     return new UserPool(this, tokenOf(tokenOrRequest), this.#opts)
@@ -374,12 +459,10 @@ class Pool {
     this.#ended = true
     this.#ending ??= (async () => {
       const drained = new Promise((resolve) => { this.#drained = resolve })
-      for (const w of this.#queue.splice(0)) {
-        w.signal?.removeEventListener('abort', w.onAbort)
-        w.reject(closedError())
-      }
+      session.acquireTurns.refuse(this, closedError())
       this.#checkDrained()
       await drained
+      this.#users.clear()
       const h = await this.#opening?.catch(() => null)
       this.#handle = null
       if (h) await session.poolClose(h)
@@ -398,7 +481,7 @@ class Pool {
 
   [util.inspect.custom] (depth, options, inspect) {
     const { total, idle, acquired, waiting } = this.#stats()
-    return `Pool <${this.#shown}> ${inspect({ total, idle, acquired, waiting: waiting + this.#queue.length, ended: this.#ended }, options)}`
+    return `Pool <${this.#shown}> ${inspect({ total, idle, acquired, waiting: waiting + session.acquireTurns.waiting(this), ended: this.#ended }, options)}`
   }
 
   toString () {

@@ -9,7 +9,7 @@
 // lib/client.js, lib/transaction.js, lib/stream.js). The core pool's own
 // calls are here too: open, acquire, stats, close.
 
-const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr } = require('./native')
+const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, threadpoolSize } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 
@@ -69,6 +69,95 @@ async function poolAcquire (p, token, quick) {
   check(await call(lib().pool_acquire, p, cstr(token, 'the user token'), out, err), err)
   return out[0]
 }
+
+/**
+ * Turns to wait in the core for a session, for every pool of the process:
+ * an acquire may wait up to PoolTimeout on a threadpool thread, and
+ * threads waiting there do nothing else, while the calls that give
+ * sessions back (a statement's, lakelink_close) need threads too. So at
+ * most half of the threadpool's threads (lib/native.js's threadpoolSize:
+ * 32 of 64, 2 of libuv's default 4) wait at once, whichever pools they
+ * wait for; the next acquires wait here, in order, for a turn.
+ */
+class Turns {
+  #taken = 0
+  #queue = [] // {owner, resolve, reject, signal, onAbort}
+
+  /** The most turns out at once. */
+  get limit () {
+    return Math.max(1, Math.floor(threadpoolSize() / 2))
+  }
+
+  /**
+   * A turn for owner (a Pool), for an acquire of key (the pool's own
+   * identity, null, or an App user's token digest): true when one is free
+   * now, else a promise that resolves with true when one is, with false
+   * when owner lets it go without one (skip: a session came free), or
+   * rejects with signal's reason when it aborts first. Each turn taken
+   * (true) is given back with give().
+   */
+  take (owner, signal, key) {
+    if (this.#queue.length === 0 && this.#taken < this.limit) {
+      this.#taken++
+      return true
+    }
+    return new Promise((resolve, reject) => {
+      const w = { owner, key, resolve, reject, signal, onAbort: null }
+      if (signal) {
+        w.onAbort = () => {
+          this.#queue.splice(this.#queue.indexOf(w), 1)
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', w.onAbort, { once: true })
+      }
+      this.#queue.push(w)
+    })
+  }
+
+  /**
+   * Lets owner's first acquire of key waiting for a turn go without one
+   * (it will not wait in the core: a session of its came free), so that a
+   * pool whose sessions come back is not held up behind another pool's
+   * acquires waiting out their PoolTimeout.
+   */
+  skip (owner, key) {
+    const i = this.#queue.findIndex((w) => w.owner === owner && w.key === key)
+    if (i < 0) return
+    const [w] = this.#queue.splice(i, 1)
+    w.signal?.removeEventListener('abort', w.onAbort)
+    w.resolve(false)
+  }
+
+  /** Gives a turn back: the first waiting takes it. */
+  give () {
+    this.#taken--
+    while (this.#queue.length && this.#taken < this.limit) {
+      const w = this.#queue.shift()
+      w.signal?.removeEventListener('abort', w.onAbort)
+      this.#taken++
+      w.resolve(true)
+    }
+  }
+
+  /** How many of owner's acquires wait for a turn. */
+  waiting (owner) {
+    let n = 0
+    for (const w of this.#queue) if (w.owner === owner) n++
+    return n
+  }
+
+  /** Rejects owner's acquires waiting for a turn with error (the pool ended). */
+  refuse (owner, error) {
+    for (const w of this.#queue.filter((x) => x.owner === owner)) {
+      this.#queue.splice(this.#queue.indexOf(w), 1)
+      w.signal?.removeEventListener('abort', w.onAbort)
+      w.reject(error)
+    }
+  }
+}
+
+/** The process's turns to wait for a session in the core (see Turns). */
+const acquireTurns = new Turns()
 
 /**
  * Core pool p's counts, {total, idle, acquired, waiting, max, users,
@@ -243,4 +332,4 @@ async function runAbortable (h, st, opts) {
   }
 }
 
-module.exports = { open, close, discard, poolOpen, poolAcquire, poolStats, poolClose, cancel, begin, commit, rollback, start, runAbortable, nameAbort }
+module.exports = { open, close, discard, poolOpen, poolAcquire, acquireTurns, poolStats, poolClose, cancel, begin, commit, rollback, start, runAbortable, nameAbort }

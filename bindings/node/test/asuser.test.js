@@ -79,6 +79,12 @@ test('a bad user token is a clear error that never shows the token', async () =>
     const garbage = 'not-a-token-at-all-0123456789'
     const g = await pool.asUser(garbage).query('SELECT 1').catch((err) => err)
     assert.ok(g instanceof lakelink.AuthError && g.code === 'LAKELINK_AUTH' && !g.message.includes(garbage), String(g))
+    for (const [value, words] of [[` ${tokens[0]} `, /the value has spaces/], [`Bearer ${tokens[0]}`, /starts with "Bearer "/],
+      [`${tokens[0]},${tokens[1]}`, /comma-separated list/], [`${tokens[0]}"`, /cannot have \(at byte \d+\)/]]) {
+      const s = await pool.asUser(value).query('SELECT 1').catch((err) => err) // the core's rule, at the acquire
+      assert.ok(s instanceof lakelink.InterfaceError && s.code === 'LAKELINK_INVALID_ARGUMENT' && words.test(s.message), String(s))
+      for (const text of [s.message, util.inspect(s)]) assert.ok(!text.includes(tokens[0].slice(-40)), text)
+    }
     mine((await pool.asUser(tokens[6]).query(MINE)).rows, 6) // the pool serves on
   } finally {
     await pool.end()
@@ -130,6 +136,24 @@ test(`${USERS} users, maxUsers 20, 16 queries at once interleaved: never another
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   assert.equal(left, 0, 'sessions left after end()')
+})
+
+test('a user\'s acquires that will not wait (the token took a session, none held) and those that will (MaxUserConnections=1, one held) each get the user\'s session', async () => {
+  const pool = new lakelink.Pool(lakebase(info) + ';MaxUserConnections=1')
+  try {
+    const user = pool.asUser(tokens[8])
+    for (let i = 0; i < 20; i++) mine((await user.query(MINE)).rows, 8) // after the first: on a caller thread
+    const c = await user.connect()
+    let done = 0
+    const waiting = Array.from({ length: 5 }, () => user.query(MINE).then((r) => { done++; return r }))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.equal(done, 0) // the user's one session is held
+    mine((await pool.asUser(tokens[9]).query(MINE)).rows, 9) // another user is not held up
+    c.release()
+    for (const r of await Promise.all(waiting)) mine(r.rows, 8) // each given the session in turn
+  } finally {
+    await pool.end()
+  }
 })
 
 test('app.asUser calls the app as the user', async () => {

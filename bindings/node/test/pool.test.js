@@ -141,7 +141,7 @@ test('acquires waiting for a session do not hold up the event loop or the thread
     await new Promise((resolve) => setTimeout(resolve, 100))
     assert.equal(pool.waitingCount, 200)
     const t0 = Date.now()
-    await fs.readFile(__filename) // the threadpool is free: only ACQUIRE_CALLS threads wait in the core
+    await fs.readFile(__filename) // the threadpool is free: only half its threads wait in the core
     const other = new lakelink.Pool(lakebase(info), { max: 1 })
     assert.equal((await other.query('SELECT 5 AS x')).rows[0].x, 5) // another pool's statements find threads
     await other.end()
@@ -157,12 +157,12 @@ test('acquires waiting for a session do not hold up the event loop or the thread
 test('end() rejects the queries waiting for a session, waits for the clients out', async () => {
   const pool = new lakelink.Pool(lakebase(info), { max: 1 })
   const c = await pool.connect()
-  const waiting = Array.from({ length: 30 }, () => pool.query('SELECT 1'))
+  const waiting = Array.from({ length: 40 }, () => pool.query('SELECT 1'))
   const settled = Promise.allSettled(waiting)
   await new Promise((resolve) => setTimeout(resolve, 50))
   let ended = false
   const end = pool.end().then(() => { ended = true })
-  const queued = await Promise.allSettled(waiting.slice(16)) // beyond the 16 in the core: waited here, rejected at once
+  const queued = await Promise.allSettled(waiting.slice(32)) // beyond the 32 in the core (half the 64 threads): waited here, rejected at once
   assert.ok(queued.every((o) => o.status === 'rejected' && o.reason.code === 'LAKELINK_CLOSED'))
   await new Promise((resolve) => setTimeout(resolve, 50))
   assert.equal(ended, false) // c is out
@@ -172,4 +172,63 @@ test('end() rejects the queries waiting for a session, waits for the clients out
   assert.ok((await settled).every((o) => o.status === 'rejected' && o.reason.code === 'LAKELINK_CLOSED'))
   assert.deepEqual([pool.totalCount, pool.idleCount, pool.waitingCount], [0, 0, 0])
   await assert.rejects(pool.connect(), { code: 'LAKELINK_CLOSED' })
+})
+
+test('end() right after queries (the pool opening, or open): they are refused as closed, the core pool closed after them', async () => {
+  for (const warm of [false, true]) {
+    const pool = new lakelink.Pool(lakebase(info), { max: 2 })
+    if (warm) await pool.query('SELECT 1')
+    const qs = Array.from({ length: 12 }, () => pool.query('SELECT 1').then(() => 'ok', (e) => e.code)) // some on the threadpool
+    await pool.end()
+    // Not LAKELINK_INVALID_HANDLE nor the core's "pool closed": the acquires were counted before end(), which waited for them.
+    assert.deepEqual(await Promise.all(qs), Array(12).fill('LAKELINK_CLOSED'))
+  }
+})
+
+test('a Pool is an EventEmitter, as node-postgres\'s: acquire, release, remove for connect()\'s clients; it logs in at first use', async () => {
+  const bad = new lakelink.Pool(lakebase(info).replace(/OAuthClientSecret=[^;]*/, 'OAuthClientSecret=wrong'))
+  assert.ok(bad instanceof require('node:events').EventEmitter)
+  bad.on('error', () => assert.fail('no error event'))
+  assert.deepEqual([bad.totalCount, bad.idleCount, bad.waitingCount], [0, 0, 0]) // nothing opened yet
+  await assert.rejects(bad.query('SELECT 1'), lakelink.AuthError) // the login's failure is the first query's error
+  await bad.end()
+
+  const pool = new lakelink.Pool(lakebase(info), { max: 2 })
+  const seen = []
+  for (const name of ['connect', 'acquire', 'release', 'remove', 'error']) pool.on(name, (...args) => seen.push([name, ...args]))
+  try {
+    const c = await pool.connect()
+    assert.deepEqual(seen, [['acquire', c]])
+    c.release()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.deepEqual(seen.slice(1), [['release', undefined, c]])
+    const d = await pool.connect()
+    const err = new Error('broken')
+    d.release(err)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.deepEqual(seen.slice(2), [['acquire', d], ['release', err, d], ['remove', d]])
+    await pool.query('SELECT 1') // no client shown: no event
+    assert.equal(seen.length, 5)
+  } finally {
+    await pool.end()
+  }
+})
+
+test('the acquires waiting in the core are bounded process-wide by the threadpool: 4 pools on 4 threads give their sessions back', () => {
+  const { spawnSync } = require('node:child_process')
+  const script = `
+    const lakelink = require(${JSON.stringify(require.resolve('..'))})
+    const cs = ${JSON.stringify(lakebase(info))} + ';PoolTimeout=20s'
+    const pools = Array.from({ length: 4 }, () => new lakelink.Pool(cs, { max: 1 }))
+    const t0 = Date.now()
+    Promise.all(pools.flatMap((p) => Array.from({ length: 12 }, (_, i) => p.query('SELECT pg_sleep(0.02), $1::int AS i', [i])))).then(async (rs) => {
+      await Promise.all(pools.map((p) => p.end()))
+      console.log(JSON.stringify({ n: rs.length, ms: Date.now() - t0 }))
+    }, (e) => { console.error(String(e)); process.exit(1) })`
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, UV_THREADPOOL_SIZE: '4' }, timeout: 60000 })
+  assert.equal(r.status, 0, r.stderr)
+  const { n, ms } = JSON.parse(r.stdout)
+  console.log(`# 48 queries through 4 pools of 1 session on 4 threads: ${ms} ms`)
+  assert.equal(n, 48)
+  assert.ok(ms < 10000, `${ms} ms: sessions were not given back while acquires waited`)
 })

@@ -47,6 +47,7 @@ export async function pools (cs: string): Promise<number> {
   const pool = new Pool(cs, { max: 10, min: 1, idleTimeoutMillis: 60000, maxLifetimeSeconds: 3600, connectionTimeoutMillis: 5000, maxUsers: 20 })
   const alsoPool = new Pool({ connectionString: cs, max: 2, int8: 'string' })
   const { rows } = await pool.query<Item>('SELECT id, name FROM items WHERE id > $1', [1])
+  pool.on('error', (e: Error) => console.error(e)).on('acquire', (c: PoolClient) => c).on('release', (err, c: PoolClient) => [err, c])
   const client: PoolClient = await pool.connect()
   try {
     await client.query('UPDATE items SET name = $1 WHERE id = $2', ['y', 1])
