@@ -460,24 +460,24 @@ func lakelink_cancel(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 
 //export lakelink_close
 func lakelink_close(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return endConnection(conn, errOut, func(c *lakebase.Conn) error { return ops.OnSession(c, (*lakebase.Conn).Close) })
+	return call(errOut, func() error {
+		return endConnection(conn, func(c *lakebase.Conn) error { return ops.OnSession(c, (*lakebase.Conn).Close) })
+	})
 }
 
 //export lakelink_discard
 func lakelink_discard(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return endConnection(conn, errOut, ops.Discard)
+	return call(errOut, func() error { return endConnection(conn, ops.Discard) })
 }
 
 // endConnection invalidates connection handle conn and ends its session
 // with end.
-func endConnection(conn C.uint64_t, errOut **C.lakelink_error, end func(*lakebase.Conn) error) C.int32_t {
-	return call(errOut, func() error {
-		v, err := lookup(uint64(conn), kindConnection, true)
-		if err != nil {
-			return err
-		}
-		return end(v.(*lakebase.Conn))
-	})
+func endConnection(conn C.uint64_t, end func(*lakebase.Conn) error) error {
+	v, err := lookup(uint64(conn), kindConnection, true)
+	if err != nil {
+		return err
+	}
+	return end(v.(*lakebase.Conn))
 }
 
 //export lakelink_pool_open

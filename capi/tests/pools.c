@@ -77,7 +77,7 @@ static void test_open_errors(const char *lakebase) {
     expect_error_free("bad PoolTimeout", rc, err, LAKELINK_ERR_CONNECTION_STRING, "PoolTimeout");
     char *s = with(lakebase, "MinConnections=3;MaxConnections=2");
     rc = lakelink_pool_open(s, &pool, &err);
-    expect_error_free("MinConnections > MaxConnections", rc, err, LAKELINK_ERR_DATABASE, "MinConnections");
+    expect_error_free("MinConnections > MaxConnections", rc, err, LAKELINK_ERR_CONNECTION_STRING, "MinConnections");
     free(s);
     CHECK(pool == 5, "pool_out changed on failure");
     rc = lakelink_pool_open(lakebase, NULL, &err);

@@ -213,7 +213,7 @@ func TestPoolTimeout(t *testing.T) {
 		done <- err
 	}()
 	time.Sleep(300 * time.Millisecond)
-	if s := p.Stats(); s != (PoolStats{Total: 2, Acquired: 2, Waiting: 1, Max: 2}) {
+	if s := p.Stats(); s != (PoolStats{Total: 2, Acquired: 2, Waiting: 1, Max: 2, Timeout: time.Second}) {
 		t.Errorf("stats while one waits: %+v", s)
 	}
 	err := <-done
@@ -229,7 +229,7 @@ func TestPoolTimeout(t *testing.T) {
 	}
 	c.Close()
 	held[1].Close()
-	if s := p.Stats(); s != (PoolStats{Total: 2, Idle: 2, Max: 2}) {
+	if s := p.Stats(); s != (PoolStats{Total: 2, Idle: 2, Max: 2, Timeout: time.Second}) {
 		t.Errorf("stats at the end: %+v", s)
 	}
 }
