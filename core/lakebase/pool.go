@@ -144,7 +144,13 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 // Query runs one statement on a session of its own, which returns to the
 // pool when the result is closed.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (*Result, error) {
-	c, err := p.Acquire(ctx)
+	return queryOwned(ctx, p.Acquire, sql, args)
+}
+
+// queryOwned runs one statement on a session that acquire takes, which is
+// given back when the result is closed (or at once if it fails).
+func queryOwned(ctx context.Context, acquire func(context.Context) (*Conn, error), sql string, args []any) (*Result, error) {
+	c, err := acquire(ctx)
 	if err != nil {
 		return nil, err
 	}

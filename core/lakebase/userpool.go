@@ -94,16 +94,7 @@ func (u *UserPool) Acquire(ctx context.Context) (*Conn, error) {
 // Query runs one statement on a session of the user's own, which returns
 // to the user's pool when the result is closed.
 func (u *UserPool) Query(ctx context.Context, sql string, args ...any) (*Result, error) {
-	c, err := u.Acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.owned = true
-	r, err := c.Execute(ctx, sql, args...)
-	if err != nil {
-		c.Close()
-	}
-	return r, err
+	return queryOwned(ctx, u.Acquire, sql, args)
 }
 
 // error words err, a failure to take a session of a user's pool, for the
