@@ -96,6 +96,7 @@ const digestOf = (token) => crypto.createHash('sha256').update(token).digest('ba
 class UserPool {
   #pool
   #token
+  #digest = null // the token's digestOf, once a call needed it (hashed once, not at every query)
   #opts
 
   /** @private pool.asUser(tokenOrRequest) */
@@ -105,9 +106,15 @@ class UserPool {
     this.#opts = opts
   }
 
+  /** A session's handle from the pool (see Pool[ACQUIRE]). */
+  #acquire (signal) {
+    if (this.#token !== null) this.#digest ??= digestOf(this.#token)
+    return this.#pool[ACQUIRE](this.#token, this.#digest, signal)
+  }
+
   /** Runs fn(handle) on a session, given back before it settles (so that the pool's counts show it back, as in node-postgres). */
   async #use (signal, fn) {
-    const h = await this.#pool[ACQUIRE](this.#token, signal)
+    const h = await this.#acquire(signal)
     try {
       return await fn(h)
     } finally {
@@ -136,7 +143,7 @@ class UserPool {
   stream (textOrConfig, values, options) {
     const st = statement(textOrConfig, values, options)
     const hold = async () => {
-      const handle = await this.#pool[ACQUIRE](this.#token, st.signal)
+      const handle = await this.#acquire(st.signal)
       return { handle, release: () => this.#pool[GIVE_BACK](handle, false) }
     }
     return new RowStream(hold, st, this.#opts)
@@ -144,7 +151,7 @@ class UserPool {
 
   /** As Pool.connect, a session of this user's: a PoolClient, to release(). */
   async connect () {
-    return this.#pool[CLIENT](await this.#pool[ACQUIRE](this.#token), this.#opts)
+    return this.#pool[CLIENT](await this.#acquire(undefined), this.#opts)
   }
 
   [util.inspect.custom] () {
@@ -268,13 +275,14 @@ class Pool extends EventEmitter {
   }
 
   /**
-   * A session's handle: waits for the pool to open, for a turn to wait in
+   * A session's handle, for the pool's own identity (token and digest
+   * null) or an App user's (token, and its digestOf): waits for the pool to open, for a turn to wait in
    * the core (session.acquireTurns), then in the core. Counted from here,
    * so that end() waits for it; one that finds the pool ended after a wait
    * rejects (LAKELINK_CLOSED). When signal aborts meanwhile, rejects with
    * its reason at once; a session that comes later goes back to the pool.
    */
-  async [ACQUIRE] (token, signal) {
+  async [ACQUIRE] (token, digest, signal) {
     if (this.#ended) throw closedError()
     signal?.throwIfAborted()
     this.#acquiring++
@@ -286,7 +294,7 @@ class Pool extends EventEmitter {
     try {
       pool = await this.#open()
       if (this.#ended) throw closedError()
-      if (!own) user = this.#userEntry(digestOf(token))
+      if (!own) user = this.#userEntry(digest)
       quick = this.#quick(user)
       if (!quick) {
         turn = await session.acquireTurns.take(this, signal, own ? null : user.digest)
