@@ -17,6 +17,7 @@ from .connection import Connection, describe
 
 __all__ = ["ConnectionPool"]
 
+
 class _OwnIdentity:
     """as_user's default: the pool's own identity. An explicit None is not it (a header that was missing)."""
 
