@@ -22,6 +22,7 @@ async function startEmulator () {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-emu-'))
   const log = fs.openSync(path.join(state, 'emulator.log'), 'w')
   const proc = spawn(cli, ['emulator', '--state-dir', state, '--app-user-scopes', 'sql'], { stdio: ['ignore', log, log] })
+  proc.once('exit', () => fs.rmSync(state, { recursive: true, force: true })) // its state is not left in the temporary directory
   const file = path.join(state, 'emulator.json')
   const deadline = Date.now() + 120000
   for (;;) {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def _run_emulator(*flags: str) -> Iterator[dict[str, Any]]:
             proc.kill()
             proc.wait()
         log.close()
+        shutil.rmtree(state, ignore_errors=True)  # the emulator's state: not left in the temporary directory
 
 
 @pytest.fixture(scope="session")
