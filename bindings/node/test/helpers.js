@@ -22,14 +22,15 @@ async function startEmulator () {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-emu-'))
   const log = fs.openSync(path.join(state, 'emulator.log'), 'w')
   const proc = spawn(cli, ['emulator', '--state-dir', state, '--app-user-scopes', 'sql'], { stdio: ['ignore', log, log] })
-  proc.once('exit', () => fs.rmSync(state, { recursive: true, force: true })) // its state is not left in the temporary directory
   const file = path.join(state, 'emulator.json')
   const deadline = Date.now() + 120000
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`the emulator exited (${proc.exitCode}):\n${fs.readFileSync(path.join(state, 'emulator.log'), 'utf8')}`)
     if (Date.now() > deadline) throw new Error('the emulator was not ready in 120 s')
     try {
-      return { proc, file, info: JSON.parse(fs.readFileSync(file, 'utf8')) } // may be seen before it is complete
+      const info = JSON.parse(fs.readFileSync(file, 'utf8')) // may be seen before it is complete
+      proc.once('exit', () => fs.rmSync(state, { recursive: true, force: true })) // its state is not left behind
+      return { proc, file, info }
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
