@@ -91,19 +91,21 @@ func (c *Config) httpTransport() http.RoundTripper {
 // or credential is reported now rather than at the first query.
 func (c *Config) Connect(ctx context.Context, o *connstr.Options) (*Pool, error) {
 	c = c.use()
-	cfg, err := poolConfig(o)
+	cfg, err := c.sessionConfig(o)
 	if err != nil {
 		return nil, err
-	}
-	if c.ThreadWait {
-		waitOnThreads(cfg)
 	}
 	return c.connectPool(ctx, o, cfg)
 }
 
-// waitOnThreads makes the sessions of cfg wait on the calling thread (see
-// ThreadWait).
-func waitOnThreads(cfg *pgxpool.Config) {
+// sessionConfig is poolConfig's configuration for o, whose sessions wait
+// on the calling thread when c says so (see ThreadWait): what Connect's
+// pools and Open's session start from.
+func (c *Config) sessionConfig(o *connstr.Options) (*pgxpool.Config, error) {
+	cfg, err := poolConfig(o)
+	if err != nil || !c.ThreadWait {
+		return cfg, err
+	}
 	dial := cfg.ConnConfig.DialFunc
 	cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
@@ -112,6 +114,7 @@ func waitOnThreads(cfg *pgxpool.Config) {
 		}
 		return waitOnThread(c), nil
 	}
+	return cfg, nil
 }
 
 // The default configuration's operations: the package-level functions of

@@ -51,12 +51,9 @@ var ErrDiscarded = errors.New("lakebase: the result was discarded by a later sta
 // ends the session on the server. Open uses none of the pool properties.
 func (c *Config) Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 	c = c.use()
-	cfg, err := poolConfig(o)
+	cfg, err := c.sessionConfig(o)
 	if err != nil {
 		return nil, err
-	}
-	if c.ThreadWait {
-		waitOnThreads(cfg)
 	}
 	t, err := c.newTarget(ctx, o, cfg.ConnConfig)
 	if err != nil {
