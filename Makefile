@@ -107,13 +107,16 @@ test: build tools browser test-python test-node bench-smoke test-wasm
 
 BENCHVENV := $(OUT)/benchvenv
 
-# The peers lakelink is measured against: psycopg 3 (C) and requests in a
-# virtualenv of their own, pg from npm in bench/node (package-lock.json).
-$(BENCHVENV)/bin/python:
-	@echo "==> Creating $(BENCHVENV) (psycopg[binary], requests)"
-	@python3 -m venv $(BENCHVENV)
+# The peers lakelink is measured against, in a virtualenv of their own from
+# bench/requirements.txt (psycopg 3, asyncpg, SQLAlchemy, pandas, requests;
+# installed again when it changes); pg and Postgres.js from npm in bench/node
+# (package-lock.json).
+$(BENCHVENV)/requirements.txt: bench/requirements.txt
+	@echo "==> Installing $(BENCHVENV) ($<)"
+	@test -x $(BENCHVENV)/bin/python || python3 -m venv $(BENCHVENV)
 	@$(BENCHVENV)/bin/pip install -q --upgrade pip
-	@$(BENCHVENV)/bin/pip install -q 'psycopg[binary]==3.3.9' 'requests==2.34.2'
+	@$(BENCHVENV)/bin/pip install -q -r $<
+	@cp $< $@
 
 # (After the Node binding's own install, which makes sure Node is there;
 # the Node workloads need both.)
@@ -125,12 +128,12 @@ bench/node/node_modules/pg/package.json: bench/node/package-lock.json $(NODEPKG)
 # Benchmarks against the peers (psycopg 3, pg, requests, fetch, pgx; see
 # bench/RESULTS.md): writes bench/results.json and
 # bench/RESULTS.md. About 6 minutes.
-bench: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
+bench: build $(BENCHVENV)/requirements.txt bench/node/node_modules/pg/package.json
 	@$(BENCHVENV)/bin/python bench/run.py
 
 # One tiny round of every benchmark workload: the runner and the workloads
 # work (part of make test).
-bench-smoke: build $(BENCHVENV)/bin/python bench/node/node_modules/pg/package.json
+bench-smoke: build $(BENCHVENV)/requirements.txt bench/node/node_modules/pg/package.json
 	@echo "==> Benchmark smoke run"
 	@$(BENCHVENV)/bin/python bench/run.py --smoke > $(OUT)/bench-smoke.log 2>&1 || { cat $(OUT)/bench-smoke.log; exit 1; }
 
