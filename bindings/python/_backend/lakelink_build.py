@@ -80,8 +80,8 @@ def build_wheel(wheel_directory: str, config_settings: Optional[dict[str, Any]] 
         library = _library(Path(tmp))
         files: list[tuple[str, bytes, int]] = []
         for p in _package_files():
-            data = _version_module(meta["version"]) if p.name == VERSION_MODULE else p.read_bytes()
-            files.append((f"{PACKAGE}/{p.name}", data, 0o644))
+            data = _version_module(meta["version"]) if p == SRC / PACKAGE / VERSION_MODULE else p.read_bytes()
+            files.append((p.relative_to(SRC).as_posix(), data, 0o644))
         files.append((f"{PACKAGE}/{LIBRARY}", library.read_bytes(), 0o755))
         return _write_wheel(Path(wheel_directory), meta, f"py3-none-{_platform_tag()}", files)
 
@@ -113,7 +113,7 @@ def build_sdist(sdist_directory: str, config_settings: Optional[dict[str, Any]] 
     base = f"{_dist_name(meta['name'])}-{meta['version']}"
     out = Path(sdist_directory) / f"{base}.tar.gz"
     members = [SRC / "pyproject.toml", SRC / "README.md", SRC / "_backend" / "lakelink_build.py"]
-    members += [p for p in _package_files() if p.name != VERSION_MODULE]
+    members += [p for p in _package_files() if p != SRC / PACKAGE / VERSION_MODULE]
     written = {f"{PACKAGE}/{VERSION_MODULE}": _version_module(meta["version"]), "PKG-INFO": _metadata(meta).encode()}
     with tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as tar:
         for p in members:
@@ -126,7 +126,9 @@ def build_sdist(sdist_directory: str, config_settings: Optional[dict[str, Any]] 
 
 
 def _package_files() -> list[Path]:
-    return sorted(p for p in (SRC / PACKAGE).iterdir() if p.is_file() and (p.suffix == ".py" or p.name == "py.typed"))
+    """The package's modules and py.typed, its subpackages' (lakelink.sqlalchemy, lakelink.django ...) included."""
+    return sorted(p for p in (SRC / PACKAGE).rglob("*") if p.is_file() and (p.suffix == ".py" or p.name == "py.typed")
+                  and "__pycache__" not in p.parts)
 
 
 # --- the version ---------------------------------------------------------------------------------------------------
@@ -232,6 +234,13 @@ def _metadata(meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n" + body
 
 
+def _entry_points(meta: dict[str, Any]) -> str:
+    """entry_points.txt from pyproject's [project.entry-points] (how SQLAlchemy finds the dialects)."""
+    groups = meta.get("entry-points", {})
+    return "".join(f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in points.items()) + "\n"
+                   for group, points in groups.items())
+
+
 def _wheel_file(tag: str) -> str:
     pure = "true" if tag.endswith("-any") else "false"
     return f"Wheel-Version: 1.0\nGenerator: lakelink_build\nRoot-Is-Purelib: {pure}\nTag: {tag}\n"
@@ -243,6 +252,9 @@ def _write_wheel(directory: Path, meta: dict[str, Any], tag: str, files: list[tu
     wheel_file = _wheel_file(tag)
     files = files + [(f"{dist_info}/METADATA", _metadata(meta).encode(), 0o644),
                      (f"{dist_info}/WHEEL", wheel_file.encode(), 0o644)]
+    entry_points = _entry_points(meta)
+    if entry_points:
+        files.append((f"{dist_info}/entry_points.txt", entry_points.encode(), 0o644))
     record = []
     for path, data, _ in files:
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
