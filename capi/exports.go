@@ -36,6 +36,17 @@ func lakelink_version() *C.char { return cVersion }
 //export lakelink_abi_version
 func lakelink_abi_version() C.int32_t { return C.LAKELINK_ABI_VERSION }
 
+//export lakelink_set_user_agent
+func lakelink_set_user_agent(userAgent *C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		ua, err := goString(userAgent, "user_agent")
+		if err != nil {
+			return err
+		}
+		return operations.SetUserAgent(context.Background(), ua)
+	})
+}
+
 //export lakelink_connstr_normalize
 func lakelink_connstr_normalize(connStr *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {

@@ -96,7 +96,7 @@ extern "C" {
  * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
  * lakelink_connect opens a session of its own, which lakelink_close ends
  * on the server. */
-#define LAKELINK_ABI_VERSION 3
+#define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
 #define LAKELINK_OK 0
@@ -144,6 +144,21 @@ const char *lakelink_version(void);
 
 /* LAKELINK_ABI_VERSION as the library was built. */
 int32_t lakelink_abi_version(void);
+
+/* ---- Process: who uses the library ------------------------------------- */
+
+/* Names the binding (or program) over the library in the User-Agent of
+ * every HTTP request the library makes (token endpoints, discovery, the
+ * credential API, SCIM, app calls), after lakelink's own part and before
+ * the request's auth type, in the Databricks SDKs' format:
+ *   lakelink/0.1.0 go/1.26.8 os/linux binding/python python/3.11.7 auth/oauth-m2m
+ * user_agent is key/value pairs separated by spaces, each key and value of
+ * letters, digits and _ . + - (here "binding/python python/3.11.7").
+ * Call it once per process, when the library is loaded, before any other
+ * call that reaches the network: the process's configuration reads it at
+ * its first use. A second call, or a value not of that form, is
+ * LAKELINK_ERR_INVALID_ARGUMENT. Since ABI version 4. */
+int32_t lakelink_set_user_agent(const char *user_agent, lakelink_error **err);
 
 /* ---- Connection strings -------------------------------------------- */
 

@@ -10,7 +10,7 @@
 // array.
 
 /** LAKELINK_ABI_VERSION: the library must report the same from lakelink_abi_version. */
-const ABI_VERSION = 3
+const ABI_VERSION = 4
 
 /** struct lakelink_error's fields in order, as koffi types. */
 const ERROR_FIELDS = {
@@ -27,6 +27,7 @@ const ERROR_FIELDS = {
 const PROTOTYPES = [
   'const char *lakelink_version()',
   'int32_t lakelink_abi_version()',
+  'int32_t lakelink_set_user_agent(const char *user_agent, _Out_ void **err)',
   'void lakelink_free(void *p)',
   'void lakelink_error_free(void *err)',
   'int32_t lakelink_connstr_normalize(const char *conn_str, _Out_ void **json_out, _Out_ void **err)',

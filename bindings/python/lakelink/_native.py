@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,7 @@ from typing import Any, Optional
 
 from . import errors
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 LIBRARY_NAME = "liblakelink.so"
 
 
@@ -47,6 +48,7 @@ _P = ctypes.POINTER
 _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_version": ([], _cp),
     "lakelink_abi_version": ([], _i32),
+    "lakelink_set_user_agent": ([_cp, _P(ErrPtr)], _i32),
     "lakelink_free": ([_vp], None),
     "lakelink_error_free": ([ErrPtr], None),
     "lakelink_connstr_normalize": ([_cp, _P(_vp), _P(ErrPtr)], _i32),
@@ -186,6 +188,8 @@ def _open(path: Path) -> ctypes.CDLL:
     if abi != ABI_VERSION:
         raise errors.InterfaceError(
             f"lakelink: {path} has ABI version {abi}; this binding needs version {ABI_VERSION}")
+    # Once per process: the binding and runtime in the User-Agent of the library's HTTP requests.
+    cdll.lakelink_set_user_agent(f"binding/python python/{platform.python_version()}".encode(), None)
     return cdll
 
 
