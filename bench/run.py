@@ -102,6 +102,9 @@ def workloads(smoke: bool) -> list[Workload]:
                  node("pool", "as_user"), node("pool", "app"), needs_node_binding=True),
         Workload("go: fetch 1M rows through lakebase Result.NextBatch (columnar)", "raw pgx (rows.Values)", 1.05,
                  [str(GOFETCH), "-impl", "lakelink"], [str(GOFETCH), "-impl", "pgx"]),
+        Workload("go: database/sql fetch 1M rows, same columns, scanned into typed variables, through "
+                 "sql.Open(\"lakelink\", connection string)", "pgx stdlib (database/sql), static password", 1.05,
+                 [str(GOFETCH), "-impl", "sql-lakelink"], [str(GOFETCH), "-impl", "sql-pgx"]),
         Workload("python: 10,000 GET /api/echo through lakelink.App", "requests.Session, static bearer", 0.7,
                  py("echo", "lakelink"), py("echo", "requests")),
         Workload("node: 10,000 GET /api/echo through App.fetch", "fetch, static bearer", 1.0,
