@@ -2,7 +2,8 @@
 
 PEP 249 (``lakelink.connect("Key=Value;...")``), pools
 (``lakelink.ConnectionPool``, also as an App's users: ``user_token``), App calls
-(``lakelink.App(url).get("/api/x")``), tokens (``lakelink.token()``), the
+(``lakelink.App(url).get("/api/x")``), tokens (``lakelink.token()``), the Lakebase
+credential for other drivers (``lakelink.lakebase_credential()``), the
 CData OAuth procedures, and auth adapters for requests (``BearerAuth``) and
 httpx (``HttpxAuth``), imported only when used.
 """
@@ -15,6 +16,8 @@ from ._native import version as library_version
 from ._version import version as __version__
 from .apps import USER_TOKEN_HEADER, App, Response, Token, token, user_token
 from .connection import Connection, connect
+from .credential import (LakebaseCredential, asyncpg_kwargs, lakebase_credential, lakebase_password,
+                         psycopg_async_connection_class, psycopg_connection_class)
 from .cursor import Column, Cursor
 from .errors import (AppError, DatabaseError, DataError, Error, IntegrityError, InterfaceError, InternalError,
                      NotSupportedError, OperationalError, ProgrammingError, Warning)
@@ -35,6 +38,8 @@ __all__ = [
     "STRING", "BINARY", "NUMBER", "DATETIME", "ROWID", "Json",
     "App", "Response", "Token", "token", "user_token", "USER_TOKEN_HEADER", "BearerAuth", "HttpxAuth",
     "get_oauth_authorization_url", "get_oauth_access_token", "refresh_oauth_access_token", "library_version",
+    "LakebaseCredential", "lakebase_credential", "lakebase_password", "asyncpg_kwargs", "psycopg_connection_class",
+    "psycopg_async_connection_class",
 ]
 
 
