@@ -199,11 +199,10 @@ def test_asyncpg(short_ttl_conn: str) -> None:
 def test_sqlalchemy_psycopg(short_ttl_conn: str) -> None:
     import sqlalchemy as sa
 
-    engine = sa.create_engine("postgresql+psycopg://")
-
-    @sa.event.listens_for(engine, "do_connect")
-    def _login(dialect: Any, conn_rec: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-        cparams.update(lakelink.lakebase_credential(short_ttl_conn).psycopg_kwargs())
+    cs = short_ttl_conn
+    engine = sa.create_engine("postgresql+psycopg://")  # as README.md shows it
+    sa.event.listen(engine, "do_connect",
+                    lambda dialect, rec, cargs, cparams: cparams.update(lakelink.lakebase_credential(cs).psycopg_kwargs()))
 
     try:
         cred = lakelink.lakebase_credential(short_ttl_conn)
