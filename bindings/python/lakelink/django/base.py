@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from django.core.exceptions import ImproperlyConfigured  # type: ignore[import-untyped]
+from django.db.backends.base.base import NO_DB_ALIAS  # type: ignore[import-untyped]
 from django.db.backends.postgresql import base as _postgresql  # type: ignore[import-untyped]
 from django.db.backends.postgresql import client as _client
 
@@ -72,6 +73,7 @@ class DatabaseWrapper(_postgresql.DatabaseWrapper):  # type: ignore[misc]
 
     display_name = "Lakebase (lakelink)"
     client_class = DatabaseClient
+    settings_dict: dict[str, Any]
 
     def get_connection_params(self) -> dict[str, Any]:
         cred = credential(self.settings_dict)
@@ -85,13 +87,14 @@ class DatabaseWrapper(_postgresql.DatabaseWrapper):  # type: ignore[misc]
     @property
     def pool(self) -> Any:
         """Django's pool (OPTIONS "pool"), its connections of a class that logs in with a fresh credential: the
-        password in the pool's kwargs would expire."""
+        password in the pool's kwargs would expire. A connection_class given in OPTIONS["pool"] is kept."""
         options = self.settings_dict["OPTIONS"]
         pool_options = options.get("pool")
-        if pool_options and self.alias not in self._connection_pools:
-            pool_options = {} if pool_options is True else dict(pool_options)
-            conn_str, overrides = lakebase_settings(self.settings_dict)
-            pool_options.setdefault("connection_class", psycopg_connection_class(conn_str, **overrides))
-            options["pool"] = pool_options
+        if pool_options and self.alias != NO_DB_ALIAS and self.alias not in self._connection_pools:
+            pool_options = {} if pool_options is True else pool_options
+            if "connection_class" not in pool_options:
+                conn_str, overrides = lakebase_settings(self.settings_dict)
+                pool_options = {**pool_options, "connection_class": psycopg_connection_class(conn_str, **overrides)}
+                # This wrapper's copy: the pool is made from it once, for every thread's wrapper of the alias.
+                self.settings_dict = {**self.settings_dict, "OPTIONS": {**options, "pool": pool_options}}
         return super().pool
-
