@@ -10,14 +10,12 @@ httpx (``HttpxAuth``), imported only when used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._native import version as library_version
 from ._version import version as __version__
 from .apps import USER_TOKEN_HEADER, App, Response, Token, token, user_token
 from .connection import Connection, connect
-from .credential import (LakebaseCredential, asyncpg_kwargs, lakebase_credential, lakebase_password,
-                         psycopg_async_connection_class, psycopg_connection_class)
 from .cursor import Column, Cursor
 from .errors import (AppError, DatabaseError, DataError, Error, IntegrityError, InterfaceError, InternalError,
                      NotSupportedError, OperationalError, ProgrammingError, Warning)
@@ -25,6 +23,10 @@ from .oauth import get_oauth_access_token, get_oauth_authorization_url, refresh_
 from .pool import ConnectionPool
 from .types import (BINARY, DATETIME, NUMBER, ROWID, STRING, Binary, Date, DateFromTicks, Json, Time, TimeFromTicks,
                     Timestamp, TimestampFromTicks)
+
+if TYPE_CHECKING:
+    from .credential import (LakebaseCredential, asyncpg_kwargs, lakebase_credential, lakebase_password,
+                             psycopg_async_connection_class, psycopg_connection_class)
 
 apilevel = "2.0"
 threadsafety = 2
@@ -43,7 +45,15 @@ __all__ = [
 ]
 
 
+# lakelink.credential (dataclasses, ~8 ms): imported when first used.
+_CREDENTIAL = frozenset({"LakebaseCredential", "lakebase_credential", "lakebase_password", "asyncpg_kwargs",
+                         "psycopg_connection_class", "psycopg_async_connection_class"})
+
+
 def __getattr__(name: str) -> Any:
+    if name in _CREDENTIAL:
+        from . import credential
+        return getattr(credential, name)
     # The adapters import requests / httpx: only when asked for.
     if name == "BearerAuth":
         from ._requests import BearerAuth
