@@ -15,7 +15,7 @@ import (
 // expiry in seconds.
 var testEmulator *emulator.Emulator
 
-const testTTL = 2 * time.Second
+const testTTL = 3 * time.Second
 
 func TestMain(m *testing.M) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
