@@ -187,6 +187,20 @@ func lakelink_result_next_batch_start(queue C.uint64_t, res C.uint64_t, maxRows 
 	})
 }
 
+//export lakelink_result_close_start
+func lakelink_result_close_start(queue C.uint64_t, res C.uint64_t, callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if _, err := queueOf(queue); err != nil { // before the result's handle goes
+			return err
+		}
+		v, err := lookup(uint64(res), kindResult, true)
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) { return nil, ops.CloseResult(v.(*lakebase.Result)) })
+	})
+}
+
 //export lakelink_session_start
 func lakelink_session_start(queue C.uint64_t, conn C.uint64_t, step C.int32_t, callOut *C.uint64_t,
 	errOut **C.lakelink_error) C.int32_t {
@@ -206,6 +220,9 @@ func lakelink_session_start(queue C.uint64_t, conn C.uint64_t, step C.int32_t, c
 			on := step == C.LAKELINK_STEP_AUTOCOMMIT_ON
 			run = func(c *lakebase.Conn) error { return c.SetAutocommit(on) }
 		case C.LAKELINK_STEP_CLOSE, C.LAKELINK_STEP_DISCARD:
+			if _, err := queueOf(queue); err != nil { // before the connection's handle goes
+				return err
+			}
 			v, err := lookup(uint64(conn), kindConnection, true) // invalid from now, as lakelink_close makes it
 			if err != nil {
 				return err

@@ -467,6 +467,11 @@ int32_t lakelink_query_start(uint64_t queue, uint64_t conn, const char *sql, con
 int32_t lakelink_result_next_batch_start(uint64_t queue, uint64_t result, int32_t max_rows, const char *format,
                                          uint64_t *call_out, lakelink_error **err);
 
+/* Starts lakelink_result_close (which reads the rows left, from the
+ * server): collect with lakelink_call_done. result's handle is invalid
+ * from the start on. */
+int32_t lakelink_result_close_start(uint64_t queue, uint64_t result, uint64_t *call_out, lakelink_error **err);
+
 /* Starts a step (LAKELINK_STEP_*) on conn: collect with lakelink_call_done. With
  * LAKELINK_STEP_CLOSE and LAKELINK_STEP_DISCARD conn's handle is invalid
  * from the start on, as after lakelink_close. LAKELINK_STEP_CANCEL may
