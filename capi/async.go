@@ -14,6 +14,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"time"
 	"unsafe"
 
 	"github.com/lakelink/lakelink/core/lakebase"
@@ -273,6 +274,24 @@ func lakelink_app_request_start(queue C.uint64_t, connStr, appURL, method, url, 
 type appAnswer struct {
 	resp *ops.AppResponse
 	err  error
+}
+
+//export lakelink_call_wait
+func lakelink_call_wait(callH C.uint64_t, timeoutUs C.int32_t, doneOut *C.int32_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(doneOut, "done_out"); err != nil {
+			return err
+		}
+		v, err := lookup(uint64(callH), kindCall, false)
+		if err != nil {
+			return err
+		}
+		*doneOut = 0
+		if v.(*ops.Call).WaitFor(time.Duration(timeoutUs) * time.Microsecond) {
+			*doneOut = 1
+		}
+		return nil
+	})
 }
 
 // collect waits for call to complete, invalidates its handle and returns

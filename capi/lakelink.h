@@ -486,6 +486,14 @@ int32_t lakelink_app_request_start(uint64_t queue, const char *conn_str, const c
                                    const char *url, const char *headers_json, const uint8_t *body, int64_t body_len,
                                    uint64_t *call_out, lakelink_error **err);
 
+/* Waits at most timeout_us microseconds for call to complete, on the
+ * calling thread without sleeping (it yields the CPU between looks); *done_out
+ * is 1 if it completed, else 0. A loop with nothing else to do calls it
+ * right after starting a call that may be quick (a short statement), and
+ * collects at once when *done_out is 1: no wake-up through the queue (the
+ * call is still among the queue's completed calls: take it as usual). */
+int32_t lakelink_call_wait(uint64_t call, int32_t timeout_us, int32_t *done_out, lakelink_error **err);
+
 /* Collecting (each waits for the call if it has not completed, and
  * invalidates its handle). The outputs are the blocking function's:
  *   lakelink_call_done          a step: the status only

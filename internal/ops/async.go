@@ -7,6 +7,8 @@ package ops
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Call is one operation running in the background: its answer, once
@@ -33,6 +35,9 @@ type Queue struct {
 	done      []uint64 // ids of completed calls, not yet taken
 	signalled bool     // the descriptor is readable (a byte is in the pipe)
 	closed    bool
+
+	state atomic.Int32         // the spinner's: noSpinner, spinnerIdle, spinnerClaimed
+	slot  atomic.Pointer[task] // a task handed to the spinner
 }
 
 // NewQueue makes a queue with its file descriptor.
@@ -53,18 +58,80 @@ func NewCall() *Call { return &Call{done: make(chan struct{})} }
 // Start runs op as c on a goroutine and, once it returned, queues id (the
 // caller's name for c). A panic in op is its error, as the exports' own
 // (a bug).
+//
+// A goroutine that finished a call stays for spinFor, looking for the next
+// one (see spinner): a caller that starts calls one after another (a loop
+// of short statements) hands each to it without waking a thread, which on
+// a busy machine costs more than the statement.
 func (q *Queue) Start(id uint64, c *Call, op func() (any, error)) {
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				c.value, c.err = nil, &Error{Failure{Code: Internal,
-					Message: fmt.Sprintf("lakelink internal error (a bug; please report it): %v", r)}, nil}
+	t := &task{id, c, op}
+	if q.state.CompareAndSwap(spinnerIdle, spinnerClaimed) {
+		q.slot.Store(t)
+		return
+	}
+	go q.run(t)
+}
+
+// task is a started call.
+type task struct {
+	id uint64
+	c  *Call
+	op func() (any, error)
+}
+
+// The states of a queue's spinner.
+const (
+	noSpinner      int32 = iota
+	spinnerIdle          // a goroutine looks for the next task
+	spinnerClaimed       // a task is (being) put in slot for it
+)
+
+// spinFor is how long a goroutine that finished a call looks for the next.
+const spinFor = 200 * time.Microsecond
+
+// run runs t, then becomes the queue's spinner if it has none.
+func (q *Queue) run(t *task) {
+	q.do(t)
+	if q.state.CompareAndSwap(noSpinner, spinnerIdle) {
+		q.spin()
+	}
+}
+
+// spin takes the tasks Start hands over until none came for spinFor.
+func (q *Queue) spin() {
+	until := time.Now().Add(spinFor)
+	for {
+		switch q.state.Load() {
+		case spinnerClaimed:
+			t := q.slot.Swap(nil)
+			if t == nil { // Start is storing it
+				yield()
+				continue
 			}
-			close(c.done)
-			q.complete(id)
-		}()
-		c.value, c.err = op()
+			q.do(t)
+			q.state.Store(spinnerIdle)
+			until = time.Now().Add(spinFor)
+		case spinnerIdle:
+			if time.Now().After(until) && q.state.CompareAndSwap(spinnerIdle, noSpinner) {
+				return
+			}
+			yield()
+		}
+	}
+}
+
+// do runs t's operation and queues its completion.
+func (q *Queue) do(t *task) {
+	c := t.c
+	defer func() {
+		if r := recover(); r != nil {
+			c.value, c.err = nil, &Error{Failure{Code: Internal,
+				Message: fmt.Sprintf("lakelink internal error (a bug; please report it): %v", r)}, nil}
+		}
+		close(c.done)
+		q.complete(t.id)
 	}()
+	c.value, c.err = t.op()
 }
 
 func (q *Queue) complete(id uint64) {
@@ -105,4 +172,27 @@ func (q *Queue) Close() error {
 	q.closed = true
 	q.done = nil
 	return q.sig.close()
+}
+
+// WaitFor waits for the call to complete for at most d, on the calling
+// thread (yielding the CPU between looks, never parking it): the caller's
+// event loop skips a wake-up when the answer comes that soon. It reports
+// whether the call completed.
+func (c *Call) WaitFor(d time.Duration) bool {
+	var until time.Time
+	for {
+		select {
+		case <-c.done:
+			return true
+		default:
+		}
+		now := time.Now()
+		switch {
+		case until.IsZero():
+			until = now.Add(d)
+		case now.After(until):
+			return false
+		}
+		yield()
+	}
 }

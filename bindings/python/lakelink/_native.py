@@ -88,6 +88,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_session_start": ([_u64, _u64, _i32, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_token_start": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_app_request_start": ([_u64, _cp, _cp, _cp, _cp, _cp, U8P, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_call_wait": ([_u64, _i32, _P(_i32), _P(ErrPtr)], _i32),
     "lakelink_call_done": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_call_handle": ([_u64, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_call_query": ([_u64, _P(_vp), _P(_vp), _P(_i64), _P(_vp), _P(_i64), _P(_u64), _P(ErrPtr)], _i32),
@@ -273,7 +274,7 @@ class Queue:
     """A queue of completed asynchronous calls (lakelink_queue_*): ``fd`` becomes readable when calls
     complete; :meth:`take` returns their handles."""
 
-    __slots__ = ("handle", "fd", "_ids", "_n", "_refs", "_take")
+    __slots__ = ("handle", "fd", "_ids", "_n", "_refs", "_take", "_wait")
 
     TAKE = 256  # call handles taken per crossing
 
@@ -286,6 +287,7 @@ class Queue:
         self._n = ctypes.c_int32()
         self._refs = (self._ids, self.TAKE, ctypes.byref(self._n))
         self._take = lib_.lakelink_queue_take
+        self._wait = lib_.lakelink_call_wait
 
     def take(self) -> list[int]:
         """The handles of the calls completed since the last take (every one: until none is left)."""
@@ -297,6 +299,12 @@ class Queue:
             out.extend(self._ids[:n])
             if n < self.TAKE:
                 return out
+
+    def wait(self, call: int, timeout_us: int) -> bool:
+        """Whether call completed within timeout_us microseconds (lakelink_call_wait: the thread spins)."""
+        done, err = ctypes.c_int32(), ErrPtr()
+        raise_for(self._wait(call, timeout_us, ctypes.byref(done), ctypes.byref(err)), err)
+        return bool(done.value)
 
     def close(self) -> None:
         """Closes the queue and its descriptor (calls still running complete unannounced)."""

@@ -47,20 +47,23 @@ class AsyncConnection:
         self._lost = False  # an error said the session is lost: close() ends it instead of giving it back
 
     @classmethod
-    async def connect(cls, conninfo: Optional[str] = None, **overrides: Any) -> AsyncConnection:
+    async def connect(cls, conninfo: Optional[str] = None, *, autocommit: bool = False,
+                      **overrides: Any) -> AsyncConnection:
         """Opens a session of its own (as :func:`lakelink.aio.connect`)."""
         conn_str = _connstr.build(conninfo, overrides)
-        return await cls._open(_proto.Connect(conn_str), describe(conn_str))
+        return await cls._open(_proto.Connect(conn_str), describe(conn_str), autocommit)
 
     @classmethod
-    async def _open(cls, op: _proto.Op[int], described: str, pool: Any = None) -> AsyncConnection:
-        """A connection over the handle op opens, autocommit off."""
+    async def _open(cls, op: _proto.Op[int], described: str, autocommit: bool, pool: Any = None) -> AsyncConnection:
+        """A connection over the handle op opens (in autocommit mode, as the library opens them)."""
         self = cls(await completions().call(op), described, pool)
-        try:
-            await self._step(_proto.AUTOCOMMIT_OFF)
-        except BaseException:
-            await self.close()
-            raise
+        self._autocommit = True
+        if not autocommit:
+            try:
+                self._local(_proto.AUTOCOMMIT_OFF)
+            except BaseException:
+                await self.close()
+                raise
         return self
 
     # ---- internals used by cursors ----
@@ -91,6 +94,16 @@ class AsyncConnection:
             self._note(e)
             raise
 
+    def _local(self, step: int) -> None:
+        """Runs a step that waits for nothing (no statement of ours runs: the lock is held, or the session is
+        new) as a blocking call: setting autocommit, or, in autocommit mode, where the library holds no
+        transaction, committing or rolling back (nothing to do) and giving a pool's session back."""
+        try:
+            _proto.Step(self._check(), step).run()
+        except errors.Error as e:
+            self._note(e)
+            raise
+
     def _note(self, e: BaseException) -> None:
         if isinstance(e, errors.Error) and _lost(e):
             self._lost = True
@@ -110,13 +123,19 @@ class AsyncConnection:
         """Commits the current transaction (if any)."""
         async with self._lock:
             await self._release_stream(None)
-            await self._step(_proto.COMMIT)
+            if self._autocommit:
+                self._local(_proto.COMMIT)
+            else:
+                await self._step(_proto.COMMIT)
 
     async def rollback(self) -> None:
         """Rolls back the current transaction (if any)."""
         async with self._lock:
             await self._release_stream(None)
-            await self._step(_proto.ROLLBACK)
+            if self._autocommit:
+                self._local(_proto.ROLLBACK)
+            else:
+                await self._step(_proto.ROLLBACK)
 
     @property
     def autocommit(self) -> bool:
@@ -132,7 +151,7 @@ class AsyncConnection:
         """Sets autocommit (commit or roll back an open transaction first)."""
         async with self._lock:
             await self._release_stream(None)
-            await self._step(_proto.AUTOCOMMIT_ON if on else _proto.AUTOCOMMIT_OFF)
+            self._local(_proto.AUTOCOMMIT_ON if on else _proto.AUTOCOMMIT_OFF)
             self._autocommit = bool(on)
 
     async def cancel(self) -> None:
@@ -154,7 +173,11 @@ class AsyncConnection:
             if cur is not None:
                 await cur._discard()
             h, self._handle = self._handle, 0
-            await self._loop().call(_proto.Step(h, _proto.DISCARD if self._lost else _proto.CLOSE))
+            step = _proto.Step(h, _proto.DISCARD if self._lost else _proto.CLOSE)
+            if self._pool is not None and self._autocommit and not self._lost:
+                step.run()  # back to its pool: nothing to roll back, nothing sent
+            else:
+                await self._loop().call(step)
 
     @property
     def closed(self) -> bool:
@@ -197,10 +220,10 @@ class AsyncConnection:
     __str__ = __repr__
 
 
-async def connect(conninfo: Optional[str] = None, **overrides: Any) -> AsyncConnection:
+async def connect(conninfo: Optional[str] = None, *, autocommit: bool = False, **overrides: Any) -> AsyncConnection:
     """Opens a Lakebase session without blocking the event loop.
 
     ``conninfo`` is ``Key=Value;...`` (as :func:`lakelink.connect`); keyword overrides take the same
-    property names. The credential is minted and renewed inside.
+    property names. ``autocommit`` as psycopg's. The credential is minted and renewed inside.
     """
-    return await AsyncConnection.connect(conninfo, **overrides)
+    return await AsyncConnection.connect(conninfo, autocommit=autocommit, **overrides)

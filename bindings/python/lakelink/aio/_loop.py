@@ -26,6 +26,12 @@ class Started(NamedTuple, Generic[T]):
     fut: asyncio.Future[None]
 
 
+#: How long (microseconds) a call that is the loop's only one is waited for on the loop's thread before the
+#: loop goes back to its other work and the queue's descriptor: a short statement's round trip, answered
+#: without the two thread wake-ups the queue costs. The loop is never held longer.
+SPIN_US = 200
+
+
 class Completions:
     """An event loop's completion queue and the futures of its calls."""
 
@@ -64,6 +70,9 @@ class Completions:
         raised, from the call's error when it failed (SQLSTATE 57014 for a cancelled statement).
         """
         call, fut = self.start(op)
+        if len(self.waiting) == 1 and self.queue.wait(call, SPIN_US):
+            del self.waiting[call]  # collected now: no wake-up of the loop for it
+            return op.collect(call)
         try:
             await fut
         except asyncio.CancelledError as cancelled:

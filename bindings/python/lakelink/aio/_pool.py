@@ -30,7 +30,9 @@ class AsyncConnectionPool:
     ...     async with pool.connection(as_user=lakelink.user_token(request)) as conn:
     ...         rows = await (await conn.execute("SELECT * FROM orders")).fetchall()   # as the App's user
 
-    The sizes and their connection string properties are :class:`lakelink.ConnectionPool`'s
+    ``kwargs={"autocommit": True}`` (psycopg_pool's) gives sessions in autocommit mode, each statement
+    committed at once; by default a block's statements are one transaction. The sizes and their
+    connection string properties are :class:`lakelink.ConnectionPool`'s
     (``min_size``, ``max_size``, ``max_idle``, ``max_lifetime``, ``timeout``, ``max_users``). The pool
     opens (logging in once, so a wrong host or credential fails there) at ``await pool.open()``,
     ``async with pool``, or the first :meth:`connection`: a constructor cannot await.
@@ -39,7 +41,8 @@ class AsyncConnectionPool:
     def __init__(self, conninfo: Optional[str] = None, *, min_size: Optional[int] = None,
                  max_size: Optional[int] = None, max_idle: Optional[float] = None,
                  max_lifetime: Optional[float] = None, timeout: Optional[float] = None,
-                 max_users: Optional[int] = None, name: Optional[str] = None, **overrides: Any) -> None:
+                 max_users: Optional[int] = None, name: Optional[str] = None,
+                 kwargs: Optional[dict[str, Any]] = None, **overrides: Any) -> None:
         self._handle = 0
         self._closed = False
         #: The pool's name (psycopg_pool's), shown by repr.
@@ -48,6 +51,11 @@ class AsyncConnectionPool:
                                max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets
         self._described = describe(self._conn_str)
         self._opening: Optional[asyncio.Future[int]] = None
+        extra = dict(kwargs or {})
+        self._autocommit = bool(extra.pop("autocommit", False))
+        if extra:
+            raise TypeError(f"lakelink.aio.AsyncConnectionPool: kwargs may hold autocommit only, not {sorted(extra)} "
+                            "(connection string properties are keyword arguments of the pool)")
         self._min, self._max, self._timeout = 0, 0, 0.0
 
     async def open(self, wait: bool = False, timeout: float = 30.0) -> None:
@@ -102,7 +110,7 @@ class AsyncConnectionPool:
                     f"lakelink.aio.AsyncConnectionPool: a timeout of {timeout} s for one call: the library waits "
                     "for a session as long as the pool's timeout (PoolTimeout); give timeout to the pool instead")
         described = self._described + (" as an App user" if token is not None else "")
-        return await AsyncConnection._open(_proto.Acquire(pool, token), described, self)
+        return await AsyncConnection._open(_proto.Acquire(pool, token), described, self._autocommit, self)
 
     async def putconn(self, conn: AsyncConnection) -> None:
         """Gives a session back (``await conn.close()``); ValueError for another pool's connection."""
