@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from . import errors
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 LIBRARY_NAME = "liblakelink.so"
 
 
@@ -75,6 +75,14 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_pool_acquire": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_stats": ([_u64, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_pool_close": ([_u64, _P(ErrPtr)], _i32),
+    # Bulk: executemany and COPY (buffers as _cp, as lakelink_query's params).
+    "lakelink_execute_many": ([_u64, _cp, _cp, _i64, _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_copy_from": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_write": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_write_rows": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_to": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_read": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_copy_end": ([_u64, _cp, _P(_i64), _P(ErrPtr)], _i32),
 }
 
 
