@@ -87,6 +87,12 @@ def workloads(smoke: bool) -> list[Workload]:
                  py("fetch", "lakelink"), py("fetch", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s round trips, one connection", "psycopg 3 (C)", 1.0,
                  py("roundtrips", "lakelink"), py("roundtrips", "psycopg")),
+        Workload("python: executemany of 20,000 three-column rows (int8, text, float8), committed", "psycopg 3 (C)",
+                 0.8, py("executemany", "lakelink"), py("executemany", "psycopg")),
+        Workload("python: COPY 1M three-column rows in, cursor.copy().write_row", "psycopg 3 (C) cursor.copy", 1.0,
+                 py("copy-in", "lakelink"), py("copy-in", "psycopg")),
+        Workload("python: COPY 1M rows out (the fetch workload's five columns), every block read",
+                 "psycopg 3 (C) cursor.copy", 1.0, py("copy-out", "lakelink"), py("copy-out", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s through ConnectionPool.connection(as_user=token), each "
                  "acquire + execute + fetch + give back, warm per-user pool (Lakebase gateway)",
                  "the same through the App's own sessions, connection()", 1.10,
@@ -183,6 +189,7 @@ def config(info: Any, smoke: bool) -> dict[str, Any]:
         "app_user_email": "bench-app-user@example.com",
         "rows": 2000 if smoke else 1_000_000,
         "n": 50 if smoke else 10_000,
+        "bulk_rows": 200 if smoke else 20_000,
         "connects": 20 if smoke else 200,
         "threads": 16,
     }

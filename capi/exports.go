@@ -483,6 +483,144 @@ func lakelink_discard(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error { return endConnection(conn, ops.Discard) })
 }
 
+//export lakelink_execute_many
+func lakelink_execute_many(conn C.uint64_t, sql *C.char, rows *C.uint8_t, rowsLen C.int64_t, rowsOut *C.int64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		c, s, err := statement(conn, sql, rows, rowsLen)
+		if err != nil {
+			return err
+		}
+		n, err := ops.ExecuteMany(context.Background(), c, ops.Many{SQL: s.SQL, Rows: s.Params})
+		if err != nil {
+			return err
+		}
+		if rowsOut != nil {
+			*rowsOut = C.int64_t(n)
+		}
+		return nil
+	})
+}
+
+//export lakelink_copy_from
+func lakelink_copy_from(conn C.uint64_t, sql *C.char, copyOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(copyOut, "copy_out"); err != nil {
+			return err
+		}
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		w, err := ops.StartCopyFrom(context.Background(), c, s.SQL)
+		if err != nil {
+			return err
+		}
+		*copyOut = C.uint64_t(newHandle(kindCopyFrom, w))
+		return nil
+	})
+}
+
+//export lakelink_copy_write
+func lakelink_copy_write(copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		b, err := goBytes(data, dataLen, "data")
+		if err != nil {
+			return err
+		}
+		return ops.CopyWrite(w, b)
+	})
+}
+
+//export lakelink_copy_write_rows
+func lakelink_copy_write_rows(copyH C.uint64_t, rows *C.uint8_t, rowsLen C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		b, err := goBytes(rows, rowsLen, "rows")
+		if err != nil {
+			return err
+		}
+		return ops.CopyWriteRows(w, b)
+	})
+}
+
+//export lakelink_copy_to
+func lakelink_copy_to(conn C.uint64_t, sql *C.char, copyOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(copyOut, "copy_out"); err != nil {
+			return err
+		}
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		o, err := ops.StartCopyTo(context.Background(), c, s.SQL)
+		if err != nil {
+			return err
+		}
+		*copyOut = C.uint64_t(newHandle(kindCopyTo, o))
+		return nil
+	})
+}
+
+//export lakelink_copy_read
+func lakelink_copy_read(copyH C.uint64_t, dataOut **C.uint8_t, lenOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := errors.Join(notNull(dataOut, "data_out"), notNull(lenOut, "len_out")); err != nil {
+			return err
+		}
+		o, err := copyTo(copyH)
+		if err != nil {
+			return err
+		}
+		data, err := ops.CopyRead(o)
+		if err != nil {
+			return err
+		}
+		setBytes(dataOut, lenOut, data)
+		return nil
+	})
+}
+
+//export lakelink_copy_end
+func lakelink_copy_end(copyH C.uint64_t, abortReason *C.char, rowsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		var reason *string
+		if abortReason != nil {
+			r, err := goString(abortReason, "abort_reason")
+			if err != nil {
+				return err
+			}
+			reason = &r
+		}
+		v, err := endCopy(copyH)
+		if err != nil {
+			return err
+		}
+		var n int64
+		switch x := v.(type) {
+		case *lakebase.CopyIn:
+			n, err = ops.EndCopyFrom(x, reason)
+		case *lakebase.CopyOut:
+			n, err = ops.EndCopyTo(x)
+		}
+		if err != nil {
+			return err
+		}
+		if rowsOut != nil {
+			*rowsOut = C.int64_t(n)
+		}
+		return nil
+	})
+}
+
 // endConnection invalidates connection handle conn and ends its session
 // with end.
 func endConnection(conn C.uint64_t, end func(*lakebase.Conn) error) error {

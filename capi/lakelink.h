@@ -95,8 +95,10 @@ extern "C" {
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
  * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
  * lakelink_connect opens a session of its own, which lakelink_close ends
- * on the server. Version 4: COPY and batches, the credential, asynchronous
- * calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*). */
+ * on the server. Version 4: rows affected is -1 when the command tag
+ * carries no count; SQL of several statements without parameters runs;
+ * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
+ * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*). */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -337,6 +339,11 @@ int32_t lakelink_pool_close(uint64_t pool, lakelink_error **err);
 
 /* Runs sql with PostgreSQL's $1..$n placeholders. params/params_len is the
  * encoded parameter list (TYPES.md, "Parameters"), or NULL and 0 for none.
+ * Without parameters sql may hold several statements separated by
+ * semicolons ("DROP TABLE IF EXISTS t; CREATE TABLE t (id int)"): they run
+ * as psycopg runs them, in one message of the simple query protocol, and
+ * the result is the last statement's (its rows read into memory; an error
+ * stops the statements at the one that failed).
  * *result_out is the result's handle: read its columns, then its rows in
  * batches, then its command tag; close it. A new statement on the
  * connection discards what is left of the previous result. */
@@ -353,7 +360,7 @@ int32_t lakelink_execute(uint64_t conn, const char *sql, const uint8_t *params, 
  * *result_out is 0 and *command_tag_out and *rows_affected_out are set.
  * Otherwise *result_out is the open result: read on with
  * lakelink_result_next_batch, then lakelink_result_status, and close it;
- * *command_tag_out is "" and *rows_affected_out 0 until then. On failure
+ * *command_tag_out is "" and *rows_affected_out -1 until then. On failure
  * no output is set. */
 int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, int32_t max_rows,
                        const char *format, char **columns_json_out, uint8_t **batch_out, int64_t *len_out,
@@ -372,8 +379,9 @@ int32_t lakelink_result_next_batch(uint64_t result, int32_t max_rows, const char
                                    int64_t *len_out, lakelink_error **err);
 
 /* The command tag ("SELECT 3", "INSERT 0 1") and rows affected, once the
- * rows are read or the result is closed ("" and 0 before). Either output
- * may be NULL. */
+ * rows are read or the result is closed ("" and -1 before). Rows affected
+ * is the count the tag carries, or -1 when it carries none ("CREATE
+ * TABLE", "SET"): PEP 249's rowcount. Either output may be NULL. */
 int32_t lakelink_result_status(uint64_t result, char **command_tag_out, int64_t *rows_affected_out,
                                lakelink_error **err);
 
@@ -407,6 +415,71 @@ int32_t lakelink_close(uint64_t conn, lakelink_error **err);
  * (lakelink_connect) it is lakelink_close. The handle is invalid
  * afterwards. */
 int32_t lakelink_discard(uint64_t conn, lakelink_error **err);
+
+/* ---- Bulk: executemany and COPY ------------------------------------ */
+
+/* Runs sql (PostgreSQL's $1..$n placeholders) once per parameter row:
+ * rows/rows_len are parameter lists (TYPES.md, "Parameters") one after
+ * another (TYPES.md, "Parameter rows"), NULL and 0 for none (nothing
+ * runs). All rows go to the server at once as one pipelined batch (one
+ * round trip, the statement prepared once): with no transaction open
+ * (autocommit), they run in one implicit transaction, so a failing row
+ * fails them all (the error is the server's). Rows a statement returns
+ * are dropped. *rows_affected_out (may be NULL) is the total of rows
+ * affected, or -1 when a statement's tag carries no count. A malformed
+ * row is LAKELINK_ERR_INVALID_ARGUMENT naming the row (0 is the first)
+ * and parameter; nothing runs then. */
+int32_t lakelink_execute_many(uint64_t conn, const char *sql, const uint8_t *rows, int64_t rows_len,
+                              int64_t *rows_affected_out, lakelink_error **err);
+
+/* COPY streams. lakelink_copy_from starts sql, a COPY ... FROM STDIN;
+ * lakelink_copy_to starts sql, a COPY ... TO STDOUT. *copy_out is the
+ * COPY's handle: feed it (lakelink_copy_write, lakelink_copy_write_rows)
+ * or read it (lakelink_copy_read), then end it with lakelink_copy_end,
+ * which invalidates the handle (always call it, also after a failed
+ * write or read). Like a statement, a COPY runs in the open transaction
+ * (or opens one when autocommit is off) and discards what is left of the
+ * connection's result. Until it ends the session is the COPY's: any other
+ * call on the connection (lakelink_cancel excepted) first ends it, as a
+ * new statement discards an open result: a COPY FROM is then aborted
+ * (its rows are not copied, and its next call fails), the rest of a COPY
+ * TO is dropped. An error of the statement itself (no such table) is
+ * reported by the next write or by lakelink_copy_end. */
+int32_t lakelink_copy_from(uint64_t conn, const char *sql, uint64_t *copy_out, lakelink_error **err);
+
+/* Sends data/len (copied before the call returns) in the COPY's own
+ * format (text, csv or binary, as sql says), any split of it: the library
+ * gathers it into messages of 64 KiB. */
+int32_t lakelink_copy_write(uint64_t copy, const uint8_t *data, int64_t len, lakelink_error **err);
+
+/* Sends rows: parameter lists one after another (TYPES.md, "Parameter
+ * rows"), one per row, a value per column of the COPY. The library writes
+ * them in COPY's text format, each value as its PostgreSQL text input form
+ * (as for a statement's parameters), so the server converts it to its
+ * column's type. The COPY must be in text format (the default; not csv or
+ * binary: as psycopg's write_row, which writes text). A malformed row is
+ * LAKELINK_ERR_INVALID_ARGUMENT (rows before it in the same call are
+ * sent). */
+int32_t lakelink_copy_write_rows(uint64_t copy, const uint8_t *rows, int64_t rows_len, lakelink_error **err);
+
+/* Starts sql, a COPY ... TO STDOUT; read it with lakelink_copy_read. */
+int32_t lakelink_copy_to(uint64_t conn, const char *sql, uint64_t *copy_out, lakelink_error **err);
+
+/* Reads the next chunk of a COPY TO: *data_out and *len_out hold whole rows
+ * (about 64 KiB of them, never part of a row), as the server sent them in
+ * the COPY's format; free it with lakelink_free. At the end *data_out is
+ * NULL and *len_out 0: then call lakelink_copy_end. */
+int32_t lakelink_copy_read(uint64_t copy, uint8_t **data_out, int64_t *len_out, lakelink_error **err);
+
+/* Ends a COPY of either kind and invalidates its handle. For a COPY FROM:
+ * with abort_reason NULL it sends what is left and ends the COPY,
+ * *rows_out (may be NULL) being the rows copied; with an abort_reason the
+ * COPY fails with it (the server rolls it back) and the call returns the
+ * server's error, LAKELINK_ERR_DATABASE with SQLSTATE 57014. For a COPY
+ * TO: the rest not read is read and dropped (abort_reason is ignored),
+ * and *rows_out is the rows copied. An error that ended the COPY before
+ * (a bad value, no such table) is returned here too. */
+int32_t lakelink_copy_end(uint64_t copy, const char *abort_reason, int64_t *rows_out, lakelink_error **err);
 
 /* ---- Asynchronous calls ------------------------------------------------ */
 

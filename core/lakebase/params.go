@@ -48,10 +48,52 @@ func DecodeParams(format Format, data []byte) ([]any, error) {
 		return nil, fmt.Errorf("lakebase: decoding parameters: unknown format %q (want %q or %q)", format, FormatColumnar, FormatPickle)
 	}
 	r := &paramReader{data: data}
-	if len(data) < 8 || string(data[:4]) != paramsMagic {
+	params, err := r.list()
+	if err != nil {
+		return nil, err
+	}
+	if r.off != len(data) {
+		return nil, fmt.Errorf("lakebase: decoding parameters: %d bytes after the last of %d parameters", len(data)-r.off, len(params))
+	}
+	return params, nil
+}
+
+// DecodeParamRows decodes rows of parameters, as executemany and COPY's
+// rows form take them: parameter lists (each as DecodeParams takes one)
+// one after the other, with nothing between or after them (TYPES.md,
+// "Parameter rows"). Errors are DecodeParams's, naming the row (0 is
+// the first).
+func DecodeParamRows(format Format, data []byte) ([][]any, error) {
+	if format != FormatColumnar && format != FormatPickle {
+		return nil, fmt.Errorf("lakebase: decoding parameters: unknown format %q (want %q or %q)", format, FormatColumnar, FormatPickle)
+	}
+	r := &paramReader{data: data}
+	var rows [][]any
+	for r.off < len(data) {
+		params, err := r.list()
+		if err != nil {
+			return nil, rowError(len(rows), err)
+		}
+		rows = append(rows, params)
+	}
+	return rows, nil
+}
+
+// rowError names the row of parameter rows that err is about.
+func rowError(row int, err error) error {
+	var de *DataError
+	if errors.As(err, &de) {
+		return &DataError{SQLState: de.SQLState, Err: fmt.Errorf("row %d: %w", row, de.Err)}
+	}
+	return fmt.Errorf("row %d: %w", row, err)
+}
+
+// list reads one parameter list: its header and its values.
+func (r *paramReader) list() ([]any, error) {
+	if len(r.data)-r.off < 8 || string(r.data[r.off:r.off+4]) != paramsMagic {
 		return nil, errors.New("lakebase: decoding parameters: not a parameter list (it must start with \"LLPB\")")
 	}
-	r.off = 4
+	r.off += 4
 	if v := r.u16(); v != formatVersion {
 		return nil, fmt.Errorf("lakebase: decoding parameters: version %d, want %d", v, formatVersion)
 	}
@@ -66,9 +108,6 @@ func DecodeParams(format Format, data []byte) ([]any, error) {
 			return nil, &DataError{SQLState: "22023", Err: fmt.Errorf("lakebase: parameter $%d: %w", i+1, err)}
 		}
 		params[i] = v
-	}
-	if r.off != len(data) {
-		return nil, fmt.Errorf("lakebase: decoding parameters: %d bytes after the last of %d parameters", len(data)-r.off, n)
 	}
 	return params, nil
 }

@@ -3,6 +3,8 @@ package lakebase
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -93,6 +95,10 @@ func (c *Conn) SetAutocommit(on bool) error {
 // stream: they are read from the server as the Result is read. ctx bounds
 // the whole statement, the reading of its rows included; cancelling it
 // sends the server a cancel request.
+//
+// SQL of several statements separated by semicolons, without args, runs
+// as psycopg runs it, through the simple query protocol in one round
+// trip; the Result is the last statement's, its rows read into memory.
 func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -100,14 +106,16 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 		return nil, ErrClosed
 	}
 	c.discardOpen()
-	if !c.autocommit && c.tx == nil {
-		tx, err := c.c.Begin(ctx)
-		if err != nil {
-			return nil, c.t.wrap(err)
-		}
-		c.tx = tx
+	if err := c.beginImplicitLocked(ctx); err != nil {
+		return nil, err
 	}
-	rows, err := c.c.Query(ctx, sql, args...)
+	var rows pgx.Rows
+	var err error
+	if len(args) == 0 && multiStatement(sql) {
+		rows, err = c.simpleQuery(ctx, sql)
+	} else {
+		rows, err = c.c.Query(ctx, sql, args...)
+	}
 	if err != nil {
 		return nil, c.t.wrap(err)
 	}
@@ -119,6 +127,20 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 	}
 	c.open = r
 	return r, nil
+}
+
+// beginImplicitLocked opens the transaction a statement starts when
+// autocommit is off (PEP 249) and none is open.
+func (c *Conn) beginImplicitLocked(ctx context.Context) error {
+	if c.autocommit || c.tx != nil {
+		return nil
+	}
+	tx, err := c.c.Begin(ctx)
+	if err != nil {
+		return c.t.wrap(err)
+	}
+	c.tx = tx
+	return nil
 }
 
 // Begin starts a transaction explicitly.
@@ -374,11 +396,29 @@ func (r *Result) CommandTag() string {
 	return r.tag.String()
 }
 
-// RowsAffected is the count in the command tag.
+// RowsAffected is the count in the command tag: -1 when the tag has none
+// (CREATE TABLE, SET), or is not known yet (see RowCount).
 func (r *Result) RowsAffected() int64 {
 	r.conn.mu.Lock()
 	defer r.conn.mu.Unlock()
-	return r.tag.RowsAffected()
+	return RowCount(r.tag)
+}
+
+// RowCount is the count a command tag carries ("INSERT 0 5" 5, "SELECT 3"
+// 3, "UPDATE 0" 0), or -1 when it carries none ("CREATE TABLE", "SET",
+// an empty tag): PEP 249's rowcount, node-postgres's rowCount (null
+// there). Every binding takes it from here.
+func RowCount(tag pgconn.CommandTag) int64 {
+	s := tag.String()
+	i := strings.LastIndexByte(s, ' ')
+	if i < 0 || i == len(s)-1 {
+		return -1
+	}
+	n, err := strconv.ParseInt(s[i+1:], 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // Close discards the rows not read, and gives the session back when the

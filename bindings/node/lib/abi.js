@@ -10,7 +10,7 @@
 // array.
 
 /** LAKELINK_ABI_VERSION: the library must report the same from lakelink_abi_version. */
-const ABI_VERSION = 3
+const ABI_VERSION = 4
 
 /** struct lakelink_error's fields in order, as koffi types. */
 const ERROR_FIELDS = {

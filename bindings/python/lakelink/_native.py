@@ -75,6 +75,14 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_pool_acquire": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_stats": ([_u64, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_pool_close": ([_u64, _P(ErrPtr)], _i32),
+    # Bulk: executemany and COPY (buffers as _cp, as lakelink_query's params).
+    "lakelink_execute_many": ([_u64, _cp, _cp, _i64, _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_copy_from": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_write": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_write_rows": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_to": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_read": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_copy_end": ([_u64, _cp, _P(_i64), _P(ErrPtr)], _i32),
     # Asynchronous calls (lakelink.h, "Asynchronous calls"): _proto's operations start and collect them.
     "lakelink_queue_open": ([_P(_i32), _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_queue_take": ([_u64, _P(_u64), _i32, _P(_i32), _P(ErrPtr)], _i32),

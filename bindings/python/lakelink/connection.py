@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional, Type
 
 from . import _connstr, _native, errors
 from .cursor import Cursor
+from .rows import RowFactory, tuple_row
 
 
 class Connection:
@@ -58,6 +59,8 @@ class Connection:
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
         self._described = described
         self._conn_str = conn_str  # holds secrets: never shown
+        self.row_factory: RowFactory = tuple_row
+        """The row factory of the connection's new cursors (lakelink.rows; tuple_row by default)."""
         lib = _native.lib()
         h, err = ctypes.c_uint64(), _native.error_out()
         _native.raise_for(open_handle(lib, ctypes.byref(h), ctypes.byref(err)), err)
@@ -92,10 +95,10 @@ class Connection:
 
     # ---- PEP 249 ----
 
-    def cursor(self) -> Cursor:
-        """A new cursor on this connection."""
+    def cursor(self, *, row_factory: Optional[RowFactory] = None) -> Cursor:
+        """A new cursor on this connection; row_factory (lakelink.rows) defaults to the connection's."""
         self._check()
-        return Cursor(self)
+        return Cursor(self, row_factory)
 
     def commit(self) -> None:
         """Commits the current transaction (if any)."""
@@ -156,7 +159,7 @@ class Connection:
             self._autocommit = bool(on)
 
     def execute(self, sql: str, params: Any = None) -> Cursor:
-        """A shortcut (as in psycopg 3): a new cursor, executed."""
+        """A shortcut (as in psycopg 3): a new cursor, executed and returned (``conn.execute(sql).fetchall()``)."""
         cur = self.cursor()
         cur.execute(sql, params)
         return cur

@@ -9,7 +9,8 @@ from collections import deque
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type
 
-from . import _batch, _native, _params, errors
+from . import _batch, _copy, _native, _params, errors
+from .rows import RowFactory, RowMaker, tuple_row
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -57,10 +58,16 @@ class _QueryOutputs:
 
 
 class Cursor:
-    """A PEP 249 cursor. Rows stream from the server batch by batch."""
+    """A PEP 249 cursor. Rows stream from the server batch by batch.
 
-    def __init__(self, connection: Connection) -> None:
+    Rows are tuples unless a row factory (:mod:`lakelink.rows`, as
+    psycopg's) says otherwise: ``conn.cursor(row_factory=dict_row)``.
+    """
+
+    def __init__(self, connection: Connection, row_factory: Optional[RowFactory] = None) -> None:
         self._conn: Optional[Connection] = connection
+        self._row_factory: RowFactory = row_factory or connection.row_factory
+        self._make: Optional[RowMaker] = None  # None: rows stay tuples
         self.arraysize: int = 1
         self._result = 0  # the native result handle while streaming
         self._rows: Deque[Row] = deque()
@@ -86,6 +93,17 @@ class Cursor:
     def rowcount(self) -> int:
         """Rows affected by the last DML statement, or rows of a fully read result; -1 when not known yet."""
         return self._rowcount
+
+    @property
+    def row_factory(self) -> RowFactory:
+        """How rows are returned (lakelink.rows); it applies from the next execute."""
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: RowFactory) -> None:
+        self._row_factory = factory
+        if self._description is not None:
+            self._describe(self._description)
 
     @property
     def statusmessage(self) -> Optional[str]:
@@ -183,8 +201,18 @@ class Cursor:
         self._rows.clear()
         self._failed = None
         self._description = None
+        self._make = None
         self._rowcount = -1
         self._statusmessage = None
+
+    def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
+        """Sets the description, and the row maker of the row factory for it."""
+        self._description = description
+        f = self._row_factory
+        self._make = None if description is None or f is tuple_row else f(self)
+
+    def _row(self, values: Row) -> Any:
+        return values if self._make is None else self._make(values)
 
     # ---- PEP 249 ----
 
@@ -213,7 +241,7 @@ class Cursor:
                 self._statusmessage = status or None
                 self._rowcount = int(count.value)
             try:
-                self._description = _description(columns_json)
+                self._describe(_description(columns_json))
                 if raw:
                     self._rows.extend(_batch.decode(raw))
             except BaseException as e:
@@ -222,25 +250,50 @@ class Cursor:
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[_params.Params]) -> None:
-        """Runs operation once per parameter set; rowcount is the total of rows affected."""
-        total = 0
-        known = True
-        for params in seq_of_parameters:
-            self.execute(operation, params)
-            if self._description is not None:
-                self._buffer_rest_locked()
-            if self._rowcount < 0:
-                known = False
-            else:
-                total += self._rowcount
-        self._rowcount = total if known else -1
+        """Runs operation once per parameter set, all sent at once as one pipelined batch.
+
+        With no transaction open (autocommit) the rows run in one implicit
+        transaction: a failing row fails them all. rowcount is the total of
+        rows affected (-1 when the statement reports no count); rows the
+        statement returns are dropped.
+        """
+        conn = self._live()
+        sql, rows, n = _params.encode_rows(operation, seq_of_parameters)
+        lib = _native.lib()
+        with conn._lock:
+            self._reset()
+            conn._release_stream(None)
+            if n == 0:
+                self._rowcount = 0
+                return
+            count, err = ctypes.c_int64(), _native.error_out()
+            _native.raise_for(lib.lakelink_execute_many(conn._check(), _native.cstr(sql), rows, len(rows),
+                                                        ctypes.byref(count), ctypes.byref(err)), err)
+            self._rowcount = int(count.value)
+
+    def copy(self, statement: str, params: Optional[_params.Params] = None) -> _copy.Copy:
+        """A COPY ... FROM STDIN or COPY ... TO STDOUT, as psycopg's ``cursor.copy()``: use it in a ``with`` block.
+
+        ``with cur.copy("COPY t (a, b) FROM STDIN") as copy: copy.write_row((1, "x"))``;
+        ``with cur.copy("COPY t TO STDOUT") as copy: for block in copy: ...``
+        (see :class:`lakelink._copy.Copy`). After the block, rowcount is the rows copied.
+        """
+        if params is not None:
+            raise errors.NotSupportedError("COPY takes no parameters in lakelink: put literal values in the statement")
+        self._live()
+        return _copy.Copy(self, statement)
+
+    def _copied(self, n: int) -> None:
+        """Records a COPY's end: n rows copied."""
+        self._rowcount = n
+        self._statusmessage = f"COPY {n}" if n >= 0 else None
 
     def _buffer_rest_locked(self) -> None:
         conn = self._live()
         with conn._lock:
             self._buffer_rest()
 
-    def fetchone(self) -> Optional[Row]:
+    def fetchone(self) -> Any:
         """The next row, or None at the end."""
         conn = self._live()
         if self._description is None:
@@ -250,12 +303,12 @@ class Cursor:
             with conn._lock:
                 while not self._rows and self._result and self._next_batch():
                     pass
-        return self._rows.popleft() if self._rows else None
+        return self._row(self._rows.popleft()) if self._rows else None
 
-    def fetchmany(self, size: Optional[int] = None) -> list[Row]:
+    def fetchmany(self, size: Optional[int] = None) -> list[Any]:
         """Up to size rows (default: arraysize)."""
         n = self.arraysize if size is None else size
-        out: list[Row] = []
+        out: list[Any] = []
         while len(out) < n:
             row = self.fetchone()
             if row is None:
@@ -263,7 +316,7 @@ class Cursor:
             out.append(row)
         return out
 
-    def fetchall(self) -> list[Row]:
+    def fetchall(self) -> list[Any]:
         """Every remaining row."""
         conn = self._live()
         if self._description is None:
@@ -271,14 +324,15 @@ class Cursor:
         self._check_failed()
         with conn._lock:
             self._buffer_rest()
-        out = list(self._rows)
+        make = self._make
+        out = list(self._rows) if make is None else [make(r) for r in self._rows]
         self._rows.clear()
         return out
 
-    def __iter__(self) -> Iterator[Row]:
+    def __iter__(self) -> Iterator[Any]:
         return self
 
-    def __next__(self) -> Row:
+    def __next__(self) -> Any:
         row = self.fetchone()
         if row is None:
             raise StopIteration
@@ -310,7 +364,7 @@ class Cursor:
         result = oauth.call_procedure(procname, inputs)
         with self._live()._lock:
             self._reset()
-            self._description = tuple(Column(k, 25) for k in result)
+            self._describe(tuple(Column(k, 25) for k in result))
             self._rows.append(tuple(result.values()))
             self._rowcount = 1
         return parameters
