@@ -166,6 +166,108 @@ func lakelink_query_start(queue C.uint64_t, conn C.uint64_t, sql *C.char, params
 	})
 }
 
+//export lakelink_execute_many_start
+func lakelink_execute_many_start(queue C.uint64_t, conn C.uint64_t, sql *C.char, rows *C.uint8_t, rowsLen C.int64_t,
+	callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		c, s, err := statement(conn, sql, rows, rowsLen)
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) {
+			return ops.ExecuteMany(context.Background(), c, ops.Many{SQL: s.SQL, Rows: s.Params})
+		})
+	})
+}
+
+//export lakelink_copy_from_start
+func lakelink_copy_from_start(queue C.uint64_t, conn C.uint64_t, sql *C.char, callOut *C.uint64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) {
+			w, err := ops.StartCopyFrom(context.Background(), c, s.SQL)
+			return handleOf(kindCopyFrom, w, err)
+		})
+	})
+}
+
+//export lakelink_copy_to_start
+func lakelink_copy_to_start(queue C.uint64_t, conn C.uint64_t, sql *C.char, callOut *C.uint64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) {
+			o, err := ops.StartCopyTo(context.Background(), c, s.SQL)
+			return handleOf(kindCopyTo, o, err)
+		})
+	})
+}
+
+//export lakelink_copy_write_start
+func lakelink_copy_write_start(queue C.uint64_t, copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t,
+	callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		b, err := goBytes(data, dataLen, "data")
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) { return nil, ops.CopyWrite(w, b) })
+	})
+}
+
+//export lakelink_copy_write_rows_start
+func lakelink_copy_write_rows_start(queue C.uint64_t, copyH C.uint64_t, rows *C.uint8_t, rowsLen C.int64_t,
+	callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		b, err := goBytes(rows, rowsLen, "rows")
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) { return nil, ops.CopyWriteRows(w, b) })
+	})
+}
+
+//export lakelink_copy_read_start
+func lakelink_copy_read_start(queue C.uint64_t, copyH C.uint64_t, callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		o, err := copyTo(copyH)
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) { return ops.CopyRead(o) })
+	})
+}
+
+//export lakelink_copy_end_start
+func lakelink_copy_end_start(queue C.uint64_t, copyH C.uint64_t, abortReason *C.char, callOut *C.uint64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if _, err := queueOf(queue); err != nil { // before the COPY's handle goes
+			return err
+		}
+		end, err := copyEnd(copyH, abortReason)
+		if err != nil {
+			return err
+		}
+		return start(queue, callOut, func() (any, error) { return end() })
+	})
+}
+
 // queryAnswer is a completed lakelink_query_start's answer.
 type queryAnswer struct {
 	first  *ops.FirstBatch
@@ -374,6 +476,24 @@ func lakelink_call_batch(callH C.uint64_t, batchOut **C.uint8_t, lenOut *C.int64
 			return &ops.HandleError{Message: "the call is not a batch"}
 		}
 		setBytes(batchOut, lenOut, data)
+		return nil
+	})
+}
+
+//export lakelink_call_count
+func lakelink_call_count(callH C.uint64_t, countOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		v, err := collect(callH)
+		if err != nil {
+			return err
+		}
+		n, ok := v.(int64)
+		if !ok {
+			return &ops.HandleError{Message: "the call is not one that counts rows"}
+		}
+		if countOut != nil {
+			*countOut = C.int64_t(n)
+		}
 		return nil
 	})
 }

@@ -592,25 +592,11 @@ func lakelink_copy_read(copyH C.uint64_t, dataOut **C.uint8_t, lenOut *C.int64_t
 //export lakelink_copy_end
 func lakelink_copy_end(copyH C.uint64_t, abortReason *C.char, rowsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		var reason *string
-		if abortReason != nil {
-			r, err := goString(abortReason, "abort_reason")
-			if err != nil {
-				return err
-			}
-			reason = &r
-		}
-		v, err := endCopy(copyH)
+		end, err := copyEnd(copyH, abortReason)
 		if err != nil {
 			return err
 		}
-		var n int64
-		switch x := v.(type) {
-		case *lakebase.CopyIn:
-			n, err = ops.EndCopyFrom(x, reason)
-		case *lakebase.CopyOut:
-			n, err = ops.EndCopyTo(x)
-		}
+		n, err := end()
 		if err != nil {
 			return err
 		}
@@ -619,6 +605,32 @@ func lakelink_copy_end(copyH C.uint64_t, abortReason *C.char, rowsOut *C.int64_t
 		}
 		return nil
 	})
+}
+
+// copyEnd reads lakelink_copy_end's arguments, invalidating the handle,
+// and returns the step that ends the COPY, giving the rows copied.
+func copyEnd(copyH C.uint64_t, abortReason *C.char) (func() (int64, error), error) {
+	var reason *string
+	if abortReason != nil {
+		r, err := goString(abortReason, "abort_reason")
+		if err != nil {
+			return nil, err
+		}
+		reason = &r
+	}
+	v, err := endCopy(copyH)
+	if err != nil {
+		return nil, err
+	}
+	return func() (int64, error) {
+		switch x := v.(type) {
+		case *lakebase.CopyIn:
+			return ops.EndCopyFrom(x, reason)
+		case *lakebase.CopyOut:
+			return ops.EndCopyTo(x)
+		}
+		return 0, nil
+	}, nil
 }
 
 // endConnection invalidates connection handle conn and ends its session

@@ -551,6 +551,25 @@ int32_t lakelink_result_close_start(uint64_t queue, uint64_t result, uint64_t *c
  * start while another call runs on conn (it is how to cancel it). */
 int32_t lakelink_session_start(uint64_t queue, uint64_t conn, int32_t step, uint64_t *call_out, lakelink_error **err);
 
+/* Start the bulk calls: lakelink_execute_many (collect with
+ * lakelink_call_count), lakelink_copy_from and lakelink_copy_to
+ * (lakelink_call_handle: the COPY's handle), lakelink_copy_write and
+ * lakelink_copy_write_rows (lakelink_call_done), lakelink_copy_read
+ * (lakelink_call_batch: the chunk, NULL at the end) and lakelink_copy_end
+ * (lakelink_call_count: the rows copied; copy's handle is invalid from the
+ * start on). Start each call on a COPY once the previous one completed. */
+int32_t lakelink_execute_many_start(uint64_t queue, uint64_t conn, const char *sql, const uint8_t *rows,
+                                    int64_t rows_len, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_from_start(uint64_t queue, uint64_t conn, const char *sql, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_to_start(uint64_t queue, uint64_t conn, const char *sql, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_write_start(uint64_t queue, uint64_t copy, const uint8_t *data, int64_t len, uint64_t *call_out,
+                                  lakelink_error **err);
+int32_t lakelink_copy_write_rows_start(uint64_t queue, uint64_t copy, const uint8_t *rows, int64_t rows_len,
+                                       uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_read_start(uint64_t queue, uint64_t copy, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_end_start(uint64_t queue, uint64_t copy, const char *abort_reason, uint64_t *call_out,
+                                lakelink_error **err);
+
 /* Starts lakelink_token: collect with lakelink_call_token. */
 int32_t lakelink_token_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
 
@@ -570,9 +589,10 @@ int32_t lakelink_call_wait(uint64_t call, int32_t timeout_us, int32_t *done_out,
 /* Collecting (each waits for the call if it has not completed, and
  * invalidates its handle). The outputs are the blocking function's:
  *   lakelink_call_done          a step: the status only
- *   lakelink_call_handle        the connection or pool handle opened
+ *   lakelink_call_handle        the connection, pool or COPY handle opened
  *   lakelink_call_query         lakelink_query's outputs
- *   lakelink_call_batch         lakelink_result_next_batch's
+ *   lakelink_call_batch         lakelink_result_next_batch's (lakelink_copy_read's)
+ *   lakelink_call_count         lakelink_execute_many's or lakelink_copy_end's rows (count_out may be NULL)
  *   lakelink_call_token         lakelink_token's (expires_out may be NULL)
  *   lakelink_call_app_response  lakelink_app_request's (set on an HTTP failure too) */
 int32_t lakelink_call_done(uint64_t call, lakelink_error **err);
@@ -581,6 +601,7 @@ int32_t lakelink_call_query(uint64_t call, char **columns_json_out, uint8_t **ba
                             char **command_tag_out, int64_t *rows_affected_out, uint64_t *result_out,
                             lakelink_error **err);
 int32_t lakelink_call_batch(uint64_t call, uint8_t **batch_out, int64_t *len_out, lakelink_error **err);
+int32_t lakelink_call_count(uint64_t call, int64_t *count_out, lakelink_error **err);
 int32_t lakelink_call_token(uint64_t call, char **token_out, int64_t *expires_out, lakelink_error **err);
 int32_t lakelink_call_app_response(uint64_t call, int32_t *status_out, char **headers_out, uint8_t **body_out,
                                    int64_t *body_len_out, lakelink_error **err);

@@ -334,6 +334,108 @@ class AppRequest(Op[AppAnswer]):
         return self._answer(rc, status, hp, bp, blen, err)
 
 
+class ExecuteMany(Op[int]):
+    """lakelink_execute_many: one statement over parameter rows, one pipelined batch; the rows affected."""
+
+    def __init__(self, conn: int, sql: str, rows: bytes) -> None:
+        self.conn, self.sql, self.rows = conn, _native.cstr(sql), rows
+
+    def run(self) -> int:
+        n, err = ctypes.c_int64(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_execute_many(self.conn, self.sql, self.rows, len(self.rows),
+                                                              ctypes.byref(n), ctypes.byref(err)), err)
+        return int(n.value)
+
+    def _start(self, lib: Any, queue: int, call: Any, err: Any) -> int:
+        return int(lib.lakelink_execute_many_start(queue, self.conn, self.sql, self.rows, len(self.rows), call, err))
+
+    def collect(self, call: int) -> int:
+        return _collect_count(call)
+
+
+def _collect_count(call: int) -> int:
+    n, err = ctypes.c_int64(), _native.error_out()
+    _native.raise_for(_native.lib().lakelink_call_count(call, ctypes.byref(n), ctypes.byref(err)), err)
+    return int(n.value)
+
+
+class CopyStart(_HandleOp):
+    """lakelink_copy_from ("in") or lakelink_copy_to ("out"): the COPY's handle."""
+
+    def __init__(self, conn: int, sql: str, direction: str) -> None:
+        self.conn, self.sql, self.out = conn, _native.cstr(sql), direction == "out"
+
+    def _run(self, lib: Any, out: Any, err: Any) -> int:
+        return int((lib.lakelink_copy_to if self.out else lib.lakelink_copy_from)(self.conn, self.sql, out, err))
+
+    def _start(self, lib: Any, queue: int, call: Any, err: Any) -> int:
+        f = lib.lakelink_copy_to_start if self.out else lib.lakelink_copy_from_start
+        return int(f(queue, self.conn, self.sql, call, err))
+
+    def abandon(self, value: int) -> None:
+        try:
+            CopyEnd(value, "cancelled").run()
+        except errors.Error:
+            pass
+
+
+class CopyWrite(Op[None]):
+    """lakelink_copy_write_rows (parameter rows) or lakelink_copy_write (bytes in the COPY's format)."""
+
+    def __init__(self, copy: int, data: bytes, rows: bool) -> None:
+        self.copy, self.data, self.rows = copy, data, rows
+
+    def run(self) -> None:
+        lib, err = _native.lib(), _native.error_out()
+        f = lib.lakelink_copy_write_rows if self.rows else lib.lakelink_copy_write
+        _native.raise_for(f(self.copy, self.data, len(self.data), ctypes.byref(err)), err)
+
+    def _start(self, lib: Any, queue: int, call: Any, err: Any) -> int:
+        f = lib.lakelink_copy_write_rows_start if self.rows else lib.lakelink_copy_write_start
+        return int(f(queue, self.copy, self.data, len(self.data), call, err))
+
+    def collect(self, call: int) -> None:
+        _collect_done(call)
+
+
+class CopyRead(Op[bytes]):
+    """lakelink_copy_read: the next chunk of whole rows, b"" at the end."""
+
+    def __init__(self, copy: int) -> None:
+        self.copy = copy
+
+    def run(self) -> bytes:
+        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_copy_read(self.copy, ctypes.byref(p), ctypes.byref(n),
+                                                           ctypes.byref(err)), err)
+        return _native.take_bytes(p, n.value)
+
+    def _start(self, lib: Any, queue: int, call: Any, err: Any) -> int:
+        return int(lib.lakelink_copy_read_start(queue, self.copy, call, err))
+
+    def collect(self, call: int) -> bytes:
+        return NextBatch(0).collect(call) or b""
+
+
+class CopyEnd(Op[int]):
+    """lakelink_copy_end: ends a COPY (aborting a COPY FROM with a reason); the rows copied."""
+
+    def __init__(self, copy: int, abort: Optional[str]) -> None:
+        self.copy, self.abort = copy, _native.cstr(abort)
+
+    def run(self) -> int:
+        n, err = ctypes.c_int64(-1), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_copy_end(self.copy, self.abort, ctypes.byref(n), ctypes.byref(err)),
+                          err)
+        return int(n.value)
+
+    def _start(self, lib: Any, queue: int, call: Any, err: Any) -> int:
+        return int(lib.lakelink_copy_end_start(queue, self.copy, self.abort, call, err))
+
+    def collect(self, call: int) -> int:
+        return _collect_count(call)
+
+
 # ---- quick calls (no waiting on the network): always blocking ----
 
 def close_result(result: int) -> None:
@@ -384,6 +486,15 @@ class Status(NamedTuple):
 
     statusmessage: Optional[str]
     rowcount: int
+
+
+def execute_many(conn: int, operation: str, seq_of_parameters: Any) -> Gen[int]:
+    """Runs operation once per parameter set as one pipelined batch; the rows affected (0 for no sets)."""
+    sql, rows, n = _params.encode_rows(operation, seq_of_parameters)
+    if n == 0:
+        return 0
+    count: int = yield ExecuteMany(conn, sql, rows)
+    return count
 
 
 def finish(result: int) -> Status:

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from ._apps import App, token
 from ._connection import AsyncConnection, connect
+from ._copy import AsyncCopy
 from ._cursor import AsyncCursor
 from ._pool import AsyncConnectionPool
 from ..apps import Response, Token
 
-__all__ = ["connect", "AsyncConnection", "AsyncCursor", "AsyncConnectionPool", "App", "Response", "Token", "token"]
+__all__ = ["connect", "AsyncConnection", "AsyncCursor", "AsyncCopy", "AsyncConnectionPool", "App", "Response", "Token", "token"]

@@ -8,6 +8,7 @@ from typing import Any, Optional, Type
 
 from .. import _connstr, _proto, errors
 from ..connection import _lost, describe
+from ..rows import RowFactory, tuple_row
 from ._cursor import AsyncCursor
 from ._loop import Completions, completions
 
@@ -45,6 +46,8 @@ class AsyncConnection:
         self._lock = asyncio.Lock()
         self._streaming: Optional[AsyncCursor] = None
         self._lost = False  # an error said the session is lost: close() ends it instead of giving it back
+        self.row_factory: RowFactory = tuple_row
+        """The row factory of the connection's new cursors (lakelink.rows; tuple_row by default)."""
 
     @classmethod
     async def connect(cls, conninfo: Optional[str] = None, *, autocommit: bool = False,
@@ -61,6 +64,7 @@ class AsyncConnection:
         if not autocommit:
             try:
                 self._local(_proto.AUTOCOMMIT_OFF)
+                self._autocommit = False
             except BaseException:
                 await self.close()
                 raise
@@ -110,10 +114,10 @@ class AsyncConnection:
 
     # ---- the API ----
 
-    def cursor(self) -> AsyncCursor:
-        """A new cursor on this connection."""
+    def cursor(self, *, row_factory: Optional[RowFactory] = None) -> AsyncCursor:
+        """A new cursor on this connection; row_factory (lakelink.rows) defaults to the connection's."""
         self._check()
-        return AsyncCursor(self)
+        return AsyncCursor(self, row_factory)
 
     async def execute(self, query: str, params: Any = None) -> AsyncCursor:
         """A new cursor, executed (psycopg's shortcut)."""

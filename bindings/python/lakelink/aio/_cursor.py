@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Deque, Iterable, Optional, Type
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Optional, Type
 
 from .. import _batch, _params, _proto, errors
 from ..cursor import Column, Row
+from ..rows import RowFactory, RowMaker, tuple_row
+from ._copy import AsyncCopy
 from ._loop import Started
 
 if TYPE_CHECKING:
@@ -22,10 +24,15 @@ class AsyncCursor:
     ...     await cur.execute("SELECT id, name FROM t WHERE id > %s", (10,))
     ...     async for row in cur:
     ...         print(row)
+
+    Rows are tuples unless a row factory (:mod:`lakelink.rows`) says otherwise:
+    ``conn.cursor(row_factory=dict_row)``.
     """
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, row_factory: Optional[RowFactory] = None) -> None:
         self._conn: Optional[AsyncConnection] = connection
+        self._row_factory: RowFactory = row_factory or connection.row_factory
+        self._make: Optional[RowMaker] = None  # None: rows stay tuples
         self.arraysize: int = 1
         self._result = 0  # the native result handle while streaming
         self._rows: Deque[Row] = deque()
@@ -50,6 +57,17 @@ class AsyncCursor:
     def rowcount(self) -> int:
         """Rows affected by the last DML statement, or rows of a fully read result; -1 when not known."""
         return self._rowcount
+
+    @property
+    def row_factory(self) -> RowFactory:
+        """How rows are returned (lakelink.rows)."""
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: RowFactory) -> None:
+        self._row_factory = factory
+        if self._description is not None:
+            self._describe(self._description)
 
     @property
     def statusmessage(self) -> Optional[str]:
@@ -146,8 +164,23 @@ class AsyncCursor:
         self._rows.clear()
         self._failed = None
         self._description = None
+        self._make = None
         self._rowcount = -1
         self._statusmessage = None
+
+    def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
+        """Sets the description, and the row maker of the row factory for it."""
+        self._description = description
+        f = self._row_factory
+        self._make = None if description is None or f is tuple_row else f(self)
+
+    def _row(self, values: Row) -> Any:
+        return values if self._make is None else self._make(values)
+
+    def _copied(self, n: int) -> None:
+        """Records a COPY's end: n rows copied."""
+        self._rowcount = n
+        self._statusmessage = f"COPY {n}" if n >= 0 else None
 
     # ---- the API ----
 
@@ -163,7 +196,8 @@ class AsyncCursor:
             except errors.Error as e:
                 conn._note(e)
                 raise
-            self._description, self._result = a.description, a.result
+            self._describe(a.description)
+            self._result = a.result
             self._rows.extend(a.rows)
             if a.result:
                 conn._streaming = self
@@ -172,17 +206,25 @@ class AsyncCursor:
         return self
 
     async def executemany(self, query: str, params_seq: Iterable[_params.Params]) -> None:
-        """Runs query once per parameter set; rowcount is the total of rows affected."""
-        total, known = 0, True
-        for params in params_seq:
-            await self.execute(query, params)
-            if self._result:
-                await self._buffer_rest_locked()
-            if self._rowcount < 0:
-                known = False
-            else:
-                total += self._rowcount
-        self._rowcount = total if known else -1
+        """Runs query once per parameter set, all sent at once as one pipelined batch (as
+        :meth:`lakelink.Cursor.executemany`); rowcount is the total of rows affected."""
+        conn = self._live()
+        async with conn._lock:
+            await self._reset()
+            await conn._release_stream(None)
+            try:
+                self._rowcount = await conn._loop().drive(_proto.execute_many(conn._check(), query, params_seq),
+                                                          cancel=conn._cancel_op())
+            except errors.Error as e:
+                conn._note(e)
+                raise
+
+    def copy(self, statement: str, params: Optional[_params.Params] = None) -> AsyncCopy:
+        """A COPY ... FROM STDIN or TO STDOUT, as psycopg's: ``async with cur.copy(sql) as copy: ...``."""
+        if params is not None:
+            raise errors.NotSupportedError("COPY takes no parameters in lakelink: put literal values in the statement")
+        self._live()
+        return AsyncCopy(self, statement)
 
     async def _buffer_rest_locked(self) -> None:
         conn = self._live()
@@ -195,16 +237,16 @@ class AsyncCursor:
             raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
         self._check_failed()
 
-    async def fetchone(self) -> Optional[Row]:
+    async def fetchone(self) -> Any:
         """The next row, or None at the end."""
         self._fetchable()
         if not self._rows and self._result:
             async with self._live()._lock:
                 while not self._rows and self._result and await self._read(prefetch=False):
                     pass
-        return self._rows.popleft() if self._rows else None
+        return self._row(self._rows.popleft()) if self._rows else None
 
-    async def fetchmany(self, size: Optional[int] = None) -> list[Row]:
+    async def fetchmany(self, size: Optional[int] = None) -> list[Any]:
         """Up to size rows (default: arraysize)."""
         n = self.arraysize if size is None else size
         self._fetchable()
@@ -212,23 +254,24 @@ class AsyncCursor:
             async with self._live()._lock:
                 if self._result:
                     await self._read(prefetch=False)
-        rows = self._rows
-        return [rows.popleft() for _ in range(min(n, len(rows)))]
+        rows, make = self._rows, self._row
+        return [make(rows.popleft()) for _ in range(min(n, len(rows)))]
 
-    async def fetchall(self) -> list[Row]:
+    async def fetchall(self) -> list[Any]:
         """Every remaining row."""
         self._fetchable()
         if self._result:
             async with self._live()._lock:
                 await self._buffer_rest()
-        out = list(self._rows)
+        make = self._make
+        out = list(self._rows) if make is None else [make(r) for r in self._rows]
         self._rows.clear()
         return out
 
     def __aiter__(self) -> AsyncCursor:
         return self
 
-    async def __anext__(self) -> Row:
+    async def __anext__(self) -> Any:
         row = await self.fetchone()
         if row is None:
             raise StopAsyncIteration
