@@ -160,7 +160,8 @@ class AsyncCursor:
                                     "execute the statement again") from e
 
     async def _reset(self) -> None:
-        await self._discard()
+        if self._result or self._pending is not None:
+            await self._discard()
         self._rows.clear()
         self._failed = None
         self._description = None
@@ -190,7 +191,8 @@ class AsyncCursor:
         conn = self._live()
         async with conn._lock:
             await self._reset()
-            await conn._release_stream(self)
+            if conn._streaming is not None and conn._streaming is not self:
+                await conn._release_stream(self)
             try:
                 a = await conn._loop().drive(_proto.execute(conn._check(), query, params), cancel=conn._cancel_op())
             except errors.Error as e:
