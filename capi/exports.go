@@ -537,9 +537,14 @@ func lakelink_copy_write(copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t, e
 }
 
 //export lakelink_copy_write_rows
-func lakelink_copy_write_rows(copyH C.uint64_t, rows *C.uint8_t, rowsLen C.int64_t, errOut **C.lakelink_error) C.int32_t {
+func lakelink_copy_write_rows(copyH C.uint64_t, format *C.char, rows *C.uint8_t, rowsLen C.int64_t,
+	errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
 		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		f, err := optString(format, "format")
 		if err != nil {
 			return err
 		}
@@ -547,7 +552,7 @@ func lakelink_copy_write_rows(copyH C.uint64_t, rows *C.uint8_t, rowsLen C.int64
 		if err != nil {
 			return err
 		}
-		return ops.CopyWriteRows(w, b)
+		return ops.CopyWriteRows(w, f, b)
 	})
 }
 

@@ -452,15 +452,20 @@ int32_t lakelink_copy_from(uint64_t conn, const char *sql, uint64_t *copy_out, l
  * gathers it into messages of 64 KiB. */
 int32_t lakelink_copy_write(uint64_t copy, const uint8_t *data, int64_t len, lakelink_error **err);
 
-/* Sends rows: parameter lists one after another (TYPES.md, "Parameter
- * rows"), one per row, a value per column of the COPY. The library writes
- * them in COPY's text format, each value as its PostgreSQL text input form
- * (as for a statement's parameters), so the server converts it to its
+/* Sends rows, encoded as format says: NULL or "params", parameter lists
+ * one after another (TYPES.md, "Parameter rows"), one per row, a value per
+ * column of the COPY; "pickle", a Python pickle of a list of tuples or
+ * lists of None, bool, int, float, str and bytes (TYPES.md, "Pickled
+ * rows": the Python binding's fast path). The library writes them in
+ * COPY's text format, each value as its PostgreSQL text input form (as
+ * for a statement's parameters), so the server converts it to its
  * column's type. The COPY must be in text format (the default; not csv or
- * binary: as psycopg's write_row, which writes text). A malformed row is
- * LAKELINK_ERR_INVALID_ARGUMENT (rows before it in the same call are
- * sent). */
-int32_t lakelink_copy_write_rows(uint64_t copy, const uint8_t *rows, int64_t rows_len, lakelink_error **err);
+ * binary: as psycopg's write_row, which writes text). Malformed rows, or
+ * pickled rows holding anything else, are LAKELINK_ERR_INVALID_ARGUMENT:
+ * with "pickle" nothing of them was sent (send them as parameter rows);
+ * with "params" the rows before the malformed one were. */
+int32_t lakelink_copy_write_rows(uint64_t copy, const char *format, const uint8_t *rows, int64_t rows_len,
+                                 lakelink_error **err);
 
 /* Starts sql, a COPY ... TO STDOUT; read it with lakelink_copy_read. */
 int32_t lakelink_copy_to(uint64_t conn, const char *sql, uint64_t *copy_out, lakelink_error **err);

@@ -101,13 +101,24 @@ static void test_copy_from(uint64_t conn) {
     params_int64(&p, 2001);
     params_null(&p);
     rows_add(rows, sizeof rows, &len, &p);
-    rc = lakelink_copy_write_rows(copy, rows, (int64_t)len, &err);
+    rc = lakelink_copy_write_rows(copy, NULL, rows, (int64_t)len, &err);
     expect_ok("write rows", rc, err);
     rc = lakelink_copy_write(copy, NULL, 0, &err);
     expect_ok("write nothing", rc, err);
+    /* pickle.dumps([(4000, 'pickled')], 5), and [({},)]: a dict only parameter rows carry */
+    static const uint8_t pickled[] = "\x80\x05\x95\x13\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x4d\xa0\x0f\x8c\x07"
+                                     "\x70\x69\x63\x6b\x6c\x65\x64\x94\x86\x94\x61\x2e";
+    static const uint8_t dict[] = "\x80\x05\x95\x08\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x7d\x94\x85\x94\x61\x2e";
+    rc = lakelink_copy_write_rows(copy, "pickle", pickled, (int64_t)sizeof pickled - 1, &err);
+    expect_ok("write pickled rows", rc, err);
+    rc = lakelink_copy_write_rows(copy, "pickle", dict, (int64_t)sizeof dict - 1, &err);
+    lakelink_error_free(expect_error("a pickled dict", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "pickled rows"));
+    rc = lakelink_copy_write_rows(copy, "arrow", dict, (int64_t)sizeof dict - 1, &err);
+    lakelink_error_free(expect_error("an unknown format", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "format"));
     rc = lakelink_copy_end(copy, NULL, &n, &err);
     expect_ok("end", rc, err);
-    CHECK(n == 2, "rows copied %lld", (long long)n);
+    CHECK(n == 3, "rows copied %lld", (long long)n);
+    CHECK(scalar_int(conn, "SELECT count(*) FROM capi_bulk WHERE id = 4000 AND s = 'pickled'", NULL) == 1, "pickled row");
     CHECK(scalar_int(conn, "SELECT count(*) FROM capi_bulk WHERE s = E'tab\\there, newline\\nhere, backslash \\\\ here'",
                      NULL) == 1, "escaped text read back");
 

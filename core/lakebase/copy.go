@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,7 +23,7 @@ import (
 // Rows a statement returns are dropped. It returns the total of the rows
 // affected, or -1 when a statement's tag carries no count.
 func (c *Conn) ExecuteMany(ctx context.Context, sql string, args [][]any) (int64, error) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
@@ -67,7 +68,7 @@ func (c *Conn) readyLocked(ctx context.Context) error {
 // Like Execute it runs in the open transaction, or opens one when
 // autocommit is off.
 func (c *Conn) CopyFrom(ctx context.Context, sql string, r io.Reader) (int64, error) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
@@ -83,7 +84,7 @@ func (c *Conn) CopyFrom(ctx context.Context, sql string, r io.Reader) (int64, er
 // binary COPY format, each value encoded for its column's type (learned
 // from the server). It returns the rows copied.
 func (c *Conn) CopyFromRows(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
@@ -96,7 +97,7 @@ func (c *Conn) CopyFromRows(ctx context.Context, table pgx.Identifier, columns [
 // Write is one row's data, as the server sent it), and returns the rows
 // copied.
 func (c *Conn) CopyTo(ctx context.Context, sql string, w io.Writer) (int64, error) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
@@ -144,9 +145,10 @@ const copyChunk = 64 << 10
 
 // CopyIn is a COPY ... FROM STDIN that a binding feeds through calls
 // (StartCopyFrom): Write data in the statement's format, or WriteRows,
-// then End (or Abort). The session is busy until then: its other calls
-// wait. Its methods are for one goroutine at a time.
+// then End (or Abort). The session is the COPY's until then: another call
+// on it aborts the COPY first.
 type CopyIn struct {
+	mu   sync.Mutex // Abort may come from another goroutine (Conn.lock)
 	pw   *io.PipeWriter
 	buf  []byte
 	done chan struct{} // closed when the COPY has ended
@@ -160,15 +162,17 @@ type CopyIn struct {
 // table) comes from the next Write or End. The session stays taken until
 // End or Abort.
 func (c *Conn) StartCopyFrom(ctx context.Context, sql string) (*CopyIn, error) {
-	c.mu.Lock()
+	c.lock()
 	if err := c.readyLocked(ctx); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
 	pr, pw := io.Pipe()
 	w := &CopyIn{pw: pw, done: make(chan struct{})}
+	c.streaming(func() { w.Abort("lakebase: a later call on the connection ended the COPY before its end") })
 	go func() {
 		defer c.mu.Unlock()
+		defer c.streaming(nil)
 		tag, err := c.pg.CopyFrom(ctx, pr, sql)
 		w.n, w.err = RowCount(tag), c.t.wrap(err)
 		if err == nil {
@@ -182,6 +186,8 @@ func (c *Conn) StartCopyFrom(ctx context.Context, sql string) (*CopyIn, error) {
 
 // Write sends data (in the COPY's format), gathered into chunks.
 func (w *CopyIn) Write(data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.buf = append(w.buf, data...)
 	if len(w.buf) >= copyChunk {
 		return w.flush()
@@ -195,12 +201,31 @@ func (w *CopyIn) Write(data []byte) error {
 // that the server converts it to its column's type. The COPY must be in
 // text format (the default; as with psycopg's write_row, not CSV).
 func (w *CopyIn) WriteRows(data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	r := &paramReader{data: data}
 	for row := 0; r.off < len(data); row++ {
 		var err error
 		if w.buf, w.tmp, err = appendCopyTextRow(w.buf, w.tmp, r); err != nil {
 			return rowError(row, err)
 		}
+	}
+	if len(w.buf) >= copyChunk {
+		return w.flush()
+	}
+	return nil
+}
+
+// WritePickledRows sends rows a Python binding pickled (pickledrows.go;
+// TYPES.md, "Pickled rows") as WriteRows sends parameter rows. Rows with
+// anything but the plain values are ErrPickledRowsUnsupported, nothing of
+// them sent.
+func (w *CopyIn) WritePickledRows(data []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var err error
+	if w.buf, _, err = appendPickledRows(w.buf, data); err != nil {
+		return err
 	}
 	if len(w.buf) >= copyChunk {
 		return w.flush()
@@ -223,6 +248,8 @@ func (w *CopyIn) flush() error {
 
 // End sends what is left, ends the COPY, and returns the rows copied.
 func (w *CopyIn) End() (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err := w.flush(); err != nil {
 		return 0, err
 	}
@@ -234,8 +261,10 @@ func (w *CopyIn) End() (int64, error) {
 // Abort ends the COPY with reason as its failure (the server rolls it
 // back: CopyFail) and returns the server's error.
 func (w *CopyIn) Abort(reason string) error {
+	w.pw.CloseWithError(errors.New(reason)) // first: a Write waiting on the pipe returns
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.buf = w.buf[:0]
-	w.pw.CloseWithError(errors.New(reason))
 	<-w.done
 	return w.err
 }
@@ -305,8 +334,10 @@ func appendCopyEscaped(buf, s []byte) []byte {
 
 // CopyOut is a COPY ... TO STDOUT that a binding reads through calls
 // (StartCopyTo): Read until it returns nil, then Close for the rows
-// copied. The session is busy until the end: its other calls wait.
+// copied. The session is the COPY's until its end: another call on it
+// drops the rest first.
 type CopyOut struct {
+	mu     sync.Mutex  // Close may come from two goroutines (Conn.lock)
 	chunks chan []byte // chunks of whole rows; closed at the end
 	stop   chan struct{}
 	done   chan struct{}
@@ -317,14 +348,16 @@ type CopyOut struct {
 // StartCopyTo starts sql, a COPY ... TO STDOUT, whose data the returned
 // CopyOut reads.
 func (c *Conn) StartCopyTo(ctx context.Context, sql string) (*CopyOut, error) {
-	c.mu.Lock()
+	c.lock()
 	if err := c.readyLocked(ctx); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
 	o := &CopyOut{chunks: make(chan []byte, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	c.streaming(func() { o.Close() })
 	go func() {
 		defer c.mu.Unlock()
+		defer c.streaming(nil)
 		w := &chunkWriter{out: o}
 		tag, err := c.pg.CopyTo(ctx, w, sql)
 		if err == nil {
@@ -383,11 +416,13 @@ func (o *CopyOut) Read() ([]byte, error) {
 // Close ends the COPY — reading and dropping the rest of its data when
 // called before its end — and returns the rows copied.
 func (o *CopyOut) Close() (int64, error) {
+	o.mu.Lock()
 	select {
 	case <-o.stop:
 	default:
 		close(o.stop)
 	}
+	o.mu.Unlock()
 	for range o.chunks {
 	}
 	<-o.done

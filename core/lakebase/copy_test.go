@@ -332,3 +332,35 @@ func TestCopy(t *testing.T) {
 		t.Errorf("Pool.CopyFromRows: %d, %v", n, err)
 	}
 }
+
+// TestCopyEndedByLaterCall: a call on the session while a streamed COPY is
+// open ends it (the COPY FROM fails, the COPY TO's rest is dropped), as a
+// new statement discards an open result, rather than waiting for it.
+func TestCopyEndedByLaterCall(t *testing.T) {
+	_, c := bulkConn(t)
+	ctx := context.Background()
+	all(t, c, "CREATE TEMP TABLE copy_later (id int)")
+	w, err := c.StartCopyFrom(ctx, "COPY copy_later FROM STDIN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write([]byte("1\n")); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := all(t, c, "SELECT count(*) FROM copy_later"); fmt.Sprint(rows) != "[[0]]" {
+		t.Errorf("after the aborted COPY: %v", rows)
+	}
+	if _, err := w.End(); err == nil || !strings.Contains(err.Error(), "later call") {
+		t.Errorf("End of the ended COPY: %v", err)
+	}
+	o, err := c.StartCopyTo(ctx, "COPY (SELECT generate_series(1, 200000)) TO STDOUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := all(t, c, "SELECT 2"); fmt.Sprint(rows) != "[[2]]" {
+		t.Errorf("after the ended COPY TO: %v", rows)
+	}
+	if n, err := o.Close(); n != 200000 || err != nil {
+		t.Errorf("Close of the ended COPY TO: %d, %v", n, err)
+	}
+}

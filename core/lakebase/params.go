@@ -250,17 +250,7 @@ func (r *paramReader) scalar(buf []byte, tag kind) ([]byte, error) {
 	case kindInt64:
 		buf = strconv.AppendInt(buf, r.i64(), 10)
 	case kindFloat64:
-		f := math.Float64frombits(uint64(r.i64()))
-		switch {
-		case math.IsNaN(f):
-			buf = append(buf, "NaN"...)
-		case math.IsInf(f, 1):
-			buf = append(buf, "Infinity"...)
-		case math.IsInf(f, -1):
-			buf = append(buf, "-Infinity"...)
-		default:
-			buf = strconv.AppendFloat(buf, f, 'g', -1, 64)
-		}
+		buf = appendFloat8Text(buf, math.Float64frombits(uint64(r.i64())))
 	case kindNumeric:
 		s := r.sized()
 		if !r.short && !validNumeric(s) {
@@ -296,6 +286,19 @@ func (r *paramReader) scalar(buf []byte, tag kind) ([]byte, error) {
 		return buf, errShort
 	}
 	return buf, err
+}
+
+// appendFloat8Text appends f's float8 text input form.
+func appendFloat8Text(buf []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(buf, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(buf, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(buf, "-Infinity"...)
+	}
+	return strconv.AppendFloat(buf, f, 'g', -1, 64)
 }
 
 // appendCheckedText appends s after checking that PostgreSQL will take it

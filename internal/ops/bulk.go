@@ -42,12 +42,22 @@ func CopyWrite(w *lakebase.CopyIn, data []byte) (err error) {
 	return w.Write(data)
 }
 
-// CopyWriteRows sends parameter rows (TYPES.md, "Parameter rows"), which
-// the core writes in COPY's text format. A malformed row is an argument
-// error (nothing of it was sent); the server's error is a database one.
-func CopyWriteRows(w *lakebase.CopyIn, rows []byte) (err error) {
+// CopyWriteRows sends rows in format: "params" (or ""), parameter rows
+// (TYPES.md, "Parameter rows"), or "pickle", rows a Python binding
+// pickled (TYPES.md, "Pickled rows"); the core writes them in COPY's text
+// format. Malformed rows, or pickled rows holding what they may not, are
+// an argument error (nothing of them sent); the server's error is a
+// database one.
+func CopyWriteRows(w *lakebase.CopyIn, format string, rows []byte) (err error) {
 	defer classify(&err, Database)
-	err = w.WriteRows(rows)
+	switch format {
+	case "", "params":
+		err = w.WriteRows(rows)
+	case "pickle":
+		err = w.WritePickledRows(rows)
+	default:
+		return &ArgumentError{Message: "format " + format + ": want params or pickle"}
+	}
 	var dbErr *lakebase.Error
 	if err != nil && !errors.As(err, &dbErr) {
 		return &ArgumentError{Message: err.Error(), Err: err}

@@ -79,7 +79,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_execute_many": ([_u64, _cp, _cp, _i64, _P(_i64), _P(ErrPtr)], _i32),
     "lakelink_copy_from": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_copy_write": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
-    "lakelink_copy_write_rows": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_write_rows": ([_u64, _cp, _cp, _i64, _P(ErrPtr)], _i32),
     "lakelink_copy_to": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_copy_read": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
     "lakelink_copy_end": ([_u64, _cp, _P(_i64), _P(ErrPtr)], _i32),

@@ -122,6 +122,18 @@ def test_copy_in(db: lakelink.Connection) -> None:
         for i in range(3, 20001):
             copy.write_row((i, f"r{i}", None, None, None, i, None))
     assert cur.rowcount == 20000
+    # A list reused between rows (rows are sent later, in batches), a dict as JSON, an int beyond int64.
+    with cur.copy(f"COPY {t} (id, s, j, n) FROM STDIN") as copy:
+        row: list[Any] = [0, "", None, None]
+        for i in (20001, 20002):
+            row[0], row[1] = i, f"list {i}"
+            copy.write_row(row)
+        copy.write_row((20003, "dict", {"a": [1, "x"]}, 2**70))
+    assert cur.rowcount == 3
+    cur.execute(f"SELECT id, s, j, n FROM {t} WHERE id > 20000 ORDER BY id")
+    assert cur.fetchall() == [(20001, "list 20001", None, None), (20002, "list 20002", None, None),
+                              (20003, "dict", {"a": [1, "x"]}, decimal.Decimal(2**70))]
+    cur.execute(f"DELETE FROM {t} WHERE id > 20000")
     # Bytes in the COPY's format (text, csv), str or bytes, in any pieces.
     with cur.copy(f"COPY {t} (id, s) FROM STDIN") as copy:
         copy.write("30001\tthirty")
