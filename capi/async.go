@@ -227,10 +227,14 @@ func lakelink_copy_write_start(queue C.uint64_t, copyH C.uint64_t, data *C.uint8
 }
 
 //export lakelink_copy_write_rows_start
-func lakelink_copy_write_rows_start(queue C.uint64_t, copyH C.uint64_t, rows *C.uint8_t, rowsLen C.int64_t,
-	callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+func lakelink_copy_write_rows_start(queue C.uint64_t, copyH C.uint64_t, format *C.char, rows *C.uint8_t,
+	rowsLen C.int64_t, callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
 		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		f, err := optString(format, "format")
 		if err != nil {
 			return err
 		}
@@ -238,7 +242,7 @@ func lakelink_copy_write_rows_start(queue C.uint64_t, copyH C.uint64_t, rows *C.
 		if err != nil {
 			return err
 		}
-		return start(queue, callOut, func() (any, error) { return nil, ops.CopyWriteRows(w, b) })
+		return start(queue, callOut, func() (any, error) { return nil, ops.CopyWriteRows(w, f, b) })
 	})
 }
 

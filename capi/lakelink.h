@@ -569,8 +569,8 @@ int32_t lakelink_copy_from_start(uint64_t queue, uint64_t conn, const char *sql,
 int32_t lakelink_copy_to_start(uint64_t queue, uint64_t conn, const char *sql, uint64_t *call_out, lakelink_error **err);
 int32_t lakelink_copy_write_start(uint64_t queue, uint64_t copy, const uint8_t *data, int64_t len, uint64_t *call_out,
                                   lakelink_error **err);
-int32_t lakelink_copy_write_rows_start(uint64_t queue, uint64_t copy, const uint8_t *rows, int64_t rows_len,
-                                       uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_write_rows_start(uint64_t queue, uint64_t copy, const char *format, const uint8_t *rows,
+                                       int64_t rows_len, uint64_t *call_out, lakelink_error **err);
 int32_t lakelink_copy_read_start(uint64_t queue, uint64_t copy, uint64_t *call_out, lakelink_error **err);
 int32_t lakelink_copy_end_start(uint64_t queue, uint64_t copy, const char *abort_reason, uint64_t *call_out,
                                 lakelink_error **err);

@@ -100,7 +100,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_copy_from_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_copy_to_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_copy_write_start": ([_u64, _u64, _cp, _i64, _P(_u64), _P(ErrPtr)], _i32),
-    "lakelink_copy_write_rows_start": ([_u64, _u64, _cp, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_write_rows_start": ([_u64, _u64, _cp, _cp, _i64, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_copy_read_start": ([_u64, _u64, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_copy_end_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_call_count": ([_u64, _P(_i64), _P(ErrPtr)], _i32),

@@ -380,19 +380,25 @@ class CopyStart(_HandleOp):
 
 
 class CopyWrite(Op[None]):
-    """lakelink_copy_write_rows (parameter rows) or lakelink_copy_write (bytes in the COPY's format)."""
+    """lakelink_copy_write_rows (rows in format "pickle" or "params") or, format None, lakelink_copy_write
+    (bytes in the COPY's own format)."""
 
-    def __init__(self, copy: int, data: bytes, rows: bool) -> None:
-        self.copy, self.data, self.rows = copy, data, rows
+    def __init__(self, copy: int, data: bytes, format: Optional[bytes]) -> None:
+        self.copy, self.data, self.format = copy, data, format
+
+    def _args(self) -> tuple[Any, ...]:
+        if self.format is None:
+            return self.copy, self.data, len(self.data)
+        return self.copy, self.format, self.data, len(self.data)
 
     def run(self) -> None:
         lib, err = _native.lib(), _native.error_out()
-        f = lib.lakelink_copy_write_rows if self.rows else lib.lakelink_copy_write
-        _native.raise_for(f(self.copy, self.data, len(self.data), ctypes.byref(err)), err)
+        f = lib.lakelink_copy_write if self.format is None else lib.lakelink_copy_write_rows
+        _native.raise_for(f(*self._args(), ctypes.byref(err)), err)
 
     def _start(self, lib: Any, queue: int, call: Any, err: Any) -> int:
-        f = lib.lakelink_copy_write_rows_start if self.rows else lib.lakelink_copy_write_start
-        return int(f(queue, self.copy, self.data, len(self.data), call, err))
+        f = lib.lakelink_copy_write_start if self.format is None else lib.lakelink_copy_write_rows_start
+        return int(f(queue, *self._args(), call, err))
 
     def collect(self, call: int) -> None:
         _collect_done(call)

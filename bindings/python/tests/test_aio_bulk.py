@@ -3,6 +3,7 @@ one execute and rowcount -1, as the sync cursor's, against the emulator's Postgr
 
 import asyncio
 import uuid
+from decimal import Decimal
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,7 +58,8 @@ def test_copy_in_and_out(pg_conn, table):
             async with cur.copy(f"COPY {table} (id, name) FROM STDIN") as copy:
                 for i in range(20000):
                     await copy.write_row((i, None if i % 7 == 0 else f"a\tb{i}"))
-            assert cur.rowcount == 20000
+                await copy.write_row([Decimal(20000), "a Decimal: sent as parameter rows"])
+            assert cur.rowcount == 20001
             async with cur.copy(f"COPY {table} (id, name) FROM STDIN (FORMAT csv)") as copy:
                 await copy.write("20000,x\n20001,y\n")
             assert cur.rowcount == 2

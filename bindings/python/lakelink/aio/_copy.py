@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Sequence, Type
 
 from .. import _proto, errors
-from .._copy import Buffer, CopyProtocol, parse_text_rows
+from .._copy import FLUSH_ROWS, Buffer, CopyProtocol, param_rows, parse_text_rows, pickle_rows
 
 if TYPE_CHECKING:
     from ._cursor import AsyncCursor
@@ -41,11 +41,23 @@ class AsyncCopy:
             self._p.handle = await conn._loop().call(op, cancel=conn._cancel_op())
 
     async def _flush(self) -> None:
+        """Sends what is gathered: the rows (pickled, or as parameter rows when a value needs them, as the
+        sync Copy decides), then the bytes."""
         rows, data = self._p.pending()
+        h = self._p.handle
         if rows:
-            await self._call(_proto.CopyWrite(self._p.handle, rows, rows=True))
+            payload = pickle_rows(rows)
+            if payload is not None:
+                try:
+                    await self._call(_proto.CopyWrite(h, payload, b"pickle"))
+                except errors.InterfaceError as e:
+                    if e.code != errors.ERR_INVALID_ARGUMENT:
+                        raise
+                    payload = None  # nothing of them was sent: as parameter rows, which carry any value
+            if payload is None:
+                await self._call(_proto.CopyWrite(h, param_rows(rows), b"params"))
         if data:
-            await self._call(_proto.CopyWrite(self._p.handle, data, rows=False))
+            await self._call(_proto.CopyWrite(h, data, None))
 
     async def _end(self, abort: Optional[str]) -> int:
         h, self._p.handle = self._p.handle, 0
@@ -57,9 +69,12 @@ class AsyncCopy:
 
     async def write_row(self, row: Sequence[Any]) -> None:
         """Sends one row: a value per column of the COPY (None is NULL)."""
-        if self._p.data:
+        p = self._p
+        if p.data or p.finished or p.direction != "in":
+            p.check("in", "write_row")
             await self._flush()  # the bytes written before go first
-        if self._p.add_row(row):
+        p.rows.append(row if type(row) is tuple else tuple(row))  # sent later: a list may change until then
+        if len(p.rows) >= FLUSH_ROWS:
             await self._flush()
 
     async def write(self, buffer: Buffer) -> None:
