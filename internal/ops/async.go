@@ -17,7 +17,17 @@ type Call struct {
 	done  chan struct{}
 	value any
 	err   error
+	// state tells a completion whether a caller waits for it in WaitFor
+	// (then it is not queued: that caller collects it).
+	state atomic.Int32
 }
+
+// Call states (Call.state).
+const (
+	callRunning     int32 = iota
+	callWatched           // a caller is in WaitFor
+	callDoneWatched       // completed while watched: not queued
+)
 
 // Wait waits for the call to complete and returns its answer.
 func (c *Call) Wait() (any, error) {
@@ -129,7 +139,9 @@ func (q *Queue) do(t *task) {
 				Message: fmt.Sprintf("lakelink internal error (a bug; please report it): %v", r)}, nil}
 		}
 		close(c.done)
-		q.complete(t.id)
+		if !c.state.CompareAndSwap(callWatched, callDoneWatched) {
+			q.complete(t.id)
+		}
 	}()
 	c.value, c.err = t.op()
 }
@@ -177,21 +189,23 @@ func (q *Queue) Close() error {
 // WaitFor waits for the call to complete for at most d, on the calling
 // thread (yielding the CPU between looks, never parking it): the caller's
 // event loop skips a wake-up when the answer comes that soon. It reports
-// whether the call completed.
+// whether the call completed; a call that completes while it waits is not
+// queued (the caller collects it now), one that completed before may have
+// been.
 func (c *Call) WaitFor(d time.Duration) bool {
-	var until time.Time
+	if !c.state.CompareAndSwap(callRunning, callWatched) {
+		return c.state.Load() == callDoneWatched // another caller waits (or waited) for it
+	}
+	until := time.Now().Add(d)
 	for {
 		select {
 		case <-c.done:
 			return true
 		default:
 		}
-		now := time.Now()
-		switch {
-		case until.IsZero():
-			until = now.Add(d)
-		case now.After(until):
-			return false
+		if time.Now().After(until) {
+			// Completed meanwhile (and not queued): collect it; else the queue will tell.
+			return !c.state.CompareAndSwap(callWatched, callRunning)
 		}
 		yield()
 	}
