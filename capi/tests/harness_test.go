@@ -420,6 +420,11 @@ func TestBulk(t *testing.T) {
 	mustPass(t, "bulk", env(t))
 }
 
+func TestAsync(t *testing.T) {
+	t.Parallel()
+	mustPass(t, "async", env(t))
+}
+
 func TestPools(t *testing.T) {
 	t.Parallel()
 	mustPass(t, "pools", env(t))
