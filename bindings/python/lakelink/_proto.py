@@ -18,9 +18,35 @@ from collections.abc import Generator
 from typing import Any, Generic, NamedTuple, Optional, TypeVar
 
 from . import _batch, _native, _params, errors
-from .cursor import BATCH_ROWS, Column, _description
 
 T = TypeVar("T")
+
+BATCH_ROWS = 2000  # rows per batch read from the library
+
+
+class Column(NamedTuple):
+    """One item of ``Cursor.description`` (a 7-item sequence, as PEP 249 wants)."""
+
+    name: str
+    type_code: int
+    display_size: Optional[int] = None
+    internal_size: Optional[int] = None
+    precision: Optional[int] = None
+    scale: Optional[int] = None
+    null_ok: Optional[bool] = None
+
+
+_descriptions: dict[str, Optional[tuple[Column, ...]]] = {}
+
+
+def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
+    """The description for a result's columns JSON (None for a statement without rows), cached per JSON text."""
+    if columns_json not in _descriptions:
+        if len(_descriptions) >= 512:
+            _descriptions.clear()
+        cols = json.loads(columns_json or "[]")
+        _descriptions[columns_json] = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols) or None
+    return _descriptions[columns_json]
 
 # lakelink.h's LAKELINK_STEP_* values.
 BEGIN, COMMIT, ROLLBACK, CANCEL, AUTOCOMMIT_ON, AUTOCOMMIT_OFF, CLOSE, DISCARD = range(1, 9)
@@ -147,17 +173,18 @@ def _collect_done(call: int) -> None:
 
 
 class QueryAnswer(NamedTuple):
-    """What a statement's call gives: its columns, first rows, and (when complete) status."""
+    """What a statement's call gives: its columns, first batch (still encoded: the cursor decodes it, and
+    drops the result if that fails), and (when complete) status."""
 
     description: Optional[tuple[Column, ...]]
-    rows: list[tuple[Any, ...]]
+    raw: bytes  # the first batch, b"" for none
     result: int  # the open result's handle, 0 when the rows all came
     statusmessage: Optional[str]  # set when result is 0
     rowcount: int  # set when result is 0, else -1
 
 
-class _QueryOutputs:
-    """lakelink_query's out-parameters."""
+class QueryOutputs:
+    """lakelink_query's out-parameters (a cursor keeps one: a call holds the connection's lock)."""
 
     __slots__ = ("cols", "batch", "tag", "blen", "count", "res", "refs")
 
@@ -167,31 +194,32 @@ class _QueryOutputs:
         self.refs = tuple(ctypes.byref(x) for x in (self.cols, self.batch, self.blen, self.tag, self.count, self.res))
 
     def answer(self) -> QueryAnswer:
-        """Takes (and frees) the outputs; decodes the first rows (closing the result if that fails)."""
+        """Takes (and frees) the outputs."""
         result = int(self.res.value)
         columns_json = _native.take_string(self.cols)
         raw = _native.take_bytes(self.batch, self.blen.value)
         tag = _native.take_string(self.tag)
         try:
             description = _description(columns_json)
-            rows = _batch.decode(raw) if raw else []
         except BaseException:
             if result:
                 close_result(result)
             raise
         if result:
-            return QueryAnswer(description, rows, result, None, -1)
-        return QueryAnswer(description, rows, 0, tag or None, int(self.count.value))
+            return QueryAnswer(description, raw, result, None, -1)
+        return QueryAnswer(description, raw, 0, tag or None, int(self.count.value))
 
 
 class Query(Op[QueryAnswer]):
     """lakelink_query: runs a statement and reads its columns and first batch."""
 
-    def __init__(self, conn: int, sql: str, params: Optional[bytes], max_rows: int = BATCH_ROWS) -> None:
+    def __init__(self, conn: int, sql: str, params: Optional[bytes], outputs: Optional[QueryOutputs] = None,
+                 max_rows: int = BATCH_ROWS) -> None:
         self.conn, self.sql, self.params, self.max_rows = conn, _native.cstr(sql), params, max_rows
+        self.outputs = outputs
 
     def run(self) -> QueryAnswer:
-        o, err = _QueryOutputs(), _native.error_out()
+        o, err = self.outputs or QueryOutputs(), _native.error_out()
         p = self.params
         _native.raise_for(_native.lib().lakelink_query(self.conn, self.sql, p, len(p) if p else 0, self.max_rows,
                                                        _batch.FORMAT_C, *o.refs, ctypes.byref(err)), err)
@@ -203,7 +231,7 @@ class Query(Op[QueryAnswer]):
                                             _batch.FORMAT_C, call, err))
 
     def collect(self, call: int) -> QueryAnswer:
-        o, err = _QueryOutputs(), _native.error_out()
+        o, err = self.outputs or QueryOutputs(), _native.error_out()
         _native.raise_for(_native.lib().lakelink_call_query(call, *o.refs, ctypes.byref(err)), err)
         return o.answer()
 
@@ -452,6 +480,15 @@ def close_result(result: int) -> None:
         _native.lib().lakelink_error_free(err)
 
 
+def normalize(conn_str: str) -> dict[str, Any]:
+    """lakelink_connstr_normalize's answer: {"normalized": ..., "properties": {...}} (secrets as ***)."""
+    p, err = ctypes.c_void_p(), _native.error_out()
+    _native.raise_for(_native.lib().lakelink_connstr_normalize(_native.cstr(conn_str), ctypes.byref(p),
+                                                               ctypes.byref(err)), err)
+    answer: dict[str, Any] = json.loads(_native.take_string(p))
+    return answer
+
+
 def result_status(result: int) -> tuple[Optional[str], int]:
     """A finished result's command tag (None when empty) and rows affected."""
     tag, count, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
@@ -479,11 +516,13 @@ def pool_close(pool: int) -> None:
 Gen = Generator[Op[Any], Any, T]
 
 
-def execute(conn: int, operation: str, parameters: Optional[_params.Params]) -> Gen[QueryAnswer]:
-    """Runs operation (``%s`` / ``%(name)s`` placeholders) with parameters on session conn."""
+def execute(conn: int, operation: str, parameters: Optional[_params.Params],
+            outputs: Optional[QueryOutputs] = None) -> Gen[QueryAnswer]:
+    """Runs operation (``%s`` / ``%(name)s`` placeholders) with parameters on session conn: one crossing
+    runs the statement and returns its columns and first batch; a result with more rows stays open."""
     sql, values = _params.convert(operation, parameters)
     buf = _params.encode(values) if parameters is not None else None
-    answer: QueryAnswer = yield Query(conn, sql, buf)
+    answer: QueryAnswer = yield Query(conn, sql, buf, outputs)
     return answer
 
 

@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-import ctypes
-import json
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, Optional, Sequence, Type
 
-from . import _batch, _copy, _native, _params, errors
+from . import _batch, _copy, _params, _proto, errors
+from ._proto import BATCH_ROWS as BATCH_ROWS, Column as Column  # lakelink.cursor's names, as before
+
 from .rows import RowFactory, RowMaker, tuple_row
 
 if TYPE_CHECKING:
     from .connection import Connection
 
-BATCH_ROWS = 2000  # rows per batch read from the library
-
 Row = tuple[Any, ...]
 
 # The OAuth procedures a CData connector accepts through callproc.
 _OAUTH_PROCS = {"getoauthauthorizationurl", "getoauthaccesstoken", "refreshoauthaccesstoken"}
-
-
-class Column(NamedTuple):
-    """One item of ``Cursor.description`` (a 7-item sequence, as PEP 249 wants)."""
-
-    name: str
-    type_code: int
-    display_size: Optional[int] = None
-    internal_size: Optional[int] = None
-    precision: Optional[int] = None
-    scale: Optional[int] = None
-    null_ok: Optional[bool] = None
-
-
-_descriptions: dict[str, Optional[tuple[Column, ...]]] = {}
-
-
-def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
-    """The description for a result's columns JSON (None for a statement without rows), cached per JSON text."""
-    if columns_json not in _descriptions:
-        if len(_descriptions) >= 512:
-            _descriptions.clear()
-        cols = json.loads(columns_json or "[]")
-        _descriptions[columns_json] = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols) or None
-    return _descriptions[columns_json]
-
-
-class _QueryOutputs:
-    """lakelink_query's out-parameters, made once per cursor (a call holds the connection's lock)."""
-
-    def __init__(self) -> None:
-        self.cols, self.batch, self.tag = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
-        self.blen, self.count, self.res = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_uint64()
-        self.refs = tuple(ctypes.byref(x) for x in (self.cols, self.batch, self.blen, self.tag, self.count, self.res))
 
 
 class Cursor:
@@ -76,7 +40,7 @@ class Cursor:
         self._rowcount = -1
         self._statusmessage: Optional[str] = None
         self._closed = False
-        self._out = _QueryOutputs()
+        self._out = _proto.QueryOutputs()
 
     # ---- attributes ----
 
@@ -126,11 +90,7 @@ class Cursor:
 
     def _read_batch(self) -> Optional[bytes]:
         """The next encoded batch, or None at the end. Touches nothing but the native result."""
-        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_result_next_batch(self._result, BATCH_ROWS, _batch.FORMAT_C,
-                                                                   ctypes.byref(p), ctypes.byref(n),
-                                                                   ctypes.byref(err)), err)
-        return _native.take_bytes(p, n.value) if p.value else None
+        return _proto.NextBatch(self._result).run()
 
     def _next_batch(self) -> bool:
         """Reads one batch into self._rows; False (and the result finished) at the end. Lock held.
@@ -168,13 +128,8 @@ class Cursor:
 
     def _finish(self) -> None:
         """Reads the command tag and rows affected, and closes the result. Lock held."""
-        lib = _native.lib()
-        tag, count, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
         try:
-            _native.raise_for(lib.lakelink_result_status(self._result, ctypes.byref(tag), ctypes.byref(count),
-                                                         ctypes.byref(err)), err)
-            self._statusmessage = _native.take_string(tag) or None
-            self._rowcount = int(count.value)
+            self._statusmessage, self._rowcount = _proto.result_status(self._result)
         finally:
             self._discard()
 
@@ -185,11 +140,7 @@ class Cursor:
         if conn is not None and conn._streaming is not None and conn._streaming() is self:
             conn._streaming = None
         if h:
-            err = _native.error_out()
-            rc = _native.lib().lakelink_result_close(h, ctypes.byref(err))
-            if err:
-                _native.lib().lakelink_error_free(err)
-            del rc
+            _proto.close_result(h)
 
     def _buffer_rest(self) -> None:
         """Reads every remaining row into memory (fetchall, or another cursor is about to execute). Lock held."""
@@ -219,31 +170,19 @@ class Cursor:
     def execute(self, operation: str, parameters: Optional[_params.Params] = None) -> Cursor:
         """Runs operation, with ``%s`` or ``%(name)s`` placeholders for parameters."""
         conn = self._live()
-        sql, values = _params.convert(operation, parameters)
-        buf = _params.encode(values) if parameters is not None else None
-        lib = _native.lib()
         with conn._lock:
             self._reset()
             conn._release_stream(self)
-            handle = conn._check()
-            # One crossing runs the statement and returns its columns and
-            # first batch; a result with more rows stays open (self._result).
-            o, err = self._out, _native.error_out()
-            _native.raise_for(lib.lakelink_query(handle, _native.cstr(sql), buf, len(buf) if buf else 0, BATCH_ROWS,
-                                                 _batch.FORMAT_C, *o.refs, ctypes.byref(err)), err)
-            cols, batch, blen, tag, count, res = o.cols, o.batch, o.blen, o.tag, o.count, o.res
-            self._result = int(res.value)
-            columns_json, raw, status = _native.take_string(cols), _native.take_bytes(batch, blen.value), \
-                _native.take_string(tag)
-            if self._result:
+            a = _proto.run(_proto.execute(conn._check(), operation, parameters, self._out))
+            self._result = a.result
+            if a.result:
                 conn._streaming = weakref.ref(self)
             else:
-                self._statusmessage = status or None
-                self._rowcount = int(count.value)
+                self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
+            self._describe(a.description)
             try:
-                self._describe(_description(columns_json))
-                if raw:
-                    self._rows.extend(_batch.decode(raw))
+                if a.raw:
+                    self._rows.extend(_batch.decode(a.raw))
             except BaseException as e:
                 self._fail(e)
                 raise
@@ -258,18 +197,10 @@ class Cursor:
         statement returns are dropped.
         """
         conn = self._live()
-        sql, rows, n = _params.encode_rows(operation, seq_of_parameters)
-        lib = _native.lib()
         with conn._lock:
             self._reset()
             conn._release_stream(None)
-            if n == 0:
-                self._rowcount = 0
-                return
-            count, err = ctypes.c_int64(), _native.error_out()
-            _native.raise_for(lib.lakelink_execute_many(conn._check(), _native.cstr(sql), rows, len(rows),
-                                                        ctypes.byref(count), ctypes.byref(err)), err)
-            self._rowcount = int(count.value)
+            self._rowcount = _proto.run(_proto.execute_many(conn._check(), operation, seq_of_parameters))
 
     def copy(self, statement: str, params: Optional[_params.Params] = None) -> _copy.Copy:
         """A COPY ... FROM STDIN or COPY ... TO STDOUT, as psycopg's ``cursor.copy()``: use it in a ``with`` block.

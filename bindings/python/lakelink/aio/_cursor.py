@@ -198,13 +198,18 @@ class AsyncCursor:
             except errors.Error as e:
                 conn._note(e)
                 raise
-            self._describe(a.description)
             self._result = a.result
-            self._rows.extend(a.rows)
             if a.result:
                 conn._streaming = self
             else:
                 self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
+            self._describe(a.description)
+            try:
+                if a.raw:
+                    self._rows.extend(_batch.decode(a.raw))
+            except BaseException as e:
+                await self._fail(e)
+                raise
         return self
 
     async def executemany(self, query: str, params_seq: Iterable[_params.Params]) -> None:
