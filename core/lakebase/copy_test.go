@@ -279,6 +279,13 @@ func TestCopy(t *testing.T) {
 		t.Errorf("after an early close: %v", rows)
 	}
 
+	// A COPY FROM STDIN started as a COPY TO is refused, not waited on.
+	o, _ = c.StartCopyTo(ctx, "COPY copy_t FROM STDIN")
+	if b, err := o.Read(); b != nil || err == nil || !strings.Contains(err.Error(), "started as a COPY TO") {
+		t.Errorf("COPY FROM read as a COPY TO: %q, %v", b, err)
+	}
+	o.Close()
+
 	// Errors: no such table (from the Write or End), a bad row, an abort.
 	w, err = c.StartCopyFrom(ctx, "COPY no_such_table FROM STDIN")
 	if err != nil {
