@@ -279,6 +279,13 @@ func TestCopy(t *testing.T) {
 		t.Errorf("after an early close: %v", rows)
 	}
 
+	// A COPY FROM STDIN started as a COPY TO is refused, not waited on.
+	o, _ = c.StartCopyTo(ctx, "COPY copy_t FROM STDIN")
+	if b, err := o.Read(); b != nil || err == nil || !strings.Contains(err.Error(), "started as a COPY TO") {
+		t.Errorf("COPY FROM read as a COPY TO: %q, %v", b, err)
+	}
+	o.Close()
+
 	// Errors: no such table (from the Write or End), a bad row, an abort.
 	w, err = c.StartCopyFrom(ctx, "COPY no_such_table FROM STDIN")
 	if err != nil {
@@ -362,5 +369,30 @@ func TestCopyEndedByLaterCall(t *testing.T) {
 	}
 	if n, err := o.Close(); n != 200000 || err != nil {
 		t.Errorf("Close of the ended COPY TO: %d, %v", n, err)
+	}
+}
+
+// TestCopyToParksReads: with ThreadWait, a COPY TO's reads park instead of
+// spinning (threadWaitConn.streaming) while it runs, and spin again after.
+func TestCopyToParksReads(t *testing.T) {
+	p := connectWith(t, &Config{ThreadWait: true}, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
+	c, err := p.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tw, ok := rawConn(c.pg).(*threadWaitConn)
+	if !ok {
+		t.Fatalf("the connection is a %T", rawConn(c.pg))
+	}
+	o, err := c.StartCopyTo(context.Background(), "COPY (SELECT generate_series(1, 1000)) TO STDOUT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tw.streaming.Load() {
+		t.Error("not streaming during the COPY")
+	}
+	if n, err := o.Close(); n != 1000 || err != nil || tw.streaming.Load() {
+		t.Errorf("after the COPY: %d, %v, streaming %v", n, err, tw.streaming.Load())
 	}
 }

@@ -302,10 +302,19 @@ func appendFloat8Text(buf []byte, f float64) []byte {
 }
 
 // appendCheckedText appends s after checking that PostgreSQL will take it
-// as text: valid UTF-8 without NUL characters.
+// as text (checkText).
 func appendCheckedText(buf, s []byte, what string) ([]byte, error) {
+	if err := checkText(s, what); err != nil {
+		return buf, err
+	}
+	return append(buf, s...), nil
+}
+
+// checkText checks that PostgreSQL will take s as text: valid UTF-8
+// without NUL characters.
+func checkText(s []byte, what string) error {
 	if i := bytes.IndexByte(s, 0); i >= 0 {
-		return buf, fmt.Errorf("%s contains a NUL character (byte offset %d), which PostgreSQL text cannot hold", what, i)
+		return fmt.Errorf("%s contains a NUL character (byte offset %d), which PostgreSQL text cannot hold", what, i)
 	}
 	if !utf8.Valid(s) {
 		i := 0
@@ -316,9 +325,9 @@ func appendCheckedText(buf, s []byte, what string) ([]byte, error) {
 			}
 			i += size
 		}
-		return buf, fmt.Errorf("%s is not valid UTF-8 (byte 0x%02x at offset %d); PostgreSQL would refuse it with SQLSTATE 22021 — send bytes as bytes", what, s[i], i)
+		return fmt.Errorf("%s is not valid UTF-8 (byte 0x%02x at offset %d); PostgreSQL would refuse it with SQLSTATE 22021 — send bytes as bytes", what, s[i], i)
 	}
-	return append(buf, s...), nil
+	return nil
 }
 
 // validNumeric reports whether s is a numeric PostgreSQL accepts: NaN,

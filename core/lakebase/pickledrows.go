@@ -38,231 +38,277 @@ const (
 	opBinBytes8   = 0x8e
 )
 
-// pyList is a list being built (APPENDS add to it after it was memoized).
-type pyList struct{ items []any }
+// pickled is an entry of the pickle machine's stack (or memo): a cell (a
+// value already in COPY's text form: arena[a:b]), a row (its cells joined
+// by tabs: arena[a:b]), a list being built (the outer one, or a row given
+// as a list), or a MARK.
+type pickled struct {
+	kind pickledKind
+	a, b int
+	list *pickledList
+}
 
-// pyMark is the stack's MARK.
-type pyMark struct{}
+type pickledKind uint8
 
-// pyBytes is a bytes value (a Go string is a str).
-type pyBytes []byte
+const (
+	pkCell pickledKind = iota + 1
+	pkRow
+	pkList
+	pkMark
+)
+
+// pickledList is a list: the outer list of rows (rows set), or a row
+// given as a list (its cells).
+type pickledList struct {
+	outer bool
+	rows  int
+	cells []pickled
+}
 
 // appendPickledRows appends the rows pickled in data to buf in COPY's text
 // format (as appendCopyTextRow does for parameter rows), and returns how
-// many there were. On any error buf is returned as it came.
+// many there were. On any error buf is returned as it came. Each value is
+// written as text once, as it is read; rows are copied to buf as the
+// outer list takes them (a row the pickle repeats is written again).
 func appendPickledRows(buf, data []byte) ([]byte, int, error) {
-	top, err := unpickle(data)
-	if err != nil {
-		return buf, 0, err
-	}
-	rows, ok := top.(*pyList)
-	if !ok {
-		return buf, 0, ErrPickledRowsUnsupported
-	}
-	start := len(buf)
-	for i, row := range rows.items {
-		var values []any
-		switch r := row.(type) {
-		case *pyList:
-			values = r.items
-		case []any:
-			values = r
-		default:
-			return buf[:start], 0, ErrPickledRowsUnsupported
-		}
-		for j, v := range values {
-			if j > 0 {
-				buf = append(buf, '\t')
-			}
-			switch x := v.(type) {
-			case nil:
-				buf = append(buf, `\N`...)
-			case bool:
-				buf = strconv.AppendBool(buf, x)
-			case int64:
-				buf = strconv.AppendInt(buf, x, 10)
-			case *big.Int:
-				buf = x.Append(buf, 10)
-			case float64:
-				buf = appendFloat8Text(buf, x)
-			case string:
-				if _, err := appendCheckedText(nil, []byte(x), "text"); err != nil {
-					return buf[:start], 0, &DataError{SQLState: "22023", Err: fmt.Errorf("row %d: lakebase: parameter $%d: %w", i, j+1, err)}
-				}
-				buf = appendCopyEscaped(buf, []byte(x))
-			case pyBytes:
-				buf = append(buf, `\\x`...)
-				buf = hex.AppendEncode(buf, x)
-			default:
-				return buf[:start], 0, ErrPickledRowsUnsupported
-			}
-		}
-		buf = append(buf, '\n')
-	}
-	return buf, len(rows.items), nil
+	return new(unpickler).appendRows(buf, data)
 }
 
-// unpickle runs the pickle machine over data for the opcodes above.
-func unpickle(data []byte) (any, error) {
-	var stack []any
-	var memo []any
-	short := errors.New("lakebase: pickled rows: truncated")
-	take := func(i *int, n int) ([]byte, error) {
-		if n < 0 || n > len(data)-*i {
-			return nil, short
-		}
-		b := data[*i : *i+n]
-		*i += n
-		return b, nil
+// appendRows is appendPickledRows reusing d's memory from earlier calls.
+func (d *unpickler) appendRows(buf, data []byte) ([]byte, int, error) {
+	*d = unpickler{data: data, out: buf, start: len(buf), arena: d.arena[:0], stack: d.stack[:0], memo: d.memo[:0]}
+	n, err := d.run()
+	out := d.out
+	d.data, d.out, d.outer = nil, nil, nil
+	clear(d.memo[:cap(d.memo)]) // no lists kept alive
+	if err != nil {
+		return buf[:d.start], 0, err
 	}
-	pop := func() (any, error) {
-		if len(stack) == 0 {
-			return nil, ErrPickledRowsUnsupported
-		}
-		v := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		return v, nil
+	return out, n, nil
+}
+
+type unpickler struct {
+	data  []byte
+	i     int
+	out   []byte
+	start int
+	arena []byte // cells' and rows' text
+	stack []pickled
+	memo  []pickled
+	outer *pickledList
+	row   int // rows taken by the outer list, for errors
+}
+
+var errPickleShort = errors.New("lakebase: pickled rows: truncated")
+
+func (d *unpickler) take(n int) ([]byte, error) {
+	if n < 0 || n > len(d.data)-d.i {
+		return nil, errPickleShort
 	}
-	popMark := func() ([]any, error) {
-		for k := len(stack) - 1; k >= 0; k-- {
-			if _, ok := stack[k].(pyMark); ok {
-				items := append([]any(nil), stack[k+1:]...)
-				stack = stack[:k]
-				return items, nil
+	b := d.data[d.i : d.i+n]
+	d.i += n
+	return b, nil
+}
+
+func (d *unpickler) push(e pickled) { d.stack = append(d.stack, e) }
+
+// cell pushes the text appended to the arena since a.
+func (d *unpickler) cell(a int) { d.push(pickled{kind: pkCell, a: a, b: len(d.arena)}) }
+
+// marked pops the entries after the topmost MARK, and the MARK.
+func (d *unpickler) marked() ([]pickled, error) {
+	for k := len(d.stack) - 1; k >= 0; k-- {
+		if d.stack[k].kind == pkMark {
+			items := d.stack[k+1:]
+			d.stack = d.stack[:k]
+			return items, nil
+		}
+	}
+	return nil, ErrPickledRowsUnsupported
+}
+
+// joinRow appends cells as one row's text to the arena and pushes it.
+func (d *unpickler) joinRow(cells []pickled) error {
+	a := len(d.arena)
+	for k, c := range cells {
+		if c.kind != pkCell {
+			return ErrPickledRowsUnsupported
+		}
+		if k > 0 {
+			d.arena = append(d.arena, '\t')
+		}
+		d.arena = append(d.arena, d.arena[c.a:c.b]...)
+	}
+	d.push(pickled{kind: pkRow, a: a, b: len(d.arena)})
+	return nil
+}
+
+// appendTo adds items to the list below them on the stack: rows to the
+// outer list (written out), cells to a row list.
+func (d *unpickler) appendTo(items []pickled) error {
+	if len(d.stack) == 0 || d.stack[len(d.stack)-1].kind != pkList {
+		return ErrPickledRowsUnsupported
+	}
+	l := d.stack[len(d.stack)-1].list
+	if !l.outer {
+		for _, it := range items {
+			if it.kind != pkCell {
+				return ErrPickledRowsUnsupported
 			}
 		}
-		return nil, ErrPickledRowsUnsupported
+		l.cells = append(l.cells, items...)
+		return nil
 	}
-	for i := 0; i < len(data); {
-		op := data[i]
-		i++
+	for _, it := range items {
+		switch it.kind {
+		case pkRow:
+			d.out = append(d.out, d.arena[it.a:it.b]...)
+		case pkList:
+			if it.list.outer {
+				return ErrPickledRowsUnsupported
+			}
+			for k, c := range it.list.cells {
+				if k > 0 {
+					d.out = append(d.out, '\t')
+				}
+				d.out = append(d.out, d.arena[c.a:c.b]...)
+			}
+		default:
+			return ErrPickledRowsUnsupported
+		}
+		d.out = append(d.out, '\n')
+		l.rows++
+		d.row++
+	}
+	return nil
+}
+
+// run runs the pickle machine over d.data for the opcodes above.
+func (d *unpickler) run() (int, error) {
+	for d.i < len(d.data) {
+		op := d.data[d.i]
+		d.i++
 		var b []byte
 		var err error
+		a := len(d.arena)
 		switch op {
 		case opProto:
-			_, err = take(&i, 1)
+			_, err = d.take(1)
 		case opFrame:
-			_, err = take(&i, 8)
+			_, err = d.take(8)
 		case opStop:
-			if len(stack) != 1 {
-				return nil, ErrPickledRowsUnsupported
+			if len(d.stack) != 1 || d.stack[0].kind != pkList || !d.stack[0].list.outer {
+				return 0, ErrPickledRowsUnsupported
 			}
-			return stack[0], nil
+			return d.outer.rows, nil
 		case opMark:
-			stack = append(stack, pyMark{})
+			d.push(pickled{kind: pkMark})
 		case opEmptyList:
-			stack = append(stack, &pyList{})
+			l := &pickledList{}
+			if d.outer == nil {
+				if len(d.stack) != 0 {
+					return 0, ErrPickledRowsUnsupported
+				}
+				l.outer, d.outer = true, l
+			}
+			d.push(pickled{kind: pkList, list: l})
 		case opEmptyTuple:
-			stack = append(stack, []any{})
-		case opAppend, opAppends:
-			var items []any
-			if op == opAppend {
-				var v any
-				v, err = pop()
-				items = []any{v}
-			} else {
-				items, err = popMark()
+			err = d.joinRow(nil)
+		case opAppend:
+			if len(d.stack) < 2 {
+				return 0, ErrPickledRowsUnsupported
 			}
-			if err != nil {
-				return nil, err
+			it := d.stack[len(d.stack)-1]
+			d.stack = d.stack[:len(d.stack)-1]
+			err = d.appendTo([]pickled{it})
+		case opAppends:
+			var items []pickled
+			if items, err = d.marked(); err == nil {
+				err = d.appendTo(items)
 			}
-			l, ok := any(nil), false
-			if len(stack) > 0 {
-				l = stack[len(stack)-1]
-				_, ok = l.(*pyList)
-			}
-			if !ok {
-				return nil, ErrPickledRowsUnsupported
-			}
-			l.(*pyList).items = append(l.(*pyList).items, items...)
 		case opTuple:
-			var items []any
-			if items, err = popMark(); err == nil {
-				stack = append(stack, items)
+			var items []pickled
+			if items, err = d.marked(); err == nil {
+				err = d.joinRow(items)
 			}
 		case opTuple1, opTuple2, opTuple3:
 			n := int(op-opTuple1) + 1
-			if len(stack) < n {
-				return nil, ErrPickledRowsUnsupported
+			if len(d.stack) < n {
+				return 0, ErrPickledRowsUnsupported
 			}
-			items := append([]any(nil), stack[len(stack)-n:]...)
-			for _, v := range items {
-				if _, isMark := v.(pyMark); isMark {
-					return nil, ErrPickledRowsUnsupported
-				}
+			items := d.stack[len(d.stack)-n:]
+			d.stack = d.stack[:len(d.stack)-n]
+			err = d.joinRow(items)
+		case opMemoize:
+			if len(d.stack) == 0 {
+				return 0, ErrPickledRowsUnsupported
 			}
-			stack = append(stack[:len(stack)-n], items)
-		case opMemoize, opBinput, opLongBinput:
-			if op == opBinput {
-				_, err = take(&i, 1)
-			} else if op == opLongBinput {
-				_, err = take(&i, 4)
-			}
-			if len(stack) == 0 {
-				return nil, ErrPickledRowsUnsupported
-			}
-			if op != opMemoize { // an explicit index: Python's pickler writes them in order
-				return nil, ErrPickledRowsUnsupported
-			}
-			memo = append(memo, stack[len(stack)-1])
+			d.memo = append(d.memo, d.stack[len(d.stack)-1])
 		case opBinGet, opLongBinGet:
 			n := 1
 			if op == opLongBinGet {
 				n = 4
 			}
-			if b, err = take(&i, n); err == nil {
+			if b, err = d.take(n); err == nil {
 				k := int(b[0])
 				if n == 4 {
 					k = int(binary.LittleEndian.Uint32(b))
 				}
-				if k >= len(memo) {
-					return nil, ErrPickledRowsUnsupported
+				if k >= len(d.memo) || d.memo[k].kind == pkList && d.memo[k].list.outer {
+					return 0, ErrPickledRowsUnsupported
 				}
-				stack = append(stack, memo[k])
+				d.push(d.memo[k])
 			}
 		case opNone:
-			stack = append(stack, nil)
+			d.arena = append(d.arena, `\N`...)
+			d.cell(a)
 		case opNewTrue, opNewFalse:
-			stack = append(stack, op == opNewTrue)
+			d.arena = strconv.AppendBool(d.arena, op == opNewTrue)
+			d.cell(a)
 		case opBinInt1:
-			if b, err = take(&i, 1); err == nil {
-				stack = append(stack, int64(b[0]))
+			if b, err = d.take(1); err == nil {
+				d.arena = strconv.AppendInt(d.arena, int64(b[0]), 10)
+				d.cell(a)
 			}
 		case opBinInt2:
-			if b, err = take(&i, 2); err == nil {
-				stack = append(stack, int64(binary.LittleEndian.Uint16(b)))
+			if b, err = d.take(2); err == nil {
+				d.arena = strconv.AppendInt(d.arena, int64(binary.LittleEndian.Uint16(b)), 10)
+				d.cell(a)
 			}
 		case opBinInt:
-			if b, err = take(&i, 4); err == nil {
-				stack = append(stack, int64(int32(binary.LittleEndian.Uint32(b))))
+			if b, err = d.take(4); err == nil {
+				d.arena = strconv.AppendInt(d.arena, int64(int32(binary.LittleEndian.Uint32(b))), 10)
+				d.cell(a)
 			}
 		case opLong1, opLong4:
 			n := 0
 			if op == opLong1 {
-				if b, err = take(&i, 1); err == nil {
+				if b, err = d.take(1); err == nil {
 					n = int(b[0])
 				}
-			} else if b, err = take(&i, 4); err == nil {
+			} else if b, err = d.take(4); err == nil {
 				n = int(binary.LittleEndian.Uint32(b))
 			}
 			if err == nil {
-				if b, err = take(&i, n); err == nil {
-					stack = append(stack, pyLong(b))
+				if b, err = d.take(n); err == nil {
+					d.arena = appendPyLong(d.arena, b)
+					d.cell(a)
 				}
 			}
 		case opBinFloat:
-			if b, err = take(&i, 8); err == nil {
-				stack = append(stack, math.Float64frombits(binary.BigEndian.Uint64(b)))
+			if b, err = d.take(8); err == nil {
+				d.arena = appendFloat8Text(d.arena, math.Float64frombits(binary.BigEndian.Uint64(b)))
+				d.cell(a)
 			}
 		case opShortBinString, opShortBinBytes, opBinUnicode, opBinBytes, opBinUnicode8, opBinBytes8:
 			var size []byte
 			switch op {
 			case opShortBinString, opShortBinBytes:
-				size, err = take(&i, 1)
+				size, err = d.take(1)
 			case opBinUnicode, opBinBytes:
-				size, err = take(&i, 4)
+				size, err = d.take(4)
 			default:
-				size, err = take(&i, 8)
+				size, err = d.take(8)
 			}
 			if err != nil {
 				break
@@ -271,31 +317,45 @@ func unpickle(data []byte) (any, error) {
 			for k := len(size) - 1; k >= 0; k-- {
 				n = n<<8 | uint64(size[k])
 			}
-			if n > uint64(len(data)) {
-				return nil, short
+			if n > uint64(len(d.data)) {
+				return 0, errPickleShort
 			}
-			if b, err = take(&i, int(n)); err == nil {
-				if op == opShortBinBytes || op == opBinBytes || op == opBinBytes8 {
-					stack = append(stack, pyBytes(b))
-				} else {
-					stack = append(stack, string(b))
+			if b, err = d.take(int(n)); err != nil {
+				break
+			}
+			if op == opShortBinBytes || op == opBinBytes || op == opBinBytes8 {
+				d.arena = append(d.arena, `\\x`...)
+				d.arena = hex.AppendEncode(d.arena, b)
+			} else {
+				if err := checkText(b, "text"); err != nil {
+					return 0, &DataError{SQLState: "22023", Err: fmt.Errorf("row %d: lakebase: %w", d.row, err)}
 				}
+				d.arena = appendCopyEscaped(d.arena, b)
 			}
+			d.cell(a)
 		default:
-			return nil, ErrPickledRowsUnsupported
+			return 0, ErrPickledRowsUnsupported
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
-	return nil, short
+	return 0, errPickleShort
 }
 
-// pyLong is a LONG opcode's little-endian two's complement integer: an
-// int64 when it fits, else a *big.Int.
-func pyLong(b []byte) any {
+// appendPyLong appends a LONG opcode's little-endian two's complement
+// integer in decimal.
+func appendPyLong(buf, b []byte) []byte {
 	if len(b) == 0 {
-		return int64(0)
+		return append(buf, '0')
+	}
+	if len(b) <= 8 {
+		var v uint64
+		for k := len(b) - 1; k >= 0; k-- {
+			v = v<<8 | uint64(b[k])
+		}
+		shift := 64 - 8*uint(len(b))
+		return strconv.AppendInt(buf, int64(v<<shift)>>shift, 10) // sign-extended
 	}
 	be := make([]byte, len(b))
 	for k := range b {
@@ -305,8 +365,5 @@ func pyLong(b []byte) any {
 	if b[len(b)-1]&0x80 != 0 {
 		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
 	}
-	if n.IsInt64() {
-		return n.Int64()
-	}
-	return n
+	return n.Append(buf, 10)
 }

@@ -108,8 +108,10 @@ class CopyProtocol:
         self.statement = statement
         self.direction = direction(statement)
         self.handle = 0
-        self.rows: list[Sequence[Any]] = []  # rows not sent yet
+        self.rows: list[Sequence[Any]] = []  # rows not sent yet (one list, emptied by pending)
         self.data = bytearray()  # bytes not sent yet (after the rows)
+        # A row may join self.rows: a COPY FROM, not finished, no bytes gathered (they would go first).
+        self.rows_go_next = self.direction == "in"
         self.parsed: Deque[tuple[Optional[str], ...]] = deque()
         self.finished = False
 
@@ -125,13 +127,15 @@ class CopyProtocol:
         """Gathers bytes to send (after the rows gathered before them); True when a flush is due."""
         self.check("in", "write")
         self.data += buffer.encode() if isinstance(buffer, str) else buffer
+        self.rows_go_next = False
         return len(self.data) >= FLUSH_BYTES
 
     def pending(self) -> tuple[list[Sequence[Any]], bytes]:
         """Takes what is gathered, in the order it must go: rows, then bytes."""
-        rows, data = self.rows, bytes(self.data)
-        self.rows = []
+        rows, data = self.rows[:], bytes(self.data)
+        self.rows.clear()
         self.data.clear()
+        self.rows_go_next = self.direction == "in" and not self.finished
         return rows, data
 
 
@@ -192,6 +196,7 @@ class Copy:
     def _end(self, abort: Optional[str]) -> int:
         h, self._p.handle = self._p.handle, 0
         self._p.finished = True
+        self._p.rows_go_next = False
         n, err = ctypes.c_int64(-1), _native.error_out()
         with self.cursor._live()._lock:
             _native.raise_for(_native.lib().lakelink_copy_end(h, _native.cstr(abort), ctypes.byref(n),
@@ -209,12 +214,12 @@ class Copy:
 
     def write_row(self, row: Sequence[Any]) -> None:
         """Sends one row: a value per column of the COPY (None is NULL)."""
-        p = self._p
-        if p.data or p.finished or p.direction != "in":
-            p.check("in", "write_row")
+        rows = self._p.rows
+        if not self._p.rows_go_next:
+            self._p.check("in", "write_row")
             self._flush()  # the bytes written before go first
-        p.rows.append(row if type(row) is tuple else tuple(row))  # sent later: a list may change until then
-        if len(p.rows) >= FLUSH_ROWS:
+        rows.append(row if type(row) is tuple else tuple(row))  # sent later: a list may change until then
+        if len(rows) >= FLUSH_ROWS:
             self._flush()
 
     def write(self, buffer: Buffer) -> None:

@@ -279,17 +279,16 @@ def encode_rows(sql: str, seq_of_parameters: Any) -> tuple[str, bytes, int]:
     buf = bytearray()
     encoder = RowEncoder()
     text: Optional[str] = None
+    width = -1  # the placeholders of a sequence row
     rows = 0
     for params in seq_of_parameters:
-        if isinstance(params, Mapping) or text is None:
-            text, values = convert(sql, params)
-        else:
+        t = type(params)
+        if (t is tuple or t is list) and len(params) == width:  # the usual row: no ABC checks
             values = params
-            if isinstance(params, (str, bytes, bytearray)) or not isinstance(params, Sequence):
-                raise ProgrammingError(
-                    f"query parameters must be a sequence or a mapping, not {type(params).__name__}")
-            if len(params) != len(_scan(sql)[1]):
-                convert(sql, params)  # raises the error naming the mismatch
+        else:
+            text, values = convert(sql, params)
+            if not isinstance(params, Mapping):
+                width = len(values)
         encoder.append(buf, values)
         rows += 1
     return (text if text is not None else sql), bytes(buf), rows
