@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any, Generic, NamedTuple, Optional, TypeVar
+from typing import Any, Callable, Generic, NamedTuple, Optional, TypeVar
 
 from .. import _native, _proto
 
@@ -38,7 +38,11 @@ class Completions:
     """An event loop's completion queue and the futures of its calls."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = weakref.ref(loop)  # weakly: the loop's entry in _by_loop must not keep it alive
+        self.loop: Callable[[], Optional[asyncio.AbstractEventLoop]]
+        try:
+            self.loop = weakref.ref(loop)  # weakly: the loop's entry in _by_loop must not keep it alive
+        except TypeError:  # a loop type without weak references (kept in _kept)
+            self.loop = lambda: loop
         self.queue = _native.Queue()
         self.waiting: dict[int, asyncio.Future[None]] = {}
         loop.add_reader(self.queue.fd, self._ready)
@@ -149,12 +153,21 @@ async def _uncancellable(fut: asyncio.Future[None]) -> None:
 
 
 _by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Completions]" = weakref.WeakKeyDictionary()
+_kept: dict[int, tuple[asyncio.AbstractEventLoop, Completions]] = {}  # loops without weak references
 
 
 def completions() -> Completions:
     """The running loop's completion queue (made on first use, closed with the loop)."""
     loop = asyncio.get_running_loop()
-    c = _by_loop.get(loop)
+    try:
+        c = _by_loop.get(loop)
+    except TypeError:  # a loop type without weak references: its queue is kept with it for the process
+        kept = _kept.get(id(loop))
+        c = kept[1] if kept is not None and kept[0] is loop else None
+        if c is None:
+            c = Completions(loop)
+            _kept[id(loop)] = (loop, c)
+        return c
     if c is None:
         c = _by_loop[loop] = Completions(loop)
         weakref.finalize(loop, c.queue.close)
