@@ -73,6 +73,10 @@ def py(*args: str) -> list[str]:
     return [sys.executable, str(BENCH / "workloads.py"), *args]
 
 
+def pya(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads_async.py"), *args]
+
+
 def node(*args: str) -> list[str]:
     return ["node", str(NODE / "workloads.js"), *args]
 
@@ -83,6 +87,12 @@ def workloads(smoke: bool) -> list[Workload]:
                  py("fetch", "lakelink"), py("fetch", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s round trips, one connection", "psycopg 3 (C)", 1.0,
                  py("roundtrips", "lakelink"), py("roundtrips", "psycopg")),
+        Workload("python: executemany of 20,000 three-column rows (int8, text, float8), committed", "psycopg 3 (C)",
+                 0.8, py("executemany", "lakelink"), py("executemany", "psycopg")),
+        Workload("python: COPY 1M three-column rows in, cursor.copy().write_row", "psycopg 3 (C) cursor.copy", 1.0,
+                 py("copy-in", "lakelink"), py("copy-in", "psycopg")),
+        Workload("python: COPY 1M rows out (the fetch workload's five columns), every block read",
+                 "psycopg 3 (C) cursor.copy", 1.0, py("copy-out", "lakelink"), py("copy-out", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s through ConnectionPool.connection(as_user=token), each "
                  "acquire + execute + fetch + give back, warm per-user pool (Lakebase gateway)",
                  "the same through the App's own sessions, connection()", 1.10,
@@ -93,6 +103,14 @@ def workloads(smoke: bool) -> list[Workload]:
                  "verify-full; lakelink mints the credential)", "psycopg 3, credential minted beforehand", 1.2,
                  py("startup-cached", "lakelink"), py("startup-cached", "psycopg"),
                  lakelink_calls={"token": 0, "database-credentials": 1}),
+        Workload("python asyncio: fetch 1M rows, same columns (lakelink.aio fetchall)", "asyncpg 0.32 (fetch)", 1.0,
+                 pya("async-fetch", "lakelink"), pya("async-fetch", "asyncpg")),
+        Workload("python asyncio: 10,000 sequential single-row SELECT $1 round trips, one connection",
+                 "asyncpg 0.32 (fetchrow)", 1.0,
+                 pya("async-roundtrips", "lakelink"), pya("async-roundtrips", "asyncpg")),
+        Workload("python asyncio: 10,000 single-row queries, 100 at a time, pool of 10 (acquire, run, release)",
+                 "asyncpg 0.32 pool", 1.0,
+                 pya("async-pool", "lakelink"), pya("async-pool", "asyncpg")),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,
@@ -179,6 +197,7 @@ def config(info: Any, smoke: bool) -> dict[str, Any]:
         "app_user_email": "bench-app-user@example.com",
         "rows": 2000 if smoke else 1_000_000,
         "n": 50 if smoke else 10_000,
+        "bulk_rows": 200 if smoke else 20_000,
         "connects": 20 if smoke else 200,
         "threads": 16,
     }
