@@ -73,6 +73,10 @@ def py(*args: str) -> list[str]:
     return [sys.executable, str(BENCH / "workloads.py"), *args]
 
 
+def pysqla(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads_sqla.py"), *args]
+
+
 def node(*args: str) -> list[str]:
     return ["node", str(NODE / "workloads.js"), *args]
 
@@ -93,6 +97,10 @@ def workloads(smoke: bool) -> list[Workload]:
                  "verify-full; lakelink mints the credential)", "psycopg 3, credential minted beforehand", 1.2,
                  py("startup-cached", "lakelink"), py("startup-cached", "psycopg"),
                  lakelink_calls={"token": 0, "database-credentials": 1}),
+        Workload("python: SQLAlchemy ORM, 10,000 objects added and committed, then selected back",
+                 "postgresql+psycopg (psycopg 3)", 0.9, pysqla("orm", "lakelink"), pysqla("orm", "psycopg")),
+        Workload("python: pandas.read_sql of the 1M-row fetch through an engine", "postgresql+psycopg (psycopg 3)",
+                 0.8, pysqla("pandas", "lakelink"), pysqla("pandas", "psycopg")),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,
