@@ -77,6 +77,10 @@ def pysqla(*args: str) -> list[str]:
     return [sys.executable, str(BENCH / "workloads_sqla.py"), *args]
 
 
+def pya(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads_async.py"), *args]
+
+
 def node(*args: str) -> list[str]:
     return ["node", str(NODE / "workloads.js"), *args]
 
@@ -101,6 +105,14 @@ def workloads(smoke: bool) -> list[Workload]:
                  "postgresql+psycopg (psycopg 3)", 0.9, pysqla("orm", "lakelink"), pysqla("orm", "psycopg")),
         Workload("python: pandas.read_sql of the 1M-row fetch through an engine", "postgresql+psycopg (psycopg 3)",
                  0.8, pysqla("pandas", "lakelink"), pysqla("pandas", "psycopg")),
+        Workload("python asyncio: fetch 1M rows, same columns (lakelink.aio fetchall)", "asyncpg 0.32 (fetch)", 1.0,
+                 pya("async-fetch", "lakelink"), pya("async-fetch", "asyncpg")),
+        Workload("python asyncio: 10,000 sequential single-row SELECT $1 round trips, one connection",
+                 "asyncpg 0.32 (fetchrow)", 1.0,
+                 pya("async-roundtrips", "lakelink"), pya("async-roundtrips", "asyncpg")),
+        Workload("python asyncio: 10,000 single-row queries, 100 at a time, pool of 10 (acquire, run, release)",
+                 "asyncpg 0.32 pool", 1.0,
+                 pya("async-pool", "lakelink"), pya("async-pool", "asyncpg")),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,

@@ -104,28 +104,41 @@ func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, bod
 			notNull(bodyOut, "body_out"), notNull(bodyLenOut, "body_len_out")); err != nil {
 			return err
 		}
-		var r ops.AppRequest
-		var err error
-		if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
-			stringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
-			return err
-		}
-		if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
-			return err
-		}
-		if err := jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
+		r, err := appRequestArgs(connStr, appURL, method, url, headersJSON, body, bodyLen)
+		if err != nil {
 			return err
 		}
 		resp, callErr := operations.CallApp(context.Background(), r)
-		if resp != nil {
-			*statusOut = C.int32_t(resp.Status)
-			if err := setJSON(headersOut, resp.Headers); err != nil {
-				return err
-			}
-			setBytes(bodyOut, bodyLenOut, resp.Body)
-		}
-		return callErr
+		return setAppResponse(resp, callErr, statusOut, headersOut, bodyOut, bodyLenOut)
 	})
+}
+
+// appRequestArgs reads lakelink_app_request's (and _start's) arguments.
+func appRequestArgs(connStr, appURL, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t) (ops.AppRequest, error) {
+	var r ops.AppRequest
+	var err error
+	if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
+		stringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
+		return r, err
+	}
+	if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
+		return r, err
+	}
+	return r, jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false)
+}
+
+// setAppResponse sets an app request's outputs (also on an HTTP failure:
+// the app's body may explain) and returns callErr.
+func setAppResponse(resp *ops.AppResponse, callErr error, statusOut *C.int32_t, headersOut **C.char,
+	bodyOut **C.uint8_t, bodyLenOut *C.int64_t) error {
+	if resp != nil {
+		*statusOut = C.int32_t(resp.Status)
+		if err := setJSON(headersOut, resp.Headers); err != nil {
+			return err
+		}
+		setBytes(bodyOut, bodyLenOut, resp.Body)
+	}
+	return callErr
 }
 
 //export lakelink_app_authorize
@@ -509,12 +522,9 @@ func lakelink_pool_acquire(poolH C.uint64_t, userToken *C.char, connOut *C.uint6
 		if err != nil {
 			return err
 		}
-		token, err := optString(userToken, "user_token")
+		token, err := userTokenArg(userToken)
 		if err != nil {
 			return err
-		}
-		if userToken != nil && token == "" {
-			return &ops.ArgumentError{Message: "user_token is empty: pass NULL for the pool's own sessions"}
 		}
 		c, err := ops.Acquire(context.Background(), p, token)
 		if err != nil {
@@ -523,6 +533,16 @@ func lakelink_pool_acquire(poolH C.uint64_t, userToken *C.char, connOut *C.uint6
 		*connOut = C.uint64_t(newHandle(kindConnection, c))
 		return nil
 	})
+}
+
+// userTokenArg reads a user_token argument: NULL for the pool's own
+// sessions, never "".
+func userTokenArg(userToken *C.char) (string, error) {
+	token, err := optString(userToken, "user_token")
+	if err == nil && userToken != nil && token == "" {
+		err = &ops.ArgumentError{Message: "user_token is empty: pass NULL for the pool's own sessions"}
+	}
+	return token, err
 }
 
 //export lakelink_pool_stats

@@ -95,8 +95,9 @@ extern "C" {
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
  * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
  * lakelink_connect opens a session of its own, which lakelink_close ends
- * on the server. */
-#define LAKELINK_ABI_VERSION 3
+ * on the server. Version 4: COPY and batches, the credential, asynchronous
+ * calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*). */
+#define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
 #define LAKELINK_OK 0
@@ -107,6 +108,17 @@ extern "C" {
 #define LAKELINK_ERR_DATABASE -5         /* Lakebase refused or failed; sqlstate set when the server answered */
 #define LAKELINK_ERR_APP -6              /* an app call failed: http_status and diagnosis set */
 #define LAKELINK_ERR_INTERNAL -7         /* a bug in lakelink (a recovered panic included) */
+
+/* The steps lakelink_session_start runs: lakelink_begin, _commit,
+ * _rollback, _cancel, _set_autocommit(1 or 0), _close and _discard. */
+#define LAKELINK_STEP_BEGIN 1
+#define LAKELINK_STEP_COMMIT 2
+#define LAKELINK_STEP_ROLLBACK 3
+#define LAKELINK_STEP_CANCEL 4
+#define LAKELINK_STEP_AUTOCOMMIT_ON 5
+#define LAKELINK_STEP_AUTOCOMMIT_OFF 6
+#define LAKELINK_STEP_CLOSE 7
+#define LAKELINK_STEP_DISCARD 8
 
 /* What went wrong. Every string is UTF-8, never NULL ("" when not
  * applicable). Owned by the caller: free with lakelink_error_free. */
@@ -395,6 +407,110 @@ int32_t lakelink_close(uint64_t conn, lakelink_error **err);
  * (lakelink_connect) it is lakelink_close. The handle is invalid
  * afterwards. */
 int32_t lakelink_discard(uint64_t conn, lakelink_error **err);
+
+/* ---- Asynchronous calls ------------------------------------------------ */
+
+/* For an event loop (Python's asyncio, Node's libuv) that must not block:
+ * a *_start function checks its arguments and starts the operation of the
+ * blocking function it is named after, returning at once with a call
+ * handle; the operation runs on the library's own threads. When it
+ * completes, the call's handle joins its queue's completed calls and the
+ * queue's file descriptor becomes readable. The loop watches that
+ * descriptor (asyncio's loop.add_reader, libuv's uv_poll_start) and, when
+ * it is readable, takes the completed calls (lakelink_queue_take) and
+ * collects each with the lakelink_call_* function for its kind, which
+ * gives the outputs and the error of the blocking function. The library
+ * reads the descriptor itself: the caller only watches it (a caller that
+ * reads it too must take the calls after reading, never before).
+ *
+ * A call is collected exactly once; collecting invalidates its handle.
+ * Collecting a call that has not completed waits for it (blocking the
+ * caller's thread). A call may be collected with a lakelink_call_*
+ * function of another kind than its start: LAKELINK_ERR_INVALID_HANDLE,
+ * the call's outputs lost (its connection or result stays open until its
+ * handle is closed: avoid it).
+ *
+ * Calls on one connection run in the order they start only if each starts
+ * after the previous one completed: start the next statement once the
+ * previous call on the connection completed. To stop a running statement,
+ * start LAKELINK_STEP_CANCEL on its connection: the statement's call then
+ * completes with SQLSTATE 57014, and the connection stays usable. */
+
+/* Opens a queue. *fd_out is its file descriptor, readable while completed
+ * calls wait to be taken (one readiness, however many completed); do not
+ * close it: lakelink_queue_close does. Not on Windows yet
+ * (LAKELINK_ERR_INTERNAL). */
+int32_t lakelink_queue_open(int32_t *fd_out, uint64_t *queue_out, lakelink_error **err);
+
+/* Takes up to max (>= 1) completed calls' handles, the oldest first, into
+ * calls_out (room for max); *n_out is how many (0: none waiting). Take
+ * until *n_out < max: the descriptor stays readable until none is left. */
+int32_t lakelink_queue_take(uint64_t queue, uint64_t *calls_out, int32_t max, int32_t *n_out, lakelink_error **err);
+
+/* Closes the queue and its descriptor. Calls still running complete
+ * unannounced (collect them by handle, or leave them); close the queue
+ * once every call started on it was collected. */
+int32_t lakelink_queue_close(uint64_t queue, lakelink_error **err);
+
+/* Starts lakelink_connect, lakelink_pool_open, lakelink_pool_acquire:
+ * collect with lakelink_call_handle. */
+int32_t lakelink_connect_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_pool_open_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_pool_acquire_start(uint64_t queue, uint64_t pool, const char *user_token, uint64_t *call_out,
+                                    lakelink_error **err);
+
+/* Starts lakelink_query: collect with lakelink_call_query. */
+int32_t lakelink_query_start(uint64_t queue, uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len,
+                             int32_t max_rows, const char *format, uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_result_next_batch: collect with lakelink_call_batch. */
+int32_t lakelink_result_next_batch_start(uint64_t queue, uint64_t result, int32_t max_rows, const char *format,
+                                         uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_result_close (which reads the rows left, from the
+ * server): collect with lakelink_call_done. result's handle is invalid
+ * from the start on. */
+int32_t lakelink_result_close_start(uint64_t queue, uint64_t result, uint64_t *call_out, lakelink_error **err);
+
+/* Starts a step (LAKELINK_STEP_*) on conn: collect with lakelink_call_done. With
+ * LAKELINK_STEP_CLOSE and LAKELINK_STEP_DISCARD conn's handle is invalid
+ * from the start on, as after lakelink_close. LAKELINK_STEP_CANCEL may
+ * start while another call runs on conn (it is how to cancel it). */
+int32_t lakelink_session_start(uint64_t queue, uint64_t conn, int32_t step, uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_token: collect with lakelink_call_token. */
+int32_t lakelink_token_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_app_request: collect with lakelink_call_app_response. */
+int32_t lakelink_app_request_start(uint64_t queue, const char *conn_str, const char *app_url, const char *method,
+                                   const char *url, const char *headers_json, const uint8_t *body, int64_t body_len,
+                                   uint64_t *call_out, lakelink_error **err);
+
+/* Waits at most timeout_us microseconds for call to complete, on the
+ * calling thread without sleeping (it yields the CPU between looks); *done_out
+ * is 1 if it completed, else 0. A loop with nothing else to do calls it
+ * right after starting a call that may be quick (a short statement), and
+ * collects at once when *done_out is 1: no wake-up through the queue (the
+ * call is still among the queue's completed calls: take it as usual). */
+int32_t lakelink_call_wait(uint64_t call, int32_t timeout_us, int32_t *done_out, lakelink_error **err);
+
+/* Collecting (each waits for the call if it has not completed, and
+ * invalidates its handle). The outputs are the blocking function's:
+ *   lakelink_call_done          a step: the status only
+ *   lakelink_call_handle        the connection or pool handle opened
+ *   lakelink_call_query         lakelink_query's outputs
+ *   lakelink_call_batch         lakelink_result_next_batch's
+ *   lakelink_call_token         lakelink_token's (expires_out may be NULL)
+ *   lakelink_call_app_response  lakelink_app_request's (set on an HTTP failure too) */
+int32_t lakelink_call_done(uint64_t call, lakelink_error **err);
+int32_t lakelink_call_handle(uint64_t call, uint64_t *handle_out, lakelink_error **err);
+int32_t lakelink_call_query(uint64_t call, char **columns_json_out, uint8_t **batch_out, int64_t *len_out,
+                            char **command_tag_out, int64_t *rows_affected_out, uint64_t *result_out,
+                            lakelink_error **err);
+int32_t lakelink_call_batch(uint64_t call, uint8_t **batch_out, int64_t *len_out, lakelink_error **err);
+int32_t lakelink_call_token(uint64_t call, char **token_out, int64_t *expires_out, lakelink_error **err);
+int32_t lakelink_call_app_response(uint64_t call, int32_t *status_out, char **headers_out, uint8_t **body_out,
+                                   int64_t *body_len_out, lakelink_error **err);
 
 #endif /* LAKELINK_TYPES_ONLY */
 

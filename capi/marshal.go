@@ -213,6 +213,8 @@ const (
 	kindConnection handleKind = iota + 1
 	kindResult
 	kindPool
+	kindQueue
+	kindCall
 )
 
 func (k handleKind) String() string {
@@ -221,6 +223,10 @@ func (k handleKind) String() string {
 		return "a connection"
 	case kindPool:
 		return "a pool"
+	case kindQueue:
+		return "a queue"
+	case kindCall:
+		return "a call"
 	}
 	return "a result"
 }

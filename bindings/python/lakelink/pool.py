@@ -67,21 +67,8 @@ class ConnectionPool:
         self._handle = 0
         #: The pool's name (psycopg_pool's), shown by repr: the name given, else ``pool-N``.
         self.name = name or f"pool-{next(_numbers)}"
-        sizes = {
-            "MinConnections": _count("min_size", min_size, 0),
-            "MaxConnections": _count("max_size", max_size, 1),
-            "MaxIdleTime": _seconds("max_idle", max_idle),
-            "MaxLifetime": _seconds("max_lifetime", max_lifetime),
-            "PoolTimeout": _seconds("timeout", timeout),
-            "MaxUsers": _count("max_users", max_users, 1),
-        }
-        given = {k: v for k, v in sizes.items() if v is not None}
-        self._conn_str = _connstr.build(_connstr.build(conn_str, overrides), given)  # holds secrets: never shown
-        props = _properties(self._conn_str)
-        min_size = int(props.get("MinConnections", "0"))
-        if "MaxConnections" in props and min_size > int(props["MaxConnections"]):
-            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {min_size} is more than "
-                             f"max_size (MaxConnections) {props['MaxConnections']}")
+        self._conn_str = sized(conn_str, overrides, min_size=min_size, max_size=max_size, max_idle=max_idle,
+                               max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets: never shown
         self._described = describe(self._conn_str)
         h, err = ctypes.c_uint64(), _native.error_out()
         lib = _native.lib()
@@ -226,6 +213,29 @@ class ConnectionPool:
         return f"<lakelink.ConnectionPool {getattr(self, 'name', '')!r} {state} {getattr(self, '_described', '')}>"
 
     __str__ = __repr__
+
+
+def sized(conn_str: Optional[str], overrides: dict[str, Any], *, min_size: Optional[int], max_size: Optional[int],
+          max_idle: Optional[float], max_lifetime: Optional[float], timeout: Optional[float],
+          max_users: Optional[int]) -> str:
+    """A pool's connection string: conn_str with overrides and the sizes given (ConnectionPool's
+    arguments, shared by lakelink.aio's pool), checked."""
+    sizes = {
+        "MinConnections": _count("min_size", min_size, 0),
+        "MaxConnections": _count("max_size", max_size, 1),
+        "MaxIdleTime": _seconds("max_idle", max_idle),
+        "MaxLifetime": _seconds("max_lifetime", max_lifetime),
+        "PoolTimeout": _seconds("timeout", timeout),
+        "MaxUsers": _count("max_users", max_users, 1),
+    }
+    given = {k: v for k, v in sizes.items() if v is not None}
+    out = _connstr.build(_connstr.build(conn_str, overrides), given)
+    props = _properties(out)
+    least = int(props.get("MinConnections", "0"))
+    if "MaxConnections" in props and least > int(props["MaxConnections"]):
+        raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {least} is more than "
+                         f"max_size (MaxConnections) {props['MaxConnections']}")
+    return out
 
 
 def _count(name: str, value: Optional[int], least: int) -> Optional[str]:
