@@ -4,7 +4,9 @@ The suite runs in a pytest of its own (tests/sqla_suite: setup.cfg, requirements
 plugin), as third-party dialects run it, against the emulator's PostgreSQL server reached
 directly with AuthScheme=Password: the suite checks the dialect (SQL, types, reflection) and
 needs a role that creates schemas and many tables; the OAuth path through the emulator is
-tests/test_sqlalchemy.py's. Its counts are printed; any failure or error fails this test.
+tests/test_sqlalchemy.py's. It runs once per dialect (postgresql+lakelink and
+postgresql+lakelink_async, as SQLAlchemy runs it for psycopg and its async form). Its counts
+are printed; any failure or error fails this test.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from emutil import Backend
 
 SUITE = Path(__file__).resolve().parent / "sqla_suite"
 
 
-def test_compliance_suite(emulator: dict[str, Any]) -> None:
+@pytest.mark.parametrize("driver", ["lakelink", "lakelink_async"])
+def test_compliance_suite(emulator: dict[str, Any], driver: str) -> None:
     lb = emulator["lakebase"]
     u = urllib.parse.urlparse(lb["postgres_url"])
     backend = Backend(emulator)
@@ -31,13 +36,13 @@ def test_compliance_suite(emulator: dict[str, Any]) -> None:
             backend.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     finally:
         backend.close()
-    dburi = (f"postgresql+lakelink://{u.username}:{u.password}@{u.hostname}:{u.port}/{lb['database']}"
+    dburi = (f"postgresql+{driver}://{u.username}:{u.password}@{u.hostname}:{u.port}/{lb['database']}"
              "?AuthScheme=Password&SSLMode=disable")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "sqla_plugin", "suite.py", "-q", "--dburi", dburi],
                           cwd=SUITE, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    print("\nSQLAlchemy compliance suite:", summary)
+    print(f"\nSQLAlchemy compliance suite, postgresql+{driver}:", summary)
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|xfailed|errors?)", summary)}
     assert proc.returncode == 0 and counts.get("passed", 0) > 1500, proc.stdout[-20000:] + proc.stderr[-5000:]
     assert not counts.get("failed") and not counts.get("error") and not counts.get("errors")

@@ -7,6 +7,7 @@ The wheel registers both as SQLAlchemy entry points (``pip install lakelink[sqla
 
 from __future__ import annotations
 
+from .asyncio import LakelinkAsyncDialect
 from .base import LakelinkDialect
 
-__all__ = ["LakelinkDialect"]
+__all__ = ["LakelinkDialect", "LakelinkAsyncDialect"]

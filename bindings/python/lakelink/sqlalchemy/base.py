@@ -381,6 +381,12 @@ class LakelinkDialect(PGDialect):
         import lakelink
         return lakelink
 
+    @classmethod
+    def get_async_dialect_cls(cls, url: URL) -> type[PGDialect]:
+        """create_async_engine("postgresql+lakelink://...") gets the async dialect, as with psycopg."""
+        from .asyncio import LakelinkAsyncDialect
+        return LakelinkAsyncDialect
+
     def create_connect_args(self, url: URL) -> ConnectArgsType:
         """lakelink.connect(**properties): the URL's host, port, database, user and password, and its query."""
         props: dict[str, Any] = {}
