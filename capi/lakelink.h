@@ -295,6 +295,19 @@ int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, 
 
 /* ---- Lakebase ---------------------------------------------------------- */
 
+/* The Lakebase login for conn_str (Server with Instance or Endpoint, or a
+ * Password given), for a Postgres driver of the caller's own (psycopg,
+ * asyncpg, node-postgres, JDBC, ...) to log in with. *json_out:
+ * {"host", "port", "database", "user", "password" (a secret: free
+ * promptly), "sslmode", "sslrootcert" (libpq's: a CA file, or "" for
+ * none), "sslrootcert_pem" (the CA's PEM text when SSLServerCert was
+ * given as text; sslrootcert is then a file the library wrote it to),
+ * "application_name", "expires_at" (RFC 3339, null when unknown)}
+ * (internal/ops/CONTRACT.md, "Credential"). The credential is cached per
+ * identity and renewed ahead of expiry: call this before every new login
+ * rather than keeping the password. */
+int32_t lakelink_lakebase_credential(const char *conn_str, char **json_out, lakelink_error **err);
+
 /* Opens a Lakebase session of its own for conn_str (the credential is
  * minted and renewed inside; the pool properties are not used).
  * *conn_out is its handle, in autocommit mode; lakelink_close ends the
