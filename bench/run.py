@@ -73,6 +73,10 @@ def py(*args: str) -> list[str]:
     return [sys.executable, str(BENCH / "workloads.py"), *args]
 
 
+def pysqla(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads_sqla.py"), *args]
+
+
 def pya(*args: str) -> list[str]:
     return [sys.executable, str(BENCH / "workloads_async.py"), *args]
 
@@ -103,6 +107,10 @@ def workloads(smoke: bool) -> list[Workload]:
                  "verify-full; lakelink mints the credential)", "psycopg 3, credential minted beforehand", 1.2,
                  py("startup-cached", "lakelink"), py("startup-cached", "psycopg"),
                  lakelink_calls={"token": 0, "database-credentials": 1}),
+        Workload("python: SQLAlchemy ORM, 10,000 objects added and committed, then selected back",
+                 "postgresql+psycopg (psycopg 3)", 0.9, pysqla("orm", "lakelink"), pysqla("orm", "psycopg")),
+        Workload("python: pandas.read_sql of the 1M-row fetch through an engine", "postgresql+psycopg (psycopg 3)",
+                 0.8, pysqla("pandas", "lakelink"), pysqla("pandas", "psycopg")),
         Workload("python asyncio: fetch 1M rows, same columns (lakelink.aio fetchall)", "asyncpg 0.32 (fetch)", 1.0,
                  pya("async-fetch", "lakelink"), pya("async-fetch", "asyncpg")),
         Workload("python asyncio: 10,000 sequential single-row SELECT $1 round trips, one connection",
