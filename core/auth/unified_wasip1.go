@@ -467,8 +467,11 @@ func (c *Config) sdkSource(o *connstr.Options) (*Source, error) {
 		c.addHostMetadata(ctx, u)
 		failed := fmt.Sprintf("Databricks unified auth (host %q, profile %q)", redact.URL(u["host"]), u["profile"])
 		authType, m2m, err := c.unifiedCredentials(ctx, s.log, u, o)
-		if err != nil {
+		if err != nil && u["auth_type"] != "pat" { // sdk.go uses a token of auth_type pat as is, even without a host
 			return nil, SDKError(failed, err)
+		}
+		if err != nil {
+			authType = "pat"
 		}
 		s.log.info("Databricks unified auth resolved", "auth_type", authType, "host", u["host"])
 		switch authType {
