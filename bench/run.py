@@ -73,6 +73,14 @@ def py(*args: str) -> list[str]:
     return [sys.executable, str(BENCH / "workloads.py"), *args]
 
 
+def pysqla(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads_sqla.py"), *args]
+
+
+def pya(*args: str) -> list[str]:
+    return [sys.executable, str(BENCH / "workloads_async.py"), *args]
+
+
 def node(*args: str) -> list[str]:
     return ["node", str(NODE / "workloads.js"), *args]
 
@@ -83,6 +91,12 @@ def workloads(smoke: bool) -> list[Workload]:
                  py("fetch", "lakelink"), py("fetch", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s round trips, one connection", "psycopg 3 (C)", 1.0,
                  py("roundtrips", "lakelink"), py("roundtrips", "psycopg")),
+        Workload("python: executemany of 20,000 three-column rows (int8, text, float8), committed", "psycopg 3 (C)",
+                 0.8, py("executemany", "lakelink"), py("executemany", "psycopg")),
+        Workload("python: COPY 1M three-column rows in, cursor.copy().write_row", "psycopg 3 (C) cursor.copy", 1.0,
+                 py("copy-in", "lakelink"), py("copy-in", "psycopg")),
+        Workload("python: COPY 1M rows out (the fetch workload's five columns), every block read",
+                 "psycopg 3 (C) cursor.copy", 1.0, py("copy-out", "lakelink"), py("copy-out", "psycopg")),
         Workload("python: 10,000 single-row SELECT %s through ConnectionPool.connection(as_user=token), each "
                  "acquire + execute + fetch + give back, warm per-user pool (Lakebase gateway)",
                  "the same through the App's own sessions, connection()", 1.10,
@@ -93,6 +107,18 @@ def workloads(smoke: bool) -> list[Workload]:
                  "verify-full; lakelink mints the credential)", "psycopg 3, credential minted beforehand", 1.2,
                  py("startup-cached", "lakelink"), py("startup-cached", "psycopg"),
                  lakelink_calls={"token": 0, "database-credentials": 1}),
+        Workload("python: SQLAlchemy ORM, 10,000 objects added and committed, then selected back",
+                 "postgresql+psycopg (psycopg 3)", 0.9, pysqla("orm", "lakelink"), pysqla("orm", "psycopg")),
+        Workload("python: pandas.read_sql of the 1M-row fetch through an engine", "postgresql+psycopg (psycopg 3)",
+                 0.8, pysqla("pandas", "lakelink"), pysqla("pandas", "psycopg")),
+        Workload("python asyncio: fetch 1M rows, same columns (lakelink.aio fetchall)", "asyncpg 0.32 (fetch)", 1.0,
+                 pya("async-fetch", "lakelink"), pya("async-fetch", "asyncpg")),
+        Workload("python asyncio: 10,000 sequential single-row SELECT $1 round trips, one connection",
+                 "asyncpg 0.32 (fetchrow)", 1.0,
+                 pya("async-roundtrips", "lakelink"), pya("async-roundtrips", "asyncpg")),
+        Workload("python asyncio: 10,000 single-row queries, 100 at a time, pool of 10 (acquire, run, release)",
+                 "asyncpg 0.32 pool", 1.0,
+                 pya("async-pool", "lakelink"), pya("async-pool", "asyncpg")),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,
@@ -107,6 +133,9 @@ def workloads(smoke: bool) -> list[Workload]:
                  lakelink_calls={"database-credentials": 1}),
         Workload("go: fetch 1M rows through lakebase Result.NextBatch (columnar)", "raw pgx (rows.Values)", 1.05,
                  [str(GOFETCH), "-impl", "lakelink"], [str(GOFETCH), "-impl", "pgx"]),
+        Workload("go: database/sql fetch 1M rows, same columns, scanned into typed variables, through "
+                 "sql.Open(\"lakelink\", connection string)", "pgx stdlib (database/sql), static password", 1.05,
+                 [str(GOFETCH), "-impl", "sql-lakelink"], [str(GOFETCH), "-impl", "sql-pgx"]),
         Workload("python: 10,000 GET /api/echo through lakelink.App", "requests.Session, static bearer", 0.7,
                  py("echo", "lakelink"), py("echo", "requests")),
         Workload("node: 10,000 GET /api/echo through App.fetch", "fetch, static bearer", 1.0,
@@ -176,6 +205,7 @@ def config(info: Any, smoke: bool) -> dict[str, Any]:
         "app_user_email": "bench-app-user@example.com",
         "rows": 2000 if smoke else 1_000_000,
         "n": 50 if smoke else 10_000,
+        "bulk_rows": 200 if smoke else 20_000,
         "connects": 20 if smoke else 200,
         "threads": 16,
     }

@@ -158,6 +158,76 @@ def connects(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": s, "check": got == list(range(cfg["connects"]))}
 
 
+# ---- bulk: executemany and COPY (issue 17) ----
+
+def _bulk_table(conn: Any, impl: str, what: str) -> str:
+    """A fresh table (id int8, name text, score float8) of this run's own, committed."""
+    t = f"bench_{what}_{impl}_{os.getpid()}"
+    cur = conn.cursor()
+    cur.execute(f"DROP TABLE IF EXISTS {t}")
+    cur.execute(f"CREATE TABLE {t} (id int8, name text, score float8)")
+    conn.commit()
+    return t
+
+
+def _bulk_check(conn: Any, t: str) -> list[Any]:
+    """What the table holds (count, sum of ids, sum of scores, a name), and drops it."""
+    cur = conn.cursor()
+    cur.execute(f"SELECT count(*), sum(id), sum(score), max(name) FROM {t}")
+    got = [int(v) if i < 2 else (float(v) if i == 2 else v) for i, v in enumerate(cur.fetchone())]
+    cur.execute(f"DROP TABLE {t}")
+    conn.commit()
+    conn.close()
+    return got
+
+
+def _bulk_rows(n: int) -> list[tuple[int, str, float]]:
+    return [(i, f"name {i}", i * 0.5) for i in range(n)]
+
+
+def executemany(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """cfg["bulk_rows"] three-column rows in one executemany, committed."""
+    conn = _connect(impl, cfg)
+    t = _bulk_table(conn, impl, "many")
+    rows = _bulk_rows(cfg["bulk_rows"])
+    cur = conn.cursor()
+    start = time.perf_counter()
+    cur.executemany(f"INSERT INTO {t} (id, name, score) VALUES (%s, %s, %s)", rows)
+    conn.commit()
+    s = time.perf_counter() - start
+    return {"seconds": s, "check": _bulk_check(conn, t)}
+
+
+def copy_in(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """cfg["rows"] three-column rows through cursor.copy(...).write_row, committed."""
+    conn = _connect(impl, cfg)
+    t = _bulk_table(conn, impl, "copyin")
+    rows = _bulk_rows(cfg["rows"])
+    cur = conn.cursor()
+    start = time.perf_counter()
+    with cur.copy(f"COPY {t} (id, name, score) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.commit()
+    s = time.perf_counter() - start
+    return {"seconds": s, "check": _bulk_check(conn, t)}
+
+
+def copy_out(impl: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """COPY cfg["rows"] rows of the fetch workload's five columns TO STDOUT, every block read (rows and bytes counted)."""
+    conn = _connect(impl, cfg)
+    cur = conn.cursor()
+    lines = size = 0
+    start = time.perf_counter()
+    with cur.copy(f"COPY ({FETCH_SQL % cfg['rows']}) TO STDOUT") as copy:
+        for block in copy:
+            lines += block.count(b"\n") if impl == "lakelink" else 1  # psycopg: one row per block
+            size += len(block)
+    s = time.perf_counter() - start
+    conn.close()
+    return {"seconds": s, "check": [lines, size]}
+
+
 def _connect(impl: str, cfg: dict[str, Any]) -> Any:
     if impl == "lakelink":
         import lakelink
@@ -167,7 +237,8 @@ def _connect(impl: str, cfg: dict[str, Any]) -> Any:
 
 
 WORKLOADS = {"fetch": fetch, "roundtrips": roundtrips, "pool": pool, "startup": startup,
-             "startup-cached": startup_cached, "echo": echo, "connects": connects}
+             "startup-cached": startup_cached, "echo": echo, "connects": connects, "executemany": executemany,
+             "copy-in": copy_in, "copy-out": copy_out}
 
 if __name__ == "__main__":
     name, impl, cfg = sys.argv[1], sys.argv[2], json.loads(os.environ["LAKELINK_BENCH_CONFIG"])

@@ -36,6 +36,17 @@ func lakelink_version() *C.char { return cVersion }
 //export lakelink_abi_version
 func lakelink_abi_version() C.int32_t { return C.LAKELINK_ABI_VERSION }
 
+//export lakelink_set_user_agent
+func lakelink_set_user_agent(userAgent *C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		ua, err := goString(userAgent, "user_agent")
+		if err != nil {
+			return err
+		}
+		return operations.SetUserAgent(context.Background(), ua)
+	})
+}
+
 //export lakelink_connstr_normalize
 func lakelink_connstr_normalize(connStr *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
@@ -104,28 +115,41 @@ func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, bod
 			notNull(bodyOut, "body_out"), notNull(bodyLenOut, "body_len_out")); err != nil {
 			return err
 		}
-		var r ops.AppRequest
-		var err error
-		if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
-			stringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
-			return err
-		}
-		if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
-			return err
-		}
-		if err := jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
+		r, err := appRequestArgs(connStr, appURL, method, url, headersJSON, body, bodyLen)
+		if err != nil {
 			return err
 		}
 		resp, callErr := operations.CallApp(context.Background(), r)
-		if resp != nil {
-			*statusOut = C.int32_t(resp.Status)
-			if err := setJSON(headersOut, resp.Headers); err != nil {
-				return err
-			}
-			setBytes(bodyOut, bodyLenOut, resp.Body)
-		}
-		return callErr
+		return setAppResponse(resp, callErr, statusOut, headersOut, bodyOut, bodyLenOut)
 	})
+}
+
+// appRequestArgs reads lakelink_app_request's (and _start's) arguments.
+func appRequestArgs(connStr, appURL, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t) (ops.AppRequest, error) {
+	var r ops.AppRequest
+	var err error
+	if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
+		stringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
+		return r, err
+	}
+	if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
+		return r, err
+	}
+	return r, jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false)
+}
+
+// setAppResponse sets an app request's outputs (also on an HTTP failure:
+// the app's body may explain) and returns callErr.
+func setAppResponse(resp *ops.AppResponse, callErr error, statusOut *C.int32_t, headersOut **C.char,
+	bodyOut **C.uint8_t, bodyLenOut *C.int64_t) error {
+	if resp != nil {
+		*statusOut = C.int32_t(resp.Status)
+		if err := setJSON(headersOut, resp.Headers); err != nil {
+			return err
+		}
+		setBytes(bodyOut, bodyLenOut, resp.Body)
+	}
+	return callErr
 }
 
 //export lakelink_app_authorize
@@ -488,6 +512,161 @@ func lakelink_discard(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error { return endConnection(conn, ops.Discard) })
 }
 
+//export lakelink_execute_many
+func lakelink_execute_many(conn C.uint64_t, sql *C.char, rows *C.uint8_t, rowsLen C.int64_t, rowsOut *C.int64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		c, s, err := statement(conn, sql, rows, rowsLen)
+		if err != nil {
+			return err
+		}
+		n, err := ops.ExecuteMany(context.Background(), c, ops.Many{SQL: s.SQL, Rows: s.Params})
+		if err != nil {
+			return err
+		}
+		if rowsOut != nil {
+			*rowsOut = C.int64_t(n)
+		}
+		return nil
+	})
+}
+
+//export lakelink_copy_from
+func lakelink_copy_from(conn C.uint64_t, sql *C.char, copyOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(copyOut, "copy_out"); err != nil {
+			return err
+		}
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		w, err := ops.StartCopyFrom(context.Background(), c, s.SQL)
+		if err != nil {
+			return err
+		}
+		*copyOut = C.uint64_t(newHandle(kindCopyFrom, w))
+		return nil
+	})
+}
+
+//export lakelink_copy_write
+func lakelink_copy_write(copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		b, err := goBytes(data, dataLen, "data")
+		if err != nil {
+			return err
+		}
+		return ops.CopyWrite(w, b)
+	})
+}
+
+//export lakelink_copy_write_rows
+func lakelink_copy_write_rows(copyH C.uint64_t, format *C.char, rows *C.uint8_t, rowsLen C.int64_t,
+	errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		w, err := copyFrom(copyH)
+		if err != nil {
+			return err
+		}
+		f, err := optString(format, "format")
+		if err != nil {
+			return err
+		}
+		b, err := goBytes(rows, rowsLen, "rows")
+		if err != nil {
+			return err
+		}
+		return ops.CopyWriteRows(w, f, b)
+	})
+}
+
+//export lakelink_copy_to
+func lakelink_copy_to(conn C.uint64_t, sql *C.char, copyOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(copyOut, "copy_out"); err != nil {
+			return err
+		}
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		o, err := ops.StartCopyTo(context.Background(), c, s.SQL)
+		if err != nil {
+			return err
+		}
+		*copyOut = C.uint64_t(newHandle(kindCopyTo, o))
+		return nil
+	})
+}
+
+//export lakelink_copy_read
+func lakelink_copy_read(copyH C.uint64_t, dataOut **C.uint8_t, lenOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := errors.Join(notNull(dataOut, "data_out"), notNull(lenOut, "len_out")); err != nil {
+			return err
+		}
+		o, err := copyTo(copyH)
+		if err != nil {
+			return err
+		}
+		data, err := ops.CopyRead(o)
+		if err != nil {
+			return err
+		}
+		setBytes(dataOut, lenOut, data)
+		return nil
+	})
+}
+
+//export lakelink_copy_end
+func lakelink_copy_end(copyH C.uint64_t, abortReason *C.char, rowsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		end, err := copyEnd(copyH, abortReason)
+		if err != nil {
+			return err
+		}
+		n, err := end()
+		if err != nil {
+			return err
+		}
+		if rowsOut != nil {
+			*rowsOut = C.int64_t(n)
+		}
+		return nil
+	})
+}
+
+// copyEnd reads lakelink_copy_end's arguments, invalidating the handle,
+// and returns the step that ends the COPY, giving the rows copied.
+func copyEnd(copyH C.uint64_t, abortReason *C.char) (func() (int64, error), error) {
+	var reason *string
+	if abortReason != nil {
+		r, err := goString(abortReason, "abort_reason")
+		if err != nil {
+			return nil, err
+		}
+		reason = &r
+	}
+	v, err := endCopy(copyH)
+	if err != nil {
+		return nil, err
+	}
+	return func() (int64, error) {
+		switch x := v.(type) {
+		case *lakebase.CopyIn:
+			return ops.EndCopyFrom(x, reason)
+		case *lakebase.CopyOut:
+			return ops.EndCopyTo(x)
+		}
+		return 0, nil
+	}, nil
+}
+
 // endConnection invalidates connection handle conn and ends its session
 // with end.
 func endConnection(conn C.uint64_t, end func(*lakebase.Conn) error) error {
@@ -527,12 +706,9 @@ func lakelink_pool_acquire(poolH C.uint64_t, userToken *C.char, connOut *C.uint6
 		if err != nil {
 			return err
 		}
-		token, err := optString(userToken, "user_token")
+		token, err := userTokenArg(userToken)
 		if err != nil {
 			return err
-		}
-		if userToken != nil && token == "" {
-			return &ops.ArgumentError{Message: "user_token is empty: pass NULL for the pool's own sessions"}
 		}
 		c, err := ops.Acquire(context.Background(), p, token)
 		if err != nil {
@@ -541,6 +717,16 @@ func lakelink_pool_acquire(poolH C.uint64_t, userToken *C.char, connOut *C.uint6
 		*connOut = C.uint64_t(newHandle(kindConnection, c))
 		return nil
 	})
+}
+
+// userTokenArg reads a user_token argument: NULL for the pool's own
+// sessions, never "".
+func userTokenArg(userToken *C.char) (string, error) {
+	token, err := optString(userToken, "user_token")
+	if err == nil && userToken != nil && token == "" {
+		err = &ops.ArgumentError{Message: "user_token is empty: pass NULL for the pool's own sessions"}
+	}
+	return token, err
 }
 
 //export lakelink_pool_stats

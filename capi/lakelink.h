@@ -95,7 +95,11 @@ extern "C" {
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
  * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
  * lakelink_connect opens a session of its own, which lakelink_close ends
- * on the server. Version 4: lakelink_lakebase_credential. */
+ * on the server. Version 4: lakelink_lakebase_credential;
+ * lakelink_set_user_agent; rows affected is -1 when the command tag
+ * carries no count; SQL of several statements without parameters runs;
+ * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
+ * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*). */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -107,6 +111,17 @@ extern "C" {
 #define LAKELINK_ERR_DATABASE -5         /* Lakebase refused or failed; sqlstate set when the server answered */
 #define LAKELINK_ERR_APP -6              /* an app call failed: http_status and diagnosis set */
 #define LAKELINK_ERR_INTERNAL -7         /* a bug in lakelink (a recovered panic included) */
+
+/* The steps lakelink_session_start runs: lakelink_begin, _commit,
+ * _rollback, _cancel, _set_autocommit(1 or 0), _close and _discard. */
+#define LAKELINK_STEP_BEGIN 1
+#define LAKELINK_STEP_COMMIT 2
+#define LAKELINK_STEP_ROLLBACK 3
+#define LAKELINK_STEP_CANCEL 4
+#define LAKELINK_STEP_AUTOCOMMIT_ON 5
+#define LAKELINK_STEP_AUTOCOMMIT_OFF 6
+#define LAKELINK_STEP_CLOSE 7
+#define LAKELINK_STEP_DISCARD 8
 
 /* What went wrong. Every string is UTF-8, never NULL ("" when not
  * applicable). Owned by the caller: free with lakelink_error_free. */
@@ -144,6 +159,21 @@ const char *lakelink_version(void);
 
 /* LAKELINK_ABI_VERSION as the library was built. */
 int32_t lakelink_abi_version(void);
+
+/* ---- Process: who uses the library ------------------------------------- */
+
+/* Names the binding (or program) over the library in the User-Agent of
+ * every HTTP request the library makes (token endpoints, discovery, the
+ * credential API, SCIM, app calls), after lakelink's own part and before
+ * the request's auth type, in the Databricks SDKs' format:
+ *   lakelink/0.1.0 go/1.26.8 os/linux binding/python python/3.11.7 auth/oauth-m2m
+ * user_agent is key/value pairs separated by spaces, each key and value of
+ * letters, digits and _ . + - (here "binding/python python/3.11.7").
+ * Call it once per process, when the library is loaded, before any other
+ * call that reaches the network: the process's configuration reads it at
+ * its first use. A second call, or a value not of that form, is
+ * LAKELINK_ERR_INVALID_ARGUMENT. Since ABI version 4. */
+int32_t lakelink_set_user_agent(const char *user_agent, lakelink_error **err);
 
 /* ---- Connection strings -------------------------------------------- */
 
@@ -338,6 +368,11 @@ int32_t lakelink_pool_close(uint64_t pool, lakelink_error **err);
 
 /* Runs sql with PostgreSQL's $1..$n placeholders. params/params_len is the
  * encoded parameter list (TYPES.md, "Parameters"), or NULL and 0 for none.
+ * Without parameters sql may hold several statements separated by
+ * semicolons ("DROP TABLE IF EXISTS t; CREATE TABLE t (id int)"): they run
+ * as psycopg runs them, in one message of the simple query protocol, and
+ * the result is the last statement's (its rows read into memory; an error
+ * stops the statements at the one that failed).
  * *result_out is the result's handle: read its columns, then its rows in
  * batches, then its command tag; close it. A new statement on the
  * connection discards what is left of the previous result. */
@@ -354,7 +389,7 @@ int32_t lakelink_execute(uint64_t conn, const char *sql, const uint8_t *params, 
  * *result_out is 0 and *command_tag_out and *rows_affected_out are set.
  * Otherwise *result_out is the open result: read on with
  * lakelink_result_next_batch, then lakelink_result_status, and close it;
- * *command_tag_out is "" and *rows_affected_out 0 until then. On failure
+ * *command_tag_out is "" and *rows_affected_out -1 until then. On failure
  * no output is set. */
 int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, int32_t max_rows,
                        const char *format, char **columns_json_out, uint8_t **batch_out, int64_t *len_out,
@@ -373,8 +408,9 @@ int32_t lakelink_result_next_batch(uint64_t result, int32_t max_rows, const char
                                    int64_t *len_out, lakelink_error **err);
 
 /* The command tag ("SELECT 3", "INSERT 0 1") and rows affected, once the
- * rows are read or the result is closed ("" and 0 before). Either output
- * may be NULL. */
+ * rows are read or the result is closed ("" and -1 before). Rows affected
+ * is the count the tag carries, or -1 when it carries none ("CREATE
+ * TABLE", "SET"): PEP 249's rowcount. Either output may be NULL. */
 int32_t lakelink_result_status(uint64_t result, char **command_tag_out, int64_t *rows_affected_out,
                                lakelink_error **err);
 
@@ -408,6 +444,201 @@ int32_t lakelink_close(uint64_t conn, lakelink_error **err);
  * (lakelink_connect) it is lakelink_close. The handle is invalid
  * afterwards. */
 int32_t lakelink_discard(uint64_t conn, lakelink_error **err);
+
+/* ---- Bulk: executemany and COPY ------------------------------------ */
+
+/* Runs sql (PostgreSQL's $1..$n placeholders) once per parameter row:
+ * rows/rows_len are parameter lists (TYPES.md, "Parameters") one after
+ * another (TYPES.md, "Parameter rows"), NULL and 0 for none (nothing
+ * runs). All rows go to the server at once as one pipelined batch (one
+ * round trip, the statement prepared once): with no transaction open
+ * (autocommit), they run in one implicit transaction, so a failing row
+ * fails them all (the error is the server's). Rows a statement returns
+ * are dropped. *rows_affected_out (may be NULL) is the total of rows
+ * affected, or -1 when a statement's tag carries no count. A malformed
+ * row is LAKELINK_ERR_INVALID_ARGUMENT naming the row (0 is the first)
+ * and parameter; nothing runs then. */
+int32_t lakelink_execute_many(uint64_t conn, const char *sql, const uint8_t *rows, int64_t rows_len,
+                              int64_t *rows_affected_out, lakelink_error **err);
+
+/* COPY streams. lakelink_copy_from starts sql, a COPY ... FROM STDIN;
+ * lakelink_copy_to starts sql, a COPY ... TO STDOUT. *copy_out is the
+ * COPY's handle: feed it (lakelink_copy_write, lakelink_copy_write_rows)
+ * or read it (lakelink_copy_read), then end it with lakelink_copy_end,
+ * which invalidates the handle (always call it, also after a failed
+ * write or read). Like a statement, a COPY runs in the open transaction
+ * (or opens one when autocommit is off) and discards what is left of the
+ * connection's result. Until it ends the session is the COPY's: any other
+ * call on the connection (lakelink_cancel excepted) first ends it, as a
+ * new statement discards an open result: a COPY FROM is then aborted
+ * (its rows are not copied, and its next call fails), the rest of a COPY
+ * TO is dropped. An error of the statement itself (no such table) is
+ * reported by the next write or by lakelink_copy_end. */
+int32_t lakelink_copy_from(uint64_t conn, const char *sql, uint64_t *copy_out, lakelink_error **err);
+
+/* Sends data/len (copied before the call returns) in the COPY's own
+ * format (text, csv or binary, as sql says), any split of it: the library
+ * gathers it into messages of 64 KiB. */
+int32_t lakelink_copy_write(uint64_t copy, const uint8_t *data, int64_t len, lakelink_error **err);
+
+/* Sends rows, encoded as format says: NULL or "params", parameter lists
+ * one after another (TYPES.md, "Parameter rows"), one per row, a value per
+ * column of the COPY; "pickle", a Python pickle of a list of tuples or
+ * lists of None, bool, int, float, str and bytes (TYPES.md, "Pickled
+ * rows": the Python binding's fast path). The library writes them in
+ * COPY's text format, each value as its PostgreSQL text input form (as
+ * for a statement's parameters), so the server converts it to its
+ * column's type. The COPY must be in text format (the default; not csv or
+ * binary: as psycopg's write_row, which writes text). Malformed rows, or
+ * pickled rows holding anything else, are LAKELINK_ERR_INVALID_ARGUMENT:
+ * with "pickle" nothing of them was sent (send them as parameter rows);
+ * with "params" the rows before the malformed one were. */
+int32_t lakelink_copy_write_rows(uint64_t copy, const char *format, const uint8_t *rows, int64_t rows_len,
+                                 lakelink_error **err);
+
+/* Starts sql, a COPY ... TO STDOUT; read it with lakelink_copy_read. */
+int32_t lakelink_copy_to(uint64_t conn, const char *sql, uint64_t *copy_out, lakelink_error **err);
+
+/* Reads the next chunk of a COPY TO: *data_out and *len_out hold whole rows
+ * (about 64 KiB of them, never part of a row), as the server sent them in
+ * the COPY's format; free it with lakelink_free. At the end *data_out is
+ * NULL and *len_out 0: then call lakelink_copy_end. */
+int32_t lakelink_copy_read(uint64_t copy, uint8_t **data_out, int64_t *len_out, lakelink_error **err);
+
+/* Ends a COPY of either kind and invalidates its handle. For a COPY FROM:
+ * with abort_reason NULL it sends what is left and ends the COPY,
+ * *rows_out (may be NULL) being the rows copied; with an abort_reason the
+ * COPY fails with it (the server rolls it back) and the call returns the
+ * server's error, LAKELINK_ERR_DATABASE with SQLSTATE 57014. For a COPY
+ * TO: the rest not read is read and dropped (abort_reason is ignored),
+ * and *rows_out is the rows copied. An error that ended the COPY before
+ * (a bad value, no such table) is returned here too. */
+int32_t lakelink_copy_end(uint64_t copy, const char *abort_reason, int64_t *rows_out, lakelink_error **err);
+
+/* ---- Asynchronous calls ------------------------------------------------ */
+
+/* For an event loop (Python's asyncio, Node's libuv) that must not block:
+ * a *_start function checks its arguments and starts the operation of the
+ * blocking function it is named after, returning at once with a call
+ * handle; the operation runs on the library's own threads. When it
+ * completes, the call's handle joins its queue's completed calls and the
+ * queue's file descriptor becomes readable. The loop watches that
+ * descriptor (asyncio's loop.add_reader, libuv's uv_poll_start) and, when
+ * it is readable, takes the completed calls (lakelink_queue_take) and
+ * collects each with the lakelink_call_* function for its kind, which
+ * gives the outputs and the error of the blocking function. The library
+ * reads the descriptor itself: the caller only watches it (a caller that
+ * reads it too must take the calls after reading, never before).
+ *
+ * A call is collected exactly once; collecting invalidates its handle.
+ * Collecting a call that has not completed waits for it (blocking the
+ * caller's thread). A call may be collected with a lakelink_call_*
+ * function of another kind than its start: LAKELINK_ERR_INVALID_HANDLE,
+ * the call's outputs lost (its connection or result stays open until its
+ * handle is closed: avoid it).
+ *
+ * Calls on one connection run in the order they start only if each starts
+ * after the previous one completed: start the next statement once the
+ * previous call on the connection completed. To stop a running statement,
+ * start LAKELINK_STEP_CANCEL on its connection: the statement's call then
+ * completes with SQLSTATE 57014, and the connection stays usable. */
+
+/* Opens a queue. *fd_out is its file descriptor, readable while completed
+ * calls wait to be taken (one readiness, however many completed); do not
+ * close it: lakelink_queue_close does. Not on Windows yet
+ * (LAKELINK_ERR_INTERNAL). */
+int32_t lakelink_queue_open(int32_t *fd_out, uint64_t *queue_out, lakelink_error **err);
+
+/* Takes up to max (>= 1) completed calls' handles, the oldest first, into
+ * calls_out (room for max); *n_out is how many (0: none waiting). Take
+ * until *n_out < max: the descriptor stays readable until none is left. */
+int32_t lakelink_queue_take(uint64_t queue, uint64_t *calls_out, int32_t max, int32_t *n_out, lakelink_error **err);
+
+/* Closes the queue and its descriptor. Calls still running complete
+ * unannounced (collect them by handle, or leave them); close the queue
+ * once every call started on it was collected. */
+int32_t lakelink_queue_close(uint64_t queue, lakelink_error **err);
+
+/* Starts lakelink_connect, lakelink_pool_open, lakelink_pool_acquire:
+ * collect with lakelink_call_handle. */
+int32_t lakelink_connect_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_pool_open_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_pool_acquire_start(uint64_t queue, uint64_t pool, const char *user_token, uint64_t *call_out,
+                                    lakelink_error **err);
+
+/* Starts lakelink_query: collect with lakelink_call_query. */
+int32_t lakelink_query_start(uint64_t queue, uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len,
+                             int32_t max_rows, const char *format, uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_result_next_batch: collect with lakelink_call_batch. */
+int32_t lakelink_result_next_batch_start(uint64_t queue, uint64_t result, int32_t max_rows, const char *format,
+                                         uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_result_close (which reads the rows left, from the
+ * server): collect with lakelink_call_done. result's handle is invalid
+ * from the start on. */
+int32_t lakelink_result_close_start(uint64_t queue, uint64_t result, uint64_t *call_out, lakelink_error **err);
+
+/* Starts a step (LAKELINK_STEP_*) on conn: collect with lakelink_call_done. With
+ * LAKELINK_STEP_CLOSE and LAKELINK_STEP_DISCARD conn's handle is invalid
+ * from the start on, as after lakelink_close. LAKELINK_STEP_CANCEL may
+ * start while another call runs on conn (it is how to cancel it). */
+int32_t lakelink_session_start(uint64_t queue, uint64_t conn, int32_t step, uint64_t *call_out, lakelink_error **err);
+
+/* Start the bulk calls: lakelink_execute_many (collect with
+ * lakelink_call_count), lakelink_copy_from and lakelink_copy_to
+ * (lakelink_call_handle: the COPY's handle), lakelink_copy_write and
+ * lakelink_copy_write_rows (lakelink_call_done), lakelink_copy_read
+ * (lakelink_call_batch: the chunk, NULL at the end) and lakelink_copy_end
+ * (lakelink_call_count: the rows copied; copy's handle is invalid from the
+ * start on). Start each call on a COPY once the previous one completed. */
+int32_t lakelink_execute_many_start(uint64_t queue, uint64_t conn, const char *sql, const uint8_t *rows,
+                                    int64_t rows_len, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_from_start(uint64_t queue, uint64_t conn, const char *sql, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_to_start(uint64_t queue, uint64_t conn, const char *sql, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_write_start(uint64_t queue, uint64_t copy, const uint8_t *data, int64_t len, uint64_t *call_out,
+                                  lakelink_error **err);
+int32_t lakelink_copy_write_rows_start(uint64_t queue, uint64_t copy, const char *format, const uint8_t *rows,
+                                       int64_t rows_len, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_read_start(uint64_t queue, uint64_t copy, uint64_t *call_out, lakelink_error **err);
+int32_t lakelink_copy_end_start(uint64_t queue, uint64_t copy, const char *abort_reason, uint64_t *call_out,
+                                lakelink_error **err);
+
+/* Starts lakelink_token: collect with lakelink_call_token. */
+int32_t lakelink_token_start(uint64_t queue, const char *conn_str, uint64_t *call_out, lakelink_error **err);
+
+/* Starts lakelink_app_request: collect with lakelink_call_app_response. */
+int32_t lakelink_app_request_start(uint64_t queue, const char *conn_str, const char *app_url, const char *method,
+                                   const char *url, const char *headers_json, const uint8_t *body, int64_t body_len,
+                                   uint64_t *call_out, lakelink_error **err);
+
+/* Waits at most timeout_us microseconds for call to complete, on the
+ * calling thread without sleeping (it yields the CPU between looks); *done_out
+ * is 1 if it completed, else 0. A loop with nothing else to do calls it
+ * right after starting a call that may be quick (a short statement), and
+ * collects at once when *done_out is 1: no wake-up through the queue (the
+ * call is still among the queue's completed calls: take it as usual). */
+int32_t lakelink_call_wait(uint64_t call, int32_t timeout_us, int32_t *done_out, lakelink_error **err);
+
+/* Collecting (each waits for the call if it has not completed, and
+ * invalidates its handle). The outputs are the blocking function's:
+ *   lakelink_call_done          a step: the status only
+ *   lakelink_call_handle        the connection, pool or COPY handle opened
+ *   lakelink_call_query         lakelink_query's outputs
+ *   lakelink_call_batch         lakelink_result_next_batch's (lakelink_copy_read's)
+ *   lakelink_call_count         lakelink_execute_many's or lakelink_copy_end's rows (count_out may be NULL)
+ *   lakelink_call_token         lakelink_token's (expires_out may be NULL)
+ *   lakelink_call_app_response  lakelink_app_request's (set on an HTTP failure too) */
+int32_t lakelink_call_done(uint64_t call, lakelink_error **err);
+int32_t lakelink_call_handle(uint64_t call, uint64_t *handle_out, lakelink_error **err);
+int32_t lakelink_call_query(uint64_t call, char **columns_json_out, uint8_t **batch_out, int64_t *len_out,
+                            char **command_tag_out, int64_t *rows_affected_out, uint64_t *result_out,
+                            lakelink_error **err);
+int32_t lakelink_call_batch(uint64_t call, uint8_t **batch_out, int64_t *len_out, lakelink_error **err);
+int32_t lakelink_call_count(uint64_t call, int64_t *count_out, lakelink_error **err);
+int32_t lakelink_call_token(uint64_t call, char **token_out, int64_t *expires_out, lakelink_error **err);
+int32_t lakelink_call_app_response(uint64_t call, int32_t *status_out, char **headers_out, uint8_t **body_out,
+                                   int64_t *body_len_out, lakelink_error **err);
 
 #endif /* LAKELINK_TYPES_ONLY */
 

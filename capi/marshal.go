@@ -213,6 +213,10 @@ const (
 	kindConnection handleKind = iota + 1
 	kindResult
 	kindPool
+	kindCopyFrom
+	kindCopyTo
+	kindQueue
+	kindCall
 )
 
 func (k handleKind) String() string {
@@ -221,6 +225,14 @@ func (k handleKind) String() string {
 		return "a connection"
 	case kindPool:
 		return "a pool"
+	case kindCopyFrom:
+		return "a COPY FROM STDIN"
+	case kindCopyTo:
+		return "a COPY TO STDOUT"
+	case kindQueue:
+		return "a queue"
+	case kindCall:
+		return "a call"
 	}
 	return "a result"
 }
@@ -290,4 +302,32 @@ func pool(h C.uint64_t) (*lakebase.Pool, error) {
 		return nil, err
 	}
 	return v.(*lakebase.Pool), nil
+}
+
+func copyFrom(h C.uint64_t) (*lakebase.CopyIn, error) {
+	v, err := lookup(uint64(h), kindCopyFrom, false)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*lakebase.CopyIn), nil
+}
+
+func copyTo(h C.uint64_t) (*lakebase.CopyOut, error) {
+	v, err := lookup(uint64(h), kindCopyTo, false)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*lakebase.CopyOut), nil
+}
+
+// endCopy forgets copy handle h, of either kind, and returns its value.
+func endCopy(h C.uint64_t) (any, error) {
+	handles.Lock()
+	e, ok := handles.m[uint64(h)]
+	handles.Unlock()
+	kind := kindCopyFrom
+	if ok && e.kind == kindCopyTo { // a handle's kind never changes
+		kind = kindCopyTo
+	}
+	return lookup(uint64(h), kind, true)
 }

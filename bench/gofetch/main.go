@@ -1,15 +1,21 @@
 // Command gofetch is the Go workload of `make bench`: fetch the fetch
-// workload's rows through core's batch API (lakebase Result.NextBatch) or
-// through raw pgx, and print {"seconds": ..., "check": ...}.
+// workload's rows through core's batch API (lakebase Result.NextBatch),
+// through raw pgx, or through database/sql, and print {"seconds": ...,
+// "check": ...}.
 //
-//	LAKELINK_BENCH_CONFIG='{...}' gofetch -impl lakelink|pgx|pgx-scan [-format pickle] [-cpuprofile FILE]
+//	LAKELINK_BENCH_CONFIG='{...}' gofetch -impl lakelink|pgx|pgx-scan|sql-lakelink|sql-pgx [-format pickle] [-cpuprofile FILE]
 //
 // "pgx" reads each row's rows.Values(), the same Go values NextBatch
 // encodes; "pgx-scan" scans into typed variables, the fastest pgx allows.
+// "sql-lakelink" scans database/sql rows into typed variables through
+// lakelink's driver (sql.Open("lakelink", connection string)),
+// "sql-pgx" the same through pgx's stdlib driver with the password in the
+// URL.
 package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -19,9 +25,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/lakebase"
+	_ "github.com/lakelink/lakelink/core/lakebase/stdlib" // database/sql driver "lakelink"
 )
 
 // fetchSQL is bench/workloads.py's FETCH_SQL.
@@ -39,7 +47,7 @@ type config struct {
 }
 
 func main() {
-	impl := flag.String("impl", "lakelink", "lakelink, pgx or pgx-scan")
+	impl := flag.String("impl", "lakelink", "lakelink, pgx, pgx-scan, sql-lakelink or sql-pgx")
 	format := flag.String("format", string(lakebase.DefaultFormat), "the batch format (lakelink)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -67,8 +75,12 @@ func main() {
 		s, check, err = viaBatches(cfg, sql, lakebase.Format(*format))
 	case "pgx", "pgx-scan":
 		s, check, err = viaPgx(cfg, sql, *impl == "pgx-scan")
+	case "sql-lakelink":
+		s, check, err = viaSQL("lakelink", cfg.LakelinkPg, sql)
+	case "sql-pgx":
+		s, check, err = viaSQL("pgx", cfg.PgURL, sql)
 	default:
-		err = fmt.Errorf("-impl %q: want lakelink, pgx or pgx-scan", *impl)
+		err = fmt.Errorf("-impl %q: want lakelink, pgx, pgx-scan, sql-lakelink or sql-pgx", *impl)
 	}
 	if err != nil {
 		fail(err)
@@ -149,6 +161,50 @@ func viaPgx(cfg config, sql string, scan bool) (float64, any, error) {
 		return 0, nil, err
 	}
 	return time.Since(t).Seconds(), n, nil
+}
+
+// viaSQL fetches through database/sql's driver, logged in before the
+// clock starts, scanning each row into typed variables as a service does.
+// The check sums what it read, so that both drivers must read the same.
+func viaSQL(driver, dsn, query string) (float64, any, error) {
+	ctx := context.Background()
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return 0, nil, err
+	}
+	t := time.Now()
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	var (
+		n, ids, textBytes int64
+		f, fs             float64
+		id                int64
+		txt, num          string
+		ts                time.Time
+		last              string
+	)
+	for rows.Next() {
+		if err := rows.Scan(&id, &f, &txt, &ts, &num); err != nil {
+			return 0, nil, err
+		}
+		n++
+		ids += id
+		fs += f
+		textBytes += int64(len(txt))
+		last = ts.UTC().Format(time.RFC3339Nano) + " " + num
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	s := time.Since(t).Seconds()
+	return s, fmt.Sprintf("%d rows, ids %d, floats %.6g, text %d bytes, last %s", n, ids, fs, textBytes, last), nil
 }
 
 func fail(err error) {

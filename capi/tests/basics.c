@@ -1,7 +1,7 @@
 //go:build ignore
 
 /*
- * basics.c: version and ABI version, connection strings, tokens.
+ * basics.c: version and ABI version, the User-Agent, connection strings, tokens.
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_SP         the service principal's M2M connection string
@@ -19,6 +19,19 @@ static void test_version(void) {
     CHECK(lakelink_abi_version() == LAKELINK_ABI_VERSION, "library ABI %d, header ABI %d", lakelink_abi_version(),
           LAKELINK_ABI_VERSION);
     printf("   version %s, ABI %d\n", v, lakelink_abi_version());
+}
+
+static void test_user_agent(void) {
+    say("lakelink_set_user_agent: key/value pairs, once per process");
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_set_user_agent("binding/c c/11 and more", &err);
+    expect_error_free("set_user_agent, not key/value", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "key/value");
+    rc = lakelink_set_user_agent(NULL, &err);
+    expect_error_free("set_user_agent, NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "user_agent");
+    rc = lakelink_set_user_agent("binding/c c/11", &err);
+    CHECK(rc == LAKELINK_OK && err == NULL, "set_user_agent: %d", rc);
+    rc = lakelink_set_user_agent("binding/c c/17", &err);
+    expect_error_free("set_user_agent, twice", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "set already");
 }
 
 static void test_normalize(const char *sp, const char *secret, const char *workspace) {
@@ -157,6 +170,7 @@ int main(void) {
     const char *secret = need_env("LAKELINK_SP_SECRET");
     const char *workspace = need_env("LAKELINK_WORKSPACE");
     test_version();
+    test_user_agent();
     test_normalize(sp, secret, workspace);
     test_merge();
     test_token(sp, secret, workspace);

@@ -358,7 +358,8 @@ func TestHeaderStandalone(t *testing.T) {
 // TestEveryProgramIsRun: a C program added to this directory gets a test.
 func TestEveryProgramIsRun(t *testing.T) {
 	run := map[string]bool{"basics": true, "apps": true, "lakebase": true, "misuse": true, "threads": true,
-		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true, "pools": true}
+		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true, "pools": true,
+		"bulk": true}
 	files, err := filepath.Glob(filepath.Join(testsDir, "*.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -412,6 +413,16 @@ func TestRouting(t *testing.T) {
 func TestLakebase(t *testing.T) {
 	t.Parallel()
 	mustPass(t, "lakebase", env(t))
+}
+
+func TestBulk(t *testing.T) {
+	t.Parallel()
+	mustPass(t, "bulk", env(t))
+}
+
+func TestAsync(t *testing.T) {
+	t.Parallel()
+	mustPass(t, "async", env(t))
 }
 
 func TestPools(t *testing.T) {

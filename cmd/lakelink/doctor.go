@@ -116,7 +116,7 @@ func (d *doctor) checkMe(host, token string) bool {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, host+"/api/2.0/preview/scim/v2/Me", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Transport: (*auth.Config)(nil).Transport()}).Do(req) // lakelink's User-Agent
 	if err != nil {
 		return d.step("workspace API", err, nil)
 	}
@@ -152,7 +152,8 @@ func (d *doctor) checkApp(appURL string, src *auth.Source) bool {
 		return d.step("app "+u.Path, err, func() string { return fmt.Sprintf("answered %d (%d bytes)", resp.Status, len(resp.Body)) })
 	}
 	// No route to call: check that the app is up; it sends browsers to sign in.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Transport: (*auth.Config)(nil).Transport(), // lakelink's User-Agent
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, app.URL(), nil)
 	resp, err := client.Do(req)
 	if err != nil {

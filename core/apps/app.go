@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/oauth2"
 
+	"github.com/lakelink/lakelink/core/internal/useragent"
 	"github.com/lakelink/lakelink/core/weburl"
 )
 
@@ -38,7 +39,8 @@ type App struct {
 	httpClient *http.Client      // from WithHTTPClient, or nil
 	transport  http.RoundTripper // from WithTransport, or nil
 	timeout    time.Duration
-	timeoutSet bool // WithTimeout was given
+	timeoutSet bool   // WithTimeout was given
+	userAgent  string // from WithUserAgent
 
 	base   http.RoundTripper // what Transport(nil) wraps
 	client *http.Client      // what Do sends with: Client()
@@ -66,6 +68,20 @@ func WithHTTPClient(c *http.Client) Option {
 // WithHTTPClient's client, when given, takes precedence.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(a *App) { a.transport = rt }
+}
+
+// WithUserAgent names the binding or program over lakelink in the
+// User-Agent of the App's requests, after lakelink's own
+// "lakelink/VERSION go/VERSION os/OS" and before the token source's
+// "auth/TYPE" (see auth.Config.UserAgent): key/value pairs separated by
+// spaces, such as "binding/python python/3.11.7". A value that is not
+// such pairs is left out.
+func WithUserAgent(extra string) Option {
+	return func(a *App) {
+		if useragent.Check(extra) == nil {
+			a.userAgent = extra
+		}
+	}
 }
 
 // WithTimeout bounds each call made with [App.Do] or [App.Client], from

@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/lakelink/lakelink/core/internal/useragent"
 )
 
 // Transport returns an [http.RoundTripper] that sends requests for the
@@ -61,6 +63,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		token = tok.AccessToken
 	}
 	out := req.Clone(req.Context())
+	out.Header.Set("User-Agent", t.app.userAgentOf(req))
 	out.Header.Del("Authorization")
 	if token != "" { // an empty token is not sent as "Bearer "; the diagnosis says none was sent
 		out.Header.Set("Authorization", "Bearer "+token)
@@ -69,6 +72,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		s.set(token)
 	}
 	return t.base.RoundTrip(out)
+}
+
+// userAgentOf is the User-Agent req goes with: lakelink's (with
+// WithUserAgent's part and the token source's auth type, when it tells
+// one), then the one req had, if any.
+func (a *App) userAgentOf(req *http.Request) string {
+	var authType string
+	if s, ok := a.tokens.(interface{ AuthType() string }); ok {
+		authType = s.AuthType()
+	}
+	ua := useragent.String(a.userAgent, authType)
+	if own := req.Header.Get("User-Agent"); own != "" {
+		ua += " " + own
+	}
+	return ua
 }
 
 // admit applies the two rules of where the token may go: to the app's own

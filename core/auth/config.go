@@ -10,6 +10,7 @@ import (
 
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/internal/cache"
+	"github.com/lakelink/lakelink/core/internal/useragent"
 )
 
 // Config is how lakelink authenticates in a program: the HTTP transport of
@@ -35,10 +36,20 @@ type Config struct {
 	// HTTPTransport, when not nil, carries every HTTP request the Config
 	// makes: OAuth discovery and token endpoint calls, and the
 	// databricks-sdk-go clients (unified auth, and Lakebase credential
-	// minting and SCIM through package lakebase). nil: http.DefaultTransport
-	// for the OAuth calls, the SDK's own transport for the SDK's. The WASI
+	// minting and SCIM through package lakebase), under lakelink's
+	// User-Agent (see UserAgent). nil: http.DefaultTransport. The WASI
 	// build sets it to the host's HTTP import.
 	HTTPTransport http.RoundTripper
+
+	// UserAgent names the binding or program over lakelink in the
+	// User-Agent of every HTTP request the Config makes (and package
+	// lakebase's, and internal/ops' App calls), after lakelink's own
+	// "lakelink/VERSION go/VERSION os/OS" and before the request's
+	// "auth/TYPE", as the Databricks SDKs' user agent extras: key/value
+	// pairs separated by spaces, such as "binding/python python/3.11.7"
+	// (the Python binding's). Empty: lakelink's own part alone. A value
+	// that is not such pairs is left out (CheckUserAgent tells why).
+	UserAgent string
 
 	// OpenBrowser opens the authorization URL of a browser login
 	// (InitiateOAuth=GETANDREFRESH, Login, AuthMode=APP). nil: $BROWSER
@@ -62,7 +73,8 @@ type Config struct {
 	IdentityIdleTime time.Duration
 
 	once      sync.Once
-	client    *http.Client                       // the OAuth calls' client, over HTTPTransport
+	transport http.RoundTripper                  // HTTPTransport sending lakelink's User-Agent
+	client    *http.Client                       // the OAuth calls' client, over transport
 	sources   *cache.Cache[string, *Source]      // identityKey -> its token source
 	discovery *cache.Cache[string, *Endpoints]   // metadata URL -> the endpoints it publishes
 	memory    *cache.Cache[string, *memoryStore] // memory:// store name -> the store
@@ -83,7 +95,12 @@ func (c *Config) use() *Config {
 		c = &defaultConfig
 	}
 	c.once.Do(func() {
-		c.client = &http.Client{Transport: c.HTTPTransport} // nil: http.DefaultTransport
+		extra := c.UserAgent
+		if CheckUserAgent(extra) != nil {
+			extra = ""
+		}
+		c.transport = useragent.Transport(c.HTTPTransport, extra) // nil: over http.DefaultTransport
+		c.client = &http.Client{Transport: c.transport}
 		size, idle := c.IdentityBounds()
 		c.sources = cache.New[string, *Source](size, idle, nil)
 		c.discovery = cache.New[string, *Endpoints](size, idle, nil)
@@ -91,6 +108,17 @@ func (c *Config) use() *Config {
 	})
 	return c
 }
+
+// Transport is the HTTP transport of every request c makes: HTTPTransport
+// (nil: http.DefaultTransport) sending lakelink's User-Agent, with
+// UserAgent and the auth type of the request's token source. Package
+// lakebase sends the workspace API calls through it.
+func (c *Config) Transport() http.RoundTripper { return c.use().transport }
+
+// CheckUserAgent reports whether s may be a Config's UserAgent:
+// key/value pairs separated by spaces, each key and value of letters,
+// digits and _ . + - (such as "binding/python python/3.11.7").
+func CheckUserAgent(s string) error { return useragent.Check(s) }
 
 // IdentityBounds returns MaxIdentities and IdentityIdleTime, defaults
 // applied: the bounds of every per-identity cache kept for c (a nil c is

@@ -34,7 +34,7 @@ func (c *Config) sdkConfig(o *connstr.Options) *config.Config {
 	if o.Timeout > 0 {
 		cfg.HTTPTimeoutSeconds = int(o.Timeout / time.Second)
 	}
-	cfg.HTTPTransport = c.HTTPTransport // nil: the SDK's own
+	cfg.HTTPTransport = c.use().transport
 	return cfg
 }
 
@@ -53,6 +53,9 @@ func (c *Config) sdkSource(o *connstr.Options) (*Source, error) {
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()
 		tok, err := cfg.GetTokenSource().Token(ctx)
+		if cfg.AuthType != "" { // known once the SDK has chosen its credentials
+			s.setAuthType(cfg.AuthType)
+		}
 		if err != nil {
 			if cfg.AuthType == "pat" { // a personal access token is no OAuth token, but a bearer all the same
 				return &oauth2.Token{AccessToken: cfg.Token, TokenType: "Bearer"}, nil

@@ -29,11 +29,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/connstr"
+	"github.com/lakelink/lakelink/core/internal/useragent"
 )
 
 // DefaultTimeout bounds a token request, retries included, when the
@@ -45,7 +47,12 @@ const DefaultTimeout = 60 * time.Second
 type Source struct {
 	identity    string // who and where, for messages; never a secret
 	refreshable bool
-	log         *logger
+	// authType names how the tokens are had, in the User-Agent of the
+	// requests made with them (auth/TYPE), in the Databricks SDKs' words:
+	// oauth-m2m, oauth-u2m, pat; for Databricks unified auth, the SDK's
+	// (resolved, set by the fetch).
+	authType atomic.Pointer[string]
+	log      *logger
 	// fetch gets a token. refused, when not empty, is a token a server
 	// refused: fetch must not return it again.
 	fetch func(ctx context.Context, refused string) (*oauth2.Token, error)
@@ -85,7 +92,7 @@ func (s *Source) Renew(ctx context.Context, refused string) (*oauth2.Token, erro
 }
 
 func (s *Source) fetchLocked(ctx context.Context, refused string) (*oauth2.Token, error) {
-	tok, err := s.fetch(ctx, refused)
+	tok, err := s.fetch(useragent.WithAuthType(ctx, s.AuthType), refused)
 	now := time.Now()
 	if err != nil {
 		if s.tok != nil && refused == "" && s.tok.Expiry.After(now) { // renewing early failed; the token still works
@@ -100,6 +107,20 @@ func (s *Source) fetchLocked(ctx context.Context, refused string) (*oauth2.Token
 	s.log.info("token obtained", "identity", s.identity, "expires", tok.Expiry.Format(time.RFC3339))
 	return publicCopy(tok), nil
 }
+
+// AuthType names how the source gets its tokens, as the Databricks SDKs
+// do in their User-Agent (auth/TYPE): oauth-m2m (a service principal),
+// oauth-u2m (a user login), pat (a token given as is), or the auth type
+// Databricks unified auth resolved (such as databricks-cli), once it has.
+func (s *Source) AuthType() string {
+	if t := s.authType.Load(); t != nil {
+		return *t
+	}
+	return ""
+}
+
+// setAuthType sets AuthType's answer.
+func (s *Source) setAuthType(t string) { s.authType.Store(&t) }
 
 // CanRefresh reports whether an expired token can be renewed without the
 // user: true for client credentials, refresh tokens and the SDK's chain,
@@ -274,7 +295,7 @@ func staticSource(o *connstr.Options) (*Source, error) {
 		return nil, fmt.Errorf("the Token property: %w", err)
 	}
 	tok := &oauth2.Token{AccessToken: o.Token, TokenType: "Bearer", Expiry: jwtExpiry(o.Token)}
-	return &Source{identity: "the given Token", fetch: func(_ context.Context, refused string) (*oauth2.Token, error) {
+	s := &Source{identity: "the given Token", fetch: func(_ context.Context, refused string) (*oauth2.Token, error) {
 		if refused != "" {
 			return nil, errors.New("the Token given was refused and cannot be renewed: give a new one")
 		}
@@ -282,7 +303,9 @@ func staticSource(o *connstr.Options) (*Source, error) {
 			return nil, fmt.Errorf("the Token given expired at %s and cannot be renewed: give a new one", tok.Expiry.Format(time.RFC3339))
 		}
 		return tok, nil
-	}}, nil
+	}}
+	s.setAuthType("pat")
+	return s, nil
 }
 
 // clientCredentialsSource serves AuthScheme=OAuthClient: a service
@@ -301,6 +324,7 @@ func (c *Config) clientCredentialsSource(o *connstr.Options) (*Source, error) {
 		scopes = []string{"all-apis"}
 	}
 	s := &Source{identity: fmt.Sprintf("service principal %s at %s", o.OAuthClientID, hostOf(o)), refreshable: true}
+	s.setAuthType("oauth-m2m")
 	s.fetch = func(ctx context.Context, _ string) (*oauth2.Token, error) { // each grant is a new token
 		ctx, cancel := context.WithTimeout(ctx, timeout(o))
 		defer cancel()

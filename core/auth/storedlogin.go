@@ -26,6 +26,7 @@ func (c *Config) userSource(o *connstr.Options) (*Source, error) {
 	}
 	s := &Source{identity: fmt.Sprintf("user login (client %s, scopes %s) at %s", f.clientID, strings.Join(f.scopes, " "), hostOf(o)),
 		refreshable: initiate != connstr.InitiateOff}
+	s.setAuthType("oauth-u2m")
 	if initiate == connstr.InitiateOff {
 		s.fetch = func(_ context.Context, refused string) (*oauth2.Token, error) {
 			if refused != "" {

@@ -71,7 +71,15 @@ type Stats struct {
 	} `json:"open"`
 	// PostgresRestarts counts restarts of the backing server.
 	PostgresRestarts int `json:"postgres_restarts"`
+	// UserAgents counts requests per endpoint (as Calls) and User-Agent
+	// header, so that tests see who called: lakelink's User-Agent names
+	// its version, binding and auth type.
+	UserAgents map[string]map[string]int `json:"user_agents"`
 }
+
+// maxUserAgents bounds the User-Agents Stats tells apart per endpoint;
+// the rest count as "(others)".
+const maxUserAgents = 64
 
 type stats struct {
 	mu sync.Mutex
@@ -79,7 +87,7 @@ type stats struct {
 }
 
 func newStats() *stats {
-	return &stats{s: Stats{Calls: map[string]int{}, Grants: map[string]int{}}}
+	return &stats{s: Stats{Calls: map[string]int{}, Grants: map[string]int{}, UserAgents: map[string]map[string]int{}}}
 }
 
 // update applies f to the counters under the lock.
@@ -94,6 +102,10 @@ func (st *stats) snapshot() Stats {
 	defer st.mu.Unlock()
 	s := st.s
 	s.Calls, s.Grants = maps.Clone(st.s.Calls), maps.Clone(st.s.Grants)
+	s.UserAgents = make(map[string]map[string]int, len(st.s.UserAgents))
+	for ep, agents := range st.s.UserAgents {
+		s.UserAgents[ep] = maps.Clone(agents)
+	}
 	return s
 }
 
@@ -212,7 +224,17 @@ func (fs *faults) clear() {
 // subject to armed faults.
 func (e *Emulator) route(name string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.stats.update(func(s *Stats) { s.Calls[name]++ })
+		e.stats.update(func(s *Stats) {
+			s.Calls[name]++
+			if s.UserAgents[name] == nil {
+				s.UserAgents[name] = map[string]int{}
+			}
+			agent := r.UserAgent()
+			if _, seen := s.UserAgents[name][agent]; !seen && len(s.UserAgents[name]) >= maxUserAgents {
+				agent = "(others)"
+			}
+			s.UserAgents[name][agent]++
+		})
 		f := e.faults.take(name)
 		if f == nil {
 			h(w, r)

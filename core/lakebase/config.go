@@ -78,14 +78,10 @@ func (c *Config) Close() {
 	c.use().identities.Close()
 }
 
-// httpTransport is the transport of the workspace API calls: Auth's, or
-// nil for the SDK's own.
-func (c *Config) httpTransport() http.RoundTripper {
-	if c.Auth == nil {
-		return nil
-	}
-	return c.Auth.HTTPTransport
-}
+// httpTransport is the transport of the workspace API calls: Auth's
+// (the default auth configuration's for a nil Auth), which sends
+// lakelink's User-Agent.
+func (c *Config) httpTransport() http.RoundTripper { return c.Auth.Transport() }
 
 // Connect opens a pool and one session in it, so that a wrong host, user
 // or credential is reported now rather than at the first query.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/lakelink/lakelink/core/auth"
+	"github.com/lakelink/lakelink/core/internal/useragent"
 	"github.com/lakelink/lakelink/core/redact"
 )
 
@@ -28,12 +29,13 @@ type workspaceAPIs struct {
 	database    *database.DatabaseAPI
 	postgres    *postgres.PostgresAPI
 	currentUser *iam.CurrentUserAPI
+	authType    func() string // the User-Agent's auth/TYPE of the calls
 }
 
 // newWorkspaceAPIs returns the APIs of the workspace at host, called with
 // the tokens of tokens through transport (nil: the SDK's own).
 func newWorkspaceAPIs(host string, tokens *auth.Source, transport http.RoundTripper) (workspaceAPIs, error) {
-	return workspaceAPIsWith(host, auth.SDKCredentials(tokens), transport)
+	return workspaceAPIsWith(host, auth.SDKCredentials(tokens), transport, tokens.AuthType)
 }
 
 // tokenWorkspaceAPIs returns the APIs of the workspace at host, called
@@ -42,12 +44,13 @@ func tokenWorkspaceAPIs(host, token string, transport http.RoundTripper) (worksp
 	return workspaceAPIsWith(host, config.NewTokenSourceStrategy("lakelink-given-token",
 		sdkauth.TokenSourceFn(func(context.Context) (*oauth2.Token, error) {
 			return &oauth2.Token{AccessToken: token, TokenType: "Bearer"}, nil
-		})), transport)
+		})), transport, func() string { return "app-user" })
 }
 
 // workspaceAPIsWith returns the APIs of the workspace at host, called with
-// credentials through transport (nil: the SDK's own).
-func workspaceAPIsWith(host string, credentials config.CredentialsStrategy, transport http.RoundTripper) (workspaceAPIs, error) {
+// credentials through transport (nil: the SDK's own), naming authType()
+// in their User-Agent.
+func workspaceAPIsWith(host string, credentials config.CredentialsStrategy, transport http.RoundTripper, authType func() string) (workspaceAPIs, error) {
 	// The three APIs lakelink calls, on one client, rather than
 	// databricks.NewWorkspaceClient: that links every service of the SDK,
 	// which made lakelink.wasm 17 MB larger (wasm/README.md).
@@ -59,12 +62,17 @@ func workspaceAPIsWith(host string, credentials config.CredentialsStrategy, tran
 	if err != nil {
 		return workspaceAPIs{}, auth.SDKError("workspace "+redact.URL(host), err)
 	}
-	return workspaceAPIs{database.NewDatabase(c), postgres.NewPostgres(c), iam.NewCurrentUser(c)}, nil
+	return workspaceAPIs{database.NewDatabase(c), postgres.NewPostgres(c), iam.NewCurrentUser(c), authType}, nil
+}
+
+// context is ctx naming the calls' auth type in their User-Agent.
+func (a workspaceAPIs) context(ctx context.Context) context.Context {
+	return useragent.WithAuthType(ctx, a.authType)
 }
 
 // instanceCredential mints a credential for a Lakebase Provisioned instance.
 func (a workspaceAPIs) instanceCredential(ctx context.Context, instance string) (string, time.Time, error) {
-	cred, err := a.database.GenerateDatabaseCredential(ctx, database.GenerateDatabaseCredentialRequest{InstanceNames: []string{instance}})
+	cred, err := a.database.GenerateDatabaseCredential(a.context(ctx), database.GenerateDatabaseCredentialRequest{InstanceNames: []string{instance}})
 	if err != nil {
 		return "", time.Time{}, auth.SDKError("the database credentials API", err)
 	}
@@ -77,7 +85,7 @@ func (a workspaceAPIs) instanceCredential(ctx context.Context, instance string) 
 
 // endpointCredential mints a credential for a Lakebase Autoscaling endpoint.
 func (a workspaceAPIs) endpointCredential(ctx context.Context, endpoint string) (string, time.Time, error) {
-	cred, err := a.postgres.GenerateDatabaseCredential(ctx, postgres.GenerateDatabaseCredentialRequest{Endpoint: endpoint})
+	cred, err := a.postgres.GenerateDatabaseCredential(a.context(ctx), postgres.GenerateDatabaseCredentialRequest{Endpoint: endpoint})
 	if err != nil {
 		return "", time.Time{}, auth.SDKError("the postgres credentials API", err)
 	}
@@ -91,7 +99,7 @@ func (a workspaceAPIs) endpointCredential(ctx context.Context, endpoint string) 
 // userName is the SCIM userName of the caller: a user's email, a service
 // principal's application id.
 func (a workspaceAPIs) userName(ctx context.Context) (string, error) {
-	me, err := a.currentUser.Me(ctx, iam.MeRequest{})
+	me, err := a.currentUser.Me(a.context(ctx), iam.MeRequest{})
 	if err != nil {
 		return "", auth.SDKError("SCIM Me", err)
 	}

@@ -48,10 +48,52 @@ func DecodeParams(format Format, data []byte) ([]any, error) {
 		return nil, fmt.Errorf("lakebase: decoding parameters: unknown format %q (want %q or %q)", format, FormatColumnar, FormatPickle)
 	}
 	r := &paramReader{data: data}
-	if len(data) < 8 || string(data[:4]) != paramsMagic {
+	params, err := r.list()
+	if err != nil {
+		return nil, err
+	}
+	if r.off != len(data) {
+		return nil, fmt.Errorf("lakebase: decoding parameters: %d bytes after the last of %d parameters", len(data)-r.off, len(params))
+	}
+	return params, nil
+}
+
+// DecodeParamRows decodes rows of parameters, as executemany and COPY's
+// rows form take them: parameter lists (each as DecodeParams takes one)
+// one after the other, with nothing between or after them (TYPES.md,
+// "Parameter rows"). Errors are DecodeParams's, naming the row (0 is
+// the first).
+func DecodeParamRows(format Format, data []byte) ([][]any, error) {
+	if format != FormatColumnar && format != FormatPickle {
+		return nil, fmt.Errorf("lakebase: decoding parameters: unknown format %q (want %q or %q)", format, FormatColumnar, FormatPickle)
+	}
+	r := &paramReader{data: data}
+	var rows [][]any
+	for r.off < len(data) {
+		params, err := r.list()
+		if err != nil {
+			return nil, rowError(len(rows), err)
+		}
+		rows = append(rows, params)
+	}
+	return rows, nil
+}
+
+// rowError names the row of parameter rows that err is about.
+func rowError(row int, err error) error {
+	var de *DataError
+	if errors.As(err, &de) {
+		return &DataError{SQLState: de.SQLState, Err: fmt.Errorf("row %d: %w", row, de.Err)}
+	}
+	return fmt.Errorf("row %d: %w", row, err)
+}
+
+// list reads one parameter list: its header and its values.
+func (r *paramReader) list() ([]any, error) {
+	if len(r.data)-r.off < 8 || string(r.data[r.off:r.off+4]) != paramsMagic {
 		return nil, errors.New("lakebase: decoding parameters: not a parameter list (it must start with \"LLPB\")")
 	}
-	r.off = 4
+	r.off += 4
 	if v := r.u16(); v != formatVersion {
 		return nil, fmt.Errorf("lakebase: decoding parameters: version %d, want %d", v, formatVersion)
 	}
@@ -66,9 +108,6 @@ func DecodeParams(format Format, data []byte) ([]any, error) {
 			return nil, &DataError{SQLState: "22023", Err: fmt.Errorf("lakebase: parameter $%d: %w", i+1, err)}
 		}
 		params[i] = v
-	}
-	if r.off != len(data) {
-		return nil, fmt.Errorf("lakebase: decoding parameters: %d bytes after the last of %d parameters", len(data)-r.off, n)
 	}
 	return params, nil
 }
@@ -211,17 +250,7 @@ func (r *paramReader) scalar(buf []byte, tag kind) ([]byte, error) {
 	case kindInt64:
 		buf = strconv.AppendInt(buf, r.i64(), 10)
 	case kindFloat64:
-		f := math.Float64frombits(uint64(r.i64()))
-		switch {
-		case math.IsNaN(f):
-			buf = append(buf, "NaN"...)
-		case math.IsInf(f, 1):
-			buf = append(buf, "Infinity"...)
-		case math.IsInf(f, -1):
-			buf = append(buf, "-Infinity"...)
-		default:
-			buf = strconv.AppendFloat(buf, f, 'g', -1, 64)
-		}
+		buf = appendFloat8Text(buf, math.Float64frombits(uint64(r.i64())))
 	case kindNumeric:
 		s := r.sized()
 		if !r.short && !validNumeric(s) {
@@ -259,11 +288,33 @@ func (r *paramReader) scalar(buf []byte, tag kind) ([]byte, error) {
 	return buf, err
 }
 
+// appendFloat8Text appends f's float8 text input form.
+func appendFloat8Text(buf []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(buf, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(buf, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(buf, "-Infinity"...)
+	}
+	return strconv.AppendFloat(buf, f, 'g', -1, 64)
+}
+
 // appendCheckedText appends s after checking that PostgreSQL will take it
-// as text: valid UTF-8 without NUL characters.
+// as text (checkText).
 func appendCheckedText(buf, s []byte, what string) ([]byte, error) {
+	if err := checkText(s, what); err != nil {
+		return buf, err
+	}
+	return append(buf, s...), nil
+}
+
+// checkText checks that PostgreSQL will take s as text: valid UTF-8
+// without NUL characters.
+func checkText(s []byte, what string) error {
 	if i := bytes.IndexByte(s, 0); i >= 0 {
-		return buf, fmt.Errorf("%s contains a NUL character (byte offset %d), which PostgreSQL text cannot hold", what, i)
+		return fmt.Errorf("%s contains a NUL character (byte offset %d), which PostgreSQL text cannot hold", what, i)
 	}
 	if !utf8.Valid(s) {
 		i := 0
@@ -274,9 +325,9 @@ func appendCheckedText(buf, s []byte, what string) ([]byte, error) {
 			}
 			i += size
 		}
-		return buf, fmt.Errorf("%s is not valid UTF-8 (byte 0x%02x at offset %d); PostgreSQL would refuse it with SQLSTATE 22021 — send bytes as bytes", what, s[i], i)
+		return fmt.Errorf("%s is not valid UTF-8 (byte 0x%02x at offset %d); PostgreSQL would refuse it with SQLSTATE 22021 — send bytes as bytes", what, s[i], i)
 	}
-	return append(buf, s...), nil
+	return nil
 }
 
 // validNumeric reports whether s is a numeric PostgreSQL accepts: NaN,

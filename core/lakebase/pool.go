@@ -97,16 +97,32 @@ func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpo
 
 // sizePool applies the options' pool properties, or their defaults, to cfg.
 func sizePool(cfg *pgxpool.Config, o *connstr.Options) {
-	cfg.MaxConns = int32(orDefault(o.MaxConnections, DefaultMaxConnections)) // connstr bounds sizes to int32
-	cfg.MinConns = int32(o.MinConnections)
-	cfg.MaxConnIdleTime = orDefault(o.MaxIdleTime, DefaultMaxIdleTime)
-	cfg.MaxConnLifetime = orDefault(o.MaxLifetime, DefaultMaxLifetime)
+	l := LimitsOf(o)
+	cfg.MaxConns = int32(l.MaxConnections) // connstr bounds sizes to int32
+	cfg.MinConns = int32(l.MinConnections)
+	cfg.MaxConnIdleTime = l.MaxIdleTime
+	cfg.MaxConnLifetime = l.MaxLifetime
 	cfg.MaxConnLifetimeJitter = cfg.MaxConnLifetime / 10
 	// The health check closes idle sessions past either limit (and opens
 	// sessions up to MinConnections): often enough that neither is
 	// overstepped by more than half of it, at most once a minute, and no
 	// more than ten times a second.
 	cfg.HealthCheckPeriod = max(100*time.Millisecond, min(time.Minute, cfg.MaxConnIdleTime/2, cfg.MaxConnLifetime/2))
+}
+
+// PoolLimits are the bounds of a pool of sessions that a connection
+// string gives (MaxConnections, MinConnections, MaxIdleTime, MaxLifetime),
+// defaults applied: what lakelink's pools follow, and package stdlib's
+// *sql.DB.
+type PoolLimits struct {
+	MaxConnections, MinConnections int
+	MaxIdleTime, MaxLifetime       time.Duration
+}
+
+// LimitsOf returns the options' pool bounds, defaults applied.
+func LimitsOf(o *connstr.Options) PoolLimits {
+	return PoolLimits{MaxConnections: orDefault(o.MaxConnections, DefaultMaxConnections), MinConnections: o.MinConnections,
+		MaxIdleTime: orDefault(o.MaxIdleTime, DefaultMaxIdleTime), MaxLifetime: orDefault(o.MaxLifetime, DefaultMaxLifetime)}
 }
 
 // orDefault is v, or def when v is zero (not given).

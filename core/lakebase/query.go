@@ -3,6 +3,8 @@ package lakebase
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +33,31 @@ type Conn struct {
 	autocommit bool
 	open       *Result
 	owned      bool // given back when its result is closed (Pool.Query)
+	// endStream ends the COPY streaming through calls (StartCopyFrom,
+	// StartCopyTo) that holds mu, if one does; nil otherwise.
+	streamMu  sync.Mutex
+	endStream func()
+}
+
+// lock takes the session for a call. A COPY still streaming through a
+// binding's calls is ended first (as a new statement discards the
+// previous result): a COPY FROM fails, the rest of a COPY TO is dropped.
+func (c *Conn) lock() {
+	c.streamMu.Lock()
+	end := c.endStream
+	c.endStream = nil
+	c.streamMu.Unlock()
+	if end != nil {
+		end()
+	}
+	c.mu.Lock()
+}
+
+// streaming records (end non-nil) or forgets the COPY that holds mu.
+func (c *Conn) streaming(end func()) {
+	c.streamMu.Lock()
+	c.endStream = end
+	c.streamMu.Unlock()
 }
 
 // newConn is a Conn of session c, in autocommit mode, which Close and
@@ -77,7 +104,7 @@ func (c *Config) Open(ctx context.Context, o *connstr.Options) (*Conn, error) {
 // until Commit or Rollback. Changing it while a transaction is open is an
 // error, as in psycopg: commit or roll back first.
 func (c *Conn) SetAutocommit(on bool) error {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if c.c == nil {
 		return ErrClosed
@@ -93,21 +120,27 @@ func (c *Conn) SetAutocommit(on bool) error {
 // stream: they are read from the server as the Result is read. ctx bounds
 // the whole statement, the reading of its rows included; cancelling it
 // sends the server a cancel request.
+//
+// SQL of several statements separated by semicolons, without args, runs
+// as psycopg runs it, through the simple query protocol in one round
+// trip; the Result is the last statement's, its rows read into memory.
 func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, error) {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if c.c == nil {
 		return nil, ErrClosed
 	}
 	c.discardOpen()
-	if !c.autocommit && c.tx == nil {
-		tx, err := c.c.Begin(ctx)
-		if err != nil {
-			return nil, c.t.wrap(err)
-		}
-		c.tx = tx
+	if err := c.beginImplicitLocked(ctx); err != nil {
+		return nil, err
 	}
-	rows, err := c.c.Query(ctx, sql, args...)
+	var rows pgx.Rows
+	var err error
+	if len(args) == 0 && multiStatement(sql) {
+		rows, err = c.simpleQuery(ctx, sql)
+	} else {
+		rows, err = c.c.Query(ctx, sql, args...)
+	}
 	if err != nil {
 		return nil, c.t.wrap(err)
 	}
@@ -121,9 +154,23 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 	return r, nil
 }
 
+// beginImplicitLocked opens the transaction a statement starts when
+// autocommit is off (PEP 249) and none is open.
+func (c *Conn) beginImplicitLocked(ctx context.Context) error {
+	if c.autocommit || c.tx != nil {
+		return nil
+	}
+	tx, err := c.c.Begin(ctx)
+	if err != nil {
+		return c.t.wrap(err)
+	}
+	c.tx = tx
+	return nil
+}
+
 // Begin starts a transaction explicitly.
 func (c *Conn) Begin(ctx context.Context) error {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if c.c == nil {
 		return ErrClosed
@@ -147,7 +194,7 @@ func (c *Conn) Commit(ctx context.Context) error { return c.end(ctx, pgx.Tx.Comm
 func (c *Conn) Rollback(ctx context.Context) error { return c.end(ctx, pgx.Tx.Rollback) }
 
 func (c *Conn) end(ctx context.Context, f func(pgx.Tx, context.Context) error) error {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if c.c == nil {
 		return ErrClosed
@@ -180,7 +227,7 @@ func (c *Conn) Cancel(ctx context.Context) error {
 // pool (Pool.Acquire), or ends it on the server (Open). Closing twice is
 // harmless.
 func (c *Conn) Close() error {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	return c.closeLocked()
 }
@@ -192,7 +239,7 @@ func (c *Conn) Close() error {
 // discarded unread. For a session of its own (Open) it is Close.
 // Discarding a closed Conn does nothing.
 func (c *Conn) Discard() error {
-	c.mu.Lock()
+	c.lock()
 	defer c.mu.Unlock()
 	if c.c == nil {
 		return nil
@@ -260,7 +307,7 @@ func (r *Result) Columns() []Column { return r.cols }
 
 // Next advances to the next row; false at the end or on an error (see Err).
 func (r *Result) Next() bool {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	return r.nextLocked()
 }
@@ -278,7 +325,7 @@ func (r *Result) nextLocked() bool {
 
 // Values returns the current row's values, typed as TYPES.md describes.
 func (r *Result) Values() ([]any, error) {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	if r.done {
 		return nil, errors.New("lakebase: no current row")
@@ -292,7 +339,7 @@ func (r *Result) Values() ([]any, error) {
 // pgx.QueryResultFormats{pgx.TextFormatCode} as its first argument. The
 // slices are valid until the next call to Next.
 func (r *Result) RawValues() [][]byte {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	return r.rows.RawValues()
 }
@@ -300,7 +347,7 @@ func (r *Result) RawValues() [][]byte {
 // NextBatch encodes up to maxRows further rows in format; it returns nil
 // and no error at the end. One batch crosses an export's ABI at once.
 func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	if maxRows <= 0 {
 		maxRows = 1000
@@ -354,14 +401,14 @@ func (r *Result) nextRawBatchLocked(maxRows int) ([]byte, error) {
 // Done reports whether every row was read (or the result closed): the
 // command tag is then known.
 func (r *Result) Done() bool {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	return r.done
 }
 
 // Err is the error that ended the rows, if any.
 func (r *Result) Err() error {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	return r.err
 }
@@ -369,22 +416,40 @@ func (r *Result) Err() error {
 // CommandTag is the server's tag ("SELECT 3", "INSERT 0 1"), once the rows
 // are read (or the result closed).
 func (r *Result) CommandTag() string {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	return r.tag.String()
 }
 
-// RowsAffected is the count in the command tag.
+// RowsAffected is the count in the command tag: -1 when the tag has none
+// (CREATE TABLE, SET), or is not known yet (see RowCount).
 func (r *Result) RowsAffected() int64 {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
-	return r.tag.RowsAffected()
+	return RowCount(r.tag)
+}
+
+// RowCount is the count a command tag carries ("INSERT 0 5" 5, "SELECT 3"
+// 3, "UPDATE 0" 0), or -1 when it carries none ("CREATE TABLE", "SET",
+// an empty tag): PEP 249's rowcount, node-postgres's rowCount (null
+// there). Every binding takes it from here.
+func RowCount(tag pgconn.CommandTag) int64 {
+	s := tag.String()
+	i := strings.LastIndexByte(s, ' ')
+	if i < 0 || i == len(s)-1 {
+		return -1
+	}
+	n, err := strconv.ParseInt(s[i+1:], 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // Close discards the rows not read, and gives the session back when the
 // result had one of its own (Pool.Query).
 func (r *Result) Close() error {
-	r.conn.mu.Lock()
+	r.conn.lock()
 	defer r.conn.mu.Unlock()
 	r.closeLocked()
 	if r.conn.owned {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,7 +48,15 @@ func waitOnThread(c net.Conn) net.Conn {
 type threadWaitConn struct {
 	net.Conn
 	raw syscall.RawConn
+	// streaming is set while the connection carries a stream the server
+	// produces slower than it is read (a COPY TO): a read that finds
+	// nothing then parks at once instead of spinning, which would take
+	// the CPU the server needs.
+	streaming atomic.Bool
 }
+
+// setStreaming sets streaming (Conn.streamReads).
+func (c *threadWaitConn) setStreaming(on bool) { c.streaming.Store(on) }
 
 func (c *threadWaitConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
@@ -65,6 +74,9 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 			case err != unix.EAGAIN:
 				return true
 			case until.IsZero():
+				if c.streaming.Load() {
+					return false
+				}
 				until = time.Now().Add(spinFor)
 			case time.Now().After(until):
 				return false // park until readable; then this runs again, without spinning

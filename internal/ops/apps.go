@@ -77,7 +77,7 @@ func (p Ops) CallApp(ctx context.Context, r AppRequest) (resp *AppResponse, err 
 	if err != nil {
 		return nil, err
 	}
-	app, err := apps.New(r.AppURL, src, apps.WithTransport(p.transport()))
+	app, err := apps.New(r.AppURL, src, apps.WithTransport(p.transport()), apps.WithUserAgent(p.userAgent()))
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,15 @@ func (p Ops) transport() http.RoundTripper {
 	return nil
 }
 
+// userAgent is the configuration's auth.Config.UserAgent: the binding's
+// part of the User-Agent of the operations' App calls.
+func (p Ops) userAgent() string {
+	if a := p.auth(); a != nil {
+		return a.UserAgent
+	}
+	return ""
+}
+
 // Conn is a request that needs only a connection string.
 type Conn struct {
 	Conn string `json:"conn"`
@@ -113,4 +122,25 @@ type Merge struct {
 func Merged(_ context.Context, r Merge) (s string, err error) {
 	defer classify(&err, ConnectionString)
 	return connstr.MergeNullable(r.Conn, r.Overrides)
+}
+
+// SetUserAgent names the binding (or program) over the exports in the
+// User-Agent of every HTTP request the configuration makes (see
+// auth.Config.UserAgent), such as "binding/python python/3.11.7". It sets
+// the configuration's Auth.UserAgent, once: a binding calls it when it
+// loads the library, before any call that reaches the network (the
+// configuration reads it at its first use); a second call is refused.
+func (p Ops) SetUserAgent(_ context.Context, userAgent string) error {
+	if err := auth.CheckUserAgent(userAgent); err != nil {
+		return &ArgumentError{Message: "user_agent: " + err.Error()}
+	}
+	a := p.auth()
+	if a == nil {
+		return &ArgumentError{Message: "the default configuration takes no User-Agent: give Ops a Config with an Auth of its own"}
+	}
+	if a.UserAgent != "" {
+		return &ArgumentError{Message: "the User-Agent is set already (" + a.UserAgent + "): set it once, when the library is loaded"}
+	}
+	a.UserAgent = userAgent
+	return nil
 }

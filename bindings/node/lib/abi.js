@@ -27,6 +27,7 @@ const ERROR_FIELDS = {
 const PROTOTYPES = [
   'const char *lakelink_version()',
   'int32_t lakelink_abi_version()',
+  'int32_t lakelink_set_user_agent(const char *user_agent, _Out_ void **err)',
   'void lakelink_free(void *p)',
   'void lakelink_error_free(void *err)',
   'int32_t lakelink_connstr_normalize(const char *conn_str, _Out_ void **json_out, _Out_ void **err)',

@@ -85,6 +85,8 @@ function lib () {
   if (abi !== ABI_VERSION) {
     throw new errors.InterfaceError(`lakelink: ${file} has ABI version ${abi}; this binding needs version ${ABI_VERSION}`)
   }
+  // Once per process: the binding and runtime in the User-Agent of the library's HTTP requests.
+  fns.set_user_agent(`binding/node node/${process.versions.node}`, [null])
   loaded = fns
   callers = new Callers(file)
   process.on('exit', () => {

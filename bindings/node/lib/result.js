@@ -34,11 +34,14 @@ function rowsOf (decoded, fields, arrayMode) {
   return out
 }
 
-/** The command tag's verb and node-postgres's rowCount (null for a command without a count). */
+/**
+ * The command tag's verb and node-postgres's rowCount: the library's rows
+ * affected (lakebase.RowCount, the rule every binding shares), null where
+ * that is -1 (a command without a count, such as CREATE TABLE or SET).
+ */
 function commandOf (tag, affected) {
-  const m = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/.exec(tag) // node-postgres's parsing
-  if (!m) return { command: tag || null, rowCount: null }
-  return { command: m[1], rowCount: m[2] === undefined ? null : Number(affected) }
+  const m = /^([A-Za-z]+)/.exec(tag)
+  return { command: m ? m[1] : (tag || null), rowCount: Number(affected) < 0 ? null : Number(affected) }
 }
 
 /** A whole result, as query() resolves with it. */

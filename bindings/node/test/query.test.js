@@ -42,6 +42,18 @@ test('commands: rowCount and command from the tag', async () => {
   assert.deepEqual(ddl.rows, [])
 })
 
+test('rowCount is null where the tag has no count; several statements give the last one\'s result', async () => {
+  const set = await conn.query("SET application_name = 'rowcount'")
+  assert.equal(set.command, 'SET')
+  assert.equal(set.rowCount, null)
+  const multi = await conn.query('CREATE TEMP TABLE IF NOT EXISTS multi_node (x int); INSERT INTO multi_node VALUES (1), (2)')
+  assert.equal(multi.command, 'INSERT')
+  assert.equal(multi.rowCount, 2)
+  const sel = await conn.query("SELECT 1; SELECT x, ';' AS s FROM (VALUES (1), (2)) v (x) ORDER BY x")
+  assert.deepEqual(sel.rows, [{ x: 1, s: ';' }, { x: 2, s: ';' }])
+  assert.equal(sel.rowCount, 2)
+})
+
 test('errors carry the SQLSTATE, the host and the user', async () => {
   await assert.rejects(conn.query('SELECT 1/0'), (e) => {
     assert.ok(e instanceof lakelink.DatabaseError && e instanceof Error)

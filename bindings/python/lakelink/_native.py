@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +48,7 @@ _P = ctypes.POINTER
 _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_version": ([], _cp),
     "lakelink_abi_version": ([], _i32),
+    "lakelink_set_user_agent": ([_cp, _P(ErrPtr)], _i32),
     "lakelink_free": ([_vp], None),
     "lakelink_error_free": ([ErrPtr], None),
     "lakelink_connstr_normalize": ([_cp, _P(_vp), _P(ErrPtr)], _i32),
@@ -76,6 +78,42 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_pool_acquire": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_stats": ([_u64, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_pool_close": ([_u64, _P(ErrPtr)], _i32),
+    # Bulk: executemany and COPY (buffers as _cp, as lakelink_query's params).
+    "lakelink_execute_many": ([_u64, _cp, _cp, _i64, _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_copy_from": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_write": ([_u64, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_write_rows": ([_u64, _cp, _cp, _i64, _P(ErrPtr)], _i32),
+    "lakelink_copy_to": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_read": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_copy_end": ([_u64, _cp, _P(_i64), _P(ErrPtr)], _i32),
+    # Asynchronous calls (lakelink.h, "Asynchronous calls"): _proto's operations start and collect them.
+    "lakelink_queue_open": ([_P(_i32), _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_queue_take": ([_u64, _P(_u64), _i32, _P(_i32), _P(ErrPtr)], _i32),
+    "lakelink_queue_close": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_connect_start": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_pool_open_start": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_pool_acquire_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_query_start": ([_u64, _u64, _cp, _cp, _i64, _i32, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_result_next_batch_start": ([_u64, _u64, _i32, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_result_close_start": ([_u64, _u64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_session_start": ([_u64, _u64, _i32, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_token_start": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_app_request_start": ([_u64, _cp, _cp, _cp, _cp, _cp, U8P, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_execute_many_start": ([_u64, _u64, _cp, _cp, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_from_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_to_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_write_start": ([_u64, _u64, _cp, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_write_rows_start": ([_u64, _u64, _cp, _cp, _i64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_read_start": ([_u64, _u64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_copy_end_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_call_count": ([_u64, _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_call_wait": ([_u64, _i32, _P(_i32), _P(ErrPtr)], _i32),
+    "lakelink_call_done": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_call_handle": ([_u64, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_call_query": ([_u64, _P(_vp), _P(_vp), _P(_i64), _P(_vp), _P(_i64), _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_call_batch": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_call_token": ([_u64, _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
+    "lakelink_call_app_response": ([_u64, _P(_i32), _P(_vp), _P(_vp), _P(_i64), _P(ErrPtr)], _i32),
 }
 
 
@@ -187,6 +225,8 @@ def _open(path: Path) -> ctypes.CDLL:
     if abi != ABI_VERSION:
         raise errors.InterfaceError(
             f"lakelink: {path} has ABI version {abi}; this binding needs version {ABI_VERSION}")
+    # Once per process: the binding and runtime in the User-Agent of the library's HTTP requests.
+    cdll.lakelink_set_user_agent(f"binding/python python/{platform.python_version()}".encode(), None)
     return cdll
 
 
@@ -249,3 +289,47 @@ def cstr(s: Optional[str]) -> Optional[bytes]:
     if "\x00" in s:
         raise errors.InterfaceError("lakelink: a string argument holds a NUL character")
     return s.encode("utf-8")
+
+
+class Queue:
+    """A queue of completed asynchronous calls (lakelink_queue_*): ``fd`` becomes readable when calls
+    complete; :meth:`take` returns their handles."""
+
+    __slots__ = ("handle", "fd", "_ids", "_n", "_refs", "_take", "_wait")
+
+    TAKE = 256  # call handles taken per crossing
+
+    def __init__(self) -> None:
+        fd, h, err = ctypes.c_int32(), ctypes.c_uint64(), error_out()
+        lib_ = lib()
+        raise_for(lib_.lakelink_queue_open(ctypes.byref(fd), ctypes.byref(h), ctypes.byref(err)), err)
+        self.handle, self.fd = int(h.value), int(fd.value)
+        self._ids = (ctypes.c_uint64 * self.TAKE)()
+        self._n = ctypes.c_int32()
+        self._refs = (self._ids, self.TAKE, ctypes.byref(self._n))
+        self._take = lib_.lakelink_queue_take
+        self._wait = lib_.lakelink_call_wait
+
+    def take(self) -> list[int]:
+        """The handles of the calls completed since the last take (every one: until none is left)."""
+        out: list[int] = []
+        while True:
+            err = ErrPtr()
+            raise_for(self._take(self.handle, *self._refs, ctypes.byref(err)), err)
+            n = self._n.value
+            out.extend(self._ids[:n])
+            if n < self.TAKE:
+                return out
+
+    def wait(self, call: int, timeout_us: int) -> bool:
+        """Whether call completed within timeout_us microseconds (lakelink_call_wait: the thread spins)."""
+        done, err = ctypes.c_int32(), ErrPtr()
+        raise_for(self._wait(call, timeout_us, ctypes.byref(done), ctypes.byref(err)), err)
+        return bool(done.value)
+
+    def close(self) -> None:
+        """Closes the queue and its descriptor (calls still running complete unannounced)."""
+        h, self.handle = self.handle, 0
+        if h:
+            err = error_out()
+            raise_for(lib().lakelink_queue_close(h, ctypes.byref(err)), err)

@@ -15,7 +15,7 @@ import json
 import re
 import struct
 import uuid
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from .errors import ProgrammingError
 from .types import Json
@@ -162,3 +162,133 @@ def _value(buf: bytearray, v: Any, depth: int) -> None:
             _value(buf, e, depth + 1)
     else:
         raise ProgrammingError(f"cannot adapt a value of type {type(v).__module__}.{type(v).__qualname__}")
+
+
+# ---- parameter rows (TYPES.md, "Parameter rows"): executemany and COPY's write_row ----
+
+_HEADERS = [b"LLPB" + struct.pack("<HH", 1, n) for n in range(256)]
+
+# The fast path's value types: the struct format of each, its tag, and whether its payload is sized bytes.
+_FAST = {int: ("Bq", 4), float: ("Bd", 5), str: ("BI", 1), type(None): ("B", 0), bool: ("BB", 2)}
+
+
+def _compile_row(types: tuple[type, ...]) -> Callable[[bytearray, Sequence[Any]], bool]:
+    """An encoder of rows whose values have exactly these types, generated once per type signature: it checks
+    the types and appends the row (as append_row would) with a few struct packs, or returns False."""
+    names = [f"v{i}" for i in range(len(types))]
+    guard = " or ".join(f"type({v}) is not {'t%d' % i}" for i, v in enumerate(names)) or "False"
+    lines = [f"def enc(buf, row):",
+             f"    if len(row) != {len(types)}:",
+             "        return False",
+             f"    {', '.join(names)}{',' if len(names) == 1 else ''} = row" if names else "    pass",
+             f"    if {guard}:",
+             "        return False"]
+    fmt, args = "<8s", ["HDR"]
+    packs: list[tuple[Optional[str], list[str]]] = []
+    env: dict[str, Any] = {"HDR": b"LLPB\x01\x00" + struct.pack("<H", len(types))}
+    for i, (t, v) in enumerate(zip(types, names)):
+        env[f"t{i}"] = t
+        code, tag = _FAST[t]
+        fmt += code
+        if t is str:
+            lines.append(f"    s{i} = {v}.encode('utf-8', 'surrogatepass')")
+            args += [str(tag), f"len(s{i})"]
+            packs.append((fmt, args))
+            packs.append((None, [f"s{i}"]))
+            fmt, args = "<", []
+        elif t is type(None):
+            args.append("0")
+        elif t is bool:
+            args += ["2", f"(1 if {v} else 0)"]
+        else:
+            args += [str(tag), v]
+    if args:
+        packs.append((fmt, args))
+    for k, (f, a) in enumerate(packs):
+        if f is None:
+            lines.append(f"    buf += {a[0]}")
+        else:
+            env[f"P{k}"] = struct.Struct(f).pack
+            lines.append(f"    buf += P{k}({', '.join(a)})")
+    lines.append("    return True")
+    exec("\n".join(lines), env)  # noqa: S102 - code made above from a fixed template, no input text in it
+    enc: Callable[[bytearray, Sequence[Any]], bool] = env["enc"]
+    return enc
+
+
+_row_encoders: dict[tuple[type, ...], Callable[[bytearray, Sequence[Any]], bool]] = {}
+
+
+class RowEncoder:
+    """Appends rows to a buffer as parameter lists (TYPES.md, "Parameter rows"), fast for rows of ints,
+    floats, strs, bools and Nones: an encoder generated per row shape, the last one tried first."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: Callable[[bytearray, Sequence[Any]], bool] = _never
+
+    def append(self, buf: bytearray, row: Sequence[Any]) -> None:
+        start = len(buf)
+        try:
+            if self._last(buf, row):
+                return
+        except (struct.error, UnicodeEncodeError):  # an int outside int64: the general path says what to do
+            del buf[start:]
+        else:
+            types = tuple(map(type, row)) if isinstance(row, (tuple, list)) else None
+            if types is not None and len(types) < 256 and all(t in _FAST for t in types):
+                enc = _row_encoders.get(types)
+                if enc is None:
+                    if len(_row_encoders) >= 256:
+                        _row_encoders.clear()
+                    enc = _row_encoders[types] = _compile_row(types)
+                self._last = enc
+                try:
+                    if enc(buf, row):
+                        return
+                except (struct.error, UnicodeEncodeError):
+                    del buf[start:]
+        append_row(buf, row)
+
+
+def _never(buf: bytearray, row: Sequence[Any]) -> bool:
+    return False
+
+
+def append_row(buf: bytearray, values: Sequence[Any]) -> None:
+    """Appends values as one parameter list to buf (encode's encoding), naming the parameter on an error."""
+    n = len(values)
+    if n > 65535:
+        raise ProgrammingError(f"{n} parameters: PostgreSQL takes at most 65535")
+    start = len(buf)
+    buf += _HEADERS[n] if n < 256 else b"LLPB" + struct.pack("<HH", 1, n)
+    for i, v in enumerate(values):
+        try:
+            _value(buf, v, 0)
+        except TypeError as e:
+            del buf[start:]
+            raise type(e)(f"parameter ${i + 1}: {e}") from None
+        except ProgrammingError as e:
+            del buf[start:]
+            raise ProgrammingError(f"parameter ${i + 1}: {e.message}") from None
+
+
+def encode_rows(sql: str, seq_of_parameters: Any) -> tuple[str, bytes, int]:
+    """executemany's statement with $n placeholders, its parameter rows, and how many rows there are."""
+    buf = bytearray()
+    encoder = RowEncoder()
+    text: Optional[str] = None
+    width = -1  # the placeholders of a sequence row
+    rows = 0
+    for params in seq_of_parameters:
+        t = type(params)
+        if (t is tuple or t is list) and len(params) == width:  # the usual row: no ABC checks
+            values = params
+        else:
+            text, values = convert(sql, params)
+            if not isinstance(params, Mapping):
+                width = len(values)
+        encoder.append(buf, values)
+        rows += 1
+    return (text if text is not None else sql), bytes(buf), rows

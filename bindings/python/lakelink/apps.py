@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
 import datetime as _dt
 import json as _json
 import re
 import urllib.parse
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
-from . import _connstr, _native, errors
+from . import _connstr, _proto, errors
 from .errors import AppError
 
 __all__ = ["App", "Response", "Token", "token", "user_token", "AppError", "USER_TOKEN_HEADER"]
@@ -84,14 +83,13 @@ def token(connection_string: Optional[str] = None, **properties: Any) -> Token:
     Without a connection string the core's default chain applies (inside a
     Databricks App, the injected DATABRICKS_* service principal).
     """
-    conn_str = _connstr.build(connection_string, properties)
-    lib = _native.lib()
-    p, exp, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
-    _native.raise_for(lib.lakelink_token(_native.cstr(conn_str), ctypes.byref(p), ctypes.byref(exp),
-                                         ctypes.byref(err)), err)
-    tok = _native.take_string(p)
-    expires = _dt.datetime.fromtimestamp(exp.value, _dt.timezone.utc) if exp.value else None
-    return Token(tok, expires)
+    return as_token(_proto.GetToken(_connstr.build(connection_string, properties)).run())
+
+
+def as_token(answer: _proto.TokenAnswer) -> Token:
+    """The Token of lakelink_token's answer (sync and async)."""
+    expires = _dt.datetime.fromtimestamp(answer.expires, _dt.timezone.utc) if answer.expires else None
+    return Token(answer.token, expires)
 
 
 #: The header in which Databricks Apps forward the signed-in user's access token
@@ -181,6 +179,17 @@ def _header_values(request: Any) -> list[Any]:
     return values
 
 
+def response(answer: _proto.AppAnswer, url: str) -> Response:
+    """The Response of an app call's answer; raises its error (carrying the response when the app answered)."""
+    resp = Response(answer.status, answer.headers, answer.content, url)
+    e = answer.error
+    if e is not None:
+        if isinstance(e, AppError):
+            e.response = resp if e.status else None
+        raise e
+    return resp
+
+
 class App:
     """A Databricks App's /api/ routes, called with a bearer token for a connection string.
 
@@ -227,6 +236,14 @@ class App:
         core refuses, before sending, a URL of another scheme, host or port
         (``AppError`` of kind ``other_host``) or outside /api/ (``not_api_path``).
         """
+        op, url = self._request_op(method, path, json=json, data=data, headers=headers, params=params)
+        return response(op.run(), url)
+
+    def _request_op(self, method: str, path: str, *, json: Any = None,
+                    data: Union[bytes, str, Mapping[str, Any], None] = None,
+                    headers: Optional[Mapping[str, str]] = None,
+                    params: Optional[Mapping[str, Any]] = None) -> tuple[_proto.AppRequest, str]:
+        """The library call for request's arguments (sync and async), and the reference requested."""
         url, hash_, fragment = path.partition("#")
         if params:
             url += ("&" if "?" in url else "?") + urllib.parse.urlencode(params, doseq=True)
@@ -246,27 +263,9 @@ class App:
             body = data.encode()
         elif data is not None:
             body = bytes(data)
-        lib = _native.lib()
-        status, hp, bp, blen, err = ctypes.c_int32(), ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_int64(), \
-            _native.error_out()
-        barr: Any = None
-        if body:
-            barr = ctypes.cast((ctypes.c_uint8 * len(body)).from_buffer_copy(body), _native.U8P)
-        rc = lib.lakelink_app_request(_native.cstr(self._conn_str), _native.cstr(self.url),
-                                      _native.cstr(method.upper()), _native.cstr(url),
-                                      _native.cstr(_json.dumps(hdrs)) if hdrs else None, barr,
-                                      len(body) if body else 0, ctypes.byref(status), ctypes.byref(hp),
-                                      ctypes.byref(bp), ctypes.byref(blen), ctypes.byref(err))
-        # The outputs are set on an HTTP failure too: take (and free) them first.
-        headers_json = _native.take_string(hp)
-        content = _native.take_bytes(bp, blen.value)
-        resp = Response(int(status.value), _json.loads(headers_json) if headers_json else {}, content, url)
-        try:
-            _native.raise_for(rc, err)
-        except AppError as e:
-            e.response = resp if e.status else None
-            raise
-        return resp
+        op = _proto.AppRequest(self._conn_str, self.url, method.upper(), url, _json.dumps(hdrs) if hdrs else None,
+                               body)
+        return op, url
 
     def get(self, path: str, **kwargs: Any) -> Response:
         return self.request("GET", path, **kwargs)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ctypes
-import json
 import weakref
 from types import TracebackType
-from typing import Any, Callable, Optional, Type
+from typing import Any, Optional, Type
 
-from . import _connstr, _native, errors
+from . import _connstr, _native, _proto, errors
 from .cursor import Cursor
+from .rows import RowFactory, tuple_row
 
 
 class Connection:
@@ -40,17 +39,16 @@ class Connection:
     NotSupportedError = errors.NotSupportedError
 
     def __init__(self, conn_str: str) -> None:
-        self._start(conn_str, describe(conn_str),
-                    lambda lib, h, err: lib.lakelink_connect(_native.cstr(conn_str), h, err))
+        self._start(conn_str, describe(conn_str), _proto.Connect(conn_str))
 
     @classmethod
-    def _opened(cls, conn_str: str, described: str, open_handle: Callable[[Any, Any, Any], int]) -> Connection:
-        """A connection over the handle open_handle(lib, &handle, &err) sets (a pool's session)."""
+    def _opened(cls, conn_str: str, described: str, open_handle: _proto.Op[int]) -> Connection:
+        """A connection over the handle open_handle opens (a pool's session)."""
         self = cls.__new__(cls)
         self._start(conn_str, described, open_handle)
         return self
 
-    def _start(self, conn_str: str, described: str, open_handle: Callable[[Any, Any, Any], int]) -> None:
+    def _start(self, conn_str: str, described: str, open_handle: _proto.Op[int]) -> None:
         self._handle = 0
         self._pool: Any = None  # the ConnectionPool it came from (set by the pool)
         self._lock = _SessionLock()  # raises InterfaceError, not waits, in a forked child
@@ -58,13 +56,13 @@ class Connection:
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
         self._described = described
         self._conn_str = conn_str  # holds secrets: never shown
-        lib = _native.lib()
-        h, err = ctypes.c_uint64(), _native.error_out()
-        _native.raise_for(open_handle(lib, ctypes.byref(h), ctypes.byref(err)), err)
-        self._handle = int(h.value)
+        self.row_factory: RowFactory = tuple_row
+        """The row factory of the connection's new cursors (lakelink.rows; tuple_row by default)."""
+        _native.lib()  # in a forked child: InterfaceError, before anything
+        self._handle = open_handle.run()
         try:
             with self._lock:
-                self._call(lib.lakelink_set_autocommit, 0)
+                self._step(_proto.AUTOCOMMIT_OFF)
         except BaseException:
             self.close()
             raise
@@ -76,9 +74,8 @@ class Connection:
             raise errors.InterfaceError("the connection is closed")
         return self._handle
 
-    def _call(self, fn: Any, *args: Any) -> None:
-        err = _native.error_out()
-        _native.raise_for(fn(self._check(), *args, ctypes.byref(err)), err)
+    def _step(self, step: int) -> None:
+        _proto.Step(self._check(), step).run()
 
     def _release_stream(self, keep: Optional[Cursor]) -> None:
         """Makes the streaming cursor (if it is not keep) buffer its rows. Call with the lock held."""
@@ -92,26 +89,26 @@ class Connection:
 
     # ---- PEP 249 ----
 
-    def cursor(self) -> Cursor:
-        """A new cursor on this connection."""
+    def cursor(self, *, row_factory: Optional[RowFactory] = None) -> Cursor:
+        """A new cursor on this connection; row_factory (lakelink.rows) defaults to the connection's."""
         self._check()
-        return Cursor(self)
+        return Cursor(self, row_factory)
 
     def commit(self) -> None:
         """Commits the current transaction (if any)."""
         with self._lock:
             self._release_stream(None)
-            self._call(_native.lib().lakelink_commit)
+            self._step(_proto.COMMIT)
 
     def rollback(self) -> None:
         """Rolls back the current transaction (if any)."""
         with self._lock:
             self._release_stream(None)
-            self._call(_native.lib().lakelink_rollback)
+            self._step(_proto.ROLLBACK)
 
     def cancel(self) -> None:
         """Asks the server to cancel the running statement (call it from another thread)."""
-        self._call(_native.lib().lakelink_cancel)
+        self._step(_proto.CANCEL)
 
     def close(self) -> None:
         """Closes the connection (rolling back an open transaction). Closing twice is allowed.
@@ -133,10 +130,7 @@ class Connection:
             if cur is not None:
                 cur._discard()
             h, self._handle = self._handle, 0
-            err = _native.error_out()
-            lib = _native.lib()
-            end = lib.lakelink_discard if self._lock.lost else lib.lakelink_close
-            _native.raise_for(end(h, ctypes.byref(err)), err)
+            _proto.Step(h, _proto.DISCARD if self._lock.lost else _proto.CLOSE).run()
 
     @property
     def closed(self) -> bool:
@@ -152,11 +146,11 @@ class Connection:
     def autocommit(self, on: bool) -> None:
         with self._lock:
             self._release_stream(None)
-            self._call(_native.lib().lakelink_set_autocommit, 1 if on else 0)
+            self._step(_proto.AUTOCOMMIT_ON if on else _proto.AUTOCOMMIT_OFF)
             self._autocommit = bool(on)
 
     def execute(self, sql: str, params: Any = None) -> Cursor:
-        """A shortcut (as in psycopg 3): a new cursor, executed."""
+        """A shortcut (as in psycopg 3): a new cursor, executed and returned (``conn.execute(sql).fetchall()``)."""
         cur = self.cursor()
         cur.execute(sql, params)
         return cur
@@ -227,15 +221,9 @@ def _lost(e: errors.Error) -> bool:
 def describe(conn_str: str) -> str:
     """The normalized connection string (secrets as ***), for repr; never raises."""
     try:
-        lib = _native.lib()
-        p, err = ctypes.c_void_p(), _native.error_out()
-        rc = lib.lakelink_connstr_normalize(_native.cstr(conn_str), ctypes.byref(p), ctypes.byref(err))
-        if rc != 0:
-            if err:
-                lib.lakelink_error_free(err)
-            return "(invalid connection string)"
-        normalized = json.loads(_native.take_string(p)).get("normalized", "")
-        return repr(str(normalized))
+        return repr(str(_proto.normalize(conn_str).get("normalized", "")))
+    except errors.Error:
+        return "(invalid connection string)"
     except Exception:
         return "(connection string not shown)"
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import ctypes
-import json
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, NamedTuple, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, Optional, Sequence, Type
 
-from . import _batch, _native, _params, errors
+from . import _batch, _copy, _params, _proto, errors
+from ._proto import BATCH_ROWS as BATCH_ROWS, Column as Column  # lakelink.cursor's names, as before
+
+from .rows import RowFactory, RowMaker, tuple_row
 
 if TYPE_CHECKING:
     from .connection import Connection
-
-BATCH_ROWS = 2000  # rows per batch read from the library
 
 Row = tuple[Any, ...]
 
@@ -22,45 +21,17 @@ Row = tuple[Any, ...]
 _OAUTH_PROCS = {"getoauthauthorizationurl", "getoauthaccesstoken", "refreshoauthaccesstoken"}
 
 
-class Column(NamedTuple):
-    """One item of ``Cursor.description`` (a 7-item sequence, as PEP 249 wants)."""
-
-    name: str
-    type_code: int
-    display_size: Optional[int] = None
-    internal_size: Optional[int] = None
-    precision: Optional[int] = None
-    scale: Optional[int] = None
-    null_ok: Optional[bool] = None
-
-
-_descriptions: dict[str, Optional[tuple[Column, ...]]] = {}
-
-
-def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
-    """The description for a result's columns JSON (None for a statement without rows), cached per JSON text."""
-    if columns_json not in _descriptions:
-        if len(_descriptions) >= 512:
-            _descriptions.clear()
-        cols = json.loads(columns_json or "[]")
-        _descriptions[columns_json] = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols) or None
-    return _descriptions[columns_json]
-
-
-class _QueryOutputs:
-    """lakelink_query's out-parameters, made once per cursor (a call holds the connection's lock)."""
-
-    def __init__(self) -> None:
-        self.cols, self.batch, self.tag = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
-        self.blen, self.count, self.res = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_uint64()
-        self.refs = tuple(ctypes.byref(x) for x in (self.cols, self.batch, self.blen, self.tag, self.count, self.res))
-
-
 class Cursor:
-    """A PEP 249 cursor. Rows stream from the server batch by batch."""
+    """A PEP 249 cursor. Rows stream from the server batch by batch.
 
-    def __init__(self, connection: Connection) -> None:
+    Rows are tuples unless a row factory (:mod:`lakelink.rows`, as
+    psycopg's) says otherwise: ``conn.cursor(row_factory=dict_row)``.
+    """
+
+    def __init__(self, connection: Connection, row_factory: Optional[RowFactory] = None) -> None:
         self._conn: Optional[Connection] = connection
+        self._row_factory: RowFactory = row_factory or connection.row_factory
+        self._make: Optional[RowMaker] = None  # None: rows stay tuples
         self.arraysize: int = 1
         self._result = 0  # the native result handle while streaming
         self._rows: Deque[Row] = deque()
@@ -69,7 +40,7 @@ class Cursor:
         self._rowcount = -1
         self._statusmessage: Optional[str] = None
         self._closed = False
-        self._out = _QueryOutputs()
+        self._out = _proto.QueryOutputs()
 
     # ---- attributes ----
 
@@ -86,6 +57,17 @@ class Cursor:
     def rowcount(self) -> int:
         """Rows affected by the last DML statement, or rows of a fully read result; -1 when not known yet."""
         return self._rowcount
+
+    @property
+    def row_factory(self) -> RowFactory:
+        """How rows are returned (lakelink.rows); it applies from the next execute."""
+        return self._row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: RowFactory) -> None:
+        self._row_factory = factory
+        if self._description is not None:
+            self._describe(self._description)
 
     @property
     def statusmessage(self) -> Optional[str]:
@@ -108,11 +90,7 @@ class Cursor:
 
     def _read_batch(self) -> Optional[bytes]:
         """The next encoded batch, or None at the end. Touches nothing but the native result."""
-        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_result_next_batch(self._result, BATCH_ROWS, _batch.FORMAT_C,
-                                                                   ctypes.byref(p), ctypes.byref(n),
-                                                                   ctypes.byref(err)), err)
-        return _native.take_bytes(p, n.value) if p.value else None
+        return _proto.NextBatch(self._result).run()
 
     def _next_batch(self) -> bool:
         """Reads one batch into self._rows; False (and the result finished) at the end. Lock held.
@@ -150,13 +128,8 @@ class Cursor:
 
     def _finish(self) -> None:
         """Reads the command tag and rows affected, and closes the result. Lock held."""
-        lib = _native.lib()
-        tag, count, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
         try:
-            _native.raise_for(lib.lakelink_result_status(self._result, ctypes.byref(tag), ctypes.byref(count),
-                                                         ctypes.byref(err)), err)
-            self._statusmessage = _native.take_string(tag) or None
-            self._rowcount = int(count.value)
+            self._statusmessage, self._rowcount = _proto.result_status(self._result)
         finally:
             self._discard()
 
@@ -167,11 +140,7 @@ class Cursor:
         if conn is not None and conn._streaming is not None and conn._streaming() is self:
             conn._streaming = None
         if h:
-            err = _native.error_out()
-            rc = _native.lib().lakelink_result_close(h, ctypes.byref(err))
-            if err:
-                _native.lib().lakelink_error_free(err)
-            del rc
+            _proto.close_result(h)
 
     def _buffer_rest(self) -> None:
         """Reads every remaining row into memory (fetchall, or another cursor is about to execute). Lock held."""
@@ -183,64 +152,79 @@ class Cursor:
         self._rows.clear()
         self._failed = None
         self._description = None
+        self._make = None
         self._rowcount = -1
         self._statusmessage = None
+
+    def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
+        """Sets the description, and the row maker of the row factory for it."""
+        self._description = description
+        f = self._row_factory
+        self._make = None if description is None or f is tuple_row else f(self)
+
+    def _row(self, values: Row) -> Any:
+        return values if self._make is None else self._make(values)
 
     # ---- PEP 249 ----
 
     def execute(self, operation: str, parameters: Optional[_params.Params] = None) -> Cursor:
         """Runs operation, with ``%s`` or ``%(name)s`` placeholders for parameters."""
         conn = self._live()
-        sql, values = _params.convert(operation, parameters)
-        buf = _params.encode(values) if parameters is not None else None
-        lib = _native.lib()
         with conn._lock:
             self._reset()
             conn._release_stream(self)
-            handle = conn._check()
-            # One crossing runs the statement and returns its columns and
-            # first batch; a result with more rows stays open (self._result).
-            o, err = self._out, _native.error_out()
-            _native.raise_for(lib.lakelink_query(handle, _native.cstr(sql), buf, len(buf) if buf else 0, BATCH_ROWS,
-                                                 _batch.FORMAT_C, *o.refs, ctypes.byref(err)), err)
-            cols, batch, blen, tag, count, res = o.cols, o.batch, o.blen, o.tag, o.count, o.res
-            self._result = int(res.value)
-            columns_json, raw, status = _native.take_string(cols), _native.take_bytes(batch, blen.value), \
-                _native.take_string(tag)
-            if self._result:
+            a = _proto.run(_proto.execute(conn._check(), operation, parameters, self._out))
+            self._result = a.result
+            if a.result:
                 conn._streaming = weakref.ref(self)
             else:
-                self._statusmessage = status or None
-                self._rowcount = int(count.value)
+                self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
+            self._describe(a.description)
             try:
-                self._description = _description(columns_json)
-                if raw:
-                    self._rows.extend(_batch.decode(raw))
+                if a.raw:
+                    self._rows.extend(_batch.decode(a.raw))
             except BaseException as e:
                 self._fail(e)
                 raise
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[_params.Params]) -> None:
-        """Runs operation once per parameter set; rowcount is the total of rows affected."""
-        total = 0
-        known = True
-        for params in seq_of_parameters:
-            self.execute(operation, params)
-            if self._description is not None:
-                self._buffer_rest_locked()
-            if self._rowcount < 0:
-                known = False
-            else:
-                total += self._rowcount
-        self._rowcount = total if known else -1
+        """Runs operation once per parameter set, all sent at once as one pipelined batch.
+
+        With no transaction open (autocommit) the rows run in one implicit
+        transaction: a failing row fails them all. rowcount is the total of
+        rows affected (-1 when the statement reports no count); rows the
+        statement returns are dropped.
+        """
+        conn = self._live()
+        with conn._lock:
+            self._reset()
+            conn._release_stream(None)
+            self._rowcount = _proto.run(_proto.execute_many(conn._check(), operation, seq_of_parameters))
+
+    def copy(self, statement: str, params: Optional[_params.Params] = None) -> _copy.Copy:
+        """A COPY ... FROM STDIN or COPY ... TO STDOUT, as psycopg's ``cursor.copy()``: use it in a ``with`` block.
+
+        ``with cur.copy("COPY t (a, b) FROM STDIN") as copy: copy.write_row((1, "x"))``;
+        ``with cur.copy("COPY t TO STDOUT") as copy: for block in copy: ...``
+        (see :class:`lakelink._copy.Copy`). After the block, rowcount is the rows copied.
+        """
+        if params is not None:
+            raise errors.NotSupportedError("COPY takes no parameters in lakelink: put literal values in the statement")
+        self._live()
+        return _copy.Copy(self, statement)
+
+    def _copied(self, n: int) -> None:
+        """Records a COPY's end: n rows copied."""
+        self._rowcount = n
+        self._statusmessage = f"COPY {n}" if n >= 0 else None
 
     def _buffer_rest_locked(self) -> None:
         conn = self._live()
         with conn._lock:
             self._buffer_rest()
 
-    def fetchone(self) -> Optional[Row]:
+    def fetchone(self) -> Any:
         """The next row, or None at the end."""
         conn = self._live()
         if self._description is None:
@@ -250,12 +234,12 @@ class Cursor:
             with conn._lock:
                 while not self._rows and self._result and self._next_batch():
                     pass
-        return self._rows.popleft() if self._rows else None
+        return self._row(self._rows.popleft()) if self._rows else None
 
-    def fetchmany(self, size: Optional[int] = None) -> list[Row]:
+    def fetchmany(self, size: Optional[int] = None) -> list[Any]:
         """Up to size rows (default: arraysize)."""
         n = self.arraysize if size is None else size
-        out: list[Row] = []
+        out: list[Any] = []
         while len(out) < n:
             row = self.fetchone()
             if row is None:
@@ -263,7 +247,7 @@ class Cursor:
             out.append(row)
         return out
 
-    def fetchall(self) -> list[Row]:
+    def fetchall(self) -> list[Any]:
         """Every remaining row."""
         conn = self._live()
         if self._description is None:
@@ -271,14 +255,15 @@ class Cursor:
         self._check_failed()
         with conn._lock:
             self._buffer_rest()
-        out = list(self._rows)
+        make = self._make
+        out = list(self._rows) if make is None else [make(r) for r in self._rows]
         self._rows.clear()
         return out
 
-    def __iter__(self) -> Iterator[Row]:
+    def __iter__(self) -> Iterator[Any]:
         return self
 
-    def __next__(self) -> Row:
+    def __next__(self) -> Any:
         row = self.fetchone()
         if row is None:
             raise StopIteration
@@ -310,7 +295,7 @@ class Cursor:
         result = oauth.call_procedure(procname, inputs)
         with self._live()._lock:
             self._reset()
-            self._description = tuple(Column(k, 25) for k in result)
+            self._describe(tuple(Column(k, 25) for k in result))
             self._rows.append(tuple(result.values()))
             self._rowcount = 1
         return parameters

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
-import json
 import math
 import time
 from types import TracebackType
 from typing import Any, Iterator, Optional, Type
 
-from . import _connstr, _native, errors
+from . import _connstr, _native, _proto, errors
 from .apps import as_user_token
 from .connection import Connection, describe
 
@@ -67,27 +65,10 @@ class ConnectionPool:
         self._handle = 0
         #: The pool's name (psycopg_pool's), shown by repr: the name given, else ``pool-N``.
         self.name = name or f"pool-{next(_numbers)}"
-        sizes = {
-            "MinConnections": _count("min_size", min_size, 0),
-            "MaxConnections": _count("max_size", max_size, 1),
-            "MaxIdleTime": _seconds("max_idle", max_idle),
-            "MaxLifetime": _seconds("max_lifetime", max_lifetime),
-            "PoolTimeout": _seconds("timeout", timeout),
-            "MaxUsers": _count("max_users", max_users, 1),
-        }
-        given = {k: v for k, v in sizes.items() if v is not None}
-        self._conn_str = _connstr.build(_connstr.build(conn_str, overrides), given)  # holds secrets: never shown
-        props = _properties(self._conn_str)
-        min_size = int(props.get("MinConnections", "0"))
-        if "MaxConnections" in props and min_size > int(props["MaxConnections"]):
-            raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {min_size} is more than "
-                             f"max_size (MaxConnections) {props['MaxConnections']}")
+        self._conn_str = sized(conn_str, overrides, min_size=min_size, max_size=max_size, max_idle=max_idle,
+                               max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets: never shown
         self._described = describe(self._conn_str)
-        h, err = ctypes.c_uint64(), _native.error_out()
-        lib = _native.lib()
-        _native.raise_for(lib.lakelink_pool_open(_native.cstr(self._conn_str), ctypes.byref(h), ctypes.byref(err)),
-                          err)
-        self._handle = int(h.value)
+        self._handle = _proto.PoolOpen(self._conn_str).run()
         core = self._core_stats()
         self._min, self._timeout = int(core["min"]), float(core["timeout"])  # the pool's, defaults applied
 
@@ -117,9 +98,7 @@ class ConnectionPool:
         if timeout is not None:
             self._check_timeout(timeout)
         described = self._described + (" as an App user" if token is not None else "")
-        conn = Connection._opened(
-            self._conn_str, described,
-            lambda lib, h, err: lib.lakelink_pool_acquire(pool, _native.cstr(token), h, err))
+        conn = Connection._opened(self._conn_str, described, _proto.Acquire(pool, token))
         conn._pool = self
         return conn
 
@@ -181,10 +160,7 @@ class ConnectionPool:
 
     def _core_stats(self) -> dict[str, Any]:
         """lakelink_pool_stats's counts and settings."""
-        p, err = ctypes.c_void_p(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_pool_stats(self._check(), ctypes.byref(p), ctypes.byref(err)), err)
-        stats: dict[str, Any] = json.loads(_native.take_string(p))
-        return stats
+        return _proto.pool_stats(self._check())
 
     def pop_stats(self) -> dict[str, int]:
         """:meth:`get_stats` (psycopg_pool's ``pop_stats``: the pool keeps no counters to reset)."""
@@ -194,12 +170,11 @@ class ConnectionPool:
         """Closes the pool: idle sessions now, those in use when they are given back. Closing twice is allowed."""
         if not self._handle:
             return
-        lib = _native.lib()  # in a forked child: raises, the parent's pool untouched
+        _native.lib()  # in a forked child: raises, the parent's pool untouched
         h, self._handle = self._handle, 0
         if not h:
             return
-        err = _native.error_out()
-        _native.raise_for(lib.lakelink_pool_close(h, ctypes.byref(err)), err)
+        _proto.pool_close(h)
 
     @property
     def closed(self) -> bool:
@@ -228,6 +203,29 @@ class ConnectionPool:
     __str__ = __repr__
 
 
+def sized(conn_str: Optional[str], overrides: dict[str, Any], *, min_size: Optional[int], max_size: Optional[int],
+          max_idle: Optional[float], max_lifetime: Optional[float], timeout: Optional[float],
+          max_users: Optional[int]) -> str:
+    """A pool's connection string: conn_str with overrides and the sizes given (ConnectionPool's
+    arguments, shared by lakelink.aio's pool), checked."""
+    sizes = {
+        "MinConnections": _count("min_size", min_size, 0),
+        "MaxConnections": _count("max_size", max_size, 1),
+        "MaxIdleTime": _seconds("max_idle", max_idle),
+        "MaxLifetime": _seconds("max_lifetime", max_lifetime),
+        "PoolTimeout": _seconds("timeout", timeout),
+        "MaxUsers": _count("max_users", max_users, 1),
+    }
+    given = {k: v for k, v in sizes.items() if v is not None}
+    out = _connstr.build(_connstr.build(conn_str, overrides), given)
+    props = _properties(out)
+    least = int(props.get("MinConnections", "0"))
+    if "MaxConnections" in props and least > int(props["MaxConnections"]):
+        raise ValueError(f"lakelink.ConnectionPool: min_size (MinConnections) {least} is more than "
+                         f"max_size (MaxConnections) {props['MaxConnections']}")
+    return out
+
+
 def _count(name: str, value: Optional[int], least: int) -> Optional[str]:
     if value is None:
         return None
@@ -251,8 +249,5 @@ def _seconds(name: str, value: Optional[float]) -> Optional[str]:
 
 def _properties(conn_str: str) -> dict[str, str]:
     """The connection string's properties by canonical name (secrets as ***)."""
-    p, err = ctypes.c_void_p(), _native.error_out()
-    _native.raise_for(_native.lib().lakelink_connstr_normalize(_native.cstr(conn_str), ctypes.byref(p),
-                                                               ctypes.byref(err)), err)
-    props: dict[str, str] = json.loads(_native.take_string(p)).get("properties", {})
+    props: dict[str, str] = _proto.normalize(conn_str).get("properties", {})
     return props

@@ -1,0 +1,159 @@
+//go:build ignore
+
+/*
+ * async.c: the asynchronous calls from a caller that is not Python
+ * (lakelink.h, "Asynchronous calls"): a loop of poll(2) on the queue's
+ * descriptor, as Node's libuv or any event loop would watch it; a
+ * statement that completes later, a cancelled one (SQLSTATE 57014, the
+ * session usable after), a bulk call, and misuse.
+ *
+ * Environment (set by harness_test.go):
+ *   LAKELINK_LAKEBASE   a Lakebase connection string
+ */
+#include "check.h"
+
+#include <poll.h>
+
+static uint64_t queue;
+static int queue_fd;
+
+/* readable: whether the queue's descriptor is readable within ms. */
+static int readable(int ms) {
+    struct pollfd p = {queue_fd, POLLIN, 0};
+    int n = poll(&p, 1, ms);
+    CHECK(n >= 0, "poll failed");
+    return n > 0 && (p.revents & POLLIN);
+}
+
+/* await_call: waits (poll) until call is among the completed calls taken. */
+static void await_call(uint64_t call) {
+    for (int tries = 0; tries < 3000; tries++) {
+        if (!readable(10)) continue;
+        uint64_t ids[4];
+        int32_t n = 0;
+        lakelink_error *err = NULL;
+        int found = 0;
+        do {
+            int32_t rc = lakelink_queue_take(queue, ids, 4, &n, &err);
+            expect_ok("lakelink_queue_take", rc, err);
+            for (int32_t i = 0; i < n; i++) found |= ids[i] == call;
+        } while (n == 4);
+        if (found) return;
+    }
+    CHECK(0, "call %llu never completed", (unsigned long long)call);
+}
+
+static uint64_t query_start(uint64_t conn, const char *sql) {
+    uint64_t call = 0;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_query_start(queue, conn, sql, NULL, 0, 0, NULL, &call, &err);
+    expect_ok(sql, rc, err);
+    CHECK(call != 0, "call handle 0");
+    return call;
+}
+
+/* query_collect: the completed query's status; on success *value is its first column's first row. */
+static int32_t query_collect(uint64_t call, int64_t *value, lakelink_error **err) {
+    char *cols = NULL, *tag = NULL;
+    uint8_t *batch = NULL;
+    int64_t len = 0, affected = 0;
+    uint64_t res = 0;
+    int32_t rc = lakelink_call_query(call, &cols, &batch, &len, &tag, &affected, &res, err);
+    if (rc != LAKELINK_OK) return rc;
+    CHECK(res == 0 && batch != NULL && batch_rows(batch) == 1, "one row, complete");
+    *value = batch_int(batch, batch_columns(batch) - 1, 0);
+    CHECK(strcmp(tag, "SELECT 1") == 0 && affected == 1, "tag %s", tag);
+    lakelink_free(cols);
+    lakelink_free(batch);
+    lakelink_free(tag);
+    return rc;
+}
+
+int main(void) {
+    const char *cs = need_env("LAKELINK_LAKEBASE");
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_queue_open(&queue_fd, &queue, &err);
+    expect_ok("lakelink_queue_open", rc, err);
+    CHECK(queue_fd >= 0 && !readable(0), "a new queue's descriptor is not readable");
+
+    say("connect without blocking: the call completes on the queue");
+    uint64_t call = 0, conn = 0;
+    rc = lakelink_connect_start(queue, cs, &call, &err);
+    expect_ok("lakelink_connect_start", rc, err);
+    await_call(call);
+    rc = lakelink_call_handle(call, &conn, &err);
+    expect_ok("lakelink_call_handle", rc, err);
+    CHECK(conn != 0, "connection handle 0");
+    rc = lakelink_call_handle(call, &conn, &err);
+    expect_error_free("collected twice", rc, err, LAKELINK_ERR_INVALID_HANDLE, NULL);
+
+    say("a statement of 300 ms: the start returns at once, the descriptor becomes readable when it ends");
+    double t0 = now_seconds();
+    call = query_start(conn, "SELECT pg_sleep(0.3), 42::int8");
+    CHECK(now_seconds() - t0 < 0.1, "the start took %.3f s", now_seconds() - t0);
+    CHECK(!readable(100), "readable before the statement ended");
+    await_call(call);
+    CHECK(now_seconds() - t0 >= 0.3, "completed after %.3f s", now_seconds() - t0);
+    int64_t v = 0;
+    rc = query_collect(call, &v, &err);
+    expect_ok("lakelink_call_query", rc, err);
+    CHECK(v == 42, "value %lld", (long long)v);
+    CHECK(!readable(0), "still readable once every call was taken");
+
+    say("cancelling: LAKELINK_STEP_CANCEL ends the statement with 57014; the session stays usable");
+    call = query_start(conn, "SELECT pg_sleep(30), 1::int8");
+    sleep_ms(200);
+    uint64_t stop = 0;
+    rc = lakelink_session_start(queue, conn, LAKELINK_STEP_CANCEL, &stop, &err);
+    expect_ok("cancel start", rc, err);
+    t0 = now_seconds();
+    await_call(call);
+    CHECK(now_seconds() - t0 < 5, "the cancelled statement ran %.1f s", now_seconds() - t0);
+    rc = query_collect(call, &v, &err);
+    lakelink_error *e = expect_error("cancelled", rc, err, LAKELINK_ERR_DATABASE, NULL);
+    CHECK(strcmp(e->sqlstate, "57014") == 0, "sqlstate %s", e->sqlstate);
+    lakelink_error_free(e);
+    rc = lakelink_call_done(stop, &err);  /* completed by now, or waited for */
+    expect_ok("cancel collected", rc, err);
+    call = query_start(conn, "SELECT 7::int8");
+    int32_t done = 0;
+    rc = lakelink_call_wait(call, 5000000, &done, &err);
+    expect_ok("lakelink_call_wait", rc, err);
+    CHECK(done == 1, "a short statement not done in 5 s");
+    rc = query_collect(call, &v, &err);
+    expect_ok("after the cancel", rc, err);
+    CHECK(v == 7, "value %lld", (long long)v);
+
+    say("misuse: a call collected as another kind, max 0, a connection handle as a queue");
+    call = query_start(conn, "SELECT 1::int8");
+    uint64_t h = 0;
+    rc = lakelink_call_handle(call, &h, &err);
+    expect_error_free("a query collected as a handle", rc, err, LAKELINK_ERR_INVALID_HANDLE, "not one that opens");
+    uint64_t ids[1];
+    int32_t n = 0;
+    rc = lakelink_queue_take(queue, ids, 0, &n, &err);
+    expect_error_free("max 0", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "max");
+    rc = lakelink_query_start(conn, conn, "SELECT 1", NULL, 0, 0, NULL, &call, &err);
+    expect_error_free("a connection as a queue", rc, err, LAKELINK_ERR_INVALID_HANDLE, "not a queue");
+    rc = lakelink_session_start(queue, conn, 99, &call, &err);
+    expect_error_free("step 99", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "LAKELINK_STEP_");
+
+    say("closing through the queue: the handle is invalid at once");
+    rc = lakelink_session_start(queue, conn, LAKELINK_STEP_CLOSE, &call, &err);
+    expect_ok("close start", rc, err);
+    rc = lakelink_session_start(queue, conn, LAKELINK_STEP_COMMIT, &h, &err);
+    expect_error_free("a step on a closing connection", rc, err, LAKELINK_ERR_INVALID_HANDLE, NULL);
+    await_call(call);
+    rc = lakelink_call_done(call, &err);
+    expect_ok("closed", rc, err);
+    while (readable(0)) {
+        rc = lakelink_queue_take(queue, ids, 1, &n, &err);
+        expect_ok("drain", rc, err);
+    }
+    rc = lakelink_queue_close(queue, &err);
+    expect_ok("lakelink_queue_close", rc, err);
+    rc = lakelink_queue_close(queue, &err);
+    expect_error_free("closed twice", rc, err, LAKELINK_ERR_INVALID_HANDLE, NULL);
+    printf("PASS async\n");
+    return 0;
+}

@@ -1,0 +1,118 @@
+//go:build unix
+
+package ops
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// readable reports whether fd is readable within d.
+func readable(t *testing.T, fd int, d time.Duration) bool {
+	t.Helper()
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	tv := syscall.NsecToTimeval(d.Nanoseconds())
+	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+	if err != nil && err != syscall.EINTR {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// TestQueueSignalsCompletions: the descriptor is readable while completed
+// calls wait, whatever their number, and not once they are taken; answers
+// and errors (a panic included) are the calls' own.
+func TestQueueSignalsCompletions(t *testing.T) {
+	q, err := NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if readable(t, q.FD(), 10*time.Millisecond) {
+		t.Fatal("readable before any call")
+	}
+	release := make(chan struct{})
+	calls := map[uint64]*Call{}
+	for id := uint64(1); id <= 50; id++ {
+		c := NewCall()
+		calls[id] = c
+		q.Start(id, c, func() (any, error) {
+			<-release
+			switch id {
+			case 7:
+				return nil, errors.New("seven")
+			case 9:
+				panic("nine")
+			}
+			return id * 2, nil
+		})
+	}
+	if readable(t, q.FD(), 10*time.Millisecond) {
+		t.Fatal("readable before a call completed")
+	}
+	close(release)
+	seen := map[uint64]bool{}
+	for len(seen) < 50 {
+		if !readable(t, q.FD(), 5*time.Second) {
+			t.Fatalf("not readable with %d of 50 calls taken", len(seen))
+		}
+		for _, id := range q.Take(8) {
+			seen[id] = true
+		}
+	}
+	if readable(t, q.FD(), 10*time.Millisecond) {
+		t.Fatal("still readable once every call was taken")
+	}
+	for id, c := range calls {
+		v, err := c.Wait()
+		switch id {
+		case 7:
+			if err == nil || err.Error() != "seven" {
+				t.Errorf("call 7: %v", err)
+			}
+		case 9:
+			if f := Of(err, OK); f.Code != Internal {
+				t.Errorf("call 9 (a panic): %+v", f)
+			}
+		default:
+			if v != id*2 || err != nil {
+				t.Errorf("call %d: %v, %v", id, v, err)
+			}
+		}
+	}
+}
+
+// TestQueueHandsCallsToItsSpinner: calls started one after another, each
+// once the last completed, all complete (handed to the goroutine still
+// looking for work, or to a new one), and WaitFor sees them.
+func TestQueueHandsCallsToItsSpinner(t *testing.T) {
+	q, err := NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	for id := uint64(1); id <= 2000; id++ {
+		c := NewCall()
+		q.Start(id, c, func() (any, error) { return id, nil })
+		if !c.WaitFor(time.Second) {
+			t.Fatalf("call %d: not done in 1 s", id)
+		}
+		if v, _ := c.Wait(); v != id {
+			t.Fatalf("call %d answered %v", id, v)
+		}
+		if id%100 == 0 {
+			time.Sleep(time.Millisecond) // the spinner gives up: the next call starts a goroutine
+		}
+	}
+	slow := NewCall()
+	q.Start(0, slow, func() (any, error) { time.Sleep(50 * time.Millisecond); return nil, nil })
+	if slow.WaitFor(time.Millisecond) {
+		t.Fatal("a 50 ms call done within 1 ms")
+	}
+	if !slow.WaitFor(5 * time.Second) {
+		t.Fatal("the slow call never completed")
+	}
+}
