@@ -197,17 +197,13 @@ func TestPKCELoopbackFlow(t *testing.T) {
 	if status, body := appGet(t, shared, "/api/genie", tok.AccessToken); status != 200 {
 		t.Errorf("genie: %d %s", status, body)
 	}
-	// The tokens are stored, 0600 in a 0700 directory, under the identity.
+	// The tokens are stored, for the user alone (see checkPrivate), under the identity.
 	store, _ := OpenStore(location)
 	entry, err := store.Load(StoreKey(shared.Info().WorkspaceURL, DefaultClientID, []string{"offline_access", "sql", "dashboards.genie"}))
 	if err != nil || entry == nil || entry.RefreshToken == "" {
 		t.Fatalf("stored entry %+v, %v", entry, err)
 	}
-	for path, want := range map[string]os.FileMode{location: 0o600, filepath.Dir(location): 0o700} {
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
-		}
-	}
+	checkPrivate(t, location)
 }
 
 // browser is a configuration whose browser signs in at once.

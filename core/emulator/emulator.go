@@ -25,7 +25,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -336,7 +335,7 @@ func refuseLiveState(path string) error {
 	if json.Unmarshal(data, &held) != nil || held.PID <= 0 {
 		return nil
 	}
-	if err := syscall.Kill(held.PID, 0); err == nil || errors.Is(err, syscall.EPERM) {
+	if processAlive(held.PID) {
 		return fmt.Errorf("%s belongs to a running emulator (pid %d): stop it, or use another state dir", path, held.PID)
 	}
 	return nil
