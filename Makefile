@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser wheel test test-python test-node test-wasm bench bench-smoke soak fuzz demo clean
+.PHONY: all build deps tools browser wheel libs test test-python test-node test-wasm bench bench-smoke soak fuzz demo clean
 
 all: build
 
@@ -174,6 +174,24 @@ fuzz: build tools $(NODEPKG)/node_modules/.package-lock.json
 	@python3 bindings/python/fuzz/fuzz_batch.py --seconds $(FUZZTIME)
 	@echo "==> Node batch decoder for $(FUZZTIME)s"
 	@node bindings/node/fuzz/fuzz_batch.js $(FUZZTIME)
+
+# ---- Distribution (issue 19): build/dist/, artifacts in $(OUT)/dist/
+
+# The Go sources the library is built from (a prebuilt library is rebuilt
+# when one changes).
+LIB_SOURCES := go.mod go.sum VERSION version.go capi/lakelink.h \
+	$(shell find core capi internal -name '*.go' ! -name '*_test.go')
+LIBS := $(OUT)/libs
+
+# liblakelink cross-built for each shipped platform (build/dist/libs.sh:
+# zig cc against glibc 2.28 for Linux, MinGW-w64 for Windows), each into
+# $(LIBS)/<target>/ with lakelink.h.
+$(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so: $(LIBS)/%/liblakelink.so: $(LIB_SOURCES) build/dist/libs.sh build/dist/requirements.txt
+	@build/dist/libs.sh $*
+$(LIBS)/windows-x86_64/lakelink.dll: $(LIB_SOURCES) build/dist/libs.sh build/dist/requirements.txt
+	@build/dist/libs.sh windows-x86_64
+
+libs: $(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so $(LIBS)/windows-x86_64/lakelink.dll
 
 demo: build tools
 	@build/demo.sh $(OUT)/lakelink
