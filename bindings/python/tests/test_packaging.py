@@ -9,6 +9,8 @@ checks that the library mapped into the process is the installed one.
 from __future__ import annotations
 
 import os
+import platform
+import re
 import subprocess
 import sys
 import sysconfig
@@ -120,7 +122,12 @@ def test_sdist_carries_the_version_and_a_wheel_built_from_it_too(tmp_path: Path,
     with tarfile.open(sdist) as tar:
         version_module = tar.extractfile(f"lakelink-{VERSION}/lakelink/_version.py").read().decode()  # type: ignore
         assert f"\nVersion: {VERSION}\n" in tar.extractfile(f"lakelink-{VERSION}/PKG-INFO").read().decode()  # type: ignore
+        names = tar.getnames()
     assert f"version = {VERSION!r}" in version_module
+    # The Go sources the library is built from (where no wheel fits), without tests.
+    go = f"lakelink-{VERSION}/go/"
+    assert {go + n for n in ("go.mod", "go.sum", "VERSION", "version.go", "capi/exports.go", "capi/lakelink.h")} <= set(names)
+    assert not [n for n in names if n.endswith("_test.go") or "/testdata/" in n or n.startswith(go + "capi/tests/")]
 
     # Built from the sdist (no checkout around it), with the library already built by `make build`.
     library = os.environ.get("LAKELINK_LIBRARY") or str(REPO / "build" / "out" / "liblakelink.so")
@@ -129,6 +136,8 @@ def test_sdist_carries_the_version_and_a_wheel_built_from_it_too(tmp_path: Path,
                         str(sdist)], cwd=outside, env=dict(_clean_env(), LAKELINK_PREBUILT_LIBRARY=library),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    whl = wheels / f"lakelink-{VERSION}-py3-none-{PLATFORM}.whl"
+    # A prebuilt library's wheel is tagged for the glibc it needs (this machine's, as `make build` links it).
+    [whl] = wheels.glob("*.whl")
+    assert re.fullmatch(rf"lakelink-{re.escape(VERSION)}-py3-none-manylinux_2_\d+_{platform.machine()}\.whl", whl.name)
     with zipfile.ZipFile(whl) as z:
         assert z.read("lakelink/_version.py").decode() == version_module
