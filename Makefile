@@ -183,12 +183,21 @@ LIB_SOURCES := go.mod go.sum VERSION version.go capi/lakelink.h \
 	$(shell find core capi internal -name '*.go' ! -name '*_test.go')
 LIBS := $(OUT)/libs
 
+DISTVENV := $(OUT)/distvenv
+
+# zig and auditwheel (build/dist/requirements.txt) in $(DISTVENV), and
+# MinGW-w64 from Debian's packages (build/dist/ensure-tools.sh), once
+# before the libraries are built (libs.sh checks again, quickly).
+$(DISTVENV)/requirements.txt: build/dist/requirements.txt build/dist/ensure-tools.sh
+	@build/dist/ensure-tools.sh
+	@touch $@
+
 # liblakelink cross-built for each shipped platform (build/dist/libs.sh:
 # zig cc against glibc 2.28 for Linux, MinGW-w64 for Windows), each into
 # $(LIBS)/<target>/ with lakelink.h.
-$(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so: $(LIBS)/%/liblakelink.so: $(LIB_SOURCES) build/dist/libs.sh build/dist/requirements.txt
+$(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so: $(LIBS)/%/liblakelink.so: $(LIB_SOURCES) build/dist/libs.sh $(DISTVENV)/requirements.txt
 	@build/dist/libs.sh $*
-$(LIBS)/windows-x86_64/lakelink.dll: $(LIB_SOURCES) build/dist/libs.sh build/dist/requirements.txt
+$(LIBS)/windows-x86_64/lakelink.dll: $(LIB_SOURCES) build/dist/libs.sh $(DISTVENV)/requirements.txt
 	@build/dist/libs.sh windows-x86_64
 
 libs: $(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so $(LIBS)/windows-x86_64/lakelink.dll
