@@ -72,10 +72,33 @@ $(NODEPKG)/node_modules/.package-lock.json: $(NODEPKG)/package-lock.json
 	@cd $(NODEPKG) && npm ci --prefer-offline --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test-node: build $(NODEPKG)/node_modules/.package-lock.json
+NODEINTEG := $(NODEPKG)/test/integrations
+
+# The drivers and ORMs lakelink's Node login is tested with (pg, Postgres.js,
+# Drizzle, Kysely, Knex, Prisma with @prisma/adapter-pg, TypeORM), from npm
+# as their users install them (its package-lock.json).
+$(NODEINTEG)/node_modules/.package-lock.json: $(NODEINTEG)/package-lock.json $(NODEPKG)/node_modules/.package-lock.json
+	@echo "==> npm ci in $(NODEINTEG) (pg, postgres, drizzle-orm, kysely, knex, prisma, typeorm)"
+	@cd $(NODEINTEG) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The Prisma client of the integration test's schema. Prisma's CLI fetches
+# its schema engine (a binary, from Prisma's own server, which this machine
+# cannot reach) before any command, generate included, although generate
+# never runs it (Prisma 7 reads the schema with WebAssembly, and a client
+# with a driver adapter needs no engine): PRISMA_SCHEMA_ENGINE_BINARY names
+# a stand-in so that generate runs offline. (prisma migrate and db would
+# need the real engine.)
+$(NODEINTEG)/prisma/generated/index.js: $(NODEINTEG)/prisma/schema.prisma $(NODEINTEG)/node_modules/.package-lock.json
+	@cd $(NODEINTEG) && PRISMA_SCHEMA_ENGINE_BINARY=/bin/false node_modules/.bin/prisma generate --schema prisma/schema.prisma > /dev/null
+	@touch $@
+
+test-node: build $(NODEPKG)/node_modules/.package-lock.json $(NODEINTEG)/prisma/generated/index.js
 	@echo "==> Node binding: tsc --noEmit over test/usage.ts, then node --test against the emulator"
 	@cd $(NODEPKG) && node_modules/.bin/tsc --noEmit -p test
 	@cd $(NODEPKG) && node test/run.js
+	@echo "==> Node login for other drivers: pg, Postgres.js, Drizzle, Kysely, Knex, Prisma, TypeORM (emulator with --token-ttl 5s)"
+	@cd $(NODEINTEG) && node run.js
 
 WASMVENV := $(OUT)/wasmvenv
 
