@@ -100,6 +100,11 @@ def workloads(smoke: bool) -> list[Workload]:
         Workload("node: 10,000 single-row SELECT $1 through pool.asUser(token).query, warm per-user pool "
                  "(Lakebase gateway)", "the same through the App's own sessions, pool.query", 1.10,
                  node("pool", "as_user"), node("pool", "app"), needs_node_binding=True),
+        Workload("node: 10,000 single-row SELECT $1 through a pg.Pool of 10 (10 at a time, sessions logged in "
+                 "beforehand, Lakebase gateway) configured by lakelink's pgConfig (password an async function)",
+                 "pg.Pool with a static password, a credential minted beforehand", 1.05,
+                 node("pgconfig", "lakelink"), node("pgconfig", "pg"), needs_node_binding=True,
+                 lakelink_calls={"database-credentials": 1}),
         Workload("go: fetch 1M rows through lakebase Result.NextBatch (columnar)", "raw pgx (rows.Values)", 1.05,
                  [str(GOFETCH), "-impl", "lakelink"], [str(GOFETCH), "-impl", "pgx"]),
         Workload("python: 10,000 GET /api/echo through lakelink.App", "requests.Session, static bearer", 0.7,
@@ -242,6 +247,20 @@ def access_token(connstr: str, e: dict[str, str]) -> str:
                            "print(lakelink.token(os.environ['LAKELINK_BENCH_IDENTITY']).access_token)"],
                           env=dict(e, LAKELINK_BENCH_IDENTITY=connstr), capture_output=True, text=True,
                           check=True).stdout.strip()
+
+
+def sp_login(info: Any, token: str) -> dict[str, Any]:
+    """The service principal's Lakebase login, written by hand, with a credential minted now with its token (POST
+    /api/2.0/database/credentials): what a pg user without lakelink obtains some other way."""
+    lb = info["lakebase"]
+    req = urllib.request.Request(info["workspace_url"] + "/api/2.0/database/credentials", method="POST",
+                                 data=json.dumps({"instance_names": [lb["instance"]],
+                                                  "request_id": str(uuid.uuid4())}).encode(),
+                                 headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        credential = json.load(r)["token"]
+    return {"host": lb["host"], "port": lb["port"], "database": lb["database"],
+            "user": info["service_principal"]["client_id"], "password": credential, "ca_file": lb["ca_file"]}
 
 
 def app_user_token(info: Any, email: str) -> str:
@@ -501,6 +520,7 @@ def main() -> None:
         cfg = config(emu.info, args.smoke)
         e = env(cfg)
         cfg["token"] = access_token(cfg["sp"], e)
+        cfg["login"] = sp_login(emu.info, cfg["token"])
         user_login(cfg["user"])
         cfg["psycopg_gateway"] = psycopg_gateway(emu.info, access_token(cfg["user"], e))
         cfg["app_user_token"] = app_user_token(emu.info, cfg["app_user_email"])

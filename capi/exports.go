@@ -257,6 +257,24 @@ func lakelink_oauth_refresh(connStr, refreshToken *C.char, jsonOut **C.char, err
 	})
 }
 
+//export lakelink_lakebase_credential
+func lakelink_lakebase_credential(connStr *C.char, jsonOut **C.char, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(jsonOut, "json_out"); err != nil {
+			return err
+		}
+		conn, err := connArg(connStr)
+		if err != nil {
+			return err
+		}
+		c, err := operations.GetCredential(context.Background(), conn)
+		if err != nil {
+			return err
+		}
+		return setJSON(jsonOut, c)
+	})
+}
+
 //export lakelink_connect
 func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {

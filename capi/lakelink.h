@@ -95,8 +95,8 @@ extern "C" {
  * take the app's URL, and lakelink_app_authorize(_reusable) return the URL
  * to send to. Version 3: pools (lakelink_pool_*, lakelink_discard);
  * lakelink_connect opens a session of its own, which lakelink_close ends
- * on the server. */
-#define LAKELINK_ABI_VERSION 3
+ * on the server. Version 4: lakelink_lakebase_credential. */
+#define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
 #define LAKELINK_OK 0
@@ -282,6 +282,19 @@ int32_t lakelink_oauth_access_token(const char *conn_str, const char *verifier, 
 int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, char **json_out, lakelink_error **err);
 
 /* ---- Lakebase ---------------------------------------------------------- */
+
+/* The Lakebase login for conn_str (Server with Instance or Endpoint, or a
+ * Password given), for a Postgres driver of the caller's own (psycopg,
+ * asyncpg, node-postgres, JDBC, ...) to log in with. *json_out:
+ * {"host", "port", "database", "user", "password" (a secret: free
+ * promptly), "sslmode", "sslrootcert" (libpq's: a CA file, or "" for
+ * none), "sslrootcert_pem" (the CA's PEM text when SSLServerCert was
+ * given as text; sslrootcert is then a file the library wrote it to),
+ * "application_name", "expires_at" (RFC 3339, null when unknown)}
+ * (internal/ops/CONTRACT.md, "Credential"). The credential is cached per
+ * identity and renewed ahead of expiry: call this before every new login
+ * rather than keeping the password. */
+int32_t lakelink_lakebase_credential(const char *conn_str, char **json_out, lakelink_error **err);
 
 /* Opens a Lakebase session of its own for conn_str (the credential is
  * minted and renewed inside; the pool properties are not used).

@@ -4,8 +4,9 @@
 //
 //   LAKELINK_BENCH_CONFIG='{...}' node bench/node/workloads.js WORKLOAD IMPL
 //
-// IMPL is "lakelink" (bindings/node: Client, App) or the peer ("pg", or
-// "fetch" for the app workload); for "pool", "as_user" (pool.asUser) or
+// IMPL is "lakelink" (bindings/node: Client, App; for "pgconfig", pg
+// over lakelink's pgConfig) or the peer ("pg", or "fetch" for the app
+// workload); for "pool", "as_user" (pool.asUser) or
 // "app" (the pool's own sessions). Prints {"seconds": ..., "check": ...}.
 
 const path = require('node:path');
@@ -82,6 +83,39 @@ const workloads = {
     // Each side acted as whom it should: the user on the user's sessions, the App on its own.
     const right = impl === 'as_user' ? who === cfg.app_user_email : who !== cfg.app_user_email;
     return { seconds: s, check: [total, right] };
+  },
+
+  // cfg.n single-row SELECT $1 through a pg.Pool of 10 on the Lakebase
+  // gateway (verify-full), 10 at a time: its config from lakelink's
+  // pgConfig (password an async function, lakelink's credential), or the
+  // same login written by hand with a static password, a credential minted
+  // beforehand (cfg.login). The pool's 10 sessions log in before the clock
+  // starts: what is measured is the pool after login, where the password
+  // function must cost nothing.
+  async pgconfig(impl, cfg) {
+    const pg = require('pg');
+    const login = cfg.login;
+    const config = impl === 'lakelink'
+      ? await lakelink().pgConfig(cfg.gateway)
+      : { host: login.host, port: login.port, database: login.database, user: login.user, password: login.password,
+          ssl: { ca: require('node:fs').readFileSync(login.ca_file, 'utf8') } };
+    const pool = new pg.Pool({ ...config, max: 10 });
+    const who = (await Promise.all(Array.from({ length: 10 }, () => pool.query('SELECT current_user AS who, pg_sleep(0.05)'))))[0].rows[0].who;
+    let total = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < cfg.n) {
+        const i = next++;
+        const { rows } = await pool.query({ text: 'SELECT $1::int', values: [i], rowMode: 'array' });
+        total += rows[0][0];
+      }
+    };
+    const t = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 10 }, worker));
+    const s = Number(process.hrtime.bigint() - t) / 1e9;
+    const sessions = pool.totalCount;
+    await pool.end();
+    return { seconds: s, check: [total, who === login.user, sessions] };
   },
 
   async echo(impl, cfg) {

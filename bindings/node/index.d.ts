@@ -1,6 +1,7 @@
 // Type declarations of the lakelink package (CommonJS and ESM entry points).
 
 import { EventEmitter } from 'node:events'
+import type { ConnectionOptions as TLSConnectionOptions } from 'node:tls'
 
 /** Connection-string properties by name or alias (any case); null removes one. */
 export type Properties = Record<string, string | number | boolean | null | undefined>
@@ -82,8 +83,9 @@ export interface ConnectOptions {
 /** Statements on one held session, run one at a time in the order they are called. */
 export interface Statements {
   query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
-  query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
-  query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
+  /** values beside a config are its values, as in node-postgres (its other fields, such as name and types, are not read). */
+  query<R = any>(config: QueryConfig & { rowMode?: undefined }, values?: Param[]): Promise<QueryResult<R>>
+  query(config: QueryConfig & { rowMode: 'array' }, values?: Param[]): Promise<QueryResult<Value[]>>
   /** Streams rows in batches; the session's other statements wait until the loop ends. */
   stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>
 }
@@ -161,8 +163,9 @@ export declare class Pool extends EventEmitter implements AsyncDisposable {
   /** Queries and connect() calls waiting for a session. */
   readonly waitingCount: number
   query<R = any>(text: string, values?: Param[]): Promise<QueryResult<R>>
-  query<R = any>(config: QueryConfig & { rowMode?: undefined }): Promise<QueryResult<R>>
-  query(config: QueryConfig & { rowMode: 'array' }): Promise<QueryResult<Value[]>>
+  /** values beside a config are its values, as in node-postgres (its other fields, such as name and types, are not read). */
+  query<R = any>(config: QueryConfig & { rowMode?: undefined }, values?: Param[]): Promise<QueryResult<R>>
+  query(config: QueryConfig & { rowMode: 'array' }, values?: Param[]): Promise<QueryResult<Value[]>>
   /**
    * Runs fn in a transaction: commit when it resolves, rollback (and rethrow)
    * when it rejects; a tx.stream() left open is closed first.
@@ -230,6 +233,75 @@ export declare class Token {
 
 /** An access token for a connection (the core's default chain, e.g. DATABRICKS_* inside an App, without one). */
 export declare function token (options?: ConnectionOptions): Promise<Token>
+
+/**
+ * The Lakebase login for your own Postgres driver. password is a secret
+ * (inspect shows '***'), minted by the core and reused until it nears
+ * expiry: ask again before each new login (pgConfig's password function does).
+ */
+export interface LakebaseCredential {
+  host: string
+  port: number
+  database: string
+  user: string
+  password: string
+  /** libpq's sslmode: disable, allow, prefer, require, verify-ca or verify-full. */
+  sslmode: string
+  /** libpq's sslrootcert: a CA file, 'system', or '' (SSLServerCert given as PEM text in the WASI build: see sslrootcert_pem). */
+  sslrootcert: string
+  /** SSLServerCert's PEM text when it was given as text, or ''. */
+  sslrootcert_pem: string
+  application_name: string
+  /** When password expires, or null when unknown (a Password given). */
+  expires_at: Date | null
+}
+
+/** The Lakebase login for a connection with Server and Instance or Endpoint (lakelink_lakebase_credential). */
+export declare function lakebaseCredential (connection: ConnectionOptions): Promise<LakebaseCredential>
+
+/**
+ * TLS options for tls.connect, as node-postgres's and Postgres.js's ssl:
+ * false for SSLMode=disable; rejectUnauthorized false for allow, prefer and
+ * require; for verify-ca and verify-full the CA (SSLServerCert) in a
+ * secureContext, made once for every session.
+ */
+export type LakebaseSSL = false | TLSConnectionOptions
+
+/** A node-postgres ClientConfig and PoolConfig (pg.Client, pg.Pool, @prisma/adapter-pg, Knex's connection...). */
+export interface PgConfig {
+  host: string
+  port: number
+  database: string
+  user: string
+  /** The current credential: kept until it nears expiry, then renewed once for every session asking. */
+  password: () => Promise<string>
+  ssl: LakebaseSSL
+  /** ApplicationName, when given. */
+  application_name?: string
+}
+
+/** Postgres.js's options: postgres({ ...await postgresConfig(cs), max: 10 }). */
+export interface PostgresConfig {
+  host: string
+  port: number
+  database: string
+  username: string
+  /** As PgConfig's. */
+  password: () => Promise<string>
+  ssl: LakebaseSSL
+  /** application_name, when ApplicationName is given. */
+  connection?: { application_name: string }
+}
+
+/**
+ * node-postgres's config for a Lakebase connection: `new pg.Pool(await
+ * pgConfig(cs))`. It logs in now (a wrong connection string or identity
+ * fails here); overrides are connection-string properties over the string's own.
+ */
+export declare function pgConfig (connection: ConnectionOptions, overrides?: Properties): Promise<PgConfig>
+
+/** Postgres.js's options for a Lakebase connection: `postgres(await postgresConfig(cs))`; as pgConfig. */
+export declare function postgresConfig (connection: ConnectionOptions, overrides?: Properties): Promise<PostgresConfig>
 
 /** A Databricks App's /api/ routes, called with a bearer token. */
 export declare class App {

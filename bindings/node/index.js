@@ -3,6 +3,7 @@
 // liblakelink (koffi). Every blocking call runs on a worker thread.
 //
 //   const { Pool, Client, App, token, userToken } = require('lakelink')
+//   const pool = new pg.Pool(await pgConfig(connectionString)) // another driver, lakelink's login
 
 const native = require('./lib/native')
 const { Pool, connect } = require('./lib/pool')
@@ -10,6 +11,7 @@ const { Transaction } = require('./lib/transaction')
 const { Client } = require('./lib/client')
 const { App, Token, token } = require('./lib/apps')
 const { userToken } = require('./lib/usertoken')
+const { lakebaseCredential, pgConfig, postgresConfig } = require('./lib/credential')
 const oauth = require('./lib/oauth')
 const errors = require('./lib/errors')
 const connstr = require('./lib/connstr')
@@ -34,6 +36,9 @@ module.exports = {
   App,
   Token,
   token,
+  lakebaseCredential,
+  pgConfig,
+  postgresConfig,
   getOAuthAuthorizationUrl: oauth.getOAuthAuthorizationUrl,
   getOAuthAccessToken: oauth.getOAuthAccessToken,
   refreshOAuthAccessToken: oauth.refreshOAuthAccessToken,

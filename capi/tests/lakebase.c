@@ -3,7 +3,8 @@
 /*
  * lakebase.c: Lakebase through the C ABI: connect, execute with and
  * without parameters, columns, batches, status, formats, transactions,
- * server errors, a discarded result, close.
+ * server errors, a discarded result, close; the credential for a driver of
+ * one's own (lakelink_lakebase_credential), logged in with.
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_LAKEBASE   a Lakebase connection string (service principal, verify-full)
@@ -475,6 +476,71 @@ static void test_connect_errors(const char *lakebase, const char *secret) {
     expect_error_free("bad port", rc, err, LAKELINK_ERR_CONNECTION_STRING, "Port");
 }
 
+/* credential_or_fail: lakelink_lakebase_credential's JSON for conn_str. */
+static char *credential_or_fail(const char *conn_str) {
+    char *json = NULL;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_lakebase_credential(conn_str, &json, &err);
+    expect_ok("lakelink_lakebase_credential", rc, err);
+    CHECK(json != NULL, "no JSON");
+    return json;
+}
+
+static void test_credential(const char *lakebase, const char *sp_id, const char *secret) {
+    say("lakebase_credential: the login for a driver of one's own, cached, good for a login");
+    char *json = credential_or_fail(lakebase);
+    char *user = json_string(json, "user"), *password = json_string(json, "password"),
+         *sslmode = json_string(json, "sslmode"), *rootcert = json_string(json, "sslrootcert"),
+         *expires = json_string(json, "expires_at"), *host = json_string(json, "host"),
+         *database = json_string(json, "database");
+    CHECK(user && strcmp(user, sp_id) == 0, "user %s, want %s", user, sp_id);
+    CHECK(password && *password && strcmp(password, secret) != 0, "password empty or the client secret");
+    CHECK(sslmode && strcmp(sslmode, "verify-full") == 0, "sslmode %s", sslmode);
+    const char *ca = strstr(lakebase, "SSLServerCert=");
+    CHECK(ca && rootcert && strncmp(ca + strlen("SSLServerCert="), rootcert, strlen(rootcert)) == 0,
+          "sslrootcert %s, not SSLServerCert's file", rootcert);
+    /* RFC 3339 in UTC to the second: 2026-12-07T03:00:00Z */
+    CHECK(expires && strlen(expires) == 20 && expires[10] == 'T' && expires[19] == 'Z', "expires_at %s", expires);
+    CHECK(json_int(json, "port") > 0 && !contains(json, secret), "port, or the client secret in the answer");
+
+    char *again = credential_or_fail(lakebase);
+    char *password2 = json_string(again, "password");
+    CHECK(strcmp(password, password2) == 0, "a second call minted another credential instead of reusing it");
+    lakelink_free(again);
+    free(password2);
+
+    /* AuthScheme=Password logs in with the password as given: the credential works. */
+    char *direct = malloc(strlen(host) + strlen(database) + strlen(user) + strlen(password) + strlen(rootcert) + 256);
+    CHECK(direct != NULL, "out of memory");
+    sprintf(direct, "AuthScheme=Password;Server=%s;Port=%lld;Database=%s;User=%s;Password=%s;SSLMode=verify-full;SSLServerCert=%s",
+            host, json_int(json, "port"), database, user, password, rootcert);
+    uint64_t conn = connect_or_fail(direct);
+    int64_t one = scalar_int(conn, "SELECT 1", NULL);
+    CHECK(one == 1, "SELECT 1 gave %lld", (long long)one);
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_close(conn, &err);
+    expect_ok("close", rc, err);
+    free(direct);
+
+    say("lakebase_credential: NULL arguments, a bad connection string");
+    rc = lakelink_lakebase_credential(lakebase, NULL, &err);
+    expect_error_free("NULL json_out", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "json_out");
+    char *out = (char *)"untouched";
+    rc = lakelink_lakebase_credential(NULL, &out, &err);
+    expect_error_free("NULL conn_str", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "conn_str");
+    rc = lakelink_lakebase_credential("Server=127.0.0.1;Port=notaport", &out, &err);
+    expect_error_free("bad port", rc, err, LAKELINK_ERR_CONNECTION_STRING, "Port");
+
+    free(user);
+    free(password);
+    free(sslmode);
+    free(rootcert);
+    free(expires);
+    free(host);
+    free(database);
+    lakelink_free(json);
+}
+
 int main(void) {
     const char *lakebase = need_env("LAKELINK_LAKEBASE");
     const char *sp_id = need_env("LAKELINK_SP_ID");
@@ -501,6 +567,7 @@ int main(void) {
     test_discard(conn);
     test_transactions(conn);
     test_connect_errors(lakebase, secret);
+    test_credential(lakebase, sp_id, secret);
 
     say("a second connection is a different session");
     uint64_t other = connect_or_fail(lakebase);

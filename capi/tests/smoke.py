@@ -141,7 +141,7 @@ def query(lib, conn, sql):
 def main():
     lib = load(os.environ["LAKELINK_LIBRARY"])
     print("lakelink", lib.lakelink_version().decode(), "ABI", lib.lakelink_abi_version())
-    assert lib.lakelink_abi_version() == 3
+    assert lib.lakelink_abi_version() == 4
 
     conn, err = ctypes.c_uint64(), ErrPtr()
     check(lib, "connect", lib.lakelink_connect(os.environ["LAKELINK_LAKEBASE"].encode(), ctypes.byref(conn),

@@ -62,7 +62,7 @@ func (c *Config) newTarget(ctx context.Context, o *connstr.Options, cc *pgx.Conn
 // configuration: one server per login, and the current password.
 func (t *target) beforeConnect(ctx context.Context, cc *pgx.ConnConfig) error {
 	cc.DialFunc = oneServerPerLogin(cc.DialFunc)
-	password, err := t.cred.get(ctx)
+	password, _, err := t.cred.get(ctx)
 	cc.Password = password
 	return err
 }

@@ -319,7 +319,7 @@ func TestRefusedLoginsRenewOnce(t *testing.T) {
 func TestForcedRenewalOfWorkspaceToken(t *testing.T) {
 	p := connect(t, lakebaseConn(testEmulator, ""))
 	ctx := context.Background()
-	before, err := p.cred.get(ctx)
+	before, _, err := p.cred.get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

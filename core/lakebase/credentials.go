@@ -33,30 +33,32 @@ type credential struct {
 	fetched  time.Time
 }
 
-// get returns the current password, renewing it when it is near expiry.
-func (c *credential) get(ctx context.Context) (string, error) { return c.fetch(ctx, "") }
+// get returns the current password, renewing it when it is near expiry,
+// and when it expires (zero when unknown).
+func (c *credential) get(ctx context.Context) (string, time.Time, error) { return c.fetch(ctx, "") }
 
 // renew returns a password other than refused, one a login was refused
 // with (28P01): a new one if refused is still the current one, else the
 // current one, which another caller renewed meanwhile. Logins refused
 // together so renew once.
 func (c *credential) renew(ctx context.Context, refused string) (string, error) {
-	return c.fetch(ctx, refused)
+	password, _, err := c.fetch(ctx, refused)
+	return password, err
 }
 
-func (c *credential) fetch(ctx context.Context, refused string) (string, error) {
+func (c *credential) fetch(ctx context.Context, refused string) (string, time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
 	force := refused != "" && refused == c.password
 	if c.password != "" && !force && !auth.NeedsRenewal(c.expiry, c.fetched, now) {
-		return c.password, nil
+		return c.password, c.expiry, nil
 	}
 	if c.password != "" && !c.renewable {
 		if force || (!c.expiry.IsZero() && !now.Before(c.expiry)) {
-			return "", fmt.Errorf("%s cannot be renewed", c.what)
+			return "", time.Time{}, fmt.Errorf("%s cannot be renewed", c.what)
 		}
-		return c.password, nil
+		return c.password, c.expiry, nil
 	}
 	if !force {
 		refused = ""
@@ -64,15 +66,15 @@ func (c *credential) fetch(ctx context.Context, refused string) (string, error) 
 	password, expiry, err := c.mint(ctx, refused)
 	if err != nil {
 		if c.password != "" && now.Before(c.expiry) && !force { // renewing early failed; the old one still works
-			return c.password, nil
+			return c.password, c.expiry, nil
 		}
 		if !c.expiry.IsZero() {
-			return "", fmt.Errorf("%s expired at %s and could not be renewed: %w", c.what, c.expiry.Format(time.RFC3339), err)
+			return "", time.Time{}, fmt.Errorf("%s expired at %s and could not be renewed: %w", c.what, c.expiry.Format(time.RFC3339), err)
 		}
-		return "", fmt.Errorf("minting %s: %w", c.what, err)
+		return "", time.Time{}, fmt.Errorf("minting %s: %w", c.what, err)
 	}
 	c.password, c.expiry, c.fetched = password, expiry, now
-	return password, nil
+	return password, expiry, nil
 }
 
 // identity is what the credentials of one workspace identity share: its

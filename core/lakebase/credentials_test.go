@@ -113,7 +113,7 @@ func TestManyIdentitiesStayBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if password, err := cfg.credentialFor(o, id).get(ctx); err != nil || password != o.Token {
+		if password, _, err := cfg.credentialFor(o, id).get(ctx); err != nil || password != o.Token {
 			t.Fatalf("password: %v", err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lakelink/lakelink/core/connstr"
 )
@@ -34,6 +35,10 @@ type LoginInfo struct {
 	// uses it.
 	SSLRootCertPEM  string
 	ApplicationName string
+	// ExpiresAt is when Password expires (zero when unknown, as for a
+	// Password given or a personal access token); Login returns a new
+	// one ahead of it.
+	ExpiresAt time.Time
 }
 
 // String describes the login without its password.
@@ -57,12 +62,13 @@ func (c *Config) Login(ctx context.Context, o *connstr.Options) (*LoginInfo, err
 	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(cred, mode) {
 		c.warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
 	}
-	password, err := cred.get(ctx)
+	password, expiry, err := cred.get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	info := &LoginInfo{Host: cfg.ConnConfig.Host, Port: int(cfg.ConnConfig.Port), Database: cfg.ConnConfig.Database,
-		User: user, Password: password, SSLMode: string(sslMode(o, cfg.ConnConfig.Host)), ApplicationName: o.ApplicationName}
+		User: user, Password: password, SSLMode: string(sslMode(o, cfg.ConnConfig.Host)), ApplicationName: o.ApplicationName,
+		ExpiresAt: expiry}
 	switch {
 	case strings.Contains(o.SSLServerCert, "-----BEGIN"):
 		info.SSLRootCertPEM = o.SSLServerCert

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lakelink/lakelink/core/connstr"
 )
@@ -26,6 +27,9 @@ func TestLogin(t *testing.T) {
 	}
 	if l.SSLRootCert != bundle || l.SSLMode != "verify-full" || l.User != info.ServicePrincipal.ClientID || l.Password == "" {
 		t.Errorf("verify-full without SSLServerCert: %v", l)
+	}
+	if !l.ExpiresAt.After(time.Now()) {
+		t.Errorf("ExpiresAt %v: want the credential's expiry", l.ExpiresAt)
 	}
 	if s := fmt.Sprintf("%v %+v %s", l, l, *l); strings.Contains(s, l.Password) {
 		t.Errorf("the password is printed: %s", s)

@@ -447,13 +447,13 @@ func TestUserCredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := up.cred.get(ctx); got != older {
+	if got, _, _ := up.cred.get(ctx); got != older {
 		t.Error("the first login does not use the user's token")
 	}
 	if again, _ := p.users.pool(ctx, newer); again != up {
 		t.Error("the user's next token opened another pool")
 	}
-	if got, _ := up.cred.get(ctx); got != newer {
+	if got, _, _ := up.cred.get(ctx); got != newer {
 		t.Error("a login after the user's next token does not use it")
 	}
 	if got, err := up.cred.renew(ctx, older); err != nil || got != newer {

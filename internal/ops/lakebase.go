@@ -21,12 +21,16 @@ type Credential struct {
 	SSLRootCert     string `json:"sslrootcert"`
 	SSLRootCertPEM  string `json:"sslrootcert_pem"`
 	ApplicationName string `json:"application_name"`
+	// ExpiresAt is when Password expires; null when unknown (a Password
+	// given, a personal access token). Ask again before then: the answer
+	// is cached per identity and renewed ahead of expiry.
+	ExpiresAt Instant `json:"expires_at"`
 }
 
 // String describes the login without its password.
 func (c Credential) String() string {
 	return lakebase.LoginInfo{Host: c.Host, Port: c.Port, Database: c.Database, User: c.User, SSLMode: c.SSLMode,
-		SSLRootCert: c.SSLRootCert, ApplicationName: c.ApplicationName}.String()
+		SSLRootCert: c.SSLRootCert, ApplicationName: c.ApplicationName}.String() + " expires_at=" + c.ExpiresAt.String()
 }
 
 // GoString is String, so that %#v hides the password too.
@@ -45,7 +49,8 @@ func (p Ops) GetCredential(ctx context.Context, r Conn) (c *Credential, err erro
 		return nil, err
 	}
 	return &Credential{Host: l.Host, Port: l.Port, Database: l.Database, User: l.User, Password: l.Password,
-		SSLMode: l.SSLMode, SSLRootCert: l.SSLRootCert, SSLRootCertPEM: l.SSLRootCertPEM, ApplicationName: l.ApplicationName}, nil
+		SSLMode: l.SSLMode, SSLRootCert: l.SSLRootCert, SSLRootCertPEM: l.SSLRootCertPEM, ApplicationName: l.ApplicationName,
+		ExpiresAt: Instant{l.ExpiresAt}}, nil
 }
 
 // The Lakebase sessions and pools of the C library: its handles are Go

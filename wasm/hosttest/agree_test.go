@@ -266,6 +266,44 @@ func TestExportsAgreeOnAppErrors(t *testing.T) {
 	}
 }
 
+// TestExportsAgreeOnLakebaseCredential: C and WASI give the same login;
+// each process mints its own credential, so for a minted one the password
+// and its expiry (both there) differ, for a Password given nothing does.
+func TestExportsAgreeOnLakebaseCredential(t *testing.T) {
+	mod := instantiate(t)
+	lb := emu.Info().Lakebase
+	minted := fmt.Sprintf("%s;Server=%s;Port=%d;Instance=%s;SSLMode=require;ApplicationName=agree", m2m(), lb.Host, lb.Port, lb.Instance)
+	given := fmt.Sprintf("AuthScheme=Password;Server=%s;Port=%d;Database=db;User=someone;Password=pw-agree;SSLMode=disable", lb.Host, lb.Port)
+	for name, conn := range map[string]string{"minted": minted, "given": given} {
+		c := viaC(t, "lakebase_credential", conn)
+		w := viaWASI(t, mod, map[string]any{"op": "lakebase_credential", "conn": conn})
+		if c.Error != nil || w.Error != nil {
+			t.Fatalf("%s: C %+v, WASI %+v", name, c.Error, w.Error)
+		}
+		logins := map[string]json.RawMessage{}
+		for export, result := range map[string]json.RawMessage{"C": c.Result, "WASI": w.Result} {
+			var login map[string]any
+			if err := json.Unmarshal(result, &login); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := login["expires_at"]; !ok || login["password"] == "" {
+				t.Fatalf("%s through %s: no expires_at, or no password", name, export)
+			}
+			if name == "minted" {
+				if _, err := time.Parse(time.RFC3339, fmt.Sprint(login["expires_at"])); err != nil {
+					t.Errorf("%s: expires_at %v: %v", export, login["expires_at"], err)
+				}
+				delete(login, "password")
+				delete(login, "expires_at")
+			} else if login["expires_at"] != nil || login["password"] != "pw-agree" {
+				t.Errorf("%s: a Password given: expires_at %v, want null", export, login["expires_at"])
+			}
+			logins[export], _ = json.Marshal(login)
+		}
+		same(t, "lakebase_credential "+name, logins)
+	}
+}
+
 // TestExportsAgreeOnHeaders: headers given as a string or a list of
 // strings reach the app alike through C and WASI.
 func TestExportsAgreeOnHeaders(t *testing.T) {

@@ -653,11 +653,15 @@ func TestLakebaseCredential(t *testing.T) {
 			var login struct {
 				Host, Database, User, Password, SSLMode string
 				Port                                    int
+				ExpiresAt                               *time.Time `json:"expires_at"`
 			}
 			mod.must(map[string]any{"op": "lakebase_credential", "conn": conn}, &login)
 			if login.User != i.ServicePrincipal.ClientID || login.Password == "" || login.Port != lb.Port || login.Database != lb.Database ||
 				login.SSLMode != "require" {
 				t.Fatalf("login: %s@%s:%d/%s sslmode %s", login.User, login.Host, login.Port, login.Database, login.SSLMode)
+			}
+			if login.ExpiresAt == nil || !login.ExpiresAt.After(time.Now()) {
+				t.Fatalf("expires_at %v: want the credential's expiry, in the future", login.ExpiresAt)
 			}
 			if d := emu.Stats().CredentialsIssued - before.CredentialsIssued; d != 1 {
 				t.Fatalf("%d credentials issued, want 1", d)

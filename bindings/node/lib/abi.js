@@ -10,7 +10,7 @@
 // array.
 
 /** LAKELINK_ABI_VERSION: the library must report the same from lakelink_abi_version. */
-const ABI_VERSION = 3
+const ABI_VERSION = 4
 
 /** struct lakelink_error's fields in order, as koffi types. */
 const ERROR_FIELDS = {
@@ -41,6 +41,7 @@ const PROTOTYPES = [
   'int32_t lakelink_oauth_access_token(const char *conn_str, const char *verifier, const char *auth_mode, ' +
     'const char *callback_url, const char *state, const char *pkce_verifier, _Out_ void **json_out, _Out_ void **err)',
   'int32_t lakelink_oauth_refresh(const char *conn_str, const char *refresh_token, _Out_ void **json_out, _Out_ void **err)',
+  'int32_t lakelink_lakebase_credential(const char *conn_str, _Out_ void **json_out, _Out_ void **err)',
   'int32_t lakelink_connect(const char *conn_str, _Out_ uint64_t *conn_out, _Out_ void **err)',
   'int32_t lakelink_pool_open(const char *conn_str, _Out_ uint64_t *pool_out, _Out_ void **err)',
   'int32_t lakelink_pool_acquire(uint64_t pool, const char *user_token, _Out_ uint64_t *conn_out, _Out_ void **err)',

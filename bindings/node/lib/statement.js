@@ -7,12 +7,17 @@ const params = require('./params')
 
 /**
  * The statement of (text, values) or ({text, values, rowMode, int8,
- * signal}), with stream()'s options ({batchSize, signal}) merged in:
- * {text (a C string), params (the encoded values), rowMode, int8,
- * batchSize, signal}. Throws a TypeError naming what is wrong.
+ * signal}, values), with stream()'s options ({batchSize, signal}) merged
+ * in: {text (a C string), params (the encoded values), rowMode, int8,
+ * batchSize, signal}. As in node-postgres, values given beside a config
+ * are its values (Drizzle's node-postgres driver passes them so), and a
+ * config's other fields (name, types) are not read: the core prepares and
+ * decodes. Throws a TypeError naming what is wrong.
  */
 function statement (textOrConfig, values, options) {
-  const cfg = typeof textOrConfig === 'string' ? { ...options, text: textOrConfig, values } : { ...textOrConfig, ...options }
+  const cfg = typeof textOrConfig === 'string'
+    ? { ...options, text: textOrConfig, values }
+    : { ...textOrConfig, ...(values !== undefined && { values }), ...options }
   if (typeof cfg.text !== 'string') throw new TypeError('lakelink: a query needs its SQL text: query(text, values) or query({text, values})')
   if (cfg.rowMode !== undefined && cfg.rowMode !== 'array') throw new TypeError(`lakelink: rowMode ${cfg.rowMode}: only 'array' is known`)
   if (cfg.signal !== undefined && !(cfg.signal instanceof AbortSignal)) throw new TypeError('lakelink: signal must be an AbortSignal')

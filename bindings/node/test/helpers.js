@@ -15,13 +15,13 @@ function need (file) {
   if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`make build\` in ${REPO} first`)
 }
 
-/** Starts `lakelink emulator` and resolves with its process and emulator.json once it is ready. */
-async function startEmulator () {
+/** Starts `lakelink emulator` (with args added to its flags) and resolves with its process and emulator.json once it is ready. */
+async function startEmulator (args = []) {
   const cli = path.join(OUT, 'lakelink')
   need(cli)
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'lakelink-node-emu-'))
   const log = fs.openSync(path.join(state, 'emulator.log'), 'w')
-  const proc = spawn(cli, ['emulator', '--state-dir', state, '--app-user-scopes', 'sql'], { stdio: ['ignore', log, log] })
+  const proc = spawn(cli, ['emulator', '--state-dir', state, '--app-user-scopes', 'sql', ...args], { stdio: ['ignore', log, log] })
   const file = path.join(state, 'emulator.json')
   const deadline = Date.now() + 120000
   for (;;) {

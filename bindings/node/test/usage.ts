@@ -4,8 +4,9 @@ import type { IncomingMessage } from 'node:http'
 import {
   connect, Pool, Client, userToken, App, token, getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
   DatabaseError, AppError, AuthError, LakelinkError, type Connection, type PoolClient, type UserPool, type QueryResult,
-  type Interval, type Token
+  type Interval, type Token, lakebaseCredential, pgConfig, postgresConfig, type LakebaseCredential, type PgConfig, type PostgresConfig
 } from 'lakelink'
+import * as wasm from 'lakelink/wasm'
 
 interface Item { id: number, name: string }
 
@@ -115,4 +116,18 @@ export async function oauth (host: string): Promise<string> {
   const t = await getOAuthAccessToken(`Host=${host}`, { verifier: a.URL, pkceVerifier: a.PKCEVerifier, callbackUrl: 'http://localhost:8020' })
   const r = await refreshOAuthAccessToken({ Host: host }, { refreshToken: t.OAuthRefreshToken })
   return r.OAuthAccessToken + a.State
+}
+
+export async function otherDrivers (cs: string): Promise<string> {
+  const login: LakebaseCredential = await lakebaseCredential({ connectionString: cs, ApplicationName: 'usage' })
+  const expires: number = login.expires_at?.getTime() ?? Infinity
+  const pg: PgConfig = await pgConfig(cs, { Database: 'other' })
+  const password: string = await pg.password()
+  const pjs: PostgresConfig = await postgresConfig(cs)
+  const fromWasm: PgConfig = await wasm.pgConfig({ connectionString: cs, SSLServerCert: '-----BEGIN CERTIFICATE-----...' })
+  const w: wasm.LakebaseCredential = await wasm.lakebaseCredential(cs)
+  const ssl = pg.ssl === false ? 'off' : String(pg.ssl.rejectUnauthorized)
+  // node-postgres's query(config, values) shape, which Drizzle's driver uses on a Pool it is given
+  await new Pool(cs).query({ text: 'SELECT $1::int', rowMode: 'array' }, [1])
+  return `${login.user}${expires}${password.length}${pjs.username}${fromWasm.host}${w.sslmode}${ssl}`
 }

@@ -1,7 +1,7 @@
 // require('lakelink/wasm'): lakelink's core as a WASI module on a worker
 // thread, no native library. Every call is asynchronous.
-import type { ConnectionOptions, Token, AuthorizationUrl, OAuthTokens } from '..'
-export type { Token, AuthorizationUrl, OAuthTokens } from '..'
+import type { ConnectionOptions, Properties, Token, AuthorizationUrl, OAuthTokens, LakebaseCredential, PgConfig, PostgresConfig } from '..'
+export type { Token, AuthorizationUrl, OAuthTokens, LakebaseCredential, PgConfig, PostgresConfig, LakebaseSSL } from '..'
 export { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError } from '..'
 
 /** An error as lakelink_call answers it: the fields of the C library's lakelink_error. */
@@ -56,21 +56,14 @@ export declare function getOAuthAccessToken (connection: ConnectionOptions,
   inputs?: { verifier?: string, authMode?: 'WEB', callbackUrl?: string, state?: string, pkceVerifier?: string }): Promise<OAuthTokens>
 export declare function refreshOAuthAccessToken (connection: ConnectionOptions, inputs?: { refreshToken?: string }): Promise<OAuthTokens>
 
-/** A Lakebase login for your Postgres driver; the password is a secret, reused until it nears expiry: call this before each login. */
-export interface LakebaseLogin {
-  host: string
-  port: number
-  database: string
-  user: string
-  password: string
-  sslmode: string
-  /** libpq's sslrootcert: a CA file, 'system', or '' (SSLServerCert given as PEM text: see sslrootcert_pem). */
-  sslrootcert: string
-  /** SSLServerCert's PEM text when it was given as text (pg's ssl.ca), or ''. */
-  sslrootcert_pem: string
-  application_name: string
-}
-export declare function lakebaseCredential (connection: ConnectionOptions): Promise<LakebaseLogin>
+/** What lakebaseCredential resolved with before it had expires_at: LakebaseCredential. */
+export type LakebaseLogin = LakebaseCredential
+/** The Lakebase login for a connection with Server and Instance or Endpoint, as require('lakelink')'s. */
+export declare function lakebaseCredential (connection: ConnectionOptions): Promise<LakebaseCredential>
+/** node-postgres's config for a Lakebase connection, as require('lakelink')'s: `new pg.Pool(await pgConfig(cs))`. */
+export declare function pgConfig (connection: ConnectionOptions, overrides?: Properties): Promise<PgConfig>
+/** Postgres.js's options for a Lakebase connection, as require('lakelink')'s: `postgres(await postgresConfig(cs))`. */
+export declare function postgresConfig (connection: ConnectionOptions, overrides?: Properties): Promise<PostgresConfig>
 
 /** The connection string as the core reads it, every secret shown as '***'. */
 export declare function normalizeConnectionString (connection: ConnectionOptions): Promise<string>

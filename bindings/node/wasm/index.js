@@ -17,6 +17,7 @@ const { AppBase, networkText } = require('../lib/appbase')
 const errors = require('../lib/errors')
 const { fromOptions } = require('../lib/options')
 const { Token, Result } = require('../lib/secrets')
+const { credentialOf, configsFor } = require('../lib/pgconfig')
 
 const FILE = 'lakelink.wasm'
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
@@ -259,13 +260,17 @@ function refreshOAuthAccessToken (connection, { refreshToken } = {}) {
 /**
  * The Lakebase login for a connection string with Server and Instance or
  * Endpoint: {host, port, database, user, password, sslmode, sslrootcert,
- * application_name}, the password a credential the module mints and
- * reuses until it nears expiry. Call it before each new login of your
- * Postgres driver (pg's password may be this async function).
+ * sslrootcert_pem, application_name, expires_at}, the password a
+ * credential the module mints and reuses until it nears expiry
+ * (expires_at: a Date, or null when unknown), as require('lakelink')'s.
+ * pgConfig and postgresConfig give it to node-postgres and Postgres.js.
  */
-function lakebaseCredential (connection) {
-  return procedure('lakebase_credential', connection, {})
+async function lakebaseCredential (connection) {
+  const conn = await connectionString(connection)
+  return credentialOf(await defaultModule().call({ op: 'lakebase_credential', conn }))
 }
+
+const { pgConfig, postgresConfig } = configsFor(lakebaseCredential)
 
 /** The connection string as the core reads it, every secret shown as '***'. */
 async function normalizeConnectionString (connection) {
@@ -282,6 +287,8 @@ module.exports = {
   getOAuthAccessToken,
   refreshOAuthAccessToken,
   lakebaseCredential,
+  pgConfig,
+  postgresConfig,
   normalizeConnectionString,
   close,
   ...errors.classes

@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from . import errors
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 LIBRARY_NAME = "liblakelink.so"
 
 
@@ -57,6 +57,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_oauth_authorization_url": ([_cp, _cp, _cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_oauth_access_token": ([_cp, _cp, _cp, _cp, _cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_oauth_refresh": ([_cp, _cp, _P(_vp), _P(ErrPtr)], _i32),
+    "lakelink_lakebase_credential": ([_cp, _P(_vp), _P(ErrPtr)], _i32),
     "lakelink_connect": ([_cp, _P(_u64), _P(ErrPtr)], _i32),
     # params as _cp: a bytes object passes as its const uint8_t* without a copy (its length goes alongside).
     "lakelink_query": ([_u64, _cp, _cp, _i64, _i32, _cp, _P(_vp), _P(_vp), _P(_i64), _P(_vp), _P(_i64), _P(_u64),

@@ -73,6 +73,25 @@ def emulator() -> Iterator[dict[str, Any]]:
     yield from _run_emulator("--app-user-scopes", "sql")
 
 
+#: The lifetime of tokens and Lakebase credentials in short_ttl_emulator: tests wait out one expiry (at most this
+#: long), and a credential the core hands out has a quarter of it left at least.
+SHORT_TTL = 4
+
+
+@pytest.fixture(scope="session")
+def short_ttl_emulator() -> Iterator[dict[str, Any]]:
+    """An emulator whose tokens and Lakebase credentials expire after SHORT_TTL seconds."""
+    yield from _run_emulator("--token-ttl", f"{SHORT_TTL}s")
+
+
+@pytest.fixture(scope="session")
+def short_ttl_conn(short_ttl_emulator: dict[str, Any]) -> str:
+    """Its service principal's Lakebase connection string (verify-full against its CA)."""
+    lb = short_ttl_emulator["lakebase"]
+    return (f"{_m2m(short_ttl_emulator, 'service_principal')};Server={lb['host']};Port={lb['port']};"
+            f"Instance={lb['instance']};SSLMode=verify-full;SSLServerCert={lb['ca_file']}")
+
+
 def _m2m(info: dict[str, Any], who: str) -> str:
     p = info[who]
     return f"Host={info['workspace_url']};OAuthClientId={p['client_id']};OAuthClientSecret={p['client_secret']}"

@@ -6,6 +6,7 @@
  *
  *   exports normalize CONN
  *   exports oauth_authorization_url CONN
+ *   exports lakebase_credential CONN
  *   exports token CONN                 result: {"access_token", "expires_unix"}
  *   exports app_request CONN APP_URL METHOD URL HEADERS_JSON
  *                                      result: {"status", "headers", "body" (text)}
@@ -64,10 +65,12 @@ int main(int argc, char **argv) {
     }
     const char *op = argv[1], *conn = argv[2];
     printf("{");
-    if (strcmp(op, "normalize") == 0 || strcmp(op, "oauth_authorization_url") == 0) {
+    if (strcmp(op, "normalize") == 0 || strcmp(op, "oauth_authorization_url") == 0 ||
+        strcmp(op, "lakebase_credential") == 0) {
         char *json = NULL;
-        rc = op[0] == 'n' ? lakelink_connstr_normalize(conn, &json, &err)
-                          : lakelink_oauth_authorization_url(conn, NULL, NULL, NULL, &json, &err);
+        rc = op[0] == 'n'   ? lakelink_connstr_normalize(conn, &json, &err)
+             : op[0] == 'o' ? lakelink_oauth_authorization_url(conn, NULL, NULL, NULL, &json, &err)
+                            : lakelink_lakebase_credential(conn, &json, &err);
         if (rc == LAKELINK_OK) {
             printf("\"result\": %s", json);
             lakelink_free(json);
