@@ -14,9 +14,9 @@ import (
 // (build/platforms/run.sh sets it), emulated on this machine while the
 // emulator runs natively on 127.0.0.1:
 //
-//   - windows-amd64: lakelink.dll and the programs from mingw-w64
+//   - windows-x86_64: lakelink.dll and the programs from mingw-w64
 //     (x86_64-w64-mingw32-gcc), run under wine;
-//   - linux-arm64: liblakelink.so and the programs from aarch64-linux-gnu-gcc,
+//   - linux-aarch64: liblakelink.so and the programs from aarch64-linux-gnu-gcc,
 //     run under qemu-aarch64 (qemu-user) with Debian's arm64 sysroot.
 //
 // LAKELINK_TEST_LIBRARY, when set, is a library already built for the
@@ -36,16 +36,16 @@ var tgt = func() target {
 	switch name := os.Getenv("LAKELINK_TEST_TARGET"); name {
 	case "":
 		return target{cc: "gcc", cxx: "g++", lib: "liblakelink.so", asan: true}
-	case "linux-arm64":
+	case "linux-aarch64":
 		return target{name: name, goos: "linux", arch: "arm64", cc: "aarch64-linux-gnu-gcc", cxx: "aarch64-linux-gnu-g++",
 			lib: "liblakelink.so", run: []string{"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"}}
-	case "windows-amd64":
+	case "windows-x86_64":
 		// -pthread: threads.c uses mingw-w64's winpthreads, whose DLL is
 		// found through WINEPATH (set by prepareTarget).
 		return target{name: name, goos: "windows", arch: "amd64", cc: "x86_64-w64-mingw32-gcc", cxx: "x86_64-w64-mingw32-g++",
 			lib: "lakelink.dll", run: []string{"wine"}, env: []string{"WINEDEBUG=-all"}}
 	default:
-		panic(fmt.Sprintf("LAKELINK_TEST_TARGET=%s: want linux-arm64 or windows-amd64", name))
+		panic(fmt.Sprintf("LAKELINK_TEST_TARGET=%s: want linux-aarch64 or windows-x86_64", name))
 	}
 }()
 

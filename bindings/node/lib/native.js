@@ -1,5 +1,5 @@
 'use strict'
-// Loading liblakelink.so with koffi and calling its C ABI (lakelink.h).
+// Loading the library (liblakelink.so; see libraryName) with koffi and calling its C ABI (lakelink.h).
 //
 // The library is found, in order: at $LAKELINK_LIBRARY; in the running
 // platform's package (lakelink-linux-x64-gnu ..., lib/platforms.js), which
@@ -39,7 +39,17 @@ const { Callers } = require('./caller')
 const { ABI_VERSION, ERROR_FIELDS, PROTOTYPES, nameOf } = require('./abi')
 const platforms = require('./platforms')
 
-const LIBRARY_NAME = 'liblakelink.so'
+/**
+ * The library's file name on a platform (a process.platform value): lakelink.dll
+ * on Windows, liblakelink.dylib on macOS, liblakelink.so elsewhere.
+ */
+function libraryName (platform = process.platform) {
+  if (platform === 'win32') return 'lakelink.dll'
+  if (platform === 'darwin') return 'liblakelink.dylib'
+  return 'liblakelink.so'
+}
+
+const LIBRARY_NAME = libraryName()
 
 const ErrorStruct = koffi.struct('lakelink_error', ERROR_FIELDS)
 
@@ -254,4 +264,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }
+module.exports = { lib, libraryName, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }
