@@ -601,10 +601,11 @@ func TestMemoryCheckerIsLive(t *testing.T) {
 	t.Log("the deliberate overflow, as reported:\n" + out)
 }
 
-// TestPythonSmoke runs smoke.py, which loads the library with ctypes. On
-// another target it runs the Python LAKELINK_TEST_PYTHON names (a command
-// line, such as build/platforms/run.sh's arm64 Python under qemu-aarch64),
-// and is skipped without one.
+// TestPythonSmoke runs smoke.py, which loads the library with ctypes, and
+// binding_smoke.py, which uses it through the Python binding of this
+// checkout. On another target it runs the Python LAKELINK_TEST_PYTHON
+// names (a command line, such as build/platforms/run.sh's aarch64 Python
+// under qemu-aarch64), and is skipped without one.
 func TestPythonSmoke(t *testing.T) {
 	t.Parallel()
 	python := strings.Fields(os.Getenv("LAKELINK_TEST_PYTHON"))
@@ -618,17 +619,20 @@ func TestPythonSmoke(t *testing.T) {
 		}
 		python = []string{p}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python[0], append(python[1:], filepath.Join(testsDir, "smoke.py"))...)
 	vars := env(t)
-	cmd.Env = os.Environ()
-	for k, v := range vars {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	vars["PYTHONPATH"] = filepath.Join(capiDir, "..", "bindings", "python")
+	for _, script := range []string{"smoke.py", "binding_smoke.py"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, python[0], append(python[1:], filepath.Join(testsDir, script))...)
+		cmd.Env = os.Environ()
+		for k, v := range vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "PASS "+script) {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+		t.Log("\n" + string(out))
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS smoke.py") {
-		t.Fatalf("smoke.py: %v\n%s", err, out)
-	}
-	t.Log("\n" + string(out))
 }
