@@ -636,3 +636,37 @@ func TestPythonSmoke(t *testing.T) {
 		t.Log("\n" + string(out))
 	}
 }
+
+// TestNodeSmoke runs node_smoke.js with the Node LAKELINK_TEST_NODE names
+// (a command line, such as build/platforms/run.sh's Windows node.exe under
+// wine), and is skipped without one: natively the Node binding's own tests
+// (make test-node) cover it.
+func TestNodeSmoke(t *testing.T) {
+	t.Parallel()
+	node := strings.Fields(os.Getenv("LAKELINK_TEST_NODE"))
+	if len(node) == 0 {
+		t.Skip("no LAKELINK_TEST_NODE: natively, make test-node tests the Node binding")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node[0], append(node[1:], filepath.Join(testsDir, "node_smoke.js"))...)
+	cmd.Env = os.Environ()
+	for k, v := range env(t) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, tgt.env...)
+	// Into a file, not a pipe: under wine, Windows Node cannot open a pipe
+	// from the host as its stdout (open EBADF).
+	f, err := os.Create(filepath.Join(t.TempDir(), "node.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	out, _ := os.ReadFile(f.Name())
+	if err != nil || !strings.Contains(string(out), "PASS node_smoke.js") {
+		t.Fatalf("node_smoke.js: %v\n%s", err, out)
+	}
+	t.Log("\n" + string(out))
+}
