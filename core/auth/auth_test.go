@@ -72,6 +72,7 @@ func TestUnifiedAuthRefusesCleartextToAnotherMachine(t *testing.T) {
 	sp := shared.Info().ServicePrincipal
 	home := t.TempDir()
 	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // the home directory on Windows
 	t.Setenv("DATABRICKS_CLIENT_ID", sp.ClientID)
 	t.Setenv("DATABRICKS_CLIENT_SECRET", sp.ClientSecret)
 	cfg := "[remote]\nhost = http://workspace.example.com\nclient_id = x\nclient_secret = y\n"
@@ -104,6 +105,7 @@ func TestUnifiedAuthRefusesCleartextToAnotherMachine(t *testing.T) {
 func TestDatabricksProfile(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // the home directory on Windows
 	sp := shared.Info().ServicePrincipal
 	cfg := fmt.Sprintf("[emulator]\nhost = %s\nclient_id = %s\nclient_secret = %s\n", shared.Info().WorkspaceURL, sp.ClientID, sp.ClientSecret)
 	if err := os.WriteFile(filepath.Join(home, ".databrickscfg"), []byte(cfg), 0o600); err != nil {
