@@ -96,7 +96,8 @@ for t in "${targets[@]}"; do
 		step "$t: C programs and the Node smoke test under wine" \
 			capi "$t" LAKELINK_TEST_LIBRARY="$(library "$t" lakelink.dll)" \
 			LAKELINK_TEST_NODE="wine $out/node-win/node-$NODE_WIN_VERSION/bin/node.exe" NODE_PATH="$out/node-win/node_modules" \
-			LAKELINK_SMOKE_NO_NODE_SOCKETS="Node's own sockets (libuv) cannot connect under wine 8.0" ;;
+			LAKELINK_SMOKE_NO_NODE_SOCKETS="Node's own sockets (libuv) cannot connect under wine 8.0"
+		step "$t: Go packages' tests for Windows under wine" build/platforms/windows-go-tests.sh ;;
 	*)
 		echo "unknown target $t (linux-aarch64, windows-x86_64)" >&2
 		exit 2 ;;
