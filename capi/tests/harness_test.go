@@ -220,7 +220,7 @@ func programEnv(san sanitizer, vars map[string]string) []string {
 // its error (an *exec.ExitError when it exits non-zero).
 func runProgram(t *testing.T, bin string, san sanitizer, vars map[string]string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), tgt.programTimeout())
 	defer cancel()
 	name, argv := tgt.command(bin, args...)
 	cmd := exec.CommandContext(ctx, name, argv...)

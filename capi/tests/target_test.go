@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // target is the platform the library and the C programs are built for and
@@ -48,6 +49,15 @@ var tgt = func() target {
 		panic(fmt.Sprintf("LAKELINK_TEST_TARGET=%s: want linux-aarch64 or windows-x86_64", name))
 	}
 }()
+
+// programTimeout bounds one run of a program: 60 s natively, 4 minutes
+// emulated (misuse.c takes about 50 s under qemu-user on a busy machine).
+func (t target) programTimeout() time.Duration {
+	if len(t.run) > 0 {
+		return 4 * time.Minute
+	}
+	return 60 * time.Second
+}
 
 // exe is a program's file name on the target.
 func (t target) exe(name string) string {
