@@ -20,9 +20,9 @@ packages=(core/connstr core/auth core/apps core/lakebase)
 # Tests known to fail under Wine 8.0: for Wine's reasons, or because the
 # test asserts something Unix-only (build/platforms/README.md says which).
 declare -A KNOWN=(
-	[core/auth]="TestStoreFollowsNoSymlinkWindows TestCorruptStoreIsReportedNotReplaced TestTwoProcessesRefreshOnce TestUnsavedTokensStayUsable TestRefreshStoredReturnsTokensItCouldNotSave TestOneLogHandlePerPathWhenSourcesRace TestLogFilesOpenAreBounded TestManyIdentitiesStayBounded"
+	[core/auth]="TestTokenEndpointFaults TestStoreFollowsNoSymlinkWindows TestCorruptStoreIsReportedNotReplaced TestTwoProcessesRefreshOnce TestUnsavedTokensStayUsable TestRefreshStoredReturnsTokensItCouldNotSave TestOneLogHandlePerPathWhenSourcesRace TestLogFilesOpenAreBounded TestManyIdentitiesStayBounded"
 	[core/apps]="TestDeadPort TestProxyVariablesNamed TestProxyVariablesRedacted"
-	[core/lakebase]="TestPostgresRestartUnderLoad TestAsUserManyTokens"
+	[core/lakebase]="TestLogin TestPostgresRestartUnderLoad TestAsUserManyTokens"
 )
 
 state=$(mktemp -d)
