@@ -204,8 +204,8 @@ fuzz: build tools $(NODEPKG)/node_modules/.package-lock.json
 
 # The Go sources the library is built from (a prebuilt library is rebuilt
 # when one changes).
-LIB_SOURCES := go.mod go.sum VERSION version.go capi/lakelink.h \
-	$(shell find core capi internal -name '*.go' ! -name '*_test.go')
+LIB_SOURCES := go.mod go.sum VERSION version.go \
+	$(shell find core capi internal -path capi/tests -prune -o \( -name '*.go' ! -name '*_test.go' -o -name '*.[ch]' \) -print)
 LIBS := $(OUT)/libs
 
 DISTVENV := $(OUT)/distvenv
