@@ -213,6 +213,7 @@ class Pool extends EventEmitter {
   #max = 0 // the core pool's MaxConnections, once open
   #ownHeld = new Set() // the handles of the sessions of the pool's own identity held
   #ownAcquiring = 0 // acquires of the pool's own identity in the core
+  #ownWaitingInCore = 0 // those of them that may wait there (not quick)
   #users = new Map() // App users' token digests -> {digest, until, busy (sessions held or coming)}, oldest first
   #userOf = new Map() // the handles of App users' sessions held -> their token's entry in #users
   #waiting = [] // own-identity acquires waiting here for a session: {resolve, reject, signal, onAbort}
@@ -347,6 +348,8 @@ class Pool extends EventEmitter {
     }
     let abandoned = false // the caller stopped waiting (signal aborted) while the core looked for a session
     let settled = false
+    const slow = own && !quick
+    if (slow) this.#ownWaitingInCore++
     if (own) this.#ownAcquiring++
     else user.busy++
     const got = session.poolAcquire(pool, token, quick).then((h) => {
@@ -368,6 +371,7 @@ class Pool extends EventEmitter {
       settled = true
       throw e
     }).finally(() => {
+      if (slow) this.#ownWaitingInCore--
       if (own) this.#ownAcquiring--
       else user.busy--
       this.#forget(user)
@@ -446,13 +450,15 @@ class Pool extends EventEmitter {
    * it is back; never rejects: a session that cannot be given back is the
    * core's to drop. clean (a pool.query's that succeeded): a session of
    * the pool's own identity goes to the first acquire waiting here
-   * instead, HAND_OVERS times in a row at most.
+   * instead, HAND_OVERS times in a row at most, unless acquires of the
+   * pool's own wait in the core (they came first).
    */
   [GIVE_BACK] (h, destroy, clean) {
     if (this.#ownHeld.has(h)) {
       this.#lastBack = performance.now()
       const times = this.#handedOver.get(h) ?? 0
-      if (clean && !destroy && this.#waiting.length && times < HAND_OVERS) {
+      // (Not while acquires of the pool's own wait in the core: the session goes there, to the first of them.)
+      if (clean && !destroy && this.#waiting.length && this.#ownWaitingInCore === 0 && times < HAND_OVERS) {
         this.#handedOver.set(h, times + 1)
         this.#release(1, h)
         return Promise.resolve()
