@@ -418,6 +418,7 @@ class Pool extends EventEmitter {
       if (signal) {
         w.onAbort = () => {
           this.#waiting.splice(this.#waiting.indexOf(w), 1)
+          this.#release(0) // stops the stall timer when none is left
           reject(signal.reason)
         }
         signal.addEventListener('abort', w.onAbort, { once: true })

@@ -254,3 +254,23 @@ test('a parameterized pool.query that succeeded hands its session to the next wa
     await pool.end()
   }
 })
+
+test('a query aborted while waiting in the binding for a session rejects with an AbortError; the process then exits', () => {
+  const { spawnSync } = require('node:child_process')
+  const script = `
+    const lakelink = require(${JSON.stringify(require.resolve('..'))})
+    const pool = new lakelink.Pool(${JSON.stringify(lakebase(info))}, { max: 1 })
+    pool.connect().then(async (c) => {
+      const ac = new AbortController()
+      const waiting = pool.query({ text: 'SELECT $1::int', values: [1], signal: ac.signal }).catch((e) => e.name)
+      setTimeout(() => ac.abort(), 20)
+      console.log(await waiting)
+      c.release()
+      await pool.end()
+    })`
+  const t0 = Date.now()
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout.trim(), 'AbortError')
+  assert.ok(Date.now() - t0 < 10000)
+})
