@@ -257,10 +257,15 @@ int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const 
  * time). Within that time a caller may send *authorization_out with
  * identical requests instead of calling again, measuring it with a
  * monotonic clock; after an answer other than 2xx, or none, it must call
- * again (the token may have been refused, and renewed early). */
+ * again (the token may have been refused, and renewed early).
+ * *user_agent_out (free with lakelink_free) is the User-Agent to send, as
+ * lakelink_app_request sends it: lakelink's, the binding's part
+ * (lakelink_set_user_agent) and the token's auth type; a request's own
+ * User-Agent, if any, goes after it, separated by a space. (ABI 4 added
+ * user_agent_out.) */
 int32_t lakelink_app_authorize_reusable(const char *conn_str, const char *app_url, const char *method, const char *url,
                                         char **url_out, char **authorization_out, int64_t *reuse_ms_out,
-                                        lakelink_error **err);
+                                        char **user_agent_out, lakelink_error **err);
 
 /* Diagnoses the answer to a request lakelink_app_authorize allowed:
  *   sent_authorization  the Authorization header it carried (NULL or "":
