@@ -1,4 +1,4 @@
-"""Loading liblakelink.so and calling its C ABI (lakelink.h) through ctypes.
+"""Loading the library (liblakelink.so; see library_name) and calling its C ABI (lakelink.h) through ctypes.
 
 The library is found, in order: at ``$LAKELINK_LIBRARY``; next to this
 module (the copy a wheel carries); in ``build/out`` of the source checkout
@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import sys
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +25,20 @@ from typing import Any, Optional
 from . import errors
 
 ABI_VERSION = 4
-LIBRARY_NAME = "liblakelink.so"
+
+
+def library_name(platform: str = sys.platform) -> str:
+    """The library's file name on ``platform`` (a ``sys.platform`` value):
+    lakelink.dll on Windows, liblakelink.dylib on macOS, liblakelink.so
+    elsewhere, as the wheel's build backend names the copy it carries."""
+    if platform == "win32":
+        return "lakelink.dll"
+    if platform == "darwin":
+        return "liblakelink.dylib"
+    return "liblakelink.so"
+
+
+LIBRARY_NAME = library_name()
 
 
 class _Error(ctypes.Structure):
