@@ -73,6 +73,16 @@ class Op(Generic[T]):
         _native.raise_for(self._start(_native.lib(), queue, ctypes.byref(call), ctypes.byref(err)), err)
         return int(call.value)
 
+    def start_wait(self, queue: int, timeout_us: int) -> tuple[int, Any]:
+        """Starts the call on queue and waits for it at most timeout_us microseconds on this thread (the
+        thread yields between looks): (0, answer) if it completed (raising its error), else (call, None), the
+        call to collect once the queue says it completed."""
+        call = self.start(queue)
+        done, err = ctypes.c_int32(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_call_wait(call, timeout_us, ctypes.byref(done), ctypes.byref(err)),
+                          err)
+        return (0, self.collect(call)) if done.value else (call, None)
+
     def collect(self, call: int) -> T:
         """The completed call's answer (raises its error)."""
         raise NotImplementedError
@@ -229,6 +239,16 @@ class Query(Op[QueryAnswer]):
         p = self.params
         return int(lib.lakelink_query_start(queue, self.conn, self.sql, p, len(p) if p else 0, self.max_rows,
                                             _batch.FORMAT_C, call, err))
+
+    def start_wait(self, queue: int, timeout_us: int) -> tuple[int, Any]:
+        # One crossing: lakelink_query_start_wait starts, waits and, if the statement completed, collects.
+        o, err = self.outputs or QueryOutputs(), _native.error_out()
+        call, done, p = ctypes.c_uint64(), ctypes.c_int32(), self.params
+        rc = _native.lib().lakelink_query_start_wait(queue, self.conn, self.sql, p, len(p) if p else 0, self.max_rows,
+                                                     _batch.FORMAT_C, timeout_us, ctypes.byref(call),
+                                                     ctypes.byref(done), *o.refs, ctypes.byref(err))
+        _native.raise_for(rc, err)
+        return (0, o.answer()) if done.value else (int(call.value), None)
 
     def collect(self, call: int) -> QueryAnswer:
         o, err = self.outputs or QueryOutputs(), _native.error_out()

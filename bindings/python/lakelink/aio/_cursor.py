@@ -41,6 +41,7 @@ class AsyncCursor:
         self._rowcount = -1
         self._statusmessage: Optional[str] = None
         self._closed = False
+        self._out = _proto.QueryOutputs()  # reused by each statement (it runs under the connection's lock)
 
     # ---- attributes ----
 
@@ -194,7 +195,8 @@ class AsyncCursor:
             if conn._streaming is not None and conn._streaming is not self:
                 await conn._release_stream(self)
             try:
-                a = await conn._loop().drive(_proto.execute(conn._check(), query, params), cancel=conn._cancel_op())
+                a = await conn._loop().drive(_proto.execute(conn._check(), query, params, self._out),
+                                             cancel=conn._cancel_op())
             except errors.Error as e:
                 conn._note(e)
                 raise
