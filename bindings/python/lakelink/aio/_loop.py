@@ -75,16 +75,13 @@ class Completions:
         still completes (the session stays usable), what it opened is released, and CancelledError is
         raised, from the call's error when it failed (SQLSTATE 57014 for a cancelled statement).
         """
-        call, fut = self.start(op)
-        if len(self.waiting) == 1 and not getattr(fut.get_loop(), "_ready", None) and self.queue.wait(call, SPIN_US):
+        started = self.begin(op)
+        call = started.call
+        if len(self.waiting) == 1 and not getattr(started.fut.get_loop(), "_ready", None) \
+                and self.queue.wait(call, SPIN_US):
             del self.waiting[call]  # collected now: no wake-up of the loop for it
             return op.collect(call)
-        try:
-            await fut
-        except asyncio.CancelledError as cancelled:
-            await self._settle(op, call, cancel, cancelled)
-            raise
-        return op.collect(call)
+        return await self.wait(started, cancel)
 
     def begin(self, op: _proto.Op[T]) -> Started[T]:
         """Starts op, to be awaited later with :meth:`wait` (a batch read ahead)."""
