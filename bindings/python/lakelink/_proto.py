@@ -286,8 +286,13 @@ class CloseResult(Op[None]):
 
 
 class TokenAnswer(NamedTuple):
-    token: str  # a secret
+    """lakelink_token's answer."""
+
+    token: str  # a secret: left out of repr (a traceback that shows locals shows it)
     expires: int  # Unix seconds, 0 when unknown
+
+    def __repr__(self) -> str:
+        return f"TokenAnswer(token='***', expires={self.expires})"
 
 
 class GetToken(Op[TokenAnswer]):

@@ -122,6 +122,14 @@ class BaseCursor(Generic[ConnT]):
         self._rowcount = -1
         self._statusmessage = None
 
+    def _answered(self, a: _proto.QueryAnswer) -> bool:
+        """Takes a statement's answer (its first batch aside); True when its result stays open to stream."""
+        self._result = a.result
+        if not a.result:
+            self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
+        self._describe(a.description)
+        return bool(a.result)
+
     def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
         """Sets the description, and the row maker of the row factory for it."""
         self._description = description
@@ -225,12 +233,8 @@ class Cursor(BaseCursor["Connection"]):
             self._reset()
             conn._release_stream(self)
             a = _proto.run(_proto.execute(conn._check(), operation, parameters, self._out))
-            self._result = a.result
-            if a.result:
+            if self._answered(a):
                 conn._streaming = weakref.ref(self)
-            else:
-                self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
-            self._describe(a.description)
             try:
                 if a.raw:
                     self._rows.extend(_batch.decode(a.raw))

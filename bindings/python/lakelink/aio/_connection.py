@@ -114,21 +114,19 @@ class AsyncConnection(errors.ConnectionErrors):
 
     async def commit(self) -> None:
         """Commits the current transaction (if any)."""
-        async with self._lock:
-            await self._release_stream(None)
-            if self._autocommit:
-                self._step_blocking(_proto.COMMIT)
-            else:
-                await self._step(_proto.COMMIT)
+        await self._end_transaction(_proto.COMMIT)
 
     async def rollback(self) -> None:
         """Rolls back the current transaction (if any)."""
+        await self._end_transaction(_proto.ROLLBACK)
+
+    async def _end_transaction(self, step: int) -> None:
         async with self._lock:
             await self._release_stream(None)
             if self._autocommit:
-                self._step_blocking(_proto.ROLLBACK)
+                self._step_blocking(step)  # no transaction in the library: nothing sent
             else:
-                await self._step(_proto.ROLLBACK)
+                await self._step(step)
 
     @property
     def autocommit(self) -> bool:

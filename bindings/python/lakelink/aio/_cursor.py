@@ -111,12 +111,8 @@ class AsyncCursor(BaseCursor["AsyncConnection"]):
             except errors.Error as e:
                 conn._note(e)
                 raise
-            self._result = a.result
-            if a.result:
+            if self._answered(a):
                 conn._streaming = self
-            else:
-                self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
-            self._describe(a.description)
             try:
                 if a.raw:
                     self._rows.extend(_batch.decode(a.raw))
