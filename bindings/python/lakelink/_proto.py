@@ -48,14 +48,11 @@ def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
         _descriptions[columns_json] = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols) or None
     return _descriptions[columns_json]
 
+
 # lakelink.h's LAKELINK_STEP_* values.
 BEGIN, COMMIT, ROLLBACK, CANCEL, AUTOCOMMIT_ON, AUTOCOMMIT_OFF, CLOSE, DISCARD = range(1, 9)
 _STEP_EXPORTS = {BEGIN: "lakelink_begin", COMMIT: "lakelink_commit", ROLLBACK: "lakelink_rollback",
                  CANCEL: "lakelink_cancel", CLOSE: "lakelink_close", DISCARD: "lakelink_discard"}
-
-
-def _call_out() -> ctypes.c_uint64:
-    return ctypes.c_uint64()
 
 
 class Op(Generic[T]):
@@ -278,10 +275,15 @@ class NextBatch(Op[Optional[bytes]]):
                                                         err))
 
     def collect(self, call: int) -> Optional[bytes]:
-        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_call_batch(call, ctypes.byref(p), ctypes.byref(n),
-                                                            ctypes.byref(err)), err)
-        return _native.take_bytes(p, n.value) if p.value else None
+        return _collect_bytes(call)
+
+
+def _collect_bytes(call: int) -> Optional[bytes]:
+    """lakelink_call_batch: the bytes a completed call gave (a batch, a COPY's block), None for none."""
+    p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+    _native.raise_for(_native.lib().lakelink_call_batch(call, ctypes.byref(p), ctypes.byref(n), ctypes.byref(err)),
+                      err)
+    return _native.take_bytes(p, n.value) if p.value else None
 
 
 class CloseResult(Op[None]):
@@ -304,8 +306,13 @@ class CloseResult(Op[None]):
 
 
 class TokenAnswer(NamedTuple):
-    token: str  # a secret
+    """lakelink_token's answer."""
+
+    token: str  # a secret: left out of repr (a traceback that shows locals shows it)
     expires: int  # Unix seconds, 0 when unknown
+
+    def __repr__(self) -> str:
+        return f"TokenAnswer(token='***', expires={self.expires})"
 
 
 class GetToken(Op[TokenAnswer]):
@@ -468,7 +475,7 @@ class CopyRead(Op[bytes]):
         return int(lib.lakelink_copy_read_start(queue, self.copy, call, err))
 
     def collect(self, call: int) -> bytes:
-        return NextBatch(0).collect(call) or b""
+        return _collect_bytes(call) or b""
 
 
 class CopyEnd(Op[int]):

@@ -87,15 +87,8 @@ class Completions:
             if not call:
                 result: T = answer
                 return result
-            call, fut = self._watch(call)
-        else:
-            call, fut = self.start(op)
-        try:
-            await fut
-        except asyncio.CancelledError as cancelled:
-            await self._settle(op, call, cancel, cancelled)
-            raise
-        return op.collect(call)
+            return await self.wait(Started(op, *self._watch(call)), cancel)
+        return await self.wait(self.begin(op), cancel)
 
     def begin(self, op: _proto.Op[T]) -> Started[T]:
         """Starts op, to be awaited later with :meth:`wait` (a batch read ahead)."""
