@@ -15,15 +15,15 @@ from typing import Any, Iterator
 
 import pytest
 
-from emutil import Backend
-
 HERE = Path(__file__).resolve().parent
 PKG = HERE.parent  # bindings/python
 REPO = PKG.parent.parent
 OUT = REPO / "build" / "out"
 
-sys.path.insert(0, str(PKG))
+sys.path.insert(0, str(PKG))  # lakelink from this checkout, before emutil imports it
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+from emutil import Backend  # noqa: E402
 
 
 def _need(path: Path) -> None:
