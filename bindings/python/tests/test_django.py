@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from typing import Any, Optional
 
 import pytest
@@ -100,3 +101,41 @@ def test_settings_mapping() -> None:
     assert lakebase_settings({"NAME": None, "OPTIONS": {}}) == (None, {"Database": "postgres"})
     with pytest.raises(ImproperlyConfigured, match="PASSWORD"):
         lakebase_settings({"NAME": "db", "PASSWORD": "static", "OPTIONS": {}})
+
+
+def test_debug_page_hides_the_connection_string_secret() -> None:
+    """Django's technical 500 page (DEBUG=True) shows settings.DATABASES, hiding only keys named like SECRET or
+    PASS: once the backend has the settings, OPTIONS["connection_string"] shows normalized, secrets as ***."""
+    pytest.importorskip("django")
+    secret = "s3cr3t-xyzzy-4711"
+    script = textwrap.dedent("""
+        import sys
+        import django
+        from django.conf import settings
+        urlpatterns = []
+        databases = {"default": {"ENGINE": "lakelink.django", "OPTIONS": {"connection_string": sys.argv[1]}}}
+        settings.configure(DEBUG=True, SECRET_KEY="k", ALLOWED_HOSTS=["*"], ROOT_URLCONF="__main__",
+                           DATABASES=databases)
+        django.setup()
+        from django.db import connections
+        from django.test import RequestFactory
+        from django.views.debug import ExceptionReporter, technical_500_response
+
+        wrapper = connections["default"]
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            exc_info = sys.exc_info()
+        request = RequestFactory().get("/")
+        print(technical_500_response(request, *exc_info).content.decode())
+        print(ExceptionReporter(request, *exc_info).get_traceback_text())
+        print(repr(settings.DATABASES))
+        print(wrapper.settings_dict["OPTIONS"]["connection_string"] == sys.argv[1])
+    """)
+    conn = f"Host=https://ws.example;OAuthClientId=cid;OAuthClientSecret={secret};Server=db.example;Instance=my-db"
+    env = {**os.environ, "PYTHONPATH": str(PKG)}
+    r = subprocess.run([sys.executable, "-c", script, conn], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert secret not in r.stdout and secret not in r.stderr
+    assert r.stdout.count("OAuthClientSecret=***") >= 3 and "Instance=my-db" in r.stdout
+    assert r.stdout.rstrip().endswith("True")  # the backend reads the string as given
