@@ -23,7 +23,7 @@ from django.db.backends.base.base import NO_DB_ALIAS  # type: ignore[import-unty
 from django.db.backends.postgresql import base as _postgresql  # type: ignore[import-untyped]
 from django.db.backends.postgresql import client as _client
 
-from ..connection import describe
+from .._connstr import Masked
 from ..credential import LakebaseCredential, lakebase_credential, psycopg_connection_class
 
 __all__ = ["DatabaseWrapper", "DatabaseClient"]
@@ -32,23 +32,14 @@ __all__ = ["DatabaseWrapper", "DatabaseClient"]
 CONNECTION_STRING = "connection_string"
 
 
-class MaskedConnectionString(str):
-    """A connection string whose repr is its normalized form, secrets as ***: the value of
-    OPTIONS["connection_string"] once the backend has read it, so that Django's debug page (which
-    hides only settings named like API, KEY, SECRET, PASS...) and any pprint of DATABASES show no secret.
-    It is the string itself otherwise: the backend reads it as given."""
-
-    def __repr__(self) -> str:
-        return describe(self)
-
-
 def mask_connection_string(settings_dict: dict[str, Any]) -> None:
-    """Replaces OPTIONS["connection_string"] in place (Django's settings.DATABASES entry itself) with
-    a MaskedConnectionString."""
+    """Replaces OPTIONS["connection_string"] in place (Django's settings.DATABASES entry itself) by the same string
+    whose repr is the normalized one, secrets as ***: Django's debug page (DEBUG=True) hides only settings named
+    like API, KEY, SECRET, PASS..., and shows the rest with repr."""
     options: dict[str, Any] = settings_dict.get("OPTIONS") or {}
     value = options.get(CONNECTION_STRING)
-    if isinstance(value, str) and not isinstance(value, MaskedConnectionString):
-        options[CONNECTION_STRING] = MaskedConnectionString(value)
+    if isinstance(value, str) and not isinstance(value, Masked):
+        options[CONNECTION_STRING] = Masked(value)
 
 
 def lakebase_settings(settings_dict: dict[str, Any]) -> tuple[Optional[str], dict[str, Any]]:
