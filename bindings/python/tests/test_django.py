@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from typing import Any, Optional
 
 import pytest
@@ -100,3 +101,48 @@ def test_settings_mapping() -> None:
     assert lakebase_settings({"NAME": None, "OPTIONS": {}}) == (None, {"Database": "postgres"})
     with pytest.raises(ImproperlyConfigured, match="PASSWORD"):
         lakebase_settings({"NAME": "db", "PASSWORD": "static", "OPTIONS": {}})
+
+
+def test_debug_page_hides_the_connection_string_secret() -> None:
+    """Django's technical 500 page (DEBUG=True) shows settings.DATABASES, hiding only keys named like SECRET or
+    PASS: once the backend has the settings, OPTIONS["connection_string"] shows normalized, secrets as ***, and so
+    does the connection string in the local variables of lakelink's frames when the login fails."""
+    pytest.importorskip("django")
+    secret = "s3cr3t-xyzzy-4711"
+    script = textwrap.dedent("""
+        import sys
+        import django
+        from django.conf import settings
+        urlpatterns = []
+        databases = {"default": {"ENGINE": "lakelink.django", "NAME": "db",
+                                 "OPTIONS": {"connection_string": sys.argv[1]}}}
+        settings.configure(DEBUG=True, SECRET_KEY="k", ALLOWED_HOSTS=["*"], ROOT_URLCONF="__main__",
+                           DATABASES=databases)
+        django.setup()
+        from django.db import connections
+        from django.test import RequestFactory
+        from django.views.debug import ExceptionReporter, technical_500_response
+
+        wrapper = connections["default"]
+        request = RequestFactory().get("/")
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            exc_info = sys.exc_info()
+        print(technical_500_response(request, *exc_info).content.decode())
+        print(ExceptionReporter(request, *exc_info).get_traceback_text())
+        try:  # the login fails in the core: the page shows the local variables of lakelink's frames
+            wrapper.get_connection_params()
+        except Exception:
+            print(technical_500_response(request, *sys.exc_info()).content.decode())
+        print(repr(settings.DATABASES))
+        print(wrapper.settings_dict["OPTIONS"]["connection_string"] == sys.argv[1])
+    """)
+    conn = f"Host=https://ws.example;OAuthClientSecret={secret};AuthScheme=Token;Server=db.example;Instance=my-db"
+    env = {**os.environ, "PYTHONPATH": str(PKG)}
+    r = subprocess.run([sys.executable, "-c", script, conn], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert secret not in r.stdout and secret not in r.stderr
+    assert r.stdout.count("OAuthClientSecret=***") >= 4 and "Instance=my-db" in r.stdout
+    assert "AuthScheme=Token needs Token" in r.stdout
+    assert r.stdout.rstrip().endswith("True")  # the backend reads the string as given

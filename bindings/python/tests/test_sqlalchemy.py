@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import registry
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from emutil import Backend
 
@@ -202,3 +203,23 @@ def test_errors_map_to_sqlalchemy(engine: sa.Engine) -> None:
         conn.rollback()
         with pytest.raises(sa.exc.ProgrammingError):
             conn.exec_driver_sql("SELECT * FROM no_such_table")
+
+
+@pytest.mark.parametrize("query, name", [("oauthclientsecret=", "OAuthClientSecret"), ("Token=", "Token"),
+                                         ("Password=", "Password"), ("Host=https%3A%2F%2Fu%3A", "Host")])
+def test_url_query_refuses_secrets(query: str, name: str) -> None:
+    """SQLAlchemy masks only the URL's password, so a secret property in its query (lakelink's rule: one that
+    normalize masks) is refused, the error naming the property and where to give it, never the value."""
+    secret = "s3cr3t-xyzzy-4711"
+    url = f"postgresql+lakelink://db.example:5432/postgres?Instance=my-db&{query}{secret}" + \
+        ("%40ws.example" if name == "Host" else "")
+    for make in (sa.create_engine, create_async_engine):
+        with pytest.raises(sa.exc.ArgumentError) as err:
+            make(url)
+        message = str(err.value)
+        assert secret not in message and name in message and "connect_args" in message
+    # Other properties pass on as given; a bad one is refused at create_engine, its key named.
+    e = sa.create_engine("postgresql+lakelink://db.example/postgres?Instance=my-db&SSLMode=VERIFY-FULL")
+    assert e.dialect.create_connect_args(e.url)[1]["SSLMode"] == "VERIFY-FULL"
+    with pytest.raises(sa.exc.ArgumentError, match="Nope"):
+        sa.create_engine("postgresql+lakelink://db.example/postgres?Nope=1")

@@ -23,12 +23,23 @@ from django.db.backends.base.base import NO_DB_ALIAS  # type: ignore[import-unty
 from django.db.backends.postgresql import base as _postgresql  # type: ignore[import-untyped]
 from django.db.backends.postgresql import client as _client
 
+from .._connstr import Masked
 from ..credential import LakebaseCredential, lakebase_credential, psycopg_connection_class
 
 __all__ = ["DatabaseWrapper", "DatabaseClient"]
 
 #: The OPTIONS key of the lakelink connection string (not passed to psycopg).
 CONNECTION_STRING = "connection_string"
+
+
+def mask_connection_string(settings_dict: dict[str, Any]) -> None:
+    """Replaces OPTIONS["connection_string"] in place (Django's settings.DATABASES entry itself) by the same string
+    whose repr is the normalized one, secrets as ***: Django's debug page (DEBUG=True) hides only settings named
+    like API, KEY, SECRET, PASS..., and shows the rest with repr."""
+    options: dict[str, Any] = settings_dict.get("OPTIONS") or {}
+    value = options.get(CONNECTION_STRING)
+    if isinstance(value, str) and not isinstance(value, Masked):
+        options[CONNECTION_STRING] = Masked(value)
 
 
 def lakebase_settings(settings_dict: dict[str, Any]) -> tuple[Optional[str], dict[str, Any]]:
@@ -74,6 +85,10 @@ class DatabaseWrapper(_postgresql.DatabaseWrapper):  # type: ignore[misc]
     display_name = "Lakebase (lakelink)"
     client_class = DatabaseClient
     settings_dict: dict[str, Any]
+
+    def __init__(self, settings_dict: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        mask_connection_string(settings_dict)  # the first time the backend sees the settings
+        super().__init__(settings_dict, *args, **kwargs)
 
     def get_connection_params(self) -> dict[str, Any]:
         cred = credential(self.settings_dict)

@@ -298,6 +298,26 @@ _SUBTYPE_PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
+def _refuse_secret(key: str, given: str) -> None:
+    """Refuses a URL query property that holds a secret, by lakelink's own rule: one whose value
+    lakelink_connstr_normalize shows masked (a secret property such as OAuthClientSecret, Token or
+    Password as ***, a URL's password in Host...). SQLAlchemy masks only the URL's password: its
+    query shows in repr(engine), str(engine.url) and echo logs. The error never shows the value."""
+    import lakelink
+    from lakelink import _connstr, _proto
+    try:
+        shown: dict[str, str] = _proto.normalize(_connstr.build("", {key: given}))["properties"]
+    except lakelink.Error as e:  # the core's errors never show a secret value
+        raise exc.ArgumentError(f"postgresql+lakelink: the URL's query parameter {key!r}: {e}") from e
+    for name, value in shown.items():
+        if value != given and "***" in value:
+            raise exc.ArgumentError(
+                f"postgresql+lakelink: the URL's query gives the property {name}, which holds a secret: "
+                "SQLAlchemy shows the query (repr(engine), str(engine.url), echo logs), masking only the URL's "
+                f'password; give it in connect_args={{"connection_string": "...;{name}=..."}} or, for the '
+                "identity, in DATABRICKS_* in the environment")
+
+
 class LakelinkExecutionContext(PGExecutionContext):
     """Execution context: a "server side" cursor is a lakelink cursor, which always streams (see the README)."""
 
@@ -322,7 +342,9 @@ class LakelinkDialect(PGDialect):
     properties such as ``OAuthClientId``), or ``postgresql+lakelink://`` with
     ``connect_args={"connection_string": "Host=...;..."}`` (both may be combined:
     URL parts override the string's properties). A user and password in the
-    URL become ``User`` and ``Password``.
+    URL become ``User`` and ``Password``. A secret property (OAuthClientSecret,
+    Token...) in the URL's query is refused (ArgumentError): SQLAlchemy shows the
+    query; give it in the connection string of ``connect_args``.
     """
 
     driver = "lakelink"
@@ -397,6 +419,7 @@ class LakelinkDialect(PGDialect):
         for key, given in url.query.items():
             if not isinstance(given, str):
                 raise exc.ArgumentError(f"the URL gives the property {key!r} more than once")
+            _refuse_secret(key, given)
             props[key] = given
         return [], props
 
