@@ -21,6 +21,7 @@ REPO = PKG.parent.parent
 OUT = REPO / "build" / "out"
 
 sys.path.insert(0, str(PKG))  # lakelink from this checkout, before emutil imports it
+sys.path.insert(0, str(HERE))  # emutil, also when another suite loads this file (build/dist/tests)
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 from emutil import Backend  # noqa: E402
