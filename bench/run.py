@@ -121,6 +121,9 @@ def workloads(smoke: bool) -> list[Workload]:
                  pya("async-pool", "lakelink"), pya("async-pool", "asyncpg")),
         Workload("node: fetch 1M rows, same columns", "pg", 0.8,
                  node("fetch", "lakelink"), node("fetch", "pg"), needs_node_binding=True),
+        Workload("node: COPY 1M three-column rows in (text, 1,000-row chunks), client.copyFrom",
+                 "pg + pg-copy-streams", 1.0, node("copy-in", "lakelink"), node("copy-in", "pg"),
+                 needs_node_binding=True),
         Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,
                  node("roundtrips", "lakelink"), node("roundtrips", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row SELECT $1 through pool.asUser(token).query, warm per-user pool "

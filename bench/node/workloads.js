@@ -39,6 +39,43 @@ function cell(row, i) {
 }
 
 const workloads = {
+  // COPY cfg.rows three-column rows in (text format, written in chunks of
+  // 1,000 rows), as the bench's Python copy-in: lakelink's copyFrom against
+  // pg with pg-copy-streams.
+  async 'copy-in'(impl, cfg) {
+    let client;
+    let into;
+    if (impl === 'lakelink') {
+      client = new (lakelink().Client)(cfg.lakelink_pg);
+      await client.connect();
+    } else {
+      client = new (require('pg').Client)({ connectionString: cfg.pg_url });
+      await client.connect();
+    }
+    const t = `bench_copyin_node_${impl}_${process.pid}`;
+    await client.query(`DROP TABLE IF EXISTS ${t}`);
+    await client.query(`CREATE TABLE ${t} (id int8, name text, score float8)`);
+    const { Readable } = require('stream');
+    const { pipeline } = require('stream/promises');
+    const chunks = function* () {
+      for (let i = 0; i < cfg.rows; i += 1000) {
+        let s = '';
+        for (let j = i; j < Math.min(i + 1000, cfg.rows); j++) s += `${j}\tname ${j}\t${j * 0.5}\n`;
+        yield s;
+      }
+    };
+    const start = process.hrtime.bigint();
+    const sql = `COPY ${t} (id, name, score) FROM STDIN`;
+    into = impl === 'lakelink' ? client.copyFrom(sql) : client.query(require('pg-copy-streams').from(sql));
+    await pipeline(Readable.from(chunks()), into);
+    const s = Number(process.hrtime.bigint() - start) / 1e9;
+    const r = await client.query(`SELECT count(*)::text AS n, sum(id)::text AS s, max(name) AS m FROM ${t}`);
+    await client.query(`DROP TABLE ${t}`);
+    await client.end();
+    const row = r.rows[0];
+    return { seconds: s, check: [row.n, row.s, row.m] };
+  },
+
   async fetch(impl, cfg) {
     const c = await connect(impl, cfg);
     const t = process.hrtime.bigint();

@@ -61,7 +61,12 @@ const PROTOTYPES = [
   'int32_t lakelink_rollback(uint64_t conn, _Out_ void **err)',
   'int32_t lakelink_cancel(uint64_t conn, _Out_ void **err)',
   'int32_t lakelink_close(uint64_t conn, _Out_ void **err)',
-  'int32_t lakelink_discard(uint64_t conn, _Out_ void **err)'
+  'int32_t lakelink_discard(uint64_t conn, _Out_ void **err)',
+  'int32_t lakelink_copy_from(uint64_t conn, const char *sql, _Out_ uint64_t *copy_out, _Out_ void **err)',
+  'int32_t lakelink_copy_write(uint64_t copy, const uint8_t *data, int64_t len, _Out_ void **err)',
+  'int32_t lakelink_copy_to(uint64_t conn, const char *sql, _Out_ uint64_t *copy_out, _Out_ void **err)',
+  'int32_t lakelink_copy_read(uint64_t copy, _Out_ void **data_out, _Out_ int64_t *len_out, _Out_ void **err)',
+  'int32_t lakelink_copy_end(uint64_t copy, const char *abort_reason, _Out_ int64_t *rows_out, _Out_ void **err)'
 ]
 
 /** The function's name in a prototype, without the lakelink_ prefix. */

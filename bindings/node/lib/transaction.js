@@ -7,6 +7,7 @@ const util = require('node:util')
 const { begin, commit, rollback, runAbortable } = require('./session')
 const { statement } = require('./statement')
 const { RowStream } = require('./stream')
+const { CopyFromStream, CopyToStream } = require('./copy')
 const { InterfaceError } = require('./errors')
 
 /** A held session (its handle and the connection's {int8}) and the queue of its statements. */
@@ -86,6 +87,34 @@ class Statements {
       return Promise.reject(e)
     }
     return session.serial(() => runAbortable(session.handle, st, session.opts))
+  }
+
+  /**
+   * COPY ... FROM STDIN as a Writable, used as pg-copy-streams' copyFrom
+   * stream is (write or pipe into it; 'finish', then its rowCount), on
+   * this session: its other statements wait until the COPY ends.
+   */
+  copyFrom (sql) {
+    return new CopyFromStream(this.#holder(), sql)
+  }
+
+  /**
+   * COPY ... TO STDOUT as a Readable of Buffers (whole rows), used as
+   * pg-copy-streams' copyTo stream is; its other statements wait until the
+   * COPY ends.
+   */
+  copyTo (sql) {
+    return new CopyToStream(this.#holder(), sql)
+  }
+
+  /** hold() for a stream of this session: {handle, release()}, the session locked until release. */
+  #holder () {
+    const session = this.#session
+    if (!session) throw this.#unusable()
+    return async () => {
+      const unlock = await session.lock()
+      return { handle: session.handle, release: unlock }
+    }
   }
 
   /**
