@@ -28,33 +28,51 @@ import (
 func (c *Conn) ExecuteMany(ctx context.Context, sql string, args [][]any) (int64, error) {
 	c.lock()
 	defer c.mu.Unlock()
+	began := !c.autocommit && c.tx == nil
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
 	}
 	if len(args) == 0 {
 		return 0, nil
 	}
-	b := &pgx.Batch{}
+	c.streamReads(true) // the server answers row after row as it runs them
+	defer c.streamReads(false)
+	for retried := false; ; retried = true {
+		total, err := c.sendBatch(ctx, sql, args)
+		if err == nil || retried {
+			return total, c.t.wrap(err)
+		}
+		if again, rerr := c.retryStale(ctx, err, began); rerr != nil {
+			return 0, rerr
+		} else if !again {
+			return 0, c.t.wrap(err)
+		}
+	}
+}
+
+// sendBatch runs sql once per row of args, as one batch, returning the
+// total of the rows they affected (-1 when a tag carries no count).
+func (c *Conn) sendBatch(ctx context.Context, sql string, args [][]any) (int64, error) {
+	b := &pgx.Batch{} // a new one each time: pgx keeps the prepared statements in it
 	for _, row := range args {
 		b.Queue(sql, row...)
 	}
-	c.streamReads(true) // the server answers row after row as it runs them
-	defer c.streamReads(false)
 	br := c.c.SendBatch(ctx, b)
 	total := int64(0)
-	for range args {
+	for range b.QueuedQueries {
 		tag, err := br.Exec()
 		if err != nil {
 			br.Close()
-			return 0, c.t.wrap(err)
+			return 0, err
 		}
+		c.noteTag(tag)
 		if n := RowCount(tag); n < 0 || total < 0 {
 			total = -1
 		} else {
 			total += n
 		}
 	}
-	return total, c.t.wrap(br.Close())
+	return total, br.Close()
 }
 
 // readyLocked readies the session for a new statement: open, the
@@ -64,6 +82,9 @@ func (c *Conn) readyLocked(ctx context.Context) error {
 		return ErrClosed
 	}
 	c.discardOpen()
+	if err := c.refreshCacheLocked(ctx); err != nil {
+		return err
+	}
 	return c.beginImplicitLocked(ctx)
 }
 
