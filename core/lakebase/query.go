@@ -141,7 +141,7 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 		rows, primed, err := c.query(ctx, sql, args)
 		if err == nil {
 			r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.TypeMap()),
-				raw: rawColumns(rows.FieldDescriptions()), primed: primed}
+				raw: rawColumns(rows.FieldDescriptions()), textCols: textColumns(rows.FieldDescriptions()), primed: primed}
 			c.open = r
 			return r, nil
 		}
@@ -165,7 +165,7 @@ func (c *Conn) query(ctx context.Context, sql string, args []any) (rows pgx.Rows
 		rows, err = c.simpleQuery(ctx, sql)
 		return rows, false, err
 	}
-	rows, err = c.c.Query(ctx, sql, args...)
+	rows, err = c.c.Query(ctx, sql, withTableFormats(args)...)
 	if err == nil {
 		err = rows.Err()
 	}
@@ -327,6 +327,8 @@ type Result struct {
 	rows pgx.Rows
 	cols []Column
 	raw  bool // every column converts from its wire values (rawColumns)
+	// textCols are the columns whose values are their text (textform.go).
+	textCols []int
 	// rawRows holds a batch's wire values while it is encoded (raw).
 	rawRows rawRows
 	primed  bool // rows is at a row the reader has not had yet (Execute read it)
@@ -368,7 +370,7 @@ func (r *Result) Values() ([]any, error) {
 	if r.done {
 		return nil, errors.New("lakebase: no current row")
 	}
-	v, err := r.rows.Values()
+	v, err := rowValues(r.rows, r.textCols)
 	return v, r.conn.t.wrap(err)
 }
 
@@ -395,7 +397,7 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 	}
 	var rows [][]any
 	for len(rows) < maxRows && r.nextLocked() {
-		v, err := r.rows.Values()
+		v, err := rowValues(r.rows, r.textCols)
 		if err != nil {
 			r.err = r.conn.t.wrap(err)
 			r.finishLocked()
