@@ -25,7 +25,8 @@ import (
 // psycopg's executemany does. The rows run in one implicit transaction
 // when no transaction is open (autocommit): a failing row fails them all.
 // Rows a statement returns are dropped. It returns the total of the rows
-// affected, or -1 when a statement's tag carries no count.
+// affected, or -1 when a statement's tag carries no count. Like Execute
+// it runs again once when its prepared statement went stale.
 func (c *Conn) ExecuteMany(ctx context.Context, sql string, args [][]any) (int64, error) {
 	c.lock()
 	defer c.mu.Unlock()

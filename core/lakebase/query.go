@@ -17,7 +17,8 @@ import (
 // session of its own (Open) or one taken from a Pool (Pool.Acquire). It is
 // safe for concurrent use: calls are serialized, and a new statement
 // first discards what is left of the previous result. Prepared statements
-// are cached per session.
+// are cached per session, and forgotten when the schema changes
+// (stmtcache.go).
 type Conn struct {
 	t  *target
 	mu sync.Mutex // held by every call, including while a Result reads rows
@@ -126,6 +127,10 @@ func (c *Conn) SetAutocommit(on bool) error {
 // stream: they are read from the server as the Result is read. ctx bounds
 // the whole statement, the reading of its rows included; cancelling it
 // sends the server a cancel request.
+//
+// A statement whose prepared form a schema change made stale runs again
+// when nothing is lost by that (stmtcache.go). Values of types outside the
+// type table are their PostgreSQL text (textform.go).
 //
 // SQL of several statements separated by semicolons, without args, runs
 // as psycopg runs it, through the simple query protocol in one round
