@@ -4,7 +4,7 @@
 GO  ?= go
 OUT := build/out
 
-.PHONY: all build deps tools browser wheel test test-python test-node test-wasm bench bench-smoke soak fuzz demo clean
+.PHONY: all build deps tools browser wheel libs dist test-dist test-platforms test test-python test-node test-wasm bench bench-smoke soak fuzz demo clean test-windows-go
 
 all: build
 
@@ -122,7 +122,7 @@ test-wasm: build $(WASMVENV)/bin/python $(NODEPKG)/node_modules/.package-lock.js
 	@echo "==> lakelink.wasm: the Python example (wasmtime)"
 	@PYTHONDONTWRITEBYTECODE=1 wasm/examples/with-emulator.sh $(OUT)/lakelink $(WASMVENV)/bin/python wasm/examples/python/example.py $(OUT)/lakelink.wasm
 
-test: build tools browser test-python test-node bench-smoke test-wasm
+test: build tools browser test-python test-node bench-smoke test-wasm test-dist
 	@echo "==> go vet"
 	@$(GO) vet ./...
 	@echo "==> Go tests (with the race detector, which needs cgo)"
@@ -199,6 +199,75 @@ fuzz: build tools $(NODEPKG)/node_modules/.package-lock.json
 	@python3 bindings/python/fuzz/fuzz_batch.py --seconds $(FUZZTIME)
 	@echo "==> Node batch decoder for $(FUZZTIME)s"
 	@node bindings/node/fuzz/fuzz_batch.js $(FUZZTIME)
+
+# ---- Distribution (issue 19): build/dist/, artifacts in $(OUT)/dist/
+
+# The Go sources the library is built from (a prebuilt library is rebuilt
+# when one changes).
+LIB_SOURCES := go.mod go.sum VERSION version.go \
+	$(shell find core capi internal -path capi/tests -prune -o \( -name '*.go' ! -name '*_test.go' -o -name '*.[ch]' \) -print)
+LIBS := $(OUT)/libs
+
+DISTVENV := $(OUT)/distvenv
+
+# zig and auditwheel (build/dist/requirements.txt) in $(DISTVENV), and
+# MinGW-w64 from Debian's packages (build/dist/ensure-tools.sh), once
+# before the libraries are built (libs.sh checks again, quickly).
+$(DISTVENV)/requirements.txt: build/dist/requirements.txt build/dist/ensure-tools.sh
+	@build/dist/ensure-tools.sh
+	@touch $@
+
+# liblakelink cross-built for each shipped platform (build/dist/libs.sh:
+# zig cc against glibc 2.28 for Linux, MinGW-w64 for Windows), each into
+# $(LIBS)/<target>/ with lakelink.h.
+$(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so: $(LIBS)/%/liblakelink.so: $(LIB_SOURCES) build/dist/libs.sh $(DISTVENV)/requirements.txt
+	@build/dist/libs.sh $*
+$(LIBS)/windows-x86_64/lakelink.dll: $(LIB_SOURCES) build/dist/libs.sh $(DISTVENV)/requirements.txt
+	@build/dist/libs.sh windows-x86_64
+
+libs: $(LIBS)/linux-x86_64/liblakelink.so $(LIBS)/linux-aarch64/liblakelink.so $(LIBS)/windows-x86_64/lakelink.dll
+
+DIST := $(OUT)/dist
+# The platforms `make dist` builds for (all three by default).
+DIST_TARGETS ?= linux-x86_64 linux-aarch64 windows-x86_64
+dist_lib = $(LIBS)/$(1)/$(if $(filter windows-%,$(1)),lakelink.dll,liblakelink.so)
+
+# Every release artifact into $(DIST)/ (build/dist/dist.sh): the wheels
+# (manylinux_2_28 x86_64 and aarch64, win_amd64), the sdist (builds the
+# library from its Go sources: macOS), the main npm package and one per
+# platform carrying the library, the C libraries, SHA256SUMS. Installs its
+# tools itself (zig and auditwheel from PyPI, MinGW-w64 from Debian).
+dist: build $(foreach t,$(DIST_TARGETS),$(call dist_lib,$(t)))
+	@$(NODEPKG)/scripts/ensure-node.sh
+	@DIST_TARGETS="$(DIST_TARGETS)" build/dist/dist.sh
+
+# koffi's tarballs, from the registry, for the offline npm install test.
+$(OUT)/npm-deps/.fetched: $(NODEPKG)/package-lock.json build/dist/npm-deps.sh
+	@$(NODEPKG)/scripts/ensure-node.sh
+	@build/dist/npm-deps.sh
+	@touch $@
+
+# make dist's artifacts installed offline into fresh environments
+# (build/dist/tests): the x86_64 wheel and the sdist (built with Go from the
+# module cache) in fresh venvs, the main and linux-x64 npm packages in an
+# empty project with an empty npm cache, each querying the emulator;
+# auditwheel on the Linux wheels; a Go module replacing lakelink with this
+# checkout.
+test-dist: dist $(PYVENV)/requirements.txt $(OUT)/npm-deps/.fetched
+	@echo "==> make dist's artifacts, installed offline into fresh environments (build/dist/tests)"
+	@DIST_TARGETS="$(DIST_TARGETS)" PYTHONDONTWRITEBYTECODE=1 $(PYVENV)/bin/python -m pytest build/dist/tests -q -p no:cacheprovider
+
+# The aarch64 library under qemu-user and the Windows one under wine, with
+# the C test programs and the bindings' smoke tests against the emulator
+# (build/platforms/run.sh).
+test-platforms: build libs
+	@build/platforms/run.sh
+
+# The Go packages' tests cross-compiled for Windows and run under wine
+# (build/platforms/windows-go-tests.sh; about six minutes; wine 8.0 fails
+# some for reasons build/platforms/README.md lists).
+test-windows-go: build
+	@build/platforms/run.sh windows-go
 
 demo: build tools
 	@build/demo.sh $(OUT)/lakelink

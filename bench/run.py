@@ -126,6 +126,17 @@ def workloads(smoke: bool) -> list[Workload]:
                  needs_node_binding=True),
         Workload("node: 10,000 single-row round trips, one session (Client)", "pg (Client)", 1.0,
                  node("roundtrips", "lakelink"), node("roundtrips", "pg"), needs_node_binding=True),
+        Workload("node: fetch 1M rows, same columns, vs Postgres.js", "Postgres.js 3.4 (max: 1, .values())", 1.0,
+                 node("fetch", "lakelink"), node("fetch", "postgres"), needs_node_binding=True),
+        Workload("node: 10,000 single-row round trips, one session (Client), vs Postgres.js",
+                 "Postgres.js (max: 1, prepared)", 1.0,
+                 node("roundtrips", "lakelink"), node("roundtrips", "postgres"), needs_node_binding=True),
+        Workload("node: 10,000 single-row SELECT $1::int, 100 at a time, pool of 10 (Pool.query)",
+                 "Postgres.js (max: 10)", 1.0,
+                 node("pool100", "lakelink"), node("pool100", "postgres"), needs_node_binding=True),
+        Workload("node: 10,000 single-row SELECT $1::int, 100 at a time, pool of 10 (Pool.query), vs pg.Pool",
+                 "pg.Pool (max: 10)", 1.0,
+                 node("pool100", "lakelink"), node("pool100", "pg"), needs_node_binding=True),
         Workload("node: 10,000 single-row SELECT $1 through pool.asUser(token).query, warm per-user pool "
                  "(Lakebase gateway)", "the same through the App's own sessions, pool.query", 1.10,
                  node("pool", "as_user"), node("pool", "app"), needs_node_binding=True),
@@ -425,8 +436,10 @@ def machine() -> dict[str, str]:
 
     import psycopg  # the bench virtualenv's
 
-    pg_version = json.loads((NODE / "node_modules" / "pg" / "package.json").read_text())["version"] \
-        if (NODE / "node_modules" / "pg").exists() else "absent"
+    def npm_version(name: str) -> str:
+        p = NODE / "node_modules" / name / "package.json"
+        return str(json.loads(p.read_text())["version"]) if p.exists() else "absent"
+
     return {
         "cpu": f"{cpu}, {os.cpu_count()} CPUs",
         "os": f"{platform.system()} {platform.release()}",
@@ -435,7 +448,8 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "node": version(["node", "--version"]),
         "psycopg": f"{psycopg.__version__} ({psycopg.pq.__impl__})",
-        "pg (npm)": pg_version,
+        "pg (npm)": npm_version("pg"),
+        "postgres (npm, Postgres.js)": npm_version("postgres"),
     }
 
 

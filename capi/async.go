@@ -71,18 +71,24 @@ func lakelink_queue_close(queue C.uint64_t, errOut **C.lakelink_error) C.int32_t
 
 // start starts op on queue under a new call handle, stored in *callOut.
 func start(queue C.uint64_t, callOut *C.uint64_t, op func() (any, error)) error {
+	_, err := startCall(queue, callOut, op)
+	return err
+}
+
+// startCall is start, also returning the call.
+func startCall(queue C.uint64_t, callOut *C.uint64_t, op func() (any, error)) (*ops.Call, error) {
 	if err := notNull(callOut, "call_out"); err != nil {
-		return err
+		return nil, err
 	}
 	q, err := queueOf(queue)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := ops.NewCall()
 	h := newHandle(kindCall, c)
 	q.Start(h, c, op)
 	*callOut = C.uint64_t(h)
-	return nil
+	return c, nil
 }
 
 //export lakelink_connect_start
@@ -144,25 +150,52 @@ func handleOf[T any](kind handleKind, v *T, err error) (any, error) {
 func lakelink_query_start(queue C.uint64_t, conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t,
 	maxRows C.int32_t, format *C.char, callOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		b, err := batch(maxRows, format)
+		_, err := startQuery(queue, conn, sql, params, paramsLen, maxRows, format, callOut)
+		return err
+	})
+}
+
+// startQuery starts lakelink_query's operation.
+func startQuery(queue C.uint64_t, conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t,
+	maxRows C.int32_t, format *C.char, callOut *C.uint64_t) (*ops.Call, error) {
+	b, err := batch(maxRows, format)
+	if err != nil {
+		return nil, err
+	}
+	c, s, err := statement(conn, sql, params, paramsLen)
+	if err != nil {
+		return nil, err
+	}
+	return startCall(queue, callOut, func() (any, error) {
+		first, err := ops.Query(context.Background(), c, s, b)
 		if err != nil {
+			return nil, err
+		}
+		var h uint64
+		if first.Result != nil {
+			h = newHandle(kindResult, first.Result)
+		}
+		return queryAnswer{first, h}, nil
+	})
+}
+
+//export lakelink_query_start_wait
+func lakelink_query_start_wait(queue C.uint64_t, conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t,
+	maxRows C.int32_t, format *C.char, timeoutUs C.int32_t, callOut *C.uint64_t, doneOut *C.int32_t,
+	columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char, rowsOut *C.int64_t,
+	resultOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := errors.Join(notNull(doneOut, "done_out"), queryOutputs(columnsOut, batchOut, lenOut, tagOut,
+			rowsOut, resultOut)); err != nil {
 			return err
 		}
-		c, s, err := statement(conn, sql, params, paramsLen)
-		if err != nil {
+		*doneOut = 0
+		c, err := startQuery(queue, conn, sql, params, paramsLen, maxRows, format, callOut)
+		if err != nil || !c.WaitFor(time.Duration(timeoutUs)*time.Microsecond) {
 			return err
 		}
-		return start(queue, callOut, func() (any, error) {
-			first, err := ops.Query(context.Background(), c, s, b)
-			if err != nil {
-				return nil, err
-			}
-			var h uint64
-			if first.Result != nil {
-				h = newHandle(kindResult, first.Result)
-			}
-			return queryAnswer{first, h}, nil
-		})
+		*doneOut = 1
+		return collectQuery(*callOut, columnsOut, batchOut, lenOut, tagOut, rowsOut, resultOut)
 	})
 }
 
@@ -441,28 +474,40 @@ func lakelink_call_handle(callH C.uint64_t, handleOut *C.uint64_t, errOut **C.la
 func lakelink_call_query(callH C.uint64_t, columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t,
 	tagOut **C.char, rowsOut *C.int64_t, resultOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		if err := errors.Join(notNull(columnsOut, "columns_json_out"), notNull(batchOut, "batch_out"),
-			notNull(lenOut, "len_out"), notNull(tagOut, "command_tag_out"), notNull(rowsOut, "rows_affected_out"),
-			notNull(resultOut, "result_out")); err != nil {
+		if err := queryOutputs(columnsOut, batchOut, lenOut, tagOut, rowsOut, resultOut); err != nil {
 			return err
 		}
-		v, err := collect(callH)
-		if err != nil {
-			return err
-		}
-		a, ok := v.(queryAnswer)
-		if !ok {
-			return &ops.HandleError{Message: "the call is not a query"}
-		}
-		if err := setJSON(columnsOut, a.first.Columns); err != nil {
-			return err
-		}
-		setBytes(batchOut, lenOut, a.first.Batch)
-		setString(tagOut, a.first.CommandTag)
-		*rowsOut = C.int64_t(a.first.RowsAffected)
-		*resultOut = C.uint64_t(a.result)
-		return nil
+		return collectQuery(callH, columnsOut, batchOut, lenOut, tagOut, rowsOut, resultOut)
 	})
+}
+
+// queryOutputs checks lakelink_query's output pointers.
+func queryOutputs(columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
+	rowsOut *C.int64_t, resultOut *C.uint64_t) error {
+	return errors.Join(notNull(columnsOut, "columns_json_out"), notNull(batchOut, "batch_out"),
+		notNull(lenOut, "len_out"), notNull(tagOut, "command_tag_out"), notNull(rowsOut, "rows_affected_out"),
+		notNull(resultOut, "result_out"))
+}
+
+// collectQuery collects a query's call into lakelink_query's outputs.
+func collectQuery(callH C.uint64_t, columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
+	rowsOut *C.int64_t, resultOut *C.uint64_t) error {
+	v, err := collect(callH)
+	if err != nil {
+		return err
+	}
+	a, ok := v.(queryAnswer)
+	if !ok {
+		return &ops.HandleError{Message: "the call is not a query"}
+	}
+	if err := setJSON(columnsOut, a.first.Columns); err != nil {
+		return err
+	}
+	setBytes(batchOut, lenOut, a.first.Batch)
+	setString(tagOut, a.first.CommandTag)
+	*rowsOut = C.int64_t(a.first.RowsAffected)
+	*resultOut = C.uint64_t(a.result)
+	return nil
 }
 
 //export lakelink_call_batch

@@ -170,10 +170,10 @@ func lakelink_app_authorize(connStr, appURL, method, url *C.char, urlOut, author
 
 //export lakelink_app_authorize_reusable
 func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, urlOut, authorizationOut **C.char,
-	reuseMsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
+	reuseMsOut *C.int64_t, userAgentOut **C.char, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
 		if err := errors.Join(notNull(urlOut, "url_out"), notNull(authorizationOut, "authorization_out"),
-			notNull(reuseMsOut, "reuse_ms_out")); err != nil {
+			notNull(reuseMsOut, "reuse_ms_out"), notNull(userAgentOut, "user_agent_out")); err != nil {
 			return err
 		}
 		a, err := authorize(connStr, appURL, method, url)
@@ -183,6 +183,7 @@ func lakelink_app_authorize_reusable(connStr, appURL, method, url *C.char, urlOu
 		setString(urlOut, a.URL)
 		setString(authorizationOut, a.Authorization)
 		*reuseMsOut = C.int64_t(a.ReuseMS)
+		setString(userAgentOut, a.UserAgent)
 		return nil
 	})
 }

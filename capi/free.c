@@ -4,4 +4,9 @@
 #include <stdlib.h>
 #include "lakelink.h"
 
+/* Go exports only its //export functions from a Windows DLL: this one is
+ * marked for export too. */
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
 void lakelink_free(void *p) { free(p); }

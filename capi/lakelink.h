@@ -257,10 +257,15 @@ int32_t lakelink_app_authorize(const char *conn_str, const char *app_url, const 
  * time). Within that time a caller may send *authorization_out with
  * identical requests instead of calling again, measuring it with a
  * monotonic clock; after an answer other than 2xx, or none, it must call
- * again (the token may have been refused, and renewed early). */
+ * again (the token may have been refused, and renewed early).
+ * *user_agent_out (free with lakelink_free) is the User-Agent to send, as
+ * lakelink_app_request sends it: lakelink's, the binding's part
+ * (lakelink_set_user_agent) and the token's auth type; a request's own
+ * User-Agent, if any, goes after it, separated by a space. (ABI 4 added
+ * user_agent_out.) */
 int32_t lakelink_app_authorize_reusable(const char *conn_str, const char *app_url, const char *method, const char *url,
                                         char **url_out, char **authorization_out, int64_t *reuse_ms_out,
-                                        lakelink_error **err);
+                                        char **user_agent_out, lakelink_error **err);
 
 /* Diagnoses the answer to a request lakelink_app_authorize allowed:
  *   sent_authorization  the Authorization header it carried (NULL or "":
@@ -573,6 +578,18 @@ int32_t lakelink_pool_acquire_start(uint64_t queue, uint64_t pool, const char *u
 int32_t lakelink_query_start(uint64_t queue, uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len,
                              int32_t max_rows, const char *format, uint64_t *call_out, lakelink_error **err);
 
+/* Starts lakelink_query and waits at most timeout_us microseconds for it on
+ * the calling thread, as lakelink_call_wait: if it completed, *done_out is 1
+ * and the outputs (and the return value) are lakelink_call_query's, the call
+ * already collected; else *done_out is 0 and *call_out is to collect with
+ * lakelink_call_query, as after lakelink_query_start. One crossing for a
+ * short statement from a loop with nothing else to do. */
+int32_t lakelink_query_start_wait(uint64_t queue, uint64_t conn, const char *sql, const uint8_t *params,
+                                  int64_t params_len, int32_t max_rows, const char *format, int32_t timeout_us,
+                                  uint64_t *call_out, int32_t *done_out, char **columns_json_out, uint8_t **batch_out,
+                                  int64_t *len_out, char **command_tag_out, int64_t *rows_affected_out,
+                                  uint64_t *result_out, lakelink_error **err);
+
 /* Starts lakelink_result_next_batch: collect with lakelink_call_batch. */
 int32_t lakelink_result_next_batch_start(uint64_t queue, uint64_t result, int32_t max_rows, const char *format,
                                          uint64_t *call_out, lakelink_error **err);
@@ -616,11 +633,13 @@ int32_t lakelink_app_request_start(uint64_t queue, const char *conn_str, const c
                                    uint64_t *call_out, lakelink_error **err);
 
 /* Waits at most timeout_us microseconds for call to complete, on the
- * calling thread without sleeping (it yields the CPU between looks); *done_out
+ * calling thread: it looks for 100 microseconds (yielding the CPU between
+ * looks), then sleeps until the call completes or the time is up; *done_out
  * is 1 if it completed, else 0. A loop with nothing else to do calls it
  * right after starting a call that may be quick (a short statement), and
- * collects at once when *done_out is 1: no wake-up through the queue (the
- * call is still among the queue's completed calls: take it as usual). */
+ * collects at once when *done_out is 1: no wake-up through the queue (a
+ * call that completes while it waits is not queued; one that had completed
+ * before may have been: take it as usual). */
 int32_t lakelink_call_wait(uint64_t call, int32_t timeout_us, int32_t *done_out, lakelink_error **err);
 
 /* Collecting (each waits for the call if it has not completed, and

@@ -4,9 +4,9 @@
 //
 //   LAKELINK_BENCH_CONFIG='{...}' node bench/node/workloads.js WORKLOAD IMPL
 //
-// IMPL is "lakelink" (bindings/node: Client, App; for "pgconfig", pg
-// over lakelink's pgConfig) or the peer ("pg", or "fetch" for the app
-// workload); for "pool", "as_user" (pool.asUser) or
+// IMPL is "lakelink" (bindings/node: Client, Pool, App; for "pgconfig", pg
+// over lakelink's pgConfig) or the peer ("pg" or "postgres" (Postgres.js),
+// or "fetch" for the app workload); for "pool", "as_user" (pool.asUser) or
 // "app" (the pool's own sessions). Prints {"seconds": ..., "check": ...}.
 
 const path = require('node:path');
@@ -21,8 +21,16 @@ function lakelink() {
 }
 
 // connect returns {query(sql, params) -> rows as arrays, close()} for impl:
-// one session, a Client of either library.
+// one session, a Client of lakelink or pg, or Postgres.js with max: 1
+// (its statements prepared, as its tagged templates are by default).
 async function connect(impl, cfg) {
+  if (impl === 'postgres') {
+    const sql = require('postgres')(cfg.pg_url, { max: 1 });
+    return {
+      query: (text, params) => sql.unsafe(text, params, { prepare: true }).values(),
+      close: () => sql.end(),
+    };
+  }
   const client = impl === 'lakelink'
     ? new (lakelink().Client)(cfg.lakelink_pg)
     : new (require('pg').Client)({ connectionString: cfg.pg_url });
@@ -153,6 +161,42 @@ const workloads = {
     const sessions = pool.totalCount;
     await pool.end();
     return { seconds: s, check: [total, who === login.user, sessions] };
+  },
+
+  // cfg.n single-row SELECT $1::int, 100 at a time, on a pool of 10
+  // sessions of the PostgreSQL user (AuthScheme=Password, as the other
+  // query workloads): lakelink's Pool, pg.Pool or Postgres.js (max: 10),
+  // each through its pool's own query. The 10 sessions log in before the
+  // clock starts.
+  async pool100(impl, cfg) {
+    let query;
+    let end;
+    if (impl === 'postgres') {
+      const sql = require('postgres')(cfg.pg_url, { max: 10 });
+      query = (text, values) => sql.unsafe(text, values, { prepare: true }).values();
+      end = () => sql.end();
+    } else {
+      const pool = impl === 'lakelink'
+        ? new (lakelink().Pool)(cfg.lakelink_pg, { max: 10 })
+        : new (require('pg').Pool)({ connectionString: cfg.pg_url, max: 10 });
+      query = async (text, values) => (await pool.query({ text, values, rowMode: 'array' })).rows;
+      end = () => pool.end();
+    }
+    const pids = await Promise.all(Array.from({ length: 10 }, () => query('SELECT pg_backend_pid(), pg_sleep(0.05)', [])));
+    let total = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < cfg.n) {
+        const i = next++;
+        const rows = await query('SELECT $1::int', [i]);
+        total += Number(rows[0][0]);
+      }
+    };
+    const t = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: 100 }, worker));
+    const s = Number(process.hrtime.bigint() - t) / 1e9;
+    await end();
+    return { seconds: s, check: [total, new Set(pids.map((r) => r[0][0])).size] };
   },
 
   async echo(impl, cfg) {

@@ -1,6 +1,7 @@
 // Type declarations of the lakelink package (CommonJS and ESM entry points).
 
 import { EventEmitter } from 'node:events'
+import type { Readable, Writable } from 'node:stream'
 import type { ConnectionOptions as TLSConnectionOptions } from 'node:tls'
 
 /** Connection-string properties by name or alias (any case); null removes one. */
@@ -90,11 +91,43 @@ export interface Statements {
   stream<R = any>(text: string | QueryConfig, values?: Param[], options?: StreamOptions): AsyncIterableIterator<R>
 }
 
-/** The statements of a transaction, on its one session. */
-export interface Transaction extends Statements {}
+/**
+ * COPY ... FROM STDIN as a Writable (pg-copy-streams' copyFrom stream):
+ * write or pipe Buffers or strings in the COPY's format into it; 'finish'
+ * comes once the server took them all, rowCount then set. destroy(err), or
+ * an error, aborts the COPY (the server rolls it back).
+ */
+export interface CopyFromStream extends Writable {
+  /** The rows copied, once finished (null before). */
+  readonly rowCount: number | null
+}
+
+/**
+ * COPY ... TO STDOUT as a Readable of Buffers (pg-copy-streams' copyTo
+ * stream), each whole rows in the COPY's format; 'end' comes after the
+ * last, rowCount then set. destroy() before the end drops the rest.
+ */
+export interface CopyToStream extends Readable {
+  /** The rows copied, once ended (null before). */
+  readonly rowCount: number | null
+}
+
+/** Statements on one session held by this object (a Client, a PoolClient, a transaction), COPY included. */
+export interface SessionStatements extends Statements {
+  /** COPY ... FROM STDIN on this session: its other statements wait until the COPY ends. */
+  copyFrom(sql: string): CopyFromStream
+  /** COPY ... TO STDOUT on this session: its other statements wait until the COPY ends. */
+  copyTo(sql: string): CopyToStream
+}
+
+/** The statements of a transaction, on its one session (Pool.transaction's tx; made by lakelink only). */
+export interface Transaction extends SessionStatements {}
+export declare class Transaction {
+  private constructor ()
+}
 
 /** A pool's session, until release() (node-postgres's PoolClient). */
-export interface PoolClient extends Statements {
+export interface PoolClient extends SessionStatements {
   /**
    * Gives the session back to the pool once the statements called before
    * have run; release(err) or release(true) closes it instead (the pool
@@ -203,7 +236,7 @@ export type Connection = Pool
 export declare function connect (connectionString?: string | null, overrides?: Properties, options?: ConnectOptions): Promise<Pool>
 
 /** One Lakebase session of its own (node-postgres's Client): connect() opens it, end() ends it on the server. */
-export interface Client extends Statements {}
+export interface Client extends SessionStatements {}
 export declare class Client implements AsyncDisposable {
   constructor (connectionString?: string | null, options?: ConnectOptions)
   constructor (config: { connectionString?: string } & ConnectOptions)

@@ -74,7 +74,8 @@ static void test_authorize_and_diagnose(const char *sp, const char *outsider, co
 
     say("lakelink_app_authorize_reusable: the same header, and for how long it holds (until the token's renewal)");
     int64_t reuse_ms = 0, expires = 0;
-    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &target, &authorization, &reuse_ms, &err);
+    char *user_agent = NULL;
+    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &target, &authorization, &reuse_ms, &user_agent, &err);
     expect_ok("authorize_reusable", rc, err);
     rc = lakelink_token(sp, &token, &expires, &err);
     expect_ok("token", rc, err);
@@ -82,11 +83,14 @@ static void test_authorize_and_diagnose(const char *sp, const char *outsider, co
     CHECK(reuse_ms > 0 && (int64_t)time(NULL) * 1000 + reuse_ms <= expires * 1000 + 1000, "reuse_ms %lld, token expires %lld",
           (long long)reuse_ms, (long long)expires);
     CHECK(strcmp(target, url) == 0, "url_out %s, want %s", target, url);
+    CHECK(strncmp(user_agent, "lakelink/", 9) == 0 && strstr(user_agent, " auth/oauth-m2m") != NULL,
+          "user_agent_out %s: not lakelink's, with the auth type", user_agent);
     lakelink_free(authorization);
     lakelink_free(target);
     lakelink_free(token);
+    lakelink_free(user_agent);
     authorization = target = NULL;
-    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &target, &authorization, NULL, &err);
+    rc = lakelink_app_authorize_reusable(sp, app, "GET", url, &target, &authorization, NULL, &user_agent, &err);
     expect_error_free("authorize_reusable, reuse_ms_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "reuse_ms_out");
 
     say("lakelink_app_authorize refuses a path outside /api/ and another host: kind not_api_path, other_host");

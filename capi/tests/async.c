@@ -124,6 +124,39 @@ int main(void) {
     expect_ok("after the cancel", rc, err);
     CHECK(v == 7, "value %lld", (long long)v);
 
+    say("start and wait in one crossing: a short statement collected at once, a slow one left to the queue");
+    {
+        char *cols = NULL, *tag = NULL;
+        uint8_t *batch = NULL;
+        int64_t len = 0, affected = 0;
+        uint64_t res = 0;
+        call = 0;
+        rc = lakelink_query_start_wait(queue, conn, "SELECT 8::int8", NULL, 0, 0, NULL, 5000000, &call, &done, &cols,
+                                       &batch, &len, &tag, &affected, &res, &err);
+        expect_ok("lakelink_query_start_wait", rc, err);
+        CHECK(done == 1 && res == 0 && batch != NULL && batch_rows(batch) == 1, "done %d, one row", done);
+        CHECK(batch_int(batch, batch_columns(batch) - 1, 0) == 8, "value");
+        lakelink_free(cols);
+        lakelink_free(batch);
+        lakelink_free(tag);
+        rc = lakelink_call_done(call, &err);
+        expect_error_free("collected by the wait", rc, err, LAKELINK_ERR_INVALID_HANDLE, NULL);
+        rc = lakelink_query_start_wait(queue, conn, "SELECT 1/0", NULL, 0, 0, NULL, 5000000, &call, &done, &cols,
+                                       &batch, &len, &tag, &affected, &res, &err);
+        e = expect_error("a failing statement", rc, err, LAKELINK_ERR_DATABASE, NULL);
+        CHECK(done == 1 && strcmp(e->sqlstate, "22012") == 0, "done %d, sqlstate %s", done, e->sqlstate);
+        lakelink_error_free(e);
+        t0 = now_seconds();
+        rc = lakelink_query_start_wait(queue, conn, "SELECT pg_sleep(0.3), 9::int8", NULL, 0, 0, NULL, 1000, &call,
+                                       &done, &cols, &batch, &len, &tag, &affected, &res, &err);
+        expect_ok("a slow statement", rc, err);
+        CHECK(done == 0 && call != 0 && now_seconds() - t0 < 0.1, "done %d after %.3f s", done, now_seconds() - t0);
+        await_call(call);
+        rc = query_collect(call, &v, &err);
+        expect_ok("the slow statement collected", rc, err);
+        CHECK(v == 9, "value %lld", (long long)v);
+    }
+
     say("misuse: a call collected as another kind, max 0, a connection handle as a queue");
     call = query_start(conn, "SELECT 1::int8");
     uint64_t h = 0;

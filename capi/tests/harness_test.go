@@ -70,7 +70,11 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(workDir)
 	libDir = filepath.Join(workDir, "lib")
 	if err := buildLibrary(); err != nil {
-		fmt.Fprintln(os.Stderr, "building liblakelink.so:", err)
+		fmt.Fprintln(os.Stderr, "building "+tgt.lib+":", err)
+		return 1
+	}
+	if err := prepareTarget(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -88,22 +92,36 @@ func testMain(m *testing.M) int {
 	return code
 }
 
-// buildLibrary builds liblakelink.so into libDir as the Makefile's build
-// target does, and removes cgo's generated header: capi/lakelink.h is the
-// public one.
+// buildLibrary builds the library into libDir as the Makefile's build
+// target does (cross-compiled for another target, see target), and removes
+// cgo's generated header: capi/lakelink.h is the public one. With
+// LAKELINK_TEST_LIBRARY it copies that library instead.
 func buildLibrary() error {
+	out := filepath.Join(libDir, tgt.lib)
+	if built := os.Getenv("LAKELINK_TEST_LIBRARY"); built != "" {
+		data, err := os.ReadFile(built)
+		if err == nil {
+			err = os.MkdirAll(libDir, 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(out, data, 0o755)
+		}
+		return err
+	}
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goBin); err != nil {
 		goBin = "go"
 	}
-	out := filepath.Join(libDir, "liblakelink.so")
 	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-ldflags", "-s -w", "-o", out, ".")
 	cmd.Dir = capiDir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if tgt.name != "" {
+		cmd.Env = append(cmd.Env, "GOOS="+tgt.goos, "GOARCH="+tgt.arch, "CC="+tgt.cc)
+	}
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v\n%s", err, b)
 	}
-	return os.Remove(filepath.Join(libDir, "liblakelink.h"))
+	return os.Remove(strings.TrimSuffix(out, filepath.Ext(out)) + ".h")
 }
 
 // ---- compiling and running the C programs ----
@@ -124,6 +142,15 @@ var (
 	compiled sync.Map // "name/sanitizer" -> *compileResult
 )
 
+// sanitizers are the ways a program is built and run on the target: as
+// built, and with ASan where the target has it.
+func sanitizers() []sanitizer {
+	if tgt.asan {
+		return []sanitizer{plain, asan}
+	}
+	return []sanitizer{plain}
+}
+
 type compileResult struct {
 	once sync.Once
 	bin  string
@@ -136,7 +163,7 @@ func compile(t *testing.T, name string, san sanitizer) string {
 	v, _ := compiled.LoadOrStore(name+"/"+string(san), &compileResult{})
 	c := v.(*compileResult)
 	c.once.Do(func() {
-		c.bin = filepath.Join(workDir, "bin", name+"-"+string(san))
+		c.bin = filepath.Join(workDir, "bin", tgt.exe(name+"-"+string(san)))
 		if c.err = os.MkdirAll(filepath.Dir(c.bin), 0o755); c.err != nil {
 			return
 		}
@@ -146,10 +173,9 @@ func compile(t *testing.T, name string, san sanitizer) string {
 		} else {
 			args = append(args, plainFlags...)
 		}
-		args = append(args, "-I"+capiDir, filepath.Join(testsDir, name+".c"), "-o", c.bin,
-			"-L"+libDir, "-llakelink", "-Wl,-rpath,"+libDir)
-		if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
-			c.err = fmt.Errorf("gcc %s: %v\n%s", strings.Join(args, " "), err, b)
+		args = append(append(args, "-I"+capiDir, filepath.Join(testsDir, name+".c"), "-o", c.bin), tgt.linkFlags()...)
+		if b, err := exec.Command(tgt.cc, args...).CombinedOutput(); err != nil {
+			c.err = fmt.Errorf("%s %s: %v\n%s", tgt.cc, strings.Join(args, " "), err, b)
 		}
 	})
 	if c.err != nil {
@@ -187,16 +213,17 @@ func programEnv(san sanitizer, vars map[string]string) []string {
 	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
-	return env
+	return append(env, tgt.env...)
 }
 
 // runProgram runs a compiled program and returns its combined output and
 // its error (an *exec.ExitError when it exits non-zero).
 func runProgram(t *testing.T, bin string, san sanitizer, vars map[string]string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), tgt.programTimeout())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	name, argv := tgt.command(bin, args...)
+	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Env = programEnv(san, vars)
 	cmd.Dir = workDir
 	start := time.Now()
@@ -212,7 +239,7 @@ func runProgram(t *testing.T, bin string, san sanitizer, vars map[string]string,
 // fails with its output unless it exits 0.
 func mustPass(t *testing.T, name string, vars map[string]string) {
 	t.Helper()
-	for _, san := range []sanitizer{plain, asan} {
+	for _, san := range sanitizers() {
 		t.Run(string(san), func(t *testing.T) {
 			out, err := runProgram(t, compile(t, name, san), san, vars)
 			if err != nil {
@@ -276,7 +303,7 @@ func env(t *testing.T) map[string]string {
 		"LAKELINK_APP_URL":        info.AppURL,
 		"LAKELINK_WORKSPACE":      info.WorkspaceURL,
 		"LAKELINK_DEAD_URL":       deadURL(t),
-		"LAKELINK_LIBRARY":        filepath.Join(libDir, "liblakelink.so"),
+		"LAKELINK_LIBRARY":        filepath.Join(libDir, tgt.lib),
 		"LAKELINK_CALLBACK":       "http://127.0.0.1:8765/callback",
 		"PYTHONDONTWRITEBYTECODE": "1",
 	}
@@ -298,16 +325,13 @@ func TestHeaderMatchesLibrary(t *testing.T) {
 	for _, m := range regexp.MustCompile(`\b(lakelink_\w+)\s*\(`).FindAllStringSubmatch(code, -1) {
 		declared[m[1]] = true
 	}
-	out, err := exec.Command("nm", "-D", "--defined-only", filepath.Join(libDir, "liblakelink.so")).Output()
+	names, err := tgt.exports(filepath.Join(libDir, tgt.lib))
 	if err != nil {
-		t.Fatalf("nm: %v", err)
+		t.Fatal(err)
 	}
 	exported := map[string]bool{}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 3 && f[1] == "T" && strings.HasPrefix(f[2], "lakelink_") {
-			exported[f[2]] = true
-		}
+	for _, name := range names {
+		exported[name] = true
 	}
 	if len(declared) < 20 || len(exported) < 20 {
 		t.Fatalf("declared %d, exported %d: the parsing is broken", len(declared), len(exported))
@@ -342,13 +366,14 @@ func TestHeaderStandalone(t *testing.T) {
 	if err := os.WriteFile(src, []byte("#include \"lakelink.h\"\nint main(void) { return lakelink_abi_version() == LAKELINK_ABI_VERSION ? 0 : 1; }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, lang := range [][]string{{"gcc", "-std=c99"}, {"gcc", "-std=c11"}, {"g++", "-x", "c++", "-std=c++11"}} {
+	for _, lang := range [][]string{{tgt.cc, "-std=c99"}, {tgt.cc, "-std=c11"}, {tgt.cxx, "-x", "c++", "-std=c++11"}} {
 		if _, err := exec.LookPath(lang[0]); err != nil {
 			t.Logf("no %s: skipped", lang[0])
 			continue
 		}
 		args := append(append([]string{}, lang[1:]...), "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"+capiDir,
-			src, "-o", filepath.Join(workDir, "header-only-"+lang[0]), "-L"+libDir, "-llakelink", "-Wl,-rpath,"+libDir)
+			src, "-o", filepath.Join(workDir, tgt.exe("header-only-"+lang[0])))
+		args = append(args, tgt.linkFlags()...)
 		if b, err := exec.Command(lang[0], args...).CombinedOutput(); err != nil {
 			t.Errorf("%s %s: %v\n%s", lang[0], strings.Join(args, " "), err, b)
 		}
@@ -359,7 +384,7 @@ func TestHeaderStandalone(t *testing.T) {
 func TestEveryProgramIsRun(t *testing.T) {
 	run := map[string]bool{"basics": true, "apps": true, "lakebase": true, "misuse": true, "threads": true,
 		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true, "pools": true,
-		"bulk": true}
+		"bulk": true, "async": true}
 	files, err := filepath.Glob(filepath.Join(testsDir, "*.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -443,7 +468,7 @@ func TestSecrets(t *testing.T) {
 	vars := env(t)
 	vars["LAKELINK_CUT_SECRET"] = secret
 	fault := `{"endpoint":"database-credentials","kind":"malformed","body":"{\"token\": \"` + secret + `\", \"expiration_time\": "}`
-	for _, san := range []sanitizer{plain, asan} {
+	for _, san := range sanitizers() {
 		t.Run(string(san), func(t *testing.T) {
 			resp, err := http.Post(emu.Info().AdminURL+"/faults", "application/json", strings.NewReader(fault))
 			if err != nil {
@@ -474,7 +499,7 @@ func TestThreads(t *testing.T) {
 // oauth_exchange.c redeems the code and refreshes.
 func TestOAuth(t *testing.T) {
 	t.Parallel()
-	for _, san := range []sanitizer{plain, asan} {
+	for _, san := range sanitizers() {
 		t.Run(string(san), func(t *testing.T) {
 			vars := env(t)
 			out, err := runProgram(t, compile(t, "oauth_url", san), san, vars)
@@ -537,6 +562,9 @@ func followAuthorization(t *testing.T, authURL, callback, state string) *url.URL
 // from the Go runtime.
 func TestMemoryCheckerIsLive(t *testing.T) {
 	t.Parallel()
+	if !tgt.asan {
+		t.Skipf("no AddressSanitizer for %s: mingw-w64 has none, and ASan does not run under qemu-user", tgt.name)
+	}
 	bin := compile(t, "negative", asan)
 	vars := env(t)
 
@@ -584,24 +612,72 @@ func TestMemoryCheckerIsLive(t *testing.T) {
 	t.Log("the deliberate overflow, as reported:\n" + out)
 }
 
-// TestPythonSmoke runs smoke.py, which loads the library with ctypes.
+// TestPythonSmoke runs smoke.py, which loads the library with ctypes, and
+// binding_smoke.py, which uses it through the Python binding of this
+// checkout. On another target it runs the Python LAKELINK_TEST_PYTHON
+// names (a command line, such as build/platforms/run.sh's aarch64 Python
+// under qemu-aarch64), and is skipped without one.
 func TestPythonSmoke(t *testing.T) {
 	t.Parallel()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Fatal("python3 is needed (make tools installs it)")
+	python := strings.Fields(os.Getenv("LAKELINK_TEST_PYTHON"))
+	if len(python) == 0 && tgt.name != "" {
+		t.Skipf("no Python for %s: set LAKELINK_TEST_PYTHON", tgt.name)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join(testsDir, "smoke.py"))
+	if len(python) == 0 {
+		p, err := exec.LookPath("python3")
+		if err != nil {
+			t.Fatal("python3 is needed (make tools installs it)")
+		}
+		python = []string{p}
+	}
 	vars := env(t)
+	vars["PYTHONPATH"] = filepath.Join(capiDir, "..", "bindings", "python")
+	for _, script := range []string{"smoke.py", "binding_smoke.py"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, python[0], append(python[1:], filepath.Join(testsDir, script))...)
+		cmd.Env = os.Environ()
+		for k, v := range vars {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "PASS "+script) {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+		t.Log("\n" + string(out))
+	}
+}
+
+// TestNodeSmoke runs node_smoke.js with the Node LAKELINK_TEST_NODE names
+// (a command line, such as build/platforms/run.sh's Windows node.exe under
+// wine), and is skipped without one: natively the Node binding's own tests
+// (make test-node) cover it.
+func TestNodeSmoke(t *testing.T) {
+	t.Parallel()
+	node := strings.Fields(os.Getenv("LAKELINK_TEST_NODE"))
+	if len(node) == 0 {
+		t.Skip("no LAKELINK_TEST_NODE: natively, make test-node tests the Node binding")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node[0], append(node[1:], filepath.Join(testsDir, "node_smoke.js"))...)
 	cmd.Env = os.Environ()
-	for k, v := range vars {
+	for k, v := range env(t) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS smoke.py") {
-		t.Fatalf("smoke.py: %v\n%s", err, out)
+	cmd.Env = append(cmd.Env, tgt.env...)
+	// Into a file, not a pipe: under wine, Windows Node cannot open a pipe
+	// from the host as its stdout (open EBADF).
+	f, err := os.Create(filepath.Join(t.TempDir(), "node.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	out, _ := os.ReadFile(f.Name())
+	if err != nil || !strings.Contains(string(out), "PASS node_smoke.js") {
+		t.Fatalf("node_smoke.js: %v\n%s", err, out)
 	}
 	t.Log("\n" + string(out))
 }

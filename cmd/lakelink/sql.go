@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -280,9 +279,9 @@ func runPsql(c *connectionFlags, args []string, stdout, stderr io.Writer) int {
 	if login.ApplicationName != "" {
 		env = append(env, "PGAPPNAME="+login.ApplicationName)
 	}
-	// psql takes over this process: its prompts, signals and exit code.
-	if err := syscall.Exec(psql, append([]string{"psql"}, args...), env); err != nil {
+	code, err := execPsql(psql, args, env)
+	if err != nil {
 		return fail(stderr, "psql", err)
 	}
-	return 0
+	return code
 }

@@ -71,7 +71,7 @@ func (a *App) networkCause(ctx context.Context, u *url.URL, err error) string {
 		}
 		return fmt.Sprintf("The DNS lookup of %s failed (%s): check the network, the VPN and the DNS settings, and the app URL.", u.Hostname(), dnsErr.Err)
 
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errnoIs(err, syscall.ECONNREFUSED):
 		if viaProxy {
 			return fmt.Sprintf("connection refused: nothing listens at %s: check the proxy variable and that the proxy is running.", strings.TrimPrefix(proxyAddr, "the proxy at "))
 		}
@@ -93,10 +93,10 @@ func (a *App) networkCause(ctx context.Context, u *url.URL, err error) string {
 		}
 		return fmt.Sprintf("The app did not answer %s: it may be starting or overloaded, or a firewall or proxy may hold the connection.", within)
 
-	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+	case errnoIs(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return "The connection was closed before the whole answer arrived: a proxy or firewall may cut it, or the app restarted; try again, and check the app's logs."
 
-	case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
+	case errnoIs(err, syscall.ENETUNREACH) || errnoIs(err, syscall.EHOSTUNREACH):
 		return fmt.Sprintf("%s cannot be reached from this network: check the connection and any VPN the workspace needs.", hostPort(u))
 	}
 	return fmt.Sprintf("The request did not reach the app at %s: check the URL and the network.", hostPort(u))

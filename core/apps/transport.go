@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/oauth2"
+
 	"github.com/lakelink/lakelink/core/internal/useragent"
 )
 
@@ -78,15 +80,29 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // WithUserAgent's part and the token source's auth type, when it tells
 // one), then the one req had, if any.
 func (a *App) userAgentOf(req *http.Request) string {
-	var authType string
-	if s, ok := a.tokens.(interface{ AuthType() string }); ok {
-		authType = s.AuthType()
-	}
-	ua := useragent.String(a.userAgent, authType)
+	ua := UserAgent(a.tokens, a.userAgent)
 	if own := req.Header.Get("User-Agent"); own != "" {
 		ua += " " + own
 	}
 	return ua
+}
+
+// UserAgent is lakelink's User-Agent of a request with a token from
+// tokens, what [App.Do] sends before the request's own User-Agent (if
+// any): "lakelink/VERSION go/VERSION os/OS", then extra (key/value pairs
+// as [WithUserAgent] takes them; anything else is left out), then
+// "auth/TYPE" when tokens tells its type (ask after its first token: an
+// *auth.Source of Databricks unified auth learns it then). A client that
+// sends what [Authorize] allowed sends this too.
+func UserAgent(tokens oauth2.TokenSource, extra string) string {
+	if useragent.Check(extra) != nil {
+		extra = ""
+	}
+	var authType string
+	if s, ok := tokens.(interface{ AuthType() string }); ok {
+		authType = s.AuthType()
+	}
+	return useragent.String(extra, authType)
 }
 
 // admit applies the two rules of where the token may go: to the app's own

@@ -72,6 +72,7 @@ func TestUnifiedAuthRefusesCleartextToAnotherMachine(t *testing.T) {
 	sp := shared.Info().ServicePrincipal
 	home := t.TempDir()
 	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // the home directory on Windows
 	t.Setenv("DATABRICKS_CLIENT_ID", sp.ClientID)
 	t.Setenv("DATABRICKS_CLIENT_SECRET", sp.ClientSecret)
 	cfg := "[remote]\nhost = http://workspace.example.com\nclient_id = x\nclient_secret = y\n"
@@ -104,6 +105,7 @@ func TestUnifiedAuthRefusesCleartextToAnotherMachine(t *testing.T) {
 func TestDatabricksProfile(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // the home directory on Windows
 	sp := shared.Info().ServicePrincipal
 	cfg := fmt.Sprintf("[emulator]\nhost = %s\nclient_id = %s\nclient_secret = %s\n", shared.Info().WorkspaceURL, sp.ClientID, sp.ClientSecret)
 	if err := os.WriteFile(filepath.Join(home, ".databrickscfg"), []byte(cfg), 0o600); err != nil {
@@ -197,17 +199,13 @@ func TestPKCELoopbackFlow(t *testing.T) {
 	if status, body := appGet(t, shared, "/api/genie", tok.AccessToken); status != 200 {
 		t.Errorf("genie: %d %s", status, body)
 	}
-	// The tokens are stored, 0600 in a 0700 directory, under the identity.
+	// The tokens are stored, for the user alone (see checkPrivate), under the identity.
 	store, _ := OpenStore(location)
 	entry, err := store.Load(StoreKey(shared.Info().WorkspaceURL, DefaultClientID, []string{"offline_access", "sql", "dashboards.genie"}))
 	if err != nil || entry == nil || entry.RefreshToken == "" {
 		t.Fatalf("stored entry %+v, %v", entry, err)
 	}
-	for path, want := range map[string]os.FileMode{location: 0o600, filepath.Dir(location): 0o700} {
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
-		}
-	}
+	checkPrivate(t, location)
 }
 
 // browser is a configuration whose browser signs in at once.

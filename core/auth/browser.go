@@ -1,3 +1,5 @@
+//go:build !windows
+
 package auth
 
 import (
@@ -7,8 +9,8 @@ import (
 	"runtime"
 )
 
-// openBrowser runs $BROWSER with the URL, else xdg-open, open or the
-// Windows opener. It does not wait for the browser.
+// openBrowser runs $BROWSER with the URL (through sh), else open on macOS
+// and xdg-open elsewhere. It does not wait for the browser.
 func openBrowser(target string) error {
 	var cmd *exec.Cmd
 	switch {
@@ -16,8 +18,6 @@ func openBrowser(target string) error {
 		cmd = exec.Command("sh", "-c", os.Getenv("BROWSER")+` "$1"`, "browser", target)
 	case runtime.GOOS == "darwin":
 		cmd = exec.Command("open", target)
-	case runtime.GOOS == "windows":
-		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", target)
 	default:
 		cmd = exec.Command("xdg-open", target)
 	}

@@ -61,7 +61,7 @@ func (l *logFile) close() {
 // (appending, created 0600) if it is not open.
 func openLog(path string) (*logFile, error) {
 	return logFiles.GetOrAdd(path, func() (*logFile, error) {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := openAppend(path)
 		if err != nil {
 			return nil, fmt.Errorf("Logfile: %w", err)
 		}

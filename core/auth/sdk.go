@@ -1,9 +1,10 @@
+//go:build !wasip1
+
 package auth
 
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/config"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/redact"
-	"github.com/lakelink/lakelink/core/weburl"
 )
 
 // sdkConfig is the databricks-sdk-go configuration the options describe:
@@ -68,11 +68,6 @@ func (c *Config) sdkSource(o *connstr.Options) (*Source, error) {
 	return s, nil
 }
 
-// UnifiedAuthHost is the default configuration's Config.UnifiedAuthHost.
-func UnifiedAuthHost(o *connstr.Options) (string, error) {
-	return (*Config)(nil).UnifiedAuthHost(o)
-}
-
 // UnifiedAuthHost is the workspace URL that Databricks unified auth
 // resolves for the options (DATABRICKS_HOST, a profile), or "" with the
 // reason it resolves none.
@@ -94,16 +89,8 @@ type hostRule struct{}
 func (hostRule) Name() string { return "lakelink's rule for workspace URLs" }
 
 func (hostRule) Configure(cfg *config.Config) error {
-	if cfg.Host == "" {
-		return nil
-	}
-	u, err := url.Parse(cfg.Host)
-	if err == nil {
-		err = weburl.Check(u)
-	}
-	if err != nil {
-		return &ownError{fmt.Errorf("Databricks unified auth: the workspace URL %s (from DATABRICKS_HOST or the profile) is refused: %w",
-			redact.URL(cfg.Host), err)}
+	if err := checkUnifiedHost(cfg.Host); err != nil {
+		return &ownError{err}
 	}
 	return nil
 }

@@ -58,7 +58,8 @@ func TestSDKErrorKeepsWhatUsersNeed(t *testing.T) {
 // sdkCallers are the only files that may import databricks-sdk-go, besides
 // the emulator (which serves its API): each returns the SDK's errors
 // through SDKError.
-var sdkCallers = map[string]bool{"core/auth/sdk.go": true, "core/auth/sdkerror.go": true, "core/lakebase/databricks.go": true}
+var sdkCallers = map[string]bool{"core/auth/sdk.go": true, "core/auth/sdkerror.go": true, "core/lakebase/databricks.go": true,
+	"core/lakebase/databricks_wasip1.go": true}
 
 // TestSDKIsCalledFromOneFileEach: no other file imports databricks-sdk-go,
 // and those that do never return an SDK error as it is (return ..., err).

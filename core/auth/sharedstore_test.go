@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,8 +25,7 @@ const fileSizeLimitEnv = "LAKELINK_TEST_FILE_SIZE_LIMIT"
 
 func helperProcess() int {
 	if limit, err := strconv.ParseUint(os.Getenv(fileSizeLimitEnv), 10, 64); err == nil {
-		signal.Ignore(syscall.SIGXFSZ) // a write past the limit fails with EFBIG instead
-		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+		if err := limitFileSize(limit); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

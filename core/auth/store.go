@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -439,7 +438,7 @@ func (s *fileStore) reserve(current *storeFile) (*nextVersion, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".oauth-tokens-*")
+	tmp, err := createTemp(filepath.Dir(s.path))
 	if err != nil {
 		return nil, err
 	}
@@ -489,9 +488,7 @@ func (n *nextVersion) discard() {
 	}
 }
 
-// checkDir refuses a store directory another user controls: one owned by
-// another user (root aside), or one others may write to unless it is
-// sticky (as /tmp), where others cannot replace the user's files.
+// checkDir refuses a store directory another user controls (see dirAccess).
 func checkDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -500,21 +497,14 @@ func checkDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("token store directory %s: %w", dir, err)
 	}
-	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() && owner != 0 {
-		return fmt.Errorf("token store directory %s is owned by uid %d, not by you: use a directory of yours as OAuthSettingsLocation", dir, owner)
-	}
-	if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0 {
-		return fmt.Errorf("token store directory %s may be written by other users (mode %v), who could replace the tokens: "+
-			"run `chmod go-w %s`, or use a directory of yours as OAuthSettingsLocation", dir, fi.Mode().Perm(), dir)
-	}
-	return nil
+	return dirAccess(dir, fi)
 }
 
 // openOwn opens path without following a symbolic link, and without
 // waiting (a FIFO another user made there would block an open for
 // reading), and makes sure it is a file of the user's alone (see checkOwn).
 func openOwn(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|openNonBlocking, 0o600)
+	f, err := openFile(path, flag)
 	if isSymlinkRefusal(err) {
 		return nil, fmt.Errorf("%s is a symbolic link: lakelink does not follow one there; remove it", path)
 	}
@@ -543,16 +533,7 @@ func checkOwn(f *os.File) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file: remove it", f.Name())
 	}
-	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() {
-		return fmt.Errorf("%s is owned by uid %d, not by you: lakelink uses only its own files there; remove it", f.Name(), owner)
-	}
-	if n, ok := linksOf(fi); ok && n != 1 {
-		return fmt.Errorf("%s has %d links (names): it is, or is linked to, another file; remove it", f.Name(), n)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s may be used by other users (mode %v): run `chmod 600 %s`, or remove it", f.Name(), perm, f.Name())
-	}
-	return nil
+	return fileAccess(f, fi)
 }
 
 // readOwn reads path, a regular file of the user's (see openOwn).

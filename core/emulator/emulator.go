@@ -25,7 +25,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -43,8 +42,10 @@ type Config struct {
 	TokenTTL time.Duration
 	// PostgresURL names a running PostgreSQL server (a role that may create
 	// roles and databases) to proxy Lakebase sessions to, as a URL or
-	// key=value pairs. Empty means the emulator starts a throwaway cluster
-	// from the installed binaries.
+	// key=value pairs. Empty means $LAKELINK_EMULATOR_POSTGRES_URL when set
+	// (where no cluster can start, as for Windows tests under wine: see
+	// build/platforms), else the emulator starts a throwaway cluster from
+	// the installed binaries.
 	PostgresURL string
 	// Interactive shows a consent page with an Allow button at the
 	// authorize endpoint instead of signing the user in at once.
@@ -96,6 +97,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.PostgresURL == "" {
+		c.PostgresURL = os.Getenv("LAKELINK_EMULATOR_POSTGRES_URL")
 	}
 	return nil
 }
@@ -336,7 +340,7 @@ func refuseLiveState(path string) error {
 	if json.Unmarshal(data, &held) != nil || held.PID <= 0 {
 		return nil
 	}
-	if err := syscall.Kill(held.PID, 0); err == nil || errors.Is(err, syscall.EPERM) {
+	if processAlive(held.PID) {
 		return fmt.Errorf("%s belongs to a running emulator (pid %d): stop it, or use another state dir", path, held.PID)
 	}
 	return nil

@@ -31,7 +31,7 @@ type cluster struct {
 	port     int
 	password string
 	binDir   string
-	cred     *syscall.Credential // whom the server runs as; nil for ourselves
+	cred     *runAs // whom the server runs as; nil for ourselves
 	log      *syncBuffer
 
 	mu     sync.Mutex // held by restart and stop
@@ -101,7 +101,7 @@ func startCluster(ctx context.Context, log *slog.Logger) (_ *cluster, err error)
 	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"), "-D", filepath.Join(dir, "data"),
 		"-U", clusterAdmin, "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256",
 		"-E", "UTF8", "--locale=C", "--no-sync")
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.SysProcAttr = procAttr(cred, false)
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
@@ -133,8 +133,7 @@ func (c *cluster) startPostmaster(ctx context.Context) error {
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=64MB")
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
-	// Pdeathsig stops the server if the emulator is killed outright.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Setpgid: true, Pdeathsig: syscall.SIGINT}
+	c.cmd.SysProcAttr = procAttr(c.cred, true)
 	if err := c.cmd.Start(); err != nil {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
@@ -199,7 +198,7 @@ func (c *cluster) shutdown() {
 
 // unprivilegedCredential returns nil when not root, else the credential of
 // the postgres user, or of nobody when there is none.
-func unprivilegedCredential() (*syscall.Credential, error) {
+func unprivilegedCredential() (*runAs, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -210,7 +209,7 @@ func unprivilegedCredential() (*syscall.Credential, error) {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+		return &runAs{Uid: uint32(uid), Gid: uint32(gid)}, nil
 	}
 	return nil, errors.New("running as root and neither a postgres nor a nobody user exists to run PostgreSQL as")
 }

@@ -149,25 +149,16 @@ func refusedPassword(err error) string {
 // poolConfig turns the options into a pgxpool configuration, without the
 // user and password. Open uses its ConnConfig only.
 func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
-	server := o.Server
-	if server == "" {
-		server = lakebaseHost(o.Host)
-	}
-	if server == "" {
-		return nil, errors.New("no Lakebase server: give Server (the instance's host name, read_write_dns)")
+	server, port, database, err := loginTarget(o)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := pgxpool.ParseConfig("sslmode=disable") // TLS is set below, from SSLMode
 	if err != nil {
 		return nil, err
 	}
 	cc := cfg.ConnConfig
-	cc.Host, cc.Port, cc.Database = server, DefaultPort, DefaultDatabase
-	if o.Port != 0 {
-		cc.Port = uint16(o.Port)
-	}
-	if o.Database != "" {
-		cc.Database = o.Database
-	}
+	cc.Host, cc.Port, cc.Database = server, port, database
 	if o.ApplicationName != "" {
 		cc.RuntimeParams["application_name"] = o.ApplicationName
 	}
@@ -183,6 +174,26 @@ func poolConfig(o *connstr.Options) (*pgxpool.Config, error) {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pgConn, CancelRequestDelay: 0, DeadlineDelay: 5 * time.Second}
 	}
 	return cfg, nil
+}
+
+// loginTarget is the server, port and database the options name, with
+// lakelink's defaults: what a login goes to. Login uses it without a pgx
+// configuration, which lakelink.wasm (no Postgres session) does not link.
+func loginTarget(o *connstr.Options) (server string, port uint16, database string, err error) {
+	if server = o.Server; server == "" {
+		server = lakebaseHost(o.Host)
+	}
+	if server == "" {
+		return "", 0, "", errors.New("no Lakebase server: give Server (the instance's host name, read_write_dns)")
+	}
+	port, database = DefaultPort, DefaultDatabase
+	if o.Port != 0 {
+		port = uint16(o.Port)
+	}
+	if o.Database != "" {
+		database = o.Database
+	}
+	return server, port, database, nil
 }
 
 // DefaultTimeout bounds a login when the connection string gives no

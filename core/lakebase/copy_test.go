@@ -372,32 +372,6 @@ func TestCopyEndedByLaterCall(t *testing.T) {
 		t.Errorf("Close of the ended COPY TO: %d, %v", n, err)
 	}
 }
-
-// TestCopyToParksReads: with ThreadWait, a COPY TO's reads park instead of
-// spinning (threadWaitConn.streaming) while it runs, and spin again after.
-func TestCopyToParksReads(t *testing.T) {
-	p := connectWith(t, &Config{ThreadWait: true}, lakebaseConn(testEmulator, "Instance="+testEmulator.Info().Lakebase.Instance))
-	c, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	tw, ok := rawConn(c.pg).(*threadWaitConn)
-	if !ok {
-		t.Fatalf("the connection is a %T", rawConn(c.pg))
-	}
-	o, err := c.StartCopyTo(context.Background(), "COPY (SELECT generate_series(1, 1000)) TO STDOUT")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !tw.streaming.Load() {
-		t.Error("not streaming during the COPY")
-	}
-	if n, err := o.Close(); n != 1000 || err != nil || tw.streaming.Load() {
-		t.Errorf("after the COPY: %d, %v, streaming %v", n, err, tw.streaming.Load())
-	}
-}
-
 // TestCopyFromWrongDirection: a COPY TO STDOUT, or no COPY at all, started
 // as a COPY FROM STDIN is an error, not a wait for ever.
 func TestCopyFromWrongDirection(t *testing.T) {

@@ -51,23 +51,26 @@ func (l LoginInfo) String() string {
 // connection parameters, for programs that log in themselves.
 func (c *Config) Login(ctx context.Context, o *connstr.Options) (*LoginInfo, error) {
 	c = c.use()
-	cfg, err := poolConfig(o)
+	server, port, database, err := loginTarget(o)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := tlsConfig(o, server); err != nil { // what Connect would refuse
 		return nil, err
 	}
 	user, _, cred, err := c.userAndCredential(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	if mode := sslMode(o, cfg.ConnConfig.Host); unverifiedToken(cred, mode) {
-		c.warnUnverifiedToken(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))), mode)
+	if mode := sslMode(o, server); unverifiedToken(cred, mode) {
+		c.warnUnverifiedToken(net.JoinHostPort(server, strconv.Itoa(int(port))), mode)
 	}
 	password, expiry, err := cred.get(ctx)
 	if err != nil {
 		return nil, err
 	}
-	info := &LoginInfo{Host: cfg.ConnConfig.Host, Port: int(cfg.ConnConfig.Port), Database: cfg.ConnConfig.Database,
-		User: user, Password: password, SSLMode: string(sslMode(o, cfg.ConnConfig.Host)), ApplicationName: o.ApplicationName,
+	info := &LoginInfo{Host: server, Port: int(port), Database: database,
+		User: user, Password: password, SSLMode: string(sslMode(o, server)), ApplicationName: o.ApplicationName,
 		ExpiresAt: expiry}
 	switch {
 	case strings.Contains(o.SSLServerCert, "-----BEGIN"):

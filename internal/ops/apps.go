@@ -109,6 +109,9 @@ type Authorization struct {
 	// duration, not an instant: the caller's wall clock may step, and the
 	// library's own counts on a monotonic one.
 	ReuseMS int64 `json:"reuse_ms"`
+	// UserAgent is the User-Agent to send: lakelink's, the binding's part
+	// and the token's auth type (apps.UserAgent), as CallApp sends it.
+	UserAgent string `json:"user_agent"`
 }
 
 // String shows the URL, never the header.
@@ -135,7 +138,7 @@ func (p Ops) AuthorizeApp(_ context.Context, r Authorize) (a *Authorization, err
 	if !until.IsZero() {
 		ms = max(0, time.Until(until).Milliseconds())
 	}
-	return &Authorization{URL: target, Authorization: authorization, ReuseMS: ms}, nil
+	return &Authorization{URL: target, Authorization: authorization, ReuseMS: ms, UserAgent: apps.UserAgent(src, p.userAgent())}, nil
 }
 
 // Diagnose is the answer another HTTP client got to a request AuthorizeApp

@@ -186,27 +186,41 @@ func (q *Queue) Close() error {
 	return q.sig.close()
 }
 
+// waitSpin is how long WaitFor looks for the call's completion on the
+// calling thread, yielding the CPU between looks, before it sleeps until the
+// completion or its time is up: a short statement's round trip on a quiet
+// machine completes within it, without a wake-up; on a busy machine,
+// looking longer took the CPU that the server and the call's own thread
+// needed (bench/RESULTS.md, asyncio).
+const waitSpin = 100 * time.Microsecond
+
 // WaitFor waits for the call to complete for at most d, on the calling
-// thread (yielding the CPU between looks, never parking it): the caller's
-// event loop skips a wake-up when the answer comes that soon. It reports
-// whether the call completed; a call that completes while it waits is not
-// queued (the caller collects it now), one that completed before may have
-// been.
+// thread: it looks for up to waitSpin (yielding the CPU between looks),
+// then sleeps: the caller's event loop skips a wake-up when the answer comes
+// that soon. It reports whether the call completed; a call that completes
+// while it waits is not queued (the caller collects it now), one that
+// completed before may have been.
 func (c *Call) WaitFor(d time.Duration) bool {
 	if !c.state.CompareAndSwap(callRunning, callWatched) {
 		return c.state.Load() == callDoneWatched // another caller waits (or waited) for it
 	}
-	until := time.Now().Add(d)
-	for {
+	start := time.Now()
+	for spin := min(d, waitSpin); time.Since(start) < spin; yield() {
 		select {
 		case <-c.done:
 			return true
 		default:
 		}
-		if time.Now().After(until) {
-			// Completed meanwhile (and not queued): collect it; else the queue will tell.
-			return !c.state.CompareAndSwap(callWatched, callRunning)
-		}
-		yield()
 	}
+	if rest := d - time.Since(start); rest > 0 {
+		t := time.NewTimer(rest)
+		defer t.Stop()
+		select {
+		case <-c.done:
+			return true
+		case <-t.C:
+		}
+	}
+	// Completed meanwhile (and not queued): collect it; else the queue will tell.
+	return !c.state.CompareAndSwap(callWatched, callRunning)
 }

@@ -116,3 +116,37 @@ func TestQueueHandsCallsToItsSpinner(t *testing.T) {
 		t.Fatal("the slow call never completed")
 	}
 }
+
+// TestWaitForSleepsAfterItsSpin: a call that completes once WaitFor stopped
+// looking (after waitSpin) is seen by its sleep, and not queued; one that
+// takes longer than d is given up after d, and queued.
+func TestWaitForSleepsAfterItsSpin(t *testing.T) {
+	q, err := NewQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	c := NewCall()
+	q.Start(1, c, func() (any, error) { time.Sleep(5 * time.Millisecond); return 1, nil })
+	if !c.WaitFor(5 * time.Second) {
+		t.Fatal("a 5 ms call not done within 5 s")
+	}
+	if readable(t, q.FD(), 10*time.Millisecond) {
+		t.Fatal("queued although WaitFor collected it")
+	}
+	slow := NewCall()
+	q.Start(2, slow, func() (any, error) { time.Sleep(300 * time.Millisecond); return nil, nil })
+	t0 := time.Now()
+	if slow.WaitFor(20 * time.Millisecond) {
+		t.Fatal("a 300 ms call done within 20 ms")
+	}
+	if d := time.Since(t0); d < 20*time.Millisecond || d > 250*time.Millisecond {
+		t.Fatalf("WaitFor(20 ms) returned after %v", d)
+	}
+	if !readable(t, q.FD(), 5*time.Second) {
+		t.Fatal("the slow call was not queued")
+	}
+	if ids := q.Take(8); len(ids) != 1 || ids[0] != 2 {
+		t.Fatalf("took %v", ids)
+	}
+}

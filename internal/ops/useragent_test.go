@@ -68,6 +68,14 @@ func TestUserAgents(t *testing.T) {
 			t.Errorf("%s: no request with auth/oauth-m2m: %v", ep, seen[ep])
 		}
 	}
+	// AuthorizeApp gives another HTTP client the User-Agent CallApp sends.
+	a, err := p.AuthorizeApp(ctx, Authorize{Conn: m2m, AppURL: info.AppURL, URL: "/api/whoami"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.UserAgent != want+" auth/oauth-m2m" {
+		t.Errorf("AuthorizeApp: User-Agent %q, want %q", a.UserAgent, want+" auth/oauth-m2m")
+	}
 	// Databricks unified auth names the SDK's auth type once it has it.
 	for _, ep := range []string{"scim-me", "database-credentials"} {
 		if n := seen[ep][want+" auth/oauth-m2m"]; n != 2 {

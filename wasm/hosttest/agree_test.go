@@ -108,9 +108,16 @@ type answer struct {
 // viaC runs one operation through the C library.
 func viaC(t *testing.T, op string, args ...string) answer {
 	t.Helper()
+	return viaCWith(t, nil, op, args...)
+}
+
+// viaCWith runs one operation through the C library, with the
+// environment variables env (name=value) added to toolEnv's.
+func viaCWith(t *testing.T, env []string, op string, args ...string) answer {
+	t.Helper()
 	program, _ := agreeTools(t)
 	cmd := exec.Command(program, append([]string{op}, args...)...)
-	cmd.Env = toolEnv()
+	cmd.Env = append(toolEnv(), env...)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("exports %s: %v\n%s", op, err, out)
@@ -342,4 +349,121 @@ func TestExportsAgreeOnHeaders(t *testing.T) {
 	if want := `{"X-Many":["b","c"],"X-One":["a"]}`; string(seen["C"]) != want {
 		t.Errorf("the app saw %s, want %s", seen["C"], want)
 	}
+}
+
+// TestExportsAgreeOnUnifiedAuth: AuthScheme=Databricks resolves alike
+// through the C library (databricks-sdk-go's config package) and the WASI
+// module (core/auth's unified_wasip1.go, which follows it without the
+// SDK's cloud clients): the same DATABRICKS_* variables and
+// ~/.databrickscfg profiles give the same identity, or the same error.
+func TestExportsAgreeOnUnifiedAuth(t *testing.T) {
+	i := emu.Info()
+	sp, host, pat := i.ServicePrincipal, i.WorkspaceURL, "dapi-agree-unified-0123"
+	m2mEnv := []string{"DATABRICKS_HOST", host, "DATABRICKS_CLIENT_ID", sp.ClientID, "DATABRICKS_CLIENT_SECRET", sp.ClientSecret}
+	m2mProfile := fmt.Sprintf("host = %s\nclient_id = %s\nclient_secret = %s\n", host, sp.ClientID, sp.ClientSecret)
+	lb := i.Lakebase
+	lakebase := fmt.Sprintf(";Server=%s;Port=%d;Instance=%s;SSLMode=require", lb.Host, lb.Port, lb.Instance)
+	for _, c := range []struct {
+		name string
+		env  []string // name, value, ...
+		cfg  string   // ~/.databrickscfg; none when ""
+		conn string   // added to AuthScheme=Databricks
+		want string   // "sp" (the service principal's token), "pat", "login" (a Lakebase login) or "error"
+	}{
+		{"m2m from the environment", m2mEnv, "", "", "sp"},
+		{"pat from the environment", []string{"DATABRICKS_HOST", host, "DATABRICKS_TOKEN", pat}, "", "", "pat"},
+		{"the DEFAULT profile", nil, "[DEFAULT]\n" + m2mProfile, "", "sp"},
+		{"a profile named by Profile", nil, "[DEFAULT]\nhost = https://nowhere.example.com\ntoken = other\n\n[sp]\n" + m2mProfile, ";Profile=sp", "sp"},
+		{"__settings__'s default_profile", nil, "[__settings__]\ndefault_profile = sp\n\n[sp]\n" + m2mProfile, "", "sp"},
+		{"the environment over the profile", []string{"DATABRICKS_CONFIG_PROFILE", "p", "DATABRICKS_TOKEN", pat},
+			"[p]\nhost = " + host + "\ntoken = not-this-one\n", "", "pat"},
+		{"the workspace of the environment, for Lakebase", m2mEnv, "", lakebase, "login"},
+		{"the workspace of a profile, for Lakebase", nil, "[sp]\n" + m2mProfile, ";Profile=sp" + lakebase, "login"},
+		{"auth_type chooses among two methods", append([]string{"DATABRICKS_TOKEN", pat, "DATABRICKS_AUTH_TYPE", "oauth-m2m"}, m2mEnv...), "", "", "sp"},
+		{"a missing profile", []string{"DATABRICKS_CONFIG_PROFILE", "nope"}, "[DEFAULT]\n" + m2mProfile, "", "error"},
+		{"a profile without credentials", nil, "[DEFAULT]\nhost = " + host + "\n", "", "error"},
+		{"two auth methods", append([]string{"DATABRICKS_TOKEN", pat}, m2mEnv...), "", "", "error"},
+		{"no credentials", []string{"DATABRICKS_HOST", host}, "", "", "error"},
+		{"nothing configured", nil, "", "", "error"},
+		{"an auth type not configured", []string{"DATABRICKS_HOST", host, "DATABRICKS_AUTH_TYPE", "oauth-m2m"}, "", "", "error"},
+		{"an unknown auth type", []string{"DATABRICKS_HOST", host, "DATABRICKS_AUTH_TYPE", "nope"}, "", "", "error"},
+		{"auth_type pat without a host", []string{"DATABRICKS_TOKEN", pat, "DATABRICKS_AUTH_TYPE", "pat"}, "", "", "pat"},
+		{"pat without a host", []string{"DATABRICKS_TOKEN", pat}, "", "", "error"},
+		{"a workspace URL lakelink refuses", []string{"DATABRICKS_HOST", "http://example.com", "DATABRICKS_TOKEN", pat}, "", "", "error"},
+		{"a malformed profile", nil, "[DEFAULT]\nhost = " + host + "\nazure_use_msi = maybe\n", "", "error"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			home := t.TempDir()
+			if c.cfg != "" {
+				if err := os.WriteFile(filepath.Join(home, ".databrickscfg"), []byte(c.cfg), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := []string{"HOME=" + home}
+			for j := 0; j+1 < len(c.env); j += 2 {
+				env = append(env, c.env[j]+"="+c.env[j+1])
+			}
+			op := "token"
+			if c.want == "login" {
+				op = "lakebase_credential"
+			}
+			conn := "AuthScheme=Databricks" + c.conn
+			fromC := viaCWith(t, env, op, conn)
+			mod := instantiateIn(t, home, append([]string{"HOME", home}, c.env...)...)
+			fromWASI := viaWASI(t, mod, map[string]any{"op": op, "conn": conn})
+			if c.want == "error" {
+				if fromC.Error == nil || fromWASI.Error == nil || *fromC.Error != *fromWASI.Error {
+					t.Fatalf("C fails with %+v,\nWASI with %+v", fromC.Error, fromWASI.Error)
+				}
+				noSecret(t, sp.ClientSecret, fromC.Error.Message)
+				noSecret(t, pat, fromC.Error.Message)
+				return
+			}
+			if fromC.Error != nil || fromWASI.Error != nil {
+				t.Fatalf("C fails with %+v,\nWASI with %+v", fromC.Error, fromWASI.Error)
+			}
+			results := map[string]json.RawMessage{}
+			for name, result := range map[string]json.RawMessage{"C": fromC.Result, "WASI": fromWASI.Result} {
+				var r map[string]any
+				if err := json.Unmarshal(result, &r); err != nil {
+					t.Fatal(err)
+				}
+				switch c.want {
+				case "pat":
+					if r["access_token"] != pat {
+						t.Errorf("%s: a token other than DATABRICKS_TOKEN", name)
+					}
+				case "sp":
+					if sub := subject(t, fmt.Sprint(r["access_token"])); sub != sp.ClientID {
+						t.Errorf("%s: a token of %q, want the service principal's", name, sub)
+					}
+				case "login":
+					delete(r, "password")
+					delete(r, "expires_at")
+					results[name], _ = json.Marshal(r)
+				}
+			}
+			if c.want == "login" {
+				same(t, "the Lakebase login", results)
+			}
+		})
+	}
+}
+
+// subject is the sub claim of the JWT token, read without verifying it.
+func subject(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("the token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct{ Sub string }
+	if err == nil {
+		err = json.Unmarshal(payload, &claims)
+	}
+	if err != nil {
+		t.Fatalf("the token's claims: %v", err)
+	}
+	return claims.Sub
 }

@@ -196,9 +196,19 @@ type module struct {
 // instantiate makes a new instance, with env as its environment.
 func instantiate(t *testing.T, env ...string) *module {
 	t.Helper()
+	return instantiateIn(t, "", env...)
+}
+
+// instantiateIn makes a new instance, with env as its environment and
+// the directory dir (unless "") open to it at its own path.
+func instantiateIn(t *testing.T, dir string, env ...string) *module {
+	t.Helper()
 	ctx := context.Background()
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader).WithStderr(os.Stderr)
+	if dir != "" {
+		cfg = cfg.WithFSConfig(wazero.NewFSConfig().WithDirMount(dir, dir))
+	}
 	for i := 0; i+1 < len(env); i += 2 {
 		cfg = cfg.WithEnv(env[i], env[i+1])
 	}

@@ -34,7 +34,7 @@ const PROTOTYPES = [
   'int32_t lakelink_connstr_merge(const char *conn_str, const char *overrides_json, _Out_ void **out, _Out_ void **err)',
   'int32_t lakelink_token(const char *conn_str, _Out_ void **token_out, _Out_ int64_t *expires_out, _Out_ void **err)',
   'int32_t lakelink_app_authorize_reusable(const char *conn_str, const char *app_url, const char *method, const char *url, ' +
-    '_Out_ void **url_out, _Out_ void **authorization_out, _Out_ int64_t *reuse_ms_out, _Out_ void **err)',
+    '_Out_ void **url_out, _Out_ void **authorization_out, _Out_ int64_t *reuse_ms_out, _Out_ void **user_agent_out, _Out_ void **err)',
   'int32_t lakelink_app_diagnose(const char *conn_str, const char *method, const char *url, const char *sent_authorization, ' +
     'int32_t status, const char *headers_json, const uint8_t *body, int64_t body_len, const char *network_error, _Out_ void **err)',
   'int32_t lakelink_oauth_authorization_url(const char *conn_str, const char *callback_url, const char *scope, ' +

@@ -6,7 +6,9 @@
 // (its body streams, an AbortSignal cancels), while the rules stay in the
 // core: lakelink_app_authorize_reusable says whether the request may carry
 // the token (the app's own origin, its /api/ routes only), gives the
-// Authorization header, and says for how long it would answer the same for
+// Authorization header and the User-Agent (lakelink's, as the library's
+// own requests carry it; a User-Agent in init.headers goes after it, as
+// the core's App.Do does), and says for how long it would answer the same for
 // the same request (until its token's renewal): an App keeps that answer
 // for an identical method and URL that long (on the monotonic clock), and
 // drops every answer it keeps after an answer that is not 2xx, or none
@@ -50,7 +52,7 @@ function token (options) {
 /**
  * The core's answer for method and ref, a reference resolved against
  * appURL (lakelink_app_authorize_reusable): {url (where to send it),
- * authorization ('' for none), until (the performance.now() until which
+ * authorization ('' for none), userAgent (lakelink's), until (the performance.now() until which
  * it holds for this same request; 0 when the core cannot say)}; a refusal
  * throws its AppError.
  */
@@ -58,9 +60,15 @@ async function authorize (connStr, appURL, method, ref) {
   const url = [null]
   const out = [null]
   const ms = [0]
+  const ua = [null]
   const err = [null]
-  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, ref, url, out, ms, err), err)
-  return { url: takeString(url[0]), authorization: takeString(out[0]), until: ms[0] > 0 ? performance.now() + Number(ms[0]) : 0 }
+  check(await callAsync(lib().app_authorize_reusable, connStr, appURL, method, ref, url, out, ms, ua, err), err)
+  return {
+    url: takeString(url[0]),
+    authorization: takeString(out[0]),
+    userAgent: takeString(ua[0]),
+    until: ms[0] > 0 ? performance.now() + Number(ms[0]) : 0
+  }
 }
 
 /** How many requests' answers an App keeps (the oldest goes first). */
@@ -176,14 +184,16 @@ class App extends AppBase {
     init?.signal?.throwIfAborted()
     const key = `${method} ${ref}`
     const kept = this.#answers.get(key)
-    const { url, authorization } = kept && performance.now() < kept.until ? kept : await this.#ask(key, method, ref)
+    const { url, authorization, userAgent } = kept && performance.now() < kept.until ? kept : await this.#ask(key, method, ref)
     let headers
     if (init?.headers === undefined) {
-      headers = authorization ? { Authorization: authorization } : {} // what a plain fetch is given, at its cost
+      headers = authorization ? { Authorization: authorization, 'User-Agent': userAgent } : { 'User-Agent': userAgent } // a plain object: what a plain fetch is given, at its cost
     } else {
       headers = new Headers(init.headers)
       if (authorization) headers.set('Authorization', authorization)
       else headers.delete('Authorization')
+      const own = headers.get('User-Agent')
+      headers.set('User-Agent', own ? `${userAgent} ${own}` : userAgent)
     }
     let response
     try {

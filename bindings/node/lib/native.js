@@ -1,10 +1,10 @@
 'use strict'
-// Loading liblakelink.so with koffi and calling its C ABI (lakelink.h).
+// Loading the library (liblakelink.so; see libraryName) with koffi and calling its C ABI (lakelink.h).
 //
-// The library is found, in order: at $LAKELINK_LIBRARY; next to this
-// package's index.js (the copy `npm pack` puts in the tarball); in build/out
-// of the source checkout this package sits in (bindings/node ->
-// ../../build/out).
+// The library is found, in order: at $LAKELINK_LIBRARY; in the running
+// platform's package (lakelink-linux-x64-gnu ..., lib/platforms.js), which
+// npm installs as an optionalDependency; in build/out of the source checkout
+// this package sits in (bindings/node -> ../../build/out).
 //
 // Every call into Go runs off the main thread, so the event loop never
 // waits: the calls queries are made of on lakelink's caller threads
@@ -37,8 +37,19 @@ const koffi = require('koffi')
 const errors = require('./errors')
 const { Callers } = require('./caller')
 const { ABI_VERSION, ERROR_FIELDS, PROTOTYPES, nameOf } = require('./abi')
+const platforms = require('./platforms')
 
-const LIBRARY_NAME = 'liblakelink.so'
+/**
+ * The library's file name on a platform (a process.platform value): lakelink.dll
+ * on Windows, liblakelink.dylib on macOS, liblakelink.so elsewhere.
+ */
+function libraryName (platform = process.platform) {
+  if (platform === 'win32') return 'lakelink.dll'
+  if (platform === 'darwin') return 'liblakelink.dylib'
+  return 'liblakelink.so'
+}
+
+const LIBRARY_NAME = libraryName()
 
 const ErrorStruct = koffi.struct('lakelink_error', ERROR_FIELDS)
 
@@ -46,8 +57,27 @@ const ErrorStruct = koffi.struct('lakelink_error', ERROR_FIELDS)
 function candidates () {
   const env = process.env.LAKELINK_LIBRARY
   if (env) return [path.resolve(env)]
-  const pkg = path.resolve(__dirname, '..')
-  return [path.join(pkg, LIBRARY_NAME), path.resolve(pkg, '..', '..', 'build', 'out', LIBRARY_NAME)]
+  const tried = []
+  const platform = platforms.current()
+  if (platform) {
+    try {
+      tried.push(require(platform.pkg)) // the package's main module is its library's path
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND') throw e
+    }
+  }
+  tried.push(path.resolve(__dirname, '..', '..', '..', 'build', 'out', LIBRARY_NAME))
+  return tried
+}
+
+/** Why no library was found, with what to do about it. */
+function notFound (tried) {
+  const platform = platforms.current()
+  const where = `(tried ${tried.join(', ')})`
+  if (!platform) return `${platforms.unsupported()} ${where}`
+  return `lakelink: ${platform.pkg}, the package with the library for ${platforms.describe()}, is not installed ${where}: ` +
+    'npm installs it with lakelink as an optional dependency (not with --omit=optional or --no-optional); ' +
+    'or set LAKELINK_LIBRARY to a liblakelink, or run `make build` in the lakelink checkout'
 }
 
 let loaded = null
@@ -62,8 +92,7 @@ function lib () {
   const tried = candidates()
   const file = tried.find((p) => fs.existsSync(p))
   if (!file) {
-    throw new errors.InterfaceError(`lakelink: ${LIBRARY_NAME} not found (tried ${tried.join(', ')}); ` +
-      'set LAKELINK_LIBRARY to its path, or run `make build` in the lakelink checkout')
+    throw new errors.InterfaceError(notFound(tried))
   }
   let handle
   try {
@@ -237,4 +266,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }
+module.exports = { lib, libraryName, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }

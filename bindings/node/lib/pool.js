@@ -18,6 +18,18 @@
 // of an App user whose token this pool took a session for in the last
 // USER_TRUST_MS (so the core knows whose it is without asking the
 // workspace) while no other session of that token is held or coming.
+//
+// A statement that finds every session of the pool's own identity held
+// waits here, not in the core: the session of a parameterized pool.query
+// that succeeded goes straight to the first statement waiting (no
+// lakelink_close, no lakelink_pool_acquire: one library call per query
+// instead of three), at most HAND_OVERS times in a row, after which it goes
+// back to the core, which decides whether it serves again (MaxLifetime).
+// Anything else given back (an error, a client, a transaction, a stream,
+// a statement without parameters, which may have been BEGIN) goes back to
+// the core, and the first waiting then takes a session there. When no
+// session came back for STALL_MS, those waiting here wait in the core
+// instead, where PoolTimeout applies.
 const { EventEmitter } = require('node:events')
 const crypto = require('node:crypto')
 const util = require('node:util')
@@ -38,6 +50,11 @@ const { InterfaceError } = require('./errors')
 const USER_TRUST_MS = 60 * 1000
 /** The most App users' token digests a Pool keeps for that (the oldest go first). */
 const MAX_TRUSTED_USERS = 1000
+
+/** How many times in a row a session goes from one pool.query to the next without the core. */
+const HAND_OVERS = 100
+/** How long statements wait here for a session before they wait in the core (where PoolTimeout applies). */
+const STALL_MS = 100
 
 /**
  * node-postgres's pool options: the connection-string property each sets,
@@ -112,13 +129,20 @@ class UserPool {
     return this.#pool[ACQUIRE](this.#token, this.#digest, signal)
   }
 
-  /** Runs fn(handle) on a session, given back before it settles (so that the pool's counts show it back, as in node-postgres). */
-  async #use (signal, fn) {
+  /**
+   * Runs fn(handle) on a session, given back before it settles (so that
+   * the pool's counts show it back, as in node-postgres); clean: fn
+   * leaves the session as it found it when it resolves (see HAND_OVERS).
+   */
+  async #use (signal, fn, clean) {
     const h = await this.#acquire(signal)
+    let resolved = false
     try {
-      return await fn(h)
+      const value = await fn(h)
+      resolved = true
+      return value
     } finally {
-      await this.#pool[GIVE_BACK](h, false)
+      await this.#pool[GIVE_BACK](h, false, clean && resolved)
     }
   }
 
@@ -130,7 +154,8 @@ class UserPool {
     } catch (e) {
       return Promise.reject(e)
     }
-    return this.#use(st.signal, (h) => session.runAbortable(h, st, this.#opts))
+    // With parameters, one statement (the extended protocol), which cannot leave a transaction open.
+    return this.#use(st.signal, (h) => session.runAbortable(h, st, this.#opts), st.params !== null)
   }
 
   /** As Pool.transaction, on a session of this user's. */
@@ -188,8 +213,13 @@ class Pool extends EventEmitter {
   #max = 0 // the core pool's MaxConnections, once open
   #ownHeld = new Set() // the handles of the sessions of the pool's own identity held
   #ownAcquiring = 0 // acquires of the pool's own identity in the core
+  #ownWaitingInCore = 0 // those of them that may wait there (not quick)
   #users = new Map() // App users' token digests -> {digest, until, busy (sessions held or coming)}, oldest first
   #userOf = new Map() // the handles of App users' sessions held -> their token's entry in #users
+  #waiting = [] // own-identity acquires waiting here for a session: {resolve, reject, signal, onAbort}
+  #handedOver = new Map() // own sessions' handles -> times handed over in a row
+  #lastBack = 0 // performance.now() when a session of the pool's own identity last came back
+  #stallTimer = null // while #waiting is not empty: moves them to the core when no session comes back
   #abandoned = 0 // acquires still waiting in the core for a query that stopped waiting (its signal aborted)
   #ended = false // end() was called
   #ending = null // end()'s promise
@@ -246,7 +276,7 @@ class Pool extends EventEmitter {
   /** Sessions open and idle. */
   get idleCount () { return this.#stats().idle }
   /** Queries and connect() calls waiting for a session (here, and in the core). */
-  get waitingCount () { return session.acquireTurns.waiting(this) + Math.max(0, this.#stats().waiting - this.#abandoned) }
+  get waitingCount () { return this.#waiting.length + session.acquireTurns.waiting(this) + Math.max(0, this.#stats().waiting - this.#abandoned) }
 
   /**
    * The entry in #users of an App user's token digest (a new one when
@@ -296,6 +326,14 @@ class Pool extends EventEmitter {
       if (this.#ended) throw closedError()
       if (!own) user = this.#userEntry(digest)
       quick = this.#quick(user)
+      if (!quick && own) {
+        const h = await this.#waitHere(signal)
+        if (h !== null) { // handed over: already held and counted
+          this.#acquiring--
+          return h
+        }
+        quick = this.#quick(null) // a session went back to the core (or none came back for STALL_MS)
+      }
       if (!quick) {
         turn = await session.acquireTurns.take(this, signal, own ? null : user.digest)
         quick = !turn // let go without a turn: a session came free
@@ -310,6 +348,8 @@ class Pool extends EventEmitter {
     }
     let abandoned = false // the caller stopped waiting (signal aborted) while the core looked for a session
     let settled = false
+    const slow = own && !quick
+    if (slow) this.#ownWaitingInCore++
     if (own) this.#ownAcquiring++
     else user.busy++
     const got = session.poolAcquire(pool, token, quick).then((h) => {
@@ -331,6 +371,7 @@ class Pool extends EventEmitter {
       settled = true
       throw e
     }).finally(() => {
+      if (slow) this.#ownWaitingInCore--
       if (own) this.#ownAcquiring--
       else user.busy--
       this.#forget(user)
@@ -366,12 +407,65 @@ class Pool extends EventEmitter {
   }
 
   /**
+   * Waits here for a session of the pool's own identity (see HAND_OVERS):
+   * resolves with a session's handle handed over, or with null when the
+   * acquire is to go to the core; rejects with signal's reason when it
+   * aborts, or when the pool ends.
+   */
+  #waitHere (signal) {
+    return new Promise((resolve, reject) => {
+      const w = { resolve, reject, signal, onAbort: null }
+      if (signal) {
+        w.onAbort = () => {
+          this.#waiting.splice(this.#waiting.indexOf(w), 1)
+          this.#release(0) // stops the stall timer when none is left
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', w.onAbort, { once: true })
+      }
+      if (this.#waiting.push(w) === 1) {
+        this.#lastBack = performance.now()
+        this.#stallTimer = setInterval(() => {
+          if (performance.now() - this.#lastBack >= STALL_MS) this.#release(this.#waiting.length, null)
+        }, STALL_MS)
+      }
+    })
+  }
+
+  /** Lets the first n acquires waiting here go, each with value (a handle, or null: to the core), or rejects them (error). */
+  #release (n, value, error) {
+    for (const w of this.#waiting.splice(0, n)) {
+      w.signal?.removeEventListener('abort', w.onAbort)
+      if (error) w.reject(error)
+      else w.resolve(value)
+    }
+    if (this.#waiting.length === 0 && this.#stallTimer) {
+      clearInterval(this.#stallTimer)
+      this.#stallTimer = null
+    }
+  }
+
+  /**
    * Gives a session back to the core pool, which decides whether it
    * serves again (destroy: ends it on the server instead). Resolves when
    * it is back; never rejects: a session that cannot be given back is the
-   * core's to drop.
+   * core's to drop. clean (a pool.query's that succeeded): a session of
+   * the pool's own identity goes to the first acquire waiting here
+   * instead, HAND_OVERS times in a row at most, unless acquires of the
+   * pool's own wait in the core (they came first).
    */
-  [GIVE_BACK] (h, destroy) {
+  [GIVE_BACK] (h, destroy, clean) {
+    if (this.#ownHeld.has(h)) {
+      this.#lastBack = performance.now()
+      const times = this.#handedOver.get(h) ?? 0
+      // (Not while acquires of the pool's own wait in the core: the session goes there, to the first of them.)
+      if (clean && !destroy && this.#waiting.length && this.#ownWaitingInCore === 0 && times < HAND_OVERS) {
+        this.#handedOver.set(h, times + 1)
+        this.#release(1, h)
+        return Promise.resolve()
+      }
+      this.#handedOver.delete(h)
+    }
     const done = destroy ? session.discard(h) : session.close(h)
     return done.catch(() => {}).finally(() => {
       this.#held--
@@ -383,6 +477,7 @@ class Pool extends EventEmitter {
         this.#ownHeld.delete(h)
       }
       if (this.#quick(user)) session.acquireTurns.skip(this, user?.digest ?? null) // one waiting for a turn may go now
+      if (!user && this.#waiting.length && this.#quick(null)) this.#release(1, null) // to take it in the core
       this.#checkDrained()
     })
   }
@@ -467,6 +562,7 @@ class Pool extends EventEmitter {
     this.#ended = true
     this.#ending ??= (async () => {
       const drained = new Promise((resolve) => { this.#drained = resolve })
+      this.#release(this.#waiting.length, null, closedError())
       session.acquireTurns.refuse(this, closedError())
       this.#checkDrained()
       await drained

@@ -44,10 +44,10 @@ test('a waiter aborted while the core looks for a session stops waiting at once;
   const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-abort-open' })
   try {
     const ac = new AbortController()
-    const holder = one.query('SELECT pg_sleep(0.3), pg_terminate_backend(pg_backend_pid())')
+    const holder = one.query('SELECT pg_sleep(0.5), pg_terminate_backend(pg_backend_pid())')
     await new Promise((resolve) => setTimeout(resolve, 50))
     const waiter = one.query({ text: 'SELECT 2 AS x', signal: ac.signal })
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 200)) // it waits in the core after 100 ms of no session back (pool.js, STALL_MS)
     const t0 = Date.now()
     ac.abort()
     await assert.rejects(waiter, { name: 'AbortError' })
@@ -231,4 +231,46 @@ test('the acquires waiting in the core are bounded process-wide by the threadpoo
   console.log(`# 48 queries through 4 pools of 1 session on 4 threads: ${ms} ms`)
   assert.equal(n, 48)
   assert.ok(ms < 10000, `${ms} ms: sessions were not given back while acquires waited`)
+})
+
+test('a parameterized pool.query that succeeded hands its session to the next waiting; others go back to the core, which serves the waiting', async () => {
+  const pool = new lakelink.Pool(lakebase(info), { max: 2 })
+  try {
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.query('SELECT pg_backend_pid() AS pid, $1::int AS i', [i])))
+    assert.deepEqual(ids.map((r) => r.rows[0].i), Array.from({ length: 40 }, (_, i) => i))
+    assert.equal(new Set(ids.map((r) => r.rows[0].pid)).size, 2)
+    // A statement without parameters may leave a transaction open: its session goes back to the core, which rolls it back.
+    const [begun, after] = await Promise.all([pool.query('BEGIN'), pool.query('SELECT 1'), pool.query('SELECT $1::int', [1])])
+    assert.equal(begun.command, 'BEGIN')
+    assert.equal(after.rows.length, 1)
+    const xacts = await Promise.all(Array.from({ length: 8 }, (_, i) => pool.query('SELECT pg_backend_pid() AS pid, txid_current() AS x, $1::int AS i', [i])))
+    const seen = xacts.map((r) => `${r.rows[0].pid} ${r.rows[0].x}`)
+    assert.equal(new Set(seen).size, seen.length, `a session was handed over inside a transaction: ${seen}`)
+    // A failed statement's session goes back to the core too; the waiting are served.
+    const mixed = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => pool.query(i % 3 ? 'SELECT $1::int AS i' : 'SELECT 1 / ($1::int - $1::int)', [i])))
+    assert.equal(mixed.filter((r) => r.status === 'rejected').length, 7)
+    assert.deepEqual([pool.totalCount, pool.waitingCount], [2, 0])
+  } finally {
+    await pool.end()
+  }
+})
+
+test('a query aborted while waiting in the binding for a session rejects with an AbortError; the process then exits', () => {
+  const { spawnSync } = require('node:child_process')
+  const script = `
+    const lakelink = require(${JSON.stringify(require.resolve('..'))})
+    const pool = new lakelink.Pool(${JSON.stringify(lakebase(info))}, { max: 1 })
+    pool.connect().then(async (c) => {
+      const ac = new AbortController()
+      const waiting = pool.query({ text: 'SELECT $1::int', values: [1], signal: ac.signal }).catch((e) => e.name)
+      setTimeout(() => ac.abort(), 20)
+      console.log(await waiting)
+      c.release()
+      await pool.end()
+    })`
+  const t0 = Date.now()
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20000 })
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(r.stdout.trim(), 'AbortError')
+  assert.ok(Date.now() - t0 < 10000)
 })

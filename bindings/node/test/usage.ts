@@ -1,10 +1,12 @@
 // Checked by `tsc --noEmit -p test` (make test-node): the declarations in
 // index.d.ts describe how the package is used.
 import type { IncomingMessage } from 'node:http'
+import { Readable, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import {
   connect, Pool, Client, userToken, App, token, getOAuthAuthorizationUrl, getOAuthAccessToken, refreshOAuthAccessToken,
   DatabaseError, AppError, AuthError, LakelinkError, type Connection, type PoolClient, type UserPool, type QueryResult,
-  type Interval, type Token, lakebaseCredential, pgConfig, postgresConfig, type LakebaseCredential, type PgConfig, type PostgresConfig
+  type Interval, type Token, type CopyFromStream, type CopyToStream, lakebaseCredential, pgConfig, postgresConfig, type LakebaseCredential, type PgConfig, type PostgresConfig
 } from 'lakelink'
 import * as wasm from 'lakelink/wasm'
 
@@ -70,6 +72,29 @@ export async function pools (cs: string): Promise<number> {
     await scoped.connect()
   }
   return rows.length + counts.length + r.rows.length
+}
+
+export async function copy (cs: string, sink: Writable): Promise<number | null> {
+  const client = new Client(cs)
+  await client.connect()
+  const into: CopyFromStream = client.copyFrom('COPY items (id, name) FROM STDIN')
+  await pipeline(Readable.from(['1\ta\n', Buffer.from('2\tb\n')]), into)
+  const copied: number | null = into.rowCount
+  const out: CopyToStream = client.copyTo('COPY (SELECT id, name FROM items) TO STDOUT')
+  await pipeline(out, sink)
+  await client.end()
+  const pool = new Pool(cs)
+  const held: PoolClient = await pool.connect()
+  for await (const block of held.copyTo('COPY items TO STDOUT WITH (FORMAT csv)')) (block as Buffer).toString()
+  held.release()
+  const inTx = await pool.transaction(async (tx) => {
+    const w = tx.copyFrom('COPY items (name) FROM STDIN')
+    w.end('x\n')
+    await new Promise((resolve, reject) => w.on('finish', resolve).on('error', reject))
+    return w.rowCount
+  })
+  await pool.end()
+  return (copied ?? 0) + (out.rowCount ?? 0) + (inTx ?? 0)
 }
 
 export async function onBehalfOfUsers (pool: Pool, app: App, req: IncomingMessage, request: Request): Promise<unknown> {

@@ -1,8 +1,8 @@
 // require('lakelink/wasm'): lakelink's core as a WASI module on a worker
 // thread, no native library. Every call is asynchronous.
 import type { ConnectionOptions, Properties, Token, AuthorizationUrl, OAuthTokens, LakebaseCredential, PgConfig, PostgresConfig } from '..'
-export type { Token, AuthorizationUrl, OAuthTokens, LakebaseCredential, PgConfig, PostgresConfig, LakebaseSSL } from '..'
-export { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError } from '..'
+export type { AuthorizationUrl, OAuthTokens, LakebaseCredential, PgConfig, PostgresConfig, LakebaseSSL } from '..'
+export { Token, LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError } from '..'
 
 /** An error as lakelink_call answers it: the fields of the C library's lakelink_error. */
 export interface ModuleError {

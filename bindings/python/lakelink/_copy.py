@@ -1,16 +1,15 @@
 """COPY, as psycopg's ``cursor.copy()``: ``Copy`` (sync) over a protocol the async cursor shares.
 
-``CopyProtocol`` holds what does not block: which way the COPY goes, the
-rows and bytes gathered before they cross to the library (each crossing
-carries about 128 KiB), and the parsing of COPY's text format for
-``rows()``. ``Copy`` adds the blocking calls (lakelink.h, "Bulk:
-executemany and COPY"); ``lakelink.aio`` adds its own over the same
-protocol.
+``CopyProtocol`` holds the state of a COPY (which way it goes, the rows and
+bytes gathered before they cross to the library: each crossing carries
+about 128 KiB or 4096 rows), the parsing of COPY's text format for
+``rows()``, and its calls as :mod:`lakelink._proto` operations (lakelink.h,
+"Bulk: executemany and COPY"). ``Copy`` runs them blocking;
+``lakelink.aio``'s ``AsyncCopy`` awaits the same operations.
 """
 
 from __future__ import annotations
 
-import ctypes
 import io
 import pickle
 import re
@@ -18,7 +17,7 @@ from collections import deque
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Deque, Iterator, Optional, Sequence, Type, Union
 
-from . import _native, _params, errors
+from . import _params, _proto, errors
 
 if TYPE_CHECKING:
     from .cursor import Cursor
@@ -102,7 +101,8 @@ def param_rows(rows: list[Sequence[Any]]) -> bytes:
 
 
 class CopyProtocol:
-    """The state of one COPY that does not depend on how calls block."""
+    """The state of one COPY, and its calls as _proto operations, whichever way they block: the sync
+    :class:`Copy` runs them, ``lakelink.aio``'s AsyncCopy awaits them."""
 
     def __init__(self, statement: str) -> None:
         self.statement = statement
@@ -138,6 +138,46 @@ class CopyProtocol:
         self.rows_go_next = self.direction == "in" and not self.finished
         return rows, data
 
+    # ---- the calls ----
+
+    def start(self, conn: int) -> _proto.CopyStart:
+        """The call that starts the COPY on session conn (its answer is the handle)."""
+        return _proto.CopyStart(conn, self.statement, self.direction)
+
+    def flush(self) -> _proto.Gen[None]:
+        """Sends what is gathered: the rows pickled (or as parameter rows when a value needs them), then the
+        bytes."""
+        rows, data = self.pending()
+        h = self.handle
+        if rows:
+            payload = pickle_rows(rows)
+            if payload is not None:
+                try:
+                    yield _proto.CopyWrite(h, payload, b"pickle")
+                except errors.InterfaceError as e:
+                    if e.code != errors.ERR_INVALID_ARGUMENT:
+                        raise
+                    payload = None  # nothing of them was sent: as parameter rows, which carry any value
+            if payload is None:
+                yield _proto.CopyWrite(h, param_rows(rows), b"params")
+        if data:
+            yield _proto.CopyWrite(h, data, None)
+
+    def read(self) -> _proto.CopyRead:
+        """The call that reads the next block of a COPY TO."""
+        return _proto.CopyRead(self.handle)
+
+    def end(self, abort: Optional[str]) -> _proto.CopyEnd:
+        """The call that ends the COPY (its answer is the rows copied); the COPY counts as ended from now."""
+        h, self.handle = self.handle, 0
+        self.finished = True
+        self.rows_go_next = False
+        return _proto.CopyEnd(h, abort)
+
+    def abort_reason(self, exc: BaseException) -> Optional[str]:
+        """Why a COPY FROM left by exc fails, as psycopg says it (the Python error's text); None for a COPY TO."""
+        return f"error from Python: {type(exc).__qualname__} - {exc}" if self.direction == "in" else None
+
 
 class Copy:
     """A COPY in progress, from ``cursor.copy(statement)``; use it as a context manager.
@@ -156,65 +196,33 @@ class Copy:
         self.cursor = cursor
         self._p = CopyProtocol(statement)
 
-    # ---- the blocking calls ----
+    # ---- the blocking calls (the connection's lock held for each) ----
 
     def _start(self) -> None:
         conn = self.cursor._live()
-        lib = _native.lib()
-        start = lib.lakelink_copy_from if self._p.direction == "in" else lib.lakelink_copy_to
-        h, err = ctypes.c_uint64(), _native.error_out()
         with conn._lock:
             self.cursor._reset()
             conn._release_stream(None)
-            _native.raise_for(start(conn._check(), _native.cstr(self._p.statement), ctypes.byref(h),
-                                    ctypes.byref(err)), err)
-        self._p.handle = int(h.value)
+            self._p.handle = self._p.start(conn._check()).run()
 
     def _flush(self) -> None:
-        rows, data = self._p.pending()
-        lib = _native.lib()
         with self.cursor._live()._lock:
-            if rows:
-                payload = pickle_rows(rows)
-                if payload is not None:
-                    try:
-                        self._write(lib.lakelink_copy_write_rows, b"pickle", payload)
-                    except errors.InterfaceError as e:
-                        if e.code != errors.ERR_INVALID_ARGUMENT:
-                            raise
-                        payload = None  # nothing of them was sent: as parameter rows, which carry any value
-                if payload is None:
-                    self._write(lib.lakelink_copy_write_rows, b"params", param_rows(rows))
-            if data:
-                self._write(lib.lakelink_copy_write, None, data)
-
-    def _write(self, fn: Any, fmt: Optional[bytes], buf: bytes) -> None:
-        err = _native.error_out()
-        args = (self._p.handle, buf, len(buf)) if fmt is None else (self._p.handle, fmt, buf, len(buf))
-        _native.raise_for(fn(*args, ctypes.byref(err)), err)
+            _proto.run(self._p.flush())
 
     def _end(self, abort: Optional[str]) -> int:
-        h, self._p.handle = self._p.handle, 0
-        self._p.finished = True
-        self._p.rows_go_next = False
-        n, err = ctypes.c_int64(-1), _native.error_out()
+        op = self._p.end(abort)
         with self.cursor._live()._lock:
-            _native.raise_for(_native.lib().lakelink_copy_end(h, _native.cstr(abort), ctypes.byref(n),
-                                                              ctypes.byref(err)), err)
-        return int(n.value)
+            return op.run()
 
     def _read_block(self) -> bytes:
-        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
         with self.cursor._live()._lock:
-            _native.raise_for(_native.lib().lakelink_copy_read(self._p.handle, ctypes.byref(p), ctypes.byref(n),
-                                                               ctypes.byref(err)), err)
-        return _native.take_bytes(p, n.value)
+            return self._p.read().run()
 
     # ---- psycopg's Copy ----
 
     def write_row(self, row: Sequence[Any]) -> None:
         """Sends one row: a value per column of the COPY (None is NULL)."""
-        rows = self._p.rows
+        rows = self._p.rows  # the hot path of a COPY FROM: inline, no call per row
         if not self._p.rows_go_next:
             self._p.check("in", "write_row")
             self._flush()  # the bytes written before go first
@@ -289,8 +297,7 @@ class Copy:
         if exc is None:
             self._finish()
             return
-        # As psycopg: the COPY fails with the Python error's text, which is what is raised.
-        try:
-            self._end(f"error from Python: {type(exc).__qualname__} - {exc}" if self._p.direction == "in" else None)
+        try:  # as psycopg: the COPY fails with the Python error's text, which is what is raised
+            self._end(self._p.abort_reason(exc))
         except errors.Error:
             pass

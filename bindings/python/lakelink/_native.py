@@ -1,4 +1,4 @@
-"""Loading liblakelink.so and calling its C ABI (lakelink.h) through ctypes.
+"""Loading the library (liblakelink.so; see library_name) and calling its C ABI (lakelink.h) through ctypes.
 
 The library is found, in order: at ``$LAKELINK_LIBRARY``; next to this
 module (the copy a wheel carries); in ``build/out`` of the source checkout
@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import sys
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +25,20 @@ from typing import Any, Optional
 from . import errors
 
 ABI_VERSION = 4
-LIBRARY_NAME = "liblakelink.so"
+
+
+def library_name(platform: str = sys.platform) -> str:
+    """The library's file name on ``platform`` (a ``sys.platform`` value):
+    lakelink.dll on Windows, liblakelink.dylib on macOS, liblakelink.so
+    elsewhere, as the wheel's build backend names the copy it carries."""
+    if platform == "win32":
+        return "lakelink.dll"
+    if platform == "darwin":
+        return "liblakelink.dylib"
+    return "liblakelink.so"
+
+
+LIBRARY_NAME = library_name()
 
 
 class _Error(ctypes.Structure):
@@ -94,6 +108,8 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_pool_open_start": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_acquire_start": ([_u64, _u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_query_start": ([_u64, _u64, _cp, _cp, _i64, _i32, _cp, _P(_u64), _P(ErrPtr)], _i32),
+    "lakelink_query_start_wait": ([_u64, _u64, _cp, _cp, _i64, _i32, _cp, _i32, _P(_u64), _P(_i32), _P(_vp), _P(_vp),
+                                  _P(_i64), _P(_vp), _P(_i64), _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_result_next_batch_start": ([_u64, _u64, _i32, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_result_close_start": ([_u64, _u64, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_session_start": ([_u64, _u64, _i32, _P(_u64), _P(ErrPtr)], _i32),
@@ -295,7 +311,7 @@ class Queue:
     """A queue of completed asynchronous calls (lakelink_queue_*): ``fd`` becomes readable when calls
     complete; :meth:`take` returns their handles."""
 
-    __slots__ = ("handle", "fd", "_ids", "_n", "_refs", "_take", "_wait")
+    __slots__ = ("handle", "fd", "_ids", "_n", "_refs", "_take")
 
     TAKE = 256  # call handles taken per crossing
 
@@ -308,7 +324,6 @@ class Queue:
         self._n = ctypes.c_int32()
         self._refs = (self._ids, self.TAKE, ctypes.byref(self._n))
         self._take = lib_.lakelink_queue_take
-        self._wait = lib_.lakelink_call_wait
 
     def take(self) -> list[int]:
         """The handles of the calls completed since the last take (every one: until none is left)."""
@@ -320,12 +335,6 @@ class Queue:
             out.extend(self._ids[:n])
             if n < self.TAKE:
                 return out
-
-    def wait(self, call: int, timeout_us: int) -> bool:
-        """Whether call completed within timeout_us microseconds (lakelink_call_wait: the thread spins)."""
-        done, err = ctypes.c_int32(), ErrPtr()
-        raise_for(self._wait(call, timeout_us, ctypes.byref(done), ctypes.byref(err)), err)
-        return bool(done.value)
 
     def close(self) -> None:
         """Closes the queue and its descriptor (calls still running complete unannounced)."""

@@ -48,14 +48,11 @@ def _description(columns_json: str) -> Optional[tuple[Column, ...]]:
         _descriptions[columns_json] = tuple(Column(str(c["name"]), int(c["type_oid"])) for c in cols) or None
     return _descriptions[columns_json]
 
+
 # lakelink.h's LAKELINK_STEP_* values.
 BEGIN, COMMIT, ROLLBACK, CANCEL, AUTOCOMMIT_ON, AUTOCOMMIT_OFF, CLOSE, DISCARD = range(1, 9)
 _STEP_EXPORTS = {BEGIN: "lakelink_begin", COMMIT: "lakelink_commit", ROLLBACK: "lakelink_rollback",
                  CANCEL: "lakelink_cancel", CLOSE: "lakelink_close", DISCARD: "lakelink_discard"}
-
-
-def _call_out() -> ctypes.c_uint64:
-    return ctypes.c_uint64()
 
 
 class Op(Generic[T]):
@@ -72,6 +69,16 @@ class Op(Generic[T]):
         call, err = ctypes.c_uint64(), _native.error_out()
         _native.raise_for(self._start(_native.lib(), queue, ctypes.byref(call), ctypes.byref(err)), err)
         return int(call.value)
+
+    def start_wait(self, queue: int, timeout_us: int) -> tuple[int, Any]:
+        """Starts the call on queue and waits for it at most timeout_us microseconds on this thread (the
+        thread yields between looks): (0, answer) if it completed (raising its error), else (call, None), the
+        call to collect once the queue says it completed."""
+        call = self.start(queue)
+        done, err = ctypes.c_int32(), _native.error_out()
+        _native.raise_for(_native.lib().lakelink_call_wait(call, timeout_us, ctypes.byref(done), ctypes.byref(err)),
+                          err)
+        return (0, self.collect(call)) if done.value else (call, None)
 
     def collect(self, call: int) -> T:
         """The completed call's answer (raises its error)."""
@@ -230,6 +237,16 @@ class Query(Op[QueryAnswer]):
         return int(lib.lakelink_query_start(queue, self.conn, self.sql, p, len(p) if p else 0, self.max_rows,
                                             _batch.FORMAT_C, call, err))
 
+    def start_wait(self, queue: int, timeout_us: int) -> tuple[int, Any]:
+        # One crossing: lakelink_query_start_wait starts, waits and, if the statement completed, collects.
+        o, err = self.outputs or QueryOutputs(), _native.error_out()
+        call, done, p = ctypes.c_uint64(), ctypes.c_int32(), self.params
+        rc = _native.lib().lakelink_query_start_wait(queue, self.conn, self.sql, p, len(p) if p else 0, self.max_rows,
+                                                     _batch.FORMAT_C, timeout_us, ctypes.byref(call),
+                                                     ctypes.byref(done), *o.refs, ctypes.byref(err))
+        _native.raise_for(rc, err)
+        return (0, o.answer()) if done.value else (int(call.value), None)
+
     def collect(self, call: int) -> QueryAnswer:
         o, err = self.outputs or QueryOutputs(), _native.error_out()
         _native.raise_for(_native.lib().lakelink_call_query(call, *o.refs, ctypes.byref(err)), err)
@@ -258,10 +275,15 @@ class NextBatch(Op[Optional[bytes]]):
                                                         err))
 
     def collect(self, call: int) -> Optional[bytes]:
-        p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
-        _native.raise_for(_native.lib().lakelink_call_batch(call, ctypes.byref(p), ctypes.byref(n),
-                                                            ctypes.byref(err)), err)
-        return _native.take_bytes(p, n.value) if p.value else None
+        return _collect_bytes(call)
+
+
+def _collect_bytes(call: int) -> Optional[bytes]:
+    """lakelink_call_batch: the bytes a completed call gave (a batch, a COPY's block), None for none."""
+    p, n, err = ctypes.c_void_p(), ctypes.c_int64(), _native.error_out()
+    _native.raise_for(_native.lib().lakelink_call_batch(call, ctypes.byref(p), ctypes.byref(n), ctypes.byref(err)),
+                      err)
+    return _native.take_bytes(p, n.value) if p.value else None
 
 
 class CloseResult(Op[None]):
@@ -284,8 +306,13 @@ class CloseResult(Op[None]):
 
 
 class TokenAnswer(NamedTuple):
-    token: str  # a secret
+    """lakelink_token's answer."""
+
+    token: str  # a secret: left out of repr (a traceback that shows locals shows it)
     expires: int  # Unix seconds, 0 when unknown
+
+    def __repr__(self) -> str:
+        return f"TokenAnswer(token='***', expires={self.expires})"
 
 
 class GetToken(Op[TokenAnswer]):
@@ -448,7 +475,7 @@ class CopyRead(Op[bytes]):
         return int(lib.lakelink_copy_read_start(queue, self.copy, call, err))
 
     def collect(self, call: int) -> bytes:
-        return NextBatch(0).collect(call) or b""
+        return _collect_bytes(call) or b""
 
 
 class CopyEnd(Op[int]):

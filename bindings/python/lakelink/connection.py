@@ -11,7 +11,7 @@ from .cursor import Cursor
 from .rows import RowFactory, tuple_row
 
 
-class Connection:
+class Connection(errors.ConnectionErrors):
     """A Lakebase session (PEP 249). Open one with :func:`lakelink.connect` (a session of its
     own), or take one from a :class:`lakelink.ConnectionPool` (its ``close()`` gives it back).
 
@@ -26,33 +26,23 @@ class Connection:
     rows into memory; no cursor loses rows.
     """
 
-    # PEP 249's optional extension: the exceptions as connection attributes.
-    Warning = errors.Warning
-    Error = errors.Error
-    InterfaceError = errors.InterfaceError
-    DatabaseError = errors.DatabaseError
-    DataError = errors.DataError
-    OperationalError = errors.OperationalError
-    IntegrityError = errors.IntegrityError
-    InternalError = errors.InternalError
-    ProgrammingError = errors.ProgrammingError
-    NotSupportedError = errors.NotSupportedError
-
-    def __init__(self, conn_str: str) -> None:
-        self._start(conn_str, describe(conn_str), _proto.Connect(conn_str))
+    def __init__(self, conn_str: str, autocommit: bool = False) -> None:
+        self._start(conn_str, describe(conn_str), _proto.Connect(conn_str), autocommit)
 
     @classmethod
-    def _opened(cls, conn_str: str, described: str, open_handle: _proto.Op[int]) -> Connection:
+    def _opened(cls, conn_str: str, described: str, open_handle: _proto.Op[int], autocommit: bool,
+                pool: Any) -> Connection:
         """A connection over the handle open_handle opens (a pool's session)."""
         self = cls.__new__(cls)
-        self._start(conn_str, described, open_handle)
+        self._start(conn_str, described, open_handle, autocommit, pool)
         return self
 
-    def _start(self, conn_str: str, described: str, open_handle: _proto.Op[int]) -> None:
+    def _start(self, conn_str: str, described: str, open_handle: _proto.Op[int], autocommit: bool,
+               pool: Any = None) -> None:
         self._handle = 0
-        self._pool: Any = None  # the ConnectionPool it came from (set by the pool)
+        self._pool: Any = pool  # the ConnectionPool it came from
         self._lock = _SessionLock()  # raises InterfaceError, not waits, in a forked child
-        self._autocommit = False
+        self._autocommit = True  # as the library opens sessions
         self._streaming: Optional[weakref.ReferenceType[Cursor]] = None
         self._described = described
         self._conn_str = conn_str  # holds secrets: never shown
@@ -60,12 +50,15 @@ class Connection:
         """The row factory of the connection's new cursors (lakelink.rows; tuple_row by default)."""
         _native.lib()  # in a forked child: InterfaceError, before anything
         self._handle = open_handle.run()
+        if autocommit:
+            return
         try:
             with self._lock:
                 self._step(_proto.AUTOCOMMIT_OFF)
         except BaseException:
             self.close()
             raise
+        self._autocommit = False
 
     # ---- internals used by cursors ----
 
@@ -228,11 +221,12 @@ def describe(conn_str: str) -> str:
         return "(connection string not shown)"
 
 
-def connect(connection_string: Optional[str] = None, **overrides: Any) -> Connection:
+def connect(connection_string: Optional[str] = None, *, autocommit: bool = False, **overrides: Any) -> Connection:
     """Opens a Lakebase connection.
 
     ``connection_string`` is ``Key=Value;...`` (README.md); keyword
     overrides take the same property names (``connect(s, Database="x")``)
-    and replace those keys. The credential is minted and renewed inside.
+    and replace those keys. ``autocommit`` as psycopg's (PEP 249's default:
+    off). The credential is minted and renewed inside.
     """
-    return Connection(_connstr.build(connection_string, overrides))
+    return Connection(_connstr.build(connection_string, overrides), autocommit)

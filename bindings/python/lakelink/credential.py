@@ -80,7 +80,7 @@ class LakebaseCredential:
         return ctx
 
 
-def lakebase_credential(conn_str: Optional[str] = None, **overrides: Any) -> LakebaseCredential:
+def lakebase_credential(connection_string: Optional[str] = None, **overrides: Any) -> LakebaseCredential:
     """The current Lakebase login for the connection string (Server with Instance or Endpoint, or neither: the
     workspace token is the password), minted or reused from the process' cache, renewed ahead of expiry.
 
@@ -89,7 +89,7 @@ def lakebase_credential(conn_str: Optional[str] = None, **overrides: Any) -> Lak
     the environment (inside a Databricks App, DATABRICKS_*); keyword overrides
     set or (None) remove connection string properties, as for ``connect``.
     """
-    return _credential(_connstr.build(conn_str, overrides))
+    return _credential(_connstr.build(connection_string, overrides))
 
 
 def _credential(conn_str: str) -> LakebaseCredential:
@@ -107,13 +107,13 @@ def _credential(conn_str: str) -> LakebaseCredential:
         application_name=d["application_name"] or None)
 
 
-def lakebase_password(conn_str: Optional[str] = None,
+def lakebase_password(connection_string: Optional[str] = None,
                       **overrides: Any) -> Callable[[], Coroutine[Any, Any, str]]:
     """An async function returning the current password (from a worker thread: the event loop never waits on a
     renewal), for a driver that asks for the password at each login: asyncpg's ``password=``."""
     import asyncio
 
-    cs = _connstr.build(conn_str, overrides)
+    cs = _connstr.build(connection_string, overrides)
 
     async def password() -> str:
         return (await asyncio.to_thread(_credential, cs)).password
@@ -121,24 +121,25 @@ def lakebase_password(conn_str: Optional[str] = None,
     return password
 
 
-def asyncpg_kwargs(conn_str: Optional[str] = None, **overrides: Any) -> dict[str, Any]:
+def asyncpg_kwargs(connection_string: Optional[str] = None, **overrides: Any) -> dict[str, Any]:
     """``asyncpg.connect``'s and ``asyncpg.create_pool``'s keywords, with ``password`` a function that gives a
     fresh password at every login (lakebase_password): a pool's new connections keep working past expiry.
 
     It asks for the credential once, now, for the rest (a blocking call: do it at start-up).
     """
-    cs = _connstr.build(conn_str, overrides)
+    cs = _connstr.build(connection_string, overrides)
     return {**_credential(cs).asyncpg_kwargs(), "password": lakebase_password(cs)}
 
 
-def psycopg_connection_class(conn_str: Optional[str] = None, **overrides: Any) -> type[psycopg.Connection[Any]]:
+def psycopg_connection_class(connection_string: Optional[str] = None,
+                             **overrides: Any) -> type[psycopg.Connection[Any]]:
     """A ``psycopg.Connection`` subclass whose ``connect()`` logs in with the current Lakebase credential:
     ``psycopg_pool.ConnectionPool(connection_class=...)`` (every new connection gets a fresh password; the pool's
     ``kwargs`` cannot be a function), or ``.connect()`` itself. Keywords given to connect (row_factory,
     autocommit, ...) pass on; the credential's parameters replace the pool's host, user and password."""
     import psycopg
 
-    cs = _connstr.build(conn_str, overrides)
+    cs = _connstr.build(connection_string, overrides)
 
     class LakebaseConnection(psycopg.Connection[Any]):
         @classmethod
@@ -148,7 +149,7 @@ def psycopg_connection_class(conn_str: Optional[str] = None, **overrides: Any) -
     return LakebaseConnection
 
 
-def psycopg_async_connection_class(conn_str: Optional[str] = None,
+def psycopg_async_connection_class(connection_string: Optional[str] = None,
                                    **overrides: Any) -> type[psycopg.AsyncConnection[Any]]:
     """psycopg_connection_class for ``psycopg.AsyncConnection`` (``psycopg_pool.AsyncConnectionPool``); the
     credential is asked for in a worker thread, so the event loop never waits on a renewal."""
@@ -156,7 +157,7 @@ def psycopg_async_connection_class(conn_str: Optional[str] = None,
 
     import psycopg
 
-    cs = _connstr.build(conn_str, overrides)
+    cs = _connstr.build(connection_string, overrides)
 
     class LakebaseAsyncConnection(psycopg.AsyncConnection[Any]):
         @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Deque, Iterable, Iterator, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Deque, Generic, Iterable, Iterator, Optional, Protocol, Sequence, Type, TypeVar
 
 from . import _batch, _copy, _params, _proto, errors
 from ._proto import BATCH_ROWS as BATCH_ROWS, Column as Column  # lakelink.cursor's names, as before
@@ -21,15 +21,25 @@ Row = tuple[Any, ...]
 _OAUTH_PROCS = {"getoauthauthorizationurl", "getoauthaccesstoken", "refreshoauthaccesstoken"}
 
 
-class Cursor:
-    """A PEP 249 cursor. Rows stream from the server batch by batch.
+class _Session(Protocol):
+    """What a cursor reads of its connection (sync or async) without a call."""
 
-    Rows are tuples unless a row factory (:mod:`lakelink.rows`, as
-    psycopg's) says otherwise: ``conn.cursor(row_factory=dict_row)``.
-    """
+    @property
+    def row_factory(self) -> RowFactory: ...
 
-    def __init__(self, connection: Connection, row_factory: Optional[RowFactory] = None) -> None:
-        self._conn: Optional[Connection] = connection
+    @property
+    def closed(self) -> bool: ...
+
+
+ConnT = TypeVar("ConnT", bound=_Session)
+
+
+class BaseCursor(Generic[ConnT]):
+    """What the sync cursor and lakelink.aio's share (as psycopg's BaseCursor): their state, and what reads
+    or sets it without a call to the library."""
+
+    def __init__(self, connection: ConnT, row_factory: Optional[RowFactory] = None) -> None:
+        self._conn: Optional[ConnT] = connection
         self._row_factory: RowFactory = row_factory or connection.row_factory
         self._make: Optional[RowMaker] = None  # None: rows stay tuples
         self.arraysize: int = 1
@@ -40,12 +50,12 @@ class Cursor:
         self._rowcount = -1
         self._statusmessage: Optional[str] = None
         self._closed = False
-        self._out = _proto.QueryOutputs()
+        self._out = _proto.QueryOutputs()  # reused by each statement (it runs under the connection's lock)
 
     # ---- attributes ----
 
     @property
-    def connection(self) -> Connection:
+    def connection(self) -> ConnT:
         return self._live()
 
     @property
@@ -80,13 +90,82 @@ class Cursor:
 
     # ---- internals ----
 
-    def _live(self) -> Connection:
+    def _live(self) -> ConnT:
         conn = self._conn
         if self._closed or conn is None:
             raise errors.InterfaceError("the cursor is closed")
         if conn.closed:
             raise errors.InterfaceError("the connection is closed")
         return conn
+
+    def _check_failed(self) -> None:
+        e = self._failed
+        if e is None:
+            return
+        if isinstance(e, errors.Error):
+            raise e
+        raise errors.InterfaceError(f"the rest of the result was dropped when reading it failed ({type(e).__name__}); "
+                                    "execute the statement again") from e
+
+    def _fetchable(self) -> None:
+        """Raises unless there is a result to fetch rows from."""
+        self._live()
+        if self._description is None:
+            raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
+        self._check_failed()
+
+    def _clear(self) -> None:
+        """Forgets the last statement's result (its native result closed already)."""
+        self._rows.clear()
+        self._failed = None
+        self._description = None
+        self._make = None
+        self._rowcount = -1
+        self._statusmessage = None
+
+    def _answered(self, a: _proto.QueryAnswer) -> bool:
+        """Takes a statement's answer (its first batch aside); True when its result stays open to stream."""
+        self._result = a.result
+        if not a.result:
+            self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
+        self._describe(a.description)
+        return bool(a.result)
+
+    def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
+        """Sets the description, and the row maker of the row factory for it."""
+        self._description = description
+        f = self._row_factory
+        self._make = None if description is None or f is tuple_row else f(self)
+
+    def _row(self, values: Row) -> Any:
+        return values if self._make is None else self._make(values)
+
+    def _take_rows(self) -> list[Any]:
+        """Every row buffered, made by the row factory."""
+        make = self._make
+        out = list(self._rows) if make is None else [make(r) for r in self._rows]
+        self._rows.clear()
+        return out
+
+    def _copied(self, n: int) -> None:
+        """Records a COPY's end: n rows copied."""
+        self._rowcount = n
+        self._statusmessage = f"COPY {n}" if n >= 0 else None
+
+    def _copy_statement(self, statement: str, params: Optional[_params.Params]) -> str:
+        """copy()'s statement, checked."""
+        if params is not None:
+            raise errors.NotSupportedError("COPY takes no parameters in lakelink: put literal values in the statement")
+        self._live()
+        return statement
+
+
+class Cursor(BaseCursor["Connection"]):
+    """A PEP 249 cursor. Rows stream from the server batch by batch.
+
+    Rows are tuples unless a row factory (:mod:`lakelink.rows`, as
+    psycopg's) says otherwise: ``conn.cursor(row_factory=dict_row)``.
+    """
 
     def _read_batch(self) -> Optional[bytes]:
         """The next encoded batch, or None at the end. Touches nothing but the native result."""
@@ -117,15 +196,6 @@ class Cursor:
         self._rows.clear()
         self._failed = e
 
-    def _check_failed(self) -> None:
-        e = self._failed
-        if e is None:
-            return
-        if isinstance(e, errors.Error):
-            raise e
-        raise errors.InterfaceError(f"the rest of the result was dropped when reading it failed ({type(e).__name__}); "
-                                    "execute the statement again") from e
-
     def _finish(self) -> None:
         """Reads the command tag and rows affected, and closes the result. Lock held."""
         try:
@@ -149,21 +219,7 @@ class Cursor:
 
     def _reset(self) -> None:
         self._discard()
-        self._rows.clear()
-        self._failed = None
-        self._description = None
-        self._make = None
-        self._rowcount = -1
-        self._statusmessage = None
-
-    def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
-        """Sets the description, and the row maker of the row factory for it."""
-        self._description = description
-        f = self._row_factory
-        self._make = None if description is None or f is tuple_row else f(self)
-
-    def _row(self, values: Row) -> Any:
-        return values if self._make is None else self._make(values)
+        self._clear()
 
     # ---- PEP 249 ----
 
@@ -174,12 +230,8 @@ class Cursor:
             self._reset()
             conn._release_stream(self)
             a = _proto.run(_proto.execute(conn._check(), operation, parameters, self._out))
-            self._result = a.result
-            if a.result:
+            if self._answered(a):
                 conn._streaming = weakref.ref(self)
-            else:
-                self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
-            self._describe(a.description)
             try:
                 if a.raw:
                     self._rows.extend(_batch.decode(a.raw))
@@ -209,27 +261,15 @@ class Cursor:
         ``with cur.copy("COPY t TO STDOUT") as copy: for block in copy: ...``
         (see :class:`lakelink._copy.Copy`). After the block, rowcount is the rows copied.
         """
-        if params is not None:
-            raise errors.NotSupportedError("COPY takes no parameters in lakelink: put literal values in the statement")
-        self._live()
-        return _copy.Copy(self, statement)
-
-    def _copied(self, n: int) -> None:
-        """Records a COPY's end: n rows copied."""
-        self._rowcount = n
-        self._statusmessage = f"COPY {n}" if n >= 0 else None
-
-    def _buffer_rest_locked(self) -> None:
-        conn = self._live()
-        with conn._lock:
-            self._buffer_rest()
+        return _copy.Copy(self, self._copy_statement(statement, params))
 
     def fetchone(self) -> Any:
         """The next row, or None at the end."""
-        conn = self._live()
+        conn = self._live()  # as _fetchable, inline: this runs once a row
         if self._description is None:
             raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
-        self._check_failed()
+        if self._failed is not None:
+            self._check_failed()
         if not self._rows and self._result:
             with conn._lock:
                 while not self._rows and self._result and self._next_batch():
@@ -249,16 +289,11 @@ class Cursor:
 
     def fetchall(self) -> list[Any]:
         """Every remaining row."""
-        conn = self._live()
-        if self._description is None:
-            raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
-        self._check_failed()
-        with conn._lock:
-            self._buffer_rest()
-        make = self._make
-        out = list(self._rows) if make is None else [make(r) for r in self._rows]
-        self._rows.clear()
-        return out
+        self._fetchable()
+        if self._result:
+            with self._live()._lock:
+                self._buffer_rest()
+        return self._take_rows()
 
     def __iter__(self) -> Iterator[Any]:
         return self

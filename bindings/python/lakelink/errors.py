@@ -137,6 +137,22 @@ class AppError(Error):
         return f"AppError(status={self.status}, kind={self.kind!r}, message={self.message!r})"
 
 
+class ConnectionErrors:
+    """PEP 249's optional extension, for the sync and async connections: the exceptions as attributes
+    (``except conn.IntegrityError``)."""
+
+    Warning = Warning
+    Error = Error
+    InterfaceError = InterfaceError
+    DatabaseError = DatabaseError
+    DataError = DataError
+    OperationalError = OperationalError
+    IntegrityError = IntegrityError
+    InternalError = InternalError
+    ProgrammingError = ProgrammingError
+    NotSupportedError = NotSupportedError
+
+
 _CLASSES: dict[str, type[DatabaseError]] = {
     "01": DatabaseError,  # warnings are not raised as errors; keep generic
     "02": DatabaseError,

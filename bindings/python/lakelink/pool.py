@@ -54,19 +54,25 @@ class ConnectionPool:
       closed, are set in the connection string.
 
     ``name`` names the pool in its repr and errors (psycopg_pool's; default ``pool-N``).
+    ``kwargs={"autocommit": True}`` (psycopg_pool's) gives sessions in
+    autocommit mode; by default a session's statements run in a transaction
+    until commit (the end of a ``with pool.connection()`` block commits).
     Other keyword arguments are connection string properties (as for
     :func:`lakelink.connect`). A pool may be shared between threads.
     """
 
-    def __init__(self, conn_str: Optional[str] = None, min_size: Optional[int] = None,
+    def __init__(self, connection_string: Optional[str] = None, *, min_size: Optional[int] = None,
                  max_size: Optional[int] = None, max_idle: Optional[float] = None,
                  max_lifetime: Optional[float] = None, timeout: Optional[float] = None,
-                 max_users: Optional[int] = None, name: Optional[str] = None, **overrides: Any) -> None:
+                 max_users: Optional[int] = None, name: Optional[str] = None,
+                 kwargs: Optional[dict[str, Any]] = None, **overrides: Any) -> None:
         self._handle = 0
+        self._autocommit = connection_autocommit("lakelink.ConnectionPool", kwargs)
         #: The pool's name (psycopg_pool's), shown by repr: the name given, else ``pool-N``.
         self.name = name or f"pool-{next(_numbers)}"
-        self._conn_str = sized(conn_str, overrides, min_size=min_size, max_size=max_size, max_idle=max_idle,
-                               max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets: never shown
+        self._conn_str = pool_connection_string(
+            connection_string, overrides, min_size=min_size, max_size=max_size, max_idle=max_idle,
+            max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets: never shown
         self._described = describe(self._conn_str)
         self._handle = _proto.PoolOpen(self._conn_str).run()
         core = self._core_stats()
@@ -96,29 +102,15 @@ class ConnectionPool:
         token = None if as_user is _OWN else as_user_token(as_user)
         pool = self._check()
         if timeout is not None:
-            self._check_timeout(timeout)
+            check_timeout("lakelink.ConnectionPool", timeout, self._timeout)
         described = self._described + (" as an App user" if token is not None else "")
-        conn = Connection._opened(self._conn_str, described, _proto.Acquire(pool, token))
-        conn._pool = self
-        return conn
-
-    def _check_timeout(self, timeout: float) -> None:
-        """Raises NotSupportedError unless timeout (seconds) is the pool's PoolTimeout."""
-        _seconds("timeout", timeout)  # a bad value is the same TypeError or ValueError as the pool's
-        if abs(timeout - self._timeout) > 1e-6:
-            raise errors.NotSupportedError(
-                f"lakelink.ConnectionPool: a timeout of {timeout} s for one call: the library waits for a "
-                "session as long as the pool's timeout (PoolTimeout) for every call; give timeout to "
-                "ConnectionPool(...) instead")
+        return Connection._opened(self._conn_str, described, _proto.Acquire(pool, token), self._autocommit, self)
 
     def putconn(self, conn: Connection) -> None:
         """Gives a session back to the pool (the same as ``conn.close()``: an open transaction is rolled back;
         a session whose last error said it was lost is ended instead). ValueError for a connection of
         another pool, as psycopg_pool's."""
-        if conn._pool is not self:
-            raise ValueError(f"can't return connection to pool {self.name!r}: "
-                             + ("it comes from another pool" if conn._pool is not None else
-                                "it doesn't come from any pool"))
+        check_own(self, conn._pool)
         conn.close()
 
     @contextlib.contextmanager
@@ -154,9 +146,7 @@ class ConnectionPool:
         """Counts, under psycopg_pool's names: ``pool_min``, ``pool_max``, ``pool_size``
         (sessions open), ``pool_available`` (idle), ``requests_waiting``; and ``users``
         (App users with sessions) and ``user_sessions`` (their sessions, open)."""
-        s = self._core_stats()
-        return {"pool_min": self._min, "pool_max": s["max"], "pool_size": s["total"], "pool_available": s["idle"],
-                "requests_waiting": s["waiting"], "users": s["users"], "user_sessions": s["user_sessions"]}
+        return psycopg_stats(self._min, self._core_stats())
 
     def _core_stats(self) -> dict[str, Any]:
         """lakelink_pool_stats's counts and settings."""
@@ -203,10 +193,50 @@ class ConnectionPool:
     __str__ = __repr__
 
 
-def sized(conn_str: Optional[str], overrides: dict[str, Any], *, min_size: Optional[int], max_size: Optional[int],
-          max_idle: Optional[float], max_lifetime: Optional[float], timeout: Optional[float],
-          max_users: Optional[int]) -> str:
-    """A pool's connection string: conn_str with overrides and the sizes given (ConnectionPool's
+def connection_autocommit(pool_class: str, kwargs: Optional[dict[str, Any]]) -> bool:
+    """A pool's ``kwargs`` (psycopg_pool's arguments of its connections), which may hold autocommit only."""
+    extra = dict(kwargs or {})
+    autocommit = bool(extra.pop("autocommit", False))
+    if extra:
+        raise TypeError(f"{pool_class}: kwargs may hold autocommit only, not {sorted(extra)} "
+                        "(connection string properties are keyword arguments of the pool)")
+    return autocommit
+
+
+def check_timeout(pool_class: str, timeout: float, pool_timeout: float) -> None:
+    """Raises NotSupportedError unless timeout (seconds), given for one getconn, is the pool's PoolTimeout:
+    the library waits for a session as long as that for every call."""
+    _seconds("timeout", timeout)  # a bad value is the same TypeError or ValueError as the pool's
+    if abs(timeout - pool_timeout) > 1e-6:
+        raise errors.NotSupportedError(
+            f"{pool_class}: a timeout of {timeout} s for one call: the library waits for a session as long as "
+            f"the pool's timeout (PoolTimeout) for every call; give timeout to {pool_class.rpartition('.')[2]}(...) "
+            "instead")
+
+
+def check_own(pool: Any, came_from: Any) -> None:
+    """putconn's check (psycopg_pool's ValueError): the connection came from pool."""
+    if came_from is not pool:
+        raise ValueError(f"can't return connection to pool {pool.name!r}: "
+                         + ("it comes from another pool" if came_from is not None else
+                            "it doesn't come from any pool"))
+
+
+def psycopg_stats(min_size: int, core: Optional[dict[str, Any]]) -> dict[str, int]:
+    """get_stats's answer: lakelink_pool_stats's counts (None: the pool is not open) under psycopg_pool's names,
+    and the App users' ``users`` and ``user_sessions``."""
+    if core is None:
+        return {"pool_min": min_size, "pool_max": 0, "pool_size": 0, "pool_available": 0, "requests_waiting": 0,
+                "users": 0, "user_sessions": 0}
+    return {"pool_min": min_size, "pool_max": core["max"], "pool_size": core["total"], "pool_available": core["idle"],
+            "requests_waiting": core["waiting"], "users": core["users"], "user_sessions": core["user_sessions"]}
+
+
+def pool_connection_string(connection_string: Optional[str], overrides: dict[str, Any], *,
+                           min_size: Optional[int], max_size: Optional[int], max_idle: Optional[float],
+                           max_lifetime: Optional[float], timeout: Optional[float],
+                           max_users: Optional[int]) -> str:
+    """A pool's connection string: connection_string with overrides and the sizes given (ConnectionPool's
     arguments, shared by lakelink.aio's pool), checked."""
     sizes = {
         "MinConnections": _count("min_size", min_size, 0),
@@ -217,7 +247,7 @@ def sized(conn_str: Optional[str], overrides: dict[str, Any], *, min_size: Optio
         "MaxUsers": _count("max_users", max_users, 1),
     }
     given = {k: v for k, v in sizes.items() if v is not None}
-    out = _connstr.build(_connstr.build(conn_str, overrides), given)
+    out = _connstr.build(_connstr.build(connection_string, overrides), given)
     props = _properties(out)
     least = int(props.get("MinConnections", "0"))
     if "MaxConnections" in props and least > int(props["MaxConnections"]):

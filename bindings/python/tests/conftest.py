@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from emutil import Backend
+
 HERE = Path(__file__).resolve().parent
 PKG = HERE.parent  # bindings/python
 REPO = PKG.parent.parent
@@ -124,3 +126,11 @@ def conn(lakebase_conn: str) -> Iterator[Any]:
         yield c
     finally:
         c.close()
+
+
+@pytest.fixture(scope="module")
+def backend(emulator: dict[str, Any]) -> Iterator[Any]:
+    """The emulator's backing PostgreSQL as its administrator (emutil.Backend), one per test module."""
+    b = Backend(emulator)
+    yield b
+    b.close()

@@ -12,14 +12,7 @@ import pytest
 import lakelink
 import lakelink.aio
 from conftest import _run_emulator
-from emutil import Backend, add_user, forwarded_token, wait_until
-
-
-@pytest.fixture(scope="module")
-def backend(emulator):
-    b = Backend(emulator)
-    yield b
-    b.close()
+from emutil import add_user, forwarded_token, wait_until
 
 
 @pytest.fixture()

@@ -9,6 +9,8 @@ checks that the library mapped into the process is the installed one.
 from __future__ import annotations
 
 import os
+import platform
+import re
 import subprocess
 import sys
 import sysconfig
@@ -120,7 +122,12 @@ def test_sdist_carries_the_version_and_a_wheel_built_from_it_too(tmp_path: Path,
     with tarfile.open(sdist) as tar:
         version_module = tar.extractfile(f"lakelink-{VERSION}/lakelink/_version.py").read().decode()  # type: ignore
         assert f"\nVersion: {VERSION}\n" in tar.extractfile(f"lakelink-{VERSION}/PKG-INFO").read().decode()  # type: ignore
+        names = tar.getnames()
     assert f"version = {VERSION!r}" in version_module
+    # The Go sources the library is built from (where no wheel fits), without tests.
+    go = f"lakelink-{VERSION}/go/"
+    assert {go + n for n in ("go.mod", "go.sum", "VERSION", "version.go", "capi/exports.go", "capi/lakelink.h")} <= set(names)
+    assert not [n for n in names if n.endswith("_test.go") or "/testdata/" in n or n.startswith(go + "capi/tests/")]
 
     # Built from the sdist (no checkout around it), with the library already built by `make build`.
     library = os.environ.get("LAKELINK_LIBRARY") or str(REPO / "build" / "out" / "liblakelink.so")
@@ -129,6 +136,41 @@ def test_sdist_carries_the_version_and_a_wheel_built_from_it_too(tmp_path: Path,
                         str(sdist)], cwd=outside, env=dict(_clean_env(), LAKELINK_PREBUILT_LIBRARY=library),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    whl = wheels / f"lakelink-{VERSION}-py3-none-{PLATFORM}.whl"
+    # A prebuilt library's wheel is tagged for the glibc it needs (this machine's, as `make build` links it).
+    [whl] = wheels.glob("*.whl")
+    assert re.fullmatch(rf"lakelink-{re.escape(VERSION)}-py3-none-manylinux_2_\d+_{platform.machine()}\.whl", whl.name)
     with zipfile.ZipFile(whl) as z:
         assert z.read("lakelink/_version.py").decode() == version_module
+
+
+def test_prebuilt_library_target_is_read_from_its_header(tmp_path: Path) -> None:
+    sys.path.insert(0, str(PKG / "_backend"))
+    try:
+        import lakelink_build
+    finally:
+        sys.path.remove(str(PKG / "_backend"))
+
+    def target(data: bytes) -> tuple[str, str]:
+        p = tmp_path / "lib"
+        p.write_bytes(data)
+        return lakelink_build.library_target(p)  # type: ignore[no-any-return]
+
+    elf = bytearray(64)
+    elf[:6] = b"\x7fELF\x02\x01"  # 64-bit, little-endian
+    for machine, arch in ((62, "x86_64"), (183, "aarch64")):
+        elf[18:20] = machine.to_bytes(2, "little")
+        # The newest GLIBC_ version named decides, but never below 2.28 (what build/dist/libs.sh targets).
+        assert target(bytes(elf) + b"GLIBC_2.2.5\0GLIBC_2.17\0") == ("liblakelink.so", f"manylinux_2_28_{arch}")
+        assert target(bytes(elf) + b"GLIBC_2.17\0GLIBC_2.34\0") == ("liblakelink.so", f"manylinux_2_34_{arch}")
+    elf[18:20] = (40).to_bytes(2, "little")  # 32-bit ARM
+    with pytest.raises(RuntimeError, match="x86_64 and aarch64 only"):
+        target(bytes(elf))
+    pe = bytearray(0x100)
+    pe[:2], pe[0x3C:0x40], pe[0x80:0x84] = b"MZ", (0x80).to_bytes(4, "little"), b"PE\0\0"
+    pe[0x84:0x86] = (0x8664).to_bytes(2, "little")
+    assert target(bytes(pe)) == ("lakelink.dll", "win_amd64")
+    pe[0x84:0x86] = (0xAA64).to_bytes(2, "little")  # Windows on Arm
+    with pytest.raises(RuntimeError, match="not an x86-64 Windows DLL"):
+        target(bytes(pe))
+    with pytest.raises(RuntimeError, match="build the library from the sdist"):
+        target(b"\xcf\xfa\xed\xfe" + bytes(60))  # Mach-O

@@ -7,14 +7,7 @@ import uuid
 import pytest
 
 import lakelink
-from emutil import Backend, wait_until
-
-
-@pytest.fixture(scope="module")
-def backend(emulator):
-    b = Backend(emulator)
-    yield b
-    b.close()
+from emutil import wait_until
 
 
 @pytest.fixture()

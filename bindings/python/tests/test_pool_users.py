@@ -15,14 +15,7 @@ import uuid
 import pytest
 
 import lakelink
-from emutil import SOAK, Backend, add_user, forwarded_token, record, rss_mb, wait_until
-
-
-@pytest.fixture(scope="module")
-def backend(emulator):
-    b = Backend(emulator)
-    yield b
-    b.close()
+from emutil import SOAK, add_user, forwarded_token, record, rss_mb, wait_until
 
 
 def _users(emulator, n):

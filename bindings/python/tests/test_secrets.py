@@ -42,3 +42,13 @@ def test_url_password_is_not_in_repr(emulator: dict[str, Any], lakebase_conn: st
         assert "http://u:***@" in repr(c)
     finally:
         c.close()
+
+
+def test_token_answers_leave_the_token_out_of_repr(sp_conn: str) -> None:
+    """lakelink_token's answer, a local of the functions that read it (a traceback that shows locals shows it)."""
+    from lakelink import _proto
+
+    answer = _proto.GetToken(sp_conn).run()
+    token = answer.token
+    assert token and token not in repr(answer) and token not in str(answer)
+    assert token not in repr(lakelink.token(sp_conn))

@@ -6,14 +6,7 @@ import uuid
 import pytest
 
 import lakelink
-from emutil import SOAK, Backend, fds, record, rss_mb, stats, wait_until
-
-
-@pytest.fixture(scope="module")
-def backend(emulator):
-    b = Backend(emulator)
-    yield b
-    b.close()
+from emutil import SOAK, fds, record, rss_mb, stats, wait_until
 
 
 def test_connect_close_leaves_no_session(emulator, lakebase_conn, backend):

@@ -28,15 +28,23 @@ SUITE = Path(__file__).resolve().parent / "sqla_suite"
 
 @pytest.mark.parametrize("driver", ["lakelink", "lakelink_async"])
 def test_compliance_suite(emulator: dict[str, Any], driver: str) -> None:
-    lb = emulator["lakebase"]
-    u = urllib.parse.urlparse(lb["postgres_url"])
+    u = urllib.parse.urlparse(emulator["lakebase"]["postgres_url"])
+    # A database of its own: the suite's reflection tests list every table of the default schema,
+    # which the other tests of the session share.
+    database = f"sqla_suite_{driver}"
     backend = Backend(emulator)
+    try:
+        backend.sql(f"DROP DATABASE IF EXISTS {database}")
+        backend.sql(f"CREATE DATABASE {database}")
+    finally:
+        backend.close()
+    backend = Backend({**emulator, "lakebase": {**emulator["lakebase"], "database": database}})
     try:
         for schema in ("test_schema", "test_schema_2"):  # the suite's schemas, as its README asks
             backend.sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     finally:
         backend.close()
-    dburi = (f"postgresql+{driver}://{u.username}:{u.password}@{u.hostname}:{u.port}/{lb['database']}"
+    dburi = (f"postgresql+{driver}://{u.username}:{u.password}@{u.hostname}:{u.port}/{database}"
              "?AuthScheme=Password&SSLMode=disable")
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "sqla_plugin", "suite.py", "-q", "--dburi", dburi],
                           cwd=SUITE, capture_output=True, text=True, timeout=900,

@@ -21,4 +21,5 @@ from ._cursor import AsyncCursor
 from ._pool import AsyncConnectionPool
 from ..apps import Response, Token
 
-__all__ = ["connect", "AsyncConnection", "AsyncCursor", "AsyncCopy", "AsyncConnectionPool", "App", "Response", "Token", "token"]
+__all__ = ["connect", "AsyncConnection", "AsyncCursor", "AsyncCopy", "AsyncConnectionPool", "App", "Response", "Token",
+           "token"]

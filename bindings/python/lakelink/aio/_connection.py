@@ -13,7 +13,7 @@ from ._cursor import AsyncCursor
 from ._loop import Completions, completions
 
 
-class AsyncConnection:
+class AsyncConnection(errors.ConnectionErrors):
     """A Lakebase session whose calls are awaited; the event loop never blocks.
 
     Open one with ``await lakelink.aio.connect(...)`` (a session of its own) or take one from an
@@ -25,17 +25,6 @@ class AsyncConnection:
     the task awaiting a statement (``task.cancel()``, ``asyncio.wait_for``) cancels the statement on
     the server; the connection stays usable.
     """
-
-    Warning = errors.Warning
-    Error = errors.Error
-    InterfaceError = errors.InterfaceError
-    DatabaseError = errors.DatabaseError
-    DataError = errors.DataError
-    OperationalError = errors.OperationalError
-    IntegrityError = errors.IntegrityError
-    InternalError = errors.InternalError
-    ProgrammingError = errors.ProgrammingError
-    NotSupportedError = errors.NotSupportedError
 
     def __init__(self, handle: int, described: str, pool: Any = None) -> None:
         """Use :func:`lakelink.aio.connect` or a pool: this wraps a session handle already open."""
@@ -50,10 +39,10 @@ class AsyncConnection:
         """The row factory of the connection's new cursors (lakelink.rows; tuple_row by default)."""
 
     @classmethod
-    async def connect(cls, conninfo: Optional[str] = None, *, autocommit: bool = False,
+    async def connect(cls, connection_string: Optional[str] = None, *, autocommit: bool = False,
                       **overrides: Any) -> AsyncConnection:
         """Opens a session of its own (as :func:`lakelink.aio.connect`)."""
-        conn_str = _connstr.build(conninfo, overrides)
+        conn_str = _connstr.build(connection_string, overrides)
         return await cls._open(_proto.Connect(conn_str), describe(conn_str), autocommit)
 
     @classmethod
@@ -63,7 +52,7 @@ class AsyncConnection:
         self._autocommit = True
         if not autocommit:
             try:
-                self._local(_proto.AUTOCOMMIT_OFF)
+                self._step_blocking(_proto.AUTOCOMMIT_OFF)
                 self._autocommit = False
             except BaseException:
                 await self.close()
@@ -98,7 +87,7 @@ class AsyncConnection:
             self._note(e)
             raise
 
-    def _local(self, step: int) -> None:
+    def _step_blocking(self, step: int) -> None:
         """Runs a step that waits for nothing (no statement of ours runs: the lock is held, or the session is
         new) as a blocking call: setting autocommit, or, in autocommit mode, where the library holds no
         transaction, committing or rolling back (nothing to do) and giving a pool's session back."""
@@ -125,21 +114,19 @@ class AsyncConnection:
 
     async def commit(self) -> None:
         """Commits the current transaction (if any)."""
-        async with self._lock:
-            await self._release_stream(None)
-            if self._autocommit:
-                self._local(_proto.COMMIT)
-            else:
-                await self._step(_proto.COMMIT)
+        await self._end_transaction(_proto.COMMIT)
 
     async def rollback(self) -> None:
         """Rolls back the current transaction (if any)."""
+        await self._end_transaction(_proto.ROLLBACK)
+
+    async def _end_transaction(self, step: int) -> None:
         async with self._lock:
             await self._release_stream(None)
             if self._autocommit:
-                self._local(_proto.ROLLBACK)
+                self._step_blocking(step)  # no transaction in the library: nothing sent
             else:
-                await self._step(_proto.ROLLBACK)
+                await self._step(step)
 
     @property
     def autocommit(self) -> bool:
@@ -155,7 +142,7 @@ class AsyncConnection:
         """Sets autocommit (commit or roll back an open transaction first)."""
         async with self._lock:
             await self._release_stream(None)
-            self._local(_proto.AUTOCOMMIT_ON if on else _proto.AUTOCOMMIT_OFF)
+            self._step_blocking(_proto.AUTOCOMMIT_ON if on else _proto.AUTOCOMMIT_OFF)
             self._autocommit = bool(on)
 
     async def cancel(self) -> None:
@@ -224,10 +211,11 @@ class AsyncConnection:
     __str__ = __repr__
 
 
-async def connect(conninfo: Optional[str] = None, *, autocommit: bool = False, **overrides: Any) -> AsyncConnection:
+async def connect(connection_string: Optional[str] = None, *, autocommit: bool = False,
+                  **overrides: Any) -> AsyncConnection:
     """Opens a Lakebase session without blocking the event loop.
 
-    ``conninfo`` is ``Key=Value;...`` (as :func:`lakelink.connect`); keyword overrides take the same
-    property names. ``autocommit`` as psycopg's. The credential is minted and renewed inside.
+    ``connection_string`` is ``Key=Value;...`` and keyword overrides take the same property names, as
+    for :func:`lakelink.connect`. ``autocommit`` as psycopg's. The credential is minted and renewed inside.
     """
-    return await AsyncConnection.connect(conninfo, autocommit=autocommit, **overrides)
+    return await AsyncConnection.connect(connection_string, autocommit=autocommit, **overrides)

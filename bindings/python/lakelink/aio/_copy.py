@@ -1,15 +1,17 @@
-"""COPY for asyncio, as psycopg's ``AsyncCopy``: lakelink._copy's protocol with awaited calls."""
+"""COPY for asyncio, as psycopg's ``AsyncCopy``: lakelink._copy's protocol, its operations awaited."""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Sequence, Type, TypeVar
 
 from .. import _proto, errors
-from .._copy import FLUSH_ROWS, Buffer, CopyProtocol, param_rows, parse_text_rows, pickle_rows
+from .._copy import FLUSH_ROWS, Buffer, CopyProtocol, parse_text_rows
 
 if TYPE_CHECKING:
     from ._cursor import AsyncCursor
+
+T = TypeVar("T")
 
 
 class AsyncCopy:
@@ -27,7 +29,7 @@ class AsyncCopy:
 
     # ---- the awaited calls (the connection's lock held for each) ----
 
-    async def _call(self, op: _proto.Op[Any]) -> Any:
+    async def _call(self, op: _proto.Op[T]) -> T:
         conn = self.cursor._live()
         async with conn._lock:
             return await conn._loop().call(op, cancel=conn._cancel_op())
@@ -37,44 +39,26 @@ class AsyncCopy:
         async with conn._lock:
             await self.cursor._reset()
             await conn._release_stream(None)
-            op = _proto.CopyStart(conn._check(), self._p.statement, self._p.direction)
-            self._p.handle = await conn._loop().call(op, cancel=conn._cancel_op())
+            self._p.handle = await conn._loop().call(self._p.start(conn._check()), cancel=conn._cancel_op())
 
     async def _flush(self) -> None:
-        """Sends what is gathered: the rows (pickled, or as parameter rows when a value needs them, as the
-        sync Copy decides), then the bytes."""
-        rows, data = self._p.pending()
-        h = self._p.handle
-        if rows:
-            payload = pickle_rows(rows)
-            if payload is not None:
-                try:
-                    await self._call(_proto.CopyWrite(h, payload, b"pickle"))
-                except errors.InterfaceError as e:
-                    if e.code != errors.ERR_INVALID_ARGUMENT:
-                        raise
-                    payload = None  # nothing of them was sent: as parameter rows, which carry any value
-            if payload is None:
-                await self._call(_proto.CopyWrite(h, param_rows(rows), b"params"))
-        if data:
-            await self._call(_proto.CopyWrite(h, data, None))
+        conn = self.cursor._live()
+        async with conn._lock:
+            await conn._loop().drive(self._p.flush(), cancel=conn._cancel_op())
 
     async def _end(self, abort: Optional[str]) -> int:
-        h, self._p.handle = self._p.handle, 0
-        self._p.finished = True
-        n: int = await self._call(_proto.CopyEnd(h, abort))
-        return n
+        return await self._call(self._p.end(abort))
 
     # ---- psycopg's AsyncCopy ----
 
     async def write_row(self, row: Sequence[Any]) -> None:
         """Sends one row: a value per column of the COPY (None is NULL)."""
-        p = self._p
-        if p.data or p.finished or p.direction != "in":
-            p.check("in", "write_row")
+        rows = self._p.rows  # as Copy.write_row
+        if not self._p.rows_go_next:
+            self._p.check("in", "write_row")
             await self._flush()  # the bytes written before go first
-        p.rows.append(row if type(row) is tuple else tuple(row))  # sent later: a list may change until then
-        if len(p.rows) >= FLUSH_ROWS:
+        rows.append(row if type(row) is tuple else tuple(row))  # sent later: a list may change until then
+        if len(rows) >= FLUSH_ROWS:
             await self._flush()
 
     async def write(self, buffer: Buffer) -> None:
@@ -87,7 +71,7 @@ class AsyncCopy:
         self._p.check("out", "read")
         if self._p.finished:
             return b""
-        block: bytes = await self._call(_proto.CopyRead(self._p.handle))
+        block: bytes = await self._call(self._p.read())
         if not block:
             await self._finish()
         return block
@@ -140,7 +124,6 @@ class AsyncCopy:
             await self._finish()
             return
         try:  # as psycopg: the COPY fails with the Python error's text, which is what is raised
-            await self._end(f"error from Python: {type(exc).__qualname__} - {exc}"
-                            if self._p.direction == "in" else None)
+            await self._end(self._p.abort_reason(exc))
         except errors.Error:
             pass

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Deque, Iterable, Optional, Type
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Type
 
 from .. import _batch, _params, _proto, errors
-from ..cursor import Column, Row
-from ..rows import RowFactory, RowMaker, tuple_row
+from ..cursor import BaseCursor
 from ._copy import AsyncCopy
 from ._loop import Started
 
@@ -16,9 +14,9 @@ if TYPE_CHECKING:
     from ._connection import AsyncConnection
 
 
-class AsyncCursor:
-    """A cursor whose statements and fetches are awaited. Rows stream from the server batch by batch,
-    the next batch read by the library while the last one is decoded.
+class AsyncCursor(BaseCursor["AsyncConnection"]):
+    """A cursor whose statements and fetches are awaited. Rows stream from the server batch by batch
+    (fetchall, and a stream another statement interrupts, read the next batch while decoding the last).
 
     >>> async with conn.cursor() as cur:
     ...     await cur.execute("SELECT id, name FROM t WHERE id > %s", (10,))
@@ -29,64 +27,7 @@ class AsyncCursor:
     ``conn.cursor(row_factory=dict_row)``.
     """
 
-    def __init__(self, connection: AsyncConnection, row_factory: Optional[RowFactory] = None) -> None:
-        self._conn: Optional[AsyncConnection] = connection
-        self._row_factory: RowFactory = row_factory or connection.row_factory
-        self._make: Optional[RowMaker] = None  # None: rows stay tuples
-        self.arraysize: int = 1
-        self._result = 0  # the native result handle while streaming
-        self._rows: Deque[Row] = deque()
-        self._failed: Optional[BaseException] = None  # why the result was dropped part-read
-        self._description: Optional[tuple[Column, ...]] = None
-        self._rowcount = -1
-        self._statusmessage: Optional[str] = None
-        self._closed = False
-
-    # ---- attributes ----
-
-    @property
-    def connection(self) -> AsyncConnection:
-        return self._live()
-
-    @property
-    def description(self) -> Optional[tuple[Column, ...]]:
-        """(name, type_code, None, None, None, None, None) per column; None for a statement without rows."""
-        return self._description
-
-    @property
-    def rowcount(self) -> int:
-        """Rows affected by the last DML statement, or rows of a fully read result; -1 when not known."""
-        return self._rowcount
-
-    @property
-    def row_factory(self) -> RowFactory:
-        """How rows are returned (lakelink.rows)."""
-        return self._row_factory
-
-    @row_factory.setter
-    def row_factory(self, factory: RowFactory) -> None:
-        self._row_factory = factory
-        if self._description is not None:
-            self._describe(self._description)
-
-    @property
-    def statusmessage(self) -> Optional[str]:
-        """The last command tag ("INSERT 0 1"), once known."""
-        return self._statusmessage
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     # ---- internals (the connection's lock held) ----
-
-    def _live(self) -> AsyncConnection:
-        conn = self._conn
-        if self._closed or conn is None:
-            raise errors.InterfaceError("the cursor is closed")
-        if conn.closed:
-            raise errors.InterfaceError("the connection is closed")
-        return conn
 
     async def _read(self, prefetch: bool) -> bool:
         """Reads the next batch into self._rows; False (the result finished) at the end.
@@ -150,38 +91,10 @@ class AsyncCursor:
         while self._result and await self._read(prefetch=True):
             pass
 
-    def _check_failed(self) -> None:
-        e = self._failed
-        if e is None:
-            return
-        if isinstance(e, errors.Error):
-            raise e
-        raise errors.InterfaceError(f"the rest of the result was dropped when reading it failed ({type(e).__name__}); "
-                                    "execute the statement again") from e
-
     async def _reset(self) -> None:
         if self._result or self._pending is not None:
             await self._discard()
-        self._rows.clear()
-        self._failed = None
-        self._description = None
-        self._make = None
-        self._rowcount = -1
-        self._statusmessage = None
-
-    def _describe(self, description: Optional[tuple[Column, ...]]) -> None:
-        """Sets the description, and the row maker of the row factory for it."""
-        self._description = description
-        f = self._row_factory
-        self._make = None if description is None or f is tuple_row else f(self)
-
-    def _row(self, values: Row) -> Any:
-        return values if self._make is None else self._make(values)
-
-    def _copied(self, n: int) -> None:
-        """Records a COPY's end: n rows copied."""
-        self._rowcount = n
-        self._statusmessage = f"COPY {n}" if n >= 0 else None
+        self._clear()
 
     # ---- the API ----
 
@@ -194,16 +107,13 @@ class AsyncCursor:
             if conn._streaming is not None and conn._streaming is not self:
                 await conn._release_stream(self)
             try:
-                a = await conn._loop().drive(_proto.execute(conn._check(), query, params), cancel=conn._cancel_op())
+                a = await conn._loop().drive(_proto.execute(conn._check(), query, params, self._out),
+                                             cancel=conn._cancel_op())
             except errors.Error as e:
                 conn._note(e)
                 raise
-            self._result = a.result
-            if a.result:
+            if self._answered(a):
                 conn._streaming = self
-            else:
-                self._statusmessage, self._rowcount = a.statusmessage, a.rowcount
-            self._describe(a.description)
             try:
                 if a.raw:
                     self._rows.extend(_batch.decode(a.raw))
@@ -228,21 +138,7 @@ class AsyncCursor:
 
     def copy(self, statement: str, params: Optional[_params.Params] = None) -> AsyncCopy:
         """A COPY ... FROM STDIN or TO STDOUT, as psycopg's: ``async with cur.copy(sql) as copy: ...``."""
-        if params is not None:
-            raise errors.NotSupportedError("COPY takes no parameters in lakelink: put literal values in the statement")
-        self._live()
-        return AsyncCopy(self, statement)
-
-    async def _buffer_rest_locked(self) -> None:
-        conn = self._live()
-        async with conn._lock:
-            await self._buffer_rest()
-
-    def _fetchable(self) -> None:
-        self._live()
-        if self._description is None:
-            raise errors.ProgrammingError("no result to fetch from: the last statement returned no rows")
-        self._check_failed()
+        return AsyncCopy(self, self._copy_statement(statement, params))
 
     async def fetchone(self) -> Any:
         """The next row, or None at the end."""
@@ -270,10 +166,7 @@ class AsyncCursor:
         if self._result:
             async with self._live()._lock:
                 await self._buffer_rest()
-        make = self._make
-        out = list(self._rows) if make is None else [make(r) for r in self._rows]
-        self._rows.clear()
-        return out
+        return self._take_rows()
 
     def __aiter__(self) -> AsyncCursor:
         return self

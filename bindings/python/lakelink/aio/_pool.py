@@ -12,7 +12,8 @@ from typing import Any, AsyncIterator, Optional, Type
 from .. import _proto, errors
 from ..apps import as_user_token
 from ..connection import describe
-from ..pool import _OWN, _seconds, sized
+from ..pool import (_OWN, check_own, check_timeout, connection_autocommit, pool_connection_string,
+                    psycopg_stats)
 from ._connection import AsyncConnection
 from ._loop import completions
 
@@ -38,7 +39,7 @@ class AsyncConnectionPool:
     ``async with pool``, or the first :meth:`connection`: a constructor cannot await.
     """
 
-    def __init__(self, conninfo: Optional[str] = None, *, min_size: Optional[int] = None,
+    def __init__(self, connection_string: Optional[str] = None, *, min_size: Optional[int] = None,
                  max_size: Optional[int] = None, max_idle: Optional[float] = None,
                  max_lifetime: Optional[float] = None, timeout: Optional[float] = None,
                  max_users: Optional[int] = None, name: Optional[str] = None,
@@ -47,15 +48,12 @@ class AsyncConnectionPool:
         self._closed = False
         #: The pool's name (psycopg_pool's), shown by repr.
         self.name = name or f"pool-async-{next(_numbers)}"
-        self._conn_str = sized(conninfo, overrides, min_size=min_size, max_size=max_size, max_idle=max_idle,
-                               max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets
+        self._conn_str = pool_connection_string(
+            connection_string, overrides, min_size=min_size, max_size=max_size, max_idle=max_idle,
+            max_lifetime=max_lifetime, timeout=timeout, max_users=max_users)  # secrets
         self._described = describe(self._conn_str)
         self._opening: Optional[asyncio.Future[int]] = None
-        extra = dict(kwargs or {})
-        self._autocommit = bool(extra.pop("autocommit", False))
-        if extra:
-            raise TypeError(f"lakelink.aio.AsyncConnectionPool: kwargs may hold autocommit only, not {sorted(extra)} "
-                            "(connection string properties are keyword arguments of the pool)")
+        self._autocommit = connection_autocommit("lakelink.aio.AsyncConnectionPool", kwargs)
         self._min, self._max, self._timeout = 0, 0, 0.0
 
     async def open(self, wait: bool = False, timeout: float = 30.0) -> None:
@@ -104,20 +102,13 @@ class AsyncConnectionPool:
         token = None if as_user is _OWN else as_user_token(as_user)
         pool = await self._open()
         if timeout is not None:
-            _seconds("timeout", timeout)
-            if abs(timeout - self._timeout) > 1e-6:
-                raise errors.NotSupportedError(
-                    f"lakelink.aio.AsyncConnectionPool: a timeout of {timeout} s for one call: the library waits "
-                    "for a session as long as the pool's timeout (PoolTimeout); give timeout to the pool instead")
+            check_timeout("lakelink.aio.AsyncConnectionPool", timeout, self._timeout)
         described = self._described + (" as an App user" if token is not None else "")
         return await AsyncConnection._open(_proto.Acquire(pool, token), described, self._autocommit, self)
 
     async def putconn(self, conn: AsyncConnection) -> None:
         """Gives a session back (``await conn.close()``); ValueError for another pool's connection."""
-        if conn._pool is not self:
-            raise ValueError(f"can't return connection to pool {self.name!r}: "
-                             + ("it comes from another pool" if conn._pool is not None else
-                                "it doesn't come from any pool"))
+        check_own(self, conn._pool)
         await conn.close()
 
     @contextlib.asynccontextmanager
@@ -143,12 +134,7 @@ class AsyncConnectionPool:
 
     def get_stats(self) -> dict[str, int]:
         """Counts under psycopg_pool's names (as :meth:`lakelink.ConnectionPool.get_stats`)."""
-        if not self._handle:
-            return {"pool_min": self._min, "pool_max": self._max, "pool_size": 0, "pool_available": 0,
-                    "requests_waiting": 0, "users": 0, "user_sessions": 0}
-        s = _proto.pool_stats(self._handle)
-        return {"pool_min": self._min, "pool_max": s["max"], "pool_size": s["total"], "pool_available": s["idle"],
-                "requests_waiting": s["waiting"], "users": s["users"], "user_sessions": s["user_sessions"]}
+        return psycopg_stats(self._min, _proto.pool_stats(self._handle) if self._handle else None)
 
     def pop_stats(self) -> dict[str, int]:
         """:meth:`get_stats` (the pool keeps no counters to reset)."""

@@ -84,7 +84,7 @@ class LakelinkAsyncAdaptDBAPI(AsyncAdapt_dbapi_module):
         self._aio = lakelink.aio
 
     def connect(self, connection_string: Optional[str] = None, **properties: Any) -> AsyncAdapt_lakelink_connection:
-        opening: Any = self._aio.connect(connection_string, **properties)
+        opening: Any = self._aio.connect(connection_string=connection_string, **properties)
         return await_(AsyncAdapt_lakelink_connection.create(self, opening))
 
 
