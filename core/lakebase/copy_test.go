@@ -372,6 +372,7 @@ func TestCopyEndedByLaterCall(t *testing.T) {
 		t.Errorf("Close of the ended COPY TO: %d, %v", n, err)
 	}
 }
+
 // TestCopyFromWrongDirection: a COPY TO STDOUT, or no COPY at all, started
 // as a COPY FROM STDIN is an error, not a wait for ever.
 func TestCopyFromWrongDirection(t *testing.T) {
