@@ -478,7 +478,10 @@ int32_t lakelink_execute_many(uint64_t conn, const char *sql, const uint8_t *row
  * new statement discards an open result: a COPY FROM is then aborted
  * (its rows are not copied, and its next call fails), the rest of a COPY
  * TO is dropped. An error of the statement itself (no such table) is
- * reported by the next write or by lakelink_copy_end. */
+ * reported by the next write or by lakelink_copy_end. A statement given
+ * to lakelink_copy_from that is no COPY FROM STDIN (a COPY TO STDOUT, whose
+ * data is dropped, or no COPY at all) runs, and the next write or
+ * lakelink_copy_end fails with LAKELINK_ERR_INVALID_ARGUMENT naming it. */
 int32_t lakelink_copy_from(uint64_t conn, const char *sql, uint64_t *copy_out, lakelink_error **err);
 
 /* Sends data/len (copied before the call returns) in the COPY's own

@@ -140,6 +140,17 @@ static void test_copy_from(uint64_t conn) {
     CHECK(strcmp(e->sqlstate, "42P01") == 0, "sqlstate %s", e->sqlstate);
     lakelink_error_free(e);
     CHECK(scalar_int(conn, "SELECT 7", NULL) == 7, "after a failed COPY");
+
+    say("a COPY TO STDOUT started with lakelink_copy_from: an argument error naming the direction, no hang");
+    rc = lakelink_copy_from(conn, "COPY (SELECT generate_series(1, 100000)) TO STDOUT", &copy, &err);
+    expect_ok("lakelink_copy_from", rc, err);
+    rc = lakelink_copy_write(copy, (const uint8_t *)"1\n", 2, &err);
+    if (rc != LAKELINK_OK) lakelink_error_free(err); /* the error may come here already */
+    rc = lakelink_copy_end(copy, NULL, &n, &err);
+    e = expect_error("a COPY TO as a COPY FROM", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "TO STDOUT");
+    CHECK(contains(e->message, "FROM STDIN"), "message %s", e->message);
+    lakelink_error_free(e);
+    CHECK(scalar_int(conn, "SELECT 9", NULL) == 9, "after a COPY in the wrong direction");
 }
 
 static void test_copy_to(uint64_t conn) {

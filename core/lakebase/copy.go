@@ -2,6 +2,7 @@ package lakebase
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,37 +25,56 @@ import (
 // psycopg's executemany does. The rows run in one implicit transaction
 // when no transaction is open (autocommit): a failing row fails them all.
 // Rows a statement returns are dropped. It returns the total of the rows
-// affected, or -1 when a statement's tag carries no count.
+// affected, or -1 when a statement's tag carries no count. Like Execute
+// it runs again once when its prepared statement went stale.
 func (c *Conn) ExecuteMany(ctx context.Context, sql string, args [][]any) (int64, error) {
 	c.lock()
 	defer c.mu.Unlock()
+	began := !c.autocommit && c.tx == nil
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
 	}
 	if len(args) == 0 {
 		return 0, nil
 	}
-	b := &pgx.Batch{}
+	c.streamReads(true) // the server answers row after row as it runs them
+	defer c.streamReads(false)
+	for retried := false; ; retried = true {
+		total, err := c.sendBatch(ctx, sql, args)
+		if err == nil || retried {
+			return total, c.t.wrap(err)
+		}
+		if again, rerr := c.retryStale(ctx, err, began); rerr != nil {
+			return 0, rerr
+		} else if !again {
+			return 0, c.t.wrap(err)
+		}
+	}
+}
+
+// sendBatch runs sql once per row of args, as one batch, returning the
+// total of the rows they affected (-1 when a tag carries no count).
+func (c *Conn) sendBatch(ctx context.Context, sql string, args [][]any) (int64, error) {
+	b := &pgx.Batch{} // a new one each time: pgx keeps the prepared statements in it
 	for _, row := range args {
 		b.Queue(sql, row...)
 	}
-	c.streamReads(true) // the server answers row after row as it runs them
-	defer c.streamReads(false)
 	br := c.c.SendBatch(ctx, b)
 	total := int64(0)
-	for range args {
+	for range b.QueuedQueries {
 		tag, err := br.Exec()
 		if err != nil {
 			br.Close()
-			return 0, c.t.wrap(err)
+			return 0, err
 		}
+		c.noteTag(tag)
 		if n := RowCount(tag); n < 0 || total < 0 {
 			total = -1
 		} else {
 			total += n
 		}
 	}
-	return total, c.t.wrap(br.Close())
+	return total, br.Close()
 }
 
 // readyLocked readies the session for a new statement: open, the
@@ -64,6 +84,9 @@ func (c *Conn) readyLocked(ctx context.Context) error {
 		return ErrClosed
 	}
 	c.discardOpen()
+	if err := c.refreshCacheLocked(ctx); err != nil {
+		return err
+	}
 	return c.beginImplicitLocked(ctx)
 }
 
@@ -78,11 +101,119 @@ func (c *Conn) CopyFrom(ctx context.Context, sql string, r io.Reader) (int64, er
 	if err := c.readyLocked(ctx); err != nil {
 		return 0, err
 	}
-	tag, err := c.pg.CopyFrom(ctx, r, sql)
+	tag, err := c.copyIn(ctx, sql, r)
 	if err != nil {
 		return 0, c.t.wrap(err)
 	}
 	return RowCount(tag), nil
+}
+
+// CopyDirectionError is a statement started as a COPY ... FROM STDIN
+// (CopyFrom, StartCopyFrom) that is none: a COPY ... TO STDOUT (its data
+// is received and dropped), or a statement that copies nothing. The
+// statement has run; the session is ready for the next one. The C ABI
+// reports it as LAKELINK_ERR_INVALID_ARGUMENT.
+type CopyDirectionError struct {
+	Got string // "a COPY ... TO STDOUT", "a statement that copies nothing"
+}
+
+func (e *CopyDirectionError) Error() string {
+	return "lakebase: " + e.Got + " was started as a COPY ... FROM STDIN: start it as what it is (a COPY TO is read, not written)"
+}
+
+// copyIn runs sql, a COPY ... FROM STDIN, sending r's data (as pgconn's
+// CopyFrom does, which waits forever for a COPY that goes the other way):
+// the server's first answer tells the direction, the data goes from a
+// goroutine while the server's answers are received, and an error reading
+// r fails the COPY with its text (CopyFail).
+func (c *Conn) copyIn(ctx context.Context, sql string, r io.Reader) (pgconn.CommandTag, error) {
+	fe := c.pg.Frontend()
+	fe.SendQuery(&pgproto3.Query{String: sql})
+	if err := fe.Flush(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	var (
+		tag     pgconn.CommandTag
+		pgErr   error
+		got     = "a statement that copies nothing"
+		stop    chan struct{} // closed once the server is done: the sender stops
+		sendErr chan error    // the sender's outcome
+	)
+	for {
+		msg, err := c.pg.ReceiveMessage(ctx)
+		if err != nil { // the session is lost
+			if stop != nil {
+				close(stop)
+				<-sendErr
+			}
+			return pgconn.CommandTag{}, err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.CopyInResponse:
+			stop, sendErr = make(chan struct{}), make(chan error, 1)
+			go func() { sendErr <- sendCopyData(c.pg, r, stop) }()
+		case *pgproto3.CopyOutResponse:
+			got = "a COPY ... TO STDOUT"
+		case *pgproto3.CommandComplete:
+			tag = pgconn.NewCommandTag(string(m.CommandTag))
+		case *pgproto3.ErrorResponse:
+			if pgErr == nil {
+				pgErr = pgconn.ErrorResponseToPgError(m)
+			}
+		case *pgproto3.ReadyForQuery:
+			if stop == nil { // no COPY FROM STDIN
+				if pgErr != nil {
+					return pgconn.CommandTag{}, pgErr
+				}
+				return pgconn.CommandTag{}, &CopyDirectionError{Got: got}
+			}
+			close(stop)
+			if err := <-sendErr; err != nil && pgErr == nil {
+				return pgconn.CommandTag{}, err
+			}
+			if pgErr != nil {
+				return pgconn.CommandTag{}, pgErr
+			}
+			return tag, nil
+		}
+	}
+}
+
+// sendCopyData sends what r holds as CopyData messages, then CopyDone at
+// its end or CopyFail with the error reading it; it stops early once stop
+// is closed (the server ended the COPY). An error sending closes the
+// connection, which ends the receiving too.
+func sendCopyData(pg *pgconn.PgConn, r io.Reader, stop <-chan struct{}) error {
+	fe := pg.Frontend()
+	buf := make([]byte, 5+copyChunk)
+	buf[0] = 'd'
+	for {
+		n, err := r.Read(buf[5:])
+		if n > 0 {
+			binary.BigEndian.PutUint32(buf[1:5], uint32(n+4))
+			if werr := fe.SendUnbufferedEncodedCopyData(buf[:n+5]); werr != nil {
+				pg.Conn().Close()
+				return werr
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				fe.Send(&pgproto3.CopyDone{})
+			} else {
+				fe.Send(&pgproto3.CopyFail{Message: err.Error()})
+			}
+			if werr := fe.Flush(); werr != nil {
+				pg.Conn().Close()
+				return werr
+			}
+			return nil
+		}
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+	}
 }
 
 // CopyFromRows copies rows into table's columns with pgx's CopyFrom: the
@@ -188,7 +319,7 @@ func (c *Conn) StartCopyFrom(ctx context.Context, sql string) (*CopyIn, error) {
 	go func() {
 		defer c.mu.Unlock()
 		defer c.streaming(nil)
-		tag, err := c.pg.CopyFrom(ctx, &chunkReader{w: w}, sql)
+		tag, err := c.copyIn(ctx, sql, &chunkReader{w: w})
 		w.n, w.err = RowCount(tag), c.t.wrap(err)
 		close(w.done)
 	}()

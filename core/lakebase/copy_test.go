@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -369,5 +370,36 @@ func TestCopyEndedByLaterCall(t *testing.T) {
 	}
 	if n, err := o.Close(); n != 200000 || err != nil {
 		t.Errorf("Close of the ended COPY TO: %d, %v", n, err)
+	}
+}
+
+// TestCopyFromWrongDirection: a COPY TO STDOUT, or no COPY at all, started
+// as a COPY FROM STDIN is an error, not a wait for ever.
+func TestCopyFromWrongDirection(t *testing.T) {
+	_, c := bulkConn(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for sql, got := range map[string]string{
+		"COPY (SELECT generate_series(1, 100000)) TO STDOUT": "a COPY ... TO STDOUT",
+		"SELECT 1": "a statement that copies nothing",
+	} {
+		var dirErr *CopyDirectionError
+		if _, err := c.CopyFrom(ctx, sql, strings.NewReader("1\n")); !errors.As(err, &dirErr) || dirErr.Got != got {
+			t.Errorf("CopyFrom(%q): %v, want a CopyDirectionError (%s)", sql, err, got)
+		}
+		w, err := c.StartCopyFrom(ctx, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("1\n"))
+		if _, err := w.End(); !errors.As(err, &dirErr) || dirErr.Got != got {
+			t.Errorf("StartCopyFrom(%q): %v, want a CopyDirectionError (%s)", sql, err, got)
+		}
+		if rows, _ := all(t, c, "SELECT 2"); fmt.Sprint(rows) != "[[2]]" {
+			t.Errorf("after %q: %v", sql, rows)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the COPYs waited")
 	}
 }

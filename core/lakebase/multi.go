@@ -151,6 +151,9 @@ func skipDollar(sql string, i int) int {
 // statements in one implicit transaction, unless they hold their own).
 func (c *Conn) simpleQuery(ctx context.Context, sql string) (pgx.Rows, error) {
 	results, err := c.pg.Exec(ctx, sql).ReadAll()
+	for _, r := range results { // those before an error ran too
+		c.noteTag(r.CommandTag)
+	}
 	if err != nil {
 		return nil, err
 	}

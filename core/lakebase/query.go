@@ -17,7 +17,8 @@ import (
 // session of its own (Open) or one taken from a Pool (Pool.Acquire). It is
 // safe for concurrent use: calls are serialized, and a new statement
 // first discards what is left of the previous result. Prepared statements
-// are cached per session.
+// are cached per session, and forgotten when the schema changes
+// (stmtcache.go).
 type Conn struct {
 	t  *target
 	mu sync.Mutex // held by every call, including while a Result reads rows
@@ -37,6 +38,12 @@ type Conn struct {
 	// StartCopyTo) that holds mu, if one does; nil otherwise.
 	streamMu  sync.Mutex
 	endStream func()
+
+	// staleCache: the statement cache must be emptied before the next
+	// statement; ddlInTx: the open transaction changed the schema
+	// (stmtcache.go).
+	staleCache bool
+	ddlInTx    bool
 }
 
 // lock takes the session for a call. A COPY still streaming through a
@@ -121,37 +128,60 @@ func (c *Conn) SetAutocommit(on bool) error {
 // the whole statement, the reading of its rows included; cancelling it
 // sends the server a cancel request.
 //
+// A statement whose prepared form a schema change made stale runs again
+// when nothing is lost by that (stmtcache.go). Values of types outside the
+// type table are their PostgreSQL text (textform.go).
+//
 // SQL of several statements separated by semicolons, without args, runs
 // as psycopg runs it, through the simple query protocol in one round
 // trip; the Result is the last statement's, its rows read into memory.
 func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, error) {
 	c.lock()
 	defer c.mu.Unlock()
-	if c.c == nil {
-		return nil, ErrClosed
-	}
-	c.discardOpen()
-	if err := c.beginImplicitLocked(ctx); err != nil {
+	began := !c.autocommit && c.tx == nil
+	if err := c.readyLocked(ctx); err != nil {
 		return nil, err
 	}
-	var rows pgx.Rows
-	var err error
+	for retried := false; ; retried = true {
+		rows, primed, err := c.query(ctx, sql, args)
+		if err == nil {
+			r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.TypeMap()),
+				raw: rawColumns(rows.FieldDescriptions()), textCols: textColumns(rows.FieldDescriptions()), primed: primed}
+			c.open = r
+			return r, nil
+		}
+		if retried {
+			return nil, c.t.wrap(err)
+		}
+		if again, rerr := c.retryStale(ctx, err, began); rerr != nil {
+			return nil, rerr
+		} else if !again {
+			return nil, c.t.wrap(err)
+		}
+	}
+}
+
+// query starts sql and reads its first row (pgx has it already), if any
+// (primed). A statement that fails before its first row because of what
+// it is (a syntax error) or of the cache (a prepared statement the
+// server refuses) is an error here; other errors are the rows'.
+func (c *Conn) query(ctx context.Context, sql string, args []any) (rows pgx.Rows, primed bool, err error) {
 	if len(args) == 0 && multiStatement(sql) {
 		rows, err = c.simpleQuery(ctx, sql)
-	} else {
-		rows, err = c.c.Query(ctx, sql, args...)
+		return rows, false, err
 	}
-	if err != nil {
-		return nil, c.t.wrap(err)
+	rows, err = c.c.Query(ctx, sql, withTableFormats(args)...)
+	if err == nil {
+		err = rows.Err()
 	}
-	r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.TypeMap()),
-		raw: rawColumns(rows.FieldDescriptions())}
-	if err := rows.Err(); err != nil { // failed before any row, e.g. a syntax error
-		rows.Close()
-		return nil, c.t.wrap(err)
+	if err == nil {
+		primed = rows.Next()
+		if err = rows.Err(); primed || !cachedPlanChanged(err) {
+			return rows, primed, nil
+		}
 	}
-	c.open = r
-	return r, nil
+	rows.Close()
+	return nil, false, err
 }
 
 // beginImplicitLocked opens the transaction a statement starts when
@@ -205,7 +235,9 @@ func (c *Conn) end(ctx context.Context, f func(pgx.Tx, context.Context) error) e
 	}
 	tx := c.tx
 	c.tx = nil
-	return c.t.wrap(f(tx, ctx))
+	err := f(tx, ctx)
+	c.noteTxEnd()
+	return c.t.wrap(err)
 }
 
 // Cancel asks the server to cancel the statement running on this session,
@@ -267,6 +299,12 @@ func (c *Conn) giveBackLocked(discard bool) error {
 	if c.tx != nil {
 		err = c.tx.Rollback(context.Background())
 		c.tx = nil
+		c.noteTxEnd()
+	}
+	if c.staleCache { // the pool's next user gets the session with an empty cache
+		ctx, cancel := context.WithTimeout(context.Background(), c.t.conn.ConnectTimeout)
+		c.refreshCacheLocked(ctx) // failing, the session is lost: its next statement tells
+		cancel()
 	}
 	c.cancelMu.Lock()
 	c.pg = nil // the session is given back: no cancelling it from here
@@ -294,8 +332,11 @@ type Result struct {
 	rows pgx.Rows
 	cols []Column
 	raw  bool // every column converts from its wire values (rawColumns)
+	// textCols are the columns whose values are their text (textform.go).
+	textCols []int
 	// rawRows holds a batch's wire values while it is encoded (raw).
 	rawRows rawRows
+	primed  bool // rows is at a row the reader has not had yet (Execute read it)
 	tag     pgconn.CommandTag
 	done    bool
 	err     error
@@ -316,6 +357,10 @@ func (r *Result) nextLocked() bool {
 	if r.done {
 		return false
 	}
+	if r.primed {
+		r.primed = false
+		return true
+	}
 	if r.rows.Next() {
 		return true
 	}
@@ -330,7 +375,7 @@ func (r *Result) Values() ([]any, error) {
 	if r.done {
 		return nil, errors.New("lakebase: no current row")
 	}
-	v, err := r.rows.Values()
+	v, err := rowValues(r.rows, r.textCols)
 	return v, r.conn.t.wrap(err)
 }
 
@@ -357,7 +402,7 @@ func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 	}
 	var rows [][]any
 	for len(rows) < maxRows && r.nextLocked() {
-		v, err := r.rows.Values()
+		v, err := rowValues(r.rows, r.textCols)
 		if err != nil {
 			r.err = r.conn.t.wrap(err)
 			r.finishLocked()
@@ -469,6 +514,7 @@ func (r *Result) finishLocked() {
 	r.rows.Close()
 	r.done = true
 	r.tag = r.rows.CommandTag()
+	r.conn.noteTag(r.tag)
 	if err := r.rows.Err(); err != nil && r.err == nil {
 		r.err = r.conn.t.wrap(err)
 	}

@@ -40,8 +40,11 @@ const (
 // rawWire tells whether a column of type oid sent in wire format format
 // has a direct conversion to its kind's columnar layout.
 func rawWire(oid uint32, format int16) bool {
-	size, ok := rawTypes[oid]
-	return ok && (size == anyFormat || format == pgtype.BinaryFormatCode)
+	if size, ok := rawTypes[oid]; ok {
+		return size == anyFormat || format == pgtype.BinaryFormatCode
+	}
+	_, inTable := typesByOID[oid]
+	return !inTable && format == pgtype.TextFormatCode // its text (textform.go)
 }
 
 // rawColumns tells whether every column of fields has a direct conversion.

@@ -103,9 +103,10 @@ func Of(err error, fallback Code) Failure {
 		oauthErr  *auth.OAuthError
 		bearerErr *auth.BearerTokenError
 		userErr   *lakebase.UserTokenError
+		dirErr    *lakebase.CopyDirectionError
 	)
 	switch {
-	case errors.As(err, &argErr), errors.As(err, &appArgErr):
+	case errors.As(err, &argErr), errors.As(err, &appArgErr), errors.As(err, &dirErr):
 		f.Code = InvalidArgument
 	case errors.As(err, &bearerErr): // no bearer token's shape (a user's token, Token): a bad argument
 		f.Code = InvalidArgument

@@ -100,7 +100,7 @@ test('server literals to JavaScript', async () => {
   assert.equal(row[2], null)
   assert.deepEqual(row[3], [])
   assert.deepEqual(row[4], [])
-  assert.equal(row[5], '10.0.0.1/32')
+  assert.equal(row[5], '10.0.0.1') // as PostgreSQL prints it (TYPES.md)
   assert.deepEqual(row[6], [[1, 2], [3, 4]])
   assert.deepEqual(row[7], [null])
   assert.equal(row[8], true)

@@ -88,7 +88,23 @@ def test_server_literals_to_python(conn):
     assert row[8] is None
     assert row[9] == [] and row[10] is None
     assert row[11] == []
-    assert row[12] == "10.0.0.1/32"
+    assert row[12] == "10.0.0.1"
+
+
+OUTSIDE_THE_TABLE = [
+    # types outside TYPES.md's table: PostgreSQL's own text form, as psql prints it
+    ("'10.0.0.1'::inet", "10.0.0.1"), ("'10.0.0.0/8'::cidr", "10.0.0.0/8"), ("'::1'::inet", "::1"),
+    ("'{10.0.0.1,::1}'::inet[]", "{10.0.0.1,::1}"), ("''::\"char\"", ""), ("'a'::\"char\"", "a"),
+    ("'[1,10)'::int4range", "[1,10)"), ("'[1,3]'::int4range", "[1,4)"), ("'empty'::numrange", "empty"),
+    ("'{[1,2), [5,6)}'::int4multirange", "{[1,2),[5,6)}"), ("ROW(1, 'a b', NULL)", '(1,"a b",)'),
+    ("'(1,2)'::point", "(1,2)"), ("B'101'", "101"), ("'08:00:2b:01:02:03'::macaddr", "08:00:2b:01:02:03"),
+]
+
+
+@pytest.mark.parametrize("sql,text", OUTSIDE_THE_TABLE, ids=[c[0] for c in OUTSIDE_THE_TABLE])
+def test_types_outside_the_table_are_their_text(conn, sql, text):
+    assert one(conn, f"SELECT {sql}")[0] == text
+    assert one(conn, f"SELECT {sql} WHERE 1 = %s", 1)[0] == text  # with a parameter: the extended protocol
 
 
 def test_big_int_goes_as_numeric(conn):

@@ -16,14 +16,14 @@ import json
 from types import ModuleType
 from typing import Any, Callable, Optional, Sequence
 
-from sqlalchemy import cast, exc, func, type_coerce, util
+from sqlalchemy import exc, util
 from sqlalchemy.dialects.postgresql import ranges
 from sqlalchemy.dialects.postgresql.array import ARRAY as PGARRAY
 from sqlalchemy.dialects.postgresql.base import (INTERVAL, PGCompiler, PGDialect, PGExecutionContext,
                                                  PGIdentifierPreparer)
 from sqlalchemy.dialects.postgresql.json import JSON, JSONB, JSONPathType
 from sqlalchemy.dialects.postgresql.pg_catalog import INT2VECTOR, OIDVECTOR
-from sqlalchemy.dialects.postgresql.types import CITEXT, INET
+from sqlalchemy.dialects.postgresql.types import CITEXT
 from sqlalchemy.engine import URL, processors
 from sqlalchemy.engine.interfaces import ConnectArgsType, DBAPIConnection, DBAPICursor, IsolationLevel
 from sqlalchemy.sql import sqltypes
@@ -31,7 +31,6 @@ from sqlalchemy.sql import sqltypes
 _FLOAT_OIDS = frozenset((700, 701, 1021, 1022))
 _DECIMAL_OIDS = frozenset((1231, 1700))
 _INT_OIDS = frozenset((20, 21, 23, 26, 1005, 1007, 1016))
-_QCHAR_OID = 18
 
 _Processor = Optional[Callable[[Any], Any]]
 _TO_FLOAT: _Processor = processors.to_float
@@ -111,18 +110,7 @@ class _LLString(sqltypes.String):
 
 
 class _LLChar(sqltypes.CHAR):
-    """PostgreSQL's one-byte "char" (OID 18; pg_catalog's flags) comes back from pgx as "\\x00" when
-    empty; PostgreSQL prints it as "" (and text cannot hold NUL)."""
-
     render_bind_cast = True
-
-    def result_processor(self, dialect: Any, coltype: Any) -> _Processor:
-        if coltype != _QCHAR_OID:
-            return None
-
-        def process(value: Any) -> Any:
-            return "" if value == "\x00" else value
-        return process
 
 
 class _SpaceVector:
@@ -188,22 +176,7 @@ class _LLARRAY(PGARRAY):  # type: ignore[type-arg]
     render_bind_cast = True
 
 
-# lakelink returns the types outside its table (TYPES.md) in pgx's rendering, which for inet
-# ("10.0.0.1/32") and ranges is not PostgreSQL's output: these types are selected as that output
-# (column_expression), still of their type for the result processor.
-
-class _LLInet(INET):
-    def column_expression(self, colexpr: Any) -> Any:
-        # abbrev() is inet's output function (a cast to text would add the /32)
-        return type_coerce(func.abbrev(colexpr), colexpr.type)
-
-
-class _TextForm:
-    def column_expression(self, colexpr: Any) -> Any:
-        return type_coerce(cast(colexpr, sqltypes.Text), colexpr.type)
-
-
-class _LLRange(_TextForm, ranges.AbstractSingleRangeImpl):  # type: ignore[type-arg]
+class _LLRange(ranges.AbstractSingleRangeImpl):  # type: ignore[type-arg]
     """Ranges travel as PostgreSQL's text form ("[1,5)") both ways."""
 
     render_bind_cast = True
@@ -221,7 +194,7 @@ class _LLRange(_TextForm, ranges.AbstractSingleRangeImpl):  # type: ignore[type-
         return process
 
 
-class _LLMultiRange(_TextForm, ranges.AbstractMultiRangeImpl):  # type: ignore[type-arg]
+class _LLMultiRange(ranges.AbstractMultiRangeImpl):  # type: ignore[type-arg]
     """Multiranges travel as PostgreSQL's text form ("{[1,5), [7,9)}") both ways."""
 
     render_bind_cast = True
@@ -387,7 +360,6 @@ class LakelinkDialect(PGDialect):
             sqltypes.Boolean: _LLBoolean,
             sqltypes.LargeBinary: _LLLargeBinary,
             sqltypes.ARRAY: _LLARRAY,
-            INET: _LLInet,
             ranges.AbstractSingleRange: _LLRange,
             ranges.AbstractMultiRange: _LLMultiRange,
         },

@@ -21,21 +21,3 @@ pytest.register_assert_rewrite("sqlalchemy.testing.assertions")
 
 from sqlalchemy.testing.plugin.pytestplugin import *  # noqa: E402,F401,F403
 
-
-# A known issue of lakelink's core, not of the dialect: pgx caches prepared statements per
-# session, and when a table is dropped and created again with other column types (the suite
-# does this with its table "t" on a pooled session) the next run of an already prepared
-# statement fails once with "cached plan must not change result type" (SQLSTATE 0A000;
-# pgx then forgets the statement). psycopg avoids it by forgetting its prepared statements
-# after a DROP or ROLLBACK. Such failures are reported as xfail, naming the issue; once the
-# core handles it they pass.
-CACHED_PLAN = "cached plan must not change result type"
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed and call.excinfo is not None and CACHED_PLAN in str(call.excinfo.value):
-        report.outcome = "skipped"
-        report.wasxfail = "lakelink core: prepared statement cache after DDL (" + CACHED_PLAN + ")"
