@@ -446,6 +446,9 @@ func TestBulk(t *testing.T) {
 }
 
 func TestAsync(t *testing.T) {
+	if tgt.goos == "windows" {
+		t.Skip("the asynchronous calls' queue signals through a POSIX descriptor: not on Windows yet (lakelink.h)")
+	}
 	t.Parallel()
 	mustPass(t, "async", env(t))
 }
