@@ -113,6 +113,8 @@ $(WASMVENV)/bin/python:
 # The wazero test also runs the C library and the CLI on the same inputs
 # (wasm/hosttest/agree_test.go: the three exports agree).
 test-wasm: build $(WASMVENV)/bin/python $(NODEPKG)/node_modules/.package-lock.json
+	@size=$$(wc -c < $(OUT)/lakelink.wasm); echo "==> lakelink.wasm is $$size bytes (at most 16,000,000: wasm/README.md)"; \
+		test $$size -le 16000000 || { echo "lakelink.wasm grew over 16 MB: code the WASI build never runs is linked in (wasm/README.md, Size)" >&2; exit 1; }
 	@echo "==> lakelink.wasm: go vet for wasip1, then the wazero host test (Go)"
 	@GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm
 	@LAKELINK_WASM=$(abspath $(OUT)/lakelink.wasm) LAKELINK_LIBRARY=$(abspath $(OUT)/liblakelink.so) LAKELINK_CLI=$(abspath $(OUT)/lakelink) \

@@ -1,6 +1,8 @@
 package lakebase
 
 import (
+	"sync"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -13,18 +15,27 @@ import (
 // "\x00", a range or a record in Go's %v form).
 
 // tableFormats is the result format of each type of the table (pgx's own
-// choice for it); every other type is sent in text format.
-var tableFormats = func() pgx.QueryResultFormatsByOID {
-	m := pgtype.NewMap()
-	f := make(pgx.QueryResultFormatsByOID, len(typesByOID))
-	for oid := range typesByOID {
-		f[oid] = m.FormatCodeForOID(oid)
-	}
-	return f
-}()
+// choice for it); every other type is sent in text format. It is made on
+// the first statement, not when the package loads, so that a program
+// running none (lakelink.wasm) links none of pgx's codecs: 1.4 MB of it.
+func tableFormats() pgx.QueryResultFormatsByOID {
+	tableFormatsOnce.Do(func() {
+		m := pgtype.NewMap()
+		tableFormatsByOID = make(pgx.QueryResultFormatsByOID, len(typesByOID))
+		for oid := range typesByOID {
+			tableFormatsByOID[oid] = m.FormatCodeForOID(oid)
+		}
+	})
+	return tableFormatsByOID
+}
+
+var (
+	tableFormatsOnce  sync.Once
+	tableFormatsByOID pgx.QueryResultFormatsByOID
+)
 
 // withTableFormats returns a statement's arguments for pgx's Query, asking
-// for tableFormats, unless they ask for result formats themselves.
+// for tableFormats(), unless they ask for result formats themselves.
 func withTableFormats(args []any) []any {
 	if len(args) > 0 {
 		switch args[0].(type) {
@@ -32,7 +43,7 @@ func withTableFormats(args []any) []any {
 			return args
 		}
 	}
-	return append([]any{tableFormats}, args...)
+	return append([]any{tableFormats()}, args...)
 }
 
 // textColumns are the indexes of the columns of fields whose values are
