@@ -68,15 +68,16 @@ func (c *Config) sdkSource(o *connstr.Options) (*Source, error) {
 	return s, nil
 }
 
-// UnifiedAuthHost is the workspace URL that Databricks unified auth
-// resolves for the options (DATABRICKS_HOST, a profile), or "" with the
-// reason it resolves none.
-func (c *Config) UnifiedAuthHost(o *connstr.Options) (string, error) {
+// unifiedWorkspace is the workspace URL that unified auth resolves for the
+// options and the profile it read (the SDK's configuration file loader
+// sets Profile to the profile it read, DEFAULT included), for
+// UnifiedAuthWorkspace.
+func (c *Config) unifiedWorkspace(o *connstr.Options) (host, profile string, err error) {
 	cfg := c.use().sdkConfig(o)
 	if err := cfg.EnsureResolved(); err != nil {
-		return "", SDKError("Databricks configuration", err)
+		return "", "", SDKError("Databricks configuration", err)
 	}
-	return cfg.Host, nil
+	return cfg.Host, cfg.Profile, nil
 }
 
 // hostRule is the last of unified auth's configuration loaders: after the

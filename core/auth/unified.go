@@ -15,9 +15,34 @@ import (
 // in lakelink.wasm (unified_wasip1.go), whose SDK config package would
 // link Azure, GCP, gRPC and OpenTelemetry clients a module cannot use.
 
-// UnifiedAuthHost is the default configuration's Config.UnifiedAuthHost.
+// UnifiedAuthHost is the workspace URL that Databricks unified auth
+// resolves for the options (DATABRICKS_HOST, a profile) with the default
+// configuration, or "" with the reason it resolves none.
 func UnifiedAuthHost(o *connstr.Options) (string, error) {
-	return (*Config)(nil).UnifiedAuthHost(o)
+	w, err := (*Config)(nil).UnifiedAuthWorkspace(o)
+	if err != nil {
+		return "", err
+	}
+	return w.Host, nil
+}
+
+// UnifiedAuthWorkspace is a copy of o that names the workspace Databricks
+// unified auth resolves for o (DATABRICKS_HOST, a profile): its Host that
+// workspace's URL ("" when it resolves none) and its Profile the profile
+// that was read, if any. Unified auth reads no profile for a configuration
+// that gives its host, unless it names the profile (databricks-sdk-go's
+// config file loader): the copy names it, so unified auth resolves the
+// same credentials for the copy as for o (a profile's client_id and
+// client_secret, token, ...), and lakelink's own schemes have the Host
+// they need.
+func (c *Config) UnifiedAuthWorkspace(o *connstr.Options) (*connstr.Options, error) {
+	host, profile, err := c.unifiedWorkspace(o)
+	if err != nil {
+		return nil, err
+	}
+	w := *o
+	w.Host, w.Profile = host, profile
+	return &w, nil
 }
 
 // checkUnifiedHost holds the workspace URL unified auth found (in

@@ -491,15 +491,15 @@ func (c *Config) sdkSource(o *connstr.Options) (*Source, error) {
 	return s, nil
 }
 
-// UnifiedAuthHost is the workspace URL that Databricks unified auth
-// resolves for the options (DATABRICKS_HOST, a profile), or "" with the
-// reason it resolves none.
-func (c *Config) UnifiedAuthHost(o *connstr.Options) (string, error) {
+// unifiedWorkspace is the workspace URL that unified auth resolves for the
+// options and the profile it read (loadProfile sets it, as the SDK's
+// loader does), for UnifiedAuthWorkspace.
+func (c *Config) unifiedWorkspace(o *connstr.Options) (host, profile string, err error) {
 	u, err := resolveUnified(o)
 	if err != nil {
-		return "", SDKError("Databricks configuration", err)
+		return "", "", SDKError("Databricks configuration", err)
 	}
-	return canonicalHost(u["host"]), nil
+	return canonicalHost(u["host"]), u["profile"], nil
 }
 
 // SDKAuthVisitor lets databricks-sdk-go's httpclient call with the tokens

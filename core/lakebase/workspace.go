@@ -24,17 +24,18 @@ func lakebaseHost(host string) string {
 
 // workspace returns the options that auth sees, their Host the workspace
 // URL: Host itself, unless it is absent or a Lakebase host (which names
-// the database, and fills Server; see poolConfig); then a copy whose Host
-// is the workspace of databricks-sdk-go's configuration (DATABRICKS_HOST,
-// a profile). o itself is not changed.
+// the database, and fills Server; see poolConfig); then a copy naming the
+// workspace of databricks-sdk-go's configuration (DATABRICKS_HOST, a
+// profile, whose credentials it keeps: auth.UnifiedAuthWorkspace). o
+// itself is not changed.
 func (c *Config) workspace(o *connstr.Options) (*connstr.Options, error) {
 	if o.Host != "" && lakebaseHost(o.Host) == "" {
 		return o, nil
 	}
-	w := *o
-	w.Host = ""
-	host, err := c.Auth.UnifiedAuthHost(&w)
-	if err != nil || host == "" {
+	bare := *o
+	bare.Host = ""
+	w, err := c.Auth.UnifiedAuthWorkspace(&bare)
+	if err != nil || w.Host == "" {
 		msg := "no workspace to mint a Lakebase credential with"
 		if o.Host != "" {
 			msg += fmt.Sprintf(": Host %s is a Lakebase host, which gives the Server, not the workspace", o.Host)
@@ -45,6 +46,5 @@ func (c *Config) workspace(o *connstr.Options) (*connstr.Options, error) {
 		return nil, errors.New(msg + "; give the workspace URL in Host (with the Lakebase host as Server), DATABRICKS_HOST " +
 			"or a profile, or use AuthScheme=Password with Password")
 	}
-	w.Host = host
-	return &w, nil
+	return w, nil
 }
