@@ -394,6 +394,10 @@ func (r *Result) RawValues() [][]byte {
 func (r *Result) NextBatch(format Format, maxRows int) ([]byte, error) {
 	r.conn.lock()
 	defer r.conn.mu.Unlock()
+	return r.nextBatchLocked(format, maxRows)
+}
+
+func (r *Result) nextBatchLocked(format Format, maxRows int) ([]byte, error) {
 	if maxRows <= 0 {
 		maxRows = 1000
 	}

@@ -28,6 +28,8 @@ import (
 //     returned (the transaction is failed), and the next statement
 //     after it ends runs with an empty cache.
 //
+// The pipelines' own cache (pipeline.go) is emptied with pgx's.
+//
 // psycopg forgets its prepared statements after a DROP or a ROLLBACK.
 
 // ddlTag reports whether a command tag is a DDL statement's, which may
@@ -75,6 +77,7 @@ func (c *Conn) refreshCacheLocked(ctx context.Context) error {
 	if err := c.c.DeallocateAll(ctx); err != nil {
 		return c.t.wrap(err)
 	}
+	delete(c.pg.CustomData(), pipelineCacheKey)
 	c.staleCache = false
 	return nil
 }

@@ -1,0 +1,313 @@
+package lakebase
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Pipelines: several independent statements sent at once.
+//
+// A pool of a few sessions serving many concurrent queries (node-postgres'
+// pool.query, 100 at a time on 10 sessions) spends most of its time on
+// round trips and calls, one of each per query. Postgres.js instead writes
+// the queries waiting for a session into it one after another without
+// waiting for answers (pipelining). Conn.Pipeline does the same in one
+// call: every statement is bound and executed, each followed by its own
+// Sync, so each runs in its own implicit transaction, as if sent alone: one
+// that fails leaves the others' effects. Their prepared statements are
+// kept per session in a cache of their own (pipelineCacheSize, least
+// recently used first out), emptied with pgx's when the schema changes
+// (stmtcache.go).
+
+// pipelineCacheSize bounds a session's prepared statements for pipelines.
+const pipelineCacheSize = 256
+
+// pipelineCacheKey is where a session keeps its pipeline statements, in
+// pgconn's CustomData: with the session, which a pool's next Conn reuses.
+const pipelineCacheKey = "lakelink.pipelineStatements"
+
+// pipelineStatements is the session's cache of pipeline statements, made
+// on its first pipeline.
+func (c *Conn) pipelineStatements() *statementLRU {
+	data := c.pg.CustomData()
+	l, ok := data[pipelineCacheKey].(*statementLRU)
+	if !ok {
+		l = newStatementLRU(pipelineCacheSize)
+		data[pipelineCacheKey] = l
+	}
+	return l
+}
+
+// Queued is one statement of a Pipeline: SQL with $1…$n placeholders
+// (one statement) and its arguments.
+type Queued struct {
+	SQL  string
+	Args []any
+}
+
+// Piped is a pipelined statement's answer: its columns, its rows encoded
+// in batches of format, and its command tag; or the error that failed it.
+type Piped struct {
+	Columns []Column
+	Batches [][]byte
+	Tag     pgconn.CommandTag
+	Err     error
+}
+
+// ErrPipelineInTransaction is returned by Pipeline when the session is not
+// in autocommit mode, or is in a transaction.
+var ErrPipelineInTransaction = errors.New("lakebase: a pipeline runs only in autocommit mode, outside a transaction")
+
+// Pipeline runs stmts on the session in one round trip, each in its own
+// implicit transaction, and returns their answers in order, every row of
+// each read and encoded in batches of up to maxRows rows of format. An
+// error of one statement (its arguments, the server's) is its answer's
+// Err; so is a failure of the session, for each statement it left
+// unanswered (one in flight may or may not have taken effect). A
+// statement refused for a stale prepared form runs again once
+// (stmtcache.go). The error returned is one that let none run: the
+// session closed, or ErrPipelineInTransaction.
+func (c *Conn) Pipeline(ctx context.Context, stmts []Queued, format Format, maxRows int) ([]Piped, error) {
+	c.lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return nil, ErrClosed
+	}
+	if !c.autocommit || c.tx != nil {
+		return nil, ErrPipelineInTransaction
+	}
+	if err := c.readyLocked(ctx); err != nil {
+		return nil, err
+	}
+	if c.pg.TxStatus() != 'I' { // a BEGIN run as a statement
+		return nil, ErrPipelineInTransaction
+	}
+	if maxRows <= 0 {
+		maxRows = 1000
+	}
+	c.streamReads(true) // the server answers statement after statement as it runs them
+	defer c.streamReads(false)
+	answers := make([]Piped, len(stmts))
+	all := make([]int, len(stmts))
+	for i := range all {
+		all[i] = i
+	}
+	stale := c.pipelineLocked(ctx, stmts, all, answers, format, maxRows)
+	if len(stale) > 0 {
+		if err := c.refreshCacheLocked(ctx); err != nil {
+			for _, i := range stale {
+				answers[i].Err = err
+			}
+		} else {
+			c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows)
+		}
+	}
+	return answers, nil
+}
+
+// pipelineLocked runs the statements of stmts that which lists, writing
+// their answers; it returns those refused for a stale prepared form
+// (their answers left to write).
+func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, answers []Piped, format Format,
+	maxRows int) (stale []int) {
+	sds, err := c.describeLocked(ctx, stmts, which, answers)
+	if err != nil {
+		failEach(answers, which, err)
+		return nil
+	}
+	p := c.pg.StartPipeline(ctx)
+	defer p.Close()
+	var eqb pgx.ExtendedQueryBuilder
+	var sent []int
+	for _, i := range which {
+		if answers[i].Err != nil {
+			continue
+		}
+		sd := sds[stmts[i].SQL]
+		if len(sd.ParamOIDs) != len(stmts[i].Args) {
+			answers[i].Err = fmt.Errorf("lakebase: the statement has %d parameters, given %d", len(sd.ParamOIDs), len(stmts[i].Args))
+			continue
+		}
+		if err := eqb.Build(c.c.TypeMap(), sd, stmts[i].Args); err != nil {
+			answers[i].Err = c.t.wrap(err)
+			continue
+		}
+		formats := tableFormats()
+		resultFormats := make([]int16, len(sd.Fields)) // kept by the pipeline until the answer comes
+		for k, f := range sd.Fields {
+			resultFormats[k] = formats[f.DataTypeOID]
+		}
+		p.SendQueryStatement(sd, eqb.ParamValues, eqb.ParamFormats, resultFormats)
+		p.SendPipelineSync()
+		sent = append(sent, i)
+	}
+	if err := p.Flush(); err != nil {
+		failEach(answers, sent, c.t.wrap(err))
+		return nil
+	}
+	for k, i := range sent {
+		res, err := p.GetResults()
+		if rr, ok := res.(*pgconn.ResultReader); ok {
+			answers[i], err = c.readPipedLocked(rr, format, maxRows)
+		} else {
+			err = c.t.wrap(err)
+		}
+		if cachedPlanChanged(err) {
+			c.staleCache = true
+			stale = append(stale, i)
+		} else if err != nil {
+			answers[i].Err = err
+		}
+		if _, err := p.GetResults(); err != nil { // the statement's Sync: an error here is the session's
+			failEach(answers, sent[k+1:], c.t.wrap(err))
+			return stale
+		}
+	}
+	return stale
+}
+
+// failEach sets err as the answer of each statement which lists that has
+// no error yet.
+func failEach(answers []Piped, which []int, err error) {
+	for _, i := range which {
+		if answers[i].Err == nil {
+			answers[i] = Piped{Err: err}
+		}
+	}
+}
+
+// describeLocked returns the prepared statements for the distinct SQL of
+// the statements which lists, preparing in one round trip those not in
+// the session's pipeline cache, each with its own Sync, so that one that
+// does not parse fails only its statements (their answers get the error).
+// The error returned is the session's.
+func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
+	answers []Piped) (map[string]*pgconn.StatementDescription, error) {
+	cache := c.pipelineStatements()
+	sds := make(map[string]*pgconn.StatementDescription)
+	var fresh []*pgconn.StatementDescription
+	for _, i := range which {
+		sql := stmts[i].SQL
+		if _, ok := sds[sql]; ok {
+			continue
+		}
+		sd := cache.get(sql)
+		if sd == nil {
+			digest := sha256.Sum256([]byte(sql))
+			sd = &pgconn.StatementDescription{Name: "lakelink_pipeline_" + hex.EncodeToString(digest[:12]), SQL: sql}
+			fresh = append(fresh, sd)
+		}
+		sds[sql] = sd
+	}
+	gone := cache.evicted // deallocated first
+	if len(fresh) == 0 && len(gone) == 0 {
+		return sds, nil
+	}
+	p := c.pg.StartPipeline(ctx)
+	defer p.Close()
+	for _, sd := range gone {
+		p.SendDeallocate(sd.Name)
+	}
+	if len(gone) > 0 {
+		p.SendPipelineSync()
+	}
+	for _, sd := range fresh {
+		p.SendPrepare(sd.Name, sd.SQL, nil)
+		p.SendPipelineSync()
+	}
+	if err := p.Flush(); err != nil {
+		return nil, c.t.wrap(err)
+	}
+	for range gone {
+		if _, err := p.GetResults(); err != nil {
+			return nil, c.t.wrap(err)
+		}
+	}
+	if len(gone) > 0 {
+		if _, err := p.GetResults(); err != nil {
+			return nil, c.t.wrap(err)
+		}
+		cache.evicted = nil
+	}
+	for _, sd := range fresh {
+		res, err := p.GetResults()
+		if got, ok := res.(*pgconn.StatementDescription); ok {
+			sd.ParamOIDs, sd.Fields = got.ParamOIDs, got.Fields
+			cache.put(sd)
+		} else {
+			for _, i := range which {
+				if stmts[i].SQL == sd.SQL {
+					answers[i].Err = c.t.wrap(err)
+				}
+			}
+		}
+		if _, err := p.GetResults(); err != nil { // the Sync
+			return nil, c.t.wrap(err)
+		}
+	}
+	return sds, nil
+}
+
+// readPipedLocked reads a pipelined statement's rows to their end, as a
+// Result reads them, in batches. Its error is wrapped.
+func (c *Conn) readPipedLocked(rr *pgconn.ResultReader, format Format, maxRows int) (Piped, error) {
+	rows := pgx.RowsFromResultReader(c.c.TypeMap(), rr)
+	fields := rows.FieldDescriptions()
+	r := &Result{conn: c, rows: rows, cols: Columns(fields, c.c.TypeMap()), raw: rawColumns(fields),
+		textCols: textColumns(fields)}
+	answer := Piped{Columns: r.cols}
+	for {
+		b, err := r.nextBatchLocked(format, maxRows)
+		if err != nil {
+			r.closeLocked()
+			return Piped{}, err
+		}
+		if b == nil {
+			break
+		}
+		answer.Batches = append(answer.Batches, b)
+	}
+	r.closeLocked()
+	answer.Tag = r.tag
+	return answer, r.err
+}
+
+// statementLRU is a session's pipeline statements, the least recently used
+// put out first when there are more than size.
+type statementLRU struct {
+	size    int
+	order   *list.List // of *pgconn.StatementDescription, the most recently used first
+	bySQL   map[string]*list.Element
+	evicted []*pgconn.StatementDescription // put out, still prepared on the server
+}
+
+func newStatementLRU(size int) *statementLRU {
+	return &statementLRU{size: size, order: list.New(), bySQL: make(map[string]*list.Element)}
+}
+
+// get is the statement prepared for sql, or nil.
+func (l *statementLRU) get(sql string) *pgconn.StatementDescription {
+	e, ok := l.bySQL[sql]
+	if !ok {
+		return nil
+	}
+	l.order.MoveToFront(e)
+	return e.Value.(*pgconn.StatementDescription)
+}
+
+// put adds sd, putting out the least recently used beyond size.
+func (l *statementLRU) put(sd *pgconn.StatementDescription) {
+	l.bySQL[sd.SQL] = l.order.PushFront(sd)
+	for l.order.Len() > l.size {
+		old := l.order.Remove(l.order.Back()).(*pgconn.StatementDescription)
+		delete(l.bySQL, old.SQL)
+		l.evicted = append(l.evicted, old)
+	}
+}

@@ -1,0 +1,163 @@
+package lakebase
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// This file tests pipeline.go against the emulator's PostgreSQL.
+
+// batchesOf runs one statement the ordinary way (Execute, NextBatch) and
+// returns its batches and tag: what its pipelined answer must hold.
+func batchesOf(t *testing.T, c *Conn, q Queued, maxRows int) ([][]byte, string) {
+	t.Helper()
+	r, err := c.Execute(context.Background(), q.SQL, q.Args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q.SQL, err)
+	}
+	defer r.Close()
+	var batches [][]byte
+	for {
+		b, err := r.NextBatch(FormatColumnar, maxRows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			return batches, r.CommandTag()
+		}
+		batches = append(batches, b)
+	}
+}
+
+func TestPipeline(t *testing.T) {
+	_, c := bulkConn(t)
+	ctx := context.Background()
+	all(t, c, "CREATE TABLE pipe_t (id int PRIMARY KEY)")
+	t.Cleanup(func() { all(t, c, "DROP TABLE pipe_t") })
+	stmts := []Queued{
+		{"SELECT $1::int8 AS n, $2::text AS s, $3::numeric(6,2) AS x", []any{int64(7), "seven", "7.50"}},
+		{"INSERT INTO pipe_t VALUES ($1)", []any{int64(1)}},
+		{"INSERT INTO pipe_t VALUES ($1)", []any{int64(1)}}, // a duplicate: fails alone
+		{"INSERT INTO pipe_t VALUES ($1)", []any{int64(2)}},
+		{"SELECT * FROM no_such_table WHERE $1::int = 1", []any{int64(1)}}, // does not parse
+		{"SELECT $1::int8 AS n, $2::text AS s, $3::numeric(6,2) AS x", []any{int64(8), nil, "-1"}},
+		{"SELECT g, md5(g::text) FROM generate_series(1, $1::int) g", []any{int64(2500)}},  // three batches
+		{"SELECT $1::int", []any{int64(1), int64(2)}},                                      // too many arguments
+		{"SELECT $1::int", []any{"not a number"}},                                          // refused by the server
+		{"SELECT inet '10.0.0.1' = $1::inet AS same, $1::inet AS addr", []any{"10.0.0.1"}}, // a type outside the table: its text
+	}
+	answers, err := c.Pipeline(ctx, stmts, FormatColumnar, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := map[int]string{2: "23505", 4: "42P01", 7: "", 8: "22P02"}
+	for i, a := range answers {
+		if code, ok := failed[i]; ok {
+			var lbErr *Error
+			if a.Err == nil || (code != "" && (!errors.As(a.Err, &lbErr) || lbErr.SQLState != code)) {
+				t.Errorf("statement %d: error %v, want SQLSTATE %q", i, a.Err, code)
+			}
+			continue
+		}
+		if a.Err != nil {
+			t.Errorf("statement %d: %v", i, a.Err)
+			continue
+		}
+		if i == 1 || i == 3 {
+			if a.Tag.String() != "INSERT 0 1" || len(a.Batches) != 0 {
+				t.Errorf("statement %d: tag %q, %d batches", i, a.Tag, len(a.Batches))
+			}
+			continue
+		}
+		want, tag := batchesOf(t, c, stmts[i], 1000)
+		if a.Tag.String() != tag || len(a.Batches) != len(want) {
+			t.Fatalf("statement %d: tag %q and %d batches, want %q and %d", i, a.Tag, len(a.Batches), tag, len(want))
+		}
+		for k := range want {
+			if !bytes.Equal(a.Batches[k], want[k]) {
+				t.Errorf("statement %d, batch %d: not the bytes Execute's NextBatch gives", i, k)
+			}
+		}
+	}
+	if len(answers[6].Batches) != 3 || len(answers[0].Columns) != 3 || answers[0].Columns[2].TypeName != "numeric" {
+		t.Errorf("batches %d, columns %+v", len(answers[6].Batches), answers[0].Columns)
+	}
+	// Each ran in its own transaction: the duplicate undid nothing else.
+	if rows, _ := all(t, c, "SELECT array_agg(id ORDER BY id)::text FROM pipe_t"); fmt.Sprint(rows) != "[[{1,2}]]" {
+		t.Errorf("pipe_t holds %v, want 1 and 2", rows)
+	}
+
+	// Not in a transaction.
+	if err := c.SetAutocommit(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pipeline(ctx, stmts[:1], FormatColumnar, 0); !errors.Is(err, ErrPipelineInTransaction) {
+		t.Errorf("autocommit off: %v", err)
+	}
+	if err := c.SetAutocommit(true); err != nil {
+		t.Fatal(err)
+	}
+	all(t, c, "BEGIN")
+	if _, err := c.Pipeline(ctx, stmts[:1], FormatColumnar, 0); !errors.Is(err, ErrPipelineInTransaction) {
+		t.Errorf("after BEGIN: %v", err)
+	}
+	all(t, c, "ROLLBACK")
+}
+
+// A table changed by another session: the prepared statement is refused
+// (0A000), and runs again prepared anew.
+func TestPipelineStaleStatement(t *testing.T) {
+	p, c := bulkConn(t)
+	ctx := context.Background()
+	other, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all(t, other, "CREATE TABLE pipe_s (a int)")
+	t.Cleanup(func() {
+		all(t, other, "DROP TABLE pipe_s")
+		other.Close()
+	})
+	all(t, other, "INSERT INTO pipe_s VALUES (1)")
+	q := []Queued{{"SELECT * FROM pipe_s WHERE $1::int > 0", []any{int64(1)}}}
+	if a, err := c.Pipeline(ctx, q, FormatColumnar, 0); err != nil || a[0].Err != nil || a[0].Columns[0].TypeName != "int4" {
+		t.Fatalf("first: %v %+v", err, a)
+	}
+	all(t, other, "ALTER TABLE pipe_s ALTER COLUMN a TYPE text")
+	a, err := c.Pipeline(ctx, q, FormatColumnar, 0)
+	if err != nil || a[0].Err != nil || a[0].Columns[0].TypeName != "text" || a[0].Tag.String() != "SELECT 1" {
+		t.Fatalf("after the ALTER: %v %+v", err, a)
+	}
+}
+
+// A session keeps at most pipelineCacheSize prepared statements of pipelines.
+func TestPipelineCacheBound(t *testing.T) {
+	_, c := bulkConn(t)
+	ctx := context.Background()
+	for round := 0; round < 2; round++ {
+		var stmts []Queued
+		for i := 0; i < pipelineCacheSize/2+20; i++ {
+			stmts = append(stmts, Queued{fmt.Sprintf("SELECT $1::int + %d", round*1000+i), []any{int64(i)}})
+		}
+		answers, err := c.Pipeline(ctx, stmts, FormatColumnar, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range answers {
+			if a.Err != nil {
+				t.Fatalf("round %d, statement %d: %v", round, i, a.Err)
+			}
+		}
+	}
+	// The next pipeline deallocates what the second put out.
+	if _, err := c.Pipeline(ctx, []Queued{{"SELECT $1::int + 1000", []any{int64(1)}}}, FormatColumnar, 0); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := all(t, c, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'lakelink_pipeline_%'")
+	if n := rows[0][0].(int64); n != pipelineCacheSize {
+		t.Errorf("%d statements prepared, want %d", n, pipelineCacheSize)
+	}
+}
