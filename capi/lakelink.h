@@ -99,7 +99,8 @@ extern "C" {
  * lakelink_set_user_agent; rows affected is -1 when the command tag
  * carries no count; SQL of several statements without parameters runs;
  * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
- * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*). */
+ * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*);
+ * pipelines (lakelink_query_pipeline). */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -400,6 +401,25 @@ int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, in
                        const char *format, char **columns_json_out, uint8_t **batch_out, int64_t *len_out,
                        char **command_tag_out, int64_t *rows_affected_out, uint64_t *result_out,
                        lakelink_error **err);
+
+/* Runs several independent statements on conn in one round trip, as
+ * Postgres.js pipelines the queries waiting for a session: each is sent
+ * with its own Sync, so it runs in its own implicit transaction, as if
+ * sent alone (one that fails undoes none of the others). statements/
+ * statements_len holds them, each its SQL (one statement, $1..$n
+ * placeholders) and its parameters (TYPES.md, "Pipelines").
+ * *answers_out/*len_out (free with lakelink_free) is each one's answer in
+ * order: its columns, command tag, rows affected and every row, in
+ * batches of max_rows (<= 0: 1000) rows of format; or its error, with the
+ * fields of a lakelink_error (parameters that do not decode, the server's
+ * error; a session that failed midway fails each statement it left
+ * unanswered). Only in autocommit mode outside a transaction, else
+ * LAKELINK_ERR_INVALID_ARGUMENT; a statements buffer that does not frame
+ * is LAKELINK_ERR_INVALID_ARGUMENT too, and nothing runs. A statement
+ * refused because a schema change made its prepared form stale runs again
+ * once. Discards what is left of the connection's result. */
+int32_t lakelink_query_pipeline(uint64_t conn, const uint8_t *statements, int64_t statements_len, int32_t max_rows,
+                                const char *format, uint8_t **answers_out, int64_t *len_out, lakelink_error **err);
 
 /* The result's columns as JSON: [{"name": ..., "type_oid": 23, "type_name": "int4"}, ...]
  * ([] for a statement without rows). */

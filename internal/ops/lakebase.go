@@ -147,8 +147,13 @@ type Column struct {
 
 // Columns are r's columns ([] for a statement without rows).
 func Columns(r *lakebase.Result) []Column {
+	return columnsOf(r.Columns())
+}
+
+// columnsOf is the wire form of a result's columns.
+func columnsOf(columns []lakebase.Column) []Column {
 	cols := []Column{}
-	for _, c := range r.Columns() {
+	for _, c := range columns {
 		cols = append(cols, Column{c.Name, c.TypeOID, c.TypeName})
 	}
 	return cols
