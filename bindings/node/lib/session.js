@@ -12,6 +12,7 @@
 const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, threadpoolSize } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
+const { fromNative } = require('./errors')
 
 /** Rows per batch for query(): the first batch comes with the statement, in the same call. */
 const QUERY_BATCH_ROWS = 10000
@@ -293,6 +294,75 @@ async function run (h, st, opts) {
   }
 }
 
+/** A pipeline's statements (lib/statement.js's) in lakelink_query_pipeline's buffer (TYPES.md, "Pipelines"). */
+function pipelineStatements (sts) {
+  const texts = sts.map((st) => Buffer.from(st.text))
+  let size = 0
+  for (let i = 0; i < sts.length; i++) size += 8 + texts[i].length + (sts[i].params ? sts[i].params.length : 0)
+  const buf = Buffer.allocUnsafe(size)
+  let at = 0
+  for (let i = 0; i < sts.length; i++) {
+    const p = sts[i].params
+    at = buf.writeUInt32LE(texts[i].length, at)
+    at += texts[i].copy(buf, at)
+    at = buf.writeUInt32LE(p ? p.length : 0, at)
+    if (p) {
+      buf.set(p, at)
+      at += p.length
+    }
+  }
+  return buf
+}
+
+/** The outcomes in a pipeline's answers (ab, an ArrayBuffer), one per statement of sts: {result} or {error}. */
+function pipelineOutcomes (ab, sts, opts) {
+  const dv = new DataView(ab)
+  const bytes = new Uint8Array(ab)
+  let at = 0
+  const take = () => {
+    const n = dv.getUint32(at, true)
+    at += 4 + n
+    return bytes.subarray(at - n, at)
+  }
+  const text = (b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString()
+  return sts.map((st) => {
+    const failed = bytes[at++] === 1
+    if (failed) {
+      const e = JSON.parse(text(take()))
+      return { error: fromNative(e.code, e.message, e.sqlstate, e.diagnosis, e.http_status, e.kind, e.detail, e.hint) }
+    }
+    const fields = fieldsOf(text(take()))
+    const tag = text(take())
+    const affected = dv.getBigInt64(at, true)
+    const batches = dv.getUint32(at + 8, true)
+    at += 12
+    const decodeOpts = { int8: st.int8 ?? opts.int8 }
+    let rows = []
+    for (let k = 0; k < batches; k++) {
+      const b = take()
+      const decoded = rowsOf(decodeColumns(ab.slice(b.byteOffset, b.byteOffset + b.length), fields, decodeOpts), fields, st.rowMode === 'array')
+      rows = k === 0 ? decoded : rows.concat(decoded)
+    }
+    return { result: resultOf(rows, fields, tag, affected) }
+  })
+}
+
+/**
+ * Runs statements sts (lib/statement.js's, each with parameters and
+ * without a signal) on handle h in one call and one round trip
+ * (lakelink_query_pipeline), each in its own implicit transaction, as if
+ * run alone. Resolves with one outcome per statement, in order: {result}
+ * (as run() resolves) or {error}; rejects when none ran.
+ */
+async function pipeline (h, sts, opts) {
+  const buf = pipelineStatements(sts)
+  const answers = [null]
+  const len = [0]
+  const err = [null]
+  check(await callDirect(h, lib().query_pipeline, h, buf, buf.length, QUERY_BATCH_ROWS, FORMAT, answers, len, err), err)
+  return withBytes(answers[0], len[0], (ab) => pipelineOutcomes(ab, sts, opts))
+}
+
 /**
  * Names e, a statement's error, an AbortError (its code stays '57014',
  * its cause is signal's reason) when it is the server's answer to the
@@ -332,4 +402,4 @@ async function runAbortable (h, st, opts) {
   }
 }
 
-module.exports = { open, close, discard, poolOpen, poolAcquire, acquireTurns, poolStats, poolClose, cancel, begin, commit, rollback, start, runAbortable, nameAbort }
+module.exports = { open, close, discard, poolOpen, poolAcquire, acquireTurns, poolStats, poolClose, cancel, begin, commit, rollback, start, pipeline, runAbortable, nameAbort }

@@ -255,6 +255,43 @@ test('a parameterized pool.query that succeeded hands its session to the next wa
   }
 })
 
+test('statements waiting for a session run several to a pipeline, each in its own transaction: one that fails fails alone', async () => {
+  const session = require('../lib/session')
+  const pipeline = session.pipeline
+  const sizes = []
+  session.pipeline = (h, sts, opts) => { // counts the pipelines pool.js runs
+    sizes.push(sts.length)
+    return pipeline(h, sts, opts)
+  }
+  const pool = new lakelink.Pool(lakebase(info), { max: 2 })
+  try {
+    await pool.query('CREATE TABLE node_pipe (id int PRIMARY KEY)')
+    await pool.query('INSERT INTO node_pipe VALUES ($1)', [0])
+    const insert = 'INSERT INTO node_pipe VALUES ($1) RETURNING id, txid_current()::text AS x, $2::int8 AS big'
+    const rs = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => i % 10 === 5
+      ? pool.query(insert, [0, i]) // a duplicate key
+      : pool.query({ text: insert, values: [1000 + i, i], ...(i % 2 && { rowMode: 'array', int8: 'string' }) })))
+    const failed = rs.filter((r) => r.status === 'rejected')
+    assert.deepEqual(failed.map((r) => r.reason.code), Array(6).fill('23505'))
+    assert.ok(failed.every((r) => r.reason instanceof lakelink.DatabaseError))
+    const rows = rs.flatMap((r, i) => r.status === 'fulfilled' ? [[i, r.value.rows[0], r.value.command, r.value.rowCount]] : [])
+    for (const [i, row, command, rowCount] of rows) {
+      assert.deepEqual([command, rowCount], ['INSERT', 1])
+      if (i % 2) assert.deepEqual([row[0], row[2]], [1000 + i, String(i)])
+      else assert.deepEqual([row.id, row.big], [1000 + i, BigInt(i)])
+    }
+    const txids = rows.map(([i, row]) => i % 2 ? row[1] : row.x)
+    assert.equal(new Set(txids).size, 54, 'each statement ran in a transaction of its own')
+    assert.equal((await pool.query('SELECT count(*)::int AS n FROM node_pipe')).rows[0].n, 55)
+    assert.ok(sizes.length > 0 && sizes.every((n) => n > 1), `pipelines of ${sizes}`)
+    assert.deepEqual([pool.totalCount, pool.waitingCount], [2, 0])
+  } finally {
+    session.pipeline = pipeline
+    await pool.query('DROP TABLE IF EXISTS node_pipe')
+    await pool.end()
+  }
+})
+
 test('a query aborted while waiting in the binding for a session rejects with an AbortError; the process then exits', () => {
   const { spawnSync } = require('node:child_process')
   const script = `
