@@ -27,6 +27,21 @@ var process = &lakebase.Config{Auth: &auth.Config{}, ThreadWait: true}
 // operations are internal/ops's operations run with process.
 var operations = ops.Ops{Config: process}
 
+// An op is an export's operation, its arguments read and checked: a
+// blocking export runs it at once (run) and its _start twin starts it on a
+// queue (start). Its answer is what the op's writer (setHandle, setQuery,
+// ...) stores in the blocking export's outputs, which the lakelink_call_*
+// export collecting a _start call shares.
+type op func() (any, error)
+
+// run runs the op made with error err at once.
+func run(o op, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return o()
+}
+
 // cVersion is version as a C string that lives as long as the process.
 var cVersion = C.CString(version)
 
@@ -91,20 +106,35 @@ func lakelink_token(connStr *C.char, tokenOut **C.char, expiresOut *C.int64_t, e
 		if err := notNull(tokenOut, "token_out"); err != nil {
 			return err
 		}
-		conn, err := connArg(connStr)
+		t, err := run(tokenOp(connStr))
 		if err != nil {
 			return err
 		}
-		t, err := operations.GetToken(context.Background(), conn)
-		if err != nil {
-			return err
-		}
-		setString(tokenOut, t.AccessToken)
-		if expiresOut != nil {
-			*expiresOut = C.int64_t(t.ExpiresAt.Unix())
-		}
-		return nil
+		return setToken(tokenOut, expiresOut, t)
 	})
+}
+
+// tokenOp reads lakelink_token's arguments.
+func tokenOp(connStr *C.char) (op, error) {
+	conn, err := connArg(connStr)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return operations.GetToken(context.Background(), conn) }, nil
+}
+
+// setToken stores a token op's answer in lakelink_token's outputs
+// (expires_at_out may be NULL).
+func setToken(tokenOut **C.char, expiresOut *C.int64_t, v any) error {
+	t, ok := v.(*ops.Token)
+	if !ok {
+		return &ops.HandleError{Message: "the call is not a token's"}
+	}
+	setString(tokenOut, t.AccessToken)
+	if expiresOut != nil {
+		*expiresOut = C.int64_t(t.ExpiresAt.Unix())
+	}
+	return nil
 }
 
 //export lakelink_app_request
@@ -115,41 +145,57 @@ func lakelink_app_request(connStr, appURL, method, url, headersJSON *C.char, bod
 			notNull(bodyOut, "body_out"), notNull(bodyLenOut, "body_len_out")); err != nil {
 			return err
 		}
-		r, err := appRequestArgs(connStr, appURL, method, url, headersJSON, body, bodyLen)
+		a, err := run(appRequestOp(connStr, appURL, method, url, headersJSON, body, bodyLen))
 		if err != nil {
 			return err
 		}
-		resp, callErr := operations.CallApp(context.Background(), r)
-		return setAppResponse(resp, callErr, statusOut, headersOut, bodyOut, bodyLenOut)
+		return setAppResponse(a, statusOut, headersOut, bodyOut, bodyLenOut)
 	})
 }
 
-// appRequestArgs reads lakelink_app_request's (and _start's) arguments.
-func appRequestArgs(connStr, appURL, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t) (ops.AppRequest, error) {
+// appRequestOp reads lakelink_app_request's arguments. Its answer is an
+// appAnswer: the response goes out with the request's error.
+func appRequestOp(connStr, appURL, method, url, headersJSON *C.char, body *C.uint8_t, bodyLen C.int64_t) (op, error) {
 	var r ops.AppRequest
 	var err error
 	if err = errors.Join(stringArg(&r.Conn, connStr, "conn_str"), stringArg(&r.AppURL, appURL, "app_url"),
 		stringArg(&r.Method, method, "method"), stringArg(&r.URL, url, "url")); err != nil {
-		return r, err
+		return nil, err
 	}
 	if r.Body, err = goBytes(body, bodyLen, "body"); err != nil {
-		return r, err
+		return nil, err
 	}
-	return r, jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false)
+	if err = jsonArg(&r.Headers, headersJSON, "headers_json", headersForm, false); err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		resp, err := operations.CallApp(context.Background(), r)
+		return appAnswer{resp, err}, nil
+	}, nil
 }
 
-// setAppResponse sets an app request's outputs (also on an HTTP failure:
-// the app's body may explain) and returns callErr.
-func setAppResponse(resp *ops.AppResponse, callErr error, statusOut *C.int32_t, headersOut **C.char,
-	bodyOut **C.uint8_t, bodyLenOut *C.int64_t) error {
-	if resp != nil {
-		*statusOut = C.int32_t(resp.Status)
-		if err := setJSON(headersOut, resp.Headers); err != nil {
+// appAnswer is an app request op's answer.
+type appAnswer struct {
+	resp *ops.AppResponse
+	err  error
+}
+
+// setAppResponse stores an app request op's answer in lakelink_app_request's
+// outputs (also on an HTTP failure: the app's body may explain) and returns
+// the request's error.
+func setAppResponse(v any, statusOut *C.int32_t, headersOut **C.char, bodyOut **C.uint8_t, bodyLenOut *C.int64_t) error {
+	a, ok := v.(appAnswer)
+	if !ok {
+		return &ops.HandleError{Message: "the call is not an app request"}
+	}
+	if a.resp != nil {
+		*statusOut = C.int32_t(a.resp.Status)
+		if err := setJSON(headersOut, a.resp.Headers); err != nil {
 			return err
 		}
-		setBytes(bodyOut, bodyLenOut, resp.Body)
+		setBytes(bodyOut, bodyLenOut, a.resp.Body)
 	}
-	return callErr
+	return a.err
 }
 
 //export lakelink_app_authorize
@@ -306,17 +352,43 @@ func lakelink_connect(connStr *C.char, connOut *C.uint64_t, errOut **C.lakelink_
 		if err := notNull(connOut, "conn_out"); err != nil {
 			return err
 		}
-		conn, err := connArg(connStr)
+		h, err := run(connectOp(connStr))
 		if err != nil {
 			return err
 		}
-		c, err := operations.Connect(context.Background(), conn)
-		if err != nil {
-			return err
-		}
-		*connOut = C.uint64_t(newHandle(kindConnection, c))
-		return nil
+		return setHandle(connOut, h)
 	})
+}
+
+// connectOp reads lakelink_connect's arguments.
+func connectOp(connStr *C.char) (op, error) {
+	conn, err := connArg(connStr)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		c, err := operations.Connect(context.Background(), conn)
+		return handleOf(kindConnection, c, err)
+	}, nil
+}
+
+// handleOf is the answer of an op that opens v, or fails with err: a new
+// handle of kind for v.
+func handleOf[T any](kind handleKind, v *T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return newHandle(kind, v), nil
+}
+
+// setHandle stores the answer of an op that opens a handle in *out.
+func setHandle(out *C.uint64_t, v any) error {
+	h, ok := v.(uint64)
+	if !ok {
+		return &ops.HandleError{Message: "the call is not one that opens a handle"}
+	}
+	*out = C.uint64_t(h)
+	return nil
 }
 
 //export lakelink_execute
@@ -344,36 +416,70 @@ func lakelink_query(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C
 	format *C.char, columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
 	rowsOut *C.int64_t, resultOut *C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		if err := errors.Join(notNull(columnsOut, "columns_json_out"), notNull(batchOut, "batch_out"),
-			notNull(lenOut, "len_out"), notNull(tagOut, "command_tag_out"), notNull(rowsOut, "rows_affected_out"),
-			notNull(resultOut, "result_out")); err != nil {
+		if err := queryOutputs(columnsOut, batchOut, lenOut, tagOut, rowsOut, resultOut); err != nil {
 			return err
 		}
-		b, err := batch(maxRows, format)
+		a, err := run(queryOp(conn, sql, params, paramsLen, maxRows, format))
 		if err != nil {
 			return err
 		}
-		c, s, err := statement(conn, sql, params, paramsLen)
-		if err != nil {
-			return err
-		}
+		return setQuery(a, columnsOut, batchOut, lenOut, tagOut, rowsOut, resultOut)
+	})
+}
+
+// queryOp reads lakelink_query's arguments. Its answer is a queryAnswer.
+func queryOp(conn C.uint64_t, sql *C.char, params *C.uint8_t, paramsLen C.int64_t, maxRows C.int32_t,
+	format *C.char) (op, error) {
+	b, err := batch(maxRows, format)
+	if err != nil {
+		return nil, err
+	}
+	c, s, err := statement(conn, sql, params, paramsLen)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
 		first, err := ops.Query(context.Background(), c, s, b)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := setJSON(columnsOut, first.Columns); err != nil {
-			return err
-		}
-		var handle uint64
+		var h uint64
 		if first.Result != nil {
-			handle = newHandle(kindResult, first.Result)
+			h = newHandle(kindResult, first.Result)
 		}
-		setBytes(batchOut, lenOut, first.Batch)
-		setString(tagOut, first.CommandTag)
-		*rowsOut = C.int64_t(first.RowsAffected)
-		*resultOut = C.uint64_t(handle)
-		return nil
-	})
+		return queryAnswer{first, h}, nil
+	}, nil
+}
+
+// queryAnswer is a query op's answer.
+type queryAnswer struct {
+	first  *ops.FirstBatch
+	result uint64 // the open result's handle, or 0
+}
+
+// queryOutputs checks lakelink_query's output pointers.
+func queryOutputs(columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
+	rowsOut *C.int64_t, resultOut *C.uint64_t) error {
+	return errors.Join(notNull(columnsOut, "columns_json_out"), notNull(batchOut, "batch_out"),
+		notNull(lenOut, "len_out"), notNull(tagOut, "command_tag_out"), notNull(rowsOut, "rows_affected_out"),
+		notNull(resultOut, "result_out"))
+}
+
+// setQuery stores a query op's answer in lakelink_query's outputs.
+func setQuery(v any, columnsOut **C.char, batchOut **C.uint8_t, lenOut *C.int64_t, tagOut **C.char,
+	rowsOut *C.int64_t, resultOut *C.uint64_t) error {
+	a, ok := v.(queryAnswer)
+	if !ok {
+		return &ops.HandleError{Message: "the call is not a query"}
+	}
+	if err := setJSON(columnsOut, a.first.Columns); err != nil {
+		return err
+	}
+	setBytes(batchOut, lenOut, a.first.Batch)
+	setString(tagOut, a.first.CommandTag)
+	*rowsOut = C.int64_t(a.first.RowsAffected)
+	*resultOut = C.uint64_t(a.result)
+	return nil
 }
 
 // statement reads lakelink_execute's and lakelink_query's arguments.
@@ -420,21 +526,36 @@ func lakelink_result_next_batch(res C.uint64_t, maxRows C.int32_t, format *C.cha
 		if err := errors.Join(notNull(batchOut, "batch_out"), notNull(lenOut, "len_out")); err != nil {
 			return err
 		}
-		r, err := result(res)
+		data, err := run(nextBatchOp(res, maxRows, format))
 		if err != nil {
 			return err
 		}
-		b, err := batch(maxRows, format)
-		if err != nil {
-			return err
-		}
-		data, err := ops.NextBatch(r, b)
-		if err != nil {
-			return err
-		}
-		setBytes(batchOut, lenOut, data)
-		return nil
+		return setBatch(batchOut, lenOut, data)
 	})
+}
+
+// nextBatchOp reads lakelink_result_next_batch's arguments.
+func nextBatchOp(res C.uint64_t, maxRows C.int32_t, format *C.char) (op, error) {
+	r, err := result(res)
+	if err != nil {
+		return nil, err
+	}
+	b, err := batch(maxRows, format)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return ops.NextBatch(r, b) }, nil
+}
+
+// setBatch stores the answer of an op that reads bytes (a batch, a COPY's
+// data; nil at the end) in *out and *n.
+func setBatch(out **C.uint8_t, n *C.int64_t, v any) error {
+	data, ok := v.([]byte)
+	if !ok && v != nil {
+		return &ops.HandleError{Message: "the call is not a batch"}
+	}
+	setBytes(out, n, data)
+	return nil
 }
 
 //export lakelink_result_status
@@ -457,79 +578,142 @@ func lakelink_result_status(res C.uint64_t, tagOut **C.char, rowsOut *C.int64_t,
 //export lakelink_result_close
 func lakelink_result_close(res C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		v, err := lookup(uint64(res), kindResult, true)
-		if err != nil {
-			return err
-		}
-		return ops.CloseResult(v.(*lakebase.Result))
+		_, err := run(resultCloseOp(res))
+		return err
 	})
 }
 
-// onConnection runs step on a live connection.
-func onConnection(conn C.uint64_t, errOut **C.lakelink_error, step func(*lakebase.Conn) error) C.int32_t {
+// resultCloseOp reads lakelink_result_close's argument, invalidating the
+// handle.
+func resultCloseOp(res C.uint64_t) (op, error) {
+	v, err := lookup(uint64(res), kindResult, true)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return nil, ops.CloseResult(v.(*lakebase.Result)) }, nil
+}
+
+// onConnection runs a step (LAKELINK_STEP_*) on conn at once.
+func onConnection(conn C.uint64_t, step C.int32_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		c, err := connection(conn)
-		if err != nil {
-			return err
-		}
-		return ops.OnSession(c, step)
+		_, err := run(sessionOp(conn, step))
+		return err
 	})
+}
+
+// sessionOp reads the arguments of a step (LAKELINK_STEP_*) on conn.
+// Closing and discarding invalidate the handle.
+func sessionOp(conn C.uint64_t, step C.int32_t) (op, error) {
+	ctx := context.Background()
+	var do func(*lakebase.Conn) error
+	switch step {
+	case C.LAKELINK_STEP_BEGIN:
+		do = func(c *lakebase.Conn) error { return c.Begin(ctx) }
+	case C.LAKELINK_STEP_COMMIT:
+		do = func(c *lakebase.Conn) error { return c.Commit(ctx) }
+	case C.LAKELINK_STEP_ROLLBACK:
+		do = func(c *lakebase.Conn) error { return c.Rollback(ctx) }
+	case C.LAKELINK_STEP_CANCEL:
+		do = func(c *lakebase.Conn) error { return c.Cancel(ctx) }
+	case C.LAKELINK_STEP_AUTOCOMMIT_ON, C.LAKELINK_STEP_AUTOCOMMIT_OFF:
+		on := step == C.LAKELINK_STEP_AUTOCOMMIT_ON
+		do = func(c *lakebase.Conn) error { return c.SetAutocommit(on) }
+	case C.LAKELINK_STEP_CLOSE, C.LAKELINK_STEP_DISCARD:
+		v, err := lookup(uint64(conn), kindConnection, true)
+		if err != nil {
+			return nil, err
+		}
+		c := v.(*lakebase.Conn)
+		if step == C.LAKELINK_STEP_DISCARD {
+			return func() (any, error) { return nil, ops.Discard(c) }, nil
+		}
+		return func() (any, error) { return nil, ops.OnSession(c, (*lakebase.Conn).Close) }, nil
+	default:
+		return nil, &ops.ArgumentError{Message: "step: not a LAKELINK_STEP_* value"}
+	}
+	c, err := connection(conn)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return nil, ops.OnSession(c, do) }, nil
 }
 
 //export lakelink_set_autocommit
 func lakelink_set_autocommit(conn C.uint64_t, on C.int32_t, errOut **C.lakelink_error) C.int32_t {
-	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.SetAutocommit(on != 0) })
+	return call(errOut, func() error {
+		step := C.int32_t(C.LAKELINK_STEP_AUTOCOMMIT_ON)
+		if on == 0 {
+			step = C.LAKELINK_STEP_AUTOCOMMIT_OFF
+		}
+		_, err := run(sessionOp(conn, step))
+		return err
+	})
 }
 
 //export lakelink_begin
 func lakelink_begin(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Begin(context.Background()) })
+	return onConnection(conn, C.LAKELINK_STEP_BEGIN, errOut)
 }
 
 //export lakelink_commit
 func lakelink_commit(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Commit(context.Background()) })
+	return onConnection(conn, C.LAKELINK_STEP_COMMIT, errOut)
 }
 
 //export lakelink_rollback
 func lakelink_rollback(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Rollback(context.Background()) })
+	return onConnection(conn, C.LAKELINK_STEP_ROLLBACK, errOut)
 }
 
 //export lakelink_cancel
 func lakelink_cancel(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return onConnection(conn, errOut, func(c *lakebase.Conn) error { return c.Cancel(context.Background()) })
+	return onConnection(conn, C.LAKELINK_STEP_CANCEL, errOut)
 }
 
 //export lakelink_close
 func lakelink_close(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, func() error {
-		return endConnection(conn, func(c *lakebase.Conn) error { return ops.OnSession(c, (*lakebase.Conn).Close) })
-	})
+	return onConnection(conn, C.LAKELINK_STEP_CLOSE, errOut)
 }
 
 //export lakelink_discard
 func lakelink_discard(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
-	return call(errOut, func() error { return endConnection(conn, ops.Discard) })
+	return onConnection(conn, C.LAKELINK_STEP_DISCARD, errOut)
 }
 
 //export lakelink_execute_many
 func lakelink_execute_many(conn C.uint64_t, sql *C.char, rows *C.uint8_t, rowsLen C.int64_t, rowsOut *C.int64_t,
 	errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		c, s, err := statement(conn, sql, rows, rowsLen)
+		n, err := run(executeManyOp(conn, sql, rows, rowsLen))
 		if err != nil {
 			return err
 		}
-		n, err := ops.ExecuteMany(context.Background(), c, ops.Many{SQL: s.SQL, Rows: s.Params})
-		if err != nil {
-			return err
-		}
-		if rowsOut != nil {
-			*rowsOut = C.int64_t(n)
-		}
-		return nil
+		return setCount(rowsOut, n)
 	})
+}
+
+// executeManyOp reads lakelink_execute_many's arguments.
+func executeManyOp(conn C.uint64_t, sql *C.char, rows *C.uint8_t, rowsLen C.int64_t) (op, error) {
+	c, s, err := statement(conn, sql, rows, rowsLen)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		return ops.ExecuteMany(context.Background(), c, ops.Many{SQL: s.SQL, Rows: s.Params})
+	}, nil
+}
+
+// setCount stores the answer of an op that counts rows in *out (when not
+// NULL).
+func setCount(out *C.int64_t, v any) error {
+	n, ok := v.(int64)
+	if !ok {
+		return &ops.HandleError{Message: "the call is not one that counts rows"}
+	}
+	if out != nil {
+		*out = C.int64_t(n)
+	}
+	return nil
 }
 
 //export lakelink_copy_from
@@ -538,52 +722,71 @@ func lakelink_copy_from(conn C.uint64_t, sql *C.char, copyOut *C.uint64_t, errOu
 		if err := notNull(copyOut, "copy_out"); err != nil {
 			return err
 		}
-		c, s, err := statement(conn, sql, nil, 0)
+		h, err := run(copyFromOp(conn, sql))
 		if err != nil {
 			return err
 		}
-		w, err := ops.StartCopyFrom(context.Background(), c, s.SQL)
-		if err != nil {
-			return err
-		}
-		*copyOut = C.uint64_t(newHandle(kindCopyFrom, w))
-		return nil
+		return setHandle(copyOut, h)
 	})
+}
+
+// copyFromOp reads lakelink_copy_from's arguments.
+func copyFromOp(conn C.uint64_t, sql *C.char) (op, error) {
+	c, s, err := statement(conn, sql, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		w, err := ops.StartCopyFrom(context.Background(), c, s.SQL)
+		return handleOf(kindCopyFrom, w, err)
+	}, nil
 }
 
 //export lakelink_copy_write
 func lakelink_copy_write(copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		w, err := copyFrom(copyH)
-		if err != nil {
-			return err
-		}
-		b, err := goBytes(data, dataLen, "data")
-		if err != nil {
-			return err
-		}
-		return ops.CopyWrite(w, b)
+		_, err := run(copyWriteOp(copyH, data, dataLen))
+		return err
 	})
+}
+
+// copyWriteOp reads lakelink_copy_write's arguments.
+func copyWriteOp(copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t) (op, error) {
+	w, err := copyFrom(copyH)
+	if err != nil {
+		return nil, err
+	}
+	b, err := goBytes(data, dataLen, "data")
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return nil, ops.CopyWrite(w, b) }, nil
 }
 
 //export lakelink_copy_write_rows
 func lakelink_copy_write_rows(copyH C.uint64_t, format *C.char, rows *C.uint8_t, rowsLen C.int64_t,
 	errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		w, err := copyFrom(copyH)
-		if err != nil {
-			return err
-		}
-		f, err := optString(format, "format")
-		if err != nil {
-			return err
-		}
-		b, err := goBytes(rows, rowsLen, "rows")
-		if err != nil {
-			return err
-		}
-		return ops.CopyWriteRows(w, f, b)
+		_, err := run(copyWriteRowsOp(copyH, format, rows, rowsLen))
+		return err
 	})
+}
+
+// copyWriteRowsOp reads lakelink_copy_write_rows's arguments.
+func copyWriteRowsOp(copyH C.uint64_t, format *C.char, rows *C.uint8_t, rowsLen C.int64_t) (op, error) {
+	w, err := copyFrom(copyH)
+	if err != nil {
+		return nil, err
+	}
+	f, err := optString(format, "format")
+	if err != nil {
+		return nil, err
+	}
+	b, err := goBytes(rows, rowsLen, "rows")
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return nil, ops.CopyWriteRows(w, f, b) }, nil
 }
 
 //export lakelink_copy_to
@@ -592,17 +795,24 @@ func lakelink_copy_to(conn C.uint64_t, sql *C.char, copyOut *C.uint64_t, errOut 
 		if err := notNull(copyOut, "copy_out"); err != nil {
 			return err
 		}
-		c, s, err := statement(conn, sql, nil, 0)
+		h, err := run(copyToOp(conn, sql))
 		if err != nil {
 			return err
 		}
-		o, err := ops.StartCopyTo(context.Background(), c, s.SQL)
-		if err != nil {
-			return err
-		}
-		*copyOut = C.uint64_t(newHandle(kindCopyTo, o))
-		return nil
+		return setHandle(copyOut, h)
 	})
+}
+
+// copyToOp reads lakelink_copy_to's arguments.
+func copyToOp(conn C.uint64_t, sql *C.char) (op, error) {
+	c, s, err := statement(conn, sql, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		o, err := ops.StartCopyTo(context.Background(), c, s.SQL)
+		return handleOf(kindCopyTo, o, err)
+	}, nil
 }
 
 //export lakelink_copy_read
@@ -611,40 +821,37 @@ func lakelink_copy_read(copyH C.uint64_t, dataOut **C.uint8_t, lenOut *C.int64_t
 		if err := errors.Join(notNull(dataOut, "data_out"), notNull(lenOut, "len_out")); err != nil {
 			return err
 		}
-		o, err := copyTo(copyH)
+		data, err := run(copyReadOp(copyH))
 		if err != nil {
 			return err
 		}
-		data, err := ops.CopyRead(o)
-		if err != nil {
-			return err
-		}
-		setBytes(dataOut, lenOut, data)
-		return nil
+		return setBatch(dataOut, lenOut, data)
 	})
+}
+
+// copyReadOp reads lakelink_copy_read's argument.
+func copyReadOp(copyH C.uint64_t) (op, error) {
+	o, err := copyTo(copyH)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) { return ops.CopyRead(o) }, nil
 }
 
 //export lakelink_copy_end
 func lakelink_copy_end(copyH C.uint64_t, abortReason *C.char, rowsOut *C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {
-		end, err := copyEnd(copyH, abortReason)
+		n, err := run(copyEndOp(copyH, abortReason))
 		if err != nil {
 			return err
 		}
-		n, err := end()
-		if err != nil {
-			return err
-		}
-		if rowsOut != nil {
-			*rowsOut = C.int64_t(n)
-		}
-		return nil
+		return setCount(rowsOut, n)
 	})
 }
 
-// copyEnd reads lakelink_copy_end's arguments, invalidating the handle,
-// and returns the step that ends the COPY, giving the rows copied.
-func copyEnd(copyH C.uint64_t, abortReason *C.char) (func() (int64, error), error) {
+// copyEndOp reads lakelink_copy_end's arguments, invalidating the handle.
+// Its answer is the rows copied.
+func copyEndOp(copyH C.uint64_t, abortReason *C.char) (op, error) {
 	var reason *string
 	if abortReason != nil {
 		r, err := goString(abortReason, "abort_reason")
@@ -657,25 +864,15 @@ func copyEnd(copyH C.uint64_t, abortReason *C.char) (func() (int64, error), erro
 	if err != nil {
 		return nil, err
 	}
-	return func() (int64, error) {
+	return func() (any, error) {
 		switch x := v.(type) {
 		case *lakebase.CopyIn:
 			return ops.EndCopyFrom(x, reason)
 		case *lakebase.CopyOut:
 			return ops.EndCopyTo(x)
 		}
-		return 0, nil
+		return int64(0), nil
 	}, nil
-}
-
-// endConnection invalidates connection handle conn and ends its session
-// with end.
-func endConnection(conn C.uint64_t, end func(*lakebase.Conn) error) error {
-	v, err := lookup(uint64(conn), kindConnection, true)
-	if err != nil {
-		return err
-	}
-	return end(v.(*lakebase.Conn))
 }
 
 //export lakelink_pool_open
@@ -684,17 +881,24 @@ func lakelink_pool_open(connStr *C.char, poolOut *C.uint64_t, errOut **C.lakelin
 		if err := notNull(poolOut, "pool_out"); err != nil {
 			return err
 		}
-		conn, err := connArg(connStr)
+		h, err := run(poolOpenOp(connStr))
 		if err != nil {
 			return err
 		}
-		p, err := operations.OpenPool(context.Background(), conn)
-		if err != nil {
-			return err
-		}
-		*poolOut = C.uint64_t(newHandle(kindPool, p))
-		return nil
+		return setHandle(poolOut, h)
 	})
+}
+
+// poolOpenOp reads lakelink_pool_open's arguments.
+func poolOpenOp(connStr *C.char) (op, error) {
+	conn, err := connArg(connStr)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		p, err := operations.OpenPool(context.Background(), conn)
+		return handleOf(kindPool, p, err)
+	}, nil
 }
 
 //export lakelink_pool_acquire
@@ -703,21 +907,28 @@ func lakelink_pool_acquire(poolH C.uint64_t, userToken *C.char, connOut *C.uint6
 		if err := notNull(connOut, "conn_out"); err != nil {
 			return err
 		}
-		p, err := pool(poolH)
+		h, err := run(poolAcquireOp(poolH, userToken))
 		if err != nil {
 			return err
 		}
-		token, err := userTokenArg(userToken)
-		if err != nil {
-			return err
-		}
-		c, err := ops.Acquire(context.Background(), p, token)
-		if err != nil {
-			return err
-		}
-		*connOut = C.uint64_t(newHandle(kindConnection, c))
-		return nil
+		return setHandle(connOut, h)
 	})
+}
+
+// poolAcquireOp reads lakelink_pool_acquire's arguments.
+func poolAcquireOp(poolH C.uint64_t, userToken *C.char) (op, error) {
+	p, err := pool(poolH)
+	if err != nil {
+		return nil, err
+	}
+	token, err := userTokenArg(userToken)
+	if err != nil {
+		return nil, err
+	}
+	return func() (any, error) {
+		c, err := ops.Acquire(context.Background(), p, token)
+		return handleOf(kindConnection, c, err)
+	}, nil
 }
 
 // userTokenArg reads a user_token argument: NULL for the pool's own
