@@ -408,7 +408,7 @@ int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, in
  * sent alone (one that fails undoes none of the others). statements/
  * statements_len holds them, each its SQL (one statement, $1..$n
  * placeholders) and its parameters (TYPES.md, "Pipelines").
- * *answers_out/*len_out (free with lakelink_free) is each one's answer in
+ * *answers_out and *len_out (free it with lakelink_free) hold each answer in
  * order: its columns, command tag, rows affected and every row, in
  * batches of max_rows (<= 0: 1000) rows of format; or its error, with the
  * fields of a lakelink_error (parameters that do not decode, the server's

@@ -4,7 +4,9 @@
  * bulk.c: executemany and COPY through the C ABI (lakelink.h, "Bulk:
  * executemany and COPY"): parameter rows in one call, several statements
  * in one lakelink_execute, COPY FROM STDIN as bytes and as rows, COPY TO
- * STDOUT read in chunks, aborts, errors, and handles of the wrong kind.
+ * STDOUT read in chunks, aborts, errors, and handles of the wrong kind;
+ * and pipelines (lakelink_query_pipeline): independent statements in one
+ * call, one that fails failing alone.
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_LAKEBASE   a Lakebase connection string
@@ -209,6 +211,97 @@ static void test_copy_to(uint64_t conn) {
     lakelink_error_free(expect_error("copy_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, NULL));
 }
 
+/* pipeline_add appends a statement (sql, and p's parameters, or none) to a
+ * pipeline's buffer (TYPES.md, "Pipelines"). */
+static void pipeline_add(uint8_t *buf, size_t cap, size_t *len, const char *sql, const uint8_t *p, size_t plen) {
+    size_t n = strlen(sql);
+    CHECK(*len + 8 + n + plen <= cap, "pipeline buffer full");
+    for (int i = 0; i < 4; i++) buf[*len + i] = (uint8_t)(n >> (8 * i));
+    memcpy(buf + *len + 4, sql, n);
+    *len += 4 + n;
+    for (int i = 0; i < 4; i++) buf[*len + i] = (uint8_t)(plen >> (8 * i));
+    if (plen) memcpy(buf + *len + 4, p, plen);
+    *len += 4 + plen;
+}
+
+/* has_text tells whether the n bytes at b hold the text s. */
+static int has_text(const uint8_t *b, size_t n, const char *s) {
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(b + i, s, k) == 0) return 1;
+    return 0;
+}
+
+/* answer_part reads a u32-length part of an answer at *at: its bytes, its length in *n. */
+static const uint8_t *answer_part(const uint8_t *b, size_t *at, size_t *n) {
+    *n = rd_u32(b + *at);
+    *at += 4 + *n;
+    return b + *at - *n;
+}
+
+static void test_pipeline(uint64_t conn) {
+    say("lakelink_query_pipeline: four statements in one call; a failing one and one with bad parameters fail alone");
+    uint8_t stmts[1024];
+    size_t len = 0;
+    params p;
+    params_init(&p);
+    params_int32(&p, 41);
+    pipeline_add(stmts, sizeof stmts, &len, "SELECT $1::int4 AS n", p.buf, p.len);
+    pipeline_add(stmts, sizeof stmts, &len, "SELECT 1 / ($1::int - $1::int)", p.buf, p.len);
+    pipeline_add(stmts, sizeof stmts, &len, "SELECT $1::int4 AS n", p.buf, p.len - 1); /* truncated */
+    params_init(&p);
+    params_int32(&p, 7000);
+    params_text(&p, "piped");
+    pipeline_add(stmts, sizeof stmts, &len, "INSERT INTO capi_bulk VALUES ($1, $2)", p.buf, p.len);
+    uint8_t *answers = NULL;
+    int64_t alen = 0;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_query_pipeline(conn, stmts, (int64_t)len, 0, NULL, &answers, &alen, &err);
+    expect_ok("lakelink_query_pipeline", rc, err);
+    size_t at = 0, n = 0;
+    /* 1: answered, one column n, one batch of one row */
+    CHECK(answers[at++] == 0, "statement 1 failed");
+    const uint8_t *part = answer_part(answers, &at, &n);
+    CHECK(n > 0 && has_text(part, n, "\"name\":\"n\""), "columns %.*s", (int)n, (const char *)part);
+    part = answer_part(answers, &at, &n);
+    CHECK(n == 8 && memcmp(part, "SELECT 1", 8) == 0, "tag %.*s", (int)n, (const char *)part);
+    CHECK(rd_u64(answers + at) == 1 && rd_u32(answers + at + 8) == 1, "rows affected, batches");
+    at += 12;
+    part = answer_part(answers, &at, &n);
+    CHECK(n >= 16 && rd_u32(part + 8) == 1, "one row in the batch");
+    /* 2: the server's error */
+    CHECK(answers[at++] == 1, "statement 2 did not fail");
+    part = answer_part(answers, &at, &n);
+    CHECK(has_text(part, n, "\"sqlstate\":\"22012\""), "error %.*s", (int)n, (const char *)part);
+    /* 3: its parameters */
+    CHECK(answers[at++] == 1, "statement 3 did not fail");
+    part = answer_part(answers, &at, &n);
+    CHECK(has_text(part, n, "\"code\":-1"), "error %.*s", (int)n, (const char *)part);
+    /* 4: the INSERT, committed on its own */
+    CHECK(answers[at++] == 0, "statement 4 failed");
+    answer_part(answers, &at, &n);
+    part = answer_part(answers, &at, &n);
+    CHECK(n == 10 && memcmp(part, "INSERT 0 1", 10) == 0, "tag %.*s", (int)n, (const char *)part);
+    CHECK(rd_u64(answers + at) == 1 && rd_u32(answers + at + 8) == 0, "rows affected, batches");
+    at += 12;
+    CHECK(at == (size_t)alen, "%zu of %lld bytes read", at, (long long)alen);
+    lakelink_free(answers);
+    CHECK(scalar_int(conn, "SELECT count(*) FROM capi_bulk WHERE id = 7000", NULL) == 1, "the INSERT");
+
+    rc = lakelink_query_pipeline(conn, stmts, 5, 0, NULL, &answers, &alen, &err);
+    lakelink_error *e = expect_error("a buffer that ends inside a statement", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, NULL);
+    CHECK(contains(e->message, "pipeline statement 0"), "message %s", e->message);
+    lakelink_error_free(e);
+    rc = lakelink_set_autocommit(conn, 0, &err);
+    expect_ok("autocommit off", rc, err);
+    rc = lakelink_query_pipeline(conn, stmts, (int64_t)len, 0, NULL, &answers, &alen, &err);
+    e = expect_error("in a transaction", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, NULL);
+    CHECK(contains(e->message, "autocommit"), "message %s", e->message);
+    lakelink_error_free(e);
+    rc = lakelink_set_autocommit(conn, 1, &err);
+    expect_ok("autocommit on", rc, err);
+}
+
 int main(void) {
     const char *cs = need_env("LAKELINK_LAKEBASE");
     uint64_t conn = 0;
@@ -219,6 +312,7 @@ int main(void) {
     test_execute_many(conn);
     test_copy_from(conn);
     test_copy_to(conn);
+    test_pipeline(conn);
     exec_ok(conn, "DROP TABLE capi_bulk");
     rc = lakelink_close(conn, &err);
     expect_ok("lakelink_close", rc, err);

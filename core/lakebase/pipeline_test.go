@@ -161,3 +161,28 @@ func TestPipelineCacheBound(t *testing.T) {
 		t.Errorf("%d statements prepared, want %d", n, pipelineCacheSize)
 	}
 }
+
+// A pooled session keeps its pipeline statements for the next Conn that
+// takes it (they stay prepared on the server).
+func TestPipelineStatementsOutliveTheConn(t *testing.T) {
+	p := connect(t, lakebaseConn(testEmulator, "MaxConnections=1;Instance="+testEmulator.Info().Lakebase.Instance))
+	ctx := context.Background()
+	q := []Queued{{"SELECT $1::int, pg_backend_pid()", []any{int64(1)}}}
+	var pids []any
+	for i := 0; i < 2; i++ {
+		c, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := c.Pipeline(ctx, q, FormatColumnar, 0)
+		if err != nil || a[0].Err != nil {
+			t.Fatalf("acquire %d: %v %v", i, err, a)
+		}
+		rows, _ := all(t, c, "SELECT pg_backend_pid()")
+		pids = append(pids, rows[0][0])
+		c.Close()
+	}
+	if pids[0] != pids[1] {
+		t.Fatalf("two sessions (%v): the test needs one", pids)
+	}
+}
