@@ -13,7 +13,7 @@ const { test, before, after } = require('node:test')
 const { emulator, lakebase } = require('./helpers')
 const native = require('../lib/native')
 const params = require('../lib/params')
-const { Callers } = require('../lib/caller')
+const { Callers, MAX_CALLERS } = require('../lib/caller')
 const { PROTOTYPES } = require('../lib/abi')
 
 let info
@@ -59,9 +59,9 @@ test('a caller thread makes calls with every kind of argument and out-parameter;
   assert.equal(affected, 1)
   assert.equal(result, 0) // one row: the result is complete and closed
 
-  // Four callers at most: with each busy in a statement, the next call is refused (it goes to the threadpool).
+  // MAX_CALLERS at most (the CPUs, up to 4): with each busy in a statement, the next call is refused (it goes to the threadpool).
   const handles = []
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < MAX_CALLERS; i++) {
     const hi = [0]
     native.check(await native.callAsync(native.lib().connect, lakebase(info), hi, err), err)
     handles.push(hi[0])
@@ -74,12 +74,12 @@ test('a caller thread makes calls with every kind of argument and out-parameter;
       return rc
     }))
   }
-  for (let i = 0; i < 150 && !(callers.all.length === 4 && callers.all.every((c) => c.busy)); i++) {
+  for (let i = 0; i < 150 && !(callers.all.length === MAX_CALLERS && callers.all.every((c) => c.busy)); i++) {
     await new Promise((resolve) => setTimeout(resolve, 10)) // the callers start one after another
   }
-  assert.equal(callers.all.filter((c) => c.busy).length, 4)
+  assert.equal(callers.all.filter((c) => c.busy).length, MAX_CALLERS)
   assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null)
-  assert.deepEqual(await Promise.all(sleeps), [0, 0, 0, 0])
+  assert.deepEqual(await Promise.all(sleeps), Array(MAX_CALLERS).fill(0))
   for (const hi of [h[0], ...handles]) native.check(await native.callAsync(native.lib().close, hi, err), err)
 })
 
