@@ -267,7 +267,10 @@ static void test_pipeline(uint64_t conn) {
     CHECK(n == 8 && memcmp(part, "SELECT 1", 8) == 0, "tag %.*s", (int)n, (const char *)part);
     CHECK(rd_u64(answers + at) == 1 && rd_u32(answers + at + 8) == 1, "rows affected, batches");
     at += 12;
-    part = answer_part(answers, &at, &n);
+    n = rd_u32(answers + at);
+    at = (at + 4 + 7) & ~(size_t)7; /* a batch starts at a multiple of 8 */
+    part = answers + at;
+    at += n;
     CHECK(n >= 16 && rd_u32(part + 8) == 1, "one row in the batch");
     /* 2: the server's error */
     CHECK(answers[at++] == 1, "statement 2 did not fail");

@@ -123,8 +123,12 @@ func encodePipeline(piped []lakebase.Piped) ([]byte, error) {
 		appendBytes([]byte(p.Tag.String()))
 		out = binary.LittleEndian.AppendUint64(out, uint64(lakebase.RowCount(p.Tag)))
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(p.Batches)))
-		for _, b := range p.Batches {
-			appendBytes(b)
+		for _, b := range p.Batches { // each at a multiple of 8 bytes, for the binding's typed arrays over it
+			out = binary.LittleEndian.AppendUint32(out, uint32(len(b)))
+			for len(out)%8 != 0 {
+				out = append(out, 0)
+			}
+			out = append(out, b...)
 		}
 	}
 	return out, nil

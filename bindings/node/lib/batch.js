@@ -156,31 +156,32 @@ function convertArray (a, kind, convert) {
 }
 
 /**
- * Decodes a columnar batch in ab (an ArrayBuffer whose memory is 8-aligned)
- * for the result's columns ({name, typeName}); returns the columns' values,
- * one Array per column, NULLs as null.
+ * Decodes a columnar batch in ab (an ArrayBuffer whose memory is 8-aligned),
+ * from its byte base (a multiple of 8; 0: ab is the batch), for the
+ * result's columns ({name, typeName}); returns the columns' values, one
+ * Array per column, NULLs as null.
  */
-function decodeColumns (ab, columns, opts) {
+function decodeColumns (ab, columns, opts, base = 0) {
   try {
-    return decodeLayout(ab, columns, opts)
+    return decodeLayout(ab, columns, opts, base)
   } catch (e) { // a damaged batch fails in many ways (typed array bounds, JSON, ...); all are this one error
     if (e instanceof InterfaceError || (e instanceof RangeError && e.message.startsWith('lakelink: column'))) throw e
     throw new InterfaceError(`lakelink: undecodable result batch: ${e.name}: ${e.message}`)
   }
 }
 
-function decodeLayout (ab, columns, opts) {
+function decodeLayout (ab, columns, opts, base) {
   const dv = new DataView(ab)
-  if (ab.byteLength < 16 || dv.getUint32(0, true) !== MAGIC) throw new InterfaceError('lakelink: not a columnar batch')
-  const version = dv.getUint16(4, true)
+  if (ab.byteLength - base < 16 || dv.getUint32(base, true) !== MAGIC) throw new InterfaceError('lakelink: not a columnar batch')
+  const version = dv.getUint16(base + 4, true)
   if (version !== 1) throw new InterfaceError(`lakelink: batch format version ${version}; this binding reads version 1`)
-  const ncols = dv.getUint16(6, true)
-  const n = dv.getUint32(8, true)
+  const ncols = dv.getUint16(base + 6, true)
+  const n = dv.getUint32(base + 8, true)
   if (ncols !== columns.length) {
     throw new InterfaceError(`lakelink: a batch of ${ncols} columns for a result of ${columns.length}`)
   }
   const out = new Array(ncols)
-  let off = 16
+  let off = base + 16
   for (let c = 0; c < ncols; c++) {
     off = align8(off)
     const kind = dv.getUint8(off)

@@ -314,33 +314,49 @@ function pipelineStatements (sts) {
   return buf
 }
 
+/** The fields of the columns JSON of pipelined answers, by that JSON: a result's fields are its own copies. */
+const pipelineFields = new Map()
+/** The most column lists pipelineFields keeps (it starts anew beyond). */
+const PIPELINE_FIELDS = 256
+
+/** The fields of a pipelined answer's columns JSON (cached: the same statements come again and again). */
+function fieldsOfPiped (json) {
+  let fields = pipelineFields.get(json)
+  if (!fields) {
+    if (pipelineFields.size >= PIPELINE_FIELDS) pipelineFields.clear()
+    fields = fieldsOf(json)
+    pipelineFields.set(json, fields)
+  }
+  return fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID, typeName: f.typeName }))
+}
+
 /** The outcomes in a pipeline's answers (ab, an ArrayBuffer), one per statement of sts: {result} or {error}. */
 function pipelineOutcomes (ab, sts, opts) {
   const dv = new DataView(ab)
-  const bytes = new Uint8Array(ab)
+  const buf = Buffer.from(ab) // a view, for its strings
   let at = 0
-  const take = () => {
+  const text = () => {
     const n = dv.getUint32(at, true)
     at += 4 + n
-    return bytes.subarray(at - n, at)
+    return buf.toString('utf8', at - n, at)
   }
-  const text = (b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString()
   return sts.map((st) => {
-    const failed = bytes[at++] === 1
-    if (failed) {
-      const e = JSON.parse(text(take()))
+    if (buf[at++] === 1) {
+      const e = JSON.parse(text())
       return { error: fromNative(e.code, e.message, e.sqlstate, e.diagnosis, e.http_status, e.kind, e.detail, e.hint) }
     }
-    const fields = fieldsOf(text(take()))
-    const tag = text(take())
+    const fields = fieldsOfPiped(text())
+    const tag = text()
     const affected = dv.getBigInt64(at, true)
     const batches = dv.getUint32(at + 8, true)
     at += 12
     const decodeOpts = { int8: st.int8 ?? opts.int8 }
     let rows = []
     for (let k = 0; k < batches; k++) {
-      const b = take()
-      const decoded = rowsOf(decodeColumns(ab.slice(b.byteOffset, b.byteOffset + b.length), fields, decodeOpts), fields, st.rowMode === 'array')
+      const n = dv.getUint32(at, true)
+      const base = (at + 4 + 7) & ~7 // a batch starts at a multiple of 8
+      at = base + n
+      const decoded = rowsOf(decodeColumns(ab, fields, decodeOpts, base), fields, st.rowMode === 'array')
       rows = k === 0 ? decoded : rows.concat(decoded)
     }
     return { result: resultOf(rows, fields, tag, affected) }
