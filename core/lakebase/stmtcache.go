@@ -59,10 +59,14 @@ func (c *Conn) noteTxEnd() {
 }
 
 // cachedPlanChanged reports whether err is PostgreSQL refusing a prepared
-// statement whose result type a schema change altered.
+// statement whose result type a schema change altered: SQLSTATE 0A000
+// (feature not supported) from the routine that revalidates cached plans,
+// whatever the language of the server's messages (lc_messages); or, from
+// a server that does not name its routine, with the English message.
 func cachedPlanChanged(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "0A000" && pgErr.Message == "cached plan must not change result type"
+	return errors.As(err, &pgErr) && pgErr.Code == "0A000" &&
+		(pgErr.Routine == "RevalidateCachedQuery" || pgErr.Message == "cached plan must not change result type")
 }
 
 // refreshCacheLocked empties the statement cache if the schema changed,

@@ -2,8 +2,11 @@ package lakebase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // This file tests stmtcache.go: prepared statements after schema changes,
@@ -56,8 +59,13 @@ func TestCachedPlansAfterSchemaChanges(t *testing.T) {
 	// A transaction that ran something else fails; the next one works.
 	all(t, a, "SELECT 1")
 	recreate(b, "int", "3")
-	if _, err := a.Execute(ctx, sel, true); !cachedPlanChanged(err) {
+	_, err = a.Execute(ctx, sel, true)
+	if !cachedPlanChanged(err) {
 		t.Fatalf("in a transaction that ran a statement: %v, want the cached plan's error", err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr); pgErr.Routine != "RevalidateCachedQuery" { // what cachedPlanChanged knows it by in any language
+		t.Errorf("the server's routine %q", pgErr.Routine)
 	}
 	if err := a.Rollback(ctx); err != nil {
 		t.Fatal(err)
@@ -94,5 +102,23 @@ func TestCachedPlansAfterSchemaChanges(t *testing.T) {
 	}
 	if rows, _ := all(t, a, "SELECT count(*) FROM plan_t"); fmt.Sprint(rows) != "[[3]]" {
 		t.Errorf("rows after ExecuteMany: %v, want 3 (each inserted once)", rows)
+	}
+}
+
+// The error is known by its routine whatever the language of the server's
+// messages.
+func TestCachedPlanChangedInAnyLanguage(t *testing.T) {
+	for _, c := range []struct {
+		err  *pgconn.PgError
+		want bool
+	}{
+		{&pgconn.PgError{Code: "0A000", Routine: "RevalidateCachedQuery", Message: "le plan mis en cache ne doit pas modifier le type de résultat"}, true},
+		{&pgconn.PgError{Code: "0A000", Message: "cached plan must not change result type"}, true},
+		{&pgconn.PgError{Code: "0A000", Routine: "transformSelectStmt", Message: "another feature not supported"}, false},
+		{&pgconn.PgError{Code: "42P01", Routine: "RevalidateCachedQuery"}, false},
+	} {
+		if got := cachedPlanChanged(fmt.Errorf("wrapped: %w", c.err)); got != c.want {
+			t.Errorf("%+v: %v, want %v", c.err, got, c.want)
+		}
 	}
 }
