@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -56,11 +57,11 @@ func QueryPipeline(ctx context.Context, c *lakebase.Conn, statements []byte, b B
 func decodePipeline(buf []byte) (stmts []lakebase.Queued, argErrs []error, err error) {
 	next := func(what string) ([]byte, error) {
 		if len(buf) < 4 {
-			return nil, &ArgumentError{Message: fmt.Sprintf("pipeline statement %d: the buffer ends inside its %s's length", len(stmts), what)}
+			return nil, &ArgumentError{Message: fmt.Sprintf("pipeline statement %d: the buffer ends inside the length of its %s", len(stmts), what)}
 		}
 		n := binary.LittleEndian.Uint32(buf)
 		if uint64(len(buf)-4) < uint64(n) {
-			return nil, &ArgumentError{Message: fmt.Sprintf("pipeline statement %d: its %s's length %d runs past the buffer's end", len(stmts), what, n)}
+			return nil, &ArgumentError{Message: fmt.Sprintf("pipeline statement %d: the length of its %s, %d, runs past the buffer's end", len(stmts), what, n)}
 		}
 		b := buf[4 : 4+n]
 		buf = buf[4+n:]
@@ -71,8 +72,8 @@ func decodePipeline(buf []byte) (stmts []lakebase.Queued, argErrs []error, err e
 		if err != nil {
 			return nil, nil, err
 		}
-		if !utf8.Valid(sql) {
-			return nil, nil, &ArgumentError{Message: fmt.Sprintf("pipeline statement %d: its SQL is not valid UTF-8", len(stmts))}
+		if !utf8.Valid(sql) || bytes.IndexByte(sql, 0) >= 0 {
+			return nil, nil, &ArgumentError{Message: fmt.Sprintf("pipeline statement %d: its SQL is not valid UTF-8 without NUL", len(stmts))}
 		}
 		params, err := next("parameters")
 		if err != nil {
