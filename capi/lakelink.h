@@ -412,7 +412,8 @@ int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, in
  * order: its columns, command tag, rows affected and every row, in
  * batches of max_rows (<= 0: 1000) rows of format; or its error, with the
  * fields of a lakelink_error (parameters that do not decode, the server's
- * error; a session that failed midway fails each statement it left
+ * error, also one at the statement's commit such as a deferred
+ * constraint's; a session that failed midway fails each statement it left
  * unanswered). Only in autocommit mode outside a transaction, else
  * LAKELINK_ERR_INVALID_ARGUMENT; a statements buffer that does not frame
  * is LAKELINK_ERR_INVALID_ARGUMENT too, and nothing runs. A statement

@@ -21,7 +21,8 @@ import (
 // waiting for answers (pipelining). Conn.Pipeline does the same in one
 // call: every statement is bound and executed, each followed by its own
 // Sync, so each runs in its own implicit transaction, as if sent alone: one
-// that fails leaves the others' effects. Their prepared statements are
+// that fails leaves the others' effects (one refused for a stale prepared
+// form runs again after the others). Their prepared statements are
 // kept per session in a cache of their own (pipelineCacheSize, least
 // recently used first out), emptied with pgx's when the schema changes
 // (stmtcache.go).
@@ -102,19 +103,20 @@ func (c *Conn) Pipeline(ctx context.Context, stmts []Queued, format Format, maxR
 	stale := c.pipelineLocked(ctx, stmts, all, answers, format, maxRows)
 	if len(stale) > 0 {
 		if err := c.refreshCacheLocked(ctx); err != nil {
-			for _, i := range stale {
-				answers[i].Err = err
-			}
+			failEach(answers, stale, err)
 		} else {
-			c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows)
+			for _, i := range stale {
+				answers[i] = Piped{}
+			}
+			c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows) // refused again: that error is the answer
 		}
 	}
 	return answers, nil
 }
 
 // pipelineLocked runs the statements of stmts that which lists, writing
-// their answers; it returns those refused for a stale prepared form
-// (their answers left to write).
+// their answers; it returns those refused because their prepared form is
+// stale or gone (their answers that error).
 func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, answers []Piped, format Format,
 	maxRows int) (stale []int) {
 	sds, err := c.describeLocked(ctx, stmts, which, answers)
@@ -131,8 +133,8 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 			continue
 		}
 		sd := sds[stmts[i].SQL]
-		if len(sd.ParamOIDs) != len(stmts[i].Args) {
-			answers[i].Err = fmt.Errorf("lakebase: the statement has %d parameters, given %d", len(sd.ParamOIDs), len(stmts[i].Args))
+		if len(sd.ParamOIDs) != len(stmts[i].Args) { // pgx's error for it
+			answers[i].Err = c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(sd.ParamOIDs), len(stmts[i].Args)))
 			continue
 		}
 		if err := eqb.Build(c.c.TypeMap(), sd, stmts[i].Args); err != nil {
@@ -159,18 +161,46 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 		} else {
 			err = c.t.wrap(err)
 		}
-		if cachedPlanChanged(err) {
+		commitErr, sessionErr := readSync(p)
+		if err == nil {
+			err = c.t.wrap(commitErr)
+		}
+		if err != nil {
+			answers[i] = Piped{Err: err}
+		}
+		if cachedPlanChanged(err) || preparedStatementGone(err) {
 			c.staleCache = true
 			stale = append(stale, i)
-		} else if err != nil {
-			answers[i].Err = err
 		}
-		if _, err := p.GetResults(); err != nil { // the statement's Sync: an error here is the session's
-			failEach(answers, sent[k+1:], c.t.wrap(err))
+		if sessionErr != nil { // this statement's outcome is not known either, unless it failed
+			failEach(answers, sent[k:], c.t.wrap(sessionErr))
 			return stale
 		}
 	}
 	return stale
+}
+
+// readSync reads a pipelined statement's Sync, where its implicit
+// transaction commits: commitErr is the server's error there (a deferred
+// constraint, a serialization failure), the statement's; sessionErr one
+// that ended the session.
+func readSync(p *pgconn.Pipeline) (commitErr, sessionErr error) {
+	_, err := p.GetResults()
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return nil, err
+	}
+	_, err = p.GetResults() // the ReadyForQuery after the error
+	return pgErr, err
+}
+
+// preparedStatementGone reports whether err is the server not knowing a
+// prepared statement (SQLSTATE 26000): the session's statements were
+// dropped behind the cache's back (DISCARD ALL, DEALLOCATE ALL in a
+// function).
+func preparedStatementGone(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "26000"
 }
 
 // failEach sets err as the answer of each statement which lists that has

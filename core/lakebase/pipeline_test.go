@@ -186,3 +186,52 @@ func TestPipelineStatementsOutliveTheConn(t *testing.T) {
 		t.Fatalf("two sessions (%v): the test needs one", pids)
 	}
 }
+
+// An error at a statement's commit (its Sync) is that statement's: the
+// statements after it run and commit.
+func TestPipelineCommitError(t *testing.T) {
+	_, c := bulkConn(t)
+	ctx := context.Background()
+	all(t, c, "CREATE TABLE pipe_d (id int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+	t.Cleanup(func() { all(t, c, "DROP TABLE pipe_d") })
+	all(t, c, "INSERT INTO pipe_d VALUES (1)")
+	insert := "INSERT INTO pipe_d VALUES ($1)"
+	answers, err := c.Pipeline(ctx, []Queued{{insert, []any{int64(1)}}, {insert, []any{int64(2)}}, {insert, []any{int64(3)}}},
+		FormatColumnar, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lbErr *Error
+	if !errors.As(answers[0].Err, &lbErr) || lbErr.SQLState != "23505" {
+		t.Errorf("the duplicate, found at commit: %v", answers[0].Err)
+	}
+	if answers[1].Err != nil || answers[2].Err != nil || answers[2].Tag.String() != "INSERT 0 1" {
+		t.Errorf("the statements after it: %+v", answers[1:])
+	}
+	if rows, _ := all(t, c, "SELECT array_agg(id ORDER BY id)::text FROM pipe_d"); fmt.Sprint(rows) != "[[{1,2,3}]]" {
+		t.Errorf("pipe_d holds %v", rows)
+	}
+}
+
+// Statements the server dropped behind the cache's back (DEALLOCATE ALL in
+// a DO block, whose tag says nothing of it) are prepared again.
+func TestPipelineAfterDeallocateAll(t *testing.T) {
+	p := connect(t, lakebaseConn(testEmulator, "MaxConnections=1;Instance="+testEmulator.Info().Lakebase.Instance))
+	ctx := context.Background()
+	q := []Queued{{"SELECT $1::int + 1", []any{int64(1)}}}
+	for _, step := range []string{"pipeline", "DO $$BEGIN EXECUTE 'DEALLOCATE ALL'; END$$", "pipeline"} {
+		c, err := p.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step == "pipeline" {
+			a, err := c.Pipeline(ctx, q, FormatColumnar, 0)
+			if err != nil || a[0].Err != nil {
+				t.Fatalf("%v %v", err, a[0].Err)
+			}
+		} else {
+			all(t, c, step)
+		}
+		c.Close()
+	}
+}

@@ -33,10 +33,16 @@ import (
 // psycopg forgets its prepared statements after a DROP or a ROLLBACK.
 
 // ddlTag reports whether a command tag is a DDL statement's, which may
-// change the row types of prepared statements.
+// change the row types of prepared statements, or one that drops the
+// session's prepared statements (DISCARD ALL, DEALLOCATE ALL).
 func ddlTag(tag pgconn.CommandTag) bool {
 	s := tag.String()
-	return strings.HasPrefix(s, "CREATE ") || strings.HasPrefix(s, "ALTER ") || strings.HasPrefix(s, "DROP ")
+	for _, prefix := range []string{"CREATE ", "ALTER ", "DROP ", "DISCARD", "DEALLOCATE"} {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // noteTag records what a statement's command tag says of the schema.

@@ -348,18 +348,24 @@ function pipelineOutcomes (ab, sts, opts) {
     const fields = fieldsOfPiped(text())
     const tag = text()
     const affected = dv.getBigInt64(at, true)
-    const batches = dv.getUint32(at + 8, true)
+    const bases = new Array(dv.getUint32(at + 8, true))
     at += 12
-    const decodeOpts = { int8: st.int8 ?? opts.int8 }
-    let rows = []
-    for (let k = 0; k < batches; k++) {
+    for (let k = 0; k < bases.length; k++) {
       const n = dv.getUint32(at, true)
-      const base = (at + 4 + 7) & ~7 // a batch starts at a multiple of 8
-      at = base + n
-      const decoded = rowsOf(decodeColumns(ab, fields, decodeOpts, base), fields, st.rowMode === 'array')
-      rows = k === 0 ? decoded : rows.concat(decoded)
+      bases[k] = (at + 4 + 7) & ~7 // a batch starts at a multiple of 8
+      at = bases[k] + n
     }
-    return { result: resultOf(rows, fields, tag, affected) }
+    try { // a value this binding cannot give (a date beyond Date's range) fails its statement only, as when run alone
+      const decodeOpts = { int8: st.int8 ?? opts.int8 }
+      let rows = []
+      for (let k = 0; k < bases.length; k++) {
+        const decoded = rowsOf(decodeColumns(ab, fields, decodeOpts, bases[k]), fields, st.rowMode === 'array')
+        rows = k === 0 ? decoded : rows.concat(decoded)
+      }
+      return { result: resultOf(rows, fields, tag, affected) }
+    } catch (e) {
+      return { error: e }
+    }
   })
 }
 

@@ -285,6 +285,14 @@ test('statements waiting for a session run several to a pipeline, each in its ow
     assert.equal((await pool.query('SELECT count(*)::int AS n FROM node_pipe')).rows[0].n, 55)
     assert.ok(sizes.length > 0 && sizes.every((n) => n > 1), `pipelines of ${sizes}`)
     assert.deepEqual([pool.totalCount, pool.waitingCount], [2, 0])
+    // A value this binding cannot give (a date beyond Date's range) fails its own statement only.
+    sizes.length = 0
+    const far = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => i === 7
+      ? pool.query("SELECT '290000-01-01'::timestamp + $1::int * interval '1 day' AS t", [i])
+      : pool.query('SELECT $1::int AS i', [i])))
+    assert.deepEqual(far.map((r) => r.status === 'fulfilled' ? r.value.rows[0].i : r.reason.name),
+      Array.from({ length: 20 }, (_, i) => i === 7 ? 'RangeError' : i))
+    assert.ok(sizes.length > 0, 'no pipeline ran')
   } finally {
     session.pipeline = pipeline
     await pool.query('DROP TABLE IF EXISTS node_pipe')
