@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lakelink/lakelink/core/emulator"
+	"github.com/lakelink/lakelink/core/emulator/emulatortest"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -22,22 +22,7 @@ import (
 // test that does not need special settings.
 var shared *emulator.Emulator
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	shared, err = emulator.Start(ctx, emulator.Config{})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the emulator:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := shared.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the emulator:", err)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { emulatortest.Main(m, emulator.Config{}, &shared) }
 
 // startEmulator starts a second emulator with cfg, sharing the shared
 // emulator's PostgreSQL server, and stops it at the end of the test.

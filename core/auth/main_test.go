@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/lakelink/lakelink/core/connstr"
 	"github.com/lakelink/lakelink/core/emulator"
+	"github.com/lakelink/lakelink/core/emulator/emulatortest"
 )
 
 // shared is the emulator most tests use.
@@ -29,24 +29,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(refreshWorkerEnv) != "" { // a child process of TestProcessesShareRotatingRefreshTokens
 		os.Exit(refreshWorker())
 	}
-	flag.Parse()
-	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		os.Exit(m.Run()) // a fuzzing worker runs fuzz targets only, which need no emulator
-	}
-	var err error
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	shared, err = emulator.Start(ctx, emulator.Config{})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the emulator:", err)
-		os.Exit(1)
-	}
 	// The default configuration, which most tests use, opens no browser.
 	defaultConfig.OpenBrowser = func(string) error { return fmt.Errorf("tests open no browser unless they say so") }
 	defaultConfig.Prompt = io.Discard
-	code := m.Run()
-	shared.Close()
-	os.Exit(code)
+	emulatortest.Main(m, emulator.Config{}, &shared)
 }
 
 // shortLived starts an emulator whose tokens live ttl, sharing the shared
