@@ -3,7 +3,7 @@
 // emulator.json in LAKELINK_TEST_EMULATOR), or, when a file runs alone, one
 // of its own, stopped when the process exits.
 
-const { spawn } = require('node:child_process')
+const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -35,6 +35,27 @@ async function startEmulator (args = []) {
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
+}
+
+/**
+ * Runs `node --test` over files (concurrency at a time) against one emulator
+ * started with emulatorArgs, which the files find through
+ * LAKELINK_TEST_EMULATOR, then stops it and exits with the tests' status.
+ */
+async function runWithEmulator (files, concurrency, emulatorArgs = []) {
+  const { proc, file } = await startEmulator(emulatorArgs)
+  let status = 1
+  try {
+    const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+      stdio: 'inherit',
+      env: { ...process.env, LAKELINK_TEST_EMULATOR: file }
+    })
+    status = r.status ?? 1
+  } finally {
+    proc.kill('SIGTERM')
+    await new Promise((resolve) => proc.once('exit', resolve))
+  }
+  process.exit(status)
 }
 
 let own = null
@@ -124,4 +145,4 @@ function within (p, ms, what) {
   return Promise.race([p, hang]).finally(() => clearTimeout(timer))
 }
 
-module.exports = { REPO, OUT, startEmulator, emulator, m2m, lakebase, adminConnectionString, addUser, forwardedToken, routingRows, routingOutcome, within }
+module.exports = { REPO, OUT, startEmulator, runWithEmulator, emulator, m2m, lakebase, adminConnectionString, addUser, forwardedToken, routingRows, routingOutcome, within }

@@ -6,27 +6,10 @@
 // credential to expire, and none counts on the others being idle. `make test-node` installs this package's
 // node_modules (npm ci) and runs this file.
 
-const { spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
-const { startEmulator } = require('../helpers')
+const { runWithEmulator } = require('../helpers')
 const { TTL_MS } = require('./common')
 
-async function main () {
-  const { proc, file } = await startEmulator(['--token-ttl', `${TTL_MS / 1000}s`])
-  let status = 1
-  try {
-    const files = fs.readdirSync(__dirname).filter((f) => /\.test\.m?js$/.test(f)).sort().map((f) => path.join(__dirname, f))
-    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=4', ...files], {
-      stdio: 'inherit',
-      env: { ...process.env, LAKELINK_TEST_EMULATOR: file }
-    })
-    status = r.status ?? 1
-  } finally {
-    proc.kill('SIGTERM')
-    await new Promise((resolve) => proc.once('exit', resolve))
-  }
-  process.exit(status)
-}
-
-main().catch((e) => { console.error(e); process.exit(1) })
+const files = fs.readdirSync(__dirname).filter((f) => /\.test\.m?js$/.test(f)).sort().map((f) => path.join(__dirname, f))
+runWithEmulator(files, 4, ['--token-ttl', `${TTL_MS / 1000}s`]).catch((e) => { console.error(e); process.exit(1) })
