@@ -211,3 +211,13 @@ func (id *identity) credential(key string, cred *credential) *credential {
 func staticPassword(password string) *credential {
 	return &credential{what: "the Password given", password: password}
 }
+
+// instanceCredential is a Provisioned instance credential's token and
+// expiry, from the credentials API's token and expiration_time (RFC 3339).
+func instanceCredential(token, expirationTime string) (string, time.Time, error) {
+	expiry, err := time.Parse(time.RFC3339, expirationTime)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("the credential's expiration_time %q is not RFC 3339", expirationTime)
+	}
+	return token, expiry, nil
+}

@@ -4,7 +4,6 @@ package lakebase
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -76,11 +75,7 @@ func (a workspaceAPIs) instanceCredential(ctx context.Context, instance string) 
 	if err != nil {
 		return "", time.Time{}, auth.SDKError("the database credentials API", err)
 	}
-	expiry, err := time.Parse(time.RFC3339, cred.ExpirationTime)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("the credential's expiration_time %q is not RFC 3339", cred.ExpirationTime)
-	}
-	return cred.Token, expiry, nil
+	return instanceCredential(cred.Token, cred.ExpirationTime)
 }
 
 // endpointCredential mints a credential for a Lakebase Autoscaling endpoint.
