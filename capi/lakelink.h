@@ -100,7 +100,7 @@ extern "C" {
  * carries no count; SQL of several statements without parameters runs;
  * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
  * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*);
- * pipelines (lakelink_query_pipeline). */
+ * pipelines (lakelink_query_pipeline, lakelink_pipeline_channel_open). */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -421,6 +421,21 @@ int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, in
  * once. Discards what is left of the connection's result. */
 int32_t lakelink_query_pipeline(uint64_t conn, const uint8_t *statements, int64_t statements_len, int32_t max_rows,
                                 const char *format, uint8_t **answers_out, int64_t *len_out, lakelink_error **err);
+
+/* Opens a pipeline channel: lakelink_query_pipeline asked for and answered
+ * over a stream socket, for an event loop whose thread cannot call into
+ * the library cheaply (Node's main thread, where a call costs tens of
+ * microseconds: bindings/node/lib/channel.js). *fd_out is the caller's end
+ * of a connected Unix stream socket, which the caller owns: it writes
+ * requests (a connection handle, max_rows, format and statements) and
+ * reads answers (the answers or an error), framed as TYPES.md ("Pipeline
+ * channels") says, and watches it as any socket. Each request runs on the
+ * library's threads as lakelink_query_pipeline would, those on different
+ * connections at once; answers come as their pipelines complete, each
+ * with its request's id. Closing the descriptor ends the channel:
+ * pipelines still running complete unanswered. POSIX only
+ * (LAKELINK_ERR_INTERNAL on Windows). */
+int32_t lakelink_pipeline_channel_open(int32_t *fd_out, lakelink_error **err);
 
 /* The result's columns as JSON: [{"name": ..., "type_oid": 23, "type_name": "int4"}, ...]
  * ([] for a statement without rows). */

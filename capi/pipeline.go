@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/lakelink/lakelink/core/lakebase"
 	"github.com/lakelink/lakelink/internal/ops"
 )
 
@@ -36,6 +37,21 @@ func lakelink_query_pipeline(conn C.uint64_t, statements *C.uint8_t, statementsL
 			return err
 		}
 		setBytes(answersOut, lenOut, answers)
+		return nil
+	})
+}
+
+//export lakelink_pipeline_channel_open
+func lakelink_pipeline_channel_open(fdOut *C.int32_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(fdOut, "fd_out"); err != nil {
+			return err
+		}
+		fd, err := ops.OpenPipelineChannel(func(h uint64) (*lakebase.Conn, error) { return connection(C.uint64_t(h)) })
+		if err != nil {
+			return err
+		}
+		*fdOut = C.int32_t(fd)
 		return nil
 	})
 }

@@ -5,7 +5,9 @@
  * (lakelink.h, "Asynchronous calls"): a loop of poll(2) on the queue's
  * descriptor, as Node's libuv or any event loop would watch it; a
  * statement that completes later, a cancelled one (SQLSTATE 57014, the
- * session usable after), a bulk call, and misuse.
+ * session usable after), a bulk call, and misuse; and a pipeline channel
+ * (lakelink_pipeline_channel_open): pipelines written to a socket and
+ * their answers read from it.
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_LAKEBASE   a Lakebase connection string
@@ -13,6 +15,7 @@
 #include "check.h"
 
 #include <poll.h>
+#include <unistd.h>
 
 static uint64_t queue;
 static int queue_fd;
@@ -67,6 +70,80 @@ static int32_t query_collect(uint64_t call, int64_t *value, lakelink_error **err
     lakelink_free(batch);
     lakelink_free(tag);
     return rc;
+}
+
+/* channel_write writes a pipeline request (TYPES.md, "Pipeline channels"):
+ * id, the connection, max_rows 0, the default format, and one statement
+ * without parameters. */
+static void channel_write(int fd, uint64_t id, uint64_t conn, const char *sql) {
+    uint8_t req[256];
+    size_t n = strlen(sql), len = 4 + 24 + 8 + n;
+    CHECK(len <= sizeof req, "request too long");
+    memset(req, 0, len);
+    for (int i = 0; i < 4; i++) req[i] = (uint8_t)((len - 4) >> (8 * i));
+    for (int i = 0; i < 8; i++) req[4 + i] = (uint8_t)(id >> (8 * i));
+    for (int i = 0; i < 8; i++) req[12 + i] = (uint8_t)(conn >> (8 * i));
+    for (int i = 0; i < 4; i++) req[28 + i] = (uint8_t)(n >> (8 * i));
+    memcpy(req + 32, sql, n);
+    CHECK(write(fd, req, len) == (ssize_t)len, "write to the channel");
+}
+
+/* channel_read reads an answer: its id in *id, its status in *status, its
+ * body (to free) and the body's length in *n. */
+static uint8_t *channel_read(int fd, uint64_t *id, int32_t *status, size_t *n) {
+    uint8_t head[16];
+    for (size_t got = 0; got < sizeof head;) {
+        ssize_t r = read(fd, head + got, sizeof head - got);
+        CHECK(r > 0, "read from the channel");
+        got += (size_t)r;
+    }
+    *n = rd_u32(head) - 12;
+    *id = rd_u64(head + 4);
+    *status = (int32_t)rd_u32(head + 12);
+    uint8_t *body = malloc(*n + 1);
+    for (size_t got = 0; got < *n;) {
+        ssize_t r = read(fd, body + got, *n - got);
+        CHECK(r > 0, "read from the channel");
+        got += (size_t)r;
+    }
+    body[*n] = 0;
+    return body;
+}
+
+/* test_channel: two pipelines and a bad handle over one channel, each
+ * answered with its request's id. */
+static void test_channel(uint64_t conn) {
+    say("a pipeline channel: requests written to its socket, answers read from it, each with its id");
+    int fd = -1;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_pipeline_channel_open(&fd, &err);
+    expect_ok("lakelink_pipeline_channel_open", rc, err);
+    channel_write(fd, 7, conn, "SELECT 41 + 1 AS n");
+    channel_write(fd, 8, 0, "SELECT 1");
+    int seen = 0;
+    for (int i = 0; i < 2; i++) {
+        uint64_t id = 0;
+        int32_t status = 0;
+        size_t n = 0;
+        uint8_t *body = channel_read(fd, &id, &status, &n);
+        if (id == 7) {
+            CHECK(status == LAKELINK_OK && n > 1 && body[0] == 0, "request 7: status %d", status);
+            size_t at = 1, k = 0;
+            at += 4 + rd_u32(body + at); /* the columns */
+            const uint8_t *tag = body + at + 4;
+            k = rd_u32(body + at);
+            CHECK(k == 8 && memcmp(tag, "SELECT 1", 8) == 0, "request 7: tag %.*s", (int)k, (const char *)tag);
+        } else {
+            CHECK(id == 8 && status == LAKELINK_ERR_INVALID_HANDLE, "answer %llu: status %d", (unsigned long long)id, status);
+            CHECK(contains((const char *)body, "handle 0 is never valid"), "request 8: %s", (const char *)body);
+        }
+        seen |= id == 7 ? 1 : 2;
+        free(body);
+    }
+    CHECK(seen == 3, "both answered");
+    CHECK(close(fd) == 0, "closing the channel");
+    rc = lakelink_pipeline_channel_open(NULL, &err);
+    expect_error_free("fd_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "fd_out");
 }
 
 int main(void) {
@@ -170,6 +247,8 @@ int main(void) {
     expect_error_free("a connection as a queue", rc, err, LAKELINK_ERR_INVALID_HANDLE, "not a queue");
     rc = lakelink_session_start(queue, conn, 99, &call, &err);
     expect_error_free("step 99", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "LAKELINK_STEP_");
+
+    test_channel(conn);
 
     say("closing through the queue: the handle is invalid at once");
     rc = lakelink_session_start(queue, conn, LAKELINK_STEP_CLOSE, &call, &err);

@@ -53,6 +53,7 @@ const PROTOTYPES = [
     '_Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, _Out_ uint64_t *result_out, _Out_ void **err)',
   'int32_t lakelink_query_pipeline(uint64_t conn, const uint8_t *statements, int64_t statements_len, int32_t max_rows, ' +
     'const char *format, _Out_ void **answers_out, _Out_ int64_t *len_out, _Out_ void **err)',
+  'int32_t lakelink_pipeline_channel_open(_Out_ int32_t *fd_out, _Out_ void **err)',
   'int32_t lakelink_result_next_batch(uint64_t result, int32_t max_rows, const char *format, _Out_ void **batch_out, ' +
     '_Out_ int64_t *len_out, _Out_ void **err)',
   'int32_t lakelink_result_status(uint64_t result, _Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, ' +
@@ -80,7 +81,7 @@ function nameOf (proto) {
  * The kinds of a prototype's parameters, as lib/caller.js passes them
  * between threads: 'string' (const char *), 'bytes' (const uint8_t *),
  * 'int' (a signed integer), 'uint' (uint64_t), 'out' (an out-pointer to a
- * pointer), 'outint' and 'outuint' (out-pointers to an int64_t and a
+ * pointer), 'outint' and 'outuint' (out-pointers to an int32_t or int64_t, and a
  * uint64_t); null for the free functions, which take raw pointers (and
  * never leave the calling thread).
  */
@@ -92,7 +93,7 @@ function paramKinds (proto) {
     p = p.trim()
     if (p.startsWith('_Out_ void **')) return 'out'
     if (p.startsWith('_Out_ uint64_t *')) return 'outuint'
-    if (p.startsWith('_Out_ int64_t *')) return 'outint'
+    if (/^_Out_ int(32|64)_t \*/.test(p)) return 'outint'
     if (p.startsWith('const char *')) return 'string'
     if (p.startsWith('const uint8_t *')) return 'bytes'
     if (p.startsWith('uint64_t ')) return 'uint'

@@ -198,8 +198,13 @@ function callQuick (fn, ...args) {
  * does not wait for a long statement, and an uncommitted one rolls back.
  */
 function callDirect (conn, fn, ...args) {
+  return whileRunning(conn, callQuick(fn, ...args))
+}
+
+/** Counts promise, a statement's on connection handle conn, as running until it settles (see callDirect); returns it. */
+function whileRunning (conn, promise) {
   running.set(conn, (running.get(conn) ?? 0) + 1)
-  return callQuick(fn, ...args).finally(() => {
+  return promise.finally(() => {
     const n = running.get(conn) - 1
     if (n) running.set(conn, n)
     else running.delete(conn)
@@ -266,4 +271,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, libraryName, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }
+module.exports = { lib, libraryName, callAsync, callQuick, callDirect, whileRunning, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }

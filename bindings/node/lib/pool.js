@@ -26,10 +26,11 @@
 // instead of three), at most HAND_OVERS times in a row, after which it goes
 // back to the core, which decides whether it serves again (MaxLifetime).
 // When the first waiting are parameterized pool.query statements (without
-// a signal), the session takes its share of them (PIPELINE_SHARE) and
-// runs them in one pipeline (lakelink_query_pipeline:
-// one call and one round trip, each statement in its own implicit
-// transaction, as Postgres.js pipelines the queries waiting for a session).
+// a signal), the session takes its share of them (PIPELINE_SHARE), one at
+// least, and runs them in one pipeline (lakelink_query_pipeline, over the
+// pipeline channel: one round trip holding no thread, each statement in
+// its own implicit transaction, as Postgres.js pipelines the queries
+// waiting for a session).
 // Anything else given back (an error, a client, a transaction, a stream,
 // a statement without parameters, which may have been BEGIN) goes back to
 // the core, and the first waiting then takes a session there. When no
@@ -64,11 +65,13 @@ const STALL_MS = 100
 /**
  * The part of the statements waiting here that a session given back takes
  * into its pipeline: a third. Measured (10,000 queries, 100 at a time, a
- * pool of 10, two cores): dividing them among all the pool's sessions made
- * pipelines of 5 and took 0.60 s; a half or a third, 0.44 to 0.49 s (fewer
- * calls, each of more statements); all of them, 0.84 s (the other
- * sessions, finding none waiting, went back to the core, and the next
- * statements ran one by one).
+ * pool of 10, two cores; pipelines as calls, before the pipeline channel):
+ * dividing them among all the pool's sessions made pipelines of 5 and took
+ * 0.60 s; a half or a third, 0.44 to 0.49 s (fewer calls, each of more
+ * statements); all of them, 0.84 s (the other sessions, finding none
+ * waiting, went back to the core, and the next statements ran one by one).
+ * Over the channel a half, a third, a fifth and a tenth measured within
+ * the noise of each other (0.24 to 0.32 s warm).
  */
 const PIPELINE_SHARE = 3
 
@@ -485,7 +488,7 @@ class Pool extends EventEmitter {
   /**
    * How many of the first acquires waiting here a session given back
    * runs in one pipeline: those with a statement, up to its share of the
-   * waiting (see PIPELINE_SHARE).
+   * waiting (see PIPELINE_SHARE); 0 when the first has none.
    */
   #pipelined () {
     const share = Math.ceil(this.#waiting.length / PIPELINE_SHARE)
@@ -530,7 +533,7 @@ class Pool extends EventEmitter {
       if (clean && !destroy && this.#waiting.length && this.#ownWaitingInCore === 0 && times < HAND_OVERS) {
         this.#handedOver.set(h, times + 1)
         const n = this.#pipelined()
-        if (n > 1) this.#runPipeline(h, this.#take(n))
+        if (n > 0) this.#runPipeline(h, this.#take(n))
         else this.#release(1, h)
         return Promise.resolve()
       }

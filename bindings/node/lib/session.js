@@ -13,6 +13,7 @@ const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 const { fromNative } = require('./errors')
+const channel = require('./channel')
 
 /** Rows per batch for query(): the first batch comes with the statement, in the same call. */
 const QUERY_BATCH_ROWS = 10000
@@ -371,13 +372,15 @@ function pipelineOutcomes (ab, sts, opts) {
 
 /**
  * Runs statements sts (lib/statement.js's, each with parameters and
- * without a signal) on handle h in one call and one round trip
- * (lakelink_query_pipeline), each in its own implicit transaction, as if
- * run alone. Resolves with one outcome per statement, in order: {result}
+ * without a signal) on handle h in one round trip
+ * (lakelink_query_pipeline: over the pipeline channel, lib/channel.js,
+ * else in one call), each in its own implicit transaction, as if run
+ * alone. Resolves with one outcome per statement, in order: {result}
  * (as run() resolves) or {error}; rejects when none ran.
  */
 async function pipeline (h, sts, opts) {
   const buf = pipelineStatements(sts)
+  if (channel.available) return pipelineOutcomes(await channel.pipeline(h, buf, QUERY_BATCH_ROWS, FORMAT), sts, opts)
   const answers = [null]
   const len = [0]
   const err = [null]

@@ -1,0 +1,179 @@
+package ops
+
+// Pipeline channels (lakelink.h, "Pipeline channels"; TYPES.md): pipelines
+// asked for and answered over a stream socket. They are for an event loop
+// whose own thread cannot call into the library cheaply: Node's main
+// thread, where koffi calls on a stack of its own, so that Go looks the
+// thread's stack bounds up again at every call (about 70 µs, glibc reading
+// /proc/self/maps). The loop writes requests and reads answers as it does
+// any socket's, and the pipelines run on goroutines: no thread of the
+// caller's waits for a round trip to the server.
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	"github.com/lakelink/lakelink/core/lakebase"
+)
+
+// requestHead is the size of a request's fixed part: id, session, max_rows, format's length.
+const requestHead = 8 + 8 + 4 + 4
+
+// idleWorker is how long a goroutine that answered a request waits for the
+// next before it ends: a goroutine kept has its stack grown already, and
+// taking a request costs no new one.
+const idleWorker = time.Second
+
+// OpenPipelineChannel opens a channel: it returns the caller's end of a
+// connected stream socket, a descriptor the caller owns, and answers the
+// requests written to it (ServePipelines) until the caller closes it.
+func OpenPipelineChannel(sessionOf func(handle uint64) (*lakebase.Conn, error)) (fd int, err error) {
+	ours, theirs, err := socketPair()
+	if err != nil {
+		return -1, &Error{Failure{Code: Internal, Message: "lakelink: cannot make a pipeline channel's socket: " + err.Error()}, err}
+	}
+	go ServePipelines(ours, sessionOf)
+	return theirs, nil
+}
+
+// ServePipelines answers the pipeline requests read from conn, each on a
+// goroutine of its own, until conn reaches its end or fails; it then
+// closes conn, and the pipelines still running complete unanswered.
+// sessionOf gives the session a request names by its handle.
+func ServePipelines(conn net.Conn, sessionOf func(handle uint64) (*lakebase.Conn, error)) {
+	s := &pipelineServer{conn: conn, sessionOf: sessionOf, requests: make(chan []byte)}
+	defer func() {
+		close(s.requests) // idle workers end
+		conn.Close()
+	}()
+	r := bufio.NewReaderSize(conn, 64*1024)
+	for {
+		var head [4 + 8]byte // a request's length, and its id when it has one
+		if _, err := io.ReadFull(r, head[:4]); err != nil {
+			return
+		}
+		n := binary.LittleEndian.Uint32(head[:])
+		if n > maxRequest {
+			if _, err := io.ReadFull(r, head[4:]); err != nil {
+				return
+			}
+			if _, err := io.CopyN(io.Discard, r, int64(n)-8); err != nil {
+				return
+			}
+			status, body := failure(&ArgumentError{
+				Message: fmt.Sprintf("pipeline request of %d bytes: more than the %d a channel takes", n, maxRequest)})
+			s.send(binary.LittleEndian.Uint64(head[4:]), status, body)
+			continue
+		}
+		req := make([]byte, n)
+		if _, err := io.ReadFull(r, req); err != nil {
+			return
+		}
+		select {
+		case s.requests <- req: // a worker was idle
+		default:
+			go s.work(req)
+		}
+	}
+}
+
+// The most bytes a request and a pipeline's answers may have (a frame's
+// length is a u32): larger ones are refused.
+const (
+	maxRequest = 1 << 30
+	maxAnswer  = 1<<32 - 1 - 8 - 4
+)
+
+// pipelineServer is one channel's state.
+type pipelineServer struct {
+	conn      net.Conn
+	sessionOf func(uint64) (*lakebase.Conn, error)
+	requests  chan []byte // to idle workers; closed when the channel ends
+}
+
+// work answers req, then the requests handed to it, until none came for
+// idleWorker or the channel ended.
+func (s *pipelineServer) work(req []byte) {
+	idle := time.NewTimer(idleWorker)
+	defer idle.Stop()
+	for {
+		s.send(s.answer(req))
+		idle.Reset(idleWorker)
+		var ok bool
+		select {
+		case req, ok = <-s.requests:
+			if !ok {
+				return
+			}
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// answer runs the pipeline req asks for: its id, and its status and answers
+// (TYPES.md, "Pipelines"), or its failure's. A panic (a bug) is its
+// failure too, as in the exports.
+func (s *pipelineServer) answer(req []byte) (id uint64, status Code, body []byte) {
+	if len(req) >= 8 {
+		id = binary.LittleEndian.Uint64(req)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			status, body = failure(fmt.Errorf("lakelink internal error (a bug; please report it): %v", r))
+		}
+	}()
+	answers, err := s.run(req)
+	if err == nil && len(answers) > maxAnswer {
+		err = &ArgumentError{Message: fmt.Sprintf("pipeline answers of %d bytes: more than the %d a channel carries", len(answers), maxAnswer)}
+	}
+	if err != nil {
+		status, body = failure(err)
+		return id, status, body
+	}
+	return id, OK, answers
+}
+
+// failure is err's status and JSON, as an answer gives them.
+func failure(err error) (Code, []byte) {
+	f := Of(err, Internal)
+	body, jerr := json.Marshal(f)
+	if jerr != nil { // a Failure's strings and numbers always marshal
+		panic(jerr)
+	}
+	return f.Code, body
+}
+
+func (s *pipelineServer) run(req []byte) ([]byte, error) {
+	if len(req) < requestHead {
+		return nil, &ArgumentError{Message: fmt.Sprintf("pipeline request of %d bytes: shorter than its %d-byte head", len(req), requestHead)}
+	}
+	n := binary.LittleEndian.Uint32(req[20:])
+	if uint64(len(req)-requestHead) < uint64(n) {
+		return nil, &ArgumentError{Message: fmt.Sprintf("pipeline request: its format's length, %d, runs past its end", n)}
+	}
+	b := Batch{MaxRows: int(int32(binary.LittleEndian.Uint32(req[16:]))), Format: string(req[requestHead : requestHead+n])}
+	c, err := s.sessionOf(binary.LittleEndian.Uint64(req[8:]))
+	if err != nil {
+		return nil, err
+	}
+	return QueryPipeline(context.Background(), c, req[requestHead+n:], b)
+}
+
+// send writes an answer (u32 length, u64 id, i32 status, body) as one
+// write: a socket's write writes all its bytes before another begins. A
+// failed write (the caller closed its end) drops it; the reader ends then.
+func (s *pipelineServer) send(id uint64, status Code, body []byte) {
+	head := make([]byte, 0, 4+8+4)
+	head = binary.LittleEndian.AppendUint32(head, uint32(8+4+len(body)))
+	head = binary.LittleEndian.AppendUint64(head, id)
+	head = binary.LittleEndian.AppendUint32(head, uint32(int32(status)))
+	bufs := net.Buffers{head, body}
+	bufs.WriteTo(s.conn)
+}
