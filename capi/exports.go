@@ -742,6 +742,25 @@ func copyFromOp(conn C.uint64_t, sql *C.char) (op, error) {
 	}, nil
 }
 
+//export lakelink_copy_from_socket
+func lakelink_copy_from_socket(conn C.uint64_t, sql *C.char, fdOut *C.int32_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(fdOut, "fd_out"); err != nil {
+			return err
+		}
+		c, s, err := statement(conn, sql, nil, 0)
+		if err != nil {
+			return err
+		}
+		fd, err := ops.OpenCopyFromSocket(c, s.SQL)
+		if err != nil {
+			return err
+		}
+		*fdOut = C.int32_t(fd)
+		return nil
+	})
+}
+
 //export lakelink_copy_write
 func lakelink_copy_write(copyH C.uint64_t, data *C.uint8_t, dataLen C.int64_t, errOut **C.lakelink_error) C.int32_t {
 	return call(errOut, func() error {

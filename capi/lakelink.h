@@ -100,7 +100,8 @@ extern "C" {
  * carries no count; SQL of several statements without parameters runs;
  * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
  * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*);
- * pipelines (lakelink_query_pipeline, lakelink_pipeline_channel_open). */
+ * pipelines (lakelink_query_pipeline, lakelink_pipeline_channel_open);
+ * lakelink_copy_from_socket. */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -558,6 +559,23 @@ int32_t lakelink_copy_read(uint64_t copy, uint8_t **data_out, int64_t *len_out, 
  * and *rows_out is the rows copied. An error that ended the COPY before
  * (a bad value, no such table) is returned here too. */
 int32_t lakelink_copy_end(uint64_t copy, const char *abort_reason, int64_t *rows_out, lakelink_error **err);
+
+/* Starts sql, a COPY ... FROM STDIN, on conn, fed through a socket instead
+ * of calls: for an event loop whose thread cannot call into the library
+ * cheaply (lakelink_pipeline_channel_open says why). *fd_out is the
+ * caller's end of a connected Unix stream socket, which the caller owns.
+ * The caller writes the COPY's data in frames, then a done frame (or a
+ * fail frame with its reason, which aborts the COPY: the server rolls it
+ * back, SQLSTATE 57014), and reads the COPY's outcome: the rows copied, or
+ * the error (TYPES.md, "COPY sockets"). An outcome may come before the
+ * caller's end (the server refused the statement or a row): the library
+ * then reads and drops what else comes until the caller closes its end.
+ * The socket ending before a done frame aborts the COPY. Like
+ * lakelink_copy_from's, the COPY runs in the open transaction (or opens
+ * one when autocommit is off); until its outcome the session is the
+ * COPY's, and another call on the connection (lakelink_cancel excepted)
+ * waits for it. POSIX only (LAKELINK_ERR_INTERNAL on Windows). */
+int32_t lakelink_copy_from_socket(uint64_t conn, const char *sql, int32_t *fd_out, lakelink_error **err);
 
 /* ---- Asynchronous calls ------------------------------------------------ */
 

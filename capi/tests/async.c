@@ -7,7 +7,9 @@
  * statement that completes later, a cancelled one (SQLSTATE 57014, the
  * session usable after), a bulk call, and misuse; and a pipeline channel
  * (lakelink_pipeline_channel_open): pipelines written to a socket and
- * their answers read from it.
+ * their answers read from it; and COPY sockets
+ * (lakelink_copy_from_socket): a COPY's data written as frames, its
+ * outcome read back.
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_LAKEBASE   a Lakebase connection string
@@ -146,6 +148,76 @@ static void test_channel(uint64_t conn) {
     expect_error_free("fd_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "fd_out");
 }
 
+/* copy_frame writes a COPY socket's frame: kind ('d', 'c' or 'f') and body. */
+static void copy_frame(int fd, char kind, const char *body) {
+    uint8_t head[5];
+    size_t n = strlen(body);
+    head[0] = (uint8_t)kind;
+    for (int i = 0; i < 4; i++) head[1 + i] = (uint8_t)(n >> (8 * i));
+    CHECK(write(fd, head, 5) == 5 && write(fd, body, n) == (ssize_t)n, "write to the COPY's socket");
+}
+
+/* copy_outcome reads a COPY socket's outcome: its status; *rows the rows
+ * copied (status 0), else *body (to free) the error's JSON. */
+static int32_t copy_outcome(int fd, int64_t *rows, char **body) {
+    uint8_t buf[4096];
+    size_t got = 0;
+    while (got < 4 || got < 4 + (size_t)rd_u32(buf)) {
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+        CHECK(r > 0, "read the COPY's outcome");
+        got += (size_t)r;
+    }
+    int32_t status = (int32_t)rd_u32(buf + 4);
+    buf[got] = 0;
+    if (status == LAKELINK_OK) *rows = (int64_t)rd_u64(buf + 8);
+    else *body = strdup((const char *)buf + 8);
+    return status;
+}
+
+/* copy_socket starts sql with lakelink_copy_from_socket: its descriptor. */
+static int copy_socket(uint64_t conn, const char *sql) {
+    int fd = -1;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_copy_from_socket(conn, sql, &fd, &err);
+    expect_ok("lakelink_copy_from_socket", rc, err);
+    return fd;
+}
+
+/* test_copy_socket: a COPY fed through its socket, one to no table, and an aborted one. */
+static void test_copy_socket(uint64_t conn) {
+    say("a COPY socket: data frames, then done: the rows copied come back; a bad statement and an abort fail");
+    lakelink_error *err = NULL;
+    close_result(run(conn, "CREATE TEMP TABLE copy_sock (id int, s text)", NULL));
+    int fd = copy_socket(conn, "COPY copy_sock FROM STDIN");
+    copy_frame(fd, 'd', "1\tone\n2\t");
+    copy_frame(fd, 'd', "two\n3\tthree\n");
+    copy_frame(fd, 'c', "");
+    int64_t rows = 0;
+    char *body = NULL;
+    CHECK(copy_outcome(fd, &rows, &body) == LAKELINK_OK && rows == 3, "rows %lld", (long long)rows);
+    close(fd);
+    CHECK(scalar_int(conn, "SELECT count(*) FROM copy_sock WHERE s IN ('one', 'two', 'three')", NULL) == 3, "the rows");
+
+    fd = copy_socket(conn, "COPY no_such_table_c FROM STDIN");
+    copy_frame(fd, 'd', "1\tx\n");
+    CHECK(copy_outcome(fd, &rows, &body) == LAKELINK_ERR_DATABASE && contains(body, "42P01"), "no such table: %s", body);
+    free(body);
+    copy_frame(fd, 'd', "data after the outcome is read and dropped\n");
+    close(fd);
+
+    fd = copy_socket(conn, "COPY copy_sock FROM STDIN");
+    copy_frame(fd, 'd', "4\tfour\n");
+    copy_frame(fd, 'f', "stopped by the test");
+    CHECK(copy_outcome(fd, &rows, &body) == LAKELINK_ERR_DATABASE && contains(body, "57014") &&
+              contains(body, "stopped by the test"),
+          "abort: %s", body);
+    free(body);
+    close(fd);
+    CHECK(scalar_int(conn, "SELECT count(*) FROM copy_sock", NULL) == 3, "nothing of the aborted COPY");
+    int32_t rc = lakelink_copy_from_socket(conn, "COPY copy_sock FROM STDIN", NULL, &err);
+    expect_error_free("fd_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "fd_out");
+}
+
 int main(void) {
     const char *cs = need_env("LAKELINK_LAKEBASE");
     lakelink_error *err = NULL;
@@ -249,6 +321,7 @@ int main(void) {
     expect_error_free("step 99", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "LAKELINK_STEP_");
 
     test_channel(conn);
+    test_copy_socket(conn);
 
     say("closing through the queue: the handle is invalid at once");
     rc = lakelink_session_start(queue, conn, LAKELINK_STEP_CLOSE, &call, &err);

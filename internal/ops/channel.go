@@ -34,12 +34,22 @@ const idleWorker = time.Second
 // connected stream socket, a descriptor the caller owns, and answers the
 // requests written to it (ServePipelines) until the caller closes it.
 func OpenPipelineChannel(sessionOf func(handle uint64) (*lakebase.Conn, error)) (fd int, err error) {
-	ours, theirs, err := socketPair()
+	ours, theirs, err := socketFor("a pipeline channel")
 	if err != nil {
-		return -1, &Error{Failure{Code: Internal, Message: "lakelink: cannot make a pipeline channel's socket: " + err.Error()}, err}
+		return -1, err
 	}
 	go ServePipelines(ours, sessionOf)
 	return theirs, nil
+}
+
+// socketFor makes a connected pair of stream sockets for what: ours, and
+// the caller's descriptor.
+func socketFor(what string) (ours net.Conn, theirs int, err error) {
+	ours, theirs, err = socketPair()
+	if err != nil {
+		return nil, -1, &Error{Failure{Code: Internal, Message: "lakelink: cannot make " + what + "'s socket: " + err.Error()}, err}
+	}
+	return ours, theirs, nil
 }
 
 // ServePipelines answers the pipeline requests read from conn, each on a
@@ -67,7 +77,7 @@ func ServePipelines(conn net.Conn, sessionOf func(handle uint64) (*lakebase.Conn
 				return
 			}
 			status, body := failure(&ArgumentError{
-				Message: fmt.Sprintf("pipeline request of %d bytes: more than the %d a channel takes", n, maxRequest)})
+				Message: fmt.Sprintf("pipeline request of %d bytes: more than the %d a channel takes", n, maxRequest)}, Internal)
 			s.send(binary.LittleEndian.Uint64(head[4:]), status, body)
 			continue
 		}
@@ -124,25 +134,30 @@ func (s *pipelineServer) answer(req []byte) (id uint64, status Code, body []byte
 	if len(req) >= 8 {
 		id = binary.LittleEndian.Uint64(req)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			status, body = failure(fmt.Errorf("lakelink internal error (a bug; please report it): %v", r))
-		}
-	}()
+	defer recovered(&status, &body)
 	answers, err := s.run(req)
 	if err == nil && len(answers) > maxAnswer {
 		err = &ArgumentError{Message: fmt.Sprintf("pipeline answers of %d bytes: more than the %d a channel carries", len(answers), maxAnswer)}
 	}
 	if err != nil {
-		status, body = failure(err)
+		status, body = failure(err, Internal)
 		return id, status, body
 	}
 	return id, OK, answers
 }
 
-// failure is err's status and JSON, as an answer gives them.
-func failure(err error) (Code, []byte) {
-	f := Of(err, Internal)
+// recovered, deferred, makes a panic (a bug) the answer's failure, as the
+// exports' own are.
+func recovered(status *Code, body *[]byte) {
+	if r := recover(); r != nil {
+		*status, *body = failure(fmt.Errorf("lakelink internal error (a bug; please report it): %v", r), Internal)
+	}
+}
+
+// failure is err's status and JSON, as an answer gives them; fallback
+// classifies an error of no recognised kind (Of).
+func failure(err error, fallback Code) (Code, []byte) {
+	f := Of(err, fallback)
 	body, jerr := json.Marshal(f)
 	if jerr != nil { // a Failure's strings and numbers always marshal
 		panic(jerr)

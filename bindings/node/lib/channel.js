@@ -16,7 +16,7 @@ const net = require('node:net')
 const native = require('./native')
 const errors = require('./errors')
 
-/** Whether this platform has channels. */
+/** Whether this platform has the library's sockets (POSIX): pipeline channels here, COPY sockets (lib/copy.js). */
 const available = process.platform !== 'win32'
 
 /** The bytes of a request's head: u32 length, u64 id, u64 connection, i32 max_rows, u32 format length. */
@@ -114,9 +114,7 @@ class Channel {
       p.resolve(buf.buffer.slice(from, to))
       return
     }
-    const e = JSON.parse(Buffer.from(buf.buffer, from, to - from).toString())
-    p.reject(errors.fromNative(e.code || status, e.message || '', e.sqlstate || '', e.diagnosis || '', e.http_status,
-      e.kind || '', e.detail || '', e.hint || ''))
+    p.reject(errors.fromFailureJSON(Buffer.from(buf.buffer, from, to - from).toString(), status))
   }
 
   /** The socket closed (the library does not close it: a bug): what is pending fails, and the next pipeline opens a channel anew. */

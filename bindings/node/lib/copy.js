@@ -5,8 +5,11 @@
 // session held until the COPY ends (lakelink.h, "Bulk: executemany and
 // COPY").
 
+const net = require('node:net')
 const { Readable, Writable } = require('node:stream')
 const { lib, callDirect, check, withBytes, cstr } = require('./native')
+const { fromFailureJSON, InternalError } = require('./errors')
+const channel = require('./channel')
 
 /** Starts sql with start (lib().copy_from or copy_to) on the held session: {h, copy, release}. */
 async function begin (hold, start, sql) {
@@ -34,6 +37,134 @@ async function finish (c, abort) {
   }
 }
 
+/** A COPY FROM fed through calls (lakelink_copy_write): where there is no COPY socket (Windows). */
+class CallSink {
+  #c
+
+  constructor (c) {
+    this.#c = c
+  }
+
+  /** Starts sql on the held session (hold's). */
+  static async open (hold, sql) {
+    return new CallSink(await begin(hold, lib().copy_from, sql))
+  }
+
+  /** Sends the Buffers chunks. */
+  async write (chunks) {
+    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
+    const err = [null]
+    check(await callDirect(this.#c.h, lib().copy_write, this.#c.copy, data, data.length, err), err)
+  }
+
+  /** Ends the COPY (abort: its reason, or null) and lets the session go: the rows copied. */
+  end (abort) {
+    return finish(this.#c, abort)
+  }
+}
+
+/**
+ * A COPY FROM fed through its socket (lakelink_copy_from_socket; TYPES.md,
+ * "COPY sockets"): the data is written to the socket as to any, in frames,
+ * and the library sends it on to the server, so that no chunk is a call
+ * (from the main thread a call costs tens of microseconds: lib/channel.js).
+ * The library answers with the COPY's outcome once it has ended (early,
+ * when the server refused the statement or a row).
+ */
+class SocketSink {
+  #socket
+  #release
+  #outcome // resolves with the rows copied, or rejects with the COPY's error
+  #failed = null // the COPY's error, once it came
+
+  constructor (fd, release) {
+    this.#release = release
+    this.#socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true })
+    this.#socket.on('error', () => {}) // the outcome, or its absence at 'close', says what happened
+    this.#outcome = new Promise((resolve, reject) => {
+      const chunks = []
+      this.#socket.on('data', (chunk) => {
+        chunks.push(chunk)
+        const b = Buffer.concat(chunks)
+        if (b.length < 4 || b.length < 4 + b.readUInt32LE(0)) return
+        const status = b.readInt32LE(4)
+        if (status === 0) return resolve(Number(b.readBigInt64LE(8)))
+        this.#failed = fromFailureJSON(b.subarray(8, 4 + b.readUInt32LE(0)).toString(), status)
+        reject(this.#failed)
+      })
+      this.#socket.on('close', () => {
+        this.#failed ??= new InternalError('lakelink: the COPY\'s socket closed without its outcome')
+        reject(this.#failed)
+      })
+    })
+    this.#outcome.catch(() => {}) // read at end()
+  }
+
+  /** Starts sql on the held session (hold's). */
+  static async open (hold, sql) {
+    const held = await hold()
+    try {
+      const fd = [-1]
+      const err = [null]
+      check(await callDirect(held.handle, lib().copy_from_socket, held.handle, sql, fd, err), err)
+      return new SocketSink(fd[0], held.release)
+    } catch (e) {
+      held.release()
+      throw e
+    }
+  }
+
+  /** Sends the Buffers chunks, resolving once the socket can take more; rejects once the COPY failed. */
+  write (chunks) {
+    if (this.#failed) return Promise.reject(this.#failed)
+    let ok = true
+    this.#socket.cork()
+    for (const chunk of chunks) {
+      this.#socket.write(frame(COPY_DATA, chunk.length))
+      ok = this.#socket.write(chunk)
+    }
+    this.#socket.uncork()
+    if (ok) return Promise.resolve()
+    return new Promise((resolve, reject) => { // until the socket took the data, or closed
+      const done = () => {
+        this.#socket.off('drain', done).off('close', done)
+        if (this.#failed) reject(this.#failed)
+        else resolve()
+      }
+      this.#socket.on('drain', done).on('close', done)
+    })
+  }
+
+  /** Ends the COPY (abort: its reason, or null) and lets the session go: the rows copied. */
+  async end (abort) {
+    try {
+      if (abort === null) {
+        this.#socket.end(frame(COPY_DONE, 0))
+      } else {
+        const reason = Buffer.from(abort)
+        this.#socket.end(Buffer.concat([frame(COPY_FAIL, reason.length), reason]))
+      }
+      return await this.#outcome
+    } finally {
+      this.#socket.destroy()
+      this.#release()
+    }
+  }
+}
+
+/** The kinds of a COPY socket's frames (TYPES.md, "COPY sockets"). */
+const COPY_DATA = 0x64 // 'd'
+const COPY_DONE = 0x63 // 'c'
+const COPY_FAIL = 0x66 // 'f'
+
+/** A frame's head: its kind and the length of what follows. */
+function frame (kind, n) {
+  const head = Buffer.allocUnsafe(5)
+  head[0] = kind
+  head.writeUInt32LE(n, 1)
+  return head
+}
+
 /**
  * COPY ... FROM STDIN as a Writable: what is written (Buffers or strings,
  * in the COPY's format) goes to the server; 'finish' comes once the server
@@ -43,39 +174,35 @@ async function finish (c, abort) {
 class CopyFromStream extends Writable {
   #hold
   #sql
-  #c = null
+  #sink = null
   /** The rows copied, once finished. */
   rowCount = null
 
   constructor (hold, sql) {
-    super({ highWaterMark: 1024 * 1024 }) // chunks gather while one crosses: fewer, larger crossings
+    super({ highWaterMark: 1024 * 1024 }) // measured: 64 KiB and less cost a wake-up of the library per chunk
     this.#hold = hold
     this.#sql = cstr(sql, 'the COPY statement')
   }
 
   _construct (callback) {
-    begin(this.#hold, lib().copy_from, this.#sql).then((c) => { this.#c = c; callback() }, callback)
+    (channel.available ? SocketSink : CallSink).open(this.#hold, this.#sql).then((sink) => { this.#sink = sink; callback() }, callback)
   }
 
   _writev (chunks, callback) {
-    const data = chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk))
-    const err = [null]
-    callDirect(this.#c.h, lib().copy_write, this.#c.copy, data, data.length, err)
-      .then((rc) => { check(rc, err); callback() }, callback)
-      .catch(callback)
+    this.#sink.write(chunks.map((c) => c.chunk)).then(() => callback(), callback)
   }
 
   _final (callback) {
-    const c = this.#c
-    this.#c = null
-    finish(c, null).then((n) => { this.rowCount = n; callback() }, callback)
+    const sink = this.#sink
+    this.#sink = null
+    sink.end(null).then((n) => { this.rowCount = n; callback() }, callback)
   }
 
   _destroy (error, callback) {
-    const c = this.#c
-    this.#c = null
-    if (!c) return callback(error)
-    finish(c, error ? `error from Node: ${error.message || error}` : 'the COPY stream was destroyed')
+    const sink = this.#sink
+    this.#sink = null
+    if (!sink) return callback(error)
+    sink.end(error ? `error from Node: ${error.message || error}` : 'the COPY stream was destroyed')
       .then(() => callback(error), (e) => callback(error || e))
   }
 }

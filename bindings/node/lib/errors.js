@@ -113,7 +113,18 @@ function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind, det
   return new Class(message, { code, sqlstate, detail, hint })
 }
 
+/**
+ * The error for a failure the library gave as JSON (a lakelink_error's
+ * fields: a pipelined statement's, a socket's answer), status the answer's
+ * own when the JSON has no code.
+ */
+function fromFailureJSON (json, status) {
+  const e = JSON.parse(json)
+  return fromNative(e.code || status, e.message || '', e.sqlstate || '', e.diagnosis || '', e.http_status, e.kind || '',
+    e.detail || '', e.hint || '')
+}
+
 /** The error classes both entry points (lakelink, lakelink/wasm) export. */
 const classes = { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError }
 
-module.exports = { ...classes, classes, fromNative, STATUS_CODES }
+module.exports = { ...classes, classes, fromNative, fromFailureJSON, STATUS_CODES }

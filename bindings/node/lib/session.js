@@ -12,7 +12,7 @@
 const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, threadpoolSize } = require('./native')
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
-const { fromNative } = require('./errors')
+const { fromFailureJSON } = require('./errors')
 const channel = require('./channel')
 
 /** Rows per batch for query(): the first batch comes with the statement, in the same call. */
@@ -343,8 +343,7 @@ function pipelineOutcomes (ab, sts, opts) {
   }
   return sts.map((st) => {
     if (buf[at++] === 1) {
-      const e = JSON.parse(text())
-      return { error: fromNative(e.code, e.message, e.sqlstate, e.diagnosis, e.http_status, e.kind, e.detail, e.hint) }
+      return { error: fromFailureJSON(text()) }
     }
     const fields = fieldsOfPiped(text())
     const tag = text()

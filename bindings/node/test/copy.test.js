@@ -62,6 +62,21 @@ test('an error in the source aborts the COPY; a bad value fails it with the serv
   assert.equal((await conn.query('SELECT 1 AS one')).rows[0].one, 1)
 })
 
+test('a COPY the server ends early (a bad row, no such table) fails with its error while data still comes; destroy() rolls back', async () => {
+  const many = function * (bad) {
+    for (let i = 1; i <= 100000; i++) yield i === bad ? 'not a number\tx\n' : `${70000 + i}\tmany\n`
+  }
+  await assert.rejects(pipeline(Readable.from(many(10)), conn.copyFrom('COPY copy_node FROM STDIN')), (e) => e.code === '22P02')
+  await assert.rejects(pipeline(Readable.from(many(0)), conn.copyFrom('COPY no_such_table_node FROM STDIN')), (e) => e.code === '42P01')
+  const into = conn.copyFrom('COPY copy_node FROM STDIN')
+  into.write('80001\tdestroyed\n')
+  await new Promise((resolve) => into.write('80002\tdestroyed\n', resolve))
+  into.destroy(new Error('changed my mind'))
+  await assert.rejects(new Promise((resolve, reject) => { into.on('close', resolve); into.on('error', reject) }), /changed my mind/)
+  const r = await conn.query("SELECT count(*)::int AS n FROM copy_node WHERE s IN ('many', 'destroyed')")
+  assert.equal(r.rows[0].n, 0)
+})
+
 test('in a transaction, and a copyTo left early', async () => {
   await pool.transaction(async (tx) => {
     const into = tx.copyFrom('COPY copy_node FROM STDIN')
