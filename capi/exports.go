@@ -752,7 +752,7 @@ func lakelink_copy_from_socket(conn C.uint64_t, sql *C.char, fdOut *C.int32_t, e
 		if err != nil {
 			return err
 		}
-		fd, err := ops.OpenCopyFromSocket(c, s.SQL)
+		fd, err := ops.OpenCopyFromSocket(context.Background(), c, s.SQL)
 		if err != nil {
 			return err
 		}

@@ -433,7 +433,9 @@ int32_t lakelink_query_pipeline(uint64_t conn, const uint8_t *statements, int64_
  * channels") says, and watches it as any socket. Each request runs on the
  * library's threads as lakelink_query_pipeline would, those on different
  * connections at once; answers come as their pipelines complete, each
- * with its request's id. Closing the descriptor ends the channel:
+ * with its request's id. Send one request per connection at a time (the
+ * next once its answer came): requests on one connection run in no set
+ * order. Closing the descriptor ends the channel:
  * pipelines still running complete unanswered. POSIX only
  * (LAKELINK_ERR_INTERNAL on Windows). */
 int32_t lakelink_pipeline_channel_open(int32_t *fd_out, lakelink_error **err);
@@ -570,11 +572,13 @@ int32_t lakelink_copy_end(uint64_t copy, const char *abort_reason, int64_t *rows
  * the error (TYPES.md, "COPY sockets"). An outcome may come before the
  * caller's end (the server refused the statement or a row): the library
  * then reads and drops what else comes until the caller closes its end.
- * The socket ending before a done frame aborts the COPY. Like
- * lakelink_copy_from's, the COPY runs in the open transaction (or opens
- * one when autocommit is off); until its outcome the session is the
- * COPY's, and another call on the connection (lakelink_cancel excepted)
- * waits for it. POSIX only (LAKELINK_ERR_INTERNAL on Windows). */
+ * The socket ending before a done frame aborts the COPY. As with
+ * lakelink_copy_from, the COPY runs in the open transaction (or opens
+ * one when autocommit is off), and the session is the COPY's from the
+ * return on: another call on the connection (lakelink_cancel excepted)
+ * first ends it, closing the library's end of the socket (the COPY
+ * fails, its rows are not copied). POSIX only (LAKELINK_ERR_INTERNAL on
+ * Windows). */
 int32_t lakelink_copy_from_socket(uint64_t conn, const char *sql, int32_t *fd_out, lakelink_error **err);
 
 /* ---- Asynchronous calls ------------------------------------------------ */

@@ -51,7 +51,7 @@ func call(errOut **C.lakelink_error, body func() error) (status C.int32_t) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			status = setError(errOut, fmt.Errorf("lakelink internal error (a bug; please report it): %v", r))
+			status = setError(errOut, ops.Panicked(r))
 		}
 	}()
 	if err := body(); err != nil {

@@ -64,7 +64,7 @@ func lakelink_call(p, n uint32) uint64 {
 func call(p, n uint32) (resp response) {
 	defer func() {
 		if r := recover(); r != nil {
-			resp = response{Error: &ops.Failure{Code: ops.Internal, Message: fmt.Sprintf("lakelink internal error (a bug; please report it): %v", r)}}
+			resp = response{Error: &ops.Panicked(r).Failure}
 		}
 	}()
 	raw, ok := take(p, n)

@@ -293,11 +293,9 @@ type CopyIn struct {
 	aborted   sync.Once
 	reason    error // the abort's reason
 	buf       []byte
-	done      chan struct{} // closed when the COPY has ended
-	n         int64         // the rows copied, once done
-	err       error         // why it failed, once done
-	tmp       []byte        // WriteRows's scratch space
-	unpickler unpickler     // WritePickledRows's
+	run       *CopyRun
+	tmp       []byte    // WriteRows's scratch space
+	unpickler unpickler // WritePickledRows's
 }
 
 // copyQueue is how many chunks a streamed COPY FROM may have on their way
@@ -309,21 +307,64 @@ const copyQueue = 4
 // table) comes from a later Write or End. The session stays taken until
 // End or Abort.
 func (c *Conn) StartCopyFrom(ctx context.Context, sql string) (*CopyIn, error) {
+	w := &CopyIn{chunks: make(chan []byte, copyQueue), abort: make(chan struct{}), run: newCopyRun()}
+	stop := func() { w.Abort("lakebase: a later call on the connection ended the COPY before its end") }
+	if err := c.startCopyIn(ctx, sql, &chunkReader{w: w}, stop, w.run); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// CopyRun is a COPY ... FROM STDIN running on a goroutine
+// (StartCopyFromReader): its outcome, once Done is closed.
+type CopyRun struct {
+	done chan struct{}
+	n    int64
+	err  error
+}
+
+func newCopyRun() *CopyRun { return &CopyRun{done: make(chan struct{})} }
+
+// Done is closed once the COPY has ended and the session is free.
+func (r *CopyRun) Done() <-chan struct{} { return r.done }
+
+// Wait waits for the COPY's end and returns the rows copied.
+func (r *CopyRun) Wait() (int64, error) {
+	<-r.done
+	return r.n, r.err
+}
+
+// StartCopyFromReader starts sql, a COPY ... FROM STDIN, whose data a
+// goroutine reads from r, and returns at once: the session is the COPY's
+// from then until the COPY ends. A later call on the connection ends it
+// first by calling stop, which must make r's reads fail: the COPY then
+// fails with that error (CopyFail: the server rolls it back). An error of
+// the statement itself (no such table) is the run's.
+func (c *Conn) StartCopyFromReader(ctx context.Context, sql string, r io.Reader, stop func()) (*CopyRun, error) {
+	run := newCopyRun()
+	if err := c.startCopyIn(ctx, sql, r, stop, run); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// startCopyIn takes the session for a COPY ... FROM STDIN reading r, and
+// runs it on a goroutine as run (see StartCopyFromReader).
+func (c *Conn) startCopyIn(ctx context.Context, sql string, r io.Reader, stop func(), run *CopyRun) error {
 	c.lock()
 	if err := c.readyLocked(ctx); err != nil {
 		c.mu.Unlock()
-		return nil, err
+		return err
 	}
-	w := &CopyIn{chunks: make(chan []byte, copyQueue), abort: make(chan struct{}), done: make(chan struct{})}
-	c.streaming(func() { w.Abort("lakebase: a later call on the connection ended the COPY before its end") })
+	c.streaming(stop)
 	go func() {
+		defer close(run.done) // last: the session is free when a waiter wakes
 		defer c.mu.Unlock()
 		defer c.streaming(nil)
-		tag, err := c.copyIn(ctx, sql, &chunkReader{w: w})
-		w.n, w.err = RowCount(tag), c.t.wrap(err)
-		close(w.done)
+		tag, err := c.copyIn(ctx, sql, r)
+		run.n, run.err = RowCount(tag), c.t.wrap(err)
 	}()
-	return w, nil
+	return nil
 }
 
 // chunkReader reads a CopyIn's chunks for pgconn's CopyFrom: EOF once
@@ -407,14 +448,14 @@ func (w *CopyIn) flush() error {
 		return nil
 	}
 	if w.ended {
-		<-w.done
+		<-w.run.done
 		return w.endedErr()
 	}
 	select {
 	case w.chunks <- w.buf:
 		w.buf = make([]byte, 0, cap(w.buf))
 		return nil
-	case <-w.done:
+	case <-w.run.done:
 		w.buf = w.buf[:0]
 		return w.endedErr()
 	}
@@ -422,8 +463,8 @@ func (w *CopyIn) flush() error {
 
 // endedErr is the error of a COPY that ended before its End.
 func (w *CopyIn) endedErr() error {
-	if w.err != nil {
-		return w.err
+	if w.run.err != nil {
+		return w.run.err
 	}
 	return errors.New("lakebase: the COPY has ended")
 }
@@ -439,8 +480,7 @@ func (w *CopyIn) End() (int64, error) {
 		w.ended = true
 		close(w.chunks)
 	}
-	<-w.done
-	return w.n, w.err
+	return w.run.Wait()
 }
 
 // Abort ends the COPY with reason as its failure (the server rolls it
@@ -453,8 +493,8 @@ func (w *CopyIn) Abort(reason string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = w.buf[:0]
-	<-w.done
-	return w.err
+	_, err := w.run.Wait()
+	return err
 }
 
 // appendCopyTextRow appends one parameter list read from r as a row of

@@ -373,6 +373,43 @@ func TestCopyEndedByLaterCall(t *testing.T) {
 	}
 }
 
+// TestStartCopyFromReader: a COPY reading a reader on its own goroutine
+// copies what the reader holds; a later call on the session calls stop,
+// whose failing reader fails the COPY (the server rolls it back), and the
+// session serves on.
+func TestStartCopyFromReader(t *testing.T) {
+	_, c := bulkConn(t)
+	ctx := context.Background()
+	all(t, c, "CREATE TEMP TABLE copy_reader (id int)")
+	run, err := c.StartCopyFromReader(ctx, "COPY copy_reader FROM STDIN", strings.NewReader("1\n2\n3\n"), func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := run.Wait(); n != 3 || err != nil {
+		t.Fatalf("Wait: %d, %v", n, err)
+	}
+
+	r, w := io.Pipe()
+	run, err = c.StartCopyFromReader(ctx, "COPY copy_reader FROM STDIN", r, func() { w.CloseWithError(errors.New("stopped")) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("4\n")); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := all(t, c, "SELECT count(*) FROM copy_reader"); fmt.Sprint(rows) != "[[3]]" {
+		t.Errorf("after the stopped COPY: %v", rows)
+	}
+	select {
+	case <-run.Done():
+	default:
+		t.Error("the run is not done once a later call had the session")
+	}
+	if _, err := run.Wait(); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("the stopped COPY: %v", err)
+	}
+}
+
 // TestCopyFromWrongDirection: a COPY TO STDOUT, or no COPY at all, started
 // as a COPY FROM STDIN is an error, not a wait for ever.
 func TestCopyFromWrongDirection(t *testing.T) {

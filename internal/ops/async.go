@@ -5,7 +5,6 @@ package ops
 // loop watches (lakelink.h, "Asynchronous calls").
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,8 +134,7 @@ func (q *Queue) do(t *task) {
 	c := t.c
 	defer func() {
 		if r := recover(); r != nil {
-			c.value, c.err = nil, &Error{Failure{Code: Internal,
-				Message: fmt.Sprintf("lakelink internal error (a bug; please report it): %v", r)}, nil}
+			c.value, c.err = nil, Panicked(r)
 		}
 		close(c.done)
 		if !c.state.CompareAndSwap(callWatched, callDoneWatched) {

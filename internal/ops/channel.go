@@ -1,13 +1,14 @@
 package ops
 
-// Pipeline channels (lakelink.h, "Pipeline channels"; TYPES.md): pipelines
-// asked for and answered over a stream socket. They are for an event loop
-// whose own thread cannot call into the library cheaply: Node's main
-// thread, where koffi calls on a stack of its own, so that Go looks the
-// thread's stack bounds up again at every call (about 70 µs, glibc reading
-// /proc/self/maps). The loop writes requests and reads answers as it does
-// any socket's, and the pipelines run on goroutines: no thread of the
-// caller's waits for a round trip to the server.
+// Pipeline channels (lakelink.h, lakelink_pipeline_channel_open; TYPES.md,
+// "Pipeline channels"): pipelines asked for and answered over a stream
+// socket. They are for an event loop whose own thread cannot call into
+// the library cheaply: Node's main thread, where koffi calls on a stack of
+// its own, so that Go looks the thread's stack bounds up again at every
+// call (about 70 µs, glibc reading /proc/self/maps). The loop writes
+// requests and reads answers as it does any socket's, and the pipelines
+// run on goroutines: no thread of the caller's waits for a round trip to
+// the server.
 
 import (
 	"bufio"
@@ -150,7 +151,7 @@ func (s *pipelineServer) answer(req []byte) (id uint64, status Code, body []byte
 // exports' own are.
 func recovered(status *Code, body *[]byte) {
 	if r := recover(); r != nil {
-		*status, *body = failure(fmt.Errorf("lakelink internal error (a bug; please report it): %v", r), Internal)
+		*status, *body = failure(Panicked(r), Internal)
 	}
 }
 

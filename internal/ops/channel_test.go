@@ -44,7 +44,7 @@ func readAnswer(t *testing.T, r io.Reader) (id uint64, status Code, body []byte)
 // TestPipelineChannel: requests are answered by id, their errors as
 // JSON, a request that does not frame too (the channel goes on); closing
 // the caller's end ends the channel's goroutines. The pipelines
-// themselves run against a server in capi/tests/bulk.c and the Node
+// themselves run against a server in capi/tests/async.c and the Node
 // binding's tests.
 func TestPipelineChannel(t *testing.T) {
 	goroutines := runtime.NumGoroutine()

@@ -21,7 +21,7 @@ func socketPair() (ours net.Conn, theirs int, err error) {
 	if err != nil {
 		return nil, -1, err
 	}
-	f := os.NewFile(uintptr(fds[0]), "lakelink pipeline channel")
+	f := os.NewFile(uintptr(fds[0]), "lakelink socket")
 	ours, err = net.FileConn(f) // a duplicate of f's descriptor
 	f.Close()
 	if err != nil {
@@ -30,3 +30,6 @@ func socketPair() (ours net.Conn, theirs int, err error) {
 	}
 	return ours, fds[1], nil
 }
+
+// closeDescriptor closes the caller's descriptor of a socket not handed over.
+func closeDescriptor(fd int) { syscall.Close(fd) }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/lakelink/lakelink/core/lakebase"
 )
@@ -27,30 +28,38 @@ const (
 
 // OpenCopyFromSocket starts sql, a COPY ... FROM STDIN, on c, taking its
 // data from the caller's end of a stream socket, which it returns (the
-// caller owns the descriptor). The outcome, the rows copied or the
+// caller owns the descriptor). The session is the COPY's from the return
+// on (lakebase.Conn.StartCopyFromReader: a later call on it closes the
+// socket, which fails the COPY). The outcome, the rows copied or the
 // error, is written back to the socket once the COPY has ended.
-func OpenCopyFromSocket(c *lakebase.Conn, sql string) (fd int, err error) {
+func OpenCopyFromSocket(ctx context.Context, c *lakebase.Conn, sql string) (fd int, err error) {
+	defer classify(&err, Database)
 	ours, theirs, err := socketFor("a COPY")
 	if err != nil {
 		return -1, err
 	}
-	go serveCopyFrom(ours, c, sql)
+	run, err := c.StartCopyFromReader(ctx, sql, newCopyFrameReader(ours), func() { ours.Close() })
+	if err != nil {
+		ours.Close()
+		closeDescriptor(theirs)
+		return -1, err
+	}
+	go answerCopy(ours, run)
 	return theirs, nil
 }
 
-// serveCopyFrom runs the COPY with the data read from conn, writes its
-// outcome, and reads what else comes until the caller closes its end, so
-// that the caller's writes never fail while it has not read the outcome.
-func serveCopyFrom(conn net.Conn, c *lakebase.Conn, sql string) {
+// answerCopy writes the COPY's outcome to conn once it has ended, then
+// reads what else comes until the caller closes its end, so that the
+// caller's writes never fail while it has not read the outcome.
+func answerCopy(conn net.Conn, run *lakebase.CopyRun) {
 	defer conn.Close()
-	status, body := func() (status Code, body []byte) {
-		defer recovered(&status, &body)
-		n, err := c.CopyFrom(context.Background(), sql, newCopyFrameReader(conn))
-		if err != nil {
-			return failure(err, Database)
-		}
-		return OK, binary.LittleEndian.AppendUint64(nil, uint64(n))
-	}()
+	status, body := OK, []byte(nil)
+	n, err := run.Wait()
+	if err != nil {
+		status, body = failure(err, Database)
+	} else {
+		body = binary.LittleEndian.AppendUint64(nil, uint64(n))
+	}
 	head := binary.LittleEndian.AppendUint32(nil, uint32(4+len(body)))
 	head = binary.LittleEndian.AppendUint32(head, uint32(int32(status)))
 	bufs := net.Buffers{head, body}
@@ -77,6 +86,9 @@ func newCopyFrameReader(r io.Reader) *copyFrameReader {
 
 // copyReadBuffer is how much of the socket a COPY reads at once.
 const copyReadBuffer = 64 << 10
+
+// maxFailReason is the longest reason a fail frame may carry.
+const maxFailReason = 64 << 10
 
 // errCopySocketEnded fails a COPY whose socket ended before a done frame.
 var errCopySocketEnded = errors.New("lakelink: the COPY's socket closed before the COPY's end")
@@ -121,11 +133,15 @@ func (f *copyFrameReader) next() (uint32, error) {
 	case copyFrameDone:
 		return 0, io.EOF
 	case copyFrameFail:
+		if n > maxFailReason {
+			return 0, fmt.Errorf("lakelink: a COPY's fail frame of %d bytes (at most %d)", n, maxFailReason)
+		}
 		reason := make([]byte, n)
 		if _, err := io.ReadFull(f.r, reason); err != nil {
 			return 0, errCopySocketEnded
 		}
-		return 0, errors.New(string(reason))
+		// The server's CopyFail takes a C string.
+		return 0, errors.New(strings.ToValidUTF8(strings.ReplaceAll(string(reason), "\x00", ""), "\uFFFD"))
 	default:
 		return 0, fmt.Errorf("lakelink: a COPY frame of kind %d (want d, c or f)", head[0])
 	}

@@ -6,6 +6,7 @@ package ops
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/lakelink/lakelink/core/apps"
@@ -29,6 +30,12 @@ const (
 	App              Code = -6 // an app call failed
 	Internal         Code = -7 // a bug in lakelink
 )
+
+// Panicked is the error of an operation that panicked with r: a bug,
+// LAKELINK_ERR_INTERNAL, which asks to be reported.
+func Panicked(r any) *Error {
+	return &Error{Failure{Code: Internal, Message: fmt.Sprintf("lakelink internal error (a bug; please report it): %v", r)}, nil}
+}
 
 // ArgumentError is a bad argument to an export: the error's text names it.
 // Err, when set, is the core's error it stands for (its SQLSTATE, say).

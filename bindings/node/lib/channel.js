@@ -16,9 +16,6 @@ const net = require('node:net')
 const native = require('./native')
 const errors = require('./errors')
 
-/** Whether this platform has the library's sockets (POSIX): pipeline channels here, COPY sockets (lib/copy.js). */
-const available = process.platform !== 'win32'
-
 /** The bytes of a request's head: u32 length, u64 id, u64 connection, i32 max_rows, u32 format length. */
 const REQUEST_HEAD = 4 + 8 + 8 + 4 + 4
 /** The bytes of an answer's head after its length: u64 id, i32 status. */
@@ -82,7 +79,7 @@ class Channel {
       this.#partial.push(chunk)
       this.#partialBytes += chunk.length
       const first = this.#partial[0]
-      if (first.length >= 4 && this.#partialBytes < 4 + first.readUInt32LE(0)) return // one copy once it is all here
+      if (first.length >= 4 && this.#partialBytes < 4 + first.readUInt32LE(0)) return // joined once it is all here
       buf = Buffer.concat(this.#partial, this.#partialBytes)
       this.#partial = []
       this.#partialBytes = 0
@@ -145,4 +142,4 @@ function pipeline (conn, statements, maxRows, format) {
   return native.whileRunning(conn, channel.pipeline(conn, statements, maxRows, format))
 }
 
-module.exports = { available, pipeline }
+module.exports = { pipeline }

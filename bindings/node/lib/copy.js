@@ -7,11 +7,11 @@
 
 const net = require('node:net')
 const { Readable, Writable } = require('node:stream')
-const { lib, callDirect, check, withBytes, cstr } = require('./native')
+const native = require('./native')
+const { lib, callDirect, check, withBytes, cstr } = native
 const { fromFailureJSON, InternalError } = require('./errors')
-const channel = require('./channel')
 
-/** Starts sql with start (lib().copy_from or copy_to) on the held session: {h, copy, release}. */
+/** Starts sql with start (lib().copy_from, copy_to or copy_from_socket) on the held session: {h, copy (its handle or descriptor), release}. */
 async function begin (hold, start, sql) {
   const held = await hold()
   try {
@@ -80,6 +80,7 @@ class SocketSink {
   constructor (fd, release) {
     this.#release = release
     this.#socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true })
+    this.#socket.unref() // referenced only while the COPY waits for the library: a stream left unfinished does not hold the process
     this.#socket.on('error', () => {}) // the outcome, or its absence at 'close', says what happened
     this.#outcome = new Promise((resolve, reject) => {
       const chunks = []
@@ -102,16 +103,8 @@ class SocketSink {
 
   /** Starts sql on the held session (hold's). */
   static async open (hold, sql) {
-    const held = await hold()
-    try {
-      const fd = [-1]
-      const err = [null]
-      check(await callDirect(held.handle, lib().copy_from_socket, held.handle, sql, fd, err), err)
-      return new SocketSink(fd[0], held.release)
-    } catch (e) {
-      held.release()
-      throw e
-    }
+    const c = await begin(hold, lib().copy_from_socket, sql) // c.copy: the socket's descriptor
+    return new SocketSink(c.copy, c.release)
   }
 
   /** Sends the Buffers chunks, resolving once the socket can take more; rejects once the COPY failed. */
@@ -125,9 +118,10 @@ class SocketSink {
     }
     this.#socket.uncork()
     if (ok) return Promise.resolve()
+    this.#socket.ref()
     return new Promise((resolve, reject) => { // until the socket took the data, or closed
       const done = () => {
-        this.#socket.off('drain', done).off('close', done)
+        this.#socket.off('drain', done).off('close', done).unref()
         if (this.#failed) reject(this.#failed)
         else resolve()
       }
@@ -137,6 +131,7 @@ class SocketSink {
 
   /** Ends the COPY (abort: its reason, or null) and lets the session go: the rows copied. */
   async end (abort) {
+    this.#socket.ref()
     try {
       if (abort === null) {
         this.#socket.end(frame(COPY_DONE, 0))
@@ -185,7 +180,7 @@ class CopyFromStream extends Writable {
   }
 
   _construct (callback) {
-    (channel.available ? SocketSink : CallSink).open(this.#hold, this.#sql).then((sink) => { this.#sink = sink; callback() }, callback)
+    (native.socketsAvailable ? SocketSink : CallSink).open(this.#hold, this.#sql).then((sink) => { this.#sink = sink; callback() }, callback)
   }
 
   _writev (chunks, callback) {

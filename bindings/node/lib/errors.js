@@ -119,7 +119,11 @@ function fromNative (status, message, sqlstate, diagnosis, httpStatus, kind, det
  * own when the JSON has no code.
  */
 function fromFailureJSON (json, status) {
-  const e = JSON.parse(json)
+  return fromFailure(JSON.parse(json), status)
+}
+
+/** The error for a failure's fields (a lakelink_error's, by their C names), status the call's when it has no code. */
+function fromFailure (e, status) {
   return fromNative(e.code || status, e.message || '', e.sqlstate || '', e.diagnosis || '', e.http_status, e.kind || '',
     e.detail || '', e.hint || '')
 }
@@ -127,4 +131,4 @@ function fromFailureJSON (json, status) {
 /** The error classes both entry points (lakelink, lakelink/wasm) export. */
 const classes = { LakelinkError, InterfaceError, ConnectionStringError, AuthError, DatabaseError, InternalError, AppError }
 
-module.exports = { ...classes, classes, fromNative, fromFailureJSON, STATUS_CODES }
+module.exports = { ...classes, classes, fromNative, fromFailure, fromFailureJSON, STATUS_CODES }

@@ -86,6 +86,9 @@ const running = new Map() // connection handle -> its calls in flight (callDirec
 const openPools = new Set() // core pools' handles, while open (lib/session.js)
 const indexOf = new Map() // a loaded function -> its index in PROTOTYPES
 
+/** Whether this platform has the library's sockets (POSIX): pipeline channels (lib/channel.js) and COPY sockets (lib/copy.js). */
+const socketsAvailable = process.platform !== 'win32'
+
 /** The library's functions, by their C names without the lakelink_ prefix (loaded on first use). */
 function lib () {
   if (loaded) return loaded
@@ -222,8 +225,7 @@ function check (rc, errOut) {
   } finally {
     errorFree(ptr)
   }
-  throw errors.fromNative(e.code || rc, e.message || '', e.sqlstate || '', e.diagnosis || '', e.http_status, e.kind || '',
-    e.detail || '', e.hint || '')
+  throw errors.fromFailure(e, rc)
 }
 
 /** Copies a string the library returned and frees it ('' for NULL). */
@@ -271,4 +273,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, libraryName, callAsync, callQuick, callDirect, whileRunning, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }
+module.exports = { lib, libraryName, socketsAvailable, callAsync, callQuick, callDirect, whileRunning, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }

@@ -9,7 +9,8 @@
 // lib/client.js, lib/transaction.js, lib/stream.js). The core pool's own
 // calls are here too: open, acquire, stats, close.
 
-const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, threadpoolSize } = require('./native')
+const native = require('./native')
+const { lib, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, threadpoolSize } = native
 const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 const { fromFailureJSON } = require('./errors')
@@ -379,7 +380,7 @@ function pipelineOutcomes (ab, sts, opts) {
  */
 async function pipeline (h, sts, opts) {
   const buf = pipelineStatements(sts)
-  if (channel.available) return pipelineOutcomes(await channel.pipeline(h, buf, QUERY_BATCH_ROWS, FORMAT), sts, opts)
+  if (native.socketsAvailable) return pipelineOutcomes(await channel.pipeline(h, buf, QUERY_BATCH_ROWS, FORMAT), sts, opts)
   const answers = [null]
   const len = [0]
   const err = [null]

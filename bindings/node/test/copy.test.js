@@ -11,8 +11,9 @@ const { emulator, lakebase } = require('./helpers')
 
 let pool // a Pool, for its transaction()
 let conn // a Client: one session of its own
+let cs
 before(async () => {
-  const cs = lakebase(await emulator())
+  cs = lakebase(await emulator())
   pool = await lakelink.connect(cs)
   conn = new lakelink.Client(cs)
   await conn.connect()
@@ -75,6 +76,41 @@ test('a COPY the server ends early (a bad row, no such table) fails with its err
   await assert.rejects(new Promise((resolve, reject) => { into.on('close', resolve); into.on('error', reject) }), /changed my mind/)
   const r = await conn.query("SELECT count(*)::int AS n FROM copy_node WHERE s IN ('many', 'destroyed')")
   assert.equal(r.rows[0].n, 0)
+})
+
+test('where there is no COPY socket (Windows), copyFrom feeds the COPY through calls, with the same outcomes', async () => {
+  const native = require('../lib/native')
+  const sockets = native.socketsAvailable
+  native.socketsAvailable = false
+  try {
+    const into = conn.copyFrom('COPY copy_node FROM STDIN')
+    await pipeline(Readable.from(['90001\tcalls\n', '90002\tcalls\n']), into)
+    assert.equal(into.rowCount, 2)
+    await assert.rejects(pipeline(Readable.from(['90003\tcalls\n', 'bad\tcalls\n']), conn.copyFrom('COPY copy_node FROM STDIN')),
+      (e) => e.code === '22P02')
+    const aborted = conn.copyFrom('COPY copy_node FROM STDIN')
+    await new Promise((resolve) => aborted.write('90004\tcalls\n', resolve))
+    aborted.destroy() // as pg-copy-streams': the server's answer to the abort is the stream's error
+    await assert.rejects(new Promise((resolve, reject) => { aborted.on('close', resolve); aborted.on('error', reject) }),
+      (e) => e.code === '57014')
+  } finally {
+    native.socketsAvailable = sockets
+  }
+  const r = await conn.query("SELECT array_agg(id ORDER BY id)::text AS ids FROM copy_node WHERE s = 'calls'")
+  assert.equal(r.rows[0].ids, '{90001,90002}')
+})
+
+test('a copyFrom left unfinished does not hold the process', () => {
+  const script = `
+    const lakelink = require(${JSON.stringify(require('node:path').resolve(__dirname, '..'))})
+    const client = new lakelink.Client(process.env.CS)
+    client.connect().then(async () => {
+      await client.query('CREATE TEMP TABLE t (id int)')
+      const into = client.copyFrom('COPY t FROM STDIN')
+      into.write('1\\n', () => console.log('written'))
+    })`
+  const out = require('node:child_process').execFileSync(process.execPath, ['-e', script], { env: { ...process.env, CS: cs }, timeout: 30000 })
+  assert.equal(out.toString().trim(), 'written')
 })
 
 test('in a transaction, and a copyTo left early', async () => {
