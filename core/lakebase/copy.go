@@ -316,7 +316,7 @@ func (c *Conn) StartCopyFrom(ctx context.Context, sql string) (*CopyIn, error) {
 }
 
 // CopyRun is a COPY ... FROM STDIN running on a goroutine
-// (StartCopyFromReader): its outcome, once Done is closed.
+// (StartCopyFromReader): its outcome, once done is closed.
 type CopyRun struct {
 	done chan struct{}
 	n    int64
@@ -325,10 +325,8 @@ type CopyRun struct {
 
 func newCopyRun() *CopyRun { return &CopyRun{done: make(chan struct{})} }
 
-// Done is closed once the COPY has ended and the session is free.
-func (r *CopyRun) Done() <-chan struct{} { return r.done }
-
-// Wait waits for the COPY's end and returns the rows copied.
+// Wait waits for the COPY's end (the session is free then) and returns
+// the rows copied.
 func (r *CopyRun) Wait() (int64, error) {
 	<-r.done
 	return r.n, r.err
