@@ -100,8 +100,8 @@ extern "C" {
  * carries no count; SQL of several statements without parameters runs;
  * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
  * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*);
- * pipelines (lakelink_query_pipeline, lakelink_pipeline_channel_open);
- * lakelink_copy_from_socket. */
+ * pipelines (lakelink_query_pipeline, lakelink_pool_pipeline,
+ * lakelink_pipeline_channel_open); lakelink_copy_from_socket. */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -370,7 +370,9 @@ int32_t lakelink_pool_stats(uint64_t pool, char **json_out, lakelink_error **err
 /* Closes the pool: its idle sessions now, acquired ones when they are
  * returned (their connection handles stay valid until lakelink_close).
  * The pool handle is invalid afterwards: lakelink_pool_acquire then gets
- * LAKELINK_ERR_INVALID_HANDLE. It does not wait for acquired sessions. */
+ * LAKELINK_ERR_INVALID_HANDLE. It does not wait for acquired sessions;
+ * it cancels the statements of lakelink_pool_pipeline calls running (they
+ * fail with SQLSTATE 57014), waiting for the server's answer to that. */
 int32_t lakelink_pool_close(uint64_t pool, lakelink_error **err);
 
 /* Runs sql with PostgreSQL's $1..$n placeholders. params/params_len is the
@@ -423,19 +425,34 @@ int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, in
 int32_t lakelink_query_pipeline(uint64_t conn, const uint8_t *statements, int64_t statements_len, int32_t max_rows,
                                 const char *format, uint8_t **answers_out, int64_t *len_out, lakelink_error **err);
 
+/* Runs a pipeline as lakelink_query_pipeline does, on a session that the
+ * pool lends for it and takes back after: one of the pool's own
+ * (user_token NULL) or of the App user whose access token user_token is,
+ * as lakelink_pool_acquire takes them (waiting up to PoolTimeout). One
+ * call instead of an acquire, a statement and a close: for a caller that
+ * needs no session of its own. lakelink_pool_close cancels the statements
+ * of the pool's pipelines still running. An error returned is one that
+ * let none of the statements run (no session, a refused login or token,
+ * the pool closed, a statements buffer that does not frame). */
+int32_t lakelink_pool_pipeline(uint64_t pool, const char *user_token, const uint8_t *statements, int64_t statements_len,
+                               int32_t max_rows, const char *format, uint8_t **answers_out, int64_t *len_out,
+                               lakelink_error **err);
+
 /* Opens a pipeline channel: lakelink_query_pipeline asked for and answered
  * over a stream socket, for an event loop whose thread cannot call into
  * the library cheaply (Node's main thread, where a call costs tens of
  * microseconds: bindings/node/lib/channel.js). *fd_out is the caller's end
  * of a connected Unix stream socket, which the caller owns: it writes
- * requests (a connection handle, max_rows, format and statements) and
- * reads answers (the answers or an error), framed as TYPES.md ("Pipeline
- * channels") says, and watches it as any socket. Each request runs on the
- * library's threads as lakelink_query_pipeline would, those on different
- * connections at once; answers come as their pipelines complete, each
- * with its request's id. Send one request per connection at a time (the
- * next once its answer came): requests on one connection run in no set
- * order. Closing the descriptor ends the channel:
+ * requests (a connection or pool handle, max_rows, format, a user token
+ * for a pool, and statements) and reads answers (the answers or an error),
+ * framed as TYPES.md ("Pipeline channels") says, and watches it as any
+ * socket. Each request runs on the library's threads as
+ * lakelink_query_pipeline (a connection's) or lakelink_pool_pipeline (a
+ * pool's) would, all at once but those on one connection; answers come as
+ * their pipelines complete, each with its request's id. Send one request
+ * per connection at a time (the next once its answer came): requests on
+ * one connection run in no set order; a pool's run at once, each on a
+ * session of its own, up to the pool's sessions (the rest wait for one). Closing the descriptor ends the channel:
  * pipelines still running complete unanswered. POSIX only
  * (LAKELINK_ERR_INTERNAL on Windows). */
 int32_t lakelink_pipeline_channel_open(int32_t *fd_out, lakelink_error **err);

@@ -320,13 +320,18 @@ func copyTo(h C.uint64_t) (*lakebase.CopyOut, error) {
 	return v.(*lakebase.CopyOut), nil
 }
 
+// kindOf is the kind of handle h, and whether it is live.
+func kindOf(h uint64) (handleKind, bool) {
+	handles.Lock()
+	defer handles.Unlock()
+	e, ok := handles.m[h]
+	return e.kind, ok
+}
+
 // endCopy forgets copy handle h, of either kind, and returns its value.
 func endCopy(h C.uint64_t) (any, error) {
-	handles.Lock()
-	e, ok := handles.m[uint64(h)]
-	handles.Unlock()
 	kind := kindCopyFrom
-	if ok && e.kind == kindCopyTo { // a handle's kind never changes
+	if k, _ := kindOf(uint64(h)); k == kindCopyTo { // a handle's kind never changes
 		kind = kindCopyTo
 	}
 	return lookup(uint64(h), kind, true)

@@ -74,20 +74,36 @@ static int32_t query_collect(uint64_t call, int64_t *value, lakelink_error **err
     return rc;
 }
 
+/* put_u32 writes v at p, little-endian. */
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* channel_write writes a pipeline request (TYPES.md, "Pipeline channels"):
- * id, the connection, max_rows 0, the default format, and one statement
- * without parameters. */
-static void channel_write(int fd, uint64_t id, uint64_t conn, const char *sql) {
+ * id, the connection's or pool's handle, max_rows 0, the default format,
+ * the user token (NULL: none), and one statement without parameters. */
+static void channel_write(int fd, uint64_t id, uint64_t handle, const char *token, const char *sql) {
     uint8_t req[256];
-    size_t n = strlen(sql), len = 4 + 24 + 8 + n;
+    size_t tn = token ? strlen(token) : 0, n = strlen(sql), len = 4 + 24 + 4 + tn + 8 + n;
     CHECK(len <= sizeof req, "request too long");
     memset(req, 0, len);
-    for (int i = 0; i < 4; i++) req[i] = (uint8_t)((len - 4) >> (8 * i));
+    put_u32(req, (uint32_t)(len - 4));
     for (int i = 0; i < 8; i++) req[4 + i] = (uint8_t)(id >> (8 * i));
-    for (int i = 0; i < 8; i++) req[12 + i] = (uint8_t)(conn >> (8 * i));
-    for (int i = 0; i < 4; i++) req[28 + i] = (uint8_t)(n >> (8 * i));
-    memcpy(req + 32, sql, n);
+    for (int i = 0; i < 8; i++) req[12 + i] = (uint8_t)(handle >> (8 * i));
+    put_u32(req + 28, (uint32_t)tn);
+    memcpy(req + 32, token ? token : "", tn);
+    put_u32(req + 32 + tn, (uint32_t)n);
+    memcpy(req + 36 + tn, sql, n);
     CHECK(write(fd, req, len) == (ssize_t)len, "write to the channel");
+}
+
+/* check_answer checks a pipeline's answers (TYPES.md, "Pipelines"): one
+ * statement's, that succeeded with command tag tag. */
+static void check_answer(const char *what, const uint8_t *body, size_t n, const char *tag) {
+    CHECK(n > 1 && body[0] == 0, "%s: its statement failed", what);
+    size_t at = 1 + 4 + rd_u32(body + 1); /* past the columns */
+    size_t k = rd_u32(body + at);
+    CHECK(k == strlen(tag) && memcmp(body + at + 4, tag, k) == 0, "%s: tag %.*s", what, (int)k, (const char *)body + at + 4);
 }
 
 /* channel_read reads an answer: its id in *id, its status in *status, its
@@ -112,37 +128,40 @@ static uint8_t *channel_read(int fd, uint64_t *id, int32_t *status, size_t *n) {
     return body;
 }
 
-/* test_channel: two pipelines and a bad handle over one channel, each
- * answered with its request's id. */
-static void test_channel(uint64_t conn) {
+/* test_channel: pipelines on a connection and on a pool, a bad handle and
+ * a user token for a connection over one channel, each answered with its
+ * request's id. */
+static void test_channel(uint64_t conn, uint64_t pool) {
     say("a pipeline channel: requests written to its socket, answers read from it, each with its id");
     int fd = -1;
     lakelink_error *err = NULL;
     int32_t rc = lakelink_pipeline_channel_open(&fd, &err);
     expect_ok("lakelink_pipeline_channel_open", rc, err);
-    channel_write(fd, 7, conn, "SELECT 41 + 1 AS n");
-    channel_write(fd, 8, 0, "SELECT 1");
+    channel_write(fd, 7, conn, NULL, "SELECT 41 + 1 AS n");
+    channel_write(fd, 8, 0, NULL, "SELECT 1");
+    channel_write(fd, 9, pool, NULL, "SELECT 41 + 1 AS n");
+    channel_write(fd, 10, conn, "a-token", "SELECT 1");
     int seen = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         uint64_t id = 0;
         int32_t status = 0;
         size_t n = 0;
         uint8_t *body = channel_read(fd, &id, &status, &n);
-        if (id == 7) {
-            CHECK(status == LAKELINK_OK && n > 1 && body[0] == 0, "request 7: status %d", status);
-            size_t at = 1, k = 0;
-            at += 4 + rd_u32(body + at); /* the columns */
-            const uint8_t *tag = body + at + 4;
-            k = rd_u32(body + at);
-            CHECK(k == 8 && memcmp(tag, "SELECT 1", 8) == 0, "request 7: tag %.*s", (int)k, (const char *)tag);
-        } else {
-            CHECK(id == 8 && status == LAKELINK_ERR_INVALID_HANDLE, "answer %llu: status %d", (unsigned long long)id, status);
+        if (id == 7 || id == 9) {
+            CHECK(status == LAKELINK_OK, "request %llu: status %d", (unsigned long long)id, status);
+            check_answer(id == 7 ? "the connection's pipeline" : "the pool's pipeline", body, n, "SELECT 1");
+        } else if (id == 8) {
+            CHECK(status == LAKELINK_ERR_INVALID_HANDLE, "request 8: status %d", status);
             CHECK(contains((const char *)body, "handle 0 is never valid"), "request 8: %s", (const char *)body);
+        } else {
+            CHECK(id == 10 && status == LAKELINK_ERR_INVALID_ARGUMENT, "answer %llu: status %d", (unsigned long long)id, status);
+            CHECK(contains((const char *)body, "not a connection's") && !contains((const char *)body, "a-token"), "request 10: %s",
+                  (const char *)body);
         }
-        seen |= id == 7 ? 1 : 2;
+        seen |= 1 << (id - 7);
         free(body);
     }
-    CHECK(seen == 3, "both answered");
+    CHECK(seen == 15, "all answered");
     CHECK(close(fd) == 0, "closing the channel");
     rc = lakelink_pipeline_channel_open(NULL, &err);
     expect_error_free("fd_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "fd_out");
@@ -320,7 +339,12 @@ int main(void) {
     rc = lakelink_session_start(queue, conn, 99, &call, &err);
     expect_error_free("step 99", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "LAKELINK_STEP_");
 
-    test_channel(conn);
+    uint64_t pool = 0;
+    rc = lakelink_pool_open(cs, &pool, &err);
+    expect_ok("lakelink_pool_open", rc, err);
+    test_channel(conn, pool);
+    rc = lakelink_pool_close(pool, &err);
+    expect_ok("lakelink_pool_close", rc, err);
     test_copy_socket(conn);
 
     say("closing through the queue: the handle is invalid at once");

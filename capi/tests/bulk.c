@@ -305,6 +305,44 @@ static void test_pipeline(uint64_t conn) {
     expect_ok("autocommit on", rc, err);
 }
 
+static void test_pool_pipeline(const char *cs, uint64_t conn) {
+    say("lakelink_pool_pipeline: a pipeline on a session the pool lends and takes back");
+    uint64_t pool = 0;
+    lakelink_error *err = NULL;
+    int32_t rc = lakelink_pool_open(cs, &pool, &err);
+    expect_ok("lakelink_pool_open", rc, err);
+    uint8_t stmts[256];
+    size_t len = 0;
+    params p;
+    params_init(&p);
+    params_int32(&p, 7001);
+    params_text(&p, "lent");
+    pipeline_add(stmts, sizeof stmts, &len, "INSERT INTO capi_bulk VALUES ($1, $2)", p.buf, p.len);
+    uint8_t *answers = NULL;
+    int64_t alen = 0;
+    rc = lakelink_pool_pipeline(pool, NULL, stmts, (int64_t)len, 0, NULL, &answers, &alen, &err);
+    expect_ok("lakelink_pool_pipeline", rc, err);
+    size_t at = 1, n = 0;
+    CHECK(alen > 0 && answers[0] == 0, "the INSERT failed");
+    answer_part(answers, &at, &n);
+    const uint8_t *tag = answer_part(answers, &at, &n);
+    CHECK(n == 10 && memcmp(tag, "INSERT 0 1", 10) == 0, "tag %.*s", (int)n, (const char *)tag);
+    lakelink_free(answers);
+    CHECK(scalar_int(conn, "SELECT count(*) FROM capi_bulk WHERE id = 7001", NULL) == 1, "the INSERT");
+    char *stats = NULL;
+    rc = lakelink_pool_stats(pool, &stats, &err);
+    expect_ok("lakelink_pool_stats", rc, err);
+    CHECK(contains(stats, "\"acquired\":0"), "the session is not back: %s", stats);
+    lakelink_free(stats);
+
+    rc = lakelink_pool_pipeline(conn, NULL, stmts, (int64_t)len, 0, NULL, &answers, &alen, &err);
+    expect_error_free("a connection's handle", rc, err, LAKELINK_ERR_INVALID_HANDLE, "not a pool");
+    rc = lakelink_pool_pipeline(pool, "", stmts, (int64_t)len, 0, NULL, &answers, &alen, &err);
+    expect_error_free("an empty user token", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "user_token");
+    rc = lakelink_pool_close(pool, &err);
+    expect_ok("lakelink_pool_close", rc, err);
+}
+
 int main(void) {
     const char *cs = need_env("LAKELINK_LAKEBASE");
     uint64_t conn = 0;
@@ -316,6 +354,7 @@ int main(void) {
     test_copy_from(conn);
     test_copy_to(conn);
     test_pipeline(conn);
+    test_pool_pipeline(cs, conn);
     exec_ok(conn, "DROP TABLE capi_bulk");
     rc = lakelink_close(conn, &err);
     expect_ok("lakelink_close", rc, err);

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -112,6 +113,61 @@ func (c *Conn) Pipeline(ctx context.Context, stmts []Queued, format Format, maxR
 		}
 	}
 	return answers, nil
+}
+
+// Pipeline runs stmts in one round trip on a session the pool lends for
+// it, each in its own implicit transaction, and returns their answers as
+// Conn.Pipeline does; the session goes back to the pool after. It waits at
+// most PoolTimeout for a session. Close cancels the statements of a
+// Pipeline running (57014, each the answer of its own). The error returned
+// is one that let none run: no session, a refused login, the pool closed.
+func (p *Pool) Pipeline(ctx context.Context, stmts []Queued, format Format, maxRows int) ([]Piped, error) {
+	return p.lend(ctx, p.Acquire, stmts, format, maxRows)
+}
+
+// Pipeline runs stmts as Pool.Pipeline does, on a session of the user's.
+func (u *UserPool) Pipeline(ctx context.Context, stmts []Queued, format Format, maxRows int) ([]Piped, error) {
+	return u.owner.lend(ctx, u.Acquire, stmts, format, maxRows)
+}
+
+// lend runs stmts on a session that acquire takes, given back after; the
+// session is p's to cancel meanwhile (cancelLent).
+func (p *Pool) lend(ctx context.Context, acquire func(context.Context) (*Conn, error), stmts []Queued, format Format,
+	maxRows int) ([]Piped, error) {
+	c, err := acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	p.lentMu.Lock()
+	p.lent[c] = struct{}{}
+	p.lentMu.Unlock()
+	defer func() {
+		p.lentMu.Lock()
+		delete(p.lent, c)
+		p.lentMu.Unlock()
+	}()
+	if p.isClosed() { // Close may have cancelled the others before c was lent
+		return nil, ErrPoolClosed
+	}
+	return c.Pipeline(ctx, stmts, format, maxRows)
+}
+
+// cancelLent asks the server to cancel the statements running on the
+// sessions lent for pipelines, and waits for its answers (each bounded as
+// Conn.Cancel is).
+func (p *Pool) cancelLent() {
+	p.lentMu.Lock()
+	lent := make([]*Conn, 0, len(p.lent))
+	for c := range p.lent {
+		lent = append(lent, c)
+	}
+	p.lentMu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range lent {
+		wg.Go(func() { c.Cancel(context.Background()) })
+	}
+	wg.Wait()
 }
 
 // pipelineLocked runs the statements of stmts that which lists, writing

@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // This file tests pipeline.go against the emulator's PostgreSQL.
@@ -105,6 +108,93 @@ func TestPipeline(t *testing.T) {
 		t.Errorf("after BEGIN: %v", err)
 	}
 	all(t, c, "ROLLBACK")
+}
+
+// TestPoolPipeline: a pool runs a pipeline on a session it lends and takes
+// back; pipelines at once run on sessions of their own; Close cancels a
+// pipeline's statement running, and a closed pool runs none.
+func TestPoolPipeline(t *testing.T) {
+	p, c := bulkConn(t)
+	ctx := context.Background()
+	all(t, c, "CREATE TABLE pool_pipe (pid int)")
+	t.Cleanup(func() { all(t, c, "DROP TABLE pool_pipe") })
+	insert := Queued{"INSERT INTO pool_pipe SELECT pg_backend_pid() FROM pg_sleep($1::float8)", []any{0.2}}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			answers, err := p.Pipeline(ctx, []Queued{insert, {"SELECT $1::int", []any{int64(i)}}}, FormatColumnar, 0)
+			if err == nil {
+				err = errors.Join(answers[0].Err, answers[1].Err)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if rows, _ := all(t, c, "SELECT count(DISTINCT pid)::int, count(*)::int FROM pool_pipe"); fmt.Sprint(rows) != "[[4 4]]" {
+		t.Errorf("the pipelines ran on (sessions, times) %v, want 4 and 4", rows)
+	}
+	if s := p.Stats(); s.Acquired != 1 || s.Waiting != 0 {
+		t.Errorf("Stats %+v: the pipelines' sessions are not back", s)
+	}
+
+	// Close cancels a pipeline's statement running.
+	done := make(chan []Piped)
+	go func() {
+		answers, err := p.Pipeline(ctx, []Queued{{"SELECT pg_sleep($1::float8)", []any{30.0}}}, FormatColumnar, 0)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- answers
+	}()
+	for { // until the server runs it
+		rows, _ := all(t, c, "SELECT count(*)::int FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep($1::float8)'")
+		if fmt.Sprint(rows) == "[[1]]" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.Close()
+	var lbErr *Error
+	if answers := <-done; len(answers) != 1 || !errors.As(answers[0].Err, &lbErr) || lbErr.SQLState != "57014" {
+		t.Errorf("the running pipeline after Close: %+v, want its statement cancelled (57014)", answers)
+	}
+	if _, err := p.Pipeline(ctx, []Queued{insert}, FormatColumnar, 0); !errors.Is(err, ErrPoolClosed) {
+		t.Errorf("a closed pool's pipeline: %v", err)
+	}
+}
+
+// TestAsUserPipeline: an App user's pipeline runs on the user's sessions,
+// as the user; a refused token runs nothing, and its error does not show it.
+func TestAsUserPipeline(t *testing.T) {
+	e := userEmulator(t, 0)
+	ctx := context.Background()
+	token := forwardedToken(t, e, "pipe@example.com")
+	p := appPool(t, nil, e, "")
+	who := Queued{"SELECT current_user::text, $1::int", []any{int64(1)}}
+	answers, err := p.AsUser(token).Pipeline(ctx, []Queued{who}, FormatColumnar, 0)
+	if err != nil || answers[0].Err != nil {
+		t.Fatal(err, answers)
+	}
+	c, err := p.AsUser(token).Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := batchesOf(t, c, who, 1000)
+	c.Close()
+	if len(answers[0].Batches) != 1 || !bytes.Equal(answers[0].Batches[0], want[0]) {
+		t.Error("the user's pipeline did not answer as a statement on the user's session does")
+	}
+	if s := p.Stats(); s.Users != 1 || s.UserSessions != 1 {
+		t.Errorf("Stats: %d users, %d user sessions; want 1 of each (the pipeline's session, given back, served the Acquire)", s.Users, s.UserSessions)
+	}
+	bad := token + "x"
+	if _, err := p.AsUser(bad).Pipeline(ctx, []Queued{who}, FormatColumnar, 0); err == nil || strings.Contains(err.Error(), bad) {
+		t.Errorf("a refused token's pipeline: %v", err)
+	}
 }
 
 // A table changed by another session: the prepared statement is refused

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,8 @@ type Pool struct {
 	closing   context.Context
 	stopWaits context.CancelFunc
 	users     *users // AsUser's App users (userpool.go); nil in a user's own pool
+	lentMu    sync.Mutex
+	lent      map[*Conn]struct{} // sessions running a Pipeline, of the pool's and its users' (pipeline.go)
 }
 
 // PoolStats counts a pool's sessions.
@@ -76,7 +79,7 @@ func (c *Config) connectPool(ctx context.Context, o *connstr.Options, cfg *pgxpo
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{target: t, timeout: o.PoolTimeout}
+	p := &Pool{target: t, timeout: o.PoolTimeout, lent: map[*Conn]struct{}{}}
 	p.closing, p.stopWaits = context.WithCancel(context.Background())
 	if p.timeout == 0 {
 		p.timeout = DefaultPoolTimeout
@@ -220,7 +223,10 @@ func (p *Pool) Stats() PoolStats {
 // Close closes the pool: its idle sessions now, those acquired when they
 // are returned (Close does not wait for them). Acquire then fails with
 // ErrPoolClosed, at once for those waiting for a session, of the pool and
-// of its App users' pools. Closing twice is harmless.
+// of its App users' pools. The statements of Pipeline calls running are
+// cancelled (Close waits for the server's answer to that: a process
+// closing its pools as it exits leaves none running). Closing twice is
+// harmless.
 func (p *Pool) Close() {
 	if p.closed.Swap(true) {
 		return
@@ -228,6 +234,7 @@ func (p *Pool) Close() {
 	if p.stopWaits != nil { // nil in a user's pool: its owner's ends its waits
 		p.stopWaits()
 	}
+	p.cancelLent()
 	p.users.close()
 	closed := make(chan struct{})
 	go func() {

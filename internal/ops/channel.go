@@ -19,11 +19,9 @@ import (
 	"io"
 	"net"
 	"time"
-
-	"github.com/lakelink/lakelink/core/lakebase"
 )
 
-// requestHead is the size of a request's fixed part: id, session, max_rows, format's length.
+// requestHead is the size of a request's fixed part: id, handle, max_rows, format's length.
 const requestHead = 8 + 8 + 4 + 4
 
 // idleWorker is how long a goroutine that answered a request waits for the
@@ -34,12 +32,12 @@ const idleWorker = time.Second
 // OpenPipelineChannel opens a channel: it returns the caller's end of a
 // connected stream socket, a descriptor the caller owns, and answers the
 // requests written to it (ServePipelines) until the caller closes it.
-func OpenPipelineChannel(sessionOf func(handle uint64) (*lakebase.Conn, error)) (fd int, err error) {
+func OpenPipelineChannel(runnerOf RunnerOf) (fd int, err error) {
 	ours, theirs, err := socketFor("a pipeline channel")
 	if err != nil {
 		return -1, err
 	}
-	go ServePipelines(ours, sessionOf)
+	go ServePipelines(ours, runnerOf)
 	return theirs, nil
 }
 
@@ -56,9 +54,9 @@ func socketFor(what string) (ours net.Conn, theirs int, err error) {
 // ServePipelines answers the pipeline requests read from conn, each on a
 // goroutine of its own, until conn reaches its end or fails; it then
 // closes conn, and the pipelines still running complete unanswered.
-// sessionOf gives the session a request names by its handle.
-func ServePipelines(conn net.Conn, sessionOf func(handle uint64) (*lakebase.Conn, error)) {
-	s := &pipelineServer{conn: conn, sessionOf: sessionOf, requests: make(chan []byte)}
+// runnerOf gives what runs a request's pipeline.
+func ServePipelines(conn net.Conn, runnerOf RunnerOf) {
+	s := &pipelineServer{conn: conn, runnerOf: runnerOf, requests: make(chan []byte)}
 	defer func() {
 		close(s.requests) // idle workers end
 		conn.Close()
@@ -103,9 +101,9 @@ const (
 
 // pipelineServer is one channel's state.
 type pipelineServer struct {
-	conn      net.Conn
-	sessionOf func(uint64) (*lakebase.Conn, error)
-	requests  chan []byte // to idle workers; closed when the channel ends
+	conn     net.Conn
+	runnerOf RunnerOf
+	requests chan []byte // to idle workers; closed when the channel ends
 }
 
 // work answers req, then the requests handed to it, until none came for
@@ -166,20 +164,42 @@ func failure(err error, fallback Code) (Code, []byte) {
 	return f.Code, body
 }
 
+// RunnerOf gives what runs a pipeline request's statements: the session
+// whose handle it names, or the pool's sessions of the App user whose
+// access token userToken is (the pool's own when "").
+type RunnerOf func(handle uint64, userToken string) (Pipeliner, error)
+
 func (s *pipelineServer) run(req []byte) ([]byte, error) {
 	if len(req) < requestHead {
 		return nil, &ArgumentError{Message: fmt.Sprintf("pipeline request of %d bytes: shorter than its %d-byte head", len(req), requestHead)}
 	}
-	n := binary.LittleEndian.Uint32(req[20:])
-	if uint64(len(req)-requestHead) < uint64(n) {
-		return nil, &ArgumentError{Message: fmt.Sprintf("pipeline request: its format's length, %d, runs past its end", n)}
-	}
-	b := Batch{MaxRows: int(int32(binary.LittleEndian.Uint32(req[16:]))), Format: string(req[requestHead : requestHead+n])}
-	c, err := s.sessionOf(binary.LittleEndian.Uint64(req[8:]))
+	format, rest, err := prefixed(req[requestHead-4:], "format")
 	if err != nil {
 		return nil, err
 	}
-	return QueryPipeline(context.Background(), c, req[requestHead+n:], b)
+	token, statements, err := prefixed(rest, "user token")
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.runnerOf(binary.LittleEndian.Uint64(req[8:]), string(token))
+	if err != nil {
+		return nil, err
+	}
+	b := Batch{MaxRows: int(int32(binary.LittleEndian.Uint32(req[16:]))), Format: string(format)}
+	return QueryPipeline(context.Background(), c, statements, b)
+}
+
+// prefixed splits a request's field named what, a u32 length and its
+// bytes, from the bytes after it.
+func prefixed(b []byte, what string) (field, rest []byte, err error) {
+	if len(b) < 4 {
+		return nil, nil, &ArgumentError{Message: fmt.Sprintf("pipeline request: it ends before its %s's length", what)}
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if uint64(len(b)-4) < uint64(n) {
+		return nil, nil, &ArgumentError{Message: fmt.Sprintf("pipeline request: its %s's length, %d, runs past its end", what, n)}
+	}
+	return b[4 : 4+n], b[4+n:], nil
 }
 
 // send writes an answer (u32 length, u64 id, i32 status, body) as one

@@ -85,10 +85,22 @@ func (p Ops) OpenPool(ctx context.Context, r Conn) (pool *lakebase.Pool, err err
 // pool.
 func Acquire(ctx context.Context, pool *lakebase.Pool, userToken string) (c *lakebase.Conn, err error) {
 	defer classify(&err, Database)
+	return SessionsOf(pool, userToken).Acquire(ctx)
+}
+
+// Sessions are a pool's sessions of one identity: its own, or an App user's.
+type Sessions interface {
+	Acquire(ctx context.Context) (*lakebase.Conn, error)
+	Pipeliner
+}
+
+// SessionsOf is pool's own sessions (userToken ""), or those of the App
+// user whose access token userToken is.
+func SessionsOf(pool *lakebase.Pool, userToken string) Sessions {
 	if userToken == "" {
-		return pool.Acquire(ctx)
+		return pool
 	}
-	return pool.AsUser(userToken).Acquire(ctx)
+	return pool.AsUser(userToken)
 }
 
 // PoolStats counts a pool's sessions: lakelink.h's lakelink_pool_stats.

@@ -12,12 +12,19 @@ import (
 	"github.com/lakelink/lakelink/core/lakebase"
 )
 
+// Pipeliner runs pipelines: a session (lakebase.Conn.Pipeline), or a
+// pool's sessions of one identity, on a session lent for each
+// (lakebase.Pool.Pipeline, lakebase.UserPool.Pipeline).
+type Pipeliner interface {
+	Pipeline(ctx context.Context, stmts []lakebase.Queued, format lakebase.Format, maxRows int) ([]lakebase.Piped, error)
+}
+
 // QueryPipeline runs the statements that statements holds (TYPES.md,
-// "Pipelines") on c in one round trip (lakebase.Conn.Pipeline) and
+// "Pipelines") on c in one round trip (see Pipeliner) and
 // returns their answers, encoded as TYPES.md says: each one's columns,
 // command tag, rows affected and rows in batches as b asks, or its error.
 // A malformed buffer runs nothing (an ArgumentError naming the statement).
-func QueryPipeline(ctx context.Context, c *lakebase.Conn, statements []byte, b Batch) (answers []byte, err error) {
+func QueryPipeline(ctx context.Context, c Pipeliner, statements []byte, b Batch) (answers []byte, err error) {
 	defer classify(&err, Database)
 	f, err := batchFormat(b.Format)
 	if err != nil {

@@ -16,7 +16,7 @@ const net = require('node:net')
 const native = require('./native')
 const errors = require('./errors')
 
-/** The bytes of a request's head: u32 length, u64 id, u64 connection, i32 max_rows, u32 format length. */
+/** The bytes of a request's head: u32 length, u64 id, u64 handle, i32 max_rows, u32 format length. */
 const REQUEST_HEAD = 4 + 8 + 8 + 4 + 4
 /** The bytes of an answer's head after its length: u64 id, i32 status. */
 const ANSWER_HEAD = 8 + 4
@@ -42,20 +42,25 @@ class Channel {
   }
 
   /**
-   * Runs lakelink_query_pipeline's request over the channel: resolves with
-   * the answers (an ArrayBuffer of their own, so that their batches are
-   * aligned), or rejects with the library's error.
+   * Runs lakelink_query_pipeline's request (handle a connection's) or
+   * lakelink_pool_pipeline's (handle a pool's, userToken its App user's,
+   * or null) over the channel: resolves with the answers (an ArrayBuffer
+   * of their own, so that their batches are aligned), or rejects with the
+   * library's error.
    */
-  pipeline (conn, statements, maxRows, format) {
+  pipeline (handle, userToken, statements, maxRows, format) {
     const id = this.#nextId++
     const f = Buffer.from(format)
-    const head = Buffer.allocUnsafe(REQUEST_HEAD + f.length)
-    head.writeUInt32LE(REQUEST_HEAD - 4 + f.length + statements.length, 0)
+    const token = Buffer.from(userToken ?? '')
+    const head = Buffer.allocUnsafe(REQUEST_HEAD + f.length + 4 + token.length)
+    head.writeUInt32LE(head.length - 4 + statements.length, 0)
     head.writeBigUInt64LE(BigInt(id), 4)
-    head.writeBigUInt64LE(BigInt(conn), 12)
+    head.writeBigUInt64LE(BigInt(handle), 12)
     head.writeInt32LE(maxRows, 20)
     head.writeUInt32LE(f.length, 24)
     f.copy(head, REQUEST_HEAD)
+    head.writeUInt32LE(token.length, REQUEST_HEAD + f.length)
+    token.copy(head, REQUEST_HEAD + f.length + 4)
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
       if (this.#pending.size === 1) this.#socket.ref()
@@ -126,12 +131,13 @@ class Channel {
 let channel = null
 
 /**
- * Runs a pipeline (lakelink_query_pipeline's arguments: statements, a
- * buffer of them, on connection handle conn) over the process's channel,
- * opened on first use; resolves with its answers as an ArrayBuffer.
- * A statement running when the process exits is cancelled, as a call's.
+ * Runs a pipeline (lakelink_query_pipeline's arguments, or
+ * lakelink_pool_pipeline's: statements, a buffer of them, on connection or
+ * pool handle handle, for the App user whose token userToken is) over the
+ * process's channel, opened on first use; resolves with its answers as an
+ * ArrayBuffer.
  */
-function pipeline (conn, statements, maxRows, format) {
+function pipeline (handle, userToken, statements, maxRows, format) {
   if (!channel) {
     const fd = [-1]
     const err = [null]
@@ -139,7 +145,7 @@ function pipeline (conn, statements, maxRows, format) {
     const opened = new Channel(fd[0], () => { if (channel === opened) channel = null })
     channel = opened
   }
-  return native.whileRunning(conn, channel.pipeline(conn, statements, maxRows, format))
+  return channel.pipeline(handle, userToken, statements, maxRows, format)
 }
 
 module.exports = { pipeline }

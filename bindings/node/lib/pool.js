@@ -19,18 +19,21 @@
 // USER_TRUST_MS (so the core knows whose it is without asking the
 // workspace) while no other session of that token is held or coming.
 //
-// A statement that finds every session of the pool's own identity held
-// waits here, not in the core: the session of a parameterized pool.query
-// that succeeded goes straight to the first statement waiting (no
+// A parameterized pool.query without a signal takes no session here: the
+// core lends one for it (lakelink_pool_pipeline, over the pipeline
+// channel): for the pool's own identity in pipelines with the others
+// waiting (lib/queue.js), for an App user one statement to a pipeline (the
+// user's own sessions, MaxUserConnections, bound them in the core). One
+// call or request per statement, instead of an acquire, a statement and a
+// close.
+//
+// Any other statement that finds every session of the pool's own identity
+// held waits here, not in the core: the session of a parameterized
+// pool.query (one with a signal) that succeeded goes straight to the first
+// statement waiting (no
 // lakelink_close, no lakelink_pool_acquire: one library call per query
 // instead of three), at most HAND_OVERS times in a row, after which it goes
 // back to the core, which decides whether it serves again (MaxLifetime).
-// When the first waiting are parameterized pool.query statements (without
-// a signal), the session takes its share of them (PIPELINE_SHARE), one at
-// least, and runs them in one pipeline (lakelink_query_pipeline, over the
-// pipeline channel: one round trip holding no thread, each statement in
-// its own implicit transaction, as Postgres.js pipelines the queries
-// waiting for a session).
 // Anything else given back (an error, a client, a transaction, a stream,
 // a statement without parameters, which may have been BEGIN) goes back to
 // the core, and the first waiting then takes a session there. When no
@@ -39,6 +42,7 @@
 const { EventEmitter } = require('node:events')
 const crypto = require('node:crypto')
 const util = require('node:util')
+const native = require('./native')
 const session = require('./session')
 const connstr = require('./connstr')
 const { statement } = require('./statement')
@@ -46,6 +50,7 @@ const { RowStream } = require('./stream')
 const { HeldSession, transact } = require('./transaction')
 const { PoolClient, splitArgs } = require('./client')
 const { tokenOf } = require('./usertoken')
+const { StatementQueue } = require('./queue')
 const { InterfaceError } = require('./errors')
 
 /**
@@ -61,26 +66,6 @@ const MAX_TRUSTED_USERS = 1000
 const HAND_OVERS = 100
 /** How long statements wait here for a session before they wait in the core (where PoolTimeout applies). */
 const STALL_MS = 100
-
-/**
- * The part of the statements waiting here that a session given back takes
- * into its pipeline: a third. Measured (10,000 queries, 100 at a time, a
- * pool of 10, two cores; pipelines as calls, before the pipeline channel):
- * dividing them among all the pool's sessions made pipelines of 5 and took
- * 0.60 s; a half or a third, 0.44 to 0.49 s (fewer calls, each of more
- * statements); all of them, 0.84 s (the other sessions, finding none
- * waiting, went back to the core, and the next statements ran one by one).
- * Over the channel a half, a third, a fifth and a tenth measured within
- * the noise of each other (0.24 to 0.32 s warm).
- */
-const PIPELINE_SHARE = 3
-
-/** What a statement waiting here gets when a session ran it in a pipeline: its outcome, {result} or {error}. */
-class Ran {
-  constructor (outcome) {
-    this.outcome = outcome
-  }
-}
 
 /**
  * node-postgres's pool options: the connection-string property each sets,
@@ -127,6 +112,8 @@ const ACQUIRE = Symbol('acquire')
 const GIVE_BACK = Symbol('giveBack')
 const CLIENT = Symbol('client')
 const OPENED = Symbol('opened')
+const QUEUE = Symbol('queue')
+const USER_PIPELINE = Symbol('userPipeline')
 
 /** A user token's SHA-256, what a Pool keeps of it (never the token). */
 const digestOf = (token) => crypto.createHash('sha256').update(token).digest('base64')
@@ -149,24 +136,19 @@ class UserPool {
     this.#opts = opts
   }
 
-  /** A session's handle from the pool, or a Ran for statement st (see Pool[ACQUIRE]). */
-  #acquire (signal, st) {
+  /** A session's handle from the pool (see Pool[ACQUIRE]). */
+  #acquire (signal) {
     if (this.#token !== null) this.#digest ??= digestOf(this.#token)
-    return this.#pool[ACQUIRE](this.#token, this.#digest, signal, st)
+    return this.#pool[ACQUIRE](this.#token, this.#digest, signal)
   }
 
   /**
    * Runs fn(handle) on a session, given back before it settles (so that
    * the pool's counts show it back, as in node-postgres); clean: fn
    * leaves the session as it found it when it resolves (see HAND_OVERS).
-   * st: the statement fn runs, when a pipeline may run it instead.
    */
-  async #use (signal, fn, clean, st) {
-    const h = await this.#acquire(signal, st)
-    if (h instanceof Ran) {
-      if (h.outcome.error) throw h.outcome.error
-      return h.outcome.result
-    }
+  async #use (signal, fn, clean) {
+    const h = await this.#acquire(signal)
     let resolved = false
     try {
       const value = await fn(h)
@@ -187,7 +169,12 @@ class UserPool {
     }
     // With parameters, one statement (the extended protocol), which cannot leave a transaction open.
     const clean = st.params !== null
-    return this.#use(st.signal, (h) => session.runAbortable(h, st, this.#opts), clean, clean && !st.signal ? st : undefined)
+    if (clean && !st.signal) {
+      if (this.#token === null) return this.#pool[QUEUE](st)
+      this.#digest ??= digestOf(this.#token)
+      return this.#pool[USER_PIPELINE](this.#token, this.#digest, st)
+    }
+    return this.#use(st.signal, (h) => session.runAbortable(h, st, this.#opts), clean)
   }
 
   /** As Pool.transaction, on a session of this user's. */
@@ -241,6 +228,10 @@ class Pool extends EventEmitter {
   #opening = null // the core pool's handle, once opening began (null again after a failure, to try anew)
   #handle = null // the core pool's handle while open
   #acquiring = 0 // acquires begun (waiting for the pool to open, for a turn, or in the core) and not settled
+  // QUEUE's: a pipeline alone in flight, when a session is free, is quick (see #lend)
+  #queue = new StatementQueue((sts) => this.#lend(null, null, sts, this.#queue.inFlight === 0 && this.#quick(null)),
+    () => this.#max, () => this.#cameFree(null))
+  #queued = 0 // QUEUE's and USER_PIPELINE's statements not settled
   #held = 0 // sessions taken from the core and not given back yet
   #max = 0 // the core pool's MaxConnections, once open
   #ownHeld = new Set() // the handles of the sessions of the pool's own identity held
@@ -248,7 +239,7 @@ class Pool extends EventEmitter {
   #ownWaitingInCore = 0 // those of them that may wait there (not quick)
   #users = new Map() // App users' token digests -> {digest, until, busy (sessions held or coming)}, oldest first
   #userOf = new Map() // the handles of App users' sessions held -> their token's entry in #users
-  #waiting = [] // own-identity acquires waiting here for a session: {resolve, reject, signal, onAbort, st (a statement a pipeline may run)}
+  #waiting = [] // own-identity acquires waiting here for a session: {resolve, reject, signal, onAbort}
   #handedOver = new Map() // own sessions' handles -> times handed over in a row
   #lastBack = 0 // performance.now() when a session of the pool's own identity last came back
   #stallTimer = null // while #waiting is not empty: moves them to the core when no session comes back
@@ -293,6 +284,78 @@ class Pool extends EventEmitter {
     return this.#opening
   }
 
+  /**
+   * Runs statement st (with parameters, without a signal) of the pool's
+   * own identity in a pipeline on a session the core lends (#queue):
+   * resolves as pool.query does. Counted from here, so that end() waits
+   * for it.
+   */
+  async [QUEUE] (st) {
+    if (this.#ended) throw closedError()
+    this.#queued++
+    try {
+      await this.#open()
+      if (this.#ended) throw closedError()
+      const outcome = await this.#queue.push(st)
+      if (outcome.error) throw outcome.error
+      return outcome.result
+    } finally {
+      this.#queued--
+      this.#checkDrained()
+    }
+  }
+
+  /**
+   * Runs statements sts in a pipeline on a session the core lends, of the
+   * pool's own identity (token and digest null) or of an App user's
+   * (session.poolPipeline): quick, nothing else of the identity in flight
+   * and a session free, as a call. Without a pipeline channel (Windows)
+   * one that may wait for a session is a call that holds a threadpool
+   * thread meanwhile, so it takes a turn to, as acquires do.
+   */
+  async #lend (token, digest, sts, quick) {
+    let turn = false
+    if (!quick && !native.socketsAvailable) {
+      turn = await session.acquireTurns.take(this, undefined, digest)
+      quick = !turn // let go without a turn: a session came free
+    }
+    try {
+      return await session.poolPipeline(this.#handle, token, sts, this.#opts, quick)
+    } finally {
+      if (turn) session.acquireTurns.give()
+    }
+  }
+
+  /**
+   * Runs statement st (with parameters, without a signal) of the App user
+   * whose token is (digest, its digestOf) in a pipeline of its own on a
+   * session the core lends (session.poolPipeline): resolves as pool.query
+   * does. Counted from here, so that end() waits for it, and as a session
+   * of the user's in use (#quick).
+   */
+  async [USER_PIPELINE] (token, digest, st) {
+    if (this.#ended) throw closedError()
+    this.#queued++
+    let user = null
+    try {
+      await this.#open()
+      if (this.#ended) throw closedError()
+      const entry = this.#userEntry(digest)
+      const quick = this.#quick(entry)
+      user = entry
+      user.busy++
+      const [outcome] = await this.#lend(token, digest, [st], quick)
+      user.until = performance.now() + USER_TRUST_MS // the core took a session for the token: it knows whose it is
+      if (outcome.error) throw outcome.error
+      return outcome.result
+    } finally {
+      if (user) user.busy--
+      this.#forget(user)
+      this.#queued--
+      this.#cameFree(user)
+    }
+  }
+
   /** Resolves once the core pool is open (connect()'s wait). */
   [OPENED] () {
     return this.#open()
@@ -308,7 +371,7 @@ class Pool extends EventEmitter {
   /** Sessions open and idle. */
   get idleCount () { return this.#stats().idle }
   /** Queries and connect() calls waiting for a session (here, and in the core). */
-  get waitingCount () { return this.#waiting.length + session.acquireTurns.waiting(this) + Math.max(0, this.#stats().waiting - this.#abandoned) }
+  get waitingCount () { return this.#waiting.length + this.#queue.waiting + session.acquireTurns.waiting(this) + Math.max(0, this.#stats().waiting - this.#abandoned) }
 
   /**
    * The entry in #users of an App user's token digest (a new one when
@@ -343,10 +406,8 @@ class Pool extends EventEmitter {
    * so that end() waits for it; one that finds the pool ended after a wait
    * rejects (LAKELINK_CLOSED). When signal aborts meanwhile, rejects with
    * its reason at once; a session that comes later goes back to the pool.
-   * st: the statement the session is for, when a pipeline may run it
-   * instead: then it may resolve with a Ran.
    */
-  async [ACQUIRE] (token, digest, signal, st) {
+  async [ACQUIRE] (token, digest, signal) {
     if (this.#ended) throw closedError()
     signal?.throwIfAborted()
     this.#acquiring++
@@ -361,8 +422,8 @@ class Pool extends EventEmitter {
       if (!own) user = this.#userEntry(digest)
       quick = this.#quick(user)
       if (!quick && own) {
-        const h = await this.#waitHere(signal, st)
-        if (h !== null) { // handed over (already held and counted), or run in a pipeline
+        const h = await this.#waitHere(signal)
+        if (h !== null) { // handed over (already held and counted)
           this.#acquiring--
           return h
         }
@@ -436,19 +497,19 @@ class Pool extends EventEmitter {
    * the token is held or coming (MaxUserConnections is at least 1).
    */
   #quick (user) {
-    if (!user) return this.#ownHeld.size + this.#ownAcquiring < this.#max
+    if (!user) return this.#ownHeld.size + this.#ownAcquiring + this.#queue.inFlight < this.#max // a pipeline in flight may hold one
     return user.busy === 0 && user.until > performance.now()
   }
 
   /**
    * Waits here for a session of the pool's own identity (see HAND_OVERS):
-   * resolves with a session's handle handed over, with a Ran when a
-   * pipeline ran st, or with null when the acquire is to go to the core;
-   * rejects with signal's reason when it aborts, or when the pool ends.
+   * resolves with a session's handle handed over, or with null when the
+   * acquire is to go to the core; rejects with signal's reason when it
+   * aborts, or when the pool ends.
    */
-  #waitHere (signal, st) {
+  #waitHere (signal) {
     return new Promise((resolve, reject) => {
-      const w = { resolve, reject, signal, onAbort: null, st }
+      const w = { resolve, reject, signal, onAbort: null }
       if (signal) {
         w.onAbort = () => {
           this.#waiting.splice(this.#waiting.indexOf(w), 1)
@@ -486,44 +547,13 @@ class Pool extends EventEmitter {
   }
 
   /**
-   * How many of the first acquires waiting here a session given back
-   * runs in one pipeline: those with a statement, up to its share of the
-   * waiting (see PIPELINE_SHARE); 0 when the first has none.
-   */
-  #pipelined () {
-    const share = Math.ceil(this.#waiting.length / PIPELINE_SHARE)
-    let n = 0
-    while (n < share && this.#waiting[n].st) n++
-    return n
-  }
-
-  /**
-   * Runs the statements of waiting acquires ws on own session h in one
-   * pipeline: each gets its outcome (a Ran), and h comes back as a
-   * successful pool.query's session does when every statement succeeded.
-   */
-  async #runPipeline (h, ws) {
-    let clean = false
-    try {
-      const outcomes = await session.pipeline(h, ws.map((w) => w.st), this.#opts)
-      clean = outcomes.every((o) => !o.error)
-      ws.forEach((w, i) => w.resolve(new Ran(outcomes[i])))
-    } catch (e) {
-      for (const w of ws) w.reject(e)
-    }
-    // After the statements' callers ran on (their next statements wait here then, for this session to take).
-    setImmediate(() => this[GIVE_BACK](h, false, clean))
-  }
-
-  /**
    * Gives a session back to the core pool, which decides whether it
    * serves again (destroy: ends it on the server instead). Resolves when
    * it is back; never rejects: a session that cannot be given back is the
    * core's to drop. clean (a pool.query's that succeeded): a session of
    * the pool's own identity goes to the first acquire waiting here
-   * instead, or runs the first statements waiting in a pipeline
-   * (#pipelined), HAND_OVERS times in a row at most, unless acquires of
-   * the pool's own wait in the core (they came first).
+   * instead, HAND_OVERS times in a row at most, unless acquires of the
+   * pool's own wait in the core (they came first).
    */
   [GIVE_BACK] (h, destroy, clean) {
     if (this.#ownHeld.has(h)) {
@@ -532,9 +562,7 @@ class Pool extends EventEmitter {
       // (Not while acquires of the pool's own wait in the core: the session goes there, to the first of them.)
       if (clean && !destroy && this.#waiting.length && this.#ownWaitingInCore === 0 && times < HAND_OVERS) {
         this.#handedOver.set(h, times + 1)
-        const n = this.#pipelined()
-        if (n > 0) this.#runPipeline(h, this.#take(n))
-        else this.#release(1, h)
+        this.#release(1, h)
         return Promise.resolve()
       }
       this.#handedOver.delete(h)
@@ -549,10 +577,19 @@ class Pool extends EventEmitter {
       } else {
         this.#ownHeld.delete(h)
       }
-      if (this.#quick(user)) session.acquireTurns.skip(this, user?.digest ?? null) // one waiting for a turn may go now
-      if (!user && this.#waiting.length && this.#quick(null)) this.#release(1, null) // to take it in the core
-      this.#checkDrained()
+      this.#cameFree(user)
     })
+  }
+
+  /**
+   * A session of the pool's own identity (user null) or of an App user's
+   * (user) may be free in the core: an acquire that will now be quick goes
+   * there.
+   */
+  #cameFree (user) {
+    if (this.#quick(user)) session.acquireTurns.skip(this, user?.digest ?? null) // one waiting for a turn may go now
+    if (!user && this.#waiting.length && this.#quick(null)) this.#release(1, null) // to take it in the core
+    this.#checkDrained()
   }
 
   /**
@@ -571,7 +608,7 @@ class Pool extends EventEmitter {
   }
 
   #checkDrained () {
-    if (this.#ended && this.#held === 0 && this.#acquiring === 0) this.#drained()
+    if (this.#ended && this.#held === 0 && this.#acquiring === 0 && this.#queued === 0) this.#drained()
   }
 
   /**
@@ -636,6 +673,7 @@ class Pool extends EventEmitter {
     this.#ending ??= (async () => {
       const drained = new Promise((resolve) => { this.#drained = resolve })
       this.#release(this.#waiting.length, null, closedError())
+      this.#queue.refuse(closedError())
       session.acquireTurns.refuse(this, closedError())
       this.#checkDrained()
       await drained

@@ -296,7 +296,7 @@ async function run (h, st, opts) {
   }
 }
 
-/** A pipeline's statements (lib/statement.js's) in lakelink_query_pipeline's buffer (TYPES.md, "Pipelines"). */
+/** A pipeline's statements (lib/statement.js's) in lakelink_pool_pipeline's buffer (TYPES.md, "Pipelines"). */
 function pipelineStatements (sts) {
   const texts = sts.map((st) => Buffer.from(st.text))
   let size = 0
@@ -372,19 +372,26 @@ function pipelineOutcomes (ab, sts, opts) {
 
 /**
  * Runs statements sts (lib/statement.js's, each with parameters and
- * without a signal) on handle h in one round trip
- * (lakelink_query_pipeline: over the pipeline channel, lib/channel.js,
- * else in one call), each in its own implicit transaction, as if run
- * alone. Resolves with one outcome per statement, in order: {result}
- * (as run() resolves) or {error}; rejects when none ran.
+ * without a signal) in one round trip on a session that core pool p lends
+ * for them (lakelink_pool_pipeline), one of its own (token null) or of the
+ * App user whose access token token is, each in its own implicit
+ * transaction, as if run alone. Resolves with one outcome per statement,
+ * in order: {result} (as run() resolves) or {error}; rejects when none
+ * ran. Over the pipeline channel (lib/channel.js) it holds no thread while
+ * it waits for a session or the server; as a call its round trip is
+ * shorter (a socket's wake-ups cost more than a thread's), for quick:
+ * nothing else in flight, and a session known to be free. Without a
+ * channel (Windows), a call that may wait for a session goes to the
+ * threadpool.
  */
-async function pipeline (h, sts, opts) {
+async function poolPipeline (p, token, sts, opts, quick) {
   const buf = pipelineStatements(sts)
-  if (native.socketsAvailable) return pipelineOutcomes(await channel.pipeline(h, buf, QUERY_BATCH_ROWS, FORMAT), sts, opts)
+  if (native.socketsAvailable && !quick) return pipelineOutcomes(await channel.pipeline(p, token, buf, QUERY_BATCH_ROWS, FORMAT), sts, opts)
   const answers = [null]
   const len = [0]
   const err = [null]
-  check(await callDirect(h, lib().query_pipeline, h, buf, buf.length, QUERY_BATCH_ROWS, FORMAT, answers, len, err), err)
+  const call = quick ? callQuick : callAsync
+  check(await call(lib().pool_pipeline, p, cstr(token, 'the user token'), buf, buf.length, QUERY_BATCH_ROWS, FORMAT, answers, len, err), err)
   return withBytes(answers[0], len[0], (ab) => pipelineOutcomes(ab, sts, opts))
 }
 
@@ -427,4 +434,4 @@ async function runAbortable (h, st, opts) {
   }
 }
 
-module.exports = { open, close, discard, poolOpen, poolAcquire, acquireTurns, poolStats, poolClose, cancel, begin, commit, rollback, start, pipeline, runAbortable, nameAbort }
+module.exports = { open, close, discard, poolOpen, poolAcquire, acquireTurns, poolStats, poolClose, cancel, begin, commit, rollback, start, poolPipeline, runAbortable, nameAbort }

@@ -233,12 +233,15 @@ test('the acquires waiting in the core are bounded process-wide by the threadpoo
   assert.ok(ms < 10000, `${ms} ms: sessions were not given back while acquires waited`)
 })
 
-test('a parameterized pool.query that succeeded hands its session to the next waiting; others go back to the core, which serves the waiting', async () => {
+test('pool.query with parameters runs on the sessions the core lends, slow statements spread over them; one with a signal hands its session to the next waiting; others go back to the core', async () => {
   const pool = new lakelink.Pool(lakebase(info), { max: 2 })
   try {
-    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.query('SELECT pg_backend_pid() AS pid, $1::int AS i', [i])))
-    assert.deepEqual(ids.map((r) => r.rows[0].i), Array.from({ length: 40 }, (_, i) => i))
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.query('SELECT pg_backend_pid() AS pid, $1::int AS i, pg_sleep(0.05)', [i])))
+    assert.deepEqual(ids.map((r) => r.rows[0].i), Array.from({ length: 12 }, (_, i) => i))
     assert.equal(new Set(ids.map((r) => r.rows[0].pid)).size, 2)
+    const signal = new AbortController().signal // a query with a signal takes a session here: handed over while others wait
+    const handed = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.query({ text: 'SELECT $1::int AS i', values: [i], signal })))
+    assert.deepEqual(handed.map((r) => r.rows[0].i), Array.from({ length: 20 }, (_, i) => i))
     // A statement without parameters may leave a transaction open: its session goes back to the core, which rolls it back.
     const [begun, after] = await Promise.all([pool.query('BEGIN'), pool.query('SELECT 1'), pool.query('SELECT $1::int', [1])])
     assert.equal(begun.command, 'BEGIN')
@@ -257,11 +260,11 @@ test('a parameterized pool.query that succeeded hands its session to the next wa
 
 test('statements waiting for a session run several to a pipeline, each in its own transaction: one that fails fails alone', async () => {
   const session = require('../lib/session')
-  const pipeline = session.pipeline
+  const pipeline = session.poolPipeline
   const sizes = []
-  session.pipeline = (h, sts, opts) => { // counts the pipelines pool.js runs
+  session.poolPipeline = (p, token, sts, ...rest) => { // counts the pipelines pool.js runs
     sizes.push(sts.length)
-    return pipeline(h, sts, opts)
+    return pipeline(p, token, sts, ...rest)
   }
   const pool = new lakelink.Pool(lakebase(info), { max: 2 })
   try {
@@ -294,8 +297,32 @@ test('statements waiting for a session run several to a pipeline, each in its ow
       Array.from({ length: 20 }, (_, i) => i === 7 ? 'RangeError' : i))
     assert.ok(sizes.length > 0, 'no pipeline ran')
   } finally {
-    session.pipeline = pipeline
+    session.poolPipeline = pipeline
     await pool.query('DROP TABLE IF EXISTS node_pipe')
+    await pool.end()
+  }
+})
+
+test('end() rejects the statements waiting for a pipeline and waits for the one in flight', async () => {
+  const pool = new lakelink.Pool(lakebase(info), { max: 1 })
+  const qs = Array.from({ length: 20 }, (_, i) => pool.query('SELECT pg_sleep(0.2), $1::int AS i', [i]).then((r) => r.rows[0].i, (e) => e.code))
+  for (let i = 0; i < 250 && pool.waitingCount !== 19; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.equal(pool.waitingCount, 19) // one in flight, the others waiting for it
+  await pool.end()
+  assert.deepEqual(await Promise.all(qs), [0, ...Array(19).fill('LAKELINK_CLOSED')])
+})
+
+test('without a pipeline channel (Windows), the pipelines the core lends sessions for are calls', async () => {
+  const native = require('../lib/native')
+  const sockets = native.socketsAvailable
+  native.socketsAvailable = false
+  const pool = new lakelink.Pool(lakebase(info), { max: 3 })
+  try {
+    const rs = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.query('SELECT $1::int AS i', [i])))
+    assert.deepEqual(rs.map((r) => r.rows[0].i), Array.from({ length: 30 }, (_, i) => i))
+    assert.ok(pool.totalCount <= 3 && pool.waitingCount === 0, `${pool.totalCount} sessions, ${pool.waitingCount} waiting`)
+  } finally {
+    native.socketsAvailable = sockets
     await pool.end()
   }
 })
