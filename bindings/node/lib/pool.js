@@ -311,7 +311,7 @@ class Pool extends EventEmitter {
    * (session.poolPipeline): quick, nothing else of the identity in flight
    * and a session free, as a call. Without a pipeline channel (Windows)
    * one that may wait for a session is a call that holds a threadpool
-   * thread meanwhile, so it takes a turn to, as acquires do.
+   * thread meanwhile, so it first takes a turn, as acquires do.
    */
   async #lend (token, digest, sts, quick) {
     let turn = false
