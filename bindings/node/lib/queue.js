@@ -87,12 +87,10 @@ class StatementQueue {
         ws.forEach((w, i) => w.resolve(outcomes[i]))
       }, (e) => {
         // None ran (no session within PoolTimeout, a refused login, the
-        // pool closed): those waiting since before it left would meet the same.
-        ws.forEach((w) => w.reject(e))
-        for (const w of this.#waiting.filter((x) => x.arrival <= sentAfter)) {
-          this.#waiting.splice(this.#waiting.indexOf(w), 1)
-          w.reject(e)
-        }
+        // pool closed): those waiting since before it left, at the head
+        // of the queue, would meet the same.
+        const after = this.#waiting.findIndex((x) => x.arrival > sentAfter)
+        for (const w of [...ws, ...this.#waiting.splice(0, after < 0 ? this.#waiting.length : after)]) w.reject(e)
       }).finally(() => {
         // After the statements' callers ran on: their next statements wait here then, for this pipeline's share.
         setImmediate(() => {

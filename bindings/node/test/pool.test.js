@@ -312,6 +312,25 @@ test('end() rejects the statements waiting for a pipeline and waits for the one 
   assert.deepEqual(await Promise.all(qs), [0, ...Array(19).fill('LAKELINK_CLOSED')])
 })
 
+test('a pipeline that gets no session within PoolTimeout fails the statements waiting since before it left, with its error', async () => {
+  const session = require('../lib/session')
+  const poolPipeline = session.poolPipeline
+  let sent = 0
+  session.poolPipeline = (...args) => { sent++; return poolPipeline(...args) }
+  const pool = new lakelink.Pool(lakebase(info), { max: 1, connectionTimeoutMillis: 300 })
+  try {
+    const held = await pool.connect()
+    const qs = Array.from({ length: 5 }, (_, i) => pool.query('SELECT $1::int AS i', [i]).then(() => 'ran', (e) => e.message))
+    const out = await Promise.all(qs)
+    held.release()
+    assert.ok(out.every((m) => /PoolTimeout/.test(m)), out.join('; '))
+    assert.equal(sent, 2, 'the first pipeline failed those that came after it left; the second, the rest')
+  } finally {
+    session.poolPipeline = poolPipeline
+    await pool.end()
+  }
+})
+
 test('without a pipeline channel (Windows), the pipelines the core lends sessions for are calls', async () => {
   const native = require('../lib/native')
   const sockets = native.socketsAvailable
