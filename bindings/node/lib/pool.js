@@ -112,8 +112,7 @@ const ACQUIRE = Symbol('acquire')
 const GIVE_BACK = Symbol('giveBack')
 const CLIENT = Symbol('client')
 const OPENED = Symbol('opened')
-const QUEUE = Symbol('queue')
-const USER_PIPELINE = Symbol('userPipeline')
+const LENT = Symbol('lent')
 
 /** A user token's SHA-256, what a Pool keeps of it (never the token). */
 const digestOf = (token) => crypto.createHash('sha256').update(token).digest('base64')
@@ -136,10 +135,15 @@ class UserPool {
     this.#opts = opts
   }
 
+  /** The token's digestOf (null for the pool's own identity), hashed once. */
+  #tokenDigest () {
+    if (this.#token !== null) this.#digest ??= digestOf(this.#token)
+    return this.#digest
+  }
+
   /** A session's handle from the pool (see Pool[ACQUIRE]). */
   #acquire (signal) {
-    if (this.#token !== null) this.#digest ??= digestOf(this.#token)
-    return this.#pool[ACQUIRE](this.#token, this.#digest, signal)
+    return this.#pool[ACQUIRE](this.#token, this.#tokenDigest(), signal)
   }
 
   /**
@@ -169,11 +173,7 @@ class UserPool {
     }
     // With parameters, one statement (the extended protocol), which cannot leave a transaction open.
     const clean = st.params !== null
-    if (clean && !st.signal) {
-      if (this.#token === null) return this.#pool[QUEUE](st)
-      this.#digest ??= digestOf(this.#token)
-      return this.#pool[USER_PIPELINE](this.#token, this.#digest, st)
-    }
+    if (clean && !st.signal) return this.#pool[LENT](this.#token, this.#tokenDigest(), st)
     return this.#use(st.signal, (h) => session.runAbortable(h, st, this.#opts), clean)
   }
 
@@ -228,10 +228,10 @@ class Pool extends EventEmitter {
   #opening = null // the core pool's handle, once opening began (null again after a failure, to try anew)
   #handle = null // the core pool's handle while open
   #acquiring = 0 // acquires begun (waiting for the pool to open, for a turn, or in the core) and not settled
-  // QUEUE's: a pipeline alone in flight, when a session is free, is quick (see #lend)
+  // LENT's, of the pool's own identity: a pipeline alone in flight, when a session is free, is quick (see #lend)
   #queue = new StatementQueue((sts) => this.#lend(null, null, sts, this.#queue.inFlight === 0 && this.#quick(null)),
     () => this.#max, () => this.#cameFree(null))
-  #queued = 0 // QUEUE's and USER_PIPELINE's statements not settled
+  #queued = 0 // LENT's statements not settled
   #held = 0 // sessions taken from the core and not given back yet
   #max = 0 // the core pool's MaxConnections, once open
   #ownHeld = new Set() // the handles of the sessions of the pool's own identity held
@@ -285,23 +285,41 @@ class Pool extends EventEmitter {
   }
 
   /**
-   * Runs statement st (with parameters, without a signal) of the pool's
-   * own identity in a pipeline on a session the core lends (#queue):
-   * resolves as pool.query does. Counted from here, so that end() waits
-   * for it.
+   * Runs statement st (with parameters, without a signal) on a session the
+   * core lends: for the pool's own identity (token and digest null) in the
+   * #queue's pipelines; for the App user whose token is (digest, its
+   * digestOf) in a pipeline of its own, counted as a session of the user's
+   * in use (#quick). Resolves as pool.query does. Counted from here, so
+   * that end() waits for it.
    */
-  async [QUEUE] (st) {
+  async [LENT] (token, digest, st) {
     if (this.#ended) throw closedError()
     this.#queued++
+    let user = null // the App user's entry in #users, its busy count raised
     try {
       await this.#open()
       if (this.#ended) throw closedError()
-      const outcome = await this.#queue.push(st)
+      let outcome
+      if (token === null) {
+        outcome = await this.#queue.push(st)
+      } else {
+        user = this.#userEntry(digest)
+        const quick = this.#quick(user)
+        user.busy++
+        ;[outcome] = await this.#lend(token, digest, [st], quick)
+        user.until = performance.now() + USER_TRUST_MS // the core took a session for the token: it knows whose it is
+      }
       if (outcome.error) throw outcome.error
       return outcome.result
     } finally {
       this.#queued--
-      this.#checkDrained()
+      if (user) {
+        user.busy--
+        this.#forget(user)
+        this.#cameFree(user)
+      } else {
+        this.#checkDrained() // the queue tells #cameFree when a pipeline's place is free
+      }
     }
   }
 
@@ -323,36 +341,6 @@ class Pool extends EventEmitter {
       return await session.poolPipeline(this.#handle, token, sts, this.#opts, quick)
     } finally {
       if (turn) session.acquireTurns.give()
-    }
-  }
-
-  /**
-   * Runs statement st (with parameters, without a signal) of the App user
-   * whose token is (digest, its digestOf) in a pipeline of its own on a
-   * session the core lends (session.poolPipeline): resolves as pool.query
-   * does. Counted from here, so that end() waits for it, and as a session
-   * of the user's in use (#quick).
-   */
-  async [USER_PIPELINE] (token, digest, st) {
-    if (this.#ended) throw closedError()
-    this.#queued++
-    let user = null
-    try {
-      await this.#open()
-      if (this.#ended) throw closedError()
-      const entry = this.#userEntry(digest)
-      const quick = this.#quick(entry)
-      user = entry
-      user.busy++
-      const [outcome] = await this.#lend(token, digest, [st], quick)
-      user.until = performance.now() + USER_TRUST_MS // the core took a session for the token: it knows whose it is
-      if (outcome.error) throw outcome.error
-      return outcome.result
-    } finally {
-      if (user) user.busy--
-      this.#forget(user)
-      this.#queued--
-      this.#cameFree(user)
     }
   }
 
