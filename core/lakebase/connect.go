@@ -138,9 +138,8 @@ func (c *Config) userAndCredential(ctx context.Context, o *connstr.Options) (str
 // refusedPassword is the password of a login that err says the server
 // refused with 28P01 (invalid_password); "" for any other error.
 func refusedPassword(err error) string {
-	var pgErr *pgconn.PgError
 	var connectErr *pgconn.ConnectError
-	if errors.As(err, &pgErr) && pgErr.Code == "28P01" && errors.As(err, &connectErr) {
+	if pgErr := serverError(err); pgErr != nil && pgErr.Code == "28P01" && errors.As(err, &connectErr) {
 		return connectErr.Config.Password
 	}
 	return ""

@@ -41,10 +41,10 @@ func bothWaits(t *testing.T, test func(t *testing.T, cfg *Config)) {
 }
 
 // connect connects with the default configuration.
-func connect(t *testing.T, s string) *Pool { t.Helper(); return connectWith(t, nil, s) }
+func connect(t testing.TB, s string) *Pool { t.Helper(); return connectWith(t, nil, s) }
 
 // connectWith connects with cfg.
-func connectWith(t *testing.T, cfg *Config, s string) *Pool {
+func connectWith(t testing.TB, cfg *Config, s string) *Pool {
 	t.Helper()
 	o, err := connstr.Parse(s)
 	if err != nil {
@@ -126,7 +126,7 @@ func TestConnectAsUser(t *testing.T) {
 
 // directPool connects to the backing PostgreSQL directly, with a
 // password.
-func directPool(t *testing.T) *Pool {
+func directPool(t testing.TB) *Pool {
 	u, _ := url.Parse(testEmulator.Info().Lakebase.PostgresURL)
 	password, _ := u.User.Password()
 	host, port, _ := net.SplitHostPort(u.Host)

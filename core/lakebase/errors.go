@@ -41,6 +41,18 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// serverError is the server's error in err's chain, or nil. (errors.As's
+// target escapes: testing err first spares the statements that succeed
+// an allocation.)
+func serverError(err error) *pgconn.PgError {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	errors.As(err, &pgErr)
+	return pgErr
+}
+
 // wrap turns a pgx error into an *Error naming host and user.
 func (t *target) wrap(err error) error {
 	if err == nil {
@@ -52,8 +64,7 @@ func (t *target) wrap(err error) error {
 // newError is wrap for an error that is not nil.
 func (t *target) newError(err error) *Error {
 	e := &Error{Host: t.host, User: t.user, Message: err.Error(), Err: err}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
+	if pgErr := serverError(err); pgErr != nil {
 		e.SQLState, e.Message, e.Detail, e.Hint = pgErr.Code, pgErr.Message, pgErr.Detail, pgErr.Hint
 		if pgErr.Detail != "" {
 			e.Message += ": " + pgErr.Detail

@@ -178,7 +178,8 @@ func (r *paramReader) param() (any, error) {
 		buf, err := r.array(nil, 1)
 		return string(buf), err
 	}
-	buf, err := r.scalar(nil, tag)
+	var text [64]byte // most values' text fits: no buffer of their own
+	buf, err := r.scalar(text[:0], tag)
 	return string(buf), err
 }
 

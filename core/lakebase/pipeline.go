@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,16 @@ const pipelineCacheSize = 256
 // pgconn's CustomData: with the session, which a pool's next Conn reuses.
 const pipelineCacheKey = "lakelink.pipelineStatements"
 
+// pipelineStatement is a statement prepared for pipelines on a session,
+// with what each of its runs needs worked out once: the formats its
+// results are asked in (pgx's pipeline keeps them until the answer comes;
+// they never change) and its answer's columns.
+type pipelineStatement struct {
+	*pgconn.StatementDescription
+	resultFormats []int16
+	columns       []Column
+}
+
 // pipelineStatements is the session's cache of pipeline statements, made
 // on its first pipeline.
 func (c *Conn) pipelineStatements() *statementLRU {
@@ -56,6 +67,8 @@ type Queued struct {
 
 // Piped is a pipelined statement's answer: its columns, its rows encoded
 // in batches of format, and its command tag; or the error that failed it.
+// Columns is the prepared statement's, shared by every answer of it: read
+// it, do not change it.
 type Piped struct {
 	Columns []Column
 	Batches [][]byte
@@ -175,7 +188,7 @@ func (p *Pool) cancelLent() {
 // stale or gone (their answers that error).
 func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, answers []Piped, format Format,
 	maxRows int) (stale []int) {
-	sds, err := c.describeLocked(ctx, stmts, which, answers)
+	prepared, err := c.describeLocked(ctx, stmts, which, answers)
 	if err != nil {
 		failEach(answers, which, err)
 		return nil
@@ -188,21 +201,16 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 		if answers[i].Err != nil {
 			continue
 		}
-		sd := sds[stmts[i].SQL]
-		if len(sd.ParamOIDs) != len(stmts[i].Args) { // pgx's error for it
-			answers[i].Err = c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(sd.ParamOIDs), len(stmts[i].Args)))
+		st := prepared[i]
+		if len(st.ParamOIDs) != len(stmts[i].Args) { // pgx's error for it
+			answers[i].Err = c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(st.ParamOIDs), len(stmts[i].Args)))
 			continue
 		}
-		if err := eqb.Build(c.c.TypeMap(), sd, stmts[i].Args); err != nil {
+		if err := eqb.Build(c.c.TypeMap(), st.StatementDescription, stmts[i].Args); err != nil {
 			answers[i].Err = c.t.wrap(err)
 			continue
 		}
-		formats := tableFormats()
-		resultFormats := make([]int16, len(sd.Fields)) // kept by the pipeline until the answer comes
-		for k, f := range sd.Fields {
-			resultFormats[k] = formats[f.DataTypeOID]
-		}
-		p.SendQueryStatement(sd, eqb.ParamValues, eqb.ParamFormats, resultFormats)
+		p.SendQueryStatement(st.StatementDescription, eqb.ParamValues, eqb.ParamFormats, st.resultFormats)
 		p.SendPipelineSync()
 		sent = append(sent, i)
 	}
@@ -213,7 +221,7 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 	for k, i := range sent {
 		res, err := p.GetResults()
 		if rr, ok := res.(*pgconn.ResultReader); ok {
-			answers[i], err = c.readPipedLocked(rr, format, maxRows)
+			answers[i], err = c.readPipedLocked(rr, prepared[i].columns, format, maxRows)
 		} else {
 			err = c.t.wrap(err)
 		}
@@ -242,8 +250,8 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 // that ended the session.
 func readSync(p *pgconn.Pipeline) (commitErr, sessionErr error) {
 	_, err := p.GetResults()
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	pgErr := serverError(err)
+	if pgErr == nil {
 		return nil, err
 	}
 	_, err = p.GetResults() // the ReadyForQuery after the error
@@ -255,8 +263,8 @@ func readSync(p *pgconn.Pipeline) (commitErr, sessionErr error) {
 // dropped behind the cache's back (DISCARD ALL, DEALLOCATE ALL in a
 // function).
 func preparedStatementGone(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "26000"
+	pgErr := serverError(err)
+	return pgErr != nil && pgErr.Code == "26000"
 }
 
 // failEach sets err as the answer of each statement which lists that has
@@ -269,43 +277,44 @@ func failEach(answers []Piped, which []int, err error) {
 	}
 }
 
-// describeLocked returns the prepared statements for the distinct SQL of
-// the statements which lists, preparing in one round trip those not in
+// describeLocked returns the prepared statement of each statement which
+// lists (by its index in stmts), preparing in one round trip those not in
 // the session's pipeline cache, each with its own Sync, so that one that
 // does not parse fails only its statements (their answers get the error).
 // The error returned is the session's.
 func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
-	answers []Piped) (map[string]*pgconn.StatementDescription, error) {
+	answers []Piped) ([]*pipelineStatement, error) {
 	cache := c.pipelineStatements()
-	sds := make(map[string]*pgconn.StatementDescription)
-	var fresh []*pgconn.StatementDescription
+	prepared := make([]*pipelineStatement, len(stmts))
+	var fresh []*pipelineStatement
 	for _, i := range which {
 		sql := stmts[i].SQL
-		if _, ok := sds[sql]; ok {
+		if prepared[i] = cache.get(sql); prepared[i] != nil {
 			continue
 		}
-		sd := cache.get(sql)
-		if sd == nil {
-			digest := sha256.Sum256([]byte(sql))
-			sd = &pgconn.StatementDescription{Name: "lakelink_pipeline_" + hex.EncodeToString(digest[:12]), SQL: sql}
-			fresh = append(fresh, sd)
+		if k := slices.IndexFunc(fresh, func(st *pipelineStatement) bool { return st.SQL == sql }); k >= 0 {
+			prepared[i] = fresh[k]
+			continue
 		}
-		sds[sql] = sd
+		digest := sha256.Sum256([]byte(sql))
+		prepared[i] = &pipelineStatement{StatementDescription: &pgconn.StatementDescription{
+			Name: "lakelink_pipeline_" + hex.EncodeToString(digest[:12]), SQL: sql}}
+		fresh = append(fresh, prepared[i])
 	}
 	gone := cache.evicted // deallocated first
 	if len(fresh) == 0 && len(gone) == 0 {
-		return sds, nil
+		return prepared, nil
 	}
 	p := c.pg.StartPipeline(ctx)
 	defer p.Close()
-	for _, sd := range gone {
-		p.SendDeallocate(sd.Name)
+	for _, st := range gone {
+		p.SendDeallocate(st.Name)
 	}
 	if len(gone) > 0 {
 		p.SendPipelineSync()
 	}
-	for _, sd := range fresh {
-		p.SendPrepare(sd.Name, sd.SQL, nil)
+	for _, st := range fresh {
+		p.SendPrepare(st.Name, st.SQL, nil)
 		p.SendPipelineSync()
 	}
 	if err := p.Flush(); err != nil {
@@ -322,14 +331,20 @@ func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
 		}
 		cache.evicted = nil
 	}
-	for _, sd := range fresh {
+	formats := tableFormats()
+	for _, st := range fresh {
 		res, err := p.GetResults()
 		if got, ok := res.(*pgconn.StatementDescription); ok {
-			sd.ParamOIDs, sd.Fields = got.ParamOIDs, got.Fields
-			cache.put(sd)
+			st.ParamOIDs, st.Fields = got.ParamOIDs, got.Fields
+			st.resultFormats = make([]int16, len(st.Fields))
+			for k, f := range st.Fields {
+				st.resultFormats[k] = formats[f.DataTypeOID]
+			}
+			st.columns = Columns(st.Fields, c.c.TypeMap())
+			cache.put(st)
 		} else {
 			for _, i := range which {
-				if stmts[i].SQL == sd.SQL {
+				if stmts[i].SQL == st.SQL {
 					answers[i].Err = c.t.wrap(err)
 				}
 			}
@@ -338,16 +353,15 @@ func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
 			return nil, c.t.wrap(err)
 		}
 	}
-	return sds, nil
+	return prepared, nil
 }
 
-// readPipedLocked reads a pipelined statement's rows to their end, as a
-// Result reads them, in batches. Its error is wrapped.
-func (c *Conn) readPipedLocked(rr *pgconn.ResultReader, format Format, maxRows int) (Piped, error) {
+// readPipedLocked reads a pipelined statement's rows, of columns cols, to
+// their end, as a Result reads them, in batches. Its error is wrapped.
+func (c *Conn) readPipedLocked(rr *pgconn.ResultReader, cols []Column, format Format, maxRows int) (Piped, error) {
 	rows := pgx.RowsFromResultReader(c.c.TypeMap(), rr)
 	fields := rows.FieldDescriptions()
-	r := &Result{conn: c, rows: rows, cols: Columns(fields, c.c.TypeMap()), raw: rawColumns(fields),
-		textCols: textColumns(fields)}
+	r := &Result{conn: c, rows: rows, cols: cols, raw: rawColumns(fields), textCols: textColumns(fields)}
 	answer := Piped{Columns: r.cols}
 	for {
 		b, err := r.nextBatchLocked(format, maxRows)
@@ -369,9 +383,9 @@ func (c *Conn) readPipedLocked(rr *pgconn.ResultReader, format Format, maxRows i
 // put out first when there are more than size.
 type statementLRU struct {
 	size    int
-	order   *list.List // of *pgconn.StatementDescription, the most recently used first
+	order   *list.List // of *pipelineStatement, the most recently used first
 	bySQL   map[string]*list.Element
-	evicted []*pgconn.StatementDescription // put out, still prepared on the server
+	evicted []*pipelineStatement // put out, still prepared on the server
 }
 
 func newStatementLRU(size int) *statementLRU {
@@ -379,20 +393,20 @@ func newStatementLRU(size int) *statementLRU {
 }
 
 // get is the statement prepared for sql, or nil.
-func (l *statementLRU) get(sql string) *pgconn.StatementDescription {
+func (l *statementLRU) get(sql string) *pipelineStatement {
 	e, ok := l.bySQL[sql]
 	if !ok {
 		return nil
 	}
 	l.order.MoveToFront(e)
-	return e.Value.(*pgconn.StatementDescription)
+	return e.Value.(*pipelineStatement)
 }
 
-// put adds sd, putting out the least recently used beyond size.
-func (l *statementLRU) put(sd *pgconn.StatementDescription) {
-	l.bySQL[sd.SQL] = l.order.PushFront(sd)
+// put adds st, putting out the least recently used beyond size.
+func (l *statementLRU) put(st *pipelineStatement) {
+	l.bySQL[st.SQL] = l.order.PushFront(st)
 	for l.order.Len() > l.size {
-		old := l.order.Remove(l.order.Back()).(*pgconn.StatementDescription)
+		old := l.order.Remove(l.order.Back()).(*pipelineStatement)
 		delete(l.bySQL, old.SQL)
 		l.evicted = append(l.evicted, old)
 	}

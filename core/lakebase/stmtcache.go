@@ -2,7 +2,6 @@ package lakebase
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -70,8 +69,8 @@ func (c *Conn) noteTxEnd() {
 // whatever the language of the server's messages (lc_messages); or, from
 // a server that does not name its routine, with the English message.
 func cachedPlanChanged(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "0A000" &&
+	pgErr := serverError(err)
+	return pgErr != nil && pgErr.Code == "0A000" &&
 		(pgErr.Routine == "RevalidateCachedQuery" || pgErr.Message == "cached plan must not change result type")
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/lakelink/lakelink/core/lakebase"
@@ -86,7 +87,12 @@ func decodePipeline(buf []byte) (stmts []lakebase.Queued, argErrs []error, err e
 		if err != nil {
 			return nil, nil, err
 		}
-		q := lakebase.Queued{SQL: string(sql)}
+		var q lakebase.Queued
+		if n := len(stmts); n > 0 && stmts[n-1].SQL == string(sql) { // the same statement again: its string once
+			q.SQL = stmts[n-1].SQL
+		} else {
+			q.SQL = string(sql)
+		}
 		var argErr error
 		if len(params) > 0 {
 			if q.Args, err = lakebase.DecodeParams(lakebase.DefaultFormat, params); err != nil {
@@ -106,12 +112,19 @@ const (
 )
 
 // encodePipeline writes the answers of a pipeline (TYPES.md, "Pipelines").
+// A statement with the columns of the one before it (the same statement
+// again, as pools pipeline them) reuses that one's columns JSON.
 func encodePipeline(piped []lakebase.Piped) ([]byte, error) {
-	var out []byte
-	appendBytes := func(b []byte) {
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(b)))
-		out = append(out, b...)
+	size := 0 // about the answers' size: heads and batches (a long columns JSON grows it)
+	for _, p := range piped {
+		size += 64
+		for _, b := range p.Batches {
+			size += 4 + 7 + len(b)
+		}
 	}
+	out := make([]byte, 0, size)
+	var lastCols []lakebase.Column
+	var lastJSON []byte
 	for _, p := range piped {
 		if p.Err != nil {
 			failure, err := json.Marshal(Of(p.Err, Database))
@@ -119,16 +132,19 @@ func encodePipeline(piped []lakebase.Piped) ([]byte, error) {
 				return nil, err
 			}
 			out = append(out, pipedFailed)
-			appendBytes(failure)
+			out = appendSized(out, failure)
 			continue
 		}
-		colJSON, err := json.Marshal(columnsOf(p.Columns))
-		if err != nil {
-			return nil, err
+		if lastJSON == nil || !slices.Equal(p.Columns, lastCols) {
+			colJSON, err := json.Marshal(columnsOf(p.Columns))
+			if err != nil {
+				return nil, err
+			}
+			lastCols, lastJSON = p.Columns, colJSON
 		}
 		out = append(out, pipedOK)
-		appendBytes(colJSON)
-		appendBytes([]byte(p.Tag.String()))
+		out = appendSized(out, lastJSON)
+		out = appendSized(out, p.Tag.String())
 		out = binary.LittleEndian.AppendUint64(out, uint64(lakebase.RowCount(p.Tag)))
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(p.Batches)))
 		for _, b := range p.Batches { // each at a multiple of 8 bytes, for the binding's typed arrays over it
@@ -140,4 +156,10 @@ func encodePipeline(piped []lakebase.Piped) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// appendSized appends b to out after its length (a u32).
+func appendSized[B []byte | string](out []byte, b B) []byte {
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(b)))
+	return append(out, b...)
 }

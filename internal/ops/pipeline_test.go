@@ -2,9 +2,15 @@ package ops
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lakelink/lakelink/core/lakebase"
 )
 
 // piece is a u32 length and b, a part of a pipeline's statements.
@@ -41,5 +47,69 @@ func TestDecodePipeline(t *testing.T) {
 		if !errors.As(err, &argErr) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an ArgumentError with %q", name, err, c.want)
 		}
+	}
+}
+
+// TestEncodePipeline: each answer carries its own statement's columns,
+// whether the one before it had the same columns (their JSON is reused),
+// others, or failed; batches start at multiples of 8 bytes.
+func TestEncodePipeline(t *testing.T) {
+	n := []lakebase.Column{{Name: "n", TypeOID: 23, TypeName: "int4"}}
+	s := []lakebase.Column{{Name: "s", TypeOID: 25, TypeName: "text"}}
+	answer := func(cols []lakebase.Column, tag string, batches ...string) lakebase.Piped {
+		p := lakebase.Piped{Columns: cols, Tag: pgconn.NewCommandTag(tag)}
+		for _, b := range batches {
+			p.Batches = append(p.Batches, []byte(b))
+		}
+		return p
+	}
+	piped := []lakebase.Piped{
+		answer(n, "SELECT 1", "abc"), answer(n, "SELECT 1", "de"), answer(s, "SELECT 2", "f", "gh"),
+		{Err: &ArgumentError{Message: "no"}}, answer(s, "SELECT 0"), answer(n, "INSERT 0 3"),
+	}
+	out, err := encodePipeline(piped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := 0
+	u32 := func() int {
+		at += 4
+		return int(binary.LittleEndian.Uint32(out[at-4:]))
+	}
+	text := func() string {
+		k := u32()
+		at += k
+		return string(out[at-k : at])
+	}
+	var got []string
+	for at < len(out) {
+		at++
+		if out[at-1] == pipedFailed {
+			got = append(got, "failed "+text())
+			continue
+		}
+		cols, command := text(), text()
+		rows := binary.LittleEndian.Uint64(out[at:])
+		at += 8
+		var data []string
+		for range u32() {
+			k := u32()
+			at = (at + 7) &^ 7 // a batch starts at a multiple of 8
+			data = append(data, string(out[at:at+k]))
+			at += k
+		}
+		got = append(got, fmt.Sprint(cols, " ", command, " ", rows, " ", data))
+	}
+	failure, _ := json.Marshal(Of(piped[3].Err, Database))
+	want := []string{
+		`[{"name":"n","type_oid":23,"type_name":"int4"}] SELECT 1 1 [abc]`,
+		`[{"name":"n","type_oid":23,"type_name":"int4"}] SELECT 1 1 [de]`,
+		`[{"name":"s","type_oid":25,"type_name":"text"}] SELECT 2 2 [f gh]`,
+		"failed " + string(failure),
+		`[{"name":"s","type_oid":25,"type_name":"text"}] SELECT 0 0 []`,
+		`[{"name":"n","type_oid":23,"type_name":"int4"}] INSERT 0 3 3 []`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("answers:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
