@@ -13,9 +13,14 @@ import (
 )
 
 // spinFor bounds how long a read that finds nothing yet keeps retrying on
-// its own thread before parking: about a short statement's round trip to
-// a nearby server.
-const spinFor = 50 * time.Microsecond
+// its own thread before parking. It does not spin at all when the
+// connection's last read waited longer than that (a server farther away,
+// or a long statement), where spinning would only burn CPU. A short
+// statement's answer from a server on the same host takes 30–300 µs,
+// depending on how busy the host is: 10,000 round trips from Node on two
+// busy CPUs took 2.20 s spinning up to 50 µs, 1.81 s up to 300 µs
+// (Postgres.js, 1.88 s).
+const spinFor = 500 * time.Microsecond
 
 // waitOnThread wraps a connection so that its reads wait for the server on
 // the calling thread (see threadWaitConn); a connection without a file
@@ -33,17 +38,16 @@ func waitOnThread(c net.Conn) net.Conn {
 }
 
 // threadWaitConn is a net.Conn whose Read, when nothing has arrived yet,
-// retries on the calling thread for up to spinFor, yielding the CPU between
-// tries, and only then parks in Go's network poller, which honours
-// deadlines and Close. Against a server farther away than spinFor, each
-// wait costs that much CPU in vain before parking.
+// retries on the calling thread for a while (see spinFor), yielding the
+// CPU between tries, and only then parks in Go's network poller, which
+// honours deadlines and Close.
 //
 // A goroutine that a foreign thread called into Go with (every call
 // through the C ABI) is locked to that thread. Parking it puts the thread
 // to sleep, and another thread must take the poller's news and wake it:
 // two hand-offs, each a sleep and a wake-up (tens of microseconds on a
-// virtual machine), where a short statement's answer arrives within
-// spinFor. A pure Go program does not need this: its idle threads spin in
+// virtual machine), where a short statement's answer from a nearby
+// server arrives within the spin. A pure Go program does not need this: its idle threads spin in
 // the scheduler already.
 type threadWaitConn struct {
 	net.Conn
@@ -53,6 +57,17 @@ type threadWaitConn struct {
 	// nothing then parks at once instead of spinning, which would take
 	// the CPU the server needs.
 	streaming atomic.Bool
+	// lastWait is how long the last read that found nothing (and was not
+	// streaming) waited for its data, in nanoseconds; 0 before any.
+	lastWait atomic.Int64
+}
+
+// spinBudget is how long a read that finds nothing spins, unless streaming.
+func (c *threadWaitConn) spinBudget() time.Duration {
+	if time.Duration(c.lastWait.Load()) > spinFor {
+		return 0
+	}
+	return spinFor
 }
 
 // setStreaming sets streaming (Conn.streamReads).
@@ -64,7 +79,12 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 	}
 	var n int
 	var err error
-	var until time.Time
+	var waited time.Time // when a read first found nothing
+	var spin time.Duration
+	streaming := c.streaming.Load()
+	if !streaming {
+		spin = c.spinBudget()
+	}
 	rerr := c.raw.Read(func(fd uintptr) bool {
 		for {
 			n, err = unix.Read(int(fd), p)
@@ -73,17 +93,18 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 				continue
 			case err != unix.EAGAIN:
 				return true
-			case until.IsZero():
-				if c.streaming.Load() {
-					return false
-				}
-				until = time.Now().Add(spinFor)
-			case time.Now().After(until):
+			case waited.IsZero():
+				waited = time.Now()
+			}
+			if time.Since(waited) >= spin {
 				return false // park until readable; then this runs again, without spinning
 			}
 			syscall.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // a server on this CPU runs first
 		}
 	})
+	if !waited.IsZero() && !streaming {
+		c.lastWait.Store(int64(time.Since(waited)))
+	}
 	var opErr *net.OpError
 	switch {
 	case errors.As(rerr, &opErr): // a deadline, or the connection closed: worded as net's own reads are

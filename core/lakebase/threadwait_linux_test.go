@@ -64,6 +64,48 @@ func TestThreadWaitConnReads(t *testing.T) {
 	}
 }
 
+// TestThreadWaitConnSpinFollowsTheServer: a read spins for its answer
+// unless the connection's last wait outlasted spinFor (a server far
+// away, a long statement); a wait within it brings the spinning back. A
+// streaming read's wait does not count.
+func TestThreadWaitConnSpinFollowsTheServer(t *testing.T) {
+	c, s := loopbackPair(t)
+	tw := c.(*threadWaitConn)
+	buf := make([]byte, 16)
+	answerAfter := func(delay time.Duration) {
+		t.Helper()
+		go func() {
+			time.Sleep(delay)
+			s.Write([]byte("answer"))
+		}()
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != "answer" {
+			t.Fatalf("after %s: read %q, %v", delay, buf[:n], err)
+		}
+	}
+	if got := tw.spinBudget(); got != spinFor {
+		t.Fatalf("a new connection spins %s, want %s", got, spinFor)
+	}
+	answerAfter(30 * time.Millisecond)
+	if got := tw.spinBudget(); got != 0 {
+		t.Fatalf("after a 30 ms wait the next read spins %s, want 0", got)
+	}
+	tw.setStreaming(true)
+	answerAfter(10 * time.Microsecond)
+	tw.setStreaming(false)
+	if got := tw.spinBudget(); got != 0 {
+		t.Fatalf("after a streaming read the next spins %s, want still 0", got)
+	}
+	for i := 0; tw.spinBudget() == 0; i++ { // a busy machine may take longer than spinFor to deliver one
+		if i == 50 {
+			t.Fatal("50 answers within a few microseconds did not bring the spinning back")
+		}
+		answerAfter(10 * time.Microsecond)
+	}
+	if got := tw.spinBudget(); got != spinFor {
+		t.Fatalf("after a short wait the next read spins %s, want %s", got, spinFor)
+	}
+}
+
 // TestThreadWaitConnDeadlineAndClose: a parked read honours a deadline (as
 // pgx's cancellation relies on) and a Close from another goroutine.
 func TestThreadWaitConnDeadlineAndClose(t *testing.T) {
