@@ -7,13 +7,14 @@
 // completion back to the event loop, and libuv hands successive jobs to
 // successive threads of its 64, each cold. Around a statement that takes
 // 50 µs in the library, that is as much again. So lakelink keeps a few
-// caller threads (worker threads, started on first use) that call the
-// library directly: the main thread writes the call into memory it shares
-// with one that is idle, the caller, which keeps looking for its next call
-// for SPIN_MS after each one before it sleeps in Atomics.wait, takes it at
-// once, and the main thread awaits the answer with Atomics.waitAsync. When
-// every caller is busy, or the arguments do not fit in ARGUMENT_BYTES, the
-// call goes to the threadpool as before.
+// caller threads (worker threads, started once the process has made a
+// few calls: CALLS_BEFORE_CALLERS) that call the library directly: the
+// main thread writes the call into memory it shares with one that is
+// idle, the caller, which keeps looking for its next call for SPIN_MS
+// after each one before it sleeps in Atomics.wait, takes it at once, and
+// the main thread awaits the answer with Atomics.waitAsync. When every
+// caller is busy, or the arguments do not fit in ARGUMENT_BYTES, the call
+// goes to the threadpool as before.
 //
 // When the process exits, Node stops its worker threads and waits for them
 // (and for the threadpool's calls): a call running then holds the exit up
@@ -38,6 +39,18 @@ const { InternalError } = require('./errors')
  * of bench/ was slower with 2).
  */
 const MAX_CALLERS = Math.max(1, Math.min(4, os.availableParallelism()))
+/**
+ * The calls made on the threadpool before the callers start, all of them
+ * at once. A caller costs about 40 ms of CPU to start (a Node worker's
+ * bootstrap, on another thread) and 10 MB of memory, which a few calls
+ * do not repay: started by a script's first query, callers took that CPU
+ * from the server during a COPY that followed (1M rows: 94 ms of the
+ * client's 437). Started one at a time, as calls found the others busy,
+ * the second started within the first burst of queries on a pool, whose
+ * CPU it took (10,000 queries 100 at a time: 0.39 s one at a time, 0.36 s
+ * together, 0.38 s as before, with none held back).
+ */
+const CALLS_BEFORE_CALLERS = 16
 /** Bytes of string and byte arguments a call may carry. */
 const ARGUMENT_BYTES = 256 * 1024
 /** How long a caller keeps looking for its next call before it sleeps: a statement's gap between round trips. */
@@ -185,6 +198,7 @@ class Callers {
     this.file = file
     this.all = []
     this.started = 0 // callers started, dead ones included: a library that fails in one fails in all
+    this.calls = 0 // calls asked for
     this.kinds = PROTOTYPES.map(paramKinds)
   }
 
@@ -194,6 +208,7 @@ class Callers {
    * caller can take the call: the caller uses the threadpool instead.
    */
   call (index, args) {
+    this.calls++
     const c = this.idle()
     if (!c) return null
     const kinds = this.kinds[index]
@@ -204,14 +219,18 @@ class Callers {
 
   idle () {
     for (const c of this.all) if (!c.busy && Atomics.load(c.ch.ctl, READY)) return c
-    if (this.started >= MAX_CALLERS || this.all.some((c) => !c.busy)) return null // one is starting
-    this.started++
+    if (this.started === 0 && this.calls >= CALLS_BEFORE_CALLERS) this.start()
+    return null // this call goes to the threadpool: the callers are busy, or still loading the library
+  }
+
+  /** Starts the callers, all of them (see CALLS_BEFORE_CALLERS). */
+  start () {
     try {
-      this.all.push(new Caller(this.file, (dead) => { this.all = this.all.filter((c) => c !== dead) }))
-    } catch {
-      return null
-    }
-    return null // this call goes to the threadpool while the new caller loads the library
+      while (this.started < MAX_CALLERS) {
+        this.started++
+        this.all.push(new Caller(this.file, (dead) => { this.all = this.all.filter((c) => c !== dead) }))
+      }
+    } catch {}
   }
 
   /**
@@ -282,4 +301,4 @@ function serve ({ file, sab }) {
 
 if (workerData?.lakelinkCaller) serve(workerData)
 
-module.exports = { Callers, MAX_CALLERS }
+module.exports = { Callers, MAX_CALLERS, CALLS_BEFORE_CALLERS }

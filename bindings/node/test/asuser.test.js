@@ -142,7 +142,7 @@ test('a user\'s acquires that will not wait (the token took a session, none held
   const pool = new lakelink.Pool(lakebase(info) + ';MaxUserConnections=1')
   try {
     const user = pool.asUser(tokens[8])
-    for (let i = 0; i < 20; i++) mine((await user.query(MINE)).rows, 8) // after the first: on a caller thread
+    for (let i = 0; i < 20; i++) mine((await user.query(MINE)).rows, 8) // past the first calls: on a caller thread
     const c = await user.connect()
     let done = 0
     const waiting = Array.from({ length: 5 }, () => user.query(MINE).then((r) => { done++; return r }))

@@ -13,7 +13,7 @@ const { test, before, after } = require('node:test')
 const { emulator, lakebase } = require('./helpers')
 const native = require('../lib/native')
 const params = require('../lib/params')
-const { Callers, MAX_CALLERS } = require('../lib/caller')
+const { Callers, MAX_CALLERS, CALLS_BEFORE_CALLERS } = require('../lib/caller')
 const { PROTOTYPES } = require('../lib/abi')
 
 let info
@@ -26,7 +26,7 @@ after(() => conn.close())
 
 const index = (name) => PROTOTYPES.findIndex((p) => p.includes(`lakelink_${name}(`))
 
-/** A call through callers once one of its threads is up (the first calls go to the threadpool while it starts). */
+/** A call through callers once one of its threads is up (the first calls go to the threadpool, and those while they start). */
 async function direct (callers, name, args) {
   for (let i = 0; i < 200; i++) {
     const p = callers.call(index(name), args)
@@ -36,10 +36,16 @@ async function direct (callers, name, args) {
   throw new Error('no caller thread came up in 2 s')
 }
 
-test('a caller thread makes calls with every kind of argument and out-parameter; a busy set sends calls elsewhere', async () => {
+test('callers start together once CALLS_BEFORE_CALLERS calls were made; they make calls with every kind of argument and out-parameter; a busy set sends calls elsewhere', async () => {
   const callers = new Callers(native.lib().path)
   const out = [null]
   const err = [null]
+  for (let i = 1; i < CALLS_BEFORE_CALLERS; i++) {
+    assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null) // to the threadpool
+  }
+  assert.equal(callers.all.length, 0)
+  assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null) // still: they start now
+  assert.equal(callers.all.length, MAX_CALLERS)
   assert.equal(await direct(callers, 'connstr_normalize', ['Host=https://x.example.com;Timeout=7', out, err]), 0)
   assert.match(native.takeString(out[0]), /Timeout=7/)
   const rc = await direct(callers, 'connstr_normalize', ['Bogus=1', out, err]) // a failure comes back as a status
@@ -75,7 +81,7 @@ test('a caller thread makes calls with every kind of argument and out-parameter;
     }))
   }
   for (let i = 0; i < 150 && !(callers.all.length === MAX_CALLERS && callers.all.every((c) => c.busy)); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10)) // the callers start one after another
+    await new Promise((resolve) => setTimeout(resolve, 10)) // each caller takes its statement as its library is loaded
   }
   assert.equal(callers.all.filter((c) => c.busy).length, MAX_CALLERS)
   assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null)
@@ -156,7 +162,10 @@ test('a process that exits while a caller thread loads the library exits cleanly
   const script = `
     const lakelink = require(${JSON.stringify(require.resolve('..'))})
     const pool = new lakelink.Pool(${JSON.stringify(lakebase(info))})
-    pool.query('SELECT 1').then(() => setTimeout(() => {}, 20000)) // its acquire starts a caller thread`
+    ;(async () => {
+      for (let i = 0; i < ${CALLS_BEFORE_CALLERS}; i++) await pool.query('SELECT 1') // the callers start
+      setTimeout(() => {}, 20000)
+    })()`
   const r = spawnSync(process.execPath, ['-r', preload, '-e', script], { encoding: 'utf8', timeout: 30000 })
   fs.rmSync(dir, { recursive: true })
   assert.equal(r.stdout.trim(), 'exiting', r.stderr)
