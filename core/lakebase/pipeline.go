@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -39,7 +38,9 @@ const pipelineCacheKey = "lakelink.pipelineStatements"
 // pipelineStatement is a statement prepared for pipelines on a session,
 // with what each of its runs needs worked out once: the formats its
 // results are asked in (pgx's pipeline keeps them until the answer comes;
-// they never change) and its answer's columns.
+// they never change) and its rows' columns. Both are nil for a statement
+// whose rows are known only when it runs (a FETCH from a cursor, an
+// EXECUTE): the server describes them with the rows.
 type pipelineStatement struct {
 	*pgconn.StatementDescription
 	resultFormats []int16
@@ -287,19 +288,23 @@ func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
 	cache := c.pipelineStatements()
 	prepared := make([]*pipelineStatement, len(stmts))
 	var fresh []*pipelineStatement
+	var freshBySQL map[string]*pipelineStatement
 	for _, i := range which {
 		sql := stmts[i].SQL
 		if prepared[i] = cache.get(sql); prepared[i] != nil {
 			continue
 		}
-		if k := slices.IndexFunc(fresh, func(st *pipelineStatement) bool { return st.SQL == sql }); k >= 0 {
-			prepared[i] = fresh[k]
+		if prepared[i] = freshBySQL[sql]; prepared[i] != nil {
 			continue
 		}
 		digest := sha256.Sum256([]byte(sql))
 		prepared[i] = &pipelineStatement{StatementDescription: &pgconn.StatementDescription{
 			Name: "lakelink_pipeline_" + hex.EncodeToString(digest[:12]), SQL: sql}}
 		fresh = append(fresh, prepared[i])
+		if freshBySQL == nil {
+			freshBySQL = make(map[string]*pipelineStatement)
+		}
+		freshBySQL[sql] = prepared[i]
 	}
 	gone := cache.evicted // deallocated first
 	if len(fresh) == 0 && len(gone) == 0 {
@@ -336,11 +341,13 @@ func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
 		res, err := p.GetResults()
 		if got, ok := res.(*pgconn.StatementDescription); ok {
 			st.ParamOIDs, st.Fields = got.ParamOIDs, got.Fields
-			st.resultFormats = make([]int16, len(st.Fields))
-			for k, f := range st.Fields {
-				st.resultFormats[k] = formats[f.DataTypeOID]
+			if len(st.Fields) > 0 {
+				st.resultFormats = make([]int16, len(st.Fields))
+				for k, f := range st.Fields {
+					st.resultFormats[k] = formats[f.DataTypeOID]
+				}
+				st.columns = Columns(st.Fields, c.c.TypeMap())
 			}
-			st.columns = Columns(st.Fields, c.c.TypeMap())
 			cache.put(st)
 		} else {
 			for _, i := range which {
@@ -356,11 +363,15 @@ func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
 	return prepared, nil
 }
 
-// readPipedLocked reads a pipelined statement's rows, of columns cols, to
-// their end, as a Result reads them, in batches. Its error is wrapped.
+// readPipedLocked reads a pipelined statement's rows, of columns cols
+// (nil: those the rows come with), to their end, as a Result reads them,
+// in batches. Its error is wrapped.
 func (c *Conn) readPipedLocked(rr *pgconn.ResultReader, cols []Column, format Format, maxRows int) (Piped, error) {
 	rows := pgx.RowsFromResultReader(c.c.TypeMap(), rr)
 	fields := rows.FieldDescriptions()
+	if cols == nil {
+		cols = Columns(fields, c.c.TypeMap())
+	}
 	r := &Result{conn: c, rows: rows, cols: cols, raw: rawColumns(fields), textCols: textColumns(fields)}
 	answer := Piped{Columns: r.cols}
 	for {

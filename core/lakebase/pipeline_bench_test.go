@@ -23,8 +23,10 @@ func BenchmarkPoolPipeline(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := answers[n-1].Err; err != nil {
-					b.Fatal(err)
+				for _, a := range answers {
+					if a.Err != nil {
+						b.Fatal(a.Err)
+					}
 				}
 			}
 		})

@@ -223,6 +223,30 @@ func TestPipelineStaleStatement(t *testing.T) {
 	}
 }
 
+// TestPipelineRowsKnownOnlyWhenRun: a statement whose rows the server
+// cannot describe when it is prepared (a FETCH from a cursor the same
+// pipeline declares) answers with its rows' columns, each time.
+func TestPipelineRowsKnownOnlyWhenRun(t *testing.T) {
+	_, c := bulkConn(t)
+	stmts := []Queued{
+		{"DECLARE pipe_c CURSOR WITH HOLD FOR SELECT 'x'::text AS s, 7::int8 AS n", nil},
+		{"FETCH ALL FROM pipe_c", nil},
+		{"CLOSE pipe_c", nil},
+	}
+	for run := range 2 {
+		a, err := c.Pipeline(context.Background(), stmts, FormatColumnar, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := errors.Join(a[0].Err, a[1].Err, a[2].Err); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if got := fmt.Sprint(a[1].Columns); got != "[{s 25 text} {n 20 int8}]" || len(a[1].Batches) != 1 || a[1].Tag.String() != "FETCH 1" {
+			t.Errorf("run %d: the FETCH answered columns %s, %d batches, %q", run, got, len(a[1].Batches), a[1].Tag)
+		}
+	}
+}
+
 // A session keeps at most pipelineCacheSize prepared statements of pipelines.
 func TestPipelineCacheBound(t *testing.T) {
 	_, c := bulkConn(t)
