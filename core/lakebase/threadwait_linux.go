@@ -17,9 +17,9 @@ import (
 // connection's last read waited longer than that (a server farther away,
 // or a long statement), where spinning would only burn CPU. A short
 // statement's answer from a server on the same host takes 30–300 µs,
-// depending on how busy the host is: 10,000 round trips from Node on two
-// busy CPUs took 2.20 s spinning up to 50 µs, 1.81 s up to 300 µs
-// (Postgres.js, 1.88 s).
+// depending on how busy the host is, so 500 µs leaves room: 10,000 round
+// trips from Node on two busy CPUs, 10 runs each, took 1.89 s spinning up
+// to 50 µs, 1.67 s up to 500 µs (Postgres.js 1.61 s).
 const spinFor = 500 * time.Microsecond
 
 // waitOnThread wraps a connection so that its reads wait for the server on
@@ -46,9 +46,9 @@ func waitOnThread(c net.Conn) net.Conn {
 // through the C ABI) is locked to that thread. Parking it puts the thread
 // to sleep, and another thread must take the poller's news and wake it:
 // two hand-offs, each a sleep and a wake-up (tens of microseconds on a
-// virtual machine), where a short statement's answer from a nearby
-// server arrives within the spin. A pure Go program does not need this: its idle threads spin in
-// the scheduler already.
+// virtual machine), where a short statement's answer from a nearby server
+// arrives within the spin. A pure Go program does not need this: its idle
+// threads spin in the scheduler already.
 type threadWaitConn struct {
 	net.Conn
 	raw syscall.RawConn
