@@ -40,15 +40,17 @@ const { InternalError } = require('./errors')
  */
 const MAX_CALLERS = Math.max(1, Math.min(4, os.availableParallelism()))
 /**
- * The calls made on the threadpool before the callers start, all of them
- * at once. A caller costs about 40 ms of CPU to start (a Node worker's
- * bootstrap, on another thread) and 10 MB of memory, which a few calls
- * do not repay: started by a script's first query, callers took that CPU
- * from the server during a COPY that followed (1M rows: 94 ms of the
- * client's 437). Started one at a time, as calls found the others busy,
- * the second started within the first burst of queries on a pool, whose
- * CPU it took (10,000 queries 100 at a time: 0.39 s one at a time, 0.36 s
- * together, 0.38 s as before, with none held back).
+ * The calls made on the threadpool before callers start. A caller costs
+ * about 40 ms of CPU to start (a Node worker's bootstrap, on another
+ * thread) and 10 MB of memory, which a few calls do not repay: started by
+ * a script's first query, callers took that CPU from the server during a
+ * COPY that followed (1M rows: 94 ms of the client's 437). Then one
+ * starts when the calls come one at a time (a Client's), all of them when
+ * calls run at once, and the rest once a call finds every caller busy:
+ * started one at a time as calls found the others busy, the second
+ * started within the first burst of a pool's queries, whose CPU it took
+ * (10,000 queries 100 at a time: 0.39 s, against 0.36 s with both
+ * started during the pool's first queries).
  */
 const CALLS_BEFORE_CALLERS = 16
 /** Bytes of string and byte arguments a call may carry. */
@@ -199,6 +201,7 @@ class Callers {
     this.all = []
     this.started = 0 // callers started, dead ones included: a library that fails in one fails in all
     this.calls = 0 // calls asked for
+    this.inFlight = 0 // calls running, on callers or (track) on the threadpool
     this.kinds = PROTOTYPES.map(paramKinds)
   }
 
@@ -214,19 +217,34 @@ class Callers {
     const kinds = this.kinds[index]
     if (!c.put(index, kinds, args)) return null
     c.busy = true
-    return c.run(kinds, args).finally(() => { c.busy = false })
+    this.inFlight++
+    return c.run(kinds, args).finally(() => {
+      c.busy = false
+      this.inFlight--
+    })
+  }
+
+  /** Counts promise, a call that went to the threadpool instead, as running until it settles; returns it. */
+  track (promise) {
+    this.inFlight++
+    return promise.finally(() => { this.inFlight-- })
   }
 
   idle () {
-    for (const c of this.all) if (!c.busy && Atomics.load(c.ch.ctl, READY)) return c
-    if (this.started === 0 && this.calls >= CALLS_BEFORE_CALLERS) this.start()
+    let loading = false
+    for (const c of this.all) {
+      if (c.busy) continue
+      if (Atomics.load(c.ch.ctl, READY)) return c
+      loading = true
+    }
+    if (this.calls >= CALLS_BEFORE_CALLERS && !loading) this.start(this.started === 0 && this.inFlight === 0 ? 1 : MAX_CALLERS)
     return null // this call goes to the threadpool: the callers are busy, or still loading the library
   }
 
-  /** Starts the callers, all of them (see CALLS_BEFORE_CALLERS). */
-  start () {
+  /** Starts callers up to upTo in all (see CALLS_BEFORE_CALLERS). */
+  start (upTo) {
     try {
-      while (this.started < MAX_CALLERS) {
+      while (this.started < upTo) {
         this.started++
         this.all.push(new Caller(this.file, (dead) => { this.all = this.all.filter((c) => c !== dead) }))
       }

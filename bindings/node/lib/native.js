@@ -191,7 +191,7 @@ function callAsync (fn, ...args) {
  * made of (taking a session from a pool, its statement, giving it back).
  */
 function callQuick (fn, ...args) {
-  return callers.call(indexOf.get(fn), args) ?? callAsync(fn, ...args)
+  return callers.call(indexOf.get(fn), args) ?? callers.track(callAsync(fn, ...args))
 }
 
 /**

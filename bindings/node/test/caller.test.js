@@ -36,7 +36,7 @@ async function direct (callers, name, args) {
   throw new Error('no caller thread came up in 2 s')
 }
 
-test('callers start together once CALLS_BEFORE_CALLERS calls were made; they make calls with every kind of argument and out-parameter; a busy set sends calls elsewhere', async () => {
+test('callers start once CALLS_BEFORE_CALLERS calls were made, one for calls one at a time, the rest when one is busy; they make calls with every kind of argument and out-parameter; a busy set sends calls elsewhere', async () => {
   const callers = new Callers(native.lib().path)
   const out = [null]
   const err = [null]
@@ -44,8 +44,8 @@ test('callers start together once CALLS_BEFORE_CALLERS calls were made; they mak
     assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null) // to the threadpool
   }
   assert.equal(callers.all.length, 0)
-  assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null) // still: they start now
-  assert.equal(callers.all.length, MAX_CALLERS)
+  assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null) // still: one starts now
+  assert.equal(callers.all.length, 1) // nothing else in flight: one is enough
   assert.equal(await direct(callers, 'connstr_normalize', ['Host=https://x.example.com;Timeout=7', out, err]), 0)
   assert.match(native.takeString(out[0]), /Timeout=7/)
   const rc = await direct(callers, 'connstr_normalize', ['Bogus=1', out, err]) // a failure comes back as a status
@@ -65,7 +65,9 @@ test('callers start together once CALLS_BEFORE_CALLERS calls were made; they mak
   assert.equal(affected, 1)
   assert.equal(result, 0) // one row: the result is complete and closed
 
-  // MAX_CALLERS at most (the CPUs, up to 4): with each busy in a statement, the next call is refused (it goes to the threadpool).
+  assert.equal(callers.all.length, 1)
+  // The rest start once a call finds the caller busy; MAX_CALLERS at most (the CPUs, up to 4): with each busy in a
+  // statement, the next call is refused (it goes to the threadpool).
   const handles = []
   for (let i = 0; i < MAX_CALLERS; i++) {
     const hi = [0]
@@ -87,6 +89,19 @@ test('callers start together once CALLS_BEFORE_CALLERS calls were made; they mak
   assert.equal(callers.call(index('connstr_normalize'), ['Host=https://x.example.com', out, err]), null)
   assert.deepEqual(await Promise.all(sleeps), Array(MAX_CALLERS).fill(0))
   for (const hi of [h[0], ...handles]) native.check(await native.callAsync(native.lib().close, hi, err), err)
+})
+
+test('callers start all at once when the calls that reach the threshold run at once', async () => {
+  const callers = new Callers(native.lib().path)
+  const args = () => ['Host=https://x.example.com', [null], [null]]
+  for (let i = 1; i < CALLS_BEFORE_CALLERS; i++) assert.equal(callers.call(index('connstr_normalize'), args()), null)
+  let done
+  const running = callers.track(new Promise((resolve) => { done = resolve })) // a call on the threadpool, in flight
+  assert.equal(callers.call(index('connstr_normalize'), args()), null)
+  assert.equal(callers.all.length, MAX_CALLERS)
+  done()
+  await running
+  assert.equal(callers.inFlight, 0)
 })
 
 test('a statement too large for a caller thread goes to the threadpool, whole', async () => {
