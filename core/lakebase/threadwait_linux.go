@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,6 +22,25 @@ import (
 // trips from Node on two busy CPUs, 10 runs each, took 1.89 s spinning up
 // to 50 µs, 1.67 s up to 500 µs (Postgres.js 1.61 s).
 const spinFor = 500 * time.Microsecond
+
+// spinners counts the reads spinning now, in the whole process. At most
+// maxSpinners (half the CPUs) spin at once: the others park at once, so
+// that threads waiting for answers never take the CPUs the server (on
+// the same host) and the program need.
+var (
+	spinners    atomic.Int32
+	maxSpinners = int32(max(1, runtime.NumCPU()/2))
+)
+
+// startSpin counts a read as spinning and reports true, or reports false
+// when maxSpinners spin already.
+func startSpin() bool {
+	if spinners.Add(1) > maxSpinners {
+		spinners.Add(-1)
+		return false
+	}
+	return true
+}
 
 // waitOnThread wraps a connection so that its reads wait for the server on
 // the calling thread (see threadWaitConn); a connection without a file
@@ -85,22 +105,30 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 	if !streaming {
 		spin = c.spinBudget()
 	}
+	spinning := false
 	rerr := c.raw.Read(func(fd uintptr) bool {
 		for {
 			n, err = unix.Read(int(fd), p)
-			switch {
-			case err == unix.EINTR:
+			if err == unix.EINTR {
 				continue
-			case err != unix.EAGAIN:
-				return true
-			case waited.IsZero():
-				waited = time.Now()
 			}
-			if time.Since(waited) >= spin {
-				return false // park until readable; then this runs again, without spinning
+			if err != unix.EAGAIN { // data, the end, or an error
+				break
+			}
+			if waited.IsZero() {
+				waited = time.Now()
+				spinning = spin > 0 && startSpin()
+			}
+			if !spinning || time.Since(waited) >= spin {
+				break
 			}
 			syscall.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // a server on this CPU runs first
 		}
+		if spinning {
+			spinners.Add(-1)
+			spinning = false
+		}
+		return err != unix.EAGAIN // nothing yet: park until readable; then this runs again, without spinning
 	})
 	if !waited.IsZero() && !streaming {
 		c.lastWait.Store(int64(time.Since(waited)))

@@ -106,6 +106,38 @@ func TestThreadWaitConnSpinFollowsTheServer(t *testing.T) {
 	}
 }
 
+// TestThreadWaitSpinnersBounded: a read counts as spinning only while it
+// spins, and once maxSpinners spin, the next read parks at once (and
+// still gets its answer).
+func TestThreadWaitSpinnersBounded(t *testing.T) {
+	c, s := loopbackPair(t)
+	buf := make([]byte, 16)
+	read := func() {
+		t.Helper()
+		go func() {
+			time.Sleep(100 * time.Microsecond)
+			s.Write([]byte("answer"))
+		}()
+		if n, err := c.Read(buf); err != nil || string(buf[:n]) != "answer" {
+			t.Fatalf("read %q, %v", buf[:n], err)
+		}
+	}
+	before := spinners.Load()
+	read()
+	if n := spinners.Load(); n != before {
+		t.Fatalf("%d reads spinning after a read, %d before", n, before)
+	}
+	spinners.Store(maxSpinners)
+	t.Cleanup(func() { spinners.Store(before) })
+	if startSpin() {
+		t.Fatal("a read may spin beside maxSpinners spinning")
+	}
+	read()
+	if n := spinners.Load(); n != maxSpinners {
+		t.Fatalf("%d reads spinning after a read that could not spin, want %d", n, maxSpinners)
+	}
+}
+
 // TestThreadWaitConnDeadlineAndClose: a parked read honours a deadline (as
 // pgx's cancellation relies on) and a Close from another goroutine.
 func TestThreadWaitConnDeadlineAndClose(t *testing.T) {
