@@ -30,10 +30,10 @@
 // Any other statement that finds every session of the pool's own identity
 // held waits here, not in the core: the session of a parameterized
 // pool.query (one with a signal) that succeeded goes straight to the first
-// statement waiting (no
-// lakelink_close, no lakelink_pool_acquire: one library call per query
-// instead of three), at most HAND_OVERS times in a row, after which it goes
-// back to the core, which decides whether it serves again (MaxLifetime).
+// statement waiting (no lakelink_close, no lakelink_pool_acquire: one
+// library call per query instead of three), at most HAND_OVERS times in a
+// row, after which it goes back to the core, which decides whether it
+// serves again (MaxLifetime).
 // Anything else given back (an error, a client, a transaction, a stream,
 // a statement without parameters, which may have been BEGIN) goes back to
 // the core, and the first waiting then takes a session there. When no
@@ -517,21 +517,16 @@ class Pool extends EventEmitter {
 
   /** Lets the first n acquires waiting here go, each with value (a handle, or null: to the core), or rejects them (error). */
   #release (n, value, error) {
-    for (const w of this.#take(n)) {
-      w.signal?.removeEventListener('abort', w.onAbort)
-      if (error) w.reject(error)
-      else w.resolve(value)
-    }
-  }
-
-  /** Takes the first n acquires waiting here out of the queue. */
-  #take (n) {
     const taken = this.#waiting.splice(0, n)
     if (this.#waiting.length === 0 && this.#stallTimer) {
       clearInterval(this.#stallTimer)
       this.#stallTimer = null
     }
-    return taken
+    for (const w of taken) {
+      w.signal?.removeEventListener('abort', w.onAbort)
+      if (error) w.reject(error)
+      else w.resolve(value)
+    }
   }
 
   /**
