@@ -4,19 +4,18 @@ package ops
 
 import (
 	"errors"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // readable reports whether fd is readable within d.
 func readable(t *testing.T, fd int, d time.Duration) bool {
 	t.Helper()
-	var set syscall.FdSet
-	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
-	tv := syscall.NsecToTimeval(d.Nanoseconds())
-	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
-	if err != nil && err != syscall.EINTR {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, int(d.Milliseconds()))
+	if err != nil && err != unix.EINTR {
 		t.Fatal(err)
 	}
 	return n > 0
