@@ -439,14 +439,13 @@ int32_t lakelink_pool_pipeline(uint64_t pool, const char *user_token, const uint
                                lakelink_error **err);
 
 /* Opens a pipeline channel: lakelink_query_pipeline asked for and answered
- * over a stream socket, for an event loop whose thread cannot call into
- * the library cheaply (Node's main thread, where a call costs tens of
- * microseconds: bindings/node/lib/channel.js). *fd_out is the caller's end
- * of a connected Unix stream socket, which the caller owns: it writes
- * requests (a connection or pool handle, max_rows, format, a user token
- * for a pool, and statements) and reads answers (the answers or an error),
- * framed as TYPES.md ("Pipeline channels") says, and watches it as any
- * socket. Each request runs on the library's threads as
+ * over a stream socket, for an event loop whose thread must not wait for
+ * the server (Node's main thread: bindings/node/lib/channel.js). *fd_out
+ * is the caller's end of a connected Unix stream socket, which the caller
+ * owns: it writes requests (a connection or pool handle, max_rows, format,
+ * a user token for a pool, and statements) and reads answers (the answers
+ * or an error), framed as TYPES.md ("Pipeline channels") says, and
+ * watches it as any socket. Each request runs on the library's threads as
  * lakelink_query_pipeline (a connection's) or lakelink_pool_pipeline (a
  * pool's) would, all at once but those on one connection; answers come as
  * their pipelines complete, each with its request's id. Send one request

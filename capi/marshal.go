@@ -7,6 +7,7 @@ package main
 
 /*
 #cgo CFLAGS: -DLAKELINK_TYPES_ONLY
+#cgo linux LDFLAGS: -ldl
 #include <stdlib.h>
 #include "lakelink.h"
 */

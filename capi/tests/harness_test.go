@@ -21,7 +21,9 @@ package capitests
 
 import (
 	"bufio"
+	"cmp"
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -384,7 +386,7 @@ func TestHeaderStandalone(t *testing.T) {
 func TestEveryProgramIsRun(t *testing.T) {
 	run := map[string]bool{"basics": true, "apps": true, "lakebase": true, "misuse": true, "threads": true,
 		"oauth_url": true, "oauth_exchange": true, "negative": true, "routing": true, "secrets": true, "pools": true,
-		"bulk": true, "async": true}
+		"bulk": true, "async": true, "stacks": true}
 	files, err := filepath.Glob(filepath.Join(testsDir, "*.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -487,6 +489,38 @@ func TestSecrets(t *testing.T) {
 			}
 			t.Log("\n" + out)
 		})
+	}
+}
+
+// TestStacks: calls from stacks of the caller's own (as koffi makes
+// them), on the main thread and on others, where the library answers the
+// Go runtime's question for the thread's stack from glibc's last answer
+// (capi/stackbound_linux.c).
+func TestStacks(t *testing.T) {
+	t.Parallel()
+	mustPass(t, "stacks", env(t))
+}
+
+// TestStackBoundIsTheLibrarys: on Linux the Go runtime's question for a
+// thread's stack is answered in the library (capi/stackbound_linux.c),
+// so the library imports no pthread_getattr_np.
+func TestStackBoundIsTheLibrarys(t *testing.T) {
+	if goos := cmp.Or(tgt.goos, runtime.GOOS); goos != "linux" {
+		t.Skipf("%s: glibc's pthread_getattr_np is Linux's", goos)
+	}
+	f, err := elf.Open(filepath.Join(libDir, tgt.lib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	imported, err := f.ImportedSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range imported {
+		if s.Name == "pthread_getattr_np" {
+			t.Fatalf("the library imports %s@%s: the runtime calls glibc's, not capi/stackbound_linux.c's", s.Name, s.Version)
+		}
 	}
 }
 

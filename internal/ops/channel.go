@@ -2,13 +2,10 @@ package ops
 
 // Pipeline channels (lakelink.h, lakelink_pipeline_channel_open; TYPES.md,
 // "Pipeline channels"): pipelines asked for and answered over a stream
-// socket. They are for an event loop whose own thread cannot call into
-// the library cheaply: Node's main thread, where koffi calls on a stack of
-// its own, so that Go looks the thread's stack bounds up again at every
-// call (about 70 µs, glibc reading /proc/self/maps). The loop writes
-// requests and reads answers as it does any socket's, and the pipelines
-// run on goroutines: no thread of the caller's waits for a round trip to
-// the server.
+// socket, for an event loop whose own thread must not wait for the
+// server (Node's main thread). The loop writes requests and reads answers
+// as it does any socket's, and the pipelines run on goroutines: no thread
+// of the caller's waits for a round trip to the server.
 
 import (
 	"bufio"

@@ -3,8 +3,9 @@ package ops
 // COPY FROM over a socket (lakelink.h, lakelink_copy_from_socket; TYPES.md,
 // "COPY sockets"): the caller writes the COPY's data to a stream socket
 // as it writes any socket, and the library sends it on to the server, so
-// that no call crosses into the library per chunk (from Node's main
-// thread a call costs tens of microseconds: see channel.go).
+// that no call crosses into the library per chunk, and an event loop that
+// must not wait for the server (Node's) has the socket's buffer as the
+// COPY's backpressure.
 
 import (
 	"bufio"

@@ -4,11 +4,10 @@
 // loop writes requests to and reads answers from, as it does any socket's
 // (TYPES.md, "Pipeline channels"). A pipeline then holds no thread while
 // it waits for the server, where a call on a caller thread or the
-// threadpool is held for its whole round trip; and the main thread calls
-// into the library only to open the channel (a call from the main thread
-// costs tens of microseconds: koffi calls on a stack of its own there, and
-// Go looks the thread's stack up again at every call). The requests
-// written in one turn of the event loop go out in one write.
+// threadpool is held for its whole round trip, and the main thread, which
+// must never wait for the server, calls into the library only to open the
+// channel. The requests written in one turn of the event loop go out in
+// one write.
 //
 // POSIX only: on Windows a pipeline is a call (lib/session.js).
 

@@ -67,7 +67,8 @@ class CallSink {
  * A COPY FROM fed through its socket (lakelink_copy_from_socket; TYPES.md,
  * "COPY sockets"): the data is written to the socket as to any, in frames,
  * and the library sends it on to the server, so that no chunk is a call
- * (from the main thread a call costs tens of microseconds: lib/channel.js).
+ * and the socket's buffer is the COPY's backpressure: the main thread
+ * never waits for the server.
  * The library answers with the COPY's outcome once it has ended (early,
  * when the server refused the statement or a row).
  */

@@ -6,10 +6,11 @@
 // npm installs as an optionalDependency; in build/out of the source checkout
 // this package sits in (bindings/node -> ../../build/out).
 //
-// Every call into Go runs off the main thread, so the event loop never
-// waits: the calls queries are made of on lakelink's caller threads
-// when one is idle (lib/caller.js), every call otherwise on a libuv
-// threadpool thread through koffi's `.async`. libuv's
+// Every call into Go that may wait runs off the main thread, so the event
+// loop never waits (quick ones, a pool's counts or a connection string's
+// merge, run on it): the calls queries are made of on lakelink's caller
+// threads when one is idle (lib/caller.js), every call otherwise on a
+// libuv threadpool thread through koffi's `.async`. libuv's
 // pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise, which would
 // run at most 4 queries at once and starve fs and dns meanwhile: when the
 // variable is not set, loading lakelink sets it to THREADPOOL_SIZE, which
@@ -162,21 +163,17 @@ function checkThreadpool (probe) {
 }
 
 /**
- * Frees memory the library returned. lakelink_free is plain C (a call into
- * Go from the main thread would cost 0.2 to 1 ms: koffi runs C on a stack
- * of its own, so Go re-reads the thread's stack bounds, which on the main
- * thread means parsing /proc/self/maps), so it is called here directly.
+ * Frees memory the library returned, here on the main thread: lakelink_free
+ * is plain C, a call to free(3).
  */
 function free (ptr) {
   if (ptr) loaded.free(ptr)
 }
 
-/** Frees a lakelink_error (and its strings) on a threadpool thread: lakelink_error_free is Go, and errors are rare. */
+/** Frees a lakelink_error (and its strings). */
 function errorFree (ptr) {
-  if (ptr) loaded.error_free.async(ptr, noop)
+  if (ptr) loaded.error_free(ptr)
 }
-
-function noop () {}
 
 /** Calls fn.async with args (on a threadpool thread) and resolves with its status. */
 function callAsync (fn, ...args) {
