@@ -44,11 +44,14 @@ test('a waiter aborted while the core looks for a session stops waiting at once;
   const one = await lakelink.connect(lakebase(info), { MaxConnections: 1, ApplicationName: 'node-abort-open' })
   try {
     const ac = new AbortController()
-    // The holder's 2 s are well beyond the waits below even on a loaded host: the waiter cannot get its session.
+    // The holder's 2 s are well beyond the waits below, even on a loaded host: the waiter cannot get its session.
     const holder = one.query('SELECT pg_sleep(2), pg_terminate_backend(pg_backend_pid())')
     await new Promise((resolve) => setTimeout(resolve, 50))
     const waiter = one.query({ text: 'SELECT 2 AS x', signal: ac.signal })
-    await new Promise((resolve) => setTimeout(resolve, 200)) // it waits in the core after 100 ms of no session back (pool.js, STALL_MS)
+    // It moves to the core once no session came back for 100 ms, which a
+    // timer checks every 100 ms (pool.js, STALL_MS): aborted before that,
+    // it would leave nothing waiting in the core. 600 ms is well past.
+    await new Promise((resolve) => setTimeout(resolve, 600))
     const t0 = Date.now()
     ac.abort()
     await assert.rejects(waiter, { name: 'AbortError' })
