@@ -1,13 +1,13 @@
 //go:build ignore
 
 /*
- * stacks.c: calls on the main thread from stacks of the caller's own, as
- * Node's koffi makes its synchronous calls, then from the thread's own
- * stack again. At every such call the Go runtime asks for the thread's
- * stack bounds, which the library answers from what glibc said last
- * (capi/stackbound_linux.c): the calls work from each
- * stack, in any order, and on threads started after, whose first call
- * comes from such a stack.
+ * stacks.c: calls from stacks of the caller's own, as Node's koffi makes
+ * its synchronous calls, and from the thread's own stack, on the main
+ * thread and on threads whose first call comes from such a stack. At
+ * every such call the Go runtime asks for the thread's stack bounds,
+ * which the library answers from what glibc said last
+ * (capi/stackbound_linux.c): the calls work from each stack, in any
+ * order.
  *
  * POSIX with ucontext (glibc); elsewhere the program passes without
  * switching stacks.
