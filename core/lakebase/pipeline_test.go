@@ -349,3 +349,17 @@ func TestPipelineAfterDeallocateAll(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestPipelineValuesOfTheirText: a pipelined statement whose columns are
+// not all read from their wire values (a "char", arrays, an inet) answers
+// as Execute does (its rows have no pgx.Conn to ask for the type map).
+func TestPipelineValuesOfTheirText(t *testing.T) {
+	_, c := bulkConn(t)
+	q := Queued{`SELECT 'a'::"char", '{{1,2},{3,4}}'::int[], ARRAY[NULL]::text[], '10.0.0.1'::inet, 1::oid`, nil}
+	want, wantTag := batchesOf(t, c, q, 1000)
+	a, err := c.Pipeline(context.Background(), []Queued{q}, FormatColumnar, 1000)
+	if err != nil || a[0].Err != nil || a[0].Tag.String() != wantTag || len(a[0].Batches) != len(want) ||
+		!bytes.Equal(a[0].Batches[0], want[0]) {
+		t.Fatalf("%v %+v", err, a)
+	}
+}

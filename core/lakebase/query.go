@@ -375,7 +375,7 @@ func (r *Result) Values() ([]any, error) {
 	if r.done {
 		return nil, errors.New("lakebase: no current row")
 	}
-	v, err := rowValues(r.rows, r.textCols)
+	v, err := rowValues(r.rows, r.textCols, r.conn.c.TypeMap())
 	return v, r.conn.t.wrap(err)
 }
 
@@ -406,7 +406,7 @@ func (r *Result) nextBatchLocked(format Format, maxRows int) ([]byte, error) {
 	}
 	var rows [][]any
 	for len(rows) < maxRows && r.nextLocked() {
-		v, err := rowValues(r.rows, r.textCols)
+		v, err := rowValues(r.rows, r.textCols, r.conn.c.TypeMap())
 		if err != nil {
 			r.err = r.conn.t.wrap(err)
 			r.finishLocked()

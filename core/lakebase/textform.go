@@ -59,12 +59,13 @@ func textColumns(fields []pgconn.FieldDescription) []int {
 }
 
 // rowValues is rows.Values() with the text of the columns textCols names
-// as strings.
-func rowValues(rows pgx.Rows, textCols []int) ([]any, error) {
+// as strings; m is the session's type map (rows of a pipeline have no
+// Conn to ask).
+func rowValues(rows pgx.Rows, textCols []int, m *pgtype.Map) ([]any, error) {
 	if len(textCols) == 0 {
 		return rows.Values()
 	}
-	fields, raw, m := rows.FieldDescriptions(), rows.RawValues(), rows.Conn().TypeMap()
+	fields, raw := rows.FieldDescriptions(), rows.RawValues()
 	values := make([]any, len(raw))
 	next := 0 // into textCols
 	for i, buf := range raw {
