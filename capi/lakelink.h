@@ -101,7 +101,9 @@ extern "C" {
  * executemany and COPY (lakelink_execute_many, lakelink_copy_*);
  * asynchronous calls (lakelink_*_start, lakelink_queue_*, lakelink_call_*);
  * pipelines (lakelink_query_pipeline, lakelink_pool_pipeline,
- * lakelink_pipeline_channel_open); lakelink_copy_from_socket. */
+ * lakelink_pipeline_channel_open); lakelink_copy_from_socket; statements
+ * whose answers the caller reads (lakelink_session_socket,
+ * lakelink_query_send, _prepare, _feed, _receive). */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -424,6 +426,48 @@ int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, in
  * once. Discards what is left of the connection's result. */
 int32_t lakelink_query_pipeline(uint64_t conn, const uint8_t *statements, int64_t statements_len, int32_t max_rows,
                                 const char *format, uint8_t **answers_out, int64_t *len_out, lakelink_error **err);
+
+/* Statements whose answers the caller reads from the session's socket,
+ * for an event loop that should not wait for a thread to bring each
+ * answer (POSIX). lakelink_query_send sends sql with params as
+ * lakelink_query runs it, and returns at once with *sending_out
+ * LAKELINK_SEND_SENT; or it sends nothing: LAKELINK_SEND_PREPARE_FIRST,
+ * the statement must be prepared first (call lakelink_query_prepare,
+ * which waits for the server, then lakelink_query_send again; a session
+ * prepares a statement once), or LAKELINK_SEND_NOT_SENT, lakelink_query
+ * must run it (a transaction open, autocommit off, a result not read to
+ * its end, SQL of several statements, a session not this library's, or
+ * a platform other than POSIX). Parameters that do not encode are its
+ * error. Once sent, the caller reads what comes on the session's socket
+ * (a duplicate from lakelink_session_socket, which the caller owns and
+ * closes; read it only while a statement sent waits for its answer) and
+ * passes all it reads to lakelink_query_feed, which sets *feeding_out to
+ * LAKELINK_FEED_MORE (read on), LAKELINK_FEED_COMPLETE (the whole answer
+ * came: lakelink_query_receive will not wait) or LAKELINK_FEED_WAIT
+ * (stop reading the socket and call lakelink_query_receive where it may
+ * wait for the server: a large answer, whose result then reads the rest
+ * as it comes; a statement to run again after a schema change; a COPY; a
+ * failed session). lakelink_query_receive sets lakelink_query's outputs.
+ * Any other call on conn before it reads and drops the answer
+ * (lakelink_query_receive then fails with LAKELINK_ERR_DATABASE): the
+ * caller must have fed all it read of it, and read the socket no more.
+ * Statements with more than 64 KiB of encoded parameters are not sent so
+ * (LAKELINK_SEND_NOT_SENT): writing them could wait for the server. */
+#define LAKELINK_SEND_NOT_SENT 0
+#define LAKELINK_SEND_PREPARE_FIRST 1
+#define LAKELINK_SEND_SENT 2
+#define LAKELINK_FEED_MORE 0
+#define LAKELINK_FEED_COMPLETE 1
+#define LAKELINK_FEED_WAIT 2
+int32_t lakelink_session_socket(uint64_t conn, int32_t *fd_out, lakelink_error **err);
+int32_t lakelink_query_send(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len,
+                            int32_t *sending_out, lakelink_error **err);
+int32_t lakelink_query_prepare(uint64_t conn, const char *sql, lakelink_error **err);
+int32_t lakelink_query_feed(uint64_t conn, const uint8_t *data, int64_t data_len, int32_t *feeding_out,
+                            lakelink_error **err);
+int32_t lakelink_query_receive(uint64_t conn, int32_t max_rows, const char *format, char **columns_json_out,
+                               uint8_t **batch_out, int64_t *len_out, char **command_tag_out,
+                               int64_t *rows_affected_out, uint64_t *result_out, lakelink_error **err);
 
 /* Runs a pipeline as lakelink_query_pipeline does, on a session that the
  * pool lends for it and takes back after: one of the pool's own

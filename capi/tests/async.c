@@ -9,13 +9,15 @@
  * (lakelink_pipeline_channel_open): pipelines written to a socket and
  * their answers read from it; and COPY sockets
  * (lakelink_copy_from_socket): a COPY's data written as frames, its
- * outcome read back.
+ * outcome read back; and a statement whose answer this loop reads from
+ * the session's socket itself (lakelink_query_send).
  *
  * Environment (set by harness_test.go):
  *   LAKELINK_LAKEBASE   a Lakebase connection string
  */
 #include "check.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -237,6 +239,76 @@ static void test_copy_socket(uint64_t conn) {
     expect_error_free("fd_out NULL", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "fd_out");
 }
 
+/* feed_answer: reads the session's socket fd (poll(2), as an event loop
+ * watches it) and feeds conn what comes until the answer needs no more:
+ * what lakelink_query_feed told last. */
+static int32_t feed_answer(uint64_t conn, int fd) {
+    int32_t feeding = LAKELINK_FEED_MORE;
+    lakelink_error *err = NULL;
+    while (feeding == LAKELINK_FEED_MORE) {
+        struct pollfd p = {fd, POLLIN, 0};
+        CHECK(poll(&p, 1, 5000) == 1, "no answer in 5 s");
+        uint8_t buf[4096];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        CHECK(n > 0, "reading the session's socket: %zd", n);
+        int32_t rc = lakelink_query_feed(conn, buf, (int64_t)n, &feeding, &err);
+        expect_ok("lakelink_query_feed", rc, err);
+    }
+    return feeding;
+}
+
+/* test_fed: statements whose answers this loop reads from the session's
+ * socket: prepared once, then sent, fed, received as lakelink_query's. */
+static void test_fed(uint64_t conn) {
+    say("a statement whose answer the caller reads: prepared once, then sent, fed from the socket, received");
+    lakelink_error *err = NULL;
+    int32_t fd = -1;
+    int32_t rc = lakelink_session_socket(conn, &fd, &err);
+    expect_ok("lakelink_session_socket", rc, err);
+    const char *sql = "SELECT 41::int8 + 1";
+    int32_t sending = -1;
+    rc = lakelink_query_send(conn, sql, NULL, 0, &sending, &err);
+    expect_ok("lakelink_query_send", rc, err);
+    CHECK(sending == LAKELINK_SEND_PREPARE_FIRST, "sending %d before preparing", sending);
+    rc = lakelink_query_prepare(conn, sql, &err);
+    expect_ok("lakelink_query_prepare", rc, err);
+    for (int round = 0; round < 3; round++) {
+        rc = lakelink_query_send(conn, sql, NULL, 0, &sending, &err);
+        expect_ok("lakelink_query_send", rc, err);
+        CHECK(sending == LAKELINK_SEND_SENT, "sending %d", sending);
+        int32_t feeding = feed_answer(conn, fd);
+        CHECK(feeding == LAKELINK_FEED_COMPLETE, "feeding %d", feeding);
+        char *cols = NULL, *tag = NULL;
+        uint8_t *batch = NULL;
+        int64_t len = 0, affected = 0;
+        uint64_t res = 0;
+        rc = lakelink_query_receive(conn, 0, NULL, &cols, &batch, &len, &tag, &affected, &res, &err);
+        expect_ok("lakelink_query_receive", rc, err);
+        CHECK(res == 0 && batch != NULL && batch_rows(batch) == 1 && batch_int(batch, 0, 0) == 42, "one row, 42");
+        CHECK(strcmp(tag, "SELECT 1") == 0 && affected == 1, "tag %s, %lld", tag, (long long)affected);
+        lakelink_free(cols);
+        lakelink_free(batch);
+        lakelink_free(tag);
+    }
+
+    say("misuse: receiving with nothing sent, no out-parameter, SQL of several statements (not sent)");
+    char *cols = NULL, *tag = NULL;
+    uint8_t *batch = NULL;
+    int64_t len = 0, affected = 0;
+    uint64_t res = 0;
+    rc = lakelink_query_receive(conn, 0, NULL, &cols, &batch, &len, &tag, &affected, &res, &err);
+    expect_error_free("nothing sent", rc, err, LAKELINK_ERR_DATABASE, "discarded");
+    rc = lakelink_query_send(conn, sql, NULL, 0, NULL, &err);
+    expect_error_free("no sending_out", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "sending_out");
+    rc = lakelink_query_feed(conn, (const uint8_t *)"x", 1, NULL, &err);
+    expect_error_free("no feeding_out", rc, err, LAKELINK_ERR_INVALID_ARGUMENT, "feeding_out");
+    rc = lakelink_query_send(conn, "SELECT 1; SELECT 2", NULL, 0, &sending, &err);
+    expect_ok("several statements", rc, err);
+    CHECK(sending == LAKELINK_SEND_NOT_SENT, "sending %d", sending);
+    close(fd);
+}
+
 int main(void) {
     const char *cs = need_env("LAKELINK_LAKEBASE");
     lakelink_error *err = NULL;
@@ -346,6 +418,7 @@ int main(void) {
     rc = lakelink_pool_close(pool, &err);
     expect_ok("lakelink_pool_close", rc, err);
     test_copy_socket(conn);
+    test_fed(conn);
 
     say("closing through the queue: the handle is invalid at once");
     rc = lakelink_session_start(queue, conn, LAKELINK_STEP_CLOSE, &call, &err);

@@ -108,8 +108,9 @@ func (c *Config) sessionConfig(o *connstr.Options) (*pgxpool.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		return waitOnThread(c), nil
+		return feedable(waitOnThread(c), c), nil
 	}
+	cfg.ConnConfig.BuildFrontend = buildFrontend
 	return cfg, nil
 }
 

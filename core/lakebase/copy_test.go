@@ -54,6 +54,21 @@ func TestMultiStatement(t *testing.T) {
 	}
 }
 
+func TestFirstWord(t *testing.T) {
+	for sql, want := range map[string]string{
+		"copy t FROM STDIN": "COPY",
+		"  -- a comment\n /* and /* one */ */ Copy t TO STDOUT": "COPY",
+		"SELECT 1":        "SELECT",
+		"(SELECT 1)":      "",
+		"":                "",
+		"/* unterminated": "",
+	} {
+		if got := firstWord(sql); got != want {
+			t.Errorf("firstWord(%q) = %q, want %q", sql, got, want)
+		}
+	}
+}
+
 func TestRowCount(t *testing.T) {
 	for tag, want := range map[string]int64{
 		"INSERT 0 5": 5, "SELECT 3": 3, "UPDATE 0": 0, "DELETE 12": 12, "COPY 7": 7, "MERGE 2": 2, "MOVE 1": 1,

@@ -2,6 +2,7 @@ package lakebase
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -96,6 +97,30 @@ func skipQuoted(sql string, i int, quote byte, backslashes bool) int {
 		i++
 	}
 	return len(sql)
+}
+
+// firstWord is sql's first word (a keyword, upper-cased), after blanks
+// and comments; "" when sql starts otherwise.
+func firstWord(sql string) string {
+	for i := 0; i < len(sql); {
+		switch ch := sql[i]; {
+		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v':
+			i++
+		case ch == '-' && i+1 < len(sql) && sql[i+1] == '-':
+			for i < len(sql) && sql[i] != '\n' {
+				i++
+			}
+		case ch == '/' && i+1 < len(sql) && sql[i+1] == '*':
+			i = skipBlockComment(sql, i)
+		default:
+			j := i
+			for j < len(sql) && identByte(sql, j) {
+				j++
+			}
+			return strings.ToUpper(sql[i:j])
+		}
+	}
+	return ""
 }
 
 // skipBlockComment returns the index after the /* ... */ comment at i;

@@ -116,17 +116,26 @@ func (c *Conn) Pipeline(ctx context.Context, stmts []Queued, format Format, maxR
 		all[i] = i
 	}
 	stale := c.pipelineLocked(ctx, stmts, all, answers, format, maxRows)
-	if len(stale) > 0 {
-		if err := c.refreshCacheLocked(ctx); err != nil {
-			failEach(answers, stale, err)
-		} else {
-			for _, i := range stale {
-				answers[i] = Piped{}
-			}
-			c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows) // refused again: that error is the answer
-		}
-	}
+	c.runStaleLocked(ctx, stmts, stale, answers, format, maxRows)
 	return answers, nil
+}
+
+// runStaleLocked runs again, with the statement cache emptied, the
+// statements of stmts that stale lists, refused for a stale prepared
+// form; refused again, that error is the answer.
+func (c *Conn) runStaleLocked(ctx context.Context, stmts []Queued, stale []int, answers []Piped, format Format,
+	maxRows int) {
+	if len(stale) == 0 {
+		return
+	}
+	if err := c.refreshCacheLocked(ctx); err != nil {
+		failEach(answers, stale, err)
+		return
+	}
+	for _, i := range stale {
+		answers[i] = Piped{}
+	}
+	c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows)
 }
 
 // Pipeline runs stmts in one round trip on a session the pool lends for
@@ -196,19 +205,25 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 	}
 	p := c.pg.StartPipeline(ctx)
 	defer p.Close()
+	sent := c.sendPipelineLocked(p, stmts, which, prepared, answers)
+	return c.readPipelineLocked(p, sent, prepared, answers, format, maxRows)
+}
+
+// sendPipelineLocked binds and executes on p, each with its own Sync,
+// the statements of stmts that which lists and that have no answer yet,
+// as prepared; a statement whose arguments do not encode gets its error
+// as its answer instead. It returns those sent, or none when the session
+// failed to take them (their answers then have its error).
+func (c *Conn) sendPipelineLocked(p *pgconn.Pipeline, stmts []Queued, which []int, prepared []*pipelineStatement,
+	answers []Piped) (sent []int) {
 	var eqb pgx.ExtendedQueryBuilder
-	var sent []int
 	for _, i := range which {
 		if answers[i].Err != nil {
 			continue
 		}
 		st := prepared[i]
-		if len(st.ParamOIDs) != len(stmts[i].Args) { // pgx's error for it
-			answers[i].Err = c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(st.ParamOIDs), len(stmts[i].Args)))
-			continue
-		}
-		if err := eqb.Build(c.c.TypeMap(), st.StatementDescription, stmts[i].Args); err != nil {
-			answers[i].Err = c.t.wrap(err)
+		if err := c.bindLocked(&eqb, st, stmts[i].Args); err != nil {
+			answers[i].Err = err
 			continue
 		}
 		p.SendQueryStatement(st.StatementDescription, eqb.ParamValues, eqb.ParamFormats, st.resultFormats)
@@ -219,6 +234,22 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 		failEach(answers, sent, c.t.wrap(err))
 		return nil
 	}
+	return sent
+}
+
+// bindLocked encodes args for statement st in eqb; its error is wrapped.
+func (c *Conn) bindLocked(eqb *pgx.ExtendedQueryBuilder, st *pipelineStatement, args []any) error {
+	if len(st.ParamOIDs) != len(args) { // pgx's error for it
+		return c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(st.ParamOIDs), len(args)))
+	}
+	return c.t.wrap(eqb.Build(c.c.TypeMap(), st.StatementDescription, args))
+}
+
+// readPipelineLocked reads from p the answers of the statements sent
+// (sendPipelineLocked's), writing them; it returns those refused because
+// their prepared form is stale or gone (their answers that error).
+func (c *Conn) readPipelineLocked(p *pgconn.Pipeline, sent []int, prepared []*pipelineStatement, answers []Piped,
+	format Format, maxRows int) (stale []int) {
 	for k, i := range sent {
 		res, err := p.GetResults()
 		if rr, ok := res.(*pgconn.ResultReader); ok {
@@ -306,7 +337,8 @@ func (c *Conn) describeLocked(ctx context.Context, stmts []Queued, which []int,
 		}
 		freshBySQL[sql] = prepared[i]
 	}
-	gone := cache.evicted // deallocated first
+	cache.makeRoom(len(fresh)) // in this round trip, not the next pipeline's
+	gone := cache.evicted      // deallocated first
 	if len(fresh) == 0 && len(gone) == 0 {
 		return prepared, nil
 	}
@@ -416,7 +448,12 @@ func (l *statementLRU) get(sql string) *pipelineStatement {
 // put adds st, putting out the least recently used beyond size.
 func (l *statementLRU) put(st *pipelineStatement) {
 	l.bySQL[st.SQL] = l.order.PushFront(st)
-	for l.order.Len() > l.size {
+	l.makeRoom(0)
+}
+
+// makeRoom puts out the least recently used statements until n more fit.
+func (l *statementLRU) makeRoom(n int) {
+	for l.order.Len() > 0 && l.order.Len()+n > l.size {
 		old := l.order.Remove(l.order.Back()).(*pipelineStatement)
 		delete(l.bySQL, old.SQL)
 		l.evicted = append(l.evicted, old)

@@ -1,6 +1,7 @@
 package lakebase
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strconv"
@@ -38,6 +39,9 @@ type Conn struct {
 	// StartCopyTo) that holds mu, if one does; nil otherwise.
 	streamMu  sync.Mutex
 	endStream func()
+	// fed is the statement SendQuery sent, until its answer is received
+	// (fed.go); guarded by streamMu, it holds mu meanwhile.
+	fed *fedQuery
 
 	// staleCache: the statement cache must be emptied before the next
 	// statement; ddlInTx: the open transaction changed the schema
@@ -145,10 +149,7 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 	for retried := false; ; retried = true {
 		rows, primed, err := c.query(ctx, sql, args)
 		if err == nil {
-			r := &Result{conn: c, rows: rows, cols: Columns(rows.FieldDescriptions(), c.c.TypeMap()),
-				raw: rawColumns(rows.FieldDescriptions()), textCols: textColumns(rows.FieldDescriptions()), primed: primed}
-			c.open = r
-			return r, nil
+			return c.openResult(rows, primed, nil), nil
 		}
 		if retried {
 			return nil, c.t.wrap(err)
@@ -159,6 +160,17 @@ func (c *Conn) Execute(ctx context.Context, sql string, args ...any) (*Result, e
 			return nil, c.t.wrap(err)
 		}
 	}
+}
+
+// openResult makes rows the session's open Result; primed: rows is at a
+// row not read yet. pipeline is the pipeline of one statement that the
+// rows are the answer of (SendQuery), closed after them, or nil.
+func (c *Conn) openResult(rows pgx.Rows, primed bool, pipeline *pgconn.Pipeline) *Result {
+	fields := rows.FieldDescriptions()
+	r := &Result{conn: c, rows: rows, cols: Columns(fields, c.c.TypeMap()), raw: rawColumns(fields),
+		textCols: textColumns(fields), primed: primed, pipeline: pipeline}
+	c.open = r
+	return r
 }
 
 // query starts sql and reads its first row (pgx has it already), if any
@@ -337,9 +349,12 @@ type Result struct {
 	// rawRows holds a batch's wire values while it is encoded (raw).
 	rawRows rawRows
 	primed  bool // rows is at a row the reader has not had yet (Execute read it)
-	tag     pgconn.CommandTag
-	done    bool
-	err     error
+	// pipeline is the pipeline of one statement that rows answer
+	// (SendQuery), closed after them; nil for Execute's.
+	pipeline *pgconn.Pipeline
+	tag      pgconn.CommandTag
+	done     bool
+	err      error
 }
 
 // Columns describes the result's columns (none for a statement without
@@ -519,7 +534,14 @@ func (r *Result) finishLocked() {
 	r.done = true
 	r.tag = r.rows.CommandTag()
 	r.conn.noteTag(r.tag)
-	if err := r.rows.Err(); err != nil && r.err == nil {
+	err := r.rows.Err()
+	if r.pipeline != nil { // its Sync, where the statement's implicit transaction commits
+		commitErr, sessionErr := readSync(r.pipeline)
+		r.pipeline.Close()
+		r.pipeline = nil
+		err = cmp.Or(err, commitErr, sessionErr)
+	}
+	if err != nil && r.err == nil {
 		r.err = r.conn.t.wrap(err)
 	}
 	if r.conn.open == r {

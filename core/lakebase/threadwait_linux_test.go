@@ -194,6 +194,9 @@ func TestThreadWaitIsPerConfiguration(t *testing.T) {
 		if tlsConn, ok := conn.(*tls.Conn); ok {
 			conn = tlsConn.NetConn()
 		}
+		if fc, ok := conn.(*feedConn); ok { // the C library's sessions' bytes can be fed (fed.go)
+			conn = fc.Conn
+		}
 		if _, onThread := conn.(*threadWaitConn); onThread != wait {
 			t.Errorf("ThreadWait=%v: the session's connection is a %T", wait, conn)
 		}
@@ -210,9 +213,13 @@ func TestCopyToParksReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	tw, ok := rawConn(c.pg).(*threadWaitConn)
+	fc, ok := rawConn(c.pg).(*feedConn)
 	if !ok {
 		t.Fatalf("the connection is a %T", rawConn(c.pg))
+	}
+	tw, ok := fc.Conn.(*threadWaitConn)
+	if !ok {
+		t.Fatalf("under the feedConn: a %T", fc.Conn)
 	}
 	o, err := c.StartCopyTo(context.Background(), "COPY (SELECT generate_series(1, 1000)) TO STDOUT")
 	if err != nil {

@@ -141,13 +141,23 @@ type Statement struct {
 // Execute runs s on c.
 func Execute(ctx context.Context, c *lakebase.Conn, s Statement) (r *lakebase.Result, err error) {
 	defer classify(&err, Database)
-	var args []any
-	if s.Params != nil {
-		if args, err = lakebase.DecodeParams(lakebase.DefaultFormat, s.Params); err != nil {
-			return nil, &ArgumentError{Message: err.Error(), Err: err}
-		}
+	args, err := decodeArgs(s)
+	if err != nil {
+		return nil, err
 	}
 	return c.Execute(ctx, s.SQL, args...)
+}
+
+// decodeArgs decodes s's parameters (none when empty).
+func decodeArgs(s Statement) ([]any, error) {
+	if s.Params == nil {
+		return nil, nil
+	}
+	args, err := lakebase.DecodeParams(lakebase.DefaultFormat, s.Params)
+	if err != nil {
+		return nil, &ArgumentError{Message: err.Error(), Err: err}
+	}
+	return args, nil
 }
 
 // Column is a result column: lakelink.h's lakelink_result_columns.
@@ -213,6 +223,51 @@ func Query(ctx context.Context, c *lakebase.Conn, s Statement, b Batch) (first *
 	if err != nil {
 		return nil, err
 	}
+	return firstBatch(r, f, b)
+}
+
+// SendQuery sends s on c without waiting for its answer, for the caller
+// to feed it (lakebase.Conn.SendQuery).
+func SendQuery(c *lakebase.Conn, s Statement) (sending lakebase.Sending, err error) {
+	defer classify(&err, Database)
+	args, err := decodeArgs(s)
+	if err != nil {
+		return lakebase.NotSent, err
+	}
+	return c.SendQuery(s.SQL, args)
+}
+
+// SessionSocket is a duplicate of c's socket, for its caller to watch
+// while it feeds an answer (lakebase.Conn.SessionSocket).
+func SessionSocket(c *lakebase.Conn) (fd int, err error) {
+	defer classify(&err, Database)
+	return c.SessionSocket()
+}
+
+// PrepareQuery prepares sql on c for SendQuery (lakebase.Conn.PrepareQuery).
+func PrepareQuery(ctx context.Context, c *lakebase.Conn, sql string) (err error) {
+	defer classify(&err, Database)
+	return c.PrepareQuery(ctx, sql)
+}
+
+// ReceiveQuery receives the answer of the statement SendQuery sent on c
+// as Query returns it: its columns, first batch and, when the result is
+// not read to its end, the Result.
+func ReceiveQuery(ctx context.Context, c *lakebase.Conn, b Batch) (first *FirstBatch, err error) {
+	defer classify(&err, Database)
+	f, err := batchFormat(b.Format)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.ReceiveQuery(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return firstBatch(r, f, b)
+}
+
+// firstBatch reads r's first batch; r is closed when that is all of it.
+func firstBatch(r *lakebase.Result, f lakebase.Format, b Batch) (first *FirstBatch, err error) {
 	batch, err := r.NextBatch(f, b.MaxRows)
 	if err != nil {
 		r.Close()
