@@ -51,6 +51,15 @@ const PROTOTYPES = [
   'int32_t lakelink_query(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, int32_t max_rows, ' +
     'const char *format, _Out_ void **columns_json_out, _Out_ void **batch_out, _Out_ int64_t *len_out, ' +
     '_Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, _Out_ uint64_t *result_out, _Out_ void **err)',
+  'int32_t lakelink_session_socket(uint64_t conn, _Out_ int32_t *fd_out, _Out_ void **err)',
+  'int32_t lakelink_query_send(uint64_t conn, const char *sql, const uint8_t *params, int64_t params_len, ' +
+    '_Out_ int32_t *sending_out, _Out_ void **err)',
+  'int32_t lakelink_query_prepare(uint64_t conn, const char *sql, _Out_ void **err)',
+  'int32_t lakelink_query_feed(uint64_t conn, const uint8_t *data, int64_t data_len, _Out_ int32_t *feeding_out, ' +
+    '_Out_ void **err)',
+  'int32_t lakelink_query_receive(uint64_t conn, int32_t max_rows, const char *format, _Out_ void **columns_json_out, ' +
+    '_Out_ void **batch_out, _Out_ int64_t *len_out, _Out_ void **command_tag_out, _Out_ int64_t *rows_affected_out, ' +
+    '_Out_ uint64_t *result_out, _Out_ void **err)',
   'int32_t lakelink_pool_pipeline(uint64_t pool, const char *user_token, const uint8_t *statements, ' +
     'int64_t statements_len, int32_t max_rows, const char *format, _Out_ void **answers_out, _Out_ int64_t *len_out, ' +
     '_Out_ void **err)',

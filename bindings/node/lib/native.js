@@ -270,4 +270,4 @@ function version () {
   return lib().version()
 }
 
-module.exports = { lib, libraryName, socketsAvailable, callAsync, callQuick, callDirect, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }
+module.exports = { lib, libraryName, socketsAvailable, callAsync, callQuick, callDirect, whileRunning, openPools, check, free, errorFree, takeString, withBytes, cstr, version, candidates, threadpoolSize, THREADPOOL_SIZE }

@@ -15,6 +15,7 @@ const { decodeColumns } = require('./batch')
 const { fieldsOf, rowsOf, resultOf } = require('./result')
 const { fromFailureJSON } = require('./errors')
 const channel = require('./channel')
+const fed = require('./fed')
 
 /** Rows per batch for query(): the first batch comes with the statement, in the same call. */
 const QUERY_BATCH_ROWS = 10000
@@ -30,6 +31,7 @@ async function open (connStr) {
 
 /** Closes handle h: a session of its own ends, a pool's goes back to its pool (which drops a dead one). */
 function close (h) {
+  fed.forget(h)
   const err = [null]
   return callQuick(lib().close, h, err).then((rc) => check(rc, err))
 }
@@ -40,6 +42,7 @@ function close (h) {
  * no longer trusts, which the core pool does not hand out again.
  */
 function discard (h) {
+  fed.forget(h)
   const err = [null]
   return callQuick(lib().discard, h, err).then((rc) => check(rc, err))
 }
@@ -248,20 +251,19 @@ class Batches {
  * Starts statement st (lib/statement.js) on handle h, in one call that
  * also brings the first batch of rowsPerBatch rows: {fields, decode, rows
  * (the first batch's), rest (a Batches, or null when the result is
- * complete), tag, affected}. opts: the connection's {int8}.
+ * complete), tag, affected}. opts: the connection's {int8}, and onLoop:
+ * the answer is read on the event loop when the library sends it so
+ * (lib/fed.js).
  */
 async function start (h, st, opts, rowsPerBatch) {
-  const L = lib()
-  const buf = st.params
-  const cols = [null]
-  const batch = [null]
-  const len = [0]
-  const tag = [null]
-  const affected = [0]
-  const result = [0]
-  const err = [null]
-  const rc = await callDirect(h, L.query, h, st.text, buf, buf ? buf.length : 0, rowsPerBatch, FORMAT, cols, batch, len, tag,
-    affected, result, err)
+  const outs = { cols: [null], batch: [null], len: [0], tag: [null], affected: [0], result: [0], err: [null] }
+  const { cols, batch, len, tag, affected, result, err } = outs
+  let rc = opts.onLoop ? await fed.query(h, st, rowsPerBatch, FORMAT, outs) : null
+  if (rc === null) {
+    const buf = st.params
+    rc = await callDirect(h, lib().query, h, st.text, buf, buf ? buf.length : 0, rowsPerBatch, FORMAT, cols, batch, len, tag,
+      affected, result, err)
+  }
   check(rc, err)
   const fields = fieldsOf(takeString(cols[0]))
   const decodeOpts = { int8: st.int8 ?? opts.int8 }

@@ -10,11 +10,16 @@ const { RowStream } = require('./stream')
 const { CopyFromStream, CopyToStream } = require('./copy')
 const { InterfaceError } = require('./errors')
 
-/** A held session (its handle and the connection's {int8}) and the queue of its statements. */
+/**
+ * A held session (its handle and the connection's {int8}) and the queue
+ * of its statements, whose answers are read on the event loop (onLoop,
+ * lib/fed.js: a held session serves statement after statement, which
+ * pays for its socket's duplicate).
+ */
 class HeldSession {
   constructor (handle, opts) {
     this.handle = handle
-    this.opts = opts
+    this.opts = { ...opts, onLoop: true }
     this.tail = Promise.resolve()
     this.streams = new Set() // RowStreams not ended yet
   }
