@@ -319,10 +319,11 @@ const (
 // transaction open, autocommit off, a result not read to its end,
 // several statements in sql, a COPY (its data goes through calls),
 // arguments of more than fedArgsLimit bytes, a session whose answers
-// cannot be fed or that is reading. Arguments that do not encode are its error. Until
-// ReceiveQuery, the session's next call (Close included) first reads the
-// answer and drops it, waiting for the server: its caller must have fed
-// all it read of the answer by then, and read no more.
+// cannot be fed or that is reading. Arguments that do not encode are its
+// error. Until ReceiveQuery, the session's next call (Close included)
+// first reads the answer and drops it, waiting for the server: its
+// caller must have fed all it read of the answer by then, and read no
+// more.
 func (c *Conn) SendQuery(sql string, args []any) (Sending, error) {
 	c.lock()
 	if c.c == nil {

@@ -116,26 +116,17 @@ func (c *Conn) Pipeline(ctx context.Context, stmts []Queued, format Format, maxR
 		all[i] = i
 	}
 	stale := c.pipelineLocked(ctx, stmts, all, answers, format, maxRows)
-	c.runStaleLocked(ctx, stmts, stale, answers, format, maxRows)
+	if len(stale) > 0 {
+		if err := c.refreshCacheLocked(ctx); err != nil {
+			failEach(answers, stale, err)
+		} else {
+			for _, i := range stale {
+				answers[i] = Piped{}
+			}
+			c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows) // refused again: that error is the answer
+		}
+	}
 	return answers, nil
-}
-
-// runStaleLocked runs again, with the statement cache emptied, the
-// statements of stmts that stale lists, refused for a stale prepared
-// form; refused again, that error is the answer.
-func (c *Conn) runStaleLocked(ctx context.Context, stmts []Queued, stale []int, answers []Piped, format Format,
-	maxRows int) {
-	if len(stale) == 0 {
-		return
-	}
-	if err := c.refreshCacheLocked(ctx); err != nil {
-		failEach(answers, stale, err)
-		return
-	}
-	for _, i := range stale {
-		answers[i] = Piped{}
-	}
-	c.pipelineLocked(ctx, stmts, stale, answers, format, maxRows)
 }
 
 // Pipeline runs stmts in one round trip on a session the pool lends for
@@ -205,18 +196,8 @@ func (c *Conn) pipelineLocked(ctx context.Context, stmts []Queued, which []int, 
 	}
 	p := c.pg.StartPipeline(ctx)
 	defer p.Close()
-	sent := c.sendPipelineLocked(p, stmts, which, prepared, answers)
-	return c.readPipelineLocked(p, sent, prepared, answers, format, maxRows)
-}
-
-// sendPipelineLocked binds and executes on p, each with its own Sync,
-// the statements of stmts that which lists and that have no answer yet,
-// as prepared; a statement whose arguments do not encode gets its error
-// as its answer instead. It returns those sent, or none when the session
-// failed to take them (their answers then have its error).
-func (c *Conn) sendPipelineLocked(p *pgconn.Pipeline, stmts []Queued, which []int, prepared []*pipelineStatement,
-	answers []Piped) (sent []int) {
 	var eqb pgx.ExtendedQueryBuilder
+	var sent []int
 	for _, i := range which {
 		if answers[i].Err != nil {
 			continue
@@ -234,22 +215,6 @@ func (c *Conn) sendPipelineLocked(p *pgconn.Pipeline, stmts []Queued, which []in
 		failEach(answers, sent, c.t.wrap(err))
 		return nil
 	}
-	return sent
-}
-
-// bindLocked encodes args for statement st in eqb; its error is wrapped.
-func (c *Conn) bindLocked(eqb *pgx.ExtendedQueryBuilder, st *pipelineStatement, args []any) error {
-	if len(st.ParamOIDs) != len(args) { // pgx's error for it
-		return c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(st.ParamOIDs), len(args)))
-	}
-	return c.t.wrap(eqb.Build(c.c.TypeMap(), st.StatementDescription, args))
-}
-
-// readPipelineLocked reads from p the answers of the statements sent
-// (sendPipelineLocked's), writing them; it returns those refused because
-// their prepared form is stale or gone (their answers that error).
-func (c *Conn) readPipelineLocked(p *pgconn.Pipeline, sent []int, prepared []*pipelineStatement, answers []Piped,
-	format Format, maxRows int) (stale []int) {
 	for k, i := range sent {
 		res, err := p.GetResults()
 		if rr, ok := res.(*pgconn.ResultReader); ok {
@@ -274,6 +239,14 @@ func (c *Conn) readPipelineLocked(p *pgconn.Pipeline, sent []int, prepared []*pi
 		}
 	}
 	return stale
+}
+
+// bindLocked encodes args for statement st in eqb; its error is wrapped.
+func (c *Conn) bindLocked(eqb *pgx.ExtendedQueryBuilder, st *pipelineStatement, args []any) error {
+	if len(st.ParamOIDs) != len(args) { // pgx's error for it
+		return c.t.wrap(fmt.Errorf("expected %d arguments, got %d", len(st.ParamOIDs), len(args)))
+	}
+	return c.t.wrap(eqb.Build(c.c.TypeMap(), st.StatementDescription, args))
 }
 
 // readSync reads a pipelined statement's Sync, where its implicit
