@@ -24,13 +24,21 @@
 static uint64_t queue;
 static int queue_fd;
 
-/* readable: whether the queue's descriptor is readable within ms. */
-static int readable(int ms) {
-    struct pollfd p = {queue_fd, POLLIN, 0};
-    int n = poll(&p, 1, ms);
-    CHECK(n >= 0, "poll failed");
+/* poll_in: whether fd is readable within ms. A signal interrupting the
+ * wait (Go's runtime preempts its threads with SIGURG, this one's too
+ * while it is in a call) only starts it again. */
+static int poll_in(int fd, int ms) {
+    struct pollfd p = {fd, POLLIN, 0};
+    int n;
+    do {
+        n = poll(&p, 1, ms);
+    } while (n < 0 && errno == EINTR);
+    CHECK(n >= 0, "poll failed: %s", strerror(errno));
     return n > 0 && (p.revents & POLLIN);
 }
+
+/* readable: whether the queue's descriptor is readable within ms. */
+static int readable(int ms) { return poll_in(queue_fd, ms); }
 
 /* await_call: waits (poll) until call is among the completed calls taken. */
 static void await_call(uint64_t call) {
@@ -246,8 +254,7 @@ static int32_t feed_answer(uint64_t conn, int fd) {
     int32_t feeding = LAKELINK_FEED_MORE;
     lakelink_error *err = NULL;
     while (feeding == LAKELINK_FEED_MORE) {
-        struct pollfd p = {fd, POLLIN, 0};
-        CHECK(poll(&p, 1, 5000) == 1, "no answer in 5 s");
+        CHECK(poll_in(fd, 5000), "no answer in 5 s");
         uint8_t buf[4096];
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
