@@ -65,7 +65,7 @@ class Client extends Statements {
     this.#state = 'connecting'
     this.#connecting = session.open(this.#connStr).then((h) => {
       this.#state = 'connected'
-      this[HOLD](new HeldSession(h, { int8: this.#int8 }))
+      this[HOLD](new HeldSession(h, { int8: this.#int8 }, true))
     }, (e) => {
       this.#state = 'ended'
       throw e

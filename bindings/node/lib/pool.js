@@ -581,7 +581,7 @@ class Pool extends EventEmitter {
    * given back.
    */
   [CLIENT] (h, opts) {
-    const client = new PoolClient(new HeldSession(h, opts), (handle, err) => {
+    const client = new PoolClient(new HeldSession(h, opts, true), (handle, err) => {
       this.emit('release', err, client)
       if (err) this.emit('remove', client)
       return this[GIVE_BACK](handle, Boolean(err))

@@ -10,16 +10,17 @@ const { RowStream } = require('./stream')
 const { CopyFromStream, CopyToStream } = require('./copy')
 const { InterfaceError } = require('./errors')
 
-/**
- * A held session (its handle and the connection's {int8}) and the queue
- * of its statements, whose answers are read on the event loop (onLoop,
- * lib/fed.js: a held session serves statement after statement, which
- * pays for its socket's duplicate).
- */
+/** A held session (its handle and the connection's {int8}) and the queue of its statements. */
 class HeldSession {
-  constructor (handle, opts) {
+  /**
+   * onLoop: its statements' answers are read on the event loop
+   * (lib/fed.js), for a session that serves statement after statement
+   * outside a transaction (a client's), which pays for its socket's
+   * duplicate; not a transaction's (the library sends nothing so in one).
+   */
+  constructor (handle, opts, onLoop = false) {
     this.handle = handle
-    this.opts = { ...opts, onLoop: true }
+    this.opts = { ...opts, onLoop }
     this.tail = Promise.resolve()
     this.streams = new Set() // RowStreams not ended yet
   }

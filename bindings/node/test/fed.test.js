@@ -133,7 +133,7 @@ test('a session the server ends while the loop awaits its answer fails the state
   await c.end().catch(() => {})
 })
 
-test("a pool's one-off statements take no duplicate of its sessions' sockets", { skip: !posix }, async () => {
+test("a pool's one-off statements and transactions take no duplicate of its sessions' sockets", { skip: !posix }, async () => {
   const pool = new lakelink.Pool(`${lakebase(info)};ApplicationName=node-fed-pool;MaxConnections=1`)
   try {
     await pool.query('SELECT pg_sleep(0)') // the pool's session, and threads, start
@@ -142,6 +142,11 @@ test("a pool's one-off statements take no duplicate of its sessions' sockets", {
     await new Promise((resolve) => setTimeout(resolve, 150))
     assert.equal(openFds(), fds)
     await running
+    await pool.transaction(async (tx) => { // nothing is read on the loop in a transaction: no duplicate either
+      await tx.query('SELECT $1::int', [1])
+      await tx.query('SELECT $1::int', [2])
+      assert.equal(openFds(), fds)
+    })
   } finally {
     await pool.end()
   }
