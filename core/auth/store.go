@@ -536,9 +536,22 @@ func checkOwn(f *os.File) error {
 	return fileAccess(f, fi)
 }
 
-// readOwn reads path, a regular file of the user's (see openOwn).
+// errReplaced: a file was removed or replaced (another process wrote the
+// store's next version in its place) between its opening and its check.
+var errReplaced = errors.New("it was replaced while it was being opened")
+
+// replacedRetries bounds readOwn's openings of a store that other
+// processes keep replacing.
+const replacedRetries = 5
+
+// readOwn reads path, a regular file of the user's (see openOwn): the
+// version in place when it opens, opened again when another process put
+// its next version in place meanwhile.
 func readOwn(path string) ([]byte, error) {
 	f, err := openOwn(path, os.O_RDONLY)
+	for tries := 1; errors.Is(err, errReplaced) && tries < replacedRetries; tries++ {
+		f, err = openOwn(path, os.O_RDONLY)
+	}
 	if err != nil {
 		return nil, err
 	}

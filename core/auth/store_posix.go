@@ -41,7 +41,9 @@ func fileAccess(f *os.File, fi os.FileInfo) error {
 	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() {
 		return fmt.Errorf("%s is owned by uid %d, not by you: lakelink uses only its own files there; remove it", f.Name(), owner)
 	}
-	if n, ok := linksOf(fi); ok && n != 1 {
+	if n, ok := linksOf(fi); ok && n == 0 {
+		return fmt.Errorf("%s: %w", f.Name(), errReplaced)
+	} else if ok && n > 1 {
 		return fmt.Errorf("%s has %d links (names): it is, or is linked to, another file; remove it", f.Name(), n)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {

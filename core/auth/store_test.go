@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -213,6 +214,34 @@ func TestStoreRefusesHardLinkedFiles(t *testing.T) {
 	}
 	if entry, err := store.Load("k"); err == nil || !strings.Contains(err.Error(), location) || !strings.Contains(err.Error(), "links") {
 		t.Errorf("a store that is a hard link was read: %v %v", entry, err)
+	}
+}
+
+// TestStoreReplacedWhileOpenedIsNotRefused: a store file that another
+// process replaced (its next version renamed over it) after it was opened
+// has no name left: that is not a hard link, and reading opens the new
+// version instead of failing.
+func TestStoreReplacedWhileOpenedIsNotRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("a file open on Windows cannot be replaced")
+	}
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	os.WriteFile(path, []byte("old"), 0o600)
+	f, err := openFile(path, os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	next := path + ".next"
+	os.WriteFile(next, []byte("new"), 0o600)
+	if err := os.Rename(next, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkOwn(f); !errors.Is(err, errReplaced) {
+		t.Errorf("the replaced file: %v", err)
+	}
+	if data, err := readOwn(path); err != nil || string(data) != "new" {
+		t.Errorf("read %q, %v", data, err)
 	}
 }
 
