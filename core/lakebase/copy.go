@@ -612,8 +612,10 @@ func (c *Conn) streamReads(on bool) {
 }
 
 // rawConn is the connection under pg's TLS, if any.
-func rawConn(pg *pgconn.PgConn) net.Conn {
-	nc := pg.Conn()
+func rawConn(pg *pgconn.PgConn) net.Conn { return underTLS(pg.Conn()) }
+
+// underTLS is the connection under nc's TLS, or nc without TLS.
+func underTLS(nc net.Conn) net.Conn {
 	if t, ok := nc.(interface{ NetConn() net.Conn }); ok {
 		return t.NetConn()
 	}

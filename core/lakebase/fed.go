@@ -1,9 +1,7 @@
 package lakebase
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -144,20 +142,13 @@ func (c *feedConn) stopFeeding() {
 // buildFrontend is pgconn's BuildFrontend for sessions whose connection
 // is a feedConn: their messages are read through its answer buffer.
 func buildFrontend(r io.Reader, w io.Writer) *pgproto3.Frontend {
-	if fc := feedConnOf(w); fc != nil {
-		fc.answers = &answerBuffer{r: r}
-		r = fc.answers
+	if nc, ok := w.(net.Conn); ok {
+		if fc, ok := underTLS(nc).(*feedConn); ok {
+			fc.answers = &answerBuffer{r: r}
+			r = fc.answers
+		}
 	}
 	return pgproto3.NewFrontend(r, w)
-}
-
-// feedConnOf is the feedConn under w (a session's connection), or nil.
-func feedConnOf(w any) *feedConn {
-	if t, ok := w.(*tls.Conn); ok {
-		w = t.NetConn()
-	}
-	fc, _ := w.(*feedConn)
-	return fc
 }
 
 // answerRoom is the room an answer buffer makes for what it reads, and
@@ -229,7 +220,7 @@ func (a *answerBuffer) fill() {
 		case 'Z':
 			a.ready++
 		case 'E':
-			a.refused = a.refused || staleCode(errorCode(a.buf[a.scan+5:a.scan+1+size]))
+			a.refused = a.refused || runsAgain(a.buf[a.scan+5:a.scan+1+size])
 		case 'G', 'H', 'W': // a COPY: the server waits for what only a thread can give it
 			a.refused = true
 		}
@@ -240,26 +231,17 @@ func (a *answerBuffer) fill() {
 // held is how many bytes the buffer holds unread.
 func (a *answerBuffer) held() int { return len(a.buf) - a.off }
 
-// errorCode is the SQLSTATE of an ErrorResponse's body, or "".
-func errorCode(body []byte) string {
-	for len(body) > 1 && body[0] != 0 {
-		field := body[0]
-		end := bytes.IndexByte(body[1:], 0)
-		if end < 0 {
-			return ""
-		}
-		if field == 'C' {
-			return string(body[1 : 1+end])
-		}
-		body = body[2+end:]
+// runsAgain tells whether body, an ErrorResponse's, refuses a statement
+// for a stale prepared form (cachedPlanChanged, preparedStatementGone):
+// the statement runs again, which may wait for the server.
+func runsAgain(body []byte) bool {
+	var e pgproto3.ErrorResponse
+	if e.Decode(body) != nil {
+		return false // pgx reports it when it reads the answer
 	}
-	return ""
+	err := pgconn.ErrorResponseToPgError(&e)
+	return cachedPlanChanged(err) || preparedStatementGone(err)
 }
-
-// staleCode tells whether an error of SQLSTATE code may be a statement
-// refused for a stale prepared form (cachedPlanChanged,
-// preparedStatementGone): the statement may run again.
-func staleCode(code string) bool { return code == "0A000" || code == "26000" }
 
 // fedQuery is a statement SendQuery sent, its answer not received yet.
 // mu serializes feeding it and receiving its answer; done: its answer was
@@ -285,8 +267,8 @@ func (c *Conn) SessionSocket() (int, error) {
 	if c.pg == nil {
 		return -1, ErrClosed
 	}
-	fc := feedConnOf(c.pg.Conn())
-	if fc == nil || fc.answers == nil {
+	fc, ok := rawConn(c.pg).(*feedConn)
+	if !ok || fc.answers == nil {
 		return -1, errors.New("lakebase: this session's answers cannot be fed: it is not the C library's")
 	}
 	raw, err := fc.sys.SyscallConn()
@@ -330,8 +312,8 @@ func (c *Conn) SendQuery(sql string, args []any) (Sending, error) {
 		c.mu.Unlock()
 		return NotSent, ErrClosed
 	}
-	fc := feedConnOf(c.pg.Conn())
-	if fc == nil || fc.answers == nil || !c.autocommit || c.tx != nil || c.open != nil ||
+	fc, ok := rawConn(c.pg).(*feedConn)
+	if !ok || fc.answers == nil || !c.autocommit || c.tx != nil || c.open != nil ||
 		c.pg.TxStatus() != 'I' || len(args) == 0 && multiStatement(sql) || firstWord(sql) == "COPY" ||
 		c.pg.Frontend().ReadBufferLen() > 0 { // pgx holds part of a message: counting must start after it
 		c.mu.Unlock()
