@@ -23,24 +23,22 @@ import (
 // to 50 µs, 1.67 s up to 500 µs (Postgres.js 1.61 s).
 const spinFor = 500 * time.Microsecond
 
-// spinners counts the reads spinning now, in the whole process. At most
-// maxSpinners (half the CPUs) spin at once: the others park at once, so
-// that threads waiting for answers never take the CPUs the server (on
-// the same host) and the program need.
+// waiting counts the reads waiting for the server now (spinning or
+// parked), in the whole process. A read spins only while at most
+// maxSpinners (half the CPUs) wait: when more wait, the server answers
+// them in turn, and a spinning thread would only take a CPU from the
+// server (on the same host) and the program, and its P (a thread needs
+// one to run Go code) from a thread calling into the library. 10,000
+// queries from asyncio, 100 at a time on 10 sessions (two CPUs): 2.58 s
+// against 2.90 s when one read spun while others were parked.
 var (
-	spinners    atomic.Int32
+	waiting     atomic.Int32
 	maxSpinners = int32(max(1, runtime.NumCPU()/2))
 )
 
-// startSpin counts a read as spinning and reports true, or reports false
-// when maxSpinners spin already.
-func startSpin() bool {
-	if spinners.Add(1) > maxSpinners {
-		spinners.Add(-1)
-		return false
-	}
-	return true
-}
+// startWaiting counts a read as waiting (until it ends) and reports
+// whether it may spin: no more than maxSpinners wait.
+func startWaiting() bool { return waiting.Add(1) <= maxSpinners }
 
 // waitOnThread wraps a connection so that its reads wait for the server on
 // the calling thread (see threadWaitConn); a connection without a file
@@ -105,7 +103,7 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 	if !streaming {
 		spin = c.spinBudget()
 	}
-	spinning := false
+	counted, spinning := false, false // counted in waiting; spinning
 	rerr := c.raw.Read(func(fd uintptr) bool {
 		for {
 			n, err = unix.Read(int(fd), p)
@@ -116,20 +114,20 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 				break
 			}
 			if waited.IsZero() {
-				waited = time.Now()
-				spinning = spin > 0 && startSpin()
+				waited, counted = time.Now(), true
+				spinning = startWaiting() && spin > 0
 			}
 			if !spinning || time.Since(waited) >= spin {
 				break
 			}
 			syscall.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // a server on this CPU runs first
 		}
-		if spinning {
-			spinners.Add(-1)
-			spinning = false
-		}
+		spinning = false
 		return err != unix.EAGAIN // nothing yet: park until readable; then this runs again, without spinning
 	})
+	if counted {
+		waiting.Add(-1)
+	}
 	if !waited.IsZero() && !streaming {
 		c.lastWait.Store(int64(time.Since(waited)))
 	}

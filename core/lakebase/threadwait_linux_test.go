@@ -106,9 +106,9 @@ func TestThreadWaitConnSpinFollowsTheServer(t *testing.T) {
 	}
 }
 
-// TestThreadWaitSpinnersBounded: a read counts as spinning only while it
-// spins, and once maxSpinners spin, the next read parks at once (and
-// still gets its answer).
+// TestThreadWaitSpinnersBounded: a read counts as waiting only while it
+// waits, and while maxSpinners wait, the next read may not spin (and still
+// gets its answer, parked).
 func TestThreadWaitSpinnersBounded(t *testing.T) {
 	c, s := loopbackPair(t)
 	buf := make([]byte, 16)
@@ -122,19 +122,19 @@ func TestThreadWaitSpinnersBounded(t *testing.T) {
 			t.Fatalf("read %q, %v", buf[:n], err)
 		}
 	}
-	before := spinners.Load()
+	before := waiting.Load()
 	read()
-	if n := spinners.Load(); n != before {
-		t.Fatalf("%d reads spinning after a read, %d before", n, before)
+	if n := waiting.Load(); n != before {
+		t.Fatalf("%d reads waiting after a read, %d before", n, before)
 	}
-	spinners.Store(maxSpinners)
-	t.Cleanup(func() { spinners.Store(before) })
-	if startSpin() {
-		t.Fatal("a read may spin beside maxSpinners spinning")
-	}
+	waiting.Store(maxSpinners)
+	t.Cleanup(func() { waiting.Store(before) })
 	read()
-	if n := spinners.Load(); n != maxSpinners {
-		t.Fatalf("%d reads spinning after a read that could not spin, want %d", n, maxSpinners)
+	if n := waiting.Load(); n != maxSpinners {
+		t.Fatalf("%d reads waiting after a read beside maxSpinners waiting, want %d", n, maxSpinners)
+	}
+	if startWaiting() {
+		t.Fatal("a read may spin beside maxSpinners waiting")
 	}
 }
 
