@@ -680,6 +680,24 @@ func lakelink_discard(conn C.uint64_t, errOut **C.lakelink_error) C.int32_t {
 	return onConnection(conn, C.LAKELINK_STEP_DISCARD, errOut)
 }
 
+//export lakelink_session_idle
+func lakelink_session_idle(conn C.uint64_t, idleOut *C.int32_t, errOut **C.lakelink_error) C.int32_t {
+	return call(errOut, func() error {
+		if err := notNull(idleOut, "idle_out"); err != nil {
+			return err
+		}
+		c, err := connection(conn)
+		if err != nil {
+			return err
+		}
+		*idleOut = 0
+		if ops.SessionIdle(c) {
+			*idleOut = 1
+		}
+		return nil
+	})
+}
+
 //export lakelink_execute_many
 func lakelink_execute_many(conn C.uint64_t, sql *C.char, rows *C.uint8_t, rowsLen C.int64_t, rowsOut *C.int64_t,
 	errOut **C.lakelink_error) C.int32_t {

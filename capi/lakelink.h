@@ -103,7 +103,7 @@ extern "C" {
  * pipelines (lakelink_query_pipeline, lakelink_pool_pipeline,
  * lakelink_pipeline_channel_open); lakelink_copy_from_socket; statements
  * whose answers the caller reads (lakelink_session_socket,
- * lakelink_query_send, _prepare, _feed, _receive). */
+ * lakelink_query_send, _prepare, _feed, _receive); lakelink_session_idle. */
 #define LAKELINK_ABI_VERSION 4
 
 /* Status codes. */
@@ -548,6 +548,14 @@ int32_t lakelink_close(uint64_t conn, lakelink_error **err);
  * (lakelink_connect) it is lakelink_close. The handle is invalid
  * afterwards. */
 int32_t lakelink_discard(uint64_t conn, lakelink_error **err);
+
+/* Sets *idle_out to 1 when the connection's session could serve another
+ * holder as it is, as its pool would take it back to serve again: no
+ * transaction open (the library's, or one a statement began), no result
+ * open, no call in progress on it; else 0. It does not wait. For a
+ * binding that hands a pool's session from one holder straight to the
+ * next. */
+int32_t lakelink_session_idle(uint64_t conn, int32_t *idle_out, lakelink_error **err);
 
 /* ---- Bulk: executemany and COPY ------------------------------------ */
 

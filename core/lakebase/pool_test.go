@@ -588,3 +588,47 @@ func userWaiting(u *UserPool) int {
 	}
 	return n
 }
+
+// TestIdle: a session is idle (could serve another holder as it is) with
+// nothing in progress, and not with a transaction (begun by Begin or by a
+// statement), a result not read to its end, or once closed.
+func TestIdle(t *testing.T) {
+	ctx := context.Background()
+	_, c := bulkConn(t)
+	if !c.Idle() {
+		t.Fatal("a session just acquired is not idle")
+	}
+	if err := c.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all(t, c, "SELECT 1")
+	if c.Idle() {
+		t.Error("idle in a transaction")
+	}
+	if err := c.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all(t, c, "BEGIN")
+	if c.Idle() {
+		t.Error("idle in a transaction a statement began")
+	}
+	all(t, c, "COMMIT")
+	r, err := c.Execute(ctx, "SELECT generate_series(1, 5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.NextBatch(FormatColumnar, 10); err != nil {
+		t.Fatal(err)
+	}
+	if c.Idle() {
+		t.Error("idle with a result open")
+	}
+	r.Close()
+	if !c.Idle() {
+		t.Error("not idle after all ended")
+	}
+	c.Close()
+	if c.Idle() {
+		t.Error("idle once closed")
+	}
+}

@@ -276,6 +276,23 @@ func (c *Conn) Close() error {
 	return c.closeLocked()
 }
 
+// Idle tells whether the session could serve another holder as it is,
+// as its pool would take it back to serve again: open, with no
+// transaction (the library's, or one a statement began), no result open
+// and no call in progress. It does not wait: a session a call holds is
+// not idle.
+func (c *Conn) Idle() bool {
+	if !c.mu.TryLock() {
+		return false
+	}
+	defer c.mu.Unlock()
+	c.streamMu.Lock()
+	streaming := c.endStream != nil
+	c.streamMu.Unlock()
+	return c.c != nil && !streaming && c.tx == nil && c.open == nil && !c.pg.IsClosed() && !c.pg.IsBusy() &&
+		c.pg.TxStatus() == 'I'
+}
+
 // Discard ends the session on the server instead of giving it back to
 // its pool: for a session its holder no longer trusts (node-postgres's
 // release(err)), which no later Acquire should get. An open transaction

@@ -301,6 +301,10 @@ func OnSession(c *lakebase.Conn, step func(*lakebase.Conn) error) (err error) {
 	return step(c)
 }
 
+// SessionIdle tells whether c could serve another holder as it is
+// (lakebase.Conn.Idle).
+func SessionIdle(c *lakebase.Conn) bool { return c.Idle() }
+
 // Discard ends c's session on the server instead of returning it to its
 // pool (a session its holder no longer trusts); for a session of its own
 // it is closing.

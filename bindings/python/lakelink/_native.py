@@ -88,6 +88,7 @@ _SIGNATURES: dict[str, tuple[list[Any], Any]] = {
     "lakelink_cancel": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_close": ([_u64, _P(ErrPtr)], _i32),
     "lakelink_discard": ([_u64, _P(ErrPtr)], _i32),
+    "lakelink_session_idle": ([_u64, _P(_i32), _P(ErrPtr)], _i32),
     "lakelink_pool_open": ([_cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_acquire": ([_u64, _cp, _P(_u64), _P(ErrPtr)], _i32),
     "lakelink_pool_stats": ([_u64, _P(_vp), _P(ErrPtr)], _i32),

@@ -532,6 +532,13 @@ def pool_stats(pool: int) -> dict[str, Any]:
     return stats
 
 
+def session_idle(conn: int) -> bool:
+    """lakelink_session_idle: whether the session could serve another holder as it is (it does not wait)."""
+    idle, err = ctypes.c_int32(), _native.error_out()
+    _native.raise_for(_native.lib().lakelink_session_idle(conn, ctypes.byref(idle), ctypes.byref(err)), err)
+    return bool(idle.value)
+
+
 def pool_close(pool: int) -> None:
     """lakelink_pool_close (it does not wait: acquired sessions close when given back)."""
     err = _native.error_out()

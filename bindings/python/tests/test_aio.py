@@ -244,6 +244,87 @@ def test_pool_commits_or_rolls_back(pg_conn):
     run(main())
 
 
+def test_pool_hands_sessions_over(pg_conn, backend, name, monkeypatch):
+    """A session given back goes straight to a getconn waiting (no library acquire); the pool's bounds hold."""
+    acquires = []
+    acquire = lakelink._proto.Acquire
+    monkeypatch.setattr(lakelink._proto, "Acquire", lambda *a: acquires.append(a) or acquire(*a))
+
+    async def main():
+        async with lakelink.aio.AsyncConnectionPool(pg_conn, max_size=2, ApplicationName=name,
+                                                    kwargs={"autocommit": True}) as pool:
+            async def one(i: int) -> tuple[int, int]:
+                async with pool.connection() as conn:
+                    cur = await conn.execute("SELECT %s::int, pg_backend_pid(), pg_sleep(0.002)", (i,))
+                    n, pid, _ = await cur.fetchone()
+                    return n, pid
+
+            got = await asyncio.gather(*(one(i) for i in range(60)))
+            assert [n for n, _ in got] == list(range(60))
+            assert len({pid for _, pid in got}) <= 2 and backend.sessions(name) <= 2
+            assert len(acquires) < 10, f"{len(acquires)} library acquires for 60 statements on 2 sessions"
+            s = pool.get_stats()
+            assert s["requests_waiting"] == 0 and s["pool_available"] == s["pool_size"]
+    run(main())
+
+
+def test_pool_hands_over_only_what_could_serve(pg_conn):
+    """A session left in a transaction (a BEGIN run in autocommit mode) is not handed over: the core replaces
+    it. One given back after a commit is, in the pool's mode (autocommit off here), and what each block
+    committed stays, what one rolled back does not."""
+    table = "t_" + uuid.uuid4().hex[:10]
+
+    async def main():
+        async with lakelink.aio.AsyncConnectionPool(pg_conn, max_size=1, kwargs={"autocommit": True}) as pool:
+            a = await pool.getconn()
+            pid_a = (await (await a.execute("SELECT pg_backend_pid()")).fetchone())[0]
+            await a.execute("BEGIN")
+            waiting = asyncio.ensure_future(pool.getconn())
+            await asyncio.sleep(0.01)
+            await a.close()
+            b = await waiting
+            pid_b = (await (await b.execute("SELECT pg_backend_pid()")).fetchone())[0]
+            assert pid_b != pid_a  # another session: the one in a transaction was ended
+            await b.close()
+        async with lakelink.aio.AsyncConnectionPool(pg_conn, max_size=1) as pool:
+            async with pool.connection() as conn:
+                await conn.execute(f"CREATE TABLE {table} (id int)")
+
+            async def insert(i: int) -> None:
+                async with pool.connection() as conn:
+                    assert not conn.autocommit
+                    await conn.execute(f"INSERT INTO {table} VALUES (%s)", (i,))
+                    if i % 5 == 0:
+                        raise ZeroDivisionError
+
+            done = await asyncio.gather(*(insert(i) for i in range(20)), return_exceptions=True)
+            assert sum(isinstance(d, ZeroDivisionError) for d in done) == 4
+            async with pool.connection() as conn:
+                assert (await (await conn.execute(f"SELECT count(*) FROM {table}")).fetchone())[0] == 16
+                await conn.execute(f"DROP TABLE {table}")
+    run(main())
+
+
+def test_pool_waiting_ends(pg_conn):
+    """A getconn waiting for a session that nobody gives back fails after the pool's timeout; one cancelled
+    while waiting takes nothing, and the session given back after it serves the next."""
+    async def main():
+        async with lakelink.aio.AsyncConnectionPool(pg_conn, max_size=1, timeout=0.5) as pool:
+            held = await pool.getconn()
+            t = time.monotonic()
+            with pytest.raises(lakelink.OperationalError) as e:
+                await pool.getconn()
+            assert 0.5 <= time.monotonic() - t < 5 and "PoolTimeout" in str(e.value)
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(pool.getconn(), 0.05)
+            assert pool.get_stats()["requests_waiting"] == 0
+            await held.close()
+            assert pool.get_stats()["pool_available"] == 1
+            async with pool.connection() as conn:
+                assert await (await conn.execute("SELECT 1")).fetchone() == (1,)
+    run(main())
+
+
 def test_pool_as_user(emulator, lakebase_conn):
     email = f"aio-{uuid.uuid4().hex[:6]}@example.com"
     user_token = forwarded_token(emulator, add_user(emulator, email))

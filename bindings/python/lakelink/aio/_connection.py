@@ -59,6 +59,14 @@ class AsyncConnection(errors.ConnectionErrors):
                 raise
         return self
 
+    @classmethod
+    def _handed_over(cls, handle: int, described: str, autocommit: bool, pool: Any) -> AsyncConnection:
+        """A connection over a pool's session that another connection of the pool gave back, as it was (in
+        autocommit mode or not, as autocommit says: the pool's mode), with no call to the library."""
+        self = cls(handle, described, pool)
+        self._autocommit = autocommit
+        return self
+
     # ---- internals used by cursors ----
 
     @staticmethod
@@ -164,11 +172,17 @@ class AsyncConnection(errors.ConnectionErrors):
             if cur is not None:
                 await cur._discard()
             h, self._handle = self._handle, 0
+            if self._pool is not None and self._pool._hand_over(h, self._autocommit, self._lost):
+                return  # straight to the next holder
             step = _proto.Step(h, _proto.DISCARD if self._lost else _proto.CLOSE)
-            if self._pool is not None and self._autocommit and not self._lost:
-                step.run()  # back to its pool: nothing to roll back, nothing sent
-            else:
-                await self._loop().call(step)
+            try:
+                if self._pool is not None and self._autocommit and not self._lost:
+                    step.run()  # back to its pool: nothing to roll back, nothing sent
+                else:
+                    await self._loop().call(step)
+            finally:
+                if self._pool is not None:
+                    self._pool._given_back(h)
 
     @property
     def closed(self) -> bool:

@@ -1,8 +1,19 @@
-"""Asynchronous pools of Lakebase sessions, in psycopg_pool's AsyncConnectionPool shape, over the core's pool."""
+"""Asynchronous pools of Lakebase sessions, in psycopg_pool's AsyncConnectionPool shape, over the core's pool.
+
+The core keeps the sessions (how many, when one opens, idle expiry and recycling, the App users'). What the
+pool keeps is for the event loop: a ``getconn`` of the pool's own identity that finds all its sessions held
+waits here, and a session given back as it could serve (``lakelink_session_idle``) goes straight to the first
+waiting, with no library call, where taking it in the core costs a call that a library thread completes and
+the loop is woken for (as asyncpg's pool hands its connections over in Python). At most HAND_OVERS times
+in a row: then it goes back to the core, which decides whether it serves again (MaxLifetime). When no
+session came back for STALL seconds, those waiting here wait in the core instead, where the pool's timeout
+applies.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import time
@@ -20,6 +31,13 @@ from ._loop import completions
 __all__ = ["AsyncConnectionPool"]
 
 _numbers = itertools.count(1)
+
+#: How many times in a row a session goes from one holder straight to the next, before it goes back to the core.
+#: (A session is handed over when a getconn waits: the core's idle and lifetime bounds apply to it meanwhile
+#: only when it goes back.)
+HAND_OVERS = 100
+#: How long (seconds) a getconn waits here for a session given back before it waits in the core.
+STALL = 0.1
 
 
 class AsyncConnectionPool:
@@ -55,6 +73,12 @@ class AsyncConnectionPool:
         self._opening: Optional[asyncio.Future[int]] = None
         self._autocommit = connection_autocommit("lakelink.aio.AsyncConnectionPool", kwargs)
         self._min, self._max, self._timeout = 0, 0, 0.0
+        self._own: set[int] = set()  # the handles of the pool's own sessions its connections hold
+        self._acquiring = 0  # getconns of the pool's own identity acquiring in the core
+        self._waiting: collections.deque[asyncio.Future[int]] = collections.deque()  # getconns waiting here
+        self._handed: dict[int, int] = {}  # handles handed over -> times in a row
+        self._last_back = 0.0  # time.monotonic() when a session of the pool's own last came back
+        self._stall: Optional[asyncio.TimerHandle] = None  # while some wait here: sends them to the core
 
     async def open(self, wait: bool = False, timeout: float = 30.0) -> None:
         """Opens the pool (logging in once); then, with ``wait``, waits as :meth:`wait`. A closed pool cannot
@@ -104,7 +128,99 @@ class AsyncConnectionPool:
         if timeout is not None:
             check_timeout("lakelink.aio.AsyncConnectionPool", timeout, self._timeout)
         described = self._described + (" as an App user" if token is not None else "")
-        return await AsyncConnection._open(_proto.Acquire(pool, token), described, self._autocommit, self)
+        if token is not None:
+            return await AsyncConnection._open(_proto.Acquire(pool, token), described, self._autocommit, self)
+        if len(self._own) + self._acquiring >= self._max:
+            h = await self._wait_here()
+            if h:
+                return AsyncConnection._handed_over(h, described, self._autocommit, self)
+            if self._closed:
+                raise errors.InterfaceError("the pool is closed")
+        self._acquiring += 1
+        try:
+            conn = await AsyncConnection._open(_proto.Acquire(pool, None), described, self._autocommit, self)
+        except BaseException:
+            self._acquiring -= 1
+            self._came_free()
+            raise
+        self._acquiring -= 1
+        self._own.add(conn._handle)
+        return conn
+
+    async def _wait_here(self) -> int:
+        """Waits for a session of the pool's own identity given back: its handle, or 0 to take one in the core."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        self._waiting.append(fut)
+        if self._stall is None:
+            self._last_back = time.monotonic()
+            self._stall = loop.call_later(STALL, self._check_stall)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled() and fut.result():  # handed a session as it was cancelled
+                self._pass_on(fut.result())
+            raise
+
+    def _check_stall(self) -> None:
+        """Sends those waiting here to the core when no session came back for STALL seconds."""
+        self._stall = None
+        if not self._waiting:
+            return
+        waited = time.monotonic() - self._last_back
+        if waited >= STALL:
+            self._release(len(self._waiting))
+        else:
+            self._stall = asyncio.get_running_loop().call_later(STALL - waited, self._check_stall)
+
+    def _release(self, n: int, h: int = 0) -> bool:
+        """Resolves the first n getconns waiting here (skipping those cancelled) with h: True if n were."""
+        while n and self._waiting:
+            fut = self._waiting.popleft()
+            if not fut.done():
+                fut.set_result(h)
+                n -= 1
+        if not self._waiting and self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+        return n == 0
+
+    def _hand_over(self, h: int, autocommit: bool, lost: bool) -> bool:
+        """Called as a connection of this pool gives session h back (autocommit: its mode; lost: an error said
+        the session is lost): hands it to the first getconn waiting here, if the session can serve it as it
+        is. True if it did (h is then that getconn's)."""
+        if h not in self._own:
+            return False
+        self._last_back = time.monotonic()
+        times = self._handed.pop(h, 0)
+        if (not self._waiting or lost or autocommit != self._autocommit or self._closed or times >= HAND_OVERS
+                or not _proto.session_idle(h)):
+            return False
+        if not self._release(1, h):
+            return False
+        self._handed[h] = times + 1
+        return True
+
+    def _given_back(self, h: int) -> None:
+        """Called once session h went back to the core: a getconn waiting here may take one there now."""
+        if h in self._own:
+            self._own.discard(h)
+            self._came_free()
+
+    def _came_free(self) -> None:
+        """A session of the pool's own may be free in the core: the first getconn waiting here takes it there."""
+        if len(self._own) + self._acquiring < self._max:
+            self._release(1)
+
+    def _pass_on(self, h: int) -> None:
+        """Session h was handed to a getconn cancelled meanwhile: to the next waiting, or back to the core
+        (it is idle: closing it sends nothing)."""
+        if not self._hand_over(h, self._autocommit, False):
+            try:
+                _proto.Step(h, _proto.CLOSE).run()
+            except errors.Error:
+                pass  # the core drops a session it cannot take back
+            self._given_back(h)
 
     async def putconn(self, conn: AsyncConnection) -> None:
         """Gives a session back (``await conn.close()``); ValueError for another pool's connection."""
@@ -134,7 +250,9 @@ class AsyncConnectionPool:
 
     def get_stats(self) -> dict[str, int]:
         """Counts under psycopg_pool's names (as :meth:`lakelink.ConnectionPool.get_stats`)."""
-        return psycopg_stats(self._min, _proto.pool_stats(self._handle) if self._handle else None)
+        stats = psycopg_stats(self._min, _proto.pool_stats(self._handle) if self._handle else None)
+        stats["requests_waiting"] += sum(not f.done() for f in self._waiting)
+        return stats
 
     def pop_stats(self) -> dict[str, int]:
         """:meth:`get_stats` (the pool keeps no counters to reset)."""
@@ -144,6 +262,7 @@ class AsyncConnectionPool:
         """Closes the pool: idle sessions now, those in use when they are given back. Closing twice is
         allowed. (``timeout`` is psycopg_pool's; closing does not wait.)"""
         self._closed = True
+        self._release(len(self._waiting))  # to find the pool closed
         opening, self._opening = self._opening, None
         if opening is not None and not self._handle:
             try:
