@@ -127,6 +127,10 @@ static void every_handle_call(const char *what, uint64_t h, int as_conn, int as_
         EXPECT_HANDLE(label, lakelink_close(h, &err_));
         snprintf(label, sizeof label, "%s: discard", what);
         EXPECT_HANDLE(label, lakelink_discard(h, &err_));
+        int32_t idle = 7;
+        snprintf(label, sizeof label, "%s: session_idle", what);
+        EXPECT_HANDLE(label, lakelink_session_idle(h, &idle, &err_));
+        CHECK(idle == 7, "%s: idle_out set on failure", label);
     }
     if (as_result) {
         snprintf(label, sizeof label, "%s: result_columns", what);
@@ -408,6 +412,7 @@ static void test_null_err(uint64_t conn) {
         {"cancel 0", lakelink_cancel(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
         {"close 0", lakelink_close(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
         {"discard 0", lakelink_discard(0, NULL), LAKELINK_ERR_INVALID_HANDLE},
+        {"session_idle 0", lakelink_session_idle(0, NULL, NULL), LAKELINK_ERR_INVALID_ARGUMENT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK(cases[i].rc == cases[i].want, "%s: %s, want %s", cases[i].what, status_name(cases[i].rc),

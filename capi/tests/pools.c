@@ -125,6 +125,20 @@ int main(void) {
     CHECK(waited >= 0.9 && waited < 5, "waited %.2f s, want PoolTimeout (1 s)", waited);
     CHECK(c == 9, "conn_out changed on failure");
 
+    say("lakelink_session_idle: a session with nothing in progress is idle; one in a transaction is not");
+    int32_t idle = -1;
+    rc = lakelink_session_idle(a, &idle, &err);
+    expect_ok("lakelink_session_idle", rc, err);
+    CHECK(idle == 1, "an idle session: idle_out %d", idle);
+    rc = lakelink_begin(a, &err);
+    expect_ok("lakelink_begin", rc, err);
+    CHECK(scalar_int(a, "SELECT 1", NULL) == 1, "SELECT 1 in the transaction");
+    rc = lakelink_session_idle(a, &idle, &err);
+    expect_ok("lakelink_session_idle", rc, err);
+    CHECK(idle == 0, "a session in a transaction: idle_out %d", idle);
+    rc = lakelink_rollback(a, &err);
+    expect_ok("lakelink_rollback", rc, err);
+
     say("lakelink_close returns a pooled session to its pool: it stays on the server, and is taken again");
     close_conn(a);
     CHECK(pool_stat(pool, "acquired") == 1 && pool_stat(pool, "idle") == 1, "after close: acquired %lld, idle %lld",

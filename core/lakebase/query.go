@@ -279,13 +279,18 @@ func (c *Conn) Close() error {
 // Idle tells whether the session could serve another holder as it is,
 // as its pool would take it back to serve again: open, with no
 // transaction (the library's, or one a statement began), no result open
-// and no call in progress. It does not wait: a session a call holds is
+// and no call in progress, a cancel request included (it would reach the
+// next holder's statement). It does not wait: a session a call holds is
 // not idle.
 func (c *Conn) Idle() bool {
 	if !c.mu.TryLock() {
 		return false
 	}
 	defer c.mu.Unlock()
+	if !c.cancelMu.TryLock() {
+		return false
+	}
+	defer c.cancelMu.Unlock()
 	c.streamMu.Lock()
 	streaming := c.endStream != nil
 	c.streamMu.Unlock()

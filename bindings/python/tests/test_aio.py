@@ -249,6 +249,7 @@ def test_pool_hands_sessions_over(pg_conn, backend, name, monkeypatch):
     acquires = []
     acquire = lakelink._proto.Acquire
     monkeypatch.setattr(lakelink._proto, "Acquire", lambda *a: acquires.append(a) or acquire(*a))
+    monkeypatch.setattr(lakelink.aio._pool, "STALL", 10.0)  # a busy machine's pause sends none to the core
 
     async def main():
         async with lakelink.aio.AsyncConnectionPool(pg_conn, max_size=2, ApplicationName=name,

@@ -35,6 +35,7 @@ class AsyncConnection(errors.ConnectionErrors):
         self._lock = asyncio.Lock()
         self._streaming: Optional[AsyncCursor] = None
         self._lost = False  # an error said the session is lost: close() ends it instead of giving it back
+        self._cancels = 0  # cancel() calls in flight: their request could reach a next holder's statement
         self.row_factory: RowFactory = tuple_row
         """The row factory of the connection's new cursors (lakelink.rows; tuple_row by default)."""
 
@@ -155,7 +156,12 @@ class AsyncConnection(errors.ConnectionErrors):
 
     async def cancel(self) -> None:
         """Asks the server to cancel the statement running on this connection (from another task)."""
-        await self._loop().call(_proto.Step(self._check(), _proto.CANCEL))
+        step = _proto.Step(self._check(), _proto.CANCEL)
+        self._cancels += 1
+        try:
+            await self._loop().call(step)
+        finally:
+            self._cancels -= 1
 
     async def close(self) -> None:
         """Closes the connection (rolling back an open transaction). Closing twice is allowed.
@@ -172,7 +178,7 @@ class AsyncConnection(errors.ConnectionErrors):
             if cur is not None:
                 await cur._discard()
             h, self._handle = self._handle, 0
-            if self._pool is not None and self._pool._hand_over(h, self._autocommit, self._lost):
+            if self._pool is not None and self._pool._hand_over(h, self._autocommit, self._lost or self._cancels > 0):
                 return  # straight to the next holder
             step = _proto.Step(h, _proto.DISCARD if self._lost else _proto.CLOSE)
             try:
@@ -215,6 +221,8 @@ class AsyncConnection(errors.ConnectionErrors):
             h, self._handle = self._handle, 0
             if h:
                 _proto.Step(h, _proto.DISCARD if self._lost else _proto.CLOSE).run()
+                if self._pool is not None:
+                    self._pool._forget(h)
         except Exception:
             pass
 

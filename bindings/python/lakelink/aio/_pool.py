@@ -5,9 +5,9 @@ pool keeps is for the event loop: a ``getconn`` of the pool's own identity that 
 waits here, and a session given back as it could serve (``lakelink_session_idle``) goes straight to the first
 waiting, with no library call, where taking it in the core costs a call that a library thread completes and
 the loop is woken for (as asyncpg's pool hands its connections over in Python). At most HAND_OVERS times
-in a row: then it goes back to the core, which decides whether it serves again (MaxLifetime). When no
-session came back for STALL seconds, those waiting here wait in the core instead, where the pool's timeout
-applies.
+in a row: then it goes back to the core, which decides whether it serves again (MaxLifetime). A ``getconn``
+waits here at most STALL seconds, then in the core (first come, first served, where the pool's timeout
+applies); while some wait there, sessions given back go there.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ _numbers = itertools.count(1)
 #: (A session is handed over when a getconn waits: the core's idle and lifetime bounds apply to it meanwhile
 #: only when it goes back.)
 HAND_OVERS = 100
-#: How long (seconds) a getconn waits here for a session given back before it waits in the core.
+#: How long (seconds) a getconn waits here for a session given back before it waits in the core: a session
+#: held for a short statement comes back well within it.
 STALL = 0.1
+
+
+def _settle(fut: asyncio.Future[int], value: int) -> None:
+    """Resolves fut with value unless it is done (cancelled meanwhile)."""
+    if not fut.done():
+        fut.set_result(value)
 
 
 class AsyncConnectionPool:
@@ -75,10 +82,11 @@ class AsyncConnectionPool:
         self._min, self._max, self._timeout = 0, 0, 0.0
         self._own: set[int] = set()  # the handles of the pool's own sessions its connections hold
         self._acquiring = 0  # getconns of the pool's own identity acquiring in the core
-        self._waiting: collections.deque[asyncio.Future[int]] = collections.deque()  # getconns waiting here
+        # getconns waiting here, first come first: (future, when it is to wait in the core instead)
+        self._waiting: collections.deque[tuple[asyncio.Future[int], float]] = collections.deque()
         self._handed: dict[int, int] = {}  # handles handed over -> times in a row
-        self._last_back = 0.0  # time.monotonic() when a session of the pool's own last came back
-        self._stall: Optional[asyncio.TimerHandle] = None  # while some wait here: sends them to the core
+        self._stall: Optional[asyncio.TimerHandle] = None  # while some wait here: sends them to the core in time
+        self._stall_loop: Optional[asyncio.AbstractEventLoop] = None  # the loop _stall runs on
 
     async def open(self, wait: bool = False, timeout: float = 30.0) -> None:
         """Opens the pool (logging in once); then, with ``wait``, waits as :meth:`wait`. A closed pool cannot
@@ -130,7 +138,7 @@ class AsyncConnectionPool:
         described = self._described + (" as an App user" if token is not None else "")
         if token is not None:
             return await AsyncConnection._open(_proto.Acquire(pool, token), described, self._autocommit, self)
-        if len(self._own) + self._acquiring >= self._max:
+        if len(self._own) + self._acquiring == self._max:  # all held or coming, and none waits in the core
             h = await self._wait_here()
             if h:
                 return AsyncConnection._handed_over(h, described, self._autocommit, self)
@@ -151,10 +159,9 @@ class AsyncConnectionPool:
         """Waits for a session of the pool's own identity given back: its handle, or 0 to take one in the core."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[int] = loop.create_future()
-        self._waiting.append(fut)
-        if self._stall is None:
-            self._last_back = time.monotonic()
-            self._stall = loop.call_later(STALL, self._check_stall)
+        self._waiting.append((fut, loop.time() + STALL))
+        if self._stall is None or self._stall_loop is not loop:  # (a timer of a loop that ended never fires)
+            self._arm(loop, STALL)
         try:
             return await fut
         except asyncio.CancelledError:
@@ -162,24 +169,43 @@ class AsyncConnectionPool:
                 self._pass_on(fut.result())
             raise
 
+    def _arm(self, loop: asyncio.AbstractEventLoop, delay: float) -> None:
+        """Sets the timer of _check_stall to run in delay seconds on loop."""
+        if self._stall is not None:
+            self._stall.cancel()
+        self._stall, self._stall_loop = loop.call_later(delay, self._check_stall), loop
+
     def _check_stall(self) -> None:
-        """Sends those waiting here to the core when no session came back for STALL seconds."""
+        """Sends to the core those that waited here STALL seconds; comes back for the next."""
         self._stall = None
-        if not self._waiting:
-            return
-        waited = time.monotonic() - self._last_back
-        if waited >= STALL:
-            self._release(len(self._waiting))
+        loop = asyncio.get_running_loop()
+        while self._waiting and self._waiting[0][1] <= loop.time():
+            self._resolve(self._waiting.popleft()[0], 0)
+        if self._waiting:
+            self._arm(loop, self._waiting[0][1] - loop.time())
+
+    @staticmethod
+    def _resolve(fut: asyncio.Future[int], h: int) -> bool:
+        """Resolves fut, a getconn's waiting here, with h (0: to the core, from any loop): False when it cannot
+        take it (cancelled, or its loop closed)."""
+        if fut.done() or fut.get_loop().is_closed():
+            return False
+        if fut.get_loop() is asyncio.get_running_loop():
+            fut.set_result(h)
         else:
-            self._stall = asyncio.get_running_loop().call_later(STALL - waited, self._check_stall)
+            fut.get_loop().call_soon_threadsafe(_settle, fut, h)
+        return True
 
     def _release(self, n: int, h: int = 0) -> bool:
-        """Resolves the first n getconns waiting here (skipping those cancelled) with h: True if n were."""
+        """Resolves the first n getconns waiting here that can take it with h (0: to the core): True if n did. A
+        session (h) goes only to a getconn of the running loop: it stops at another loop's."""
+        running = asyncio.get_running_loop()
         while n and self._waiting:
-            fut = self._waiting.popleft()
-            if not fut.done():
-                fut.set_result(h)
-                n -= 1
+            fut = self._waiting[0][0]
+            if h and not fut.done() and fut.get_loop() is not running and not fut.get_loop().is_closed():
+                break
+            self._waiting.popleft()
+            n -= self._resolve(fut, h)
         if not self._waiting and self._stall is not None:
             self._stall.cancel()
             self._stall = None
@@ -191,10 +217,10 @@ class AsyncConnectionPool:
         is. True if it did (h is then that getconn's)."""
         if h not in self._own:
             return False
-        self._last_back = time.monotonic()
         times = self._handed.pop(h, 0)
-        if (not self._waiting or lost or autocommit != self._autocommit or self._closed or times >= HAND_OVERS
-                or not _proto.session_idle(h)):
+        # (Not while getconns wait in the core, beyond the sessions: they came first, and it goes there.)
+        if (not self._waiting or len(self._own) + self._acquiring > self._max or lost or autocommit != self._autocommit
+                or self._closed or times >= HAND_OVERS or not _proto.session_idle(h)):
             return False
         if not self._release(1, h):
             return False
@@ -206,6 +232,11 @@ class AsyncConnectionPool:
         if h in self._own:
             self._own.discard(h)
             self._came_free()
+
+    def _forget(self, h: int) -> None:
+        """Session h went back to the core without a close() (its connection was collected)."""
+        self._own.discard(h)
+        self._handed.pop(h, None)
 
     def _came_free(self) -> None:
         """A session of the pool's own may be free in the core: the first getconn waiting here takes it there."""
@@ -251,7 +282,7 @@ class AsyncConnectionPool:
     def get_stats(self) -> dict[str, int]:
         """Counts under psycopg_pool's names (as :meth:`lakelink.ConnectionPool.get_stats`)."""
         stats = psycopg_stats(self._min, _proto.pool_stats(self._handle) if self._handle else None)
-        stats["requests_waiting"] += sum(not f.done() for f in self._waiting)
+        stats["requests_waiting"] += sum(not f.done() for f, _ in self._waiting)
         return stats
 
     def pop_stats(self) -> dict[str, int]:
