@@ -23,12 +23,14 @@ import (
 // to 50 µs, 1.67 s up to 500 µs (Postgres.js 1.61 s).
 const spinFor = 500 * time.Microsecond
 
-// waiting counts the reads waiting for the server now (spinning or
-// parked) that could spin, in the whole process. A read spins only while
-// at most maxSpinners (half the CPUs) wait: when more wait, the server answers
-// them in turn, and a spinning thread would only take a CPU from the
-// server (on the same host) and the program, and its P (a thread needs
-// one to run Go code) from a thread calling into the library. 10,000
+// waiting counts the reads waiting for the server's answer now (spinning
+// or parked; not a stream's), in the whole process. A read spins only
+// while at most maxSpinners (half the CPUs) wait: when more wait, the
+// server answers them in turn, and a spinning thread would only take a
+// CPU from the server (on the same host) and the program, and its P (a
+// thread needs one to run Go code) from a thread calling into the
+// library. A long statement on one session so makes the others' reads
+// park at once while it runs (a wake-up each, not a CPU). 10,000
 // queries from asyncio, 100 at a time on 10 sessions (two CPUs): 2.55 s
 // against 2.74 s when one read spun while others were parked.
 var (
@@ -115,8 +117,8 @@ func (c *threadWaitConn) Read(p []byte) (int, error) {
 			}
 			if waited.IsZero() {
 				waited = time.Now()
-				counted = spin > 0 // one that may not spin (streaming, or after a long wait) leaves the others theirs
-				spinning = counted && startWaiting()
+				counted = !streaming // a stream's reads wait for the server's pace, not an answer
+				spinning = counted && startWaiting() && spin > 0
 			}
 			if !spinning || time.Since(waited) >= spin {
 				break

@@ -7,7 +7,7 @@ waiting, with no library call, where taking it in the core costs a call that a l
 the loop is woken for (as asyncpg's pool hands its connections over in Python). At most HAND_OVERS times
 in a row: then it goes back to the core, which decides whether it serves again (MaxLifetime). A ``getconn``
 waits here at most STALL seconds, then in the core (first come, first served, where the pool's timeout
-applies); while some wait there, sessions given back go there.
+applies); while some wait there, sessions given back go there, so that they are served first.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class AsyncConnectionPool:
         described = self._described + (" as an App user" if token is not None else "")
         if token is not None:
             return await AsyncConnection._open(_proto.Acquire(pool, token), described, self._autocommit, self)
-        if len(self._own) + self._acquiring == self._max:  # all held or coming, and none waits in the core
+        if len(self._own) + self._acquiring >= self._max:
             h = await self._wait_here()
             if h:
                 return AsyncConnection._handed_over(h, described, self._autocommit, self)
