@@ -211,15 +211,15 @@ class AsyncConnectionPool:
             self._stall = None
         return n == 0
 
-    def _hand_over(self, h: int, autocommit: bool, lost: bool) -> bool:
-        """Called as a connection of this pool gives session h back (autocommit: its mode; lost: an error said
-        the session is lost): hands it to the first getconn waiting here, if the session can serve it as it
-        is. True if it did (h is then that getconn's)."""
+    def _hand_over(self, h: int, autocommit: bool, unfit: bool) -> bool:
+        """Called as a connection of this pool gives session h back (autocommit: its mode; unfit: the session is
+        lost, or a cancel request of its holder is under way): hands it to the first getconn waiting here, if
+        the session can serve it as it is. True if it did (h is then that getconn's)."""
         if h not in self._own:
             return False
         times = self._handed.pop(h, 0)
         # (Not while getconns wait in the core, beyond the sessions: they came first, and it goes there.)
-        if (not self._waiting or len(self._own) + self._acquiring > self._max or lost or autocommit != self._autocommit
+        if (not self._waiting or len(self._own) + self._acquiring > self._max or unfit or autocommit != self._autocommit
                 or self._closed or times >= HAND_OVERS or not _proto.session_idle(h)):
             return False
         if not self._release(1, h):
